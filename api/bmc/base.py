@@ -1,0 +1,109 @@
+"""The BMC driver interface: one small contract every protocol implements.
+
+Drivers are cheap, short-lived objects built per machine from its BMC record
+(see :func:`api.bmc.get_driver`). They hold no database handle; the engine
+calls them and records what happened.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any
+
+
+class BMCError(Exception):
+    """The BMC answered, but the operation failed."""
+
+    def __init__(self, message: str, *, address: str | None = None):
+        super().__init__(message)
+        self.address = address
+
+    def __str__(self) -> str:  # keep the BMC in every operator-facing message
+        base = super().__str__()
+        return f"{base} (BMC {self.address})" if self.address else base
+
+
+class BMCUnreachable(BMCError):
+    """The BMC did not answer (connection refused, timed out, DNS)."""
+
+
+class BMCAuthFailed(BMCError):
+    """The BMC rejected the credentials."""
+
+
+class BMCUnsupported(BMCError):
+    """The BMC or driver does not support the requested operation."""
+
+
+POWER_ON = "on"
+POWER_OFF = "off"
+POWER_STATES = (POWER_ON, POWER_OFF)
+
+# set_power() actions
+POWER_ACTIONS = ("on", "off", "reset", "soft_off")
+# set_boot_device() targets
+BOOT_DEVICES = ("pxe", "disk", "cdrom")
+
+
+@dataclasses.dataclass
+class Inventory:
+    """Hardware facts read from a BMC (what inspection stores on a machine)."""
+
+    cpus: int | None = None
+    memory_mib: int | None = None
+    disks: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # [{name, size_gb, type}]
+    nics: list[dict[str, Any]] = dataclasses.field(default_factory=list)   # [{mac, name}]
+    serial: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class BMCDriver(abc.ABC):
+    """Power, boot device and inventory of one machine through its BMC.
+
+    Every method raises :class:`BMCUnreachable`, :class:`BMCAuthFailed`,
+    :class:`BMCUnsupported` or :class:`BMCError`; never a library's own
+    exception type, so the engine can decide on retries without knowing the
+    protocol.
+    """
+
+    name: str = "base"
+
+    def __init__(self, address: str, username: str | None = None,
+                 password: str | None = None, options: dict[str, Any] | None = None,
+                 timeout: float = 10.0):
+        self.address = address
+        self.username = username
+        self.password = password
+        self.options = dict(options or {})
+        self.timeout = timeout
+
+    @abc.abstractmethod
+    def power_state(self) -> str:
+        """Return ``"on"`` or ``"off"``."""
+
+    @abc.abstractmethod
+    def set_power(self, action: str) -> None:
+        """Apply one of :data:`POWER_ACTIONS`."""
+
+    @abc.abstractmethod
+    def set_boot_device(self, device: str, persistent: bool = False) -> None:
+        """Boot from ``pxe``, ``disk`` or ``cdrom`` at the next boot (or always)."""
+
+    @abc.abstractmethod
+    def inventory(self) -> Inventory:
+        """Read CPUs, memory, disks, NICs, serial, vendor and model."""
+
+    def insert_virtual_media(self, url: str) -> None:
+        """Attach an ISO by URL as a virtual CD (optional capability)."""
+        raise BMCUnsupported(f"{self.name} driver has no virtual media", address=self.address)
+
+    def eject_virtual_media(self) -> None:
+        """Detach virtual media (optional capability)."""
+        raise BMCUnsupported(f"{self.name} driver has no virtual media", address=self.address)
+
+    def close(self) -> None:
+        """Release sessions or sockets; safe to call twice."""
