@@ -1,0 +1,476 @@
+"""Build Ingot's deploy ramdisk: a Debian kernel plus a busybox initramfs.
+
+Nothing is installed on the build host. The kernel comes from Debian's
+``linux-image-amd64`` package and busybox from ``busybox-static``; both are
+fetched with ``apt-get download`` and unpacked with ``dpkg -x`` into a cache
+directory. The initramfs (a gzip'd ``newc`` cpio archive) is written by this
+module in pure Python, so building needs neither root nor the ``cpio`` tool.
+
+Everything lands in a cache directory (``INGOT_RAMDISK_DIR``, default
+``~/.cache/ingot/ramdisk``) keyed by kernel version and by a hash of the
+initramfs inputs, so a machine builds each variant once.
+
+Public entry points: :func:`build_ramdisk` (wired as ``ingot ramdisk build``),
+:func:`fetch_kernel` and :func:`build_initramfs` (reused by
+:mod:`api.boot.test_image`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+HERE = Path(__file__).resolve().parent
+
+#: bump when the layout of the initramfs changes in a way the hash misses
+BUILD_FORMAT = "1"
+
+KERNEL_META_PACKAGE = "linux-image-amd64"
+BUSYBOX_PACKAGE = "busybox-static"
+
+#: Modules for virtual machines (QEMU/KVM, the CI lab) — small and always included.
+VM_MODULES = (
+    "virtio_pci", "virtio_net", "net_failover", "virtio_blk", "virtio_scsi",
+    "e1000", "e1000e", "sd_mod", "sr_mod", "ata_piix", "ahci",
+)
+
+#: Named module sets an operator can add with ``--modules`` (see docs/ramdisk.md).
+MODULE_SETS: dict[str, tuple[str, ...]] = {
+    "vm": VM_MODULES,
+    # common datacenter NICs
+    "nic": ("igb", "igc", "ixgbe", "i40e", "ice", "mlx4_en", "mlx5_core", "bnxt_en",
+            "tg3", "bnx2x", "qede", "be2net", "r8169", "vmxnet3"),
+    # common storage controllers and disks
+    "storage": ("ahci", "nvme", "megaraid_sas", "mpt3sas", "hpsa", "smartpqi",
+                "aacraid", "virtio_scsi", "sd_mod", "usb_storage", "uas", "xhci_pci",
+                "ehci_pci"),
+}
+MODULE_SETS["hardware"] = tuple(dict.fromkeys(MODULE_SETS["nic"] + MODULE_SETS["storage"]))
+
+#: Files of the deploy agent, relative to this package: (source, path in the initramfs, mode)
+AGENT_FILES = (
+    ("init.sh", "init", 0o755),
+    ("lib.sh", "lib/ingot/lib.sh", 0o644),
+    ("udhcpc.sh", "lib/ingot/udhcpc.sh", 0o755),
+)
+
+
+class RamdiskBuildError(RuntimeError):
+    """The ramdisk could not be built (missing tool, package or module)."""
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The build cache: ``path``, else ``$INGOT_RAMDISK_DIR``, else ``~/.cache/ingot/ramdisk``."""
+    if path:
+        p = Path(path)
+    elif os.environ.get("INGOT_RAMDISK_DIR"):
+        p = Path(os.environ["INGOT_RAMDISK_DIR"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        p = Path(base) / "ingot" / "ramdisk"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _run(cmd: Sequence[str], cwd: str | os.PathLike | None = None) -> str:
+    try:
+        res = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise RamdiskBuildError(f"{cmd[0]} not found; install it (see docs/ramdisk.md)") from exc
+    if res.returncode != 0:
+        raise RamdiskBuildError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()[-2000:]}")
+    return res.stdout
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- packages
+
+def resolve_kernel_package(meta: str = KERNEL_META_PACKAGE) -> str | None:
+    """The versioned package the meta package depends on (``linux-image-6.1.0-NN-amd64``)."""
+    try:
+        out = subprocess.run(["apt-cache", "depends", meta], capture_output=True, text=True,
+                             check=False).stdout
+    except FileNotFoundError:
+        return None
+    for line in out.splitlines():
+        m = re.match(r"\s*Depends:\s*(linux-image-\S+)", line)
+        if m and "unsigned" not in m.group(1):
+            return m.group(1)
+    return None
+
+
+def download_deb(package: str, dest: Path) -> Path:
+    """``apt-get download`` one package into ``dest`` (kept as a cache) and return the .deb."""
+    dest.mkdir(parents=True, exist_ok=True)
+    existing = sorted(dest.glob(f"{package}_*.deb"))
+    if existing:
+        return existing[-1]
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        # apt drops privileges to _apt; a private dir it can write avoids a warning
+        os.chmod(tmp, 0o777)
+        _run(["apt-get", "download", "-q", package], cwd=tmp)
+        debs = glob.glob(os.path.join(tmp, f"{package}_*.deb"))
+        if not debs:
+            raise RamdiskBuildError(f"apt-get download {package} produced no .deb")
+        target = dest / os.path.basename(debs[0])
+        shutil.move(debs[0], target)
+    return target
+
+
+def _extract_deb(deb: Path, target: Path) -> None:
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _run(["dpkg-deb", "-x", str(deb), str(tmp)])
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+@dataclasses.dataclass
+class Kernel:
+    version: str          # e.g. 6.1.0-56-amd64
+    vmlinuz: Path
+    modules_dir: Path     # .../lib/modules/<version>
+
+    def module_index(self) -> dict[str, Path]:
+        """Module name (``-`` normalised to ``_``) -> file."""
+        index: dict[str, Path] = {}
+        for path in (self.modules_dir / "kernel").rglob("*.ko*"):
+            name = path.name.split(".ko")[0].replace("-", "_")
+            index.setdefault(name, path)
+        return index
+
+    def builtin(self) -> set[str]:
+        f = self.modules_dir / "modules.builtin"
+        if not f.exists():
+            return set()
+        return {Path(line.strip()).name.split(".ko")[0].replace("-", "_")
+                for line in f.read_text().splitlines() if line.strip()}
+
+
+def fetch_kernel(cache: str | os.PathLike | None = None, kernel_deb: str | os.PathLike | None = None) -> Kernel:
+    """Download (once) and unpack Debian's current kernel package into the cache.
+
+    ``kernel_deb`` (or ``$INGOT_KERNEL_DEB``) uses a local ``linux-image-*.deb``
+    instead, e.g. a backports kernel for newer hardware.
+    """
+    root = cache_dir(cache)
+    kernel_deb = kernel_deb or os.environ.get("INGOT_KERNEL_DEB")
+    if kernel_deb:
+        deb = Path(kernel_deb)
+        pkg = deb.name.split("_")[0]
+    else:
+        pkg = resolve_kernel_package()
+        if pkg is None:
+            # offline: fall back to the newest kernel already unpacked here
+            found = sorted(root.glob("kernel-*/boot/vmlinuz-*"))
+            if not found:
+                raise RamdiskBuildError(
+                    f"cannot resolve {KERNEL_META_PACKAGE} (run apt-get update) and no cached kernel in {root}")
+            return _kernel_from_tree(found[-1].parents[1])
+        deb = None
+    version = pkg[len("linux-image-"):]
+    tree = root / f"kernel-{version}"
+    if not (tree / "boot" / f"vmlinuz-{version}").exists():
+        if deb is None:
+            deb = download_deb(pkg, root / "debs")
+        _extract_deb(deb, tree)
+    return _kernel_from_tree(tree)
+
+
+def _kernel_from_tree(tree: Path) -> Kernel:
+    vmlinuz = sorted((tree / "boot").glob("vmlinuz-*"))
+    if not vmlinuz:
+        raise RamdiskBuildError(f"no vmlinuz in {tree}/boot")
+    version = vmlinuz[-1].name[len("vmlinuz-"):]
+    mods = tree / "lib" / "modules" / version
+    if not mods.is_dir():
+        mods = tree / "usr" / "lib" / "modules" / version   # merged-/usr kernels
+    return Kernel(version=version, vmlinuz=vmlinuz[-1], modules_dir=mods)
+
+
+def fetch_busybox(cache: str | os.PathLike | None = None) -> Path:
+    """A static busybox binary from Debian's ``busybox-static`` (downloaded once)."""
+    root = cache_dir(cache)
+    deb = download_deb(BUSYBOX_PACKAGE, root / "debs")
+    tree = root / ("busybox-" + deb.stem.split("_", 1)[1])
+    binary = tree / "bin" / "busybox"
+    if not binary.exists():
+        _extract_deb(deb, tree)
+    if not binary.exists():
+        raise RamdiskBuildError(f"{deb.name} has no bin/busybox")
+    return binary
+
+
+# --------------------------------------------------------------------------- modules
+
+def _module_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.name.endswith(".ko.xz"):
+        return lzma.decompress(data)
+    if path.name.endswith(".ko.gz"):
+        return gzip.decompress(data)
+    if path.name.endswith(".ko.zst"):
+        try:
+            return subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
+        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+            raise RamdiskBuildError(f"{path.name} is zstd-compressed; install zstd") from exc
+    return data
+
+
+def module_depends(path: Path) -> list[str]:
+    """The module's ``depends`` list (``modinfo -F depends``; read from .modinfo if modinfo is absent)."""
+    if shutil.which("modinfo") and path.name.endswith(".ko"):
+        out = _run(["modinfo", "-F", "depends", str(path)]).strip()
+    else:
+        data = _module_bytes(path)
+        m = re.search(rb"\x00depends=([^\x00]*)\x00", data)
+        out = m.group(1).decode() if m else ""
+    return [d.replace("-", "_") for d in out.split(",") if d.strip()]
+
+
+def resolve_modules(kernel: Kernel, wanted: Iterable[str], *, strict: bool = False) -> list[Path]:
+    """Module files for ``wanted`` plus their dependencies, dependencies first.
+
+    Names that are built into the kernel are skipped; unknown names raise when
+    ``strict`` and are skipped otherwise.
+    """
+    index = kernel.module_index()
+    builtin = kernel.builtin()
+    order: list[Path] = []
+    seen: set[str] = set()
+    missing: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        name = name.replace("-", "_")
+        if name in seen or name in builtin:
+            return
+        if name in stack:
+            return  # a cycle cannot be loaded by insmod anyway; keep going
+        path = index.get(name)
+        if path is None:
+            missing.append(name)
+            return
+        for dep in module_depends(path):
+            visit(dep, stack + (name,))
+        seen.add(name)
+        order.append(path)
+
+    for name in wanted:
+        visit(name, ())
+    if missing and strict:
+        raise RamdiskBuildError(f"modules not found in kernel {kernel.version}: {', '.join(sorted(set(missing)))}")
+    return order
+
+
+# --------------------------------------------------------------------------- cpio
+
+class CpioWriter:
+    """A minimal ``newc`` cpio writer: files, directories and device nodes, all owned by root."""
+
+    def __init__(self, fh: io.BufferedIOBase):
+        self.fh = fh
+        self.ino = 1
+        self.dirs: set[str] = set()
+
+    def _entry(self, name: str, mode: int, data: bytes = b"", rdev: tuple[int, int] = (0, 0)) -> None:
+        encoded = name.encode() + b"\x00"
+        fields = [self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(encoded), 0]
+        self.ino += 1
+        header = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.fh.write(header + encoded)
+        self.fh.write(b"\x00" * ((4 - (len(header) + len(encoded)) % 4) % 4))
+        self.fh.write(data)
+        self.fh.write(b"\x00" * ((4 - len(data) % 4) % 4))
+
+    def mkdir(self, path: str, mode: int = 0o755) -> None:
+        path = path.strip("/")
+        parts = path.split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub and sub not in self.dirs:
+                self.dirs.add(sub)
+                self._entry(sub, 0o040000 | mode)
+
+    def add_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        path = path.strip("/")
+        if "/" in path:
+            self.mkdir(path.rsplit("/", 1)[0])
+        self._entry(path, 0o100000 | mode, data)
+
+    def add_chardev(self, path: str, major: int, minor: int, mode: int = 0o600) -> None:
+        path = path.strip("/")
+        if "/" in path:
+            self.mkdir(path.rsplit("/", 1)[0])
+        self._entry(path, 0o020000 | mode, rdev=(major, minor))
+
+    def close(self) -> None:
+        self._entry("TRAILER!!!", 0)
+
+
+def build_initramfs(output: Path, *, kernel: Kernel, busybox: Path, files: Sequence[tuple[str, bytes, int]],
+                    modules: Iterable[str]) -> list[str]:
+    """Write a gzip'd initramfs: busybox, ``files`` [(path, data, mode)], and ``modules`` (+deps).
+
+    The modules are stored under ``/lib/modules/<version>/`` uncompressed and
+    listed, dependencies first, in ``/etc/ingot/modules`` for the init script
+    to ``insmod``. Returns that list.
+    """
+    mod_paths = resolve_modules(kernel, modules)
+    listed: list[str] = []
+    tmp = output.with_name(output.name + ".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
+        cpio = CpioWriter(gz)
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run", "mnt",
+                  "etc/ingot", "lib/ingot", "root", "var/log"):
+            cpio.mkdir(d)
+        cpio.add_chardev("dev/console", 5, 1)
+        cpio.add_chardev("dev/null", 1, 3, 0o666)
+        cpio.add_file("bin/busybox", busybox.read_bytes(), 0o755)
+        for rel, data, mode in files:
+            cpio.add_file(rel, data, mode)
+        for path in mod_paths:
+            rel = path.relative_to(kernel.modules_dir).as_posix()
+            rel = re.sub(r"\.ko\.(xz|gz|zst)$", ".ko", rel)
+            cpio.add_file(f"lib/modules/{kernel.version}/{rel}", _module_bytes(path))
+            listed.append(rel)
+        cpio.add_file("etc/ingot/modules", ("\n".join(listed) + "\n").encode())
+        cpio.add_file("etc/ingot/kernel-version", (kernel.version + "\n").encode())
+        cpio.close()
+    tmp.rename(output)
+    return listed
+
+
+# --------------------------------------------------------------------------- the deploy ramdisk
+
+@dataclasses.dataclass
+class Ramdisk:
+    kernel_version: str
+    kernel: Path
+    initrd: Path
+    kernel_sha256: str
+    initrd_sha256: str
+    modules: list[str]
+    manifest: Path
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def _agent_files() -> list[tuple[str, bytes, int]]:
+    return [(dest, (HERE / src).read_bytes(), mode) for src, dest, mode in AGENT_FILES]
+
+
+def _expand_modules(extra: Iterable[str]) -> list[str]:
+    names: list[str] = list(VM_MODULES)
+    env = os.environ.get("INGOT_RAMDISK_MODULES", "")
+    for item in list(extra) + [x for x in re.split(r"[\s,]+", env) if x]:
+        for name in re.split(r"[\s,]+", item):
+            if not name:
+                continue
+            if name.startswith("@"):            # @hardware, @nic, @storage
+                key = name[1:]
+                if key not in MODULE_SETS:
+                    raise RamdiskBuildError(f"unknown module set {name!r}; known: "
+                                            + ", ".join("@" + k for k in MODULE_SETS))
+                names.extend(MODULE_SETS[key])
+            else:
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
+                  modules: Iterable[str] = (), extra_files: Sequence[tuple[str, bytes, int]] = (),
+                  kernel_deb: str | os.PathLike | None = None, force: bool = False) -> Ramdisk:
+    """Build (or reuse from the cache) the deploy kernel + initramfs.
+
+    Args:
+        output: also copy the kernel, initrd and ``ingot-deploy.json`` manifest here.
+        cache: the cache directory (default :func:`cache_dir`).
+        modules: extra module names or sets (``@hardware``, ``@nic``, ``@storage``);
+            ``$INGOT_RAMDISK_MODULES`` adds more (comma/space separated).
+        extra_files: extra ``(path, data, mode)`` to put in the initramfs, e.g.
+            firmware under ``lib/firmware/`` or a hook in ``etc/ingot/hooks/``.
+        kernel_deb: a local ``linux-image-*.deb`` to use instead of Debian's current one.
+        force: rebuild even if the cache has this variant.
+    """
+    root = cache_dir(cache)
+    kernel = fetch_kernel(root, kernel_deb)
+    busybox = fetch_busybox(root)
+    names = _expand_modules(modules)
+    agent = _agent_files() + list(extra_files)
+    h = hashlib.sha256(BUILD_FORMAT.encode())
+    h.update(busybox.parent.parent.name.encode())
+    for name in names:
+        h.update(b"m:" + name.encode())
+    for path, data, mode in agent:
+        h.update(f"f:{path}:{mode}:".encode() + hashlib.sha256(data).digest())
+    tag = h.hexdigest()[:12]
+
+    kernel_out = root / f"ingot-deploy-{kernel.version}.vmlinuz"
+    initrd_out = root / f"ingot-deploy-{kernel.version}-{tag}.initrd.gz"
+    manifest = root / f"ingot-deploy-{kernel.version}-{tag}.json"
+    if force or not (kernel_out.exists() and initrd_out.exists() and manifest.exists()):
+        if force or not kernel_out.exists():
+            shutil.copyfile(kernel.vmlinuz, kernel_out.with_suffix(".tmp"))
+            kernel_out.with_suffix(".tmp").rename(kernel_out)
+        listed = build_initramfs(initrd_out, kernel=kernel, busybox=busybox, files=agent, modules=names)
+        result = Ramdisk(kernel.version, kernel_out, initrd_out, _sha256(kernel_out), _sha256(initrd_out),
+                         listed, manifest)
+        manifest.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        data = json.loads(manifest.read_text())
+        result = Ramdisk(kernel.version, kernel_out, initrd_out, data["kernel_sha256"], data["initrd_sha256"],
+                         data["modules"], manifest)
+
+    if output:
+        out = Path(output)
+        out.mkdir(parents=True, exist_ok=True)
+        k = out / kernel_out.name
+        i = out / initrd_out.name
+        shutil.copyfile(kernel_out, k)
+        shutil.copyfile(initrd_out, i)
+        copied = Ramdisk(result.kernel_version, k, i, result.kernel_sha256, result.initrd_sha256,
+                         result.modules, out / "ingot-deploy.json")
+        copied.manifest.write_text(json.dumps(copied.as_dict(), indent=2) + "\n")
+        return copied
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m api.boot.ramdisk.build [--output DIR] [--modules @hardware,foo]`` (until the CLI is wired)."""
+    import argparse
+    ap = argparse.ArgumentParser(description="Build Ingot's deploy ramdisk")
+    ap.add_argument("--output", "-o")
+    ap.add_argument("--cache")
+    ap.add_argument("--modules", action="append", default=[])
+    ap.add_argument("--kernel-deb")
+    ap.add_argument("--force", action="store_true")
+    args = ap.parse_args(argv)
+    rd = build_ramdisk(args.output, cache=args.cache, modules=args.modules, kernel_deb=args.kernel_deb,
+                       force=args.force)
+    print(json.dumps(rd.as_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,185 @@
+#!/bin/busybox sh
+# Ingot deploy agent: /init of the deploy ramdisk (busybox sh).
+#
+# Kernel command line (from Ingot's iPXE script):
+#   ingot.metadata=<base>/metadata/<device-token>   required
+#   ingot.action=deploy|wipe                        default: what <metadata>/deploy says
+#   ingot.after=reboot|poweroff|shell               default: reboot (or "after" in the JSON)
+#   BOOTIF=01-aa-bb-cc-dd-ee-ff                     optional: NIC to use first
+# Contract: docs/ramdisk.md.
+AGENT_VERSION=1
+. /lib/ingot/lib.sh
+early_setup
+exec </dev/console >/dev/console 2>&1
+log "Ingot deploy agent v$AGENT_VERSION, kernel $(uname -r)"
+load_modules
+
+MD=$(cmdline_get ingot.metadata)
+ACTION=$(cmdline_get ingot.action)
+AFTER=$(cmdline_get ingot.after)
+
+finish() {
+	sync
+	[ -n "$AFTER" ] || AFTER=reboot
+	log "done; $AFTER"
+	case "$AFTER" in
+	poweroff) poweroff -f ;;
+	shell) exec sh ;;
+	*) reboot -f ;;
+	esac
+	sleep 5; echo o > /proc/sysrq-trigger 2>/dev/null
+	while :; do sleep 60; done
+}
+
+event() { # event PERCENT TEXT
+	log "[$1%] $2"
+	http_post "$MD/events" "{\"type\": \"provisioning.image_writing\", \"body\": $(json_str "$2"), \"percentage\": $1}" 2 || true
+}
+
+complete() { # complete ok | complete failed MESSAGE
+	if [ "$1" = ok ]; then
+		body='{"status": "ok"}'
+	else
+		log "FAILED: $2"
+		body="{\"status\": \"failed\", \"message\": $(json_str "$2")}"
+	fi
+	http_post "$MD/deploy/complete" "$body" 10 || log "could not report completion"
+	finish
+}
+
+if [ -z "$MD" ]; then
+	log "no ingot.metadata= on the kernel command line; nothing to do"
+	AFTER=${AFTER:-shell}; finish
+fi
+for h in /etc/ingot/hooks/*.sh; do [ -f "$h" ] && . "$h"; done   # operator hooks (modules, firmware)
+
+if ! net_up; then
+	AFTER=${AFTER:-poweroff}; finish
+fi
+
+if ! http_get "$MD/deploy" /tmp/deploy.json 15; then
+	log "cannot GET $MD/deploy"
+	AFTER=${AFTER:-poweroff}; finish
+fi
+J=/tmp/deploy.json
+[ -n "$ACTION" ] || ACTION=$(json_get action $J)
+[ -n "$AFTER" ] || AFTER=$(json_get after $J)
+URL=$(json_get image_url $J)
+SUM=$(json_get image_checksum $J)
+FMT=$(json_get image_format $J)
+DISK=$(json_get target_disk $J)
+WIPE_BYTES=$(json_get bytes $J)
+SIZE=$(json_get image_size $J)
+[ -n "$WIPE_BYTES" ] || WIPE_BYTES=1048576
+
+# ---- the target disk
+i=0
+while [ -z "$DISK" ] && [ $i -lt 40 ]; do
+	d=$(list_disks | head -n 1)
+	[ -n "$d" ] && DISK=/dev/$d && break
+	sleep 0.25; i=$((i + 1))
+done
+if [ -z "$DISK" ] || [ ! -b "$DISK" ]; then
+	complete failed "no target disk found${DISK:+ ($DISK is not a block device)}; disks: $(list_disks | tr '\n' ' ')"
+fi
+DEV=${DISK##*/}
+SECTORS=$(cat /sys/block/$DEV/size)
+DISK_BYTES=$((SECTORS * 512))
+log "target disk $DISK ($((DISK_BYTES / 1048576)) MiB), action $ACTION"
+
+wipe_disk() { # zero the first and last WIPE_BYTES of the disk
+	mib=$(((WIPE_BYTES + 1048575) / 1048576))
+	[ $((mib * 1048576 * 2)) -le $DISK_BYTES ] || mib=$((DISK_BYTES / 2097152))
+	dd if=/dev/zero of="$DISK" bs=1M count=$mib conv=fsync 2>/dev/null || return 1
+	dd if=/dev/zero of="$DISK" bs=1M count=$mib seek=$((DISK_BYTES / 1048576 - mib)) conv=fsync 2>/dev/null || return 1
+	sync
+}
+
+if [ "$ACTION" = wipe ]; then
+	event 0 "wiping $DISK"
+	if wipe_disk; then
+		event 100 "wiped first and last $WIPE_BYTES bytes of $DISK"
+		complete ok
+	fi
+	complete failed "wiping $DISK failed"
+fi
+
+if [ "$ACTION" != deploy ]; then
+	complete failed "unknown action '$ACTION'"
+fi
+[ -n "$URL" ] || complete failed "no image_url in the deploy instructions"
+case "$SUM" in
+sha256:*) WANT=${SUM#sha256:} ;;
+*:*) complete failed "unsupported checksum algorithm '${SUM%%:*}' (only sha256)" ;;
+"") complete failed "no image_checksum in the deploy instructions" ;;
+*) WANT=$SUM ;;
+esac
+WANT=$(echo "$WANT" | tr 'A-F' 'a-f')
+case "${FMT:-raw}" in
+raw) DECODE=cat ;;
+gz|gzip) DECODE="gunzip -c" ;;
+xz) DECODE="xzcat" ;;
+*) complete failed "unsupported image_format '$FMT' (raw, gz, xz)" ;;
+esac
+
+# ---- stream: HTTP -> tee(sha256) -> decompress -> disk; verify after
+event 5 "writing $URL to $DISK"
+rm -f /tmp/h.fifo; mkfifo /tmp/h.fifo
+sha256sum < /tmp/h.fifo > /tmp/h.sum &
+HPID=$!
+wstat() { awk '{print $7}' /sys/block/$DEV/stat; }
+W0=$(wstat)
+( # progress reporter
+	while :; do
+		sleep 5
+		[ -f /tmp/write.done ] && exit 0
+		mib=$((($(wstat) - W0) / 2048))
+		if [ -n "$SIZE" ] && [ "$SIZE" -gt 0 ]; then
+			pct=$((5 + mib * 1048576 / SIZE * 85 / 100)); [ $pct -le 90 ] || pct=90
+		else pct=50; fi
+		event $pct "wrote $mib MiB to $DISK"
+	done
+) &
+PPID_=$!
+set -o pipefail
+if wget -q -T 60 -O - "$URL" 2>/tmp/wget.err | tee /tmp/h.fifo | $DECODE 2>/tmp/decode.err | dd of="$DISK" bs=1M conv=fsync 2>/tmp/dd.err; then
+	WROTE_OK=1
+else
+	WROTE_OK=0
+fi
+set +o pipefail
+touch /tmp/write.done
+wait $HPID
+kill $PPID_ 2>/dev/null
+sync
+GOT=$(cut -d ' ' -f 1 /tmp/h.sum)
+WRITTEN=$(awk '/bytes/ {print $1; exit}' /tmp/dd.err)
+if [ "$GOT" != "$WANT" ]; then
+	wipe_disk
+	if [ "$WROTE_OK" = 1 ]; then
+		complete failed "checksum mismatch: expected sha256:$WANT got sha256:$GOT"
+	fi
+fi
+if [ "$WROTE_OK" != 1 ]; then
+	wipe_disk
+	complete failed "writing $URL to $DISK failed: $(cat /tmp/wget.err /tmp/decode.err /tmp/dd.err 2>/dev/null | tail -n 3 | tr '\n' ' ')"
+fi
+event 90 "image written ($WRITTEN bytes) and verified (sha256:$GOT)"
+
+# ---- config drive: where the installed OS finds its metadata URL
+if [ -n "$WRITTEN" ] && [ "$WRITTEN" -le $((DISK_BYTES - 1048576)) ]; then
+	{
+		echo "$CONFIG_MAGIC"
+		echo "metadata_url=$MD"
+		echo "END"
+	} > /tmp/cd.txt
+	dd if=/dev/zero of="$DISK" bs=512 seek=$((SECTORS - 2048)) count=2048 2>/dev/null
+	# conv=sync pads the text to one 4 KiB block; write it at the start of the last MiB
+	dd if=/tmp/cd.txt bs=4096 count=1 conv=sync 2>/dev/null | dd of="$DISK" bs=512 seek=$((SECTORS - 2048)) conv=fsync 2>/dev/null
+	sync
+	event 95 "config drive written at the last MiB of $DISK"
+else
+	event 95 "no config drive: the image leaves no free MiB at the end of $DISK"
+fi
+event 100 "deployed to $DISK"
+complete ok

@@ -1,0 +1,165 @@
+# Shell helpers shared by Ingot's deploy agent and the test OS (busybox sh).
+
+log() { echo "ingot-agent: $*"; }
+
+# Early userspace: busybox applets, /proc /sys /dev.
+early_setup() {
+	/bin/busybox --install -s /bin
+	export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+	mkdir -p /dev/pts /tmp /run
+	echo 1 > /proc/sys/kernel/printk 2>/dev/null
+}
+
+# insmod every module listed (dependencies first) in /etc/ingot/modules.
+load_modules() {
+	kv=$(cat /etc/ingot/kernel-version)
+	while read -r m; do
+		[ -n "$m" ] || continue
+		insmod "/lib/modules/$kv/$m" 2>/dev/null
+	done < /etc/ingot/modules
+}
+
+# cmdline_get NAME -> value of NAME=value on the kernel command line
+cmdline_get() {
+	for w in $(cat /proc/cmdline); do
+		case "$w" in "$1="*) echo "${w#*=}"; return 0 ;; esac
+	done
+	return 1
+}
+
+# Bring up the first interface that gets a DHCP lease (BOOTIF= from iPXE first).
+net_up() {
+	want=$(cmdline_get BOOTIF | sed 's/^01-//; s/-/:/g' | tr 'A-F' 'a-f')
+	i=0
+	while [ $i -lt 40 ]; do
+		ifs=""
+		for p in /sys/class/net/*; do
+			n=${p##*/}
+			[ "$n" = lo ] && continue
+			if [ -n "$want" ] && [ "$(cat "$p/address")" = "$want" ]; then ifs="$n $ifs"; else ifs="$ifs $n"; fi
+		done
+		[ -n "$ifs" ] && break
+		sleep 0.25; i=$((i + 1))
+	done
+	ip link set lo up
+	for tries in 1 2 3; do
+		for n in $ifs; do
+			ip link set "$n" up
+			if udhcpc -i "$n" -n -q -t 4 -T 2 -s /lib/ingot/udhcpc.sh >/tmp/udhcpc.log 2>&1; then
+				log "network up: $(cat /run/ingot-net)"
+				return 0
+			fi
+		done
+	done
+	log "no DHCP lease on any of:$ifs"
+	return 1
+}
+
+# json_get KEY FILE -> first value of "KEY": as text (strings unescaped); nothing for null
+json_get() {
+	awk -v key="$1" '
+	BEGIN { RS = "\001" }
+	{
+		s = $0
+		if (!match(s, "\"" key "\"[ \t\r\n]*:[ \t\r\n]*")) exit 1
+		s = substr(s, RSTART + RLENGTH)
+		if (substr(s, 1, 1) == "\"") {
+			out = ""; i = 2; n = length(s)
+			while (i <= n) {
+				c = substr(s, i, 1)
+				if (c == "\\") {
+					e = substr(s, i + 1, 1)
+					if (e == "n") out = out "\n"; else if (e == "t") out = out "\t";
+					else if (e == "u") { out = out "?"; i += 4 } else out = out e
+					i += 2; continue
+				}
+				if (c == "\"") break
+				out = out c; i++
+			}
+			print out
+		} else {
+			match(s, /^[^],} \t\r\n]*/); v = substr(s, 1, RLENGTH)
+			if (v != "null") print v
+		}
+	}' "$2"
+}
+
+# json_strings KEY FILE -> the strings of the array "KEY": [...], one per line
+json_strings() {
+	awk -v key="$1" '
+	BEGIN { RS = "\001" }
+	{
+		s = $0
+		if (!match(s, "\"" key "\"[ \t\r\n]*:[ \t\r\n]*\\[")) exit 1
+		s = substr(s, RSTART + RLENGTH); n = length(s); i = 1; instr = 0; out = ""
+		while (i <= n) {
+			c = substr(s, i, 1)
+			if (instr) {
+				if (c == "\\") { e = substr(s, i + 1, 1); out = out (e == "n" ? "\n" : e); i += 2; continue }
+				if (c == "\"") { print out; out = ""; instr = 0 } else out = out c
+			} else if (c == "\"") instr = 1
+			else if (c == "]") break
+			i++
+		}
+	}' "$2"
+}
+
+# json_str TEXT -> TEXT as a JSON string literal
+json_str() {
+	printf '%s' "$1" | awk 'BEGIN { ORS = "" } {
+		gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "")
+		printf "%s%s", (NR > 1 ? "\\n" : ""), $0 }
+		END { }' | { printf '"'; cat; printf '"'; }
+}
+
+# http_get URL FILE [TRIES]
+http_get() {
+	t=0
+	while [ $t -lt "${3:-10}" ]; do
+		wget -q -T 20 -O "$2" "$1" && return 0
+		t=$((t + 1)); sleep 2
+	done
+	return 1
+}
+
+# http_post URL JSON [TRIES]
+http_post() {
+	t=0
+	while [ $t -lt "${3:-5}" ]; do
+		wget -q -T 20 -O /dev/null --header "Content-Type: application/json" --post-data "$2" "$1" && return 0
+		t=$((t + 1)); sleep 1
+	done
+	log "POST $1 failed"
+	return 1
+}
+
+# block devices that look like installable disks, in name order
+list_disks() {
+	for p in /sys/block/*; do
+		n=${p##*/}
+		case "$n" in loop*|ram*|sr*|fd*|dm-*|md*|zram*|nbd*|mtdblock*) continue ;; esac
+		[ "$(cat "$p/removable" 2>/dev/null)" = 1 ] && continue
+		[ "$(cat "$p/size" 2>/dev/null || echo 0)" -gt 0 ] || continue
+		echo "$n"
+	done
+}
+
+# part_dev DISK N -> /dev/vda1, /dev/nvme0n1p1 ...
+part_dev() {
+	case "$1" in *[0-9]) echo "${1}p$2" ;; *) echo "$1$2" ;; esac
+}
+
+# The config drive: one 4 KiB text block at the start of the disk's last MiB.
+CONFIG_MAGIC="INGOT-CONFIG-DRIVE 1"
+# config_drive_read DEV(/dev/vda) -> the block's key=value lines (fails if absent)
+config_drive_read() {
+	n=${1##*/}
+	sz=$(cat "/sys/block/$n/size")
+	[ "$sz" -gt 4096 ] || return 1
+	dd if="$1" bs=512 skip=$((sz - 2048)) count=8 2>/dev/null | tr -d '\000' > /tmp/cd.$n
+	[ "$(head -n 1 /tmp/cd.$n)" = "$CONFIG_MAGIC" ] || return 1
+	sed -n '2,/^END$/p' /tmp/cd.$n | grep -v '^END$'
+}
