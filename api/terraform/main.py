@@ -1,0 +1,34 @@
+"""Entry point of the `terraform-provider-metal` console script."""
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) > 1 and argv[1] in ("--version", "version"):
+        from .spec import load
+
+        print(load().version)
+        return
+    if len(argv) > 1 and argv[1] in ("-h", "--help"):
+        print(
+            "terraform-provider-metal: the Ingot Terraform provider (plugin protocol 6).\n"
+            "Terraform starts it; run `ingot terraform install` to make Terraform find it.\n"
+            "Serves the resources and data sources declared in provider-schema/."
+        )
+        return
+
+    import tf.provider as tf_provider
+    from tf import runner
+
+    from .runtime import MetalProvider, MetalServicer
+
+    provider = MetalProvider()
+    # tf's runner instantiates tf.provider.ProviderServicer; serve our generic servicer instead.
+    tf_provider.ProviderServicer = MetalServicer  # type: ignore[misc]
+    runner.run_provider(provider, argv)
+
+
+if __name__ == "__main__":
+    main()
