@@ -1,0 +1,41 @@
+variable "project_id" {
+  description = "Project to create the device in."
+  type        = string
+}
+
+variable "hostname" {
+  type    = string
+  default = "web-1"
+}
+
+variable "plan" {
+  type    = string
+  default = "c3.small.x86"
+}
+
+variable "metro" {
+  type    = string
+  default = "am"
+}
+
+variable "operating_system" {
+  type    = string
+  default = "ubuntu_22_04"
+}
+
+variable "tags" {
+  type    = list(string)
+  default = ["web"]
+}
+
+variable "reinstall" {
+  description = "Reinstall in place (instead of replacing) when the OS or user data changes."
+  type        = bool
+  default     = false
+}
+
+variable "public_key" {
+  description = "OpenSSH public key installed on the device."
+  type        = string
+  default     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIngotExampleKeyOnlyForDemos0000000000000 demo@ingot"
+}

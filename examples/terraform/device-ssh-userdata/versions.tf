@@ -1,0 +1,11 @@
+terraform {
+  required_version = ">= 0.15"
+  required_providers {
+    metal = {
+      source = "terraform.local/ingot/metal"
+    }
+  }
+}
+
+# Endpoint and token come from INGOT_ENDPOINT / INGOT_AUTH_TOKEN unless set here.
+provider "metal" {}

@@ -1,0 +1,29 @@
+variable "project_id" {
+  type = string
+}
+
+variable "node_count" {
+  description = "How many devices."
+  type        = number
+  default     = 3
+}
+
+variable "name_prefix" {
+  type    = string
+  default = "node"
+}
+
+variable "plan" {
+  type    = string
+  default = "c3.small.x86"
+}
+
+variable "metro" {
+  type    = string
+  default = "am"
+}
+
+variable "operating_system" {
+  type    = string
+  default = "ubuntu_22_04"
+}
