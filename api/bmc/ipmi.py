@@ -1,0 +1,322 @@
+"""IPMI 2.0 (RMCP+ / "lanplus") BMC driver on pyghmi.
+
+Address forms: ``host``, ``host:port``, ``[v6addr]:port``; ``options["port"]``
+overrides (default 623). Options: ``port``, ``boot_mode`` (``"uefi"`` sets the
+EFI bit in boot flags).
+
+Concurrency and time bounds
+---------------------------
+pyghmi keeps one process-wide I/O thread and shares one session per
+(host, port, user, password) between all ``Command`` objects. Two threads
+issuing commands on the *same* shared session at once can hang forever (seen
+with pyghmi 1.6), so every operation here:
+
+* holds a per-BMC lock while it talks to that BMC (different BMCs run in
+  parallel; one BMC sees one command at a time, which BMCs prefer anyway);
+* runs in a daemon worker thread the caller waits on for at most
+  ``self.timeout`` seconds. A dead or wedged BMC yields :class:`BMCUnreachable`
+  on time; the abandoned worker finishes when pyghmi's own retries give up
+  (a few seconds) and never blocks callers of other BMCs.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import threading
+import time
+from typing import Any, Callable, TypeVar
+
+from api.bmc.base import (BOOT_DEVICES, POWER_ACTIONS, BMCAuthFailed, BMCDriver, BMCError,
+                          BMCUnreachable, BMCUnsupported, Inventory)
+
+try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
+    from pyghmi import exceptions as pyghmi_exc
+    from pyghmi.ipmi import command as ipmi_command
+    from pyghmi.ipmi import fru as ipmi_fru
+except ImportError:  # pragma: no cover - pyghmi is a hard dependency
+    pyghmi_exc = ipmi_command = ipmi_fru = None  # type: ignore[assignment]
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_PORT = 623
+
+# Ingot boot device -> pyghmi set_bootdev name
+_BOOTDEV = {"pxe": "network", "disk": "hd", "cdrom": "optical"}
+# IPMI boot device selector (boot flags data2 bits 5:2) -> Ingot name
+_SELECTOR = {0x0: None, 0x1: "pxe", 0x2: "disk", 0x3: "disk", 0x5: "cdrom", 0x6: "bios",
+             0xF: "floppy"}
+
+# pyghmi login error texts that mean "bad credentials or not allowed"
+_AUTH_MARKERS = ("incorrect password", "unauthorized name", "invalid role",
+                 "unauthorized role", "privilege level", "invalid integrity check",
+                 "rakp4 integrity", "invalid username")
+# ... and those that mean "nobody answered"
+_UNREACHABLE_MARKERS = ("timeout", "session no longer connected", "session failed to initialize",
+                        "session disconnected", "unable to establish")
+_CC_INVALID_COMMAND = 0xC1
+_FRU_CHUNK_ERRORS = (0xC7, 0xC8, 0xC9, 0xCA, 0xFF)  # length/"cannot return" style completion codes
+
+# one lock per pyghmi session key: see module docstring
+_LOCKS: dict[tuple, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _bmc_lock(key: tuple) -> threading.Lock:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = threading.Lock()
+        return lock
+
+
+def parse_address(address: str, port_option: Any = None) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[v6]:port`` -> (host, port)."""
+    addr = (address or "").strip()
+    if not addr:
+        raise BMCError("empty IPMI address", address=address)
+    if "://" in addr:
+        addr = addr.split("://", 1)[1].rstrip("/")
+    host, port = addr, None
+    if addr.startswith("["):
+        end = addr.find("]")
+        if end < 0:
+            raise BMCError(f"bad IPMI address {address!r}", address=address)
+        host = addr[1:end]
+        rest = addr[end + 1:]
+        if rest.startswith(":") and rest[1:]:
+            port = rest[1:]
+    elif addr.count(":") == 1:
+        host, port = addr.split(":")
+    if port_option not in (None, ""):
+        port = port_option
+    try:
+        port_num = int(port) if port not in (None, "") else DEFAULT_PORT
+    except (TypeError, ValueError):
+        raise BMCError(f"bad IPMI port {port!r}", address=address) from None
+    if not (0 < port_num < 65536) or not host:
+        raise BMCError(f"bad IPMI address {address!r}", address=address)
+    return host, port_num
+
+
+class IPMIDriver(BMCDriver):
+    """Chassis power, boot device and FRU inventory over IPMI 2.0 lanplus."""
+
+    name = "ipmi"
+
+    def __init__(self, address: str, username: str | None = None, password: str | None = None,
+                 options: dict[str, Any] | None = None, timeout: float = 10.0):
+        super().__init__(address, username=username, password=password, options=options,
+                         timeout=timeout)
+        self.host, self.port = parse_address(address, self.options.get("port"))
+        self.uefi = str(self.options.get("boot_mode", "")).lower() == "uefi"
+        secret = hashlib.sha256((password or "").encode()).hexdigest()
+        self._key = (self.host, self.port, username or "", secret)
+        self._cmd: Any = None
+        if ipmi_command is None:  # pragma: no cover
+            raise BMCUnsupported("pyghmi is not installed", address=self.address)
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self._cmd is None:
+            self._cmd = ipmi_command.Command(bmc=self.host, userid=self.username or "",
+                                             password=self.password or "", port=self.port)
+        return self._cmd
+
+    def _call(self, what: str, fn: Callable[[Any], T], timeout: float | None = None) -> T:
+        """Run ``fn(command)`` against this BMC within ``timeout`` seconds."""
+        limit = float(timeout if timeout is not None else self.timeout)
+        deadline = time.monotonic() + limit
+        done = threading.Event()
+        box: dict[str, Any] = {}
+        lock = _bmc_lock(self._key)
+
+        def work() -> None:
+            try:
+                if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    box["error"] = BMCUnreachable(
+                        f"IPMI {what}: BMC busy with an earlier request that has not "
+                        f"finished within {limit:g}s", address=self.address)
+                    return
+                try:
+                    box["value"] = fn(self._connect())
+                finally:
+                    lock.release()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name=f"ipmi-{self.host}:{self.port}", daemon=True)
+        worker.start()
+        if not done.wait(limit):
+            self._cmd = None  # the session may be wedged; start afresh next time
+            raise BMCUnreachable(f"IPMI {what}: no answer within {limit:g}s", address=self.address)
+        if "error" in box:
+            raise self._translate(box["error"], what)
+        return box["value"]
+
+    def _translate(self, exc: BaseException, what: str) -> BMCError:
+        if isinstance(exc, BMCError):
+            if exc.address is None:
+                exc.address = self.address
+            return exc
+        if isinstance(exc, socket.gaierror):
+            return BMCUnreachable(f"IPMI {what}: cannot resolve {self.host!r}: {exc}",
+                                  address=self.address)
+        if isinstance(exc, OSError):
+            return BMCUnreachable(f"IPMI {what}: {exc}", address=self.address)
+        if pyghmi_exc is not None and isinstance(exc, pyghmi_exc.IpmiException):
+            text = str(exc.args[0]) if exc.args and exc.args[0] else ""
+            low = text.lower()
+            code = getattr(exc, "ipmicode", 0) or 0
+            if any(m in low for m in _AUTH_MARKERS):
+                self._cmd = None
+                return BMCAuthFailed(f"IPMI {what}: credentials rejected ({text})",
+                                     address=self.address)
+            if not text or any(m in low for m in _UNREACHABLE_MARKERS):
+                self._cmd = None
+                return BMCUnreachable(f"IPMI {what}: no answer from BMC"
+                                      + (f" ({text})" if text else ""), address=self.address)
+            if code == _CC_INVALID_COMMAND or "invalid command" in low:
+                return BMCUnsupported(f"IPMI {what}: not supported by this BMC ({text})",
+                                      address=self.address)
+            return BMCError(f"IPMI {what} failed: {text}", address=self.address)
+        if pyghmi_exc is not None and isinstance(exc, (pyghmi_exc.UnsupportedFunctionality,
+                                                       pyghmi_exc.InvalidParameterValue)):
+            return BMCUnsupported(f"IPMI {what}: {exc}", address=self.address)
+        return BMCError(f"IPMI {what} failed: {type(exc).__name__}: {exc}", address=self.address)
+
+    @staticmethod
+    def _raw(cmd: Any, netfn: int, command: int, data: tuple = ()) -> dict[str, Any]:
+        rsp = cmd.raw_command(netfn=netfn, command=command, data=data)
+        if "error" in rsp:
+            raise pyghmi_exc.IpmiException(rsp["error"], code=rsp.get("code", 0))
+        return rsp
+
+    # -- power --------------------------------------------------------------
+
+    def power_state(self) -> str:
+        state = self._call("power status", lambda c: c.get_power()["powerstate"])
+        if state not in ("on", "off"):
+            raise BMCError(f"IPMI power status: unexpected state {state!r}", address=self.address)
+        return state
+
+    def set_power(self, action: str) -> None:
+        if action not in POWER_ACTIONS:
+            raise BMCUnsupported(f"unknown power action {action!r}; expected one of "
+                                 f"{POWER_ACTIONS}", address=self.address)
+        # pyghmi waits in ~1 s steps; keep the whole call inside self.timeout
+        wait = max(1, int(self.timeout) - 1)
+
+        def do(cmd: Any) -> None:
+            if action == "on":
+                cmd.set_power("on", wait=wait)
+            elif action == "off":
+                cmd.set_power("off", wait=wait)
+            elif action == "reset":
+                # hard reset when running; an off machine is powered on instead
+                cmd.set_power("boot", wait=wait)
+            else:  # soft_off: ask the OS (ACPI); the engine polls for "off"
+                cmd.set_power("shutdown", wait=False)
+
+        self._call(f"power {action}", do)
+
+    # -- boot device ------------------------------------------------------------
+
+    def set_boot_device(self, device: str, persistent: bool = False) -> None:
+        if device not in BOOT_DEVICES:
+            raise BMCUnsupported(f"unknown boot device {device!r}; expected one of "
+                                 f"{BOOT_DEVICES}", address=self.address)
+
+        def do(cmd: Any) -> None:
+            rsp = cmd.set_bootdev(_BOOTDEV[device], persist=persistent, uefiboot=self.uefi)
+            if isinstance(rsp, dict) and "error" in rsp:
+                raise pyghmi_exc.IpmiException(rsp["error"])
+
+        self._call(f"set boot device {device}", do)
+
+    def get_boot_device(self) -> dict[str, Any]:
+        """The pending boot override: ``{"device": "pxe"|"disk"|"cdrom"|None, "persistent": bool|None}``.
+
+        Not part of :class:`BMCDriver`; for diagnostics and tests. Some BMCs
+        (ipmi_sim among them) do not report the "valid"/"persistent" bits; the
+        device is then taken from the selector and ``persistent`` is None.
+        """
+        def do(cmd: Any) -> dict[str, Any]:
+            data = bytes(self._raw(cmd, 0x00, 0x09, (5, 0, 0))["data"])
+            if len(data) < 4:
+                raise BMCError(f"IPMI get boot options: short answer {data!r}",
+                               address=self.address)
+            flags, dev = data[2], data[3]
+            selector = (dev >> 2) & 0x0F
+            device = _SELECTOR.get(selector, f"selector-{selector:#x}")
+            if flags & 0x80:
+                return {"device": device, "persistent": bool(flags & 0x40)}
+            return {"device": device, "persistent": None}
+
+        return self._call("get boot device", do)
+
+    # -- inventory ----------------------------------------------------------------
+
+    def _read_fru(self, cmd: Any, fru_id: int = 0) -> bytes | None:
+        """FRU bytes read in chunks the BMC accepts (pyghmi's 224-byte first try
+        is refused by several BMCs, ipmi_sim included)."""
+        try:
+            info = self._raw(cmd, 0x0A, 0x10, (fru_id,))["data"]
+        except pyghmi_exc.IpmiException as exc:
+            if getattr(exc, "ipmicode", 0) in (0xC3, 0xCB, 0xC9, 0x81):
+                return None  # FRU not present
+            raise
+        size = info[0] | (info[1] << 8)
+        chunk, offset, out = 64, 0, bytearray()
+        while offset < size:
+            want = min(chunk, size - offset)
+            rsp = cmd.raw_command(netfn=0x0A, command=0x11,
+                                  data=(fru_id, offset & 0xFF, offset >> 8, want))
+            if "error" in rsp:
+                if rsp.get("code") in _FRU_CHUNK_ERRORS and chunk > 8:
+                    chunk //= 2
+                    continue
+                raise pyghmi_exc.IpmiException(rsp["error"], code=rsp.get("code", 0))
+            got = rsp["data"][0]
+            if got == 0:
+                break
+            out.extend(rsp["data"][1:1 + got])
+            offset += got
+        return bytes(out)
+
+    def inventory(self) -> Inventory:
+        def do(cmd: Any) -> Inventory:
+            raw = self._read_fru(cmd, 0)
+            fields: dict[str, Any] = {}
+            if raw:
+                try:
+                    fields = ipmi_fru.FRU(rawdata=bytearray(raw)).info or {}
+                except Exception as exc:  # noqa: BLE001 - malformed FRU is not fatal
+                    LOG.warning("unparsable FRU 0 from BMC %s: %s", self.address, exc)
+
+            def first(*names: str) -> str | None:
+                for name in names:
+                    value = fields.get(name)
+                    if isinstance(value, (bytes, bytearray)):
+                        value = value.decode("latin-1", "replace")
+                    if isinstance(value, str) and value.strip():
+                        return value.strip()
+                return None
+
+            return Inventory(
+                cpus=None, memory_mib=None, disks=[], nics=[],
+                serial=first("Serial Number", "Board serial number", "Chassis serial number"),
+                vendor=first("Manufacturer", "Board manufacturer"),
+                model=first("Product name", "Model", "Board product name"),
+            )
+
+        return self._call("inventory", do)
+
+    def close(self) -> None:
+        # pyghmi shares sessions between Command objects; logging out here
+        # could cut off another driver for the same BMC, so just drop ours.
+        self._cmd = None
