@@ -98,7 +98,7 @@ class Terraform:
 
     def run(self, *args: str, check: bool = True, timeout: float = 180) -> TFResult:
         cmd = [self.binary, *args]
-        if args and args[0] in ("apply", "destroy", "plan", "refresh", "import", "init", "output", "state", "show", "taint", "untaint"):
+        if args and args[0] in ("apply", "destroy", "plan", "refresh", "import", "init", "output", "show", "taint", "untaint"):
             cmd.insert(2, "-no-color")
         proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
         res = TFResult(proc, args)
@@ -173,3 +173,153 @@ def fake_api():
     world.project_id = None
     yield world
     server.shutdown()
+
+
+# ---------------------------------------------------------------- API back-ends
+
+class Backend:
+    """What the scenarios need from an Ingot: endpoint, token, project, slugs, machines, failure injection."""
+
+    kind = "?"
+    url: str
+    token: str
+    project_id: str
+
+    def api(self, method: str, path: str, body=None, token: str | None = None, ok=(200, 201, 202, 204)):
+        import requests
+
+        r = requests.request(method, self.url + "/metal/v1" + path, json=body, timeout=30,
+                             headers={"X-Auth-Token": token or self.token})
+        if ok and r.status_code not in ok:
+            raise AssertionError(f"{method} {path}: {r.status_code} {r.text[:500]}")
+        return r.json() if r.content else None
+
+    # slugs discovered from the API, so the tests do not depend on the lab's names
+    def discover(self) -> None:
+        plans = self.api("GET", "/plans")["plans"]
+        machines = self.machines()
+        by_plan: dict = {}
+        for m in machines:
+            if m["state"] == "available":
+                by_plan[m["plan"]] = by_plan.get(m["plan"], 0) + 1
+        slugs = [p["slug"] for p in plans]
+        self.plan = max(slugs, key=lambda s: by_plan.get(s, 0))
+        self.capacity = by_plan.get(self.plan, 0)
+        metros = self.api("GET", "/locations/metros")["metros"]
+        self.metro = next((m["code"] for m in metros if any(x.get("metro") in (m["code"], None) and x["plan"] == self.plan
+                                                              for x in machines)), metros[0]["code"])
+        oses = [o for o in self.api("GET", "/operating-systems")["operating_systems"]
+                if not o.get("provisionable_on") or self.plan in o["provisionable_on"]]
+        oses = [o for o in oses if "ipxe" not in o["slug"]] or oses
+        self.os = oses[0]["slug"]
+        self.os_alt = oses[1]["slug"] if len(oses) > 1 else oses[0]["slug"]
+        self.os_obj = oses[0]
+
+    def machines(self) -> list[dict]:
+        raise NotImplementedError
+
+    def set_failure(self, machine: str, mode) -> None:
+        raise NotImplementedError
+
+    def wait_all_available(self, timeout: float = 90) -> list[dict]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            ms = self.machines()
+            busy = [m for m in ms if m["state"] not in ("available", "maintenance", "enrolled", "inspecting")]
+            if not busy or time.monotonic() > deadline:
+                return busy
+            time.sleep(0.5)
+
+    def devices(self) -> list[dict]:
+        return self.api("GET", f"/projects/{self.project_id}/devices?per_page=1000")["devices"]
+
+
+def _machine_row(m: dict) -> dict:
+    plan = m.get("plan")
+    if isinstance(plan, dict):
+        plan = plan.get("slug") or plan.get("id")
+    metro = m.get("metro")
+    if isinstance(metro, dict):
+        metro = metro.get("code")
+    return {"name": m.get("hostname") or m.get("name") or m.get("id"), "state": m.get("state"), "plan": plan, "metro": metro}
+
+
+class FakeBackend(Backend):
+    kind = "fake"
+
+    def __init__(self, world):
+        self.world = world
+        self.url = world.url
+        self.token = world.token
+        self.project_id = self.api("POST", "/projects", {"name": "tf-tests"})["id"]
+        self.discover()
+
+    def machines(self):
+        import requests
+
+        return [_machine_row(m) for m in requests.get(self.url + "/_sim/machines", timeout=10).json()["machines"]]
+
+    def set_failure(self, machine, mode):
+        import requests
+
+        requests.put(f"{self.url}/_sim/hosts/{machine}", json={"fail": mode}, timeout=10)
+
+    def make_reservation(self):
+        import uuid
+
+        m = next(m for m in self.world.machines if m["state"] == "available")
+        m["reserved"] = True
+        rid = str(uuid.uuid4())
+        self.world.reservations[rid] = {
+            "id": rid, "short_id": rid[:8], "project": {"href": f"/metal/v1/projects/{self.project_id}"},
+            "plan": {"slug": m["plan"]}, "metro": {"code": "am"}, "provisionable": True, "spare": False,
+            "device": None, "_machine": m}
+        return rid
+
+
+class LiveBackend(Backend):
+    kind = "live"
+
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url.rstrip("/")
+        self.token = server.token
+        self.project_id = server.project_id
+        self.discover()
+
+    def machines(self):
+        body = self.api("GET", "/machines?per_page=1000", token=self.server.operator_token)
+        return [_machine_row(m) for m in (body.get("machines") if isinstance(body, dict) else body)]
+
+    def set_failure(self, machine, mode):
+        import requests
+
+        r = requests.put(f"{self.server.simlab_url.rstrip('/')}/hosts/{machine}", json={"fail": mode}, timeout=10)
+        assert r.status_code < 300, r.text
+
+    def make_reservation(self):
+        body = self.api("GET", f"/projects/{self.project_id}/hardware-reservations", ok=None)
+        for r in (body or {}).get("hardware_reservations", []) if isinstance(body, dict) else []:
+            if r.get("provisionable"):
+                return r["id"]
+        return None
+
+
+@pytest.fixture(params=["fake", "live"])
+def backend(request):
+    if request.param == "fake":
+        from .fake_api import TOKEN, start
+
+        server, world = start()
+        world.url = f"http://127.0.0.1:{server.server_address[1]}"
+        world.token = TOKEN
+        yield FakeBackend(world)
+        server.shutdown()
+        return
+    try:
+        server = request.getfixturevalue("ingot_server")
+    except pytest.FixtureLookupError:
+        pytest.skip("no `ingot_server` fixture (tests/conftest.py) to run against a live Ingot")
+    yield LiveBackend(server)

@@ -32,7 +32,7 @@ class World:
         self.events: dict = {}
         self.ips: dict = {}
         self.reservations: dict = {}
-        self.fail_hosts: dict = {}  # hostname -> failure mode
+        self.fail_hosts: dict = {}  # machine name -> failure mode
         self.calls: list = []
         self.metros = [{"id": str(uuid.uuid4()), "code": "am", "name": "Amsterdam", "country": "NL"},
                        {"id": str(uuid.uuid4()), "code": "ny", "name": "New York", "country": "US"}]
@@ -57,7 +57,7 @@ class World:
     # -------------------------------------------------------------- devices
     def tick(self, d: dict) -> None:
         age = time.monotonic() - d["_t"]
-        mode = self.fail_hosts.get(d["hostname"])
+        mode = self.fail_hosts.get(d["_machine"]["name"])
         if d["state"] in ("queued", "provisioning", "reinstalling"):
             if mode and age > self.provision_seconds / 2:
                 d["state"] = "failed"
@@ -124,6 +124,12 @@ class Handler(BaseHTTPRequestHandler):
         w = self.world
         path, _, qs = self.path.partition("?")
         query = dict(p.split("=", 1) for p in qs.split("&") if "=" in p)
+        if path == "/_sim/machines":
+            with w.lock:
+                for d in list(w.devices.values()):
+                    w.tick(d)
+                ms = [{"hostname": m["name"], "state": m["state"], "plan": {"slug": m["plan"]}} for m in w.machines]
+            return self._send(200, {"machines": ms})
         if path.startswith("/_sim/hosts/") and method == "PUT":
             w.fail_hosts[path.rsplit("/", 1)[1]] = self._body().get("fail")
             return self._send(200, {})

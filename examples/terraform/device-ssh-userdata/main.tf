@@ -1,6 +1,6 @@
 resource "metal_project_ssh_key" "deploy" {
   project_id = var.project_id
-  name       = "${var.hostname}-deploy"
+  name       = var.key_name
   public_key = var.public_key
 }
 
@@ -16,7 +16,6 @@ resource "metal_device" "this" {
 
   user_data = <<-EOT
     #cloud-config
-    hostname: ${var.hostname}
     packages:
       - nginx
   EOT

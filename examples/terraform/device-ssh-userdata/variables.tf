@@ -34,6 +34,11 @@ variable "reinstall" {
   default     = false
 }
 
+variable "key_name" {
+  type    = string
+  default = "deploy"
+}
+
 variable "public_key" {
   description = "OpenSSH public key installed on the device."
   type        = string

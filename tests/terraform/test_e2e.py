@@ -1,0 +1,423 @@
+"""Acceptance tests: the real Terraform 0.15 binary driving the `metal` provider.
+
+Every test runs twice: against the in-memory stand-in (`fake`, fast, always
+available) and against a live Ingot server with its simulated lab (`live`,
+needs the `ingot_server` fixture from tests/conftest.py).
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.terraform]
+
+
+def tfvars(b, **extra) -> list[str]:
+    out = []
+    for k, v in {"project_id": b.project_id, **extra}.items():
+        if isinstance(v, list):
+            v = "[" + ",".join(f'"{x}"' for x in v) + "]"
+        elif isinstance(v, bool):
+            v = "true" if v else "false"
+        out += ["-var", f"{k}={v}"]
+    return out
+
+
+def device_vars(b, **extra) -> list[str]:
+    return tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os, **extra)
+
+
+def summary(res) -> str:
+    m = re.search(r"(Apply complete!|Destroy complete!).*", res.stdout)
+    return m.group(0) if m else res.stdout[-500:]
+
+
+def assert_no_changes(tf, *args):
+    res = tf.plan("-detailed-exitcode", *args, check=False)
+    assert res.returncode == 0, f"expected no changes, got:\n{res.stdout[-3000:]}"
+    assert "No changes" in res.stdout
+
+
+def assert_all_available(b):
+    busy = b.wait_all_available()
+    assert not busy, f"machines not back to available: {busy}"
+
+
+# --------------------------------------------------------------------------- examples
+
+def test_device_example_lifecycle(backend, make_tf):
+    """init, apply, no-op plan, in-place update, OS change -> replace, reinstall, destroy."""
+    b = backend
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("device-ssh-userdata")
+    tf.init()
+
+    res = tf.apply(*device_vars(b, hostname="tf-web-1"))
+    assert "Resources: 2 added" in res.stdout
+    out = tf.outputs()
+    assert out["state"] == "active"
+    assert out["hostname"] == "tf-web-1"
+    assert re.match(r"^\d+\.\d+\.\d+\.\d+$", out["public_ipv4"] or ""), out
+    assert len(out["ssh_key_ids"]) >= 1
+    first_id = out["device_id"]
+    # progress lines from the provider in Terraform's log
+    assert re.search(r"metal: metal_device \S+: state=\w+", tf.log()), "no progress lines in the provider log"
+    api_dev = b.api("GET", f"/devices/{first_id}")
+    assert api_dev["state"] == "active"
+    assert "#cloud-config" in (api_dev.get("userdata") or "")
+
+    assert_no_changes(tf, *device_vars(b, hostname="tf-web-1"))
+
+    # in-place update: tags + hostname
+    res = tf.apply(*device_vars(b, hostname="tf-web-2", tags=["web", "blue"]))
+    assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
+    out = tf.outputs()
+    assert out["device_id"] == first_id and out["hostname"] == "tf-web-2"
+    api_dev = b.api("GET", f"/devices/{first_id}")
+    assert api_dev["hostname"] == "tf-web-2" and sorted(api_dev["tags"]) == ["blue", "web"]
+    assert_no_changes(tf, *device_vars(b, hostname="tf-web-2", tags=["web", "blue"]))
+
+    # OS change without reinstall -> replacement
+    vars_alt = tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os_alt, hostname="tf-web-2", tags=["web", "blue"])
+    plan = tf.plan(*vars_alt)
+    if b.os_alt != b.os:
+        assert "must be replaced" in plan.stdout, plan.stdout[-2000:]
+    res = tf.apply(*vars_alt)
+    second_id = tf.outputs()["device_id"]
+    if b.os_alt != b.os:
+        assert "1 added, 0 changed, 1 destroyed" in res.stdout, summary(res)
+        assert second_id != first_id
+        assert b.api("GET", f"/devices/{second_id}")["operating_system"]["slug"] == b.os_alt
+        assert b.api("GET", f"/devices/{first_id}", ok=None) is None or \
+            b.api("GET", f"/devices/{first_id}", ok=None).get("state") in (None, "deprovisioning")
+
+    # OS change with reinstall.enabled -> reinstalled in place
+    vars_re = tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os, hostname="tf-web-2", tags=["web", "blue"],
+                     reinstall=True)
+    res = tf.apply(*vars_re)
+    out = tf.outputs()
+    assert out["device_id"] == second_id, "reinstall must keep the device"
+    if b.os_alt != b.os:
+        assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
+        dev = b.api("GET", f"/devices/{second_id}")
+        assert dev["operating_system"]["slug"] == b.os and dev["state"] == "active"
+        assert re.search(r"reinstall", tf.log())
+    assert_no_changes(tf, *vars_re)
+
+    res = tf.run("destroy", "-auto-approve", *vars_re)
+    assert "Destroy complete!" in res.stdout
+    assert not [d for d in b.devices() if d["hostname"].startswith("tf-web")]
+    assert_all_available(b)
+
+
+def test_fleet_example(backend, make_tf):
+    b = backend
+    n = max(1, min(3, b.capacity))
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("fleet")
+    tf.init()
+    v = device_vars(b, node_count=n, name_prefix="tf-fleet")
+    res = tf.apply(*v)
+    assert f"Resources: {n} added" in res.stdout, summary(res)
+    out = tf.outputs()
+    assert out["states"] == ["active"]
+    assert sorted(out["hostnames"]) == [f"tf-fleet-{i:02d}" for i in range(1, n + 1)]
+    assert len(set(out["ids"])) == n
+    assert_no_changes(tf, *v)
+    res = tf.run("destroy", "-auto-approve", *v)
+    assert f"Resources: {n} destroyed" in res.stdout
+    assert_all_available(b)
+
+
+def test_lookups_example(backend, make_tf):
+    b = backend
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("lookups")
+    tf.init()
+    osv = b.os_obj
+    v = tfvars(b, metro=b.metro, plan=b.plan, distro=osv["distro"], os_version=osv["version"])
+    tf.apply(*v)
+    out = tf.outputs()
+    assert out["operating_system"] in [o["slug"] for o in b.api("GET", "/operating-systems")["operating_systems"]
+                                       if o["distro"] == osv["distro"] and o["version"] == osv["version"]]
+    assert b.plan in out["plan_slugs"] or out["plan_slugs"], out
+    assert out["project_name"]
+    assert out["metro_name"]
+    assert isinstance(out["device_count"], (int, float))
+    assert_no_changes(tf, *v)
+
+
+def test_hardware_reservation_example(backend, make_tf):
+    b = backend
+    rid = b.make_reservation()
+    if not rid:
+        pytest.skip("no provisionable hardware reservation in the test project")
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("hardware-reservation")
+    tf.init()
+    v = tfvars(b, hardware_reservation_id=rid, operating_system=b.os, hostname="tf-reserved")
+    tf.apply(*v)
+    out = tf.outputs()
+    assert out["deployed_hardware_reservation_id"] == rid
+    assert_no_changes(tf, *v)
+    tf.run("destroy", "-auto-approve", *v)
+    assert b.api("GET", f"/hardware-reservations/{rid}")["provisionable"] is True
+
+
+# --------------------------------------------------------------------------- behaviours
+
+DEVICE_TF = """
+terraform {
+  required_providers {
+    metal = { source = "terraform.local/ingot/metal" }
+  }
+}
+provider "metal" {}
+resource "metal_device" "x" {
+  project_id       = "%(project_id)s"
+  hostname         = "%(hostname)s"
+  plan             = "%(plan)s"
+  metro            = "%(metro)s"
+  operating_system = "%(os)s"
+  tags             = ["imported"]
+  timeouts {
+    create = "%(create_timeout)s"
+  }
+}
+"""
+
+
+def device_tf(b, hostname, create_timeout="10m"):
+    return DEVICE_TF % {"project_id": b.project_id, "hostname": hostname, "plan": b.plan, "metro": b.metro,
+                        "os": b.os, "create_timeout": create_timeout}
+
+
+def _wait_state(b, device_id, want, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        d = b.api("GET", f"/devices/{device_id}")
+        if d["state"] == want:
+            return d
+        time.sleep(0.3)
+    raise AssertionError(f"device {device_id} not {want}: {d['state']}")
+
+
+def test_import_device(backend, make_tf):
+    b = backend
+    dev = b.api("POST", f"/projects/{b.project_id}/devices", {
+        "hostname": "tf-imported", "plan": b.plan, "metro": b.metro, "operating_system": b.os, "tags": ["imported"]})
+    _wait_state(b, dev["id"], "active")
+    tf = make_tf(b.url, b.token)
+    tf.write(device_tf(b, "tf-imported"))
+    tf.init()
+    res = tf.run("import", "metal_device.x", dev["id"])
+    assert "Import successful" in res.stdout
+    st = tf.resources("metal_device")[0]["attributes"]
+    assert st["id"] == dev["id"] and st["plan"] == b.plan and st["project_id"] == b.project_id
+    assert st["access_public_ipv4"]
+    # only the timeouts block (configuration-only) differs, which needs no API call
+    res = tf.apply()
+    assert "0 added" in res.stdout and "0 destroyed" in res.stdout, summary(res)
+    assert_no_changes(tf)
+    tf.destroy()
+    assert_all_available(b)
+
+
+def test_provisioning_failure_taints_and_does_not_leak(backend, make_tf):
+    b = backend
+    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
+    for name in candidates:
+        b.set_failure(name, "installer_fails")
+    tf = make_tf(b.url, b.token)
+    tf.write(device_tf(b, "tf-doomed"))
+    tf.init()
+    try:
+        res = tf.apply(check=False)
+    finally:
+        for name in candidates:
+            b.set_failure(name, None)
+    assert res.returncode != 0
+    err = res.stdout + res.stderr
+    assert "failed" in err
+    assert re.search(r"Events:", err), "the API's events must be in the error"
+    inst = tf.resources("metal_device")
+    assert len(inst) == 1 and inst[0].get("status") == "tainted", inst
+    failed_id = inst[0]["attributes"]["id"]
+    assert b.api("GET", f"/devices/{failed_id}")["state"] == "failed"
+
+    # next apply replaces the tainted device instead of leaking a second machine
+    res = tf.apply()
+    assert "1 added, 0 changed, 1 destroyed" in res.stdout, summary(res)
+    mine = [d for d in b.devices() if d["hostname"] == "tf-doomed" and d["state"] != "deprovisioning"]
+    assert len(mine) == 1 and mine[0]["id"] != failed_id and mine[0]["state"] == "active", mine
+    tf.destroy()
+    assert not [d for d in b.devices() if d["hostname"] == "tf-doomed"]
+    assert_all_available(b)
+
+
+def test_create_timeout_keeps_device_in_state(backend, make_tf):
+    b = backend
+    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
+    for name in candidates:
+        b.set_failure(name, "never_boots")
+    tf = make_tf(b.url, b.token)
+    tf.write(device_tf(b, "tf-slow", create_timeout="2s"))
+    tf.init()
+    try:
+        res = tf.apply(check=False)
+    finally:
+        for name in candidates:
+            b.set_failure(name, None)
+    assert res.returncode != 0
+    assert "Timed out" in res.stdout + res.stderr or "failed" in res.stdout + res.stderr
+    inst = tf.resources("metal_device")
+    assert len(inst) == 1 and inst[0].get("status") == "tainted"
+    tf.destroy()
+    assert not [d for d in b.devices() if d["hostname"] == "tf-slow"]
+    assert_all_available(b)
+
+
+def test_device_deleted_outside_terraform_is_recreated(backend, make_tf):
+    b = backend
+    tf = make_tf(b.url, b.token)
+    tf.write(device_tf(b, "tf-gone"))
+    tf.init()
+    tf.apply()
+    dev_id = tf.resources("metal_device")[0]["attributes"]["id"]
+    b.api("DELETE", f"/devices/{dev_id}")
+    deadline = time.monotonic() + 60
+    while b.api("GET", f"/devices/{dev_id}", ok=None) is not None and time.monotonic() < deadline:
+        r = b.api("GET", f"/devices/{dev_id}", ok=None)
+        if isinstance(r, dict) and "errors" in r:
+            break
+        time.sleep(0.3)
+    res = tf.plan()
+    assert "1 to add" in res.stdout, res.stdout[-2000:]
+    tf.destroy()
+    assert_all_available(b)
+
+
+KEYS_TF = """
+terraform {
+  required_providers {
+    metal = { source = "terraform.local/ingot/metal" }
+  }
+}
+resource "metal_ssh_key" "user" {
+  name       = "%(label)s"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtfVXNlcktleUZvclRlc3RzMDAwMDAwMDAwMDAwMDA user@tf"
+}
+resource "metal_project_ssh_key" "proj" {
+  project_id = "%(project_id)s"
+  name       = "%(label)s-project"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtfUHJvamVjdEtleUZvclRlc3RzMDAwMDAwMDAwMDAw proj@tf"
+}
+output "fingerprints" {
+  value = [metal_ssh_key.user.fingerprint, metal_project_ssh_key.proj.fingerprint]
+}
+"""
+
+
+def test_ssh_keys_update_and_import(backend, make_tf):
+    b = backend
+    tf = make_tf(b.url, b.token)
+    tf.write(KEYS_TF % {"label": "tf-key", "project_id": b.project_id})
+    tf.init()
+    tf.apply()
+    assert all(tf.outputs()["fingerprints"])
+    ids = {r["address"]: r["attributes"]["id"] for r in tf.resources()}
+    assert_no_changes(tf)
+    tf.write(KEYS_TF % {"label": "tf-key-renamed", "project_id": b.project_id})
+    res = tf.apply()
+    assert "0 added, 2 changed, 0 destroyed" in res.stdout, summary(res)
+    assert b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}")["label"] == "tf-key-renamed"
+    # forget and re-import the project key
+    tf.run("state", "rm", "metal_project_ssh_key.proj")
+    tf.run("import", "metal_project_ssh_key.proj", ids["metal_project_ssh_key.proj"])
+    assert "0 to add, 0 to change, 0 to destroy" in tf.plan().stdout  # outputs refresh only
+    tf.apply()
+    assert_no_changes(tf)
+    tf.destroy()
+    assert b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}", ok=None) in (None,) or \
+        "errors" in (b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}", ok=None) or {"errors": 1})
+
+
+PROJECT_TF = """
+terraform {
+  required_providers {
+    metal = { source = "terraform.local/ingot/metal" }
+  }
+}
+resource "metal_project" "p" {
+  name = "%(name)s"
+}
+data "metal_project" "p" {
+  project_id = metal_project.p.id
+}
+output "name" {
+  value = data.metal_project.p.name
+}
+"""
+
+
+def test_project_resource(backend, make_tf):
+    b = backend
+    tf = make_tf(b.url, b.token)
+    tf.write(PROJECT_TF % {"name": "tf-project"})
+    tf.init()
+    res = tf.apply(check=False)
+    if res.returncode != 0 and re.search(r"HTTP 40[13]", res.stdout + res.stderr):
+        pytest.skip("this token may not create projects")
+    assert res.returncode == 0, res.stdout + res.stderr[-3000:]
+    assert tf.outputs()["name"] == "tf-project"
+    tf.write(PROJECT_TF % {"name": "tf-project-2"})
+    res = tf.apply()
+    assert "1 changed" in res.stdout
+    tf.destroy()
+
+
+IPS_TF = """
+terraform {
+  required_providers {
+    metal = { source = "terraform.local/ingot/metal" }
+  }
+}
+resource "metal_reserved_ip_block" "extra" {
+  project_id  = "%(project_id)s"
+  metro       = "%(metro)s"
+  quantity    = 2
+  description = "tf test"
+}
+resource "metal_device" "d" {
+  project_id       = "%(project_id)s"
+  hostname         = "tf-ips"
+  plan             = "%(plan)s"
+  metro            = "%(metro)s"
+  operating_system = "%(os)s"
+}
+resource "metal_ip_attachment" "a" {
+  device_id     = metal_device.d.id
+  cidr_notation = "${cidrhost(metal_reserved_ip_block.extra.cidr_notation, 0)}/32"
+}
+output "attached" {
+  value = metal_ip_attachment.a.address
+}
+"""
+
+
+def test_reserved_ips_and_attachment(backend, make_tf):
+    b = backend
+    if b.kind == "live":
+        spec = b.api("GET", "/openapi.json", ok=None) or {}
+        if not any(p.endswith("/ips") for p in spec.get("paths", {})):
+            pytest.skip("this Ingot has no IP reservation endpoints")
+    tf = make_tf(b.url, b.token)
+    tf.write(IPS_TF % {"project_id": b.project_id, "metro": b.metro, "plan": b.plan, "os": b.os})
+    tf.init()
+    tf.apply()
+    assert tf.outputs()["attached"]
+    assert_no_changes(tf)
+    tf.destroy()
+    assert_all_available(b)
