@@ -264,13 +264,31 @@ def start_sushy_emulator(systems: Iterable[dict[str, Any]] | None = None, port: 
         r = requests.get(f"{url}/redfish/v1/", timeout=2, verify=handle.ca_bundle or True)
         return r.status_code == 200
 
+    def warm_up() -> None:
+        # The emulator builds its drivers lazily, and not thread-safely, on the
+        # first request that needs them (the fake driver writes every system
+        # into its sqlite state then).  Touch them once, alone, before any
+        # test sends concurrent requests.
+        auth = (username, password)
+        verify = handle.ca_bundle or True
+        r = requests.get(f"{url}/redfish/v1/Systems", auth=auth, timeout=startup_timeout,
+                         verify=verify)
+        r.raise_for_status()
+        if systems:
+            first = systems[0]["uuid"]
+            for path in (f"/redfish/v1/Systems/{first}", f"/redfish/v1/Managers/{first}",
+                         f"/redfish/v1/Systems/{first}/VirtualMedia"):
+                requests.get(f"{url}{path}", auth=auth, timeout=startup_timeout,
+                             verify=verify).raise_for_status()
+
     try:
         wait_until(ready, startup_timeout, interval=0.1, what=f"sushy-emulator on {url}")
+        warm_up()
     except PeerError:
         handle.stop()
         raise
-    except TimeoutError as exc:
+    except (TimeoutError, requests.RequestException) as exc:
         log_text = tail(log_path)
         handle.stop()
-        raise PeerError(f"{exc}\n{log_text}") from exc
+        raise PeerError(f"sushy-emulator did not come up: {exc}\n{log_text}") from exc
     return handle

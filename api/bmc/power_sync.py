@@ -1,0 +1,172 @@
+"""Read the power state of many BMCs at once, with bounded concurrency and time.
+
+DB-free on purpose: the engine turns machines into :class:`PowerTarget` s, calls
+:func:`poll_power`, and records drift events and metrics from the
+:class:`PowerResult` s. Example::
+
+    targets = [PowerTarget(m.id, functools.partial(get_driver, m.bmc_driver, m.bmc_address,
+                                                   m.bmc_username, m.bmc_password,
+                                                   m.bmc_options, timeout=5.0))
+               for m in machines]
+    for r in poll_power(targets, concurrency=64, timeout=5.0):
+        if r.error is None and r.power_state != recorded[r.machine_id]: ...
+
+Guarantees:
+
+* at most ``concurrency`` BMC calls are in flight;
+* each call gets ``timeout`` seconds from the moment it *starts* (not from when
+  it was queued); a call still running then is reported as
+  :class:`~api.bmc.base.BMCUnreachable` and abandoned -- its worker thread ends
+  when the driver's own timeout fires, so build drivers with ``timeout`` no
+  larger than this one;
+* a slow or dead BMC delays nobody else: the others keep flowing through the
+  remaining workers;
+* every target gets exactly one result, in input order; errors are the typed
+  :mod:`api.bmc.base` errors, never raised.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import math
+import threading
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from api.bmc.base import POWER_STATES, BMCDriver, BMCError, BMCUnreachable
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerTarget:
+    """One machine to poll: its id and a zero-argument driver factory."""
+
+    machine_id: Any
+    driver_factory: Callable[[], BMCDriver]
+
+
+@dataclasses.dataclass
+class PowerResult:
+    """What one poll found: ``power_state`` ("on"/"off") or a typed ``error``."""
+
+    machine_id: Any
+    power_state: str | None
+    error: BMCError | None
+    elapsed: float  # seconds the BMC call took (or until it was given up)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _poll_one(target: PowerTarget, started: list[float | None], index: int) -> tuple[str, float]:
+    t0 = time.monotonic()
+    started[index] = t0
+    driver = None
+    try:
+        driver = target.driver_factory()
+        state = driver.power_state()
+        if state not in POWER_STATES:
+            raise BMCError(f"driver returned power state {state!r}",
+                           address=getattr(driver, "address", None))
+        return state, time.monotonic() - t0
+    except BMCError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a driver bug must not kill the sweep
+        raise BMCError(f"{type(exc).__name__}: {exc}",
+                       address=getattr(driver, "address", None)) from exc
+    finally:
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: float = 5.0,
+               on_result: Callable[[PowerResult], None] | None = None) -> list[PowerResult]:
+    """Poll every target's power state; see the module docstring for guarantees.
+
+    ``on_result`` (optional) is called from the calling thread as each result
+    arrives, e.g. to stream metrics; the full list is returned at the end.
+    """
+    items: Sequence[PowerTarget] = list(targets)
+    if not items:
+        return []
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    results: list[PowerResult | None] = [None] * len(items)
+    started: list[float | None] = [None] * len(items)
+    pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(items)),
+                                 thread_name_prefix="power-sync")
+    abandoned = threading.Event()
+    try:
+        futures = {pool.submit(_poll_one, t, started, i): i for i, t in enumerate(items)}
+        pending = set(futures)
+
+        def record(i: int, result: PowerResult) -> None:
+            results[i] = result
+            if on_result is not None:
+                on_result(result)
+
+        while pending:
+            now = time.monotonic()
+            deadlines = [started[futures[f]] + timeout for f in pending
+                         if started[futures[f]] is not None]
+            wait_for = max(0.0, min(deadlines) - now) if deadlines else 0.05
+            done, _ = cf.wait(pending, timeout=min(max(wait_for, 0.005), 0.25),
+                              return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                pending.discard(f)
+                i = futures[f]
+                t = items[i]
+                exc = f.exception()
+                if exc is None:
+                    state, elapsed = f.result()
+                    record(i, PowerResult(t.machine_id, state, None, elapsed))
+                else:
+                    elapsed = time.monotonic() - (started[i] or time.monotonic())
+                    err = exc if isinstance(exc, BMCError) else BMCError(str(exc))
+                    record(i, PowerResult(t.machine_id, None, err, elapsed))
+            now = time.monotonic()
+            for f in list(pending):
+                i = futures[f]
+                t0 = started[i]
+                if t0 is not None and now - t0 >= timeout and not f.done():
+                    pending.discard(f)
+                    abandoned.set()
+                    record(i, PowerResult(
+                        items[i].machine_id, None,
+                        BMCUnreachable(f"power status: no answer within {timeout:g}s"),
+                        now - t0))
+    finally:
+        # never wait for abandoned calls; finished workers exit on their own
+        pool.shutdown(wait=not abandoned.is_set(), cancel_futures=True)
+    return [r for r in results if r is not None]
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (``pct`` in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summarize(results: Sequence[PowerResult]) -> dict[str, Any]:
+    """Counts and latency figures for logs and metrics."""
+    elapsed = [r.elapsed for r in results]
+    errors: dict[str, int] = {}
+    for r in results:
+        if r.error is not None:
+            errors[type(r.error).__name__] = errors.get(type(r.error).__name__, 0) + 1
+    return {
+        "total": len(results),
+        "ok": sum(1 for r in results if r.ok),
+        "on": sum(1 for r in results if r.power_state == "on"),
+        "off": sum(1 for r in results if r.power_state == "off"),
+        "errors": errors,
+        "p50": percentile(elapsed, 50),
+        "p99": percentile(elapsed, 99),
+        "max": max(elapsed) if elapsed else math.nan,
+    }
