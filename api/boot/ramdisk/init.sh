@@ -142,7 +142,7 @@ W0=$(wstat)
 ) &
 PPID_=$!
 set -o pipefail
-if wget -q -T 60 -O - "$URL" 2>/tmp/wget.err | tee /tmp/h.fifo | $DECODE 2>/tmp/decode.err | dd of="$DISK" bs=1M conv=fsync 2>/tmp/dd.err; then
+if wget -q -O - "$URL" 2>/tmp/wget.err | tee /tmp/h.fifo | $DECODE 2>/tmp/decode.err | dd of="$DISK" bs=1M conv=fsync 2>/tmp/dd.err; then
 	WROTE_OK=1
 else
 	WROTE_OK=0
@@ -153,7 +153,8 @@ wait $HPID
 kill $PPID_ 2>/dev/null
 sync
 GOT=$(cut -d ' ' -f 1 /tmp/h.sum)
-WRITTEN=$(awk '/bytes/ {print $1; exit}' /tmp/dd.err)
+# bytes written = the disk's written-sectors counter delta (busybox dd prints no byte count)
+WRITTEN=$((($(wstat) - W0) * 512))
 if [ "$GOT" != "$WANT" ]; then
 	wipe_disk
 	if [ "$WROTE_OK" = 1 ]; then

@@ -115,11 +115,12 @@ json_str() {
 		END { }' | { printf '"'; cat; printf '"'; }
 }
 
+# (busybox-static 1.35 wget segfaults with -T; bound requests with the timeout applet)
 # http_get URL FILE [TRIES]
 http_get() {
 	t=0
 	while [ $t -lt "${3:-10}" ]; do
-		wget -q -T 20 -O "$2" "$1" && return 0
+		timeout 30 wget -q -O "$2" "$1" && return 0
 		t=$((t + 1)); sleep 2
 	done
 	return 1
@@ -129,7 +130,7 @@ http_get() {
 http_post() {
 	t=0
 	while [ $t -lt "${3:-5}" ]; do
-		wget -q -T 20 -O /dev/null --header "Content-Type: application/json" --post-data "$2" "$1" && return 0
+		timeout 30 wget -q -O /dev/null --header "Content-Type: application/json" --post-data "$2" "$1" && return 0
 		t=$((t + 1)); sleep 1
 	done
 	log "POST $1 failed"

@@ -1,0 +1,343 @@
+"""The ``qemu`` power driver: a machine that is a local QEMU virtual machine.
+
+In the spirit of MAAS's virsh power type, for labs and CI: the BMC address is
+the VM's name, and the VM is defined entirely by the driver options. Power on
+starts ``qemu-system-x86_64`` detached (own session / process group, QEMU's
+``-daemonize``) and records its pid; power off kills it; the power state is
+read from the process. The boot device takes effect at the next power on,
+like a real BMC's boot override: a one-time device is used for the first boot
+of the next QEMU process only (QEMU's ``-boot once=``), a persistent one for
+every boot.
+
+Drivers are rebuilt per call, maybe in another process, so everything lives
+in a state directory: ``<state_dir>/<name>.json`` (pid, process start time,
+boot devices, disk), ``<name>.serial.log`` (the VM's serial console, one per
+power on; the previous one is kept as ``.serial.log.1``), ``<name>.qemu.log``
+(QEMU's own stderr) and ``<name>.qmp`` (QMP socket for ACPI soft power off).
+
+Options (``machine.bmc.options``):
+
+``state_dir``   where state lives (default ``$INGOT_QEMU_STATE_DIR`` or ``~/.cache/ingot/qemu``)
+``disk``        raw disk image file (default ``<state_dir>/<name>.img``, created sparse if missing)
+``disk_size_mib`` size of a newly created disk (default 256)
+``disk_bus``    ``virtio`` (default), ``ide`` or ``nvme``
+``mac``         NIC MAC (default derived from the name, 52:54:00:xx:xx:xx)
+``nic_model``   ``virtio-net-pci`` (default) or ``e1000``
+``memory``      MiB (default 512); ``cpus`` (default 1)
+``ingot_port``  the host port of Ingot's HTTP server; the guest sees it at
+                ``http://10.0.2.100/`` (``ingot_host`` default 127.0.0.1)
+``boot_path``   DHCP boot file path on that server (default
+                ``/metal/v1/boot/ipxe?mac={mac}``; ``{mac}`` and ``{name}`` are filled in)
+``accel``       ``tcg`` (default: KVM crashes iPXE's real-mode code on some hosts) or ``kvm``
+``qemu``        the QEMU binary (default ``qemu-system-x86_64``)
+``extra_args``  list of extra QEMU arguments
+
+The guest network is QEMU user networking with ``restrict=on``: the guest can
+reach nothing but Ingot, through a ``guestfwd`` that runs ``socat`` per
+connection. Needs Debian packages ``qemu-system-x86``, ``ipxe-qemu`` and ``socat``.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from api.bmc.base import (BMCDriver, BMCError, BMCUnsupported, Inventory, POWER_OFF, POWER_ON)
+
+GUEST_INGOT_IP = "10.0.2.100"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
+
+
+def default_state_dir() -> Path:
+    env = os.environ.get("INGOT_QEMU_STATE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ingot" / "qemu"
+
+
+def mac_for(name: str) -> str:
+    """A stable locally administered MAC (QEMU's 52:54:00 prefix) for a VM name."""
+    h = hashlib.sha256(name.encode()).digest()
+    return "52:54:00:%02x:%02x:%02x" % (h[0], h[1], h[2])
+
+
+def _proc_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        return None
+    return int(rest[19])
+
+
+class QemuDriver(BMCDriver):
+    """Power, boot device and inventory of one local QEMU VM (see module docs)."""
+
+    name = "qemu"
+
+    def __init__(self, address: str, username: str | None = None, password: str | None = None,
+                 options: dict[str, Any] | None = None, timeout: float = 10.0):
+        super().__init__(address, username, password, options, timeout)
+        if not _NAME_RE.match(address or ""):
+            raise BMCError(f"invalid QEMU VM name {address!r} (letters, digits, '.', '_', '-')",
+                           address=address)
+        o = self.options
+        self.state_dir = Path(o.get("state_dir") or default_state_dir())
+        self.disk = Path(o.get("disk") or self.state_dir / f"{address}.img")
+        self.disk_size_mib = int(o.get("disk_size_mib", 256))
+        self.disk_bus = o.get("disk_bus", "virtio")
+        self.mac = str(o.get("mac") or mac_for(address)).lower()
+        if not _MAC_RE.match(self.mac):
+            raise BMCError(f"invalid MAC {self.mac!r}", address=address)
+        self.nic_model = o.get("nic_model", "virtio-net-pci")
+        self.memory = int(o.get("memory", 512))
+        self.cpus = int(o.get("cpus", 1))
+        self.ingot_host = o.get("ingot_host", "127.0.0.1")
+        self.ingot_port = int(o["ingot_port"]) if o.get("ingot_port") else None
+        self.boot_path = o.get("boot_path", "/metal/v1/boot/ipxe?mac={mac}")
+        self.accel = o.get("accel", "tcg")
+        self.qemu = o.get("qemu", "qemu-system-x86_64")
+        self.extra_args = list(o.get("extra_args") or [])
+
+    # ------------------------------------------------------------------ state
+    def _path(self, suffix: str) -> Path:
+        return self.state_dir / f"{self.address}{suffix}"
+
+    @property
+    def serial_log(self) -> Path:
+        return self._path(".serial.log")
+
+    @property
+    def qemu_log(self) -> Path:
+        return self._path(".qemu.log")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        """Hold the VM's lock and yield its state; the state is saved on exit."""
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            lock = open(self._path(".lock"), "a+")
+        except OSError as exc:
+            raise BMCError(f"cannot use state dir {self.state_dir}: {exc}", address=self.address) from exc
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._load()
+            before = json.dumps(state, sort_keys=True)
+            try:
+                yield state
+            finally:
+                if json.dumps(state, sort_keys=True) != before:
+                    self._save(state)
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self._path(".json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, state: dict) -> None:
+        tmp = self._path(".json.tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self._path(".json"))
+
+    def state(self) -> dict:
+        """The persisted state (for debugging and tests)."""
+        return self._load()
+
+    def _running_pid(self, state: dict) -> int | None:
+        pid = state.get("pid")
+        if not pid:
+            return None
+        start = _proc_start_time(pid)
+        if start is None or start != state.get("pid_start"):
+            return None
+        return pid
+
+    # ------------------------------------------------------------------ BMCDriver
+    def power_state(self) -> str:
+        with self._locked() as state:
+            return POWER_ON if self._running_pid(state) else POWER_OFF
+
+    def set_power(self, action: str) -> None:
+        if action == "on":
+            with self._locked() as state:
+                self._power_on(state)
+        elif action == "off":
+            with self._locked() as state:
+                self._power_off(state)
+        elif action == "reset":
+            with self._locked() as state:
+                self._power_off(state)
+                self._power_on(state)
+        elif action == "soft_off":
+            with self._locked() as state:
+                pid = self._running_pid(state)
+                if pid:
+                    self._qmp("system_powerdown")
+        else:
+            raise BMCUnsupported(f"unknown power action {action!r}", address=self.address)
+
+    def set_boot_device(self, device: str, persistent: bool = False) -> None:
+        if device not in _BOOT_LETTER:
+            raise BMCUnsupported(f"unknown boot device {device!r}", address=self.address)
+        if device == "cdrom":
+            raise BMCUnsupported("the qemu driver has no virtual media", address=self.address)
+        with self._locked() as state:
+            if persistent:
+                state["boot_persistent"] = device
+                state.pop("boot_once", None)
+            else:
+                state["boot_once"] = device
+
+    def boot_device(self) -> dict:
+        """``{"persistent": ..., "once": ...}`` as they will apply at the next power on."""
+        st = self._load()
+        return {"persistent": st.get("boot_persistent", "pxe"), "once": st.get("boot_once")}
+
+    def inventory(self) -> Inventory:
+        size = self.disk.stat().st_size if self.disk.exists() else self.disk_size_mib * 1024 * 1024
+        bus = {"virtio": "vda", "ide": "sda", "nvme": "nvme0n1"}.get(self.disk_bus, "vda")
+        return Inventory(
+            cpus=self.cpus, memory_mib=self.memory,
+            disks=[{"name": bus, "size_gb": round(size / 1e9, 3), "size_bytes": size, "type": self.disk_bus,
+                    "path": str(self.disk)}],
+            nics=[{"mac": self.mac, "name": "net0", "model": self.nic_model}],
+            serial=self.address, vendor="QEMU", model="Standard PC (i440FX + PIIX, 1996)")
+
+    # ------------------------------------------------------------------ internals
+    def command(self, boot_order: str, boot_once: str | None) -> list[str]:
+        """The QEMU command line for the next power on."""
+        if self.ingot_port is None:
+            raise BMCError("qemu driver needs the 'ingot_port' option (Ingot's HTTP port on the host)",
+                           address=self.address)
+        socat = shutil.which("socat")
+        if not socat:
+            raise BMCError("socat not found (apt-get install socat)", address=self.address)
+        bootfile = "http://%s%s" % (GUEST_INGOT_IP, self.boot_path.format(mac=self.mac, name=self.address))
+        # QEMU option values: a comma inside a value is written as ",,"
+        netdev = ("user,id=n0,restrict=on,"
+                  f"guestfwd=tcp:{GUEST_INGOT_IP}:80-cmd:{socat} - TCP:{self.ingot_host}:{self.ingot_port},"
+                  f"bootfile={bootfile.replace(',', ',,')}")
+        if self.disk_bus == "nvme":
+            drive = ["-drive", f"file={self.disk},format=raw,if=none,id=d0",
+                     "-device", f"nvme,drive=d0,serial={self.address[:20]}"]
+        else:
+            drive = ["-drive", f"file={self.disk},format=raw,if={self.disk_bus}"]
+        boot = f"order={boot_order}" + (f",once={boot_once}" if boot_once else "")
+        accel = "kvm" if self.accel == "kvm" else "tcg"
+        return [
+            self.qemu, "-name", self.address, "-accel", accel, "-m", str(self.memory),
+            "-smp", str(self.cpus), "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
+            "-smbios", f"type=1,manufacturer=QEMU,serial={self.address}",
+            "-serial", f"file:{self.serial_log}",
+            "-qmp", f"unix:{self._path('.qmp')},server=on,wait=off",
+            "-netdev", netdev, "-device", f"{self.nic_model},netdev=n0,mac={self.mac}",
+            *drive, "-boot", boot,
+            "-daemonize", "-pidfile", str(self._path(".pid")),
+            *self.extra_args,
+        ]
+
+    def _power_on(self, state: dict) -> None:
+        if self._running_pid(state):
+            return
+        if not self.disk.exists():
+            self.disk.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.disk, "wb") as fh:
+                fh.truncate(self.disk_size_mib * 1024 * 1024)
+        persistent = state.get("boot_persistent", "pxe")
+        once = state.get("boot_once")
+        # network first falls through to disk (an iPXE "exit" boots the disk); disk first
+        # falls back to the network, like a server with PXE after the disks
+        order = "nc" if persistent == "pxe" else "cn"
+        cmd = self.command(order, _BOOT_LETTER[once] if once else None)
+        if self.serial_log.exists():
+            self.serial_log.replace(self._path(".serial.log.1"))
+        pidfile = self._path(".pid")
+        pidfile.unlink(missing_ok=True)
+        with open(self.qemu_log, "ab") as log:
+            log.write(("\n# %s power on: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                                 " ".join(cmd))).encode())
+            log.flush()
+            try:
+                proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                      start_new_session=True, timeout=max(self.timeout, 30))
+            except FileNotFoundError as exc:
+                raise BMCError(f"{self.qemu} not found (apt-get install qemu-system-x86 ipxe-qemu)",
+                               address=self.address) from exc
+            except subprocess.TimeoutExpired as exc:
+                raise BMCError("QEMU did not start in time", address=self.address) from exc
+        if proc.returncode != 0:
+            raise BMCError(f"QEMU failed to start (exit {proc.returncode}): {self._log_tail()}",
+                           address=self.address)
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError) as exc:
+            raise BMCError(f"QEMU started but wrote no pidfile: {self._log_tail()}", address=self.address) from exc
+        start = _proc_start_time(pid)
+        if start is None:
+            raise BMCError(f"QEMU exited right after starting: {self._log_tail()}", address=self.address)
+        state.update(pid=pid, pid_start=start, disk=str(self.disk), mac=self.mac,
+                     started_at=time.time(), boot_order=order, boot_once_used=once)
+        state.pop("boot_once", None)   # a one-time override is consumed by this power on
+
+    def _power_off(self, state: dict) -> None:
+        pid = self._running_pid(state)
+        if pid:
+            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline and _proc_start_time(pid) == state.get("pid_start"):
+                    time.sleep(0.05)
+                if _proc_start_time(pid) != state.get("pid_start"):
+                    break
+            else:
+                raise BMCError(f"QEMU pid {pid} did not stop", address=self.address)
+        state.pop("pid", None)
+        state.pop("pid_start", None)
+
+    def _log_tail(self) -> str:
+        try:
+            return self.qemu_log.read_text(errors="replace").strip().splitlines()[-1][-500:]
+        except (OSError, IndexError):
+            return "(no log)"
+
+    def _qmp(self, command: str) -> dict:
+        path = str(self._path(".qmp"))
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(self.timeout)
+                s.connect(path)
+                f = s.makefile("rwb")
+                f.readline()  # greeting
+                for cmd in ("qmp_capabilities", command):
+                    f.write(json.dumps({"execute": cmd}).encode() + b"\n")
+                    f.flush()
+                    while True:
+                        reply = json.loads(f.readline() or b"{}")
+                        if "return" in reply or "error" in reply or not reply:
+                            break
+                if "error" in reply:
+                    raise BMCError(f"QMP {command}: {reply['error'].get('desc')}", address=self.address)
+                return reply
+        except OSError as exc:
+            raise BMCError(f"QMP {command} failed: {exc}", address=self.address) from exc

@@ -1,0 +1,94 @@
+"""Fixtures for tests that boot real QEMU virtual machines (marker ``qemu``).
+
+Needs Debian packages qemu-system-x86 ipxe-qemu socat dosfstools mtools syslinux
+syslinux-common (and apt access for the kernel/busybox .debs on the first run).
+Without qemu the tests are skipped, unless INGOT_REQUIRE_QEMU=1 (CI) makes
+that a failure. The ramdisk and test image are cached in $INGOT_RAMDISK_DIR
+(default ~/.cache/ingot/ramdisk), so they are built once per machine.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from api.bmc.qemu import QemuDriver
+from tests.qemu.fakeingot import FakeIngot
+
+TOOLS = ("qemu-system-x86_64", "socat", "mkfs.fat", "mcopy", "mtype", "syslinux")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.qemu)
+
+
+@pytest.fixture(scope="session")
+def qemu_tools():
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if not os.path.exists("/usr/lib/ipxe/qemu/efi-virtio.rom"):
+        missing.append("ipxe-qemu ROMs")
+    if missing:
+        msg = ("missing " + ", ".join(missing) + ": apt-get install qemu-system-x86 ipxe-qemu socat "
+               "dosfstools mtools syslinux syslinux-common")
+        if os.environ.get("INGOT_REQUIRE_QEMU") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def ramdisk(qemu_tools):
+    from api.boot.ramdisk import build_ramdisk
+    return build_ramdisk()
+
+
+@pytest.fixture(scope="session")
+def test_image(qemu_tools):
+    from api.boot.test_image import build_test_image
+    return build_test_image(formats=("gz", "xz"))
+
+
+@pytest.fixture(scope="session")
+def fake_ingot(ramdisk):
+    with FakeIngot(ramdisk.kernel, ramdisk.initrd) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def vm_state_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("qemu-state")
+
+
+@pytest.fixture(scope="session")
+def make_vm(fake_ingot, vm_state_dir):
+    """make_vm(name, **options) -> a QemuDriver wired to the fake Ingot; powered off at session end."""
+    made: list[QemuDriver] = []
+
+    def make(name: str | None = None, **options) -> QemuDriver:
+        name = name or f"vm-{uuid.uuid4().hex[:8]}"
+        opts = {"state_dir": str(vm_state_dir), "ingot_port": fake_ingot.port, "memory": 384,
+                "disk_size_mib": 64, **options}
+        drv = QemuDriver(name, options=opts)
+        made.append(drv)
+        return drv
+
+    yield make
+    for drv in made:
+        try:
+            drv.set_power("off")
+        except Exception:  # noqa: BLE001 - best effort cleanup
+            pass
+
+
+def serial_tail(drv: QemuDriver, lines: int = 40) -> str:
+    """The end of a VM's serial console, for assertion messages."""
+    out = []
+    for p in (drv._path(".serial.log.1"), drv.serial_log):
+        if p.exists():
+            out.append(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:]))
+    return "\n".join(out) or "(no serial output)"
