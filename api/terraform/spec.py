@@ -201,9 +201,18 @@ def validate(root: Optional[Path] = None) -> list[str]:
 
     root = root or schema_dir()
     meta = json.loads((root / "schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(meta)
+    jsonschema.Draft202012Validator.check_schema(meta)
+    whole = jsonschema.Draft202012Validator(meta)
     errors = []
     for path, doc in documents(root):
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if kind in ("provider", "resource", "data_source"):
+            # validate against the branch for the document's kind: precise messages instead of "not valid under oneOf"
+            sub = {k: v for k, v in meta.items() if k not in ("oneOf", "$id")}
+            sub["$ref"] = f"#/$defs/{kind}"
+            validator = jsonschema.Draft202012Validator(sub)
+        else:
+            validator = whole
         for err in validator.iter_errors(doc):
             loc = "/".join(str(p) for p in err.absolute_path)
             errors.append(f"{path.relative_to(root)}: {loc}: {err.message[:300]}")
