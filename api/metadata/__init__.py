@@ -1,0 +1,1 @@
+"""The instance metadata service: what a device may learn about itself."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from api.bmc.qemu import QemuDriver
-from tests.qemu.fakeingot import FakeIngot
+from .fakeingot import FakeIngot
 
 TOOLS = ("qemu-system-x86_64", "socat", "mkfs.fat", "mcopy", "mtype", "syslinux")
 

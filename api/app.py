@@ -1,0 +1,84 @@
+"""Flask app factory: config, database, API spec, blueprints."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from api import db as dbmod
+from api.config import Settings
+from api.errors import error_response, http_exception_messages, register_error_handlers
+from api.services import auth
+from api.services.errors import ServiceError
+from api.services.secrets import SecretBox, load_or_create_key
+
+API_PREFIX = "/metal/v1"
+# paths under the API prefix that need no X-Auth-Token
+PUBLIC_PREFIXES = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PREFIX}/boot/")
+
+log = logging.getLogger("ingot")
+
+
+class IngotApi(Api):
+    """flask-smorest Api whose HTTP errors use Equinix's ``{"errors": [...]}``."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return error_response(error.code or 500, http_exception_messages(error))
+
+
+def create_app(settings: Settings | None = None, *, database: dbmod.Database | None = None) -> Flask:
+    """Build the WSGI app. ``settings`` defaults to the environment."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Ingot Metal API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config["INGOT"] = settings
+
+    database = database or dbmod.Database(settings.resolved_database_url)
+    app.extensions["ingot.db"] = database
+    secret_key = settings.secret_key or os.environ.get("INGOT_SECRET_KEY", "")
+    if not secret_key:
+        if settings.production:
+            raise RuntimeError("INGOT_SECRET_KEY must be set in production")
+        secret_key = load_or_create_key(settings.data_dir)
+    app.extensions["ingot.secrets"] = SecretBox(secret_key)
+
+    app.teardown_appcontext(dbmod.close_session)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _authenticate():
+        path = request.path
+        if not path.startswith(API_PREFIX + "/") or path.startswith(PUBLIC_PREFIXES):
+            return None
+        try:
+            g.principal = auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token"))
+        except ServiceError as exc:
+            return error_response(exc.status, exc.messages)
+        return None
+
+    api = IngotApi(app, spec_kwargs={
+        "components": {"securitySchemes": {
+            "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
+        "security": [{"x_auth_token": []}],
+    })
+    from api.routes import register_blueprints
+    register_blueprints(app, api)
+    return app
+
+
+def secret_box() -> SecretBox:
+    from flask import current_app
+    return current_app.extensions["ingot.secrets"]

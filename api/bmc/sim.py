@@ -1,0 +1,60 @@
+"""The ``sim`` driver: a BMC for a host of the simulated lab (api.bmc.simlab).
+
+Address: the host's name in the lab. The lab's URL comes from
+``options["lab_url"]`` or ``INGOT_SIM_LAB_URL``. Options ``mac``, ``cpus``,
+``memory_mib``, ``disks``, ``nics`` describe the simulated hardware.
+"""
+from __future__ import annotations
+
+import os
+
+import requests
+
+from api.bmc.base import BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory
+
+SPEC_KEYS = ("mac", "cpus", "memory_mib", "disks", "nics")
+
+
+class SimDriver(BMCDriver):
+    name = "sim"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lab_url = (self.options.get("lab_url") or os.environ.get("INGOT_SIM_LAB_URL", "")).rstrip("/")
+        self._http = requests.Session()
+        self._declared = False
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        if not self.lab_url:
+            raise BMCUnreachable("no simulated lab configured (INGOT_SIM_LAB_URL)", address=self.address)
+        if not self._declared:  # tell the lab what this host is (idempotent; state is kept)
+            self._declared = True
+            self._call("PUT", "", {k: self.options[k] for k in SPEC_KEYS if k in self.options})
+        url = f"{self.lab_url}/hosts/{self.address}{path}"
+        try:
+            r = self._http.request(method, url, json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise BMCUnreachable(f"simulated BMC did not answer: {exc}", address=self.address) from None
+        if r.status_code >= 400:
+            raise BMCError(f"simulated BMC answered {r.status_code}: {r.text[:200]}", address=self.address)
+        return r.json()
+
+    def power_state(self) -> str:
+        return self._call("GET", "/power")["power"]
+
+    def set_power(self, action: str) -> None:
+        self._call("POST", "/power", {"action": action})
+
+    def set_boot_device(self, device: str, persistent: bool = False) -> None:
+        if device == "cdrom":
+            raise BMCUnsupported("simulated hosts have no CD drive", address=self.address)
+        self._call("POST", "/boot", {"device": device, "persistent": persistent})
+
+    def inventory(self) -> Inventory:
+        h = self._call("GET", "")
+        nics = h.get("nics") or ([{"mac": h["mac"], "name": "eth0"}] if h.get("mac") else [])
+        return Inventory(cpus=h.get("cpus"), memory_mib=h.get("memory_mib"), disks=h.get("disks") or [],
+                         nics=nics, serial=f"SIM-{self.address}", vendor="Ingot", model="Simulated host")
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,328 @@
+"""A simulated lab of machines that behave like hosts on the network.
+
+Each simulated host has power, a boot device and a "disk". Powered on, it
+boots like a real server: from the network it fetches its iPXE script from
+Ingot over HTTP and does what the script says (run the installer, the deploy
+agent, the rescue system, chain the tenant's script, or boot from disk); from
+disk it boots the installed system, which reads its metadata and phones home
+once. It never touches Ingot's database, only its HTTP endpoints.
+
+Failure injection per host: ``never_boots``, ``installer_fails``,
+``no_phone_home``. The lab is a small WSGI app (mounted by ``ingot serve
+--demo`` at ``/_simlab``, or run on its own) that the ``sim`` BMC driver calls.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import shlex
+import threading
+import time
+
+import requests
+from flask import Flask, jsonify, request
+
+log = logging.getLogger("ingot.simlab")
+
+FAILURES = ("never_boots", "installer_fails", "no_phone_home")
+HTTP_TIMEOUT = 10
+UNKNOWN_RETRIES = 3
+
+
+@dataclasses.dataclass
+class SimHost:
+    name: str
+    mac: str = ""
+    power: str = "off"
+    boot_once: str | None = None
+    boot_persistent: str = "disk"
+    disk_os: str | None = None          # what is installed
+    disk_metadata_url: str | None = None
+    disk_booted: bool = False           # first boot of the installed system done
+    fail: str | None = None
+    cpus: int = 4
+    memory_mib: int = 8192
+    disks: list = dataclasses.field(default_factory=lambda: [{"name": "sda", "size_gb": 240, "type": "SSD"}])
+    nics: list = dataclasses.field(default_factory=list)
+    generation: int = 0                 # bumps on every power change: stale boots stop
+    boots: int = 0
+    log: list = dataclasses.field(default_factory=list)
+
+    def public(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["log"] = self.log[-50:]
+        return d
+
+
+class SimLab:
+    """The simulated hardware; thread-safe."""
+
+    def __init__(self, ingot_url: str = "", delay: float = 0.5):
+        self.ingot_url = ingot_url.rstrip("/")
+        self.delay = delay
+        self.hosts: dict[str, SimHost] = {}
+        self.lock = threading.RLock()
+        self.http = requests.Session()
+
+    # -- BMC side -------------------------------------------------------------
+    def host(self, name: str, spec: dict | None = None) -> SimHost:
+        with self.lock:
+            h = self.hosts.get(name)
+            if h is None:
+                h = self.hosts[name] = SimHost(name=name)
+            for key, value in (spec or {}).items():
+                if key in ("mac", "cpus", "memory_mib", "disks", "nics", "fail") and value is not None:
+                    setattr(h, key, value.lower() if key == "mac" else value)
+            return h
+
+    def set_power(self, name: str, action: str) -> None:
+        with self.lock:
+            h = self.host(name)
+            if action in ("off", "soft_off"):
+                if h.power == "on":
+                    self._note(h, "power off")
+                h.power = "off"
+                h.generation += 1
+                return
+            if action == "reset" or (action == "on" and h.power == "off"):
+                self._note(h, "power on" if action == "on" else "reset")
+                h.power = "on"
+                h.generation += 1
+                gen = h.generation
+                threading.Thread(target=self._boot, args=(h, gen), daemon=True,
+                                 name=f"sim-{name}").start()
+
+    def set_boot(self, name: str, device: str, persistent: bool) -> None:
+        with self.lock:
+            h = self.host(name)
+            if persistent:
+                h.boot_persistent, h.boot_once = device, None
+            else:
+                h.boot_once = device
+
+    # -- the host's behaviour -------------------------------------------------
+    def _note(self, h: SimHost, text: str) -> None:
+        h.log.append(f"{time.strftime('%H:%M:%S')} {text}")
+        log.debug("%s: %s", h.name, text)
+
+    def _alive(self, h: SimHost, gen: int) -> bool:
+        return h.power == "on" and h.generation == gen
+
+    def _sleep(self, h: SimHost, gen: int, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if not self._alive(h, gen):
+                return False
+            time.sleep(min(0.05, seconds))
+        return self._alive(h, gen)
+
+    def _boot(self, h: SimHost, gen: int) -> None:
+        try:
+            self._boot_inner(h, gen)
+        except requests.RequestException as exc:
+            self._note(h, f"network error: {exc}")
+        except Exception:  # a simulated host must never take the process down
+            log.exception("sim host %s crashed", h.name)
+
+    def _boot_inner(self, h: SimHost, gen: int) -> None:
+        with self.lock:
+            device = h.boot_once or h.boot_persistent
+            h.boot_once = None
+            h.boots += 1
+        if not self._sleep(h, gen, self.delay):
+            return
+        if h.fail == "never_boots":
+            self._note(h, "injected failure: hangs at POST")
+            return
+        if device == "pxe" or h.disk_os is None:
+            for _ in range(UNKNOWN_RETRIES):
+                if not self._alive(h, gen):
+                    return
+                script = self._get(f"{self.ingot_url}/metal/v1/boot/ipxe", params={"mac": h.mac}).text
+                outcome = self._run_ipxe(h, gen, script)
+                if outcome != "retry":
+                    break
+                self._sleep(h, gen, self.delay * 2)
+            else:
+                return
+            if outcome != "disk":
+                return
+        self._boot_disk(h, gen)
+
+    def _run_ipxe(self, h: SimHost, gen: int, script: str) -> str:
+        lines = [ln.strip() for ln in script.splitlines() if ln.strip() and not ln.startswith("#")]
+        if any(ln == "exit" for ln in lines):
+            self._note(h, "iPXE: exit, boot from disk")
+            return "disk"
+        kernel = next((ln for ln in lines if ln.startswith("kernel ")), None)
+        chain = next((ln for ln in lines if ln.startswith("chain ")), None)
+        if kernel:
+            args = dict(a.split("=", 1) for a in shlex.split(kernel)[2:] if "=" in a)
+            action = args.get("ingot.action")
+            metadata = args.get("ingot.metadata", "")
+            if action:
+                self._agent(h, gen, action, metadata)
+            else:
+                self._installer(h, gen, kernel, metadata)
+            return "done"
+        if chain:
+            url = chain.split()[-1]
+            self._note(h, f"iPXE: chain {url}")
+            try:
+                self._get(url)
+            except requests.RequestException:
+                pass  # the tenant's script server is not ours to judge
+            with self.lock:
+                h.disk_os, h.disk_metadata_url, h.disk_booted = "custom_ipxe", None, True
+            return "done"
+        if any(ln.startswith("reboot") for ln in lines):
+            self._note(h, "iPXE: unknown to Ingot, rebooting later")
+            return "retry"
+        self._note(h, "iPXE: script not understood; halting")
+        return "done"
+
+    def _installer(self, h: SimHost, gen: int, kernel_line: str, metadata: str) -> None:
+        self._note(h, "installer: booted")
+        m = re.search(r"\bs=(\S+?/)(?:\s|$)", kernel_line) or re.search(r"\burl=(\S+)", kernel_line)
+        config_url = (m.group(1) + "user-data") if m and "s=" in m.group(0) else (m.group(1) if m else None)
+        config = self._get(config_url or f"{metadata}/install-config").text
+        if not config.strip():
+            self._post_json(f"{metadata}/events", {"state": "failed", "message": "empty install config"})
+            return
+        self._post_json(f"{metadata}/events", {"state": "running", "code": 1001, "message": "installer started"})
+        if not self._sleep(h, gen, self.delay):
+            return
+        if h.fail == "installer_fails":
+            self._note(h, "injected failure: installer fails")
+            self._post_json(f"{metadata}/events", {"state": "failed", "message": "simulated installer failure: "
+                                                   "could not partition /dev/sda"})
+            return
+        self._post_json(f"{metadata}/events", {"state": "running", "code": 1002, "percentage": 80,
+                                               "message": "installation finished, rebooting"})
+        with self.lock:
+            h.disk_os, h.disk_metadata_url, h.disk_booted = "installed", metadata, False
+        self._reboot_from_disk(h, gen)
+
+    def _agent(self, h: SimHost, gen: int, action: str, metadata: str) -> None:
+        self._note(h, f"deploy agent: {action}")
+        if action == "rescue":
+            self._post_json(f"{metadata}/phone-home", {"rescue": True})
+            return
+        plan = self._get(f"{metadata}/deploy").json()
+        self._post_json(f"{metadata}/events", {"type": "provisioning.agent", "state": "running",
+                                               "message": f"agent {plan.get('action')} started"})
+        if not self._sleep(h, gen, self.delay):
+            return
+        if action == "deploy" and h.fail == "installer_fails":
+            self._post_json(f"{metadata}/deploy/complete", {"status": "failed",
+                                                            "message": "simulated: image write failed"})
+            return
+        with self.lock:
+            if action == "wipe":
+                h.disk_os, h.disk_metadata_url, h.disk_booted = None, None, False
+            else:
+                h.disk_os, h.disk_metadata_url, h.disk_booted = plan.get("image_url") or "image", metadata, False
+        self._post_json(f"{metadata}/deploy/complete", {"status": "ok", "message": f"{action} done"})
+        with self.lock:  # the agent powers the machine off; Ingot takes it from there
+            if self._alive(h, gen):
+                self.set_power(h.name, "off")
+
+    def _reboot_from_disk(self, h: SimHost, gen: int) -> None:
+        with self.lock:
+            if not self._alive(h, gen):
+                return
+            h.generation += 1
+            gen = h.generation
+            h.boot_once = None if h.boot_persistent == "pxe" else "disk"
+            self._note(h, "reboot")
+        threading.Thread(target=self._boot, args=(h, gen), daemon=True, name=f"sim-{h.name}").start()
+
+    def _boot_disk(self, h: SimHost, gen: int) -> None:
+        if h.disk_os is None:
+            self._note(h, "no bootable disk")
+            return
+        self._note(h, f"booting {h.disk_os} from disk")
+        if h.disk_booted or not h.disk_metadata_url:
+            return
+        if not self._sleep(h, gen, self.delay):
+            return
+        self._get(f"{h.disk_metadata_url}/metadata")  # cloud-init reads its metadata
+        if h.fail == "no_phone_home":
+            self._note(h, "injected failure: never phones home")
+            return
+        self._post_json(f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
+        with self.lock:
+            h.disk_booted = True
+
+    def _get(self, url: str, **kw) -> requests.Response:
+        r = self.http.get(url, timeout=HTTP_TIMEOUT, **kw)
+        r.raise_for_status()
+        return r
+
+    def _post_json(self, url: str, body: dict) -> None:
+        r = self.http.post(url, json=body, timeout=HTTP_TIMEOUT)
+        if r.status_code >= 400:
+            log.info("sim POST %s -> %s", url, r.status_code)
+
+
+def create_lab_app(lab: SimLab) -> Flask:
+    """The lab's HTTP face, which the ``sim`` driver talks to."""
+    app = Flask("ingot-simlab")
+
+    def _spec():
+        return request.get_json(silent=True) or {}
+
+    @app.get("/hosts")
+    def hosts():
+        with lab.lock:
+            return jsonify({"hosts": [h.public() for h in lab.hosts.values()]})
+
+    @app.get("/hosts/<name>")
+    def get_host(name):
+        with lab.lock:
+            h = lab.hosts.get(name)
+            if h is None:
+                return jsonify({"errors": ["no such host"]}), 404
+            return jsonify(h.public())
+
+    @app.put("/hosts/<name>")
+    def put_host(name):
+        spec = _spec()
+        if spec.get("fail") not in (None, *FAILURES):
+            return jsonify({"errors": [f"fail: one of {FAILURES} or null"]}), 422
+        h = lab.host(name, spec)
+        if "fail" in spec:
+            h.fail = spec["fail"]
+        return jsonify(h.public())
+
+    @app.get("/hosts/<name>/power")
+    def get_power(name):
+        return jsonify({"power": lab.host(name).power})
+
+    @app.post("/hosts/<name>/power")
+    def post_power(name):
+        action = _spec().get("action")
+        if action not in ("on", "off", "reset", "soft_off"):
+            return jsonify({"errors": ["action: one of on, off, reset, soft_off"]}), 422
+        lab.set_power(name, action)
+        return jsonify({"power": lab.host(name).power})
+
+    @app.post("/hosts/<name>/boot")
+    def post_boot(name):
+        spec = _spec()
+        if spec.get("device") not in ("pxe", "disk", "cdrom"):
+            return jsonify({"errors": ["device: one of pxe, disk, cdrom"]}), 422
+        lab.set_boot(name, spec["device"], bool(spec.get("persistent")))
+        return jsonify({"ok": True})
+
+    @app.put("/config")
+    def put_config():
+        spec = _spec()
+        if "delay" in spec:
+            lab.delay = float(spec["delay"])
+        if "ingot_url" in spec:
+            lab.ingot_url = str(spec["ingot_url"]).rstrip("/")
+        return jsonify({"delay": lab.delay, "ingot_url": lab.ingot_url})
+
+    return app

@@ -1,0 +1,36 @@
+"""Unattended-install configs (Ubuntu autoinstall, Debian preseed) for a device."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from api.boot.ipxe import render_operator_template
+from api.models import Device
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
+                   keep_trailing_newline=True)
+_env.filters["shell_quote"] = shlex.quote
+
+BUILTIN = {"autoinstall": "ubuntu-autoinstall.yaml.j2", "preseed": "debian-preseed.cfg.j2"}
+
+
+def render(device: Device, metadata_url: str, root_password: str, base_url: str) -> str:
+    """The OS's unattended-install config for ``device``; the OS record's own
+    template wins over the built-in one for its kind.
+
+    Raises:
+        LookupError: the OS has no install config (image or custom_ipxe).
+    """
+    os_row = device.operating_system
+    values = dict(device=device, os=os_row, hostname=device.hostname, metadata_url=metadata_url,
+                  base_url=base_url, root_password=root_password,
+                  ssh_keys=[k.key for k in device.ssh_keys], userdata=device.userdata,
+                  mirror_host="deb.debian.org")
+    if os_row.install_template:
+        return render_operator_template(os_row.install_template, **values)
+    if os_row.install_kind in BUILTIN:
+        return _env.get_template(BUILTIN[os_row.install_kind]).render(**values)
+    raise LookupError(f"operating system {os_row.slug} has no unattended-install config")

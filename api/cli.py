@@ -1,0 +1,202 @@
+"""The ``ingot`` command."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+from flask.cli import FlaskGroup
+from sqlalchemy import or_, select
+
+from api.config import Settings
+
+
+def _app():
+    from api.app import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_app, add_version_option=False, load_dotenv=False)
+def main():
+    """Ingot: a self-hosted bare-metal cloud with an Equinix Metal-shaped API."""
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _logging(settings: Settings) -> None:
+    from api.logs import configure
+    configure(json_logs=settings.log_json)
+
+
+# --- running ------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Seed (once) and run a simulated lab of 8 machines.")
+@click.option("--no-worker", is_flag=True, help="Do not run the engine's worker in this process.")
+def serve(host, port, demo, no_worker):
+    """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
+    from api.runtime import Embedded
+    settings = _settings()
+    _logging(settings)
+    emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
+    click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
+               f"docs: {emb.url}/metal/v1/docs)")
+    click.echo(f"database: {settings.resolved_database_url}")
+    if demo:
+        _print_demo(emb)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopping")
+    emb.stop()
+
+
+def _print_demo(emb) -> None:
+    t = emb.demo_tokens or {}
+    member = t.get("member_token", "<see .ingot/demo-tokens>")
+    project = t.get("project_id", "<project id>")
+    base = f"{emb.url}/metal/v1"
+    click.echo("")
+    click.echo("Demo lab: metro 'lab', plans sim.small / sim.large, 8 simulated machines.")
+    click.echo(f"  member token   : {member}")
+    if t.get("operator_token"):
+        click.echo(f"  operator token : {t['operator_token']}")
+    click.echo(f"  project id     : {project}")
+    click.echo("Try:")
+    click.echo(f"  export TOKEN={member}")
+    click.echo(f"  curl -s -X POST -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' \\\n"
+               f"    -d '{{\"hostname\": \"web-1\", \"plan\": \"sim.small\", \"metro\": \"lab\", "
+               f"\"operating_system\": \"ubuntu_24_04\"}}' \\\n    {base}/projects/{project}/devices")
+    click.echo(f"  curl -s -H \"X-Auth-Token: $TOKEN\" {base}/projects/{project}/devices")
+
+
+@main.command()
+@click.option("--threads", default=8, show_default=True, type=int, help="Steps run in parallel.")
+@click.option("--name", default=None, help="Worker name in leases and logs.")
+def worker(threads, name):
+    """Run an engine worker process (any number of them against PostgreSQL)."""
+    from api.engine.worker import Worker
+    from api.runtime import prepare_database
+    from api.services.secrets import SecretBox, load_or_create_key
+    settings = _settings()
+    _logging(settings)
+    database = prepare_database(settings)
+    key = settings.secret_key or (None if settings.production else load_or_create_key(settings.data_dir))
+    if not key:
+        raise click.ClickException("INGOT_SECRET_KEY must be set in production")
+    w = Worker(database, settings, SecretBox(key), name=name, threads=threads)
+    signal.signal(signal.SIGTERM, lambda *_: w.stop.set())  # finish running steps, then exit
+    signal.signal(signal.SIGINT, lambda *_: w.stop.set())
+    click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
+    w.run_forever()
+
+
+# --- database -------------------------------------------------------------------
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision):
+    """Apply migrations."""
+    from api.db import Database
+    from api.services.migrate import current_revision, upgrade
+    database = Database(_settings().resolved_database_url)
+    upgrade(database.engine, revision)
+    click.echo(f"database at revision {current_revision(database.engine)}")
+
+
+# --- users and tokens -------------------------------------------------------------
+
+def _session():
+    from api.runtime import prepare_database
+    return prepare_database(_settings()).Session()
+
+
+@main.group()
+def user():
+    """Users."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--operator", is_flag=True, help="Give the user operator rights.")
+@click.option("--project", default=None, help="Add the user to this project (id or name); created if missing.")
+def user_create(email, full_name, operator, project):
+    """Create a user (and optionally put them in a project)."""
+    from api.models import Membership, Project, User
+    with _session() as s:
+        if s.scalar(select(User).where(User.email == email)):
+            raise click.ClickException(f"a user with email {email} exists")
+        u = User(email=email, full_name=full_name, is_operator=operator)
+        s.add(u)
+        s.flush()
+        if project:
+            p = s.scalar(select(Project).where(or_(Project.id == project, Project.name == project),
+                                               Project.deleted_at.is_(None)))
+            if p is None:
+                p = Project(name=project)
+                s.add(p)
+                s.flush()
+            s.add(Membership(user_id=u.id, project_id=p.id, role="member"))
+        s.commit()
+        click.echo(u.id)
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--operator", is_flag=True, help="A token of an operator (created if none exists).")
+@click.option("--user", "email", default=None, help="A token of this user.")
+@click.option("--project", default=None, help="A project API key (id or name): member of that project only.")
+@click.option("--description", default="created by ingot token create")
+def token_create(operator, email, project, description):
+    """Create an API token and print it (it is shown once)."""
+    from api.models import Project, User
+    from api.services import auth
+    if sum(bool(x) for x in (operator, email, project)) != 1:
+        raise click.UsageError("give exactly one of --operator, --user, --project")
+    with _session() as s:
+        kwargs = {}
+        if operator:
+            u = s.scalar(select(User).where(User.is_operator.is_(True)).order_by(User.created_at))
+            if u is None:
+                u = User(email="operator@ingot.local", full_name="Operator", is_operator=True)
+                s.add(u)
+                s.flush()
+            kwargs["user"] = u
+        elif email:
+            u = s.scalar(select(User).where(User.email == email))
+            if u is None:
+                raise click.ClickException(f"no user with email {email}")
+            kwargs["user"] = u
+        else:
+            p = s.scalar(select(Project).where(or_(Project.id == project, Project.name == project),
+                                               Project.deleted_at.is_(None)))
+            if p is None:
+                raise click.ClickException(f"no project {project}")
+            kwargs["project"] = p
+        _, raw = auth.issue_token(s, description=description, **kwargs)
+        s.commit()
+        click.echo(raw)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

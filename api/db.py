@@ -1,0 +1,93 @@
+"""SQLAlchemy engine and sessions.
+
+Routes get a request-scoped session with :func:`session`; the engine's workers
+and CLI commands open their own with :meth:`Database.transaction`.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from flask import current_app, g
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+
+class Database:
+    """One engine + session factory per process (per app)."""
+
+    def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            if ":memory:" in url:
+                raise ValueError("in-memory SQLite cannot be shared by the API and the worker; use a file")
+            path = url.split("sqlite:///", 1)[-1]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # NullPool: each session opens its own connection, so the worker
+            # thread and request threads never share a sqlite3 handle.
+            self.engine: Engine = create_engine(url, poolclass=NullPool,
+                                                connect_args={"check_same_thread": False, "timeout": 30})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                                        pool_pre_ping=True, pool_recycle=1800)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on error."""
+        s = self.Session()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL + BEGIN IMMEDIATE: writers queue on the database lock instead of
+    failing with "database is locked" when a read transaction upgrades."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_db() -> Database:
+    return current_app.extensions["ingot.db"]
+
+
+def session() -> Session:
+    """The current request's session (opened lazily, closed at teardown)."""
+    if "db_session" not in g:
+        g.db_session = get_db().Session()
+    return g.db_session
+
+
+def close_session(_exc=None) -> None:
+    s = g.pop("db_session", None)
+    if s is not None:
+        try:
+            if _exc is not None:
+                s.rollback()
+        finally:
+            s.close()

@@ -1,0 +1,240 @@
+"""The reconciler's worker: claim due machines with a lease, run one step
+each, record the outcome, schedule the next check.
+
+Many workers (threads or processes, on any host) may run against one
+PostgreSQL database: claims use ``FOR UPDATE SKIP LOCKED`` and every write of
+a step's result checks that this worker still holds the lease. A worker that
+dies leaves a lease that expires, and another worker resumes the step.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Callable
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
+
+from api.bmc import BMCError, get_driver
+from api.config import Settings
+from api.db import Database
+from api.engine import steps as step_table
+from api.engine.operations import OPERATIONS, reset_callbacks
+from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout
+from api.models import Device, Machine, utcnow
+from api.services import events
+from api.services.secrets import SecretBox
+
+log = logging.getLogger("ingot.engine")
+
+CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
+MAX_BACKOFF = 30.0
+
+
+def driver_for(machine: Machine, box: SecretBox, settings: Settings):
+    """Build the BMC driver of ``machine`` (decrypting its password)."""
+    return get_driver(machine.bmc_driver, machine.bmc_address, username=machine.bmc_username or None,
+                      password=box.decrypt(machine.bmc_password_enc) or None,
+                      options=machine.bmc_options, timeout=settings.bmc_timeout)
+
+
+class Worker:
+    """One engine worker. ``run_forever`` until ``stop`` is set."""
+
+    def __init__(self, db: Database, settings: Settings, box: SecretBox, name: str | None = None,
+                 batch: int = 32, threads: int = 8,
+                 on_step: Callable[[str, str, Outcome, float], None] | None = None):
+        self.db = db
+        self.settings = settings
+        self.box = box
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.batch = batch
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
+                                                          thread_name_prefix="ingot-step")
+        self.on_step = on_step
+        self.stop = threading.Event()
+
+    # -- claiming ---------------------------------------------------------
+    def claim(self) -> list[str]:
+        """Lease up to ``batch`` due machines; returns their ids."""
+        now = utcnow()
+        lease_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
+        with self.db.transaction() as s:
+            q = (select(Machine.id)
+                 .where(Machine.operation.is_not(None), Machine.next_check_at <= now,
+                        or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now))
+                 .order_by(Machine.next_check_at).limit(self.batch))
+            if not self.db.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            ids = list(s.scalars(q))
+            if ids:
+                s.execute(update(Machine).where(Machine.id.in_(ids))
+                          .values(lease_owner=self.name, lease_expires_at=lease_until))
+        return ids
+
+    # -- one step -----------------------------------------------------------
+    def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
+        with self.db.Session() as s:
+            m = s.get(Machine, machine_id)
+            if m is None or m.lease_owner != self.name or m.operation is None:
+                return None, None
+            d = s.scalar(select(Device).where(Device.machine_id == m.id)
+                         .options(selectinload(Device.operating_system), selectinload(Device.ssh_keys)))
+            return m, d
+
+    def run_step(self, machine_id: str) -> Outcome | None:
+        """Run the current step of one leased machine and record its outcome."""
+        started = time.monotonic()
+        m, d = self._snapshot(machine_id)
+        if m is None:
+            return None
+        step = step_table.STEPS[m.step]
+        now = utcnow()
+        ctx = StepContext(machine=m, device=d, settings=self.settings,
+                          driver_factory=lambda: driver_for(m, self.box, self.settings), now=now)
+        if step_expired(step, m, self.settings, now):
+            outcome = fail(f"step {step.name} timed out after {step_timeout(step, self.settings):.0f}s "
+                           f"waiting for {step.waiting_for}")
+        else:
+            try:
+                outcome = step.act(ctx)
+            except BMCError as exc:
+                outcome = self._bmc_retry(m, exc)
+            except Exception as exc:  # a bug or an unexpected library error: retry, then fail
+                log.exception("step %s on %s raised", step.name, m.hostname)
+                outcome = self._bmc_retry(m, exc, unexpected=True)
+            finally:
+                if "driver" in ctx.__dict__:
+                    ctx.driver.close()
+        self._record(machine_id, m, step.name, outcome)
+        if self.on_step:
+            self.on_step(m.operation, step.name, outcome, time.monotonic() - started)
+        return outcome
+
+    def _bmc_retry(self, m: Machine, exc: Exception, unexpected: bool = False) -> Outcome:
+        attempts = (m.step_attempts or 0) + 1
+        where = f"BMC {m.bmc_driver} {m.bmc_address}"
+        what = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
+        if attempts >= self.settings.bmc_retries:
+            return fail(f"{where}: {what} (gave up after {attempts} attempts)")
+        delay = min(MAX_BACKOFF, 2 ** attempts)
+        return Outcome("retry", f"{where}: {what} (attempt {attempts} of {self.settings.bmc_retries}, "
+                                f"retrying in {delay:.0f}s)", delay)
+
+    def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome) -> None:
+        with self.db.transaction() as s:
+            q = select(Machine).where(Machine.id == machine_id)
+            if not self.db.is_sqlite:
+                q = q.with_for_update()
+            m = s.scalar(q)
+            if (m is None or m.lease_owner != self.name or m.operation != snap.operation
+                    or m.step != step_name):
+                return  # preempted (e.g. deleted mid-provision) or taken over: drop our result
+            d = s.scalar(select(Device).where(Device.machine_id == m.id))
+            op = OPERATIONS[m.operation]
+            now = utcnow()
+            if not m.operation_args.get("begun"):
+                if d is not None and op.device_event_on_begin:
+                    from api.engine.states import transition
+                    transition(d, "device", op.device_event_on_begin)
+                m.operation_args = {**m.operation_args, "begun": True}
+            if outcome.kind == "done":
+                self._advance(s, m, d, op, step_name, outcome, now)
+            elif outcome.kind == "wait":
+                m.step_polls = (m.step_polls or 0) + 1
+                m.step_attempts = 0
+                changed = any(getattr(m, c) != getattr(snap, c) for c in CALLBACK_COLUMNS)
+                m.next_check_at = now if changed else now + dt.timedelta(seconds=outcome.delay)
+            elif outcome.kind == "retry":
+                m.step_attempts = (m.step_attempts or 0) + 1
+                m.last_error = outcome.message
+                m.next_check_at = now + dt.timedelta(seconds=outcome.delay)
+                events.record(s, f"machine.{m.operation}.{step_name}.retry", outcome.message,
+                              state="warning", outcome="retry", machine=m, device=d)
+            else:
+                self._fail(s, m, d, op, step_name, outcome.message)
+            m.lease_owner = None
+            m.lease_expires_at = None
+
+    def _advance(self, s, m: Machine, d: Device | None, op, step_name: str, outcome: Outcome, now) -> None:
+        args = dict(m.operation_args)
+        if outcome.data is not None:
+            args["out"] = {**args.get("out", {}), step_name: outcome.data}
+        steps = args["steps"]
+        kind = "device" if d is not None else "machine"
+        if outcome.message and step_name != "finish":
+            events.record(s, f"{kind}.{m.operation}.{step_name}", outcome.message, machine=m, device=d)
+        if step_name == "boot_pxe":
+            reset_callbacks(m)  # what counts now is what this boot reports
+            if m.operation == "deprovision" and m.state == "deprovisioning":
+                from api.engine.states import transition
+                transition(m, "machine", "clean")
+        idx = steps.index(step_name) + 1 if step_name in steps else len(steps)
+        m.operation_args = args
+        if idx < len(steps):
+            m.step = steps[idx]
+            m.step_started_at = now
+            m.step_polls = 0
+            m.step_attempts = 0
+            m.next_check_at = now
+            if op.percentages:
+                from api.engine.operations import _set_percentage
+                _set_percentage(d, int(100 * idx / len(steps)))
+            return
+        body = op.succeed(s, m, d, op)
+        events.record(s, f"{kind}.{m.operation}.succeeded", body, machine=m, device=d)
+        self._clear(m)
+
+    def _fail(self, s, m: Machine, d: Device | None, op, step_name: str, message: str) -> None:
+        kind = "device" if d is not None else "machine"
+        m.last_error = message
+        events.record(s, f"{kind}.{m.operation}.failed", f"{step_name}: {message}", state="error",
+                      outcome="failed", machine=m, device=d)
+        op.fail(s, m, d, message)
+        self._clear(m)
+
+    @staticmethod
+    def _clear(m: Machine) -> None:
+        m.operation = None
+        m.step = None
+        m.next_check_at = None
+        m.step_polls = 0
+        m.step_attempts = 0
+
+    # -- loop ---------------------------------------------------------------
+    def run_once(self) -> int:
+        """Claim and run one batch; returns how many steps ran."""
+        ids = self.claim()
+        if ids:
+            list(self.pool.map(self._safe_step, ids))
+        return len(ids)
+
+    def _safe_step(self, machine_id: str) -> None:
+        try:
+            self.run_step(machine_id)
+        except Exception:  # keep the loop alive; the lease expires and the step is retried
+            log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
+
+    def run_forever(self) -> None:
+        log.info("worker %s started", self.name)
+        while not self.stop.is_set():
+            try:
+                n = self.run_once()
+            except Exception:
+                log.exception("worker %s: claim failed (database unavailable?)", self.name)
+                n = 0
+            if n == 0:
+                self.stop.wait(self.settings.worker_poll_interval)
+        self.pool.shutdown(wait=True)  # let running steps record their outcome
+        log.info("worker %s stopped", self.name)
+
+    def start_thread(self) -> threading.Thread:
+        t = threading.Thread(target=self.run_forever, name="ingot-worker", daemon=True)
+        t.start()
+        return t

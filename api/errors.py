@@ -1,0 +1,70 @@
+"""Every error as ``{"errors": ["field: reason", ...]}``, never an HTML page."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from api.services.errors import ServiceError
+
+log = logging.getLogger("ingot.errors")
+
+
+def flatten_messages(messages, prefix: str = "") -> list[str]:
+    """Turn marshmallow/webargs nested messages into ``"field: reason"`` lines."""
+    out: list[str] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            # webargs nests by location ("json", "query"); those are not fields
+            if not prefix and key in ("json", "query", "form", "headers", "path", "files"):
+                out.extend(flatten_messages(value, ""))
+                continue
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            out.extend(flatten_messages(value, name))
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            out.extend(flatten_messages(item, prefix))
+    else:
+        text = str(messages)
+        if text == "Unknown field.":
+            text = "is not a known field"
+        out.append(f"{prefix}: {text}" if prefix else text)
+    return out
+
+
+def error_response(status: int, messages: list[str]):
+    resp = jsonify({"errors": messages})
+    resp.status_code = status
+    return resp
+
+
+def http_exception_messages(error: HTTPException) -> list[str]:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if messages:
+        return flatten_messages(messages)
+    if data.get("message"):
+        return [str(data["message"])]
+    return [error.description or error.name]
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError):
+        return error_response(error.status, error.messages)
+
+    @app.errorhandler(OperationalError)
+    def _db_unavailable(error: OperationalError):
+        log.warning("database unavailable: %s", error.orig)
+        return error_response(503, ["database unavailable, try again"])
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return error_response(error.code or 500, http_exception_messages(error))
+        log.exception("unhandled error")
+        return error_response(500, ["internal error"])

@@ -1,0 +1,91 @@
+"""Metadata documents for one device: Equinix JSON, NoCloud and EC2 shapes."""
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import yaml
+
+from api.models import Device
+
+
+def _addresses(device: Device) -> list[dict]:
+    out = []
+    for a in device.ip_assignments:
+        net = ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False)
+        out.append({"id": a.id, "address_family": net.version, "public": a.kind != "private_ipv4",
+                    "management": a.management, "address": a.address, "cidr": a.prefix,
+                    "netmask": str(net.netmask), "network": str(net.network_address),
+                    "gateway": a.pool.gateway if a.pool else ""})
+    return out
+
+
+def equinix(device: Device, metadata_url: str) -> dict:
+    """The Equinix-style ``/metadata`` JSON."""
+    nics = device.machine.nics if device.machine else []
+    return {
+        "id": device.id,
+        "hostname": device.hostname,
+        "iqn": f"iqn.2026-01.ingot:device.{device.short_id}",
+        "operating_system": {"slug": device.operating_system.slug, "distro": device.operating_system.distro,
+                             "version": device.operating_system.version},
+        "plan": device.plan.slug,
+        "class": device.plan.slug,
+        "metro": device.metro.code,
+        "facility": device.metro.code,
+        "tags": list(device.tags or []),
+        "ssh_keys": [k.key for k in device.ssh_keys],
+        "customdata": device.customdata or {},
+        "specs": device.plan.specs or {},
+        "network": {
+            "bonding": {"mode": 0},
+            "interfaces": [{"name": n.name or f"eth{i}", "mac": n.mac} for i, n in enumerate(nics)],
+            "addresses": _addresses(device),
+        },
+        "phone_home_url": f"{metadata_url}/phone-home",
+        "user_state_url": f"{metadata_url}/events",
+        "volumes": [],
+    }
+
+
+def nocloud_meta_data(device: Device) -> str:
+    return yaml.safe_dump({"instance-id": device.id, "local-hostname": device.hostname,
+                           "public-keys": [k.key for k in device.ssh_keys]}, sort_keys=False)
+
+
+def nocloud_vendor_data(device: Device, metadata_url: str) -> str:
+    """cloud-config Ingot adds to the tenant's: SSH keys and the phone-home call."""
+    doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys],
+           "phone_home": {"url": f"{metadata_url}/phone-home", "post": ["instance_id", "hostname"], "tries": 10}}
+    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+def nocloud_network_config(device: Device) -> str:
+    """Network config v2: static addresses on the first NIC."""
+    nics = device.machine.nics if device.machine else []
+    if not nics:
+        return yaml.safe_dump({"version": 2, "ethernets": {}})
+    addrs, routes = [], []
+    for a in device.ip_assignments:
+        addrs.append(f"{a.address}/{a.prefix}")
+        if a.management and a.kind != "private_ipv4" and a.pool and a.pool.gateway:
+            routes.append({"to": "default" , "via": a.pool.gateway})
+    eth = {"match": {"macaddress": nics[0].mac}, "set-name": nics[0].name or "eth0", "addresses": addrs}
+    if routes:
+        eth["routes"] = routes
+    return yaml.safe_dump({"version": 2, "ethernets": {nics[0].name or "eth0": eth}}, sort_keys=False)
+
+
+def ec2_meta_data(device: Device) -> dict[str, str]:
+    """Flat EC2 meta-data keys (``/latest/meta-data/<key>``)."""
+    v4_public = next((a.address for a in device.ip_assignments if a.kind == "public_ipv4"), "")
+    v4_private = next((a.address for a in device.ip_assignments if a.kind == "private_ipv4"), "")
+    return {"instance-id": device.id, "hostname": device.hostname, "local-hostname": device.hostname,
+            "public-hostname": device.hostname, "instance-type": device.plan.slug,
+            "local-ipv4": v4_private, "public-ipv4": v4_public,
+            "placement/availability-zone": device.metro.code,
+            "public-keys/0/openssh-key": "\n".join(k.key for k in device.ssh_keys)}
+
+
+def to_json(doc) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False)

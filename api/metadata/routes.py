@@ -1,0 +1,189 @@
+"""Metadata endpoints. A device is identified by its per-device secret in the
+URL (``/metadata/<token>/…``) or, on a routed provisioning network, by its
+source address (``/metadata``). It can only ever read its own data."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+
+from api import db
+from api.boot import install_config
+from api.boot.ipxe import boot_phase
+from api.metadata import documents
+from api.models import Device, IpAssignment
+from api.routes.boot import external_url
+from api.routes.common import box
+from api.services import callbacks
+from api.services.errors import Invalid, NotFound
+
+blp = Blueprint("metadata", __name__)
+
+WIPE_BYTES = 1024 * 1024
+
+
+def _device(token: str) -> Device:
+    d = callbacks.device_by_metadata_token(db.session(), token)
+    if d is None:
+        raise NotFound("Not found")
+    return d
+
+
+def _device_by_source() -> tuple[Device, str]:
+    addr = request.remote_addr or ""
+    a = db.session().scalar(select(IpAssignment).where(IpAssignment.address == addr))
+    if a is None or a.device.deleted_at is not None or not a.device.metadata_token_enc:
+        raise NotFound("Not found")
+    return a.device, box().decrypt(a.device.metadata_token_enc)
+
+
+def _url(token: str) -> str:
+    return f"{external_url()}/metadata/{token}"
+
+
+def _text(body: str, mimetype: str = "text/plain") -> Response:
+    return Response(body, mimetype=mimetype)
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None and request.data:
+        raise Invalid("body: must be JSON")
+    return data if isinstance(data, dict) else {}
+
+
+# --- by token -------------------------------------------------------------------
+
+@blp.get("/metadata/<token>/metadata")
+def metadata(token):
+    return jsonify(documents.equinix(_device(token), _url(token)))
+
+
+@blp.get("/metadata/<token>/userdata")
+def userdata(token):
+    return _text(_device(token).userdata or "")
+
+
+@blp.post("/metadata/<token>/phone-home")
+def phone_home(token):
+    callbacks.phone_home(db.session(), _device(token), request.remote_addr or "?")
+    return jsonify({"status": "ok"})
+
+
+@blp.post("/metadata/<token>/events")
+def user_event(token):
+    callbacks.installer_event(db.session(), _device(token), _json_body())
+    return jsonify({"status": "ok"})
+
+
+@blp.get("/metadata/<token>/deploy")
+def deploy_instructions(token):
+    """What the deploy ramdisk should do now: deploy an image, wipe, or rescue."""
+    d = _device(token)
+    m = d.machine
+    if m is None:
+        raise NotFound("Not found")
+    phase = boot_phase(m, d)
+    os_row = d.operating_system
+    doc = {"action": {"install": "deploy"}.get(phase, phase), "target_disk": None,
+           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": bool((m.operation_args or {}).get("preserve_data")),
+           "hostname": d.hostname}
+    if phase == "install":
+        doc.update(image_url=os_row.image_url, image_checksum=os_row.image_checksum,
+                   image_format=os_row.image_format or "raw")
+    return jsonify(doc)
+
+
+@blp.post("/metadata/<token>/deploy/complete")
+def deploy_complete(token):
+    body = _json_body()
+    status = str(body.get("status") or "")
+    if status not in ("ok", "failed"):
+        raise Invalid("status: must be 'ok' or 'failed'")
+    callbacks.deploy_complete(db.session(), _device(token), status, str(body.get("message") or ""))
+    return jsonify({"status": "ok"})
+
+
+@blp.get("/metadata/<token>/install-config")
+@blp.get("/metadata/<token>/preseed.cfg")
+@blp.get("/metadata/<token>/autoinstall/user-data")
+def install_config_doc(token):
+    d = _device(token)
+    try:
+        body = install_config.render(d, _url(token), box().decrypt(d.root_password_enc), external_url())
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    return _text(body)
+
+
+@blp.get("/metadata/<token>/autoinstall/meta-data")
+@blp.get("/metadata/<token>/nocloud/meta-data")
+def nocloud_meta(token):
+    return _text(documents.nocloud_meta_data(_device(token)))
+
+
+@blp.get("/metadata/<token>/nocloud/user-data")
+def nocloud_user(token):
+    return _text(_device(token).userdata or "")
+
+
+@blp.get("/metadata/<token>/nocloud/vendor-data")
+def nocloud_vendor(token):
+    return _text(documents.nocloud_vendor_data(_device(token), _url(token)))
+
+
+@blp.get("/metadata/<token>/nocloud/network-config")
+def nocloud_network(token):
+    return _text(documents.nocloud_network_config(_device(token)))
+
+
+@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/")
+def ec2_index(token, version):
+    keys = documents.ec2_meta_data(_device(token))
+    tops = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in keys})
+    return _text("\n".join(tops))
+
+
+@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/<path:key>")
+def ec2_key(token, version, key):
+    keys = documents.ec2_meta_data(_device(token))
+    key = key.rstrip("/")
+    if key in keys:
+        return _text(keys[key])
+    children = sorted({k[len(key) + 1:].split("/")[0] + ("/" if k[len(key) + 1:].count("/") else "")
+                       for k in keys if k.startswith(key + "/")})
+    if not children:
+        raise NotFound("Not found")
+    return _text("\n".join(children))
+
+
+@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/user-data")
+def ec2_user(token, version):
+    return _text(_device(token).userdata or "")
+
+
+# --- by source address (Equinix's fixed metadata host on a routed network) ---
+
+@blp.get("/metadata")
+def metadata_by_source():
+    d, token = _device_by_source()
+    return jsonify(documents.equinix(d, _url(token)))
+
+
+@blp.get("/userdata")
+def userdata_by_source():
+    d, _ = _device_by_source()
+    return _text(d.userdata or "")
+
+
+@blp.post("/phone-home")
+def phone_home_by_source():
+    d, _ = _device_by_source()
+    callbacks.phone_home(db.session(), d, request.remote_addr or "?")
+    return jsonify({"status": "ok"})
+
+
+@blp.post("/events")
+def user_event_by_source():
+    d, _ = _device_by_source()
+    callbacks.installer_event(db.session(), d, _json_body())
+    return jsonify({"status": "ok"})

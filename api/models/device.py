@@ -1,0 +1,74 @@
+"""Devices (the tenant's instance on a machine) and SSH keys."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.models.base import Base, IdMixin, TimestampMixin
+from api.models.catalog import Metro, OperatingSystem, Plan
+from api.models.identity import Project
+from api.models.machine import Machine
+
+device_ssh_keys = Table(
+    "device_ssh_keys", Base.metadata,
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("ssh_key_id", ForeignKey("ssh_keys.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class SSHKey(IdMixin, TimestampMixin, Base):
+    """A user's key (``user_id``) or a project's key (``project_id``)."""
+
+    __tablename__ = "ssh_keys"
+
+    label: Mapped[str] = mapped_column(String(255), default="")
+    key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+
+
+class Device(IdMixin, TimestampMixin, Base):
+    """A tenant's server. ``state`` follows ``api.engine.states.DEVICE``."""
+
+    __tablename__ = "devices"
+
+    short_id: Mapped[str] = mapped_column(String(8), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    machine_id: Mapped[str | None] = mapped_column(ForeignKey("machines.id"), unique=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    metro_id: Mapped[str] = mapped_column(ForeignKey("metros.id"))
+    os_id: Mapped[str] = mapped_column(ForeignKey("operating_systems.id"))
+    hardware_reservation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("hardware_reservations.id"), default=None)
+
+    hostname: Mapped[str] = mapped_column(String(253))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(32), default="queued", index=True)
+    provisioning_percentage: Mapped[int] = mapped_column(Integer, default=0)
+    userdata: Mapped[str] = mapped_column(Text, default="")
+    customdata: Mapped[dict] = mapped_column(default=dict)
+    tags: Mapped[list] = mapped_column(default=list)
+    billing_cycle: Mapped[str] = mapped_column(String(16), default="hourly")
+    always_pxe: Mapped[bool] = mapped_column(Boolean, default=False)
+    ipxe_script_url: Mapped[str] = mapped_column(Text, default="")
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    root_password_enc: Mapped[str] = mapped_column(Text, default="")
+    # per-device metadata secret: its hash finds the device, the encrypted copy
+    # is rendered into boot scripts; rotated on reinstall, dropped on delete.
+    metadata_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    metadata_token_enc: Mapped[str] = mapped_column(Text, default="")
+    user_state: Mapped[str] = mapped_column(String(64), default="")
+    rescue: Mapped[bool] = mapped_column(Boolean, default=False)  # PXE boots the rescue environment
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
+
+    project: Mapped[Project] = relationship()
+    machine: Mapped[Machine | None] = relationship()
+    plan: Mapped[Plan] = relationship()
+    metro: Mapped[Metro] = relationship()
+    operating_system: Mapped[OperatingSystem] = relationship()
+    ssh_keys: Mapped[list[SSHKey]] = relationship(secondary=device_ssh_keys)
+    ip_assignments: Mapped[list["IpAssignment"]] = relationship(  # noqa: F821
+        back_populates="device", order_by="IpAssignment.created_at")

@@ -1,0 +1,76 @@
+"""Physical machines (operator-only), their NICs, and the engine's bookkeeping."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.models.base import Base, IdMixin, TimestampMixin
+from api.models.catalog import Metro, Plan
+
+
+class Machine(IdMixin, TimestampMixin, Base):
+    """One server. ``state`` follows ``api.engine.states.MACHINE``.
+
+    The engine columns (operation … lease_expires_at) hold the reconciler's
+    work: the running operation, its current step, when to look again, and
+    which worker holds the lease. Boot callbacks (iPXE fetch, installer
+    report, phone-home) are written by the API into their own columns so they
+    never race the worker's writes.
+    """
+
+    __tablename__ = "machines"
+
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    metro_id: Mapped[str] = mapped_column(ForeignKey("metros.id"), index=True)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32), default="enrolled", index=True)
+    maintenance_reason: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    bmc_driver: Mapped[str] = mapped_column(String(32))
+    bmc_address: Mapped[str] = mapped_column(String(512))
+    bmc_username: Mapped[str] = mapped_column(String(255), default="")
+    bmc_password_enc: Mapped[str] = mapped_column(Text, default="")  # Fernet token; never returned
+    bmc_options: Mapped[dict] = mapped_column(default=dict)
+
+    facts: Mapped[dict] = mapped_column(default=dict)
+    boot_token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    power_state: Mapped[str] = mapped_column(String(16), default="unknown")
+    power_expected: Mapped[str] = mapped_column(String(16), default="unknown")
+    power_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    # reconciler
+    operation: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    operation_args: Mapped[dict] = mapped_column(default=dict)
+    step: Mapped[str | None] = mapped_column(String(48), default=None)
+    step_started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    step_attempts: Mapped[int] = mapped_column(Integer, default=0)   # consecutive BMC errors
+    step_polls: Mapped[int] = mapped_column(Integer, default=0)      # checks made by this step
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), default=None)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    # boot callbacks, reset when an operation starts
+    boot_fetched_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    install_progress_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    install_result: Mapped[str | None] = mapped_column(String(16), default=None)  # ok | failed
+    install_message: Mapped[str] = mapped_column(Text, default="")
+    phoned_home_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    metro: Mapped[Metro] = relationship()
+    plan: Mapped[Plan | None] = relationship()
+    nics: Mapped[list["Nic"]] = relationship(back_populates="machine", cascade="all, delete-orphan",
+                                             order_by="Nic.name")
+
+
+class Nic(IdMixin, TimestampMixin, Base):
+    __tablename__ = "nics"
+
+    machine_id: Mapped[str] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    mac: Mapped[str] = mapped_column(String(17), unique=True)
+    name: Mapped[str] = mapped_column(String(32), default="")
+
+    machine: Mapped[Machine] = relationship(back_populates="nics")

@@ -1,0 +1,58 @@
+"""IP pools (operator), reserved blocks (project) and assignments (device)."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.models.base import Base, IdMixin, TimestampMixin
+from api.models.catalog import Metro
+
+
+class IpPool(IdMixin, TimestampMixin, Base):
+    """A CIDR in a metro from which devices get addresses.
+
+    ``kind``: ``public_ipv4``, ``private_ipv4`` or ``public_ipv6``.
+    """
+
+    __tablename__ = "ip_pools"
+
+    metro_id: Mapped[str] = mapped_column(ForeignKey("metros.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    cidr: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway: Mapped[str] = mapped_column(String(64), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    metro: Mapped[Metro] = relationship()
+
+
+class IpReservation(IdMixin, TimestampMixin, Base):
+    """A block of addresses carved from a pool and held by a project."""
+
+    __tablename__ = "ip_reservations"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("ip_pools.id"), index=True)
+    network: Mapped[str] = mapped_column(String(64), unique=True)  # CIDR of the block
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    pool: Mapped[IpPool] = relationship()
+
+
+class IpAssignment(IdMixin, TimestampMixin, Base):
+    """One address (with its prefix) bound to a device."""
+
+    __tablename__ = "ip_assignments"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("ip_pools.id"), index=True)
+    reservation_id: Mapped[str | None] = mapped_column(ForeignKey("ip_reservations.id"), default=None)
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    management: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    device = relationship("Device", back_populates="ip_assignments")
+    pool: Mapped[IpPool] = relationship()

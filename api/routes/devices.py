@@ -1,0 +1,118 @@
+"""Devices: the tenant's servers."""
+from __future__ import annotations
+
+import uuid
+
+from api.models import utcnow
+from api.routes.common import api_blueprint, box, paginate, principal, session
+from api.schemas.device import (BatchCreateSchema, BatchListSchema, DeviceActionSchema, DeviceCreateSchema,
+                                DeviceDeleteArgs, DeviceListArgs, DeviceListSchema, DeviceSchema,
+                                DeviceUpdateSchema)
+from api.services import auth, devices
+from api.services.errors import ServiceError
+
+blp = api_blueprint("devices", "Devices")
+
+
+def _present_page(page: dict) -> dict:
+    for d in page["devices"]:
+        devices.present(d, box())
+    return page
+
+
+@blp.route("/projects/<project_id>/devices", methods=["GET"])
+@blp.arguments(DeviceListArgs, location="query")
+@blp.response(200, DeviceListSchema)
+def list_project_devices(args, project_id):
+    """List a project's devices (filters: state, hostname, search, tag, metro, plan)."""
+    project = auth.visible_project(session(), principal(), project_id)
+    return _present_page(paginate(devices.list_query(None, args, project.id), args, "devices"))
+
+
+@blp.route("/devices", methods=["GET"])
+@blp.arguments(DeviceListArgs, location="query")
+@blp.response(200, DeviceListSchema)
+def list_devices(args):
+    """List the devices of every project the caller can see."""
+    allowed = principal().project_ids(session())
+    return _present_page(paginate(devices.list_query(allowed, args), args, "devices"))
+
+
+@blp.route("/projects/<project_id>/devices", methods=["POST"])
+@blp.arguments(DeviceCreateSchema)
+@blp.response(201, DeviceSchema)
+def create_device(data, project_id):
+    """Create a device: allocate a machine of the plan in the metro and image it."""
+    s = session()
+    p = principal()
+    project = auth.visible_project(s, p, project_id)
+    return devices.present(devices.create(s, p, project, data, box()), box())
+
+
+@blp.route("/projects/<project_id>/devices/batch", methods=["POST"])
+@blp.arguments(BatchCreateSchema)
+@blp.response(201, BatchListSchema)
+def create_batch(data, project_id):
+    """Create several devices; each batch succeeds or fails as a whole."""
+    s = session()
+    p = principal()
+    project = auth.visible_project(s, p, project_id)
+    out = []
+    for batch in data["batches"]:
+        quantity = batch.get("quantity", 1)
+        hostnames = batch.get("hostnames") or []
+        created, errors = [], []
+        try:
+            for i in range(quantity):
+                spec = dict(batch)
+                if i < len(hostnames):
+                    spec["hostname"] = hostnames[i]
+                elif batch.get("hostname") and quantity > 1:
+                    spec["hostname"] = f"{batch['hostname']}-{i + 1:02d}"
+                created.append(devices.build(s, p, project, spec, box()))
+            s.commit()
+        except ServiceError as exc:
+            s.rollback()
+            created, errors = [], exc.messages
+        out.append({"id": str(uuid.uuid4()), "state": "failed" if errors else "completed",
+                    "quantity": quantity, "error_messages": errors, "devices": created,
+                    "created_at": utcnow()})
+    return {"batches": out}
+
+
+@blp.route("/devices/<device_id>", methods=["GET"])
+@blp.response(200, DeviceSchema)
+def get_device(device_id):
+    """Show a device."""
+    return devices.present(devices.visible_device(session(), principal(), device_id), box())
+
+
+@blp.route("/devices/<device_id>", methods=["PUT", "PATCH"])
+@blp.arguments(DeviceUpdateSchema)
+@blp.response(200, DeviceSchema)
+def update_device(data, device_id):
+    """Change a device's hostname, description, tags, userdata, customdata, lock…"""
+    s = session()
+    p = principal()
+    device = devices.visible_device(s, p, device_id)
+    return devices.present(devices.update(s, p, device, data), box())
+
+
+@blp.route("/devices/<device_id>", methods=["DELETE"])
+@blp.arguments(DeviceDeleteArgs, location="query")
+@blp.response(204)
+def delete_device(args, device_id):
+    """Delete a device: power off, wipe, and return its machine to the pool."""
+    s = session()
+    p = principal()
+    devices.delete(s, p, devices.visible_device(s, p, device_id), force=args.get("force_delete", False))
+
+
+@blp.route("/devices/<device_id>/actions", methods=["POST"])
+@blp.arguments(DeviceActionSchema)
+@blp.response(202)
+def device_action(data, device_id):
+    """Power on/off, reboot, reinstall or rescue a device."""
+    s = session()
+    p = principal()
+    devices.action(s, p, devices.visible_device(s, p, device_id), data, box())

@@ -1,0 +1,57 @@
+"""The audit trail: per device, per project, and for operators all of it."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from api.models import Event
+from api.routes.common import api_blueprint, paginate, principal, session
+from api.schemas.event import EventListArgs, EventListSchema
+from api.services import auth, devices
+
+blp = api_blueprint("events", "Events")
+
+
+def _filtered(q, args: dict):
+    if args.get("actor"):
+        q = q.where(Event.actor == args["actor"])
+    if args.get("target"):
+        q = q.where(or_(Event.target_id == args["target"], Event.device_id == args["target"],
+                        Event.machine_id == args["target"]))
+    if args.get("type"):
+        q = q.where(Event.type.startswith(args["type"]))
+    if args.get("since"):
+        q = q.where(Event.created_at >= args["since"])
+    if args.get("until"):
+        q = q.where(Event.created_at <= args["until"])
+    return q.order_by(Event.created_at.desc(), Event.id)
+
+
+@blp.route("/devices/<device_id>/events", methods=["GET"])
+@blp.arguments(EventListArgs, location="query")
+@blp.response(200, EventListSchema)
+def device_events(args, device_id):
+    """List a device's events, newest first."""
+    device = devices.visible_device(session(), principal(), device_id)
+    return paginate(_filtered(select(Event).where(Event.device_id == device.id), args), args, "events")
+
+
+@blp.route("/projects/<project_id>/events", methods=["GET"])
+@blp.arguments(EventListArgs, location="query")
+@blp.response(200, EventListSchema)
+def project_events(args, project_id):
+    """List a project's events, newest first."""
+    project = auth.visible_project(session(), principal(), project_id)
+    return paginate(_filtered(select(Event).where(Event.project_id == project.id), args), args, "events")
+
+
+@blp.route("/events", methods=["GET"])
+@blp.arguments(EventListArgs, location="query")
+@blp.response(200, EventListSchema)
+def list_events(args):
+    """List events: an operator sees all, others their projects' (filters: actor, target, type, since, until)."""
+    p = principal()
+    q = select(Event)
+    allowed = p.project_ids(session())
+    if allowed is not None:
+        q = q.where(Event.project_id.in_(allowed))
+    return paginate(_filtered(q, args), args, "events")

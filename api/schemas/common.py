@@ -1,0 +1,128 @@
+"""Shared schema pieces: request base, list arguments, pagination meta, href."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+
+API_PREFIX = "/metal/v1"
+MAX_PER_PAGE = 1000
+MAX_TAGS = 64
+MAX_TAG_LENGTH = 256
+
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+
+
+def href(kind: str, obj_id: str) -> str:
+    return f"{API_PREFIX}/{kind}/{obj_id}"
+
+
+class RequestSchema(Schema):
+    """Request bodies: fields Equinix clients send that Ingot does not use are
+    ignored (``features``, ``spot_instance``…), not errors."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ListArgs(RequestSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    include = fields.String()
+    exclude = fields.String()
+
+
+class LinkSchema(Schema):
+    href = fields.String()
+
+
+class MetaSchema(Schema):
+    first = fields.Nested(LinkSchema)
+    previous = fields.Nested(LinkSchema, allow_none=True)
+    self = fields.Nested(LinkSchema, data_key="self")
+    next = fields.Nested(LinkSchema, allow_none=True)
+    last = fields.Nested(LinkSchema)
+    current_page = fields.Integer()
+    last_page = fields.Integer()
+    total = fields.Integer()
+
+
+class HrefField(fields.Field):
+    """Dumps a related object (or its id) as ``{"href": ...}``."""
+
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = kind
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        obj_id = value if isinstance(value, str) else value.id
+        return {"id": obj_id, "href": href(self.kind, obj_id)}
+
+
+class Tags(fields.Field):
+    """A list of strings. Older Equinix clients send ``{}`` when empty."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in ({}, None):
+            return []
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise ValidationError("must be a list of strings")
+        if len(value) > MAX_TAGS:
+            raise ValidationError(f"at most {MAX_TAGS} tags")
+        for tag in value:
+            if not tag or len(tag) > MAX_TAG_LENGTH:
+                raise ValidationError(f"each tag must be 1 to {MAX_TAG_LENGTH} characters")
+        return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return list(value or [])
+
+
+class JSONObject(fields.Field):
+    """A JSON object; a JSON-encoded string of one is accepted too."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in (None, ""):
+            return {}
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValidationError("must be a JSON object") from exc
+        if not isinstance(value, dict):
+            raise ValidationError("must be a JSON object")
+        return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value or {}
+
+
+def validate_hostname(value: str) -> None:
+    if not HOSTNAME_RE.match(value or ""):
+        raise ValidationError("must be a valid RFC 1123 hostname (letters, digits, hyphens, dots; "
+                              "labels up to 63 characters)")
+
+
+def update_schema(create: type[Schema], name: str, exclude: tuple[str, ...] = ()) -> type[Schema]:
+    """The PUT/PATCH twin of a create schema: same fields and validators, none
+    required and no defaults, so only what the client sends is changed."""
+    new_fields = {}
+    for field_name, field in create._declared_fields.items():
+        if field_name in exclude:
+            continue
+        f = copy.copy(field)
+        f.required = False
+        f.load_default = missing
+        new_fields[field_name] = f
+    return type(name, (RequestSchema,), new_fields)
+
+
+def list_schema(key: str, item_schema: type[Schema], name: str) -> type[Schema]:
+    """A ``{"<key>": [...], "meta": {...}}`` list schema for ``item_schema``."""
+    return Schema.from_dict({key: fields.List(fields.Nested(item_schema)),
+                             "meta": fields.Nested(MetaSchema)}, name=name)

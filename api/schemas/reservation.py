@@ -1,0 +1,39 @@
+"""Hardware reservations."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from api.schemas.catalog import PlanRefSchema
+from api.schemas.common import RequestSchema, href, list_schema
+
+
+class HardwareReservationSchema(Schema):
+    id = fields.String()
+    short_id = fields.String()
+    project = fields.Function(lambda r: {"id": r.project_id, "href": href("projects", r.project_id)})
+    plan = fields.Function(lambda r: PlanRefSchema().dump(r.machine.plan)
+                           if r.machine.plan else None)
+    metro = fields.Function(lambda r: {"id": r.machine.metro.id, "code": r.machine.metro.code})
+    facility = fields.Constant(None)
+    provisionable = fields.Boolean()
+    spare = fields.Constant(False)
+    need_of_service = fields.Function(lambda r: r.machine.state in ("failed", "maintenance"))
+    device = fields.Function(lambda r: {"id": r.device_id, "href": href("devices", r.device_id)}
+                             if getattr(r, "device_id", None) else None)
+    href = fields.Function(lambda r: href("hardware-reservations", r.id))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+HardwareReservationListSchema = list_schema("hardware_reservations", HardwareReservationSchema,
+                                            "HardwareReservationList")
+
+
+class HardwareReservationCreateSchema(RequestSchema):
+    project_id = fields.String(required=True)
+    machine_id = fields.String(required=True)
+
+
+class HardwareReservationUpdateSchema(RequestSchema):
+    provisionable = fields.Boolean()
+    project_id = fields.String()

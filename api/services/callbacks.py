@@ -1,0 +1,105 @@
+"""What machines tell Ingot while they boot: iPXE fetches, installer and
+agent progress, phone-home. Each callback writes its own column and wakes the
+engine (``next_check_at = now``) so the waiting step moves on at once."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Device, Machine, Nic, utcnow
+from api.services import events
+from api.services.secrets import hash_token
+from api.services.machines import normalize_mac
+
+
+def machine_by_mac(session: Session, mac: str) -> Machine | None:
+    nic = session.scalar(select(Nic).where(Nic.mac == normalize_mac(mac)))
+    return nic.machine if nic else None
+
+
+def machine_by_boot_token(session: Session, token: str) -> Machine | None:
+    return session.scalar(select(Machine).where(Machine.boot_token == token))
+
+
+def device_by_metadata_token(session: Session, token: str) -> Device | None:
+    """The live device whose metadata secret is ``token`` (None when revoked)."""
+    if not token:
+        return None
+    d = session.scalar(select(Device).where(Device.metadata_token_hash == hash_token(token)))
+    if d is None or d.deleted_at is not None:
+        return None
+    return d
+
+
+def device_of_machine(session: Session, m: Machine) -> Device | None:
+    return session.scalar(select(Device).where(Device.machine_id == m.id))
+
+
+def _wake(m: Machine) -> None:
+    if m.operation:
+        m.next_check_at = utcnow()
+
+
+def boot_fetched(session: Session, m: Machine, kind: str, source: str) -> None:
+    m.boot_fetched_at = utcnow()
+    _wake(m)
+    events.record(session, "machine.boot.ipxe", f"served {kind} iPXE script to {source}",
+                  actor=f"machine:{m.id}", machine=m, device=device_of_machine(session, m))
+    session.commit()
+
+
+def unknown_mac(session: Session, mac: str, source: str) -> None:
+    events.record(session, "machine.boot.unknown_mac",
+                  f"iPXE request from unknown MAC {mac} at {source}; told it to reboot later",
+                  state="warning", actor="system", target_type="mac", target_id=mac[:36])
+    session.commit()
+
+
+def installer_event(session: Session, d: Device, payload: dict) -> None:
+    """A progress/user-state report (Equinix ``POST /events`` shape, Ubuntu
+    webhook reporter events, or the deploy agent's)."""
+    m = d.machine
+    state = str(payload.get("state") or "").lower()
+    result = str(payload.get("result") or "").upper()
+    message = str(payload.get("message") or payload.get("body") or payload.get("description")
+                  or payload.get("name") or "")[:2000]
+    failed = state == "failed" or (result == "FAIL" and payload.get("event_type") == "finish"
+                                   and "/" not in str(payload.get("name", "/")))
+    if m is not None:
+        m.install_progress_at = utcnow()
+        if failed:
+            m.install_result = "failed"
+            m.install_message = message or "installer reported failure"
+        _wake(m)
+    if state:
+        d.user_state = state[:64]
+    pct = payload.get("percentage")
+    if isinstance(pct, int) and 0 <= pct <= 100 and d.state in ("provisioning", "reinstalling"):
+        d.provisioning_percentage = max(d.provisioning_percentage, min(pct, 99))
+    etype = str(payload.get("type") or "user_state")[:60]
+    events.record(session, f"device.installer.{etype}", message, state="error" if failed else "info",
+                  actor=f"device:{d.id}", device=d)
+    session.commit()
+
+
+def deploy_complete(session: Session, d: Device, status: str, message: str) -> None:
+    m = d.machine
+    ok = status == "ok"
+    if m is not None:
+        m.install_result = "ok" if ok else "failed"
+        m.install_message = message[:2000]
+        m.install_progress_at = utcnow()
+        _wake(m)
+    events.record(session, "device.agent.complete", message or ("done" if ok else "failed"),
+                  state="info" if ok else "error", actor=f"device:{d.id}", device=d,
+                  outcome="ok" if ok else "failed")
+    session.commit()
+
+
+def phone_home(session: Session, d: Device, source: str) -> None:
+    m = d.machine
+    if m is not None:
+        m.phoned_home_at = utcnow()
+        _wake(m)
+    events.record(session, "device.phone_home", f"phone-home from {source}", actor=f"device:{d.id}", device=d)
+    session.commit()

@@ -1,0 +1,214 @@
+"""Machines (operator): enroll, update, maintenance, actions, inspection."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.engine import operations
+from api.engine.states import InvalidTransition, transition
+from api.models import Device, HardwareReservation, Machine, Nic, Plan
+from api.services import events
+from api.services.catalog import find_metro, find_plan
+from api.services.errors import Conflict, Invalid, NotFound
+from api.services.secrets import SecretBox, new_token
+
+
+def normalize_mac(mac: str) -> str:
+    return mac.replace("-", ":").lower()
+
+
+def get(session: Session, machine_id: str) -> Machine:
+    m = session.get(Machine, machine_id)
+    if m is None:
+        raise NotFound("Machine not found")
+    return m
+
+
+def current_device(session: Session, m: Machine) -> Device | None:
+    return session.scalar(select(Device).where(Device.machine_id == m.id))
+
+
+def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
+    macs = [normalize_mac(n["mac"]) for n in nics]
+    if len(set(macs)) != len(macs):
+        raise Invalid("nics: the same MAC is listed twice")
+    for mac in macs:
+        other = session.scalar(select(Nic).where(Nic.mac == mac))
+        if other is not None and other.machine_id != m.id:
+            raise Invalid(f"nics: MAC {mac} belongs to another machine")
+    m.nics = [Nic(mac=normalize_mac(n["mac"]), name=n.get("name") or f"eth{i}") for i, n in enumerate(nics)]
+
+
+def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
+    """Add a machine. With a plan and no ``inspect``, it goes straight to
+    ``available``; otherwise it is inspected first.
+
+    Raises:
+        Invalid: unknown metro/plan, duplicate MAC; Conflict: hostname taken.
+    """
+    metro = find_metro(session, data["metro"])
+    plan = find_plan(session, data["plan"]) if data.get("plan") else None
+    bmc = data["bmc"]
+    if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
+        raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
+    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled",
+                bmc_driver=bmc["driver"], bmc_address=bmc["address"], bmc_username=bmc.get("username") or "",
+                bmc_password_enc=box.encrypt(bmc.get("password") or ""), bmc_options=bmc.get("options") or {},
+                boot_token=new_token())
+    session.add(m)
+    _set_nics(session, m, data.get("nics") or [])
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("hostname or a NIC MAC is already enrolled") from None
+    events.record(session, "machine.enrolled", f"machine {m.hostname} enrolled ({m.bmc_driver} BMC)",
+                  actor=actor, machine=m)
+    inspect = data.get("inspect")
+    if inspect or (inspect is None and plan is None):
+        operations.start(session, m, "inspect", actor=actor)
+    else:
+        transition(m, "machine", "accept")
+    session.commit()
+    return m
+
+
+def update(session: Session, m: Machine, data: dict, box: SecretBox, actor: str) -> Machine:
+    if "hostname" in data and data["hostname"] != m.hostname:
+        if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
+            raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
+        m.hostname = data["hostname"]
+    if "plan" in data:
+        if m.state not in ("enrolled", "available", "maintenance", "failed"):
+            raise Conflict(f"plan: cannot change the plan of a machine that is {m.state}")
+        m.plan = find_plan(session, data["plan"]) if data["plan"] else None
+    if "bmc" in data:
+        bmc = data["bmc"]
+        m.bmc_driver, m.bmc_address = bmc["driver"], bmc["address"]
+        m.bmc_username = bmc.get("username") or ""
+        if bmc.get("password"):
+            m.bmc_password_enc = box.encrypt(bmc["password"])
+        m.bmc_options = bmc.get("options") or {}
+    if "nics" in data:
+        _set_nics(session, m, data["nics"])
+    changed = sorted(k for k in data)
+    events.record(session, "machine.updated", "changed " + ", ".join(changed), actor=actor, machine=m)
+    session.commit()
+    return m
+
+
+def set_maintenance(session: Session, m: Machine, on: bool, reason: str, actor: str) -> Machine:
+    """Raises Conflict when the state does not allow it (e.g. it hosts a device)."""
+    try:
+        if on:
+            if m.operation:
+                raise Conflict(f"machine is busy with {m.operation}")
+            transition(m, "machine", "maintenance_on")
+            m.maintenance_reason = reason
+        else:
+            transition(m, "machine", "maintenance_off")
+            m.maintenance_reason = ""
+            m.last_error = ""
+    except InvalidTransition as exc:
+        raise Conflict(str(exc)) from None
+    events.record(session, f"machine.maintenance_{'on' if on else 'off'}", reason or "", actor=actor, machine=m)
+    session.commit()
+    return m
+
+
+def delete(session: Session, m: Machine, actor: str) -> None:
+    """Raises Conflict while a device or reservation uses it or it is busy."""
+    if current_device(session, m) is not None or m.state in ("allocated", "provisioning", "active",
+                                                               "deprovisioning", "cleaning"):
+        raise Conflict("machine is in use by a device")
+    if m.operation:
+        raise Conflict(f"machine is busy with {m.operation}")
+    if session.scalar(select(HardwareReservation.id).where(HardwareReservation.machine_id == m.id)):
+        raise Conflict("machine is held by a hardware reservation; delete that first")
+    events.record(session, "machine.deleted", f"machine {m.hostname} deleted", actor=actor,
+                  target_type="machine", target_id=m.id)
+    session.delete(m)
+    session.commit()
+
+
+MACHINE_OPS = {"power_on": "machine_power_on", "power_off": "machine_power_off",
+               "reboot": "machine_reboot", "inspect": "inspect"}
+
+
+def action(session: Session, m: Machine, data: dict, actor: str) -> None:
+    """Queue an operator action. Raises Conflict if busy or not allowed."""
+    kind = data["type"]
+    if kind == "set_boot_device":
+        raise Invalid("type: set_boot_device is applied directly")  # handled by the route
+    if kind in ("power_on", "power_off", "reboot") and current_device(session, m) is not None:
+        raise Conflict("machine hosts a device; use the device's actions")
+    try:
+        operations.start(session, m, MACHINE_OPS[kind], actor=actor)
+    except InvalidTransition as exc:
+        raise Conflict(str(exc)) from None
+    session.commit()
+
+
+# --- inspection ---------------------------------------------------------
+
+def _value_ok(rule, value) -> bool:
+    if value is None:
+        return False
+    if isinstance(rule, dict):
+        return (rule.get("min") is None or value >= rule["min"]) and \
+               (rule.get("max") is None or value <= rule["max"])
+    return value == rule
+
+
+def plan_mismatches(plan: Plan, facts: dict) -> list[str]:
+    """Why ``facts`` do not fit ``plan.match`` (empty list: they fit).
+
+    Rule keys: ``cpus``, ``memory_mib``, ``disk_count``, ``disk_min_gb`` (every
+    disk at least), ``nic_count``; each an exact number or ``{"min", "max"}``.
+    """
+    rules = plan.match or {}
+    disks = facts.get("disks") or []
+    observed = {
+        "cpus": facts.get("cpus"),
+        "memory_mib": facts.get("memory_mib"),
+        "disk_count": len(disks),
+        "disk_min_gb": min((d.get("size_gb") or 0 for d in disks), default=None),
+        "nic_count": len(facts.get("nics") or []),
+    }
+    reasons = []
+    for key, rule in rules.items():
+        if key not in observed:
+            continue
+        if not _value_ok(rule, observed[key]):
+            reasons.append(f"{key} is {observed[key]}, plan wants {rule}")
+    return reasons
+
+
+def apply_inspection(session: Session, m: Machine, facts: dict) -> str:
+    """Store facts and NICs and match a plan; the engine calls this when
+    inspection succeeds. Returns the event body."""
+    m.facts = facts
+    known = {n.mac for n in m.nics}
+    for i, nic in enumerate(facts.get("nics") or []):
+        mac = normalize_mac(nic.get("mac") or "")
+        if mac and mac not in known and session.scalar(select(Nic.id).where(Nic.mac == mac)) is None:
+            m.nics.append(Nic(mac=mac, name=nic.get("name") or f"eth{len(known) + i}"))
+            known.add(mac)
+    candidates = [m.plan] if m.plan else list(session.scalars(select(Plan).order_by(Plan.slug)))
+    why = {}
+    for plan in candidates:
+        if not plan.match and m.plan is None:
+            continue  # a plan without rules matches only when chosen explicitly
+        reasons = plan_mismatches(plan, facts)
+        if not reasons:
+            m.plan = plan
+            transition(m, "machine", "inspected")
+            return f"inspected: {facts.get('cpus')} CPUs, {facts.get('memory_mib')} MiB, " \
+                   f"{len(facts.get('disks') or [])} disks, {len(facts.get('nics') or [])} NICs; plan {plan.slug}"
+        why[plan.slug] = reasons
+    transition(m, "machine", "no_plan")
+    detail = "; ".join(f"{slug}: {', '.join(r)}" for slug, r in why.items()) or "no plan has match rules"
+    events.record(session, "machine.inspect.no_plan", f"facts fit no plan ({detail})", state="warning",
+                  machine=m)
+    return "inspected, but no plan matches; the machine stays enrolled"

@@ -1,0 +1,83 @@
+"""Allocation: claim one available machine for a device, atomically.
+
+Two concurrent requests never get the same machine: the claim is a
+conditional UPDATE (``… WHERE state = 'available'``) whose row count says who
+won; on PostgreSQL candidates are read ``FOR UPDATE SKIP LOCKED`` so racing
+requests pick different rows instead of queueing on one.
+"""
+from __future__ import annotations
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
+from api.services.errors import Invalid, NoCapacity
+
+CANDIDATES = 8
+
+
+def _try_claim(session: Session, machine_id: str) -> bool:
+    res = session.execute(update(Machine)
+                          .where(Machine.id == machine_id, Machine.state == "available",
+                                 Machine.operation.is_(None))
+                          .values(state="allocated", updated_at=utcnow())
+                          .execution_options(synchronize_session=False))
+    return res.rowcount == 1
+
+
+def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
+    """Claim an available, unreserved machine of ``plan`` in ``metro``.
+
+    Raises:
+        NoCapacity: none is free.
+    """
+    reserved = exists().where(HardwareReservation.machine_id == Machine.id)
+    for _ in range(5):
+        q = (select(Machine.id)
+             .where(Machine.state == "available", Machine.plan_id == plan.id,
+                    Machine.metro_id == metro.id, Machine.operation.is_(None), ~reserved)
+             .order_by(Machine.updated_at, Machine.id).limit(CANDIDATES))
+        if session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        ids = list(session.scalars(q))
+        if not ids:
+            break
+        for machine_id in ids:
+            if _try_claim(session, machine_id):
+                m = session.get(Machine, machine_id)
+                session.refresh(m)
+                return m
+    raise NoCapacity(f"plan: no available {plan.slug} machine in metro {metro.code}")
+
+
+def claim_reserved(session: Session, reservation: HardwareReservation) -> Machine:
+    """Claim the machine held by ``reservation``.
+
+    Raises:
+        Invalid: the reservation is not provisionable or its machine is busy.
+    """
+    if not reservation.provisionable:
+        raise Invalid("hardware_reservation_id: reservation is not provisionable")
+    if not _try_claim(session, reservation.machine_id):
+        raise Invalid("hardware_reservation_id: the reserved machine is in use or not available "
+                      f"(state {reservation.machine.state})")
+    m = session.get(Machine, reservation.machine_id)
+    session.refresh(m)
+    return m
+
+
+def next_available_reservation(session: Session, project_id: str, plan: Plan, metro: Metro) -> HardwareReservation:
+    """The first provisionable reservation of the project whose machine is free.
+
+    Raises:
+        NoCapacity: none.
+    """
+    q = (select(HardwareReservation).join(Machine, HardwareReservation.machine_id == Machine.id)
+         .where(HardwareReservation.project_id == project_id, HardwareReservation.provisionable.is_(True),
+                Machine.state == "available", Machine.plan_id == plan.id, Machine.metro_id == metro.id)
+         .order_by(HardwareReservation.created_at))
+    for r in session.scalars(q):
+        if _try_claim(session, r.machine_id):
+            return r
+    raise NoCapacity(f"hardware_reservation_id: no free hardware reservation of plan {plan.slug} "
+                     f"in metro {metro.code}")

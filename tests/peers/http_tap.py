@@ -1,0 +1,170 @@
+"""Small real network peers around an HTTP BMC: a recording tap and a black hole.
+
+* :func:`start_http_tap` -- a reverse proxy on 127.0.0.1 that forwards every
+  request to an upstream (e.g. sushy-emulator) and records method, path and
+  JSON body, so tests can see what a driver actually sent (the emulator
+  itself forgets some of it, e.g. ``BootSourceOverrideEnabled``). Setting
+  ``tap.delay`` holds each answer back that many seconds (a slow BMC).
+* :func:`start_black_hole` -- a TCP listener that accepts connections and
+  never answers (a wedged BMC): clients must give up on their own timeout.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+               "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class HttpTap:
+    url: str
+    upstream: str
+    server: ThreadingHTTPServer
+    requests: list[Recorded] = field(default_factory=list)
+    delay: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def recorded(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests
+                    if (method is None or r.method == method) and path_contains in r.path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> "HttpTap":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_http_tap(upstream: str) -> HttpTap:
+    """Forward ``http://127.0.0.1:<port>/...`` to ``upstream`` and record requests."""
+    upstream = upstream.rstrip("/")
+    session = requests.Session()
+    holder: dict[str, HttpTap] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # keep test output quiet
+            pass
+
+        def _forward(self) -> None:
+            tap = holder["tap"]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("latin-1")
+            with tap._lock:
+                tap.requests.append(Recorded(self.command, self.path, body))
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
+            if tap.delay:
+                time.sleep(tap.delay)
+            try:
+                rsp = session.request(self.command, upstream + self.path, data=raw or None,
+                                      headers=headers, timeout=30, allow_redirects=False)
+            except requests.RequestException as exc:
+                payload = str(exc).encode()
+                self.send_response(502)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            content = rsp.content
+            self.send_response(rsp.status_code)
+            for k, v in rsp.headers.items():
+                if k.lower() not in _HOP_BY_HOP:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    tap = HttpTap(url=f"http://127.0.0.1:{server.server_address[1]}", upstream=upstream,
+                  server=server)
+    holder["tap"] = tap
+    threading.Thread(target=server.serve_forever, name="http-tap", daemon=True).start()
+    return tap
+
+
+@dataclass
+class BlackHole:
+    host: str
+    port: int
+    sock: socket.socket
+    accepted: list[socket.socket] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        for conn in self.accepted:
+            try:
+                conn.close()
+            except OSError:
+                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "BlackHole":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_black_hole() -> BlackHole:
+    """A TCP port on 127.0.0.1 that accepts connections and never says a word."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(512)
+    sock.settimeout(0.2)
+    hole = BlackHole(host="127.0.0.1", port=sock.getsockname()[1], sock=sock)
+
+    def accept_loop() -> None:
+        while not hole._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            hole.accepted.append(conn)  # hold it open, read nothing, answer nothing
+
+    threading.Thread(target=accept_loop, name="black-hole", daemon=True).start()
+    return hole

@@ -1,0 +1,142 @@
+"""The deploy ramdisk and the test OS image in real VMs, against the stand-in server.
+
+One module fixture powers on all VMs at once (they run in parallel); each test
+then waits for and checks its own VM:
+
+- ``gz``:   deploy the gzip'd test image, agent powers off; the disk holds the
+            image byte for byte plus the config drive; then (like Ingot) boot
+            device disk + power on: the OS phones home with the SSH key
+            installed in its root filesystem.
+- ``raw``:  deploy the raw image, agent reboots; the network boot now says
+            ``exit`` and firmware falls through to the disk: phone home.
+- ``badsum``: xz image with a wrong checksum: reported failed, naming both
+            checksums; the disk is wiped again.
+- ``wipe``: zeroes the first and last MiB, leaves the rest.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from api.boot.test_image import read_config_drive, read_file
+
+from .conftest import serial_tail
+
+MIB = 1024 * 1024
+DISK_MIB = 64
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIngotTestKeyForQemuE2E ingot@test"
+WRONG = "sha256:" + "0" * 64
+PATTERN = b"\xa5" * MIB
+
+
+def _deploy(url: str, checksum: str, fmt: str, after: str, action: str = "deploy") -> dict:
+    return {"action": action, "image_url": url, "image_checksum": checksum, "image_format": fmt,
+            "target_disk": None, "wipe": {"bytes": MIB}, "after": after}
+
+
+def wait_off(vm, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while vm.power_state() != "off":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{vm.address} still powered on after {timeout}s\n{serial_tail(vm)}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
+    disks = tmp_path_factory.mktemp("disks")
+    gz = fake_ingot.serve_file("/images/os.img.gz", test_image.file("gz"))
+    xz = fake_ingot.serve_file("/images/os.img.xz", test_image.file("xz"))
+    raw = fake_ingot.serve_file("/images/os.img", test_image.file("raw"))
+
+    wipe_disk = disks / "wipe.img"
+    with open(wipe_disk, "wb") as fh:
+        fh.write(PATTERN * DISK_MIB)
+
+    plans = {
+        "gz": _deploy(gz, test_image.checksum("gz"), "gz", "poweroff"),
+        "raw": _deploy(raw, test_image.checksum("raw"), "raw", "reboot"),
+        "badsum": _deploy(xz, WRONG, "xz", "poweroff"),
+        "wipe": _deploy(None, None, None, "poweroff", action="wipe"),
+    }
+    vms, machines = {}, {}
+    t0 = time.monotonic()
+    for key, deploy in plans.items():
+        disk = wipe_disk if key == "wipe" else disks / f"{key}.img"
+        vm = make_vm(f"deploy-{key}", disk=str(disk), disk_size_mib=DISK_MIB)
+        machines[key] = fake_ingot.add_machine(
+            vm.address, vm.mac, deploy=deploy,
+            metadata={"id": f"dev-{key}", "hostname": f"host-{key}", "ssh_keys": [KEY]})
+        vm.set_boot_device("pxe")            # one-time, like the engine before a deploy
+        vm.set_power("on")
+        vms[key] = vm
+    return {"vms": vms, "machines": machines, "t0": t0, "image": test_image}
+
+
+def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(lab, fake_ingot):
+    vm, m, img = lab["vms"]["gz"], lab["machines"]["gz"], lab["image"]
+    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    assert m.complete == {"status": "ok"}, serial_tail(vm)
+    t_deploy = time.monotonic() - lab["t0"]
+    wait_off(vm, 30)                         # ingot.after=poweroff: the guest powered itself off
+
+    assert all(e["type"] == "provisioning.image_writing" for e in m.events)
+    assert [e["percentage"] for e in m.events][-1] == 100
+    assert any(img.sha256 in e["body"] or "verified" in e["body"] for e in m.events)
+    disk = Path(vm.disk).read_bytes()
+    assert len(disk) == DISK_MIB * MIB
+    assert disk[:img.size] == img.path.read_bytes()          # decompressed, byte for byte
+    assert read_config_drive(vm.disk) == {"metadata_url": fake_ingot.metadata_url(m)}
+
+    # what Ingot does next: boot from disk, power on
+    vm.set_boot_device("disk")
+    vm.set_power("on")
+    fake_ingot.wait(lambda: m.phone_home, 120, f"phone-home from {vm.address}\n{serial_tail(vm)}")
+    assert m.phone_home == [{"instance_id": "dev-gz"}]
+    assert m.metadata_fetches >= 1
+    vm.set_power("off")
+    keys = read_file(vm.disk, "/root/.ssh/authorized_keys").decode()
+    assert keys.splitlines() == [KEY]
+    print(f"gz: deployed at {t_deploy:.1f}s, phoned home at {time.monotonic() - lab['t0']:.1f}s")
+
+
+def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(lab, fake_ingot):
+    vm, m, img = lab["vms"]["raw"], lab["machines"]["raw"], lab["image"]
+    fake_ingot.wait(lambda: m.phone_home, 180, f"phone-home from {vm.address}\n{serial_tail(vm)}")
+    assert m.complete == {"status": "ok"}
+    assert m.ipxe_fetches >= 2               # the reboot netbooted again and got "exit"
+    assert m.deploy_fetches == 1
+    vm.set_power("off")
+    assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
+    assert read_file(vm.disk, "/ingot/phoned-home").decode().strip() == fake_ingot.metadata_url(m)
+    # outside the FAT files the OS touched, the disk still holds the image
+    disk = Path(vm.disk).read_bytes()
+    assert disk[:512] == img.path.read_bytes()[:512]
+    print(f"raw: phoned home at {time.monotonic() - lab['t0']:.1f}s")
+
+
+def test_wrong_checksum_reports_failed_and_wipes(lab, fake_ingot):
+    vm, m, img = lab["vms"]["badsum"], lab["machines"]["badsum"], lab["image"]
+    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    assert m.complete["status"] == "failed"
+    msg = m.complete["message"]
+    assert msg.startswith("checksum mismatch:"), msg
+    assert f"expected {WRONG}" in msg and f"got {img.checksum('xz')}" in msg, msg
+    wait_off(vm, 30)
+    with open(vm.disk, "rb") as fh:
+        assert fh.read(MIB) == b"\0" * MIB      # a half-trusted image must not boot
+    assert read_config_drive(vm.disk) is None
+
+
+def test_wipe_zeroes_first_and_last_mib(lab, fake_ingot):
+    vm, m = lab["vms"]["wipe"], lab["machines"]["wipe"]
+    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    assert m.complete == {"status": "ok"}, serial_tail(vm)
+    assert m.events and m.events[-1]["percentage"] == 100
+    wait_off(vm, 30)
+    disk = Path(vm.disk).read_bytes()
+    assert disk[:MIB] == b"\0" * MIB
+    assert disk[-MIB:] == b"\0" * MIB
+    assert disk[MIB:-MIB] == PATTERN * (DISK_MIB - 2)
