@@ -94,9 +94,8 @@ def test_one_time_pxe_boot_is_set_and_read_back(redfish_bmc, http_tap):
     tap = http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, BOOT)
     d.set_boot_device("pxe")
-    patches = tap.recorded("PATCH", BOOT["uuid"])
-    assert patches[-1].body == {"Boot": {"BootSourceOverrideTarget": "Pxe",
-                                         "BootSourceOverrideEnabled": "Once"}}
+    boot = tap.recorded("PATCH", BOOT["uuid"])[-1].body["Boot"]
+    assert (boot["BootSourceOverrideTarget"], boot["BootSourceOverrideEnabled"]) == ("Pxe", "Once")
     assert d.get_boot_device()["device"] == "pxe"
     assert redfish_bmc.system_json(BOOT["uuid"])["Boot"]["BootSourceOverrideTarget"] == "Pxe"
 
@@ -105,8 +104,9 @@ def test_persistent_disk_boot_is_set_and_read_back(redfish_bmc, http_tap):
     tap = http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, BOOT)
     d.set_boot_device("disk", persistent=True)
-    assert tap.recorded("PATCH", BOOT["uuid"])[-1].body == {
-        "Boot": {"BootSourceOverrideTarget": "Hdd", "BootSourceOverrideEnabled": "Continuous"}}
+    boot = tap.recorded("PATCH", BOOT["uuid"])[-1].body["Boot"]
+    assert (boot["BootSourceOverrideTarget"], boot["BootSourceOverrideEnabled"]) == \
+        ("Hdd", "Continuous")
     back = d.get_boot_device()
     # sushy-emulator always reports Continuous, so only a persistent setting reads back exactly
     assert back == {"device": "disk", "persistent": True, "target": "Hdd",

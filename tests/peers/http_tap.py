@@ -93,6 +93,8 @@ def start_http_tap(upstream: str) -> HttpTap:
                 payload = str(exc).encode()
                 self.send_response(502)
                 self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.close_connection = True
                 self.end_headers()
                 self.wfile.write(payload)
                 return
@@ -102,6 +104,9 @@ def start_http_tap(upstream: str) -> HttpTap:
                 if k.lower() not in _HOP_BY_HOP:
                     self.send_header(k, v)
             self.send_header("Content-Length", str(len(content)))
+            # one request per connection, and say so (clients must not reuse it)
+            self.send_header("Connection", "close")
+            self.close_connection = True
             self.end_headers()
             self.wfile.write(content)
 
