@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def make_vm(fake_ingot, vm_state_dir):
             drv.set_power("off")
         except Exception:  # noqa: BLE001 - best effort cleanup
             pass
+
+
+def wait_serial(drv: QemuDriver, text: str, timeout: float) -> None:
+    """Wait until the VM's serial console shows ``text``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if drv.serial_log.exists() and text in drv.serial_log.read_text(errors="replace"):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{drv.address}: no {text!r} on the serial console after {timeout}s\n"
+                               + serial_tail(drv))
+        time.sleep(0.2)
 
 
 def serial_tail(drv: QemuDriver, lines: int = 40) -> str:

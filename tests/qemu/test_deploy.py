@@ -22,7 +22,7 @@ import pytest
 
 from api.boot.test_image import read_config_drive, read_file
 
-from .conftest import serial_tail
+from .conftest import serial_tail, wait_serial
 
 MIB = 1024 * 1024
 DISK_MIB = 64
@@ -96,6 +96,7 @@ def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(lab, fak
     fake_ingot.wait(lambda: m.phone_home, 120, f"phone-home from {vm.address}\n{serial_tail(vm)}")
     assert m.phone_home == [{"instance_id": "dev-gz"}]
     assert m.metadata_fetches >= 1
+    wait_serial(vm, "ingot-test-os: ready", 30)    # its writes are synced to disk
     vm.set_power("off")
     keys = read_file(vm.disk, "/root/.ssh/authorized_keys").decode()
     assert keys.splitlines() == [KEY]
@@ -108,6 +109,7 @@ def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(lab, fake_ingot
     assert m.complete == {"status": "ok"}
     assert m.ipxe_fetches >= 2               # the reboot netbooted again and got "exit"
     assert m.deploy_fetches == 1
+    wait_serial(vm, "ingot-test-os: ready", 30)
     vm.set_power("off")
     assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
     assert read_file(vm.disk, "/ingot/phoned-home").decode().strip() == fake_ingot.metadata_url(m)

@@ -50,6 +50,7 @@ json_strings ssh_keys /tmp/metadata.json > /tmp/keys
 mkdir -p /sysroot/root/.ssh
 cp /tmp/keys /sysroot/root/.ssh/authorized_keys
 mkdir -p /root/.ssh && cp /tmp/keys /root/.ssh/authorized_keys
+sync
 log "installed $(grep -c . /tmp/keys) ssh key(s) into /root/.ssh/authorized_keys"
 
 DONE=/sysroot/ingot/phoned-home
@@ -57,6 +58,7 @@ if [ "$(cat $DONE 2>/dev/null)" != "$MD" ]; then
 	ID=$(json_get id /tmp/metadata.json)
 	if http_post "$MD/phone-home" "{\"instance_id\": $(json_str "$ID")}" 30; then
 		mkdir -p /sysroot/ingot && echo "$MD" > $DONE
+		sync
 		log "phoned home"
 	fi
 else
