@@ -11,7 +11,8 @@ then waits for and checks its own VM:
             ``exit`` and firmware falls through to the disk: phone home.
 - ``badsum``: xz image with a wrong checksum: reported failed, naming both
             checksums; the disk is wiped again.
-- ``wipe``: zeroes the first and last MiB, leaves the rest.
+- ``missing``: the image URL is a 404: reported failed with wget's error.
+- ``wipe``: zeroes the first and last MiB, leaves the rest (IDE disk, e1000 NIC).
 """
 from __future__ import annotations
 
@@ -60,12 +61,15 @@ def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
         "raw": _deploy(raw, test_image.checksum("raw"), "raw", "reboot"),
         "badsum": _deploy(xz, WRONG, "xz", "poweroff"),
         "wipe": _deploy(None, None, None, "poweroff", action="wipe"),
+        "missing": _deploy(gz.replace("os.img.gz", "nope.img.gz"), test_image.checksum("gz"), "gz", "poweroff"),
     }
     vms, machines = {}, {}
     t0 = time.monotonic()
     for key, deploy in plans.items():
         disk = wipe_disk if key == "wipe" else disks / f"{key}.img"
-        vm = make_vm(f"deploy-{key}", disk=str(disk), disk_size_mib=DISK_MIB)
+        # the wipe VM has an IDE disk and an e1000 NIC: ata_piix, sd_mod (+ soft deps), e1000
+        hw = {"disk_bus": "ide", "nic_model": "e1000"} if key == "wipe" else {}
+        vm = make_vm(f"deploy-{key}", disk=str(disk), disk_size_mib=DISK_MIB, **hw)
         machines[key] = fake_ingot.add_machine(
             vm.address, vm.mac, deploy=deploy,
             metadata={"id": f"dev-{key}", "hostname": f"host-{key}", "ssh_keys": [KEY]})
@@ -137,8 +141,19 @@ def test_wipe_zeroes_first_and_last_mib(lab, fake_ingot):
     fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
     assert m.complete == {"status": "ok"}, serial_tail(vm)
     assert m.events and m.events[-1]["percentage"] == 100
+    assert "/dev/sda" in m.events[-1]["body"], m.events
     wait_off(vm, 30)
     disk = Path(vm.disk).read_bytes()
     assert disk[:MIB] == b"\0" * MIB
     assert disk[-MIB:] == b"\0" * MIB
     assert disk[MIB:-MIB] == PATTERN * (DISK_MIB - 2)
+
+
+def test_image_download_error_reports_failed(lab, fake_ingot):
+    vm, m = lab["vms"]["missing"], lab["machines"]["missing"]
+    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    assert m.complete["status"] == "failed"
+    msg = m.complete["message"]
+    assert msg.startswith("writing http://10.0.2.100/images/nope.img.gz to /dev/vda failed:"), msg
+    assert "404" in msg, msg
+    wait_off(vm, 30)

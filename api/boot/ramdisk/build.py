@@ -158,6 +158,17 @@ class Kernel:
             index.setdefault(name, path)
         return index
 
+    def aliases(self) -> dict[str, list[str]]:
+        """Exact (non-wildcard) module aliases from depmod's modules.alias: alias -> module names."""
+        f = self.modules_dir / "modules.alias"
+        out: dict[str, list[str]] = {}
+        if f.exists():
+            for line in f.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "alias" and not any(c in parts[1] for c in "*?["):
+                    out.setdefault(parts[1], []).append(parts[2].replace("-", "_"))
+        return out
+
     def builtin(self) -> set[str]:
         f = self.modules_dir / "modules.builtin"
         if not f.exists():
@@ -193,7 +204,14 @@ def fetch_kernel(cache: str | os.PathLike | None = None, kernel_deb: str | os.Pa
         if deb is None:
             deb = download_deb(pkg, root / "debs")
         _extract_deb(deb, tree)
-    return _kernel_from_tree(tree)
+    kernel = _kernel_from_tree(tree)
+    if not (kernel.modules_dir / "modules.alias").exists() and shutil.which("depmod"):
+        # aliases resolve soft dependencies (e.g. crc-t10dif wants "crct10dif"); the
+        # package ships none because its postinst runs depmod on the installed host
+        base = kernel.modules_dir.parents[3] if kernel.modules_dir.parents[2].name == "usr" \
+            else kernel.modules_dir.parents[2]
+        _run(["depmod", "-b", str(base), kernel.version])
+    return kernel
 
 
 def _kernel_from_tree(tree: Path) -> Kernel:
@@ -247,6 +265,20 @@ def module_depends(path: Path) -> list[str]:
     return [d.replace("-", "_") for d in out.split(",") if d.strip()]
 
 
+def module_softdeps_pre(path: Path) -> list[str]:
+    """The ``pre:`` soft dependencies (``modinfo -F softdep``), names or aliases."""
+    if not (shutil.which("modinfo") and path.name.endswith(".ko")):
+        return []
+    out = _run(["modinfo", "-F", "softdep", str(path)]).split()
+    pre, on = [], False
+    for tok in out:
+        if tok.endswith(":"):
+            on = tok == "pre:"
+        elif on:
+            pre.append(tok)
+    return pre
+
+
 def resolve_modules(kernel: Kernel, wanted: Iterable[str], *, strict: bool = False) -> list[Path]:
     """Module files for ``wanted`` plus their dependencies, dependencies first.
 
@@ -255,6 +287,7 @@ def resolve_modules(kernel: Kernel, wanted: Iterable[str], *, strict: bool = Fal
     """
     index = kernel.module_index()
     builtin = kernel.builtin()
+    aliases = kernel.aliases()
     order: list[Path] = []
     seen: set[str] = set()
     missing: list[str] = []
@@ -269,6 +302,13 @@ def resolve_modules(kernel: Kernel, wanted: Iterable[str], *, strict: bool = Fal
         if path is None:
             missing.append(name)
             return
+        for soft in module_softdeps_pre(path):
+            key = soft.replace("-", "_")
+            targets = [key] if key in index or key in builtin else \
+                aliases.get(soft, []) + aliases.get("crypto-" + soft, [])
+            for target in dict.fromkeys(targets):
+                if target in index:
+                    visit(target, stack + (name,))
         for dep in module_depends(path):
             visit(dep, stack + (name,))
         seen.add(name)
@@ -457,7 +497,7 @@ def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.Pa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m api.boot.ramdisk.build [--output DIR] [--modules @hardware,foo]`` (until the CLI is wired)."""
+    """``python -m api.boot.ramdisk [--output DIR] [--modules @hardware,foo]`` (until the CLI is wired)."""
     import argparse
     ap = argparse.ArgumentParser(description="Build Ingot's deploy ramdisk")
     ap.add_argument("--output", "-o")

@@ -129,20 +129,25 @@ sha256sum < /tmp/h.fifo > /tmp/h.sum &
 HPID=$!
 wstat() { awk '{print $7}' /sys/block/$DEV/stat; }
 W0=$(wstat)
-( # progress reporter
+NETIF=$(cut -d ' ' -f 1 /run/ingot-net)
+rxb() { cat /sys/class/net/$NETIF/statistics/rx_bytes 2>/dev/null || echo 0; }
+R0=$(rxb)
+( # progress reporter: downloaded share of Content-Length (NIC rx counter), MiB written
 	while :; do
 		sleep 5
 		[ -f /tmp/write.done ] && exit 0
 		mib=$((($(wstat) - W0) / 2048))
-		if [ -n "$SIZE" ] && [ "$SIZE" -gt 0 ]; then
-			pct=$((5 + mib * 1048576 / SIZE * 85 / 100)); [ $pct -le 90 ] || pct=90
+		len=$(sed -n 's/^ *[Cc]ontent-[Ll]ength: *\([0-9]*\).*/\1/p' /tmp/wget.err | tail -n 1)
+		[ -n "$len" ] || len=$SIZE
+		if [ -n "$len" ] && [ "$len" -gt 0 ]; then
+			pct=$((5 + ($(rxb) - R0) / (len / 85 + 1))); [ $pct -le 89 ] || pct=89
 		else pct=50; fi
 		event $pct "wrote $mib MiB to $DISK"
 	done
 ) &
 PPID_=$!
 set -o pipefail
-if wget -q -O - "$URL" 2>/tmp/wget.err | tee /tmp/h.fifo | $DECODE 2>/tmp/decode.err | dd of="$DISK" bs=1M conv=fsync 2>/tmp/dd.err; then
+if wget -q -S -O - "$URL" 2>/tmp/wget.err | tee /tmp/h.fifo | $DECODE 2>/tmp/decode.err | dd of="$DISK" bs=1M conv=fsync 2>/tmp/dd.err; then
 	WROTE_OK=1
 else
 	WROTE_OK=0
@@ -163,7 +168,7 @@ if [ "$GOT" != "$WANT" ]; then
 fi
 if [ "$WROTE_OK" != 1 ]; then
 	wipe_disk
-	complete failed "writing $URL to $DISK failed: $(cat /tmp/wget.err /tmp/decode.err /tmp/dd.err 2>/dev/null | tail -n 3 | tr '\n' ' ')"
+	complete failed "writing $URL to $DISK failed: $(cat /tmp/wget.err /tmp/decode.err /tmp/dd.err 2>/dev/null | grep -v '^ ' | grep -v 'records [io]' | tail -n 3 | tr '\n' ' ')"
 fi
 event 90 "image written ($WRITTEN bytes) and verified (sha256:$GOT)"
 
