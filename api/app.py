@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
 
     app.teardown_appcontext(dbmod.close_session)
     register_error_handlers(app)
+    from api.observability import init_app as init_observability
+    init_observability(app)  # request id, access log, /metrics (before auth: every response gets an id)
 
     @app.before_request
     def _authenticate():

@@ -39,10 +39,14 @@ def _logging(settings: Settings) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Seed (once) and run a simulated lab of 8 machines.")
 @click.option("--no-worker", is_flag=True, help="Do not run the engine's worker in this process.")
-def serve(host, port, demo, no_worker):
+@click.option("--production", is_flag=True,
+              help="Exec gunicorn with deploy/gunicorn.conf.py (PostgreSQL; run `ingot worker` separately).")
+def serve(host, port, demo, no_worker, production):
     """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
     from api.runtime import Embedded
     settings = _settings()
+    if production:
+        _exec_gunicorn(settings, host, port, demo)
     _logging(settings)
     emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
@@ -59,6 +63,20 @@ def serve(host, port, demo, no_worker):
         pass
     click.echo("stopping")
     emb.stop()
+
+
+def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None:
+    """Replace this process by gunicorn with the production config file."""
+    import os
+    import shutil
+    from pathlib import Path
+    if settings.is_sqlite or demo:
+        raise click.ClickException("--production needs PostgreSQL (INGOT_DATABASE_URL) and no --demo; "
+                                   "on SQLite, `ingot serve` runs the API with its one in-process worker")
+    conf = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+    os.environ.setdefault("INGOT_BIND", f"{host}:{port}")
+    os.execv(gunicorn, [gunicorn, "-c", str(conf), "api.wsgi:app"])
 
 
 def _print_demo(emb) -> None:
@@ -83,13 +101,20 @@ def _print_demo(emb) -> None:
 @main.command()
 @click.option("--threads", default=8, show_default=True, type=int, help="Steps run in parallel.")
 @click.option("--name", default=None, help="Worker name in leases and logs.")
-def worker(threads, name):
+@click.option("--metrics-port", default=0, type=int, envvar="INGOT_WORKER_METRICS_PORT",
+              help="Serve Prometheus /metrics (engine steps, BMC calls) on this port (0: off).")
+@click.option("--metrics-host", default="127.0.0.1", envvar="INGOT_WORKER_METRICS_HOST", show_default=True)
+def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
     from api.engine.worker import Worker
     from api.runtime import prepare_database
     from api.services.secrets import SecretBox, load_or_create_key
     settings = _settings()
     _logging(settings)
+    if settings.is_sqlite:
+        raise click.ClickException(
+            "SQLite runs exactly one engine worker, inside `ingot serve`; separate `ingot worker` "
+            "processes need PostgreSQL (set INGOT_DATABASE_URL=postgresql+psycopg://...)")
     database = prepare_database(settings)
     key = settings.secret_key or (None if settings.production else load_or_create_key(settings.data_dir))
     if not key:
@@ -97,6 +122,9 @@ def worker(threads, name):
     w = Worker(database, settings, SecretBox(key), name=name, threads=threads)
     signal.signal(signal.SIGTERM, lambda *_: w.stop.set())  # finish running steps, then exit
     signal.signal(signal.SIGINT, lambda *_: w.stop.set())
+    if metrics_port:
+        from api.observability import serve_metrics
+        serve_metrics(metrics_port, metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
     w.run_forever()
 

@@ -39,9 +39,10 @@ MAX_BACKOFF = 30.0
 
 def driver_for(machine: Machine, box: SecretBox, settings: Settings):
     """Build the BMC driver of ``machine`` (decrypting its password)."""
-    return get_driver(machine.bmc_driver, machine.bmc_address, username=machine.bmc_username or None,
-                      password=box.decrypt(machine.bmc_password_enc) or None,
-                      options=machine.bmc_options, timeout=settings.bmc_timeout)
+    from api.observability import timed_driver  # BMC call latency metrics
+    return timed_driver(get_driver(machine.bmc_driver, machine.bmc_address, username=machine.bmc_username or None,
+                                   password=box.decrypt(machine.bmc_password_enc) or None,
+                                   options=machine.bmc_options, timeout=settings.bmc_timeout), machine.bmc_driver)
 
 
 class Worker:
@@ -57,6 +58,8 @@ class Worker:
         self.batch = batch
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
                                                           thread_name_prefix="ingot-step")
+        if on_step is None:  # engine step metrics by default
+            from api.observability import observe_step as on_step
         self.on_step = on_step
         self.stop = threading.Event()
 

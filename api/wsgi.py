@@ -1,0 +1,40 @@
+"""The WSGI entry for gunicorn: ``gunicorn -c deploy/gunicorn.conf.py api.wsgi:app``.
+
+Builds the app from ``INGOT_*`` environment variables. It runs no engine
+worker (start ``ingot worker`` processes for that) and applies no migrations
+(the gunicorn master does, once, in ``deploy/gunicorn.conf.py``; or run
+``ingot db upgrade`` yourself and set ``INGOT_MIGRATE_ON_START=0``).
+
+The connection pool is sized for one gunicorn worker process: a gthread
+worker serves ``INGOT_WEB_THREADS`` requests at a time, each holding at most
+one connection, so the pool keeps that many (``INGOT_DB_POOL_SIZE`` overrides)
+plus ``INGOT_DB_MAX_OVERFLOW`` (default 2) for bursts such as a metrics scrape.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from api.app import create_app
+from api.config import Settings
+from api.db import Database
+from api.logs import configure
+
+
+def pool_sizes(environ=os.environ) -> tuple[int, int]:
+    """(pool_size, max_overflow) of one API process's connection pool."""
+    size = int(environ.get("INGOT_DB_POOL_SIZE") or environ.get("INGOT_WEB_THREADS") or 4)
+    overflow = int(environ.get("INGOT_DB_MAX_OVERFLOW") or 2)
+    return max(1, size), max(0, overflow)
+
+
+def build_app():
+    settings = Settings.from_env()
+    configure(json_logs=settings.log_json)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the revision on every probe
+    size, overflow = pool_sizes()
+    database = Database(settings.resolved_database_url, pool_size=size, max_overflow=overflow)
+    return create_app(settings, database=database)
+
+
+app = build_app()

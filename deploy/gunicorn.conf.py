@@ -1,0 +1,101 @@
+"""Gunicorn configuration for Ingot's API (the one file production uses).
+
+    gunicorn -c deploy/gunicorn.conf.py api.wsgi:app
+
+The Docker image, the compose example, ``ingot serve --production`` and the
+tests in tests/production all start the API with exactly this command line.
+Everything is read from the environment:
+
+    INGOT_BIND              address:port to listen on           (127.0.0.1:8080)
+    INGOT_WEB_WORKERS       gunicorn worker processes           (2 x CPUs + 1, at most 8)
+    INGOT_WEB_THREADS       threads per worker (gthread)        (4)
+    INGOT_WEB_TIMEOUT       seconds before a stuck worker is killed (60)
+    INGOT_GRACEFUL_TIMEOUT  seconds running requests get on SIGTERM (30)
+    INGOT_FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-*  (127.0.0.1)
+    INGOT_MIGRATE_ON_START  run migrations (+ bootstrap operator) in the master, once (1)
+    INGOT_DB_POOL_SIZE / INGOT_DB_MAX_OVERFLOW   per-worker connection pool (see api/wsgi.py)
+    PROMETHEUS_MULTIPROC_DIR  where workers share metrics (default: a fresh temp dir)
+
+PostgreSQL connections used by the API at most:
+INGOT_WEB_WORKERS x (INGOT_DB_POOL_SIZE + INGOT_DB_MAX_OVERFLOW).
+"""
+import logging
+import os
+import shutil
+import tempfile
+
+# Must be set before prometheus_client is first imported (here or in a worker).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ingot-metrics-")
+
+
+def _int(name, default):
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+bind = os.environ.get("INGOT_BIND", "127.0.0.1:8080")
+workers = _int("INGOT_WEB_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
+worker_class = "gthread"
+threads = _int("INGOT_WEB_THREADS", 4)
+timeout = _int("INGOT_WEB_TIMEOUT", 60)
+graceful_timeout = _int("INGOT_GRACEFUL_TIMEOUT", 30)
+keepalive = 5
+backlog = 2048
+forwarded_allow_ips = os.environ.get("INGOT_FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "ingot-api"
+accesslog = None          # Ingot writes its own access log, with the request id (api/observability.py)
+errorlog = "-"
+loglevel = os.environ.get("INGOT_LOG_LEVEL", "info")
+preload_app = False       # each worker opens its own database pool after the fork
+control_socket_disable = True  # gunicorn >= 25: no shared $HOME/.gunicorn socket between instances
+
+
+def on_starting(server):
+    """Once, in the master, before any worker: fresh metrics dir, migrations."""
+    prom = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(prom, exist_ok=True)
+    for name in os.listdir(prom):  # stale files of a previous run would be merged in
+        path = os.path.join(prom, name)
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+    if os.environ.get("INGOT_MIGRATE_ON_START", "1").strip().lower() in ("1", "true", "yes", "on"):
+        migrate_once()
+    from api.config import Settings
+    settings = Settings.from_env()
+    if settings.is_sqlite:
+        logging.getLogger("gunicorn.error").warning(
+            "Ingot on SQLite (%s): the API runs, but engine workers need PostgreSQL; "
+            "for a single-host setup use `ingot serve` (one in-process worker)",
+            settings.resolved_database_url)
+
+
+def migrate_once():
+    """Migrations + bootstrap operator, serialised across hosts on PostgreSQL
+    by an advisory lock (several API hosts may start at once)."""
+    from sqlalchemy import text
+
+    from api.config import Settings
+    from api.db import Database
+    from api.runtime import prepare_database
+    settings = Settings.from_env()
+    log = logging.getLogger("gunicorn.error")
+    if settings.is_sqlite:
+        prepare_database(settings).dispose()
+        return
+    lock_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=0)
+    try:
+        with lock_db.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(4947)"))  # 4947: Ingot's migration lock
+            try:
+                prepare_database(settings).dispose()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(4947)"))
+                conn.commit()
+    finally:
+        lock_db.dispose()
+    log.info("database migrated")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
