@@ -17,6 +17,13 @@ with pyghmi 1.6), so every operation here:
   ``self.timeout`` seconds. A dead or wedged BMC yields :class:`BMCUnreachable`
   on time; the abandoned worker finishes when pyghmi's own retries give up
   (a few seconds) and never blocks callers of other BMCs.
+
+One pyghmi ``Command`` per BMC (host, port, user, password) is kept for the
+process and reused by every driver instance, and dropped after a failure.
+Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
+1.6 on Python 3 never recognises its own live session (it compares the str
+with the bytes it stored) and the second ``Command`` for the same BMC waits
+forever on a stale "logging in" entry.
 """
 from __future__ import annotations
 
@@ -58,8 +65,9 @@ _UNREACHABLE_MARKERS = ("timeout", "session no longer connected", "session faile
 _CC_INVALID_COMMAND = 0xC1
 _FRU_CHUNK_ERRORS = (0xC7, 0xC8, 0xC9, 0xCA, 0xFF)  # length/"cannot return" style completion codes
 
-# one lock per pyghmi session key: see module docstring
+# one lock and one pyghmi Command per BMC key: see module docstring
 _LOCKS: dict[tuple, threading.Lock] = {}
+_COMMANDS: dict[tuple, Any] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -113,17 +121,28 @@ class IPMIDriver(BMCDriver):
         self.uefi = str(self.options.get("boot_mode", "")).lower() == "uefi"
         secret = hashlib.sha256((password or "").encode()).hexdigest()
         self._key = (self.host, self.port, username or "", secret)
-        self._cmd: Any = None
         if ipmi_command is None:  # pragma: no cover
             raise BMCUnsupported("pyghmi is not installed", address=self.address)
 
     # -- plumbing ---------------------------------------------------------
 
     def _connect(self) -> Any:
-        if self._cmd is None:
-            self._cmd = ipmi_command.Command(bmc=self.host, userid=self.username or "",
-                                             password=self.password or "", port=self.port)
-        return self._cmd
+        """The shared Command for this BMC (caller holds the per-BMC lock)."""
+        with _LOCKS_GUARD:
+            cmd = _COMMANDS.get(self._key)
+        if cmd is None:
+            cmd = ipmi_command.Command(bmc=self.host,
+                                       userid=(self.username or "").encode("utf-8"),
+                                       password=(self.password or "").encode("utf-8"),
+                                       port=self.port)
+            with _LOCKS_GUARD:
+                _COMMANDS[self._key] = cmd
+        return cmd
+
+    def _forget(self) -> None:
+        """Drop the shared Command after a failure; the next call logs in afresh."""
+        with _LOCKS_GUARD:
+            _COMMANDS.pop(self._key, None)
 
     def _call(self, what: str, fn: Callable[[Any], T], timeout: float | None = None) -> T:
         """Run ``fn(command)`` against this BMC within ``timeout`` seconds."""
@@ -152,7 +171,7 @@ class IPMIDriver(BMCDriver):
         worker = threading.Thread(target=work, name=f"ipmi-{self.host}:{self.port}", daemon=True)
         worker.start()
         if not done.wait(limit):
-            self._cmd = None  # the session may be wedged; start afresh next time
+            self._forget()  # the session may be wedged; start afresh next time
             raise BMCUnreachable(f"IPMI {what}: no answer within {limit:g}s", address=self.address)
         if "error" in box:
             raise self._translate(box["error"], what)
@@ -167,17 +186,18 @@ class IPMIDriver(BMCDriver):
             return BMCUnreachable(f"IPMI {what}: cannot resolve {self.host!r}: {exc}",
                                   address=self.address)
         if isinstance(exc, OSError):
+            self._forget()
             return BMCUnreachable(f"IPMI {what}: {exc}", address=self.address)
         if pyghmi_exc is not None and isinstance(exc, pyghmi_exc.IpmiException):
             text = str(exc.args[0]) if exc.args and exc.args[0] else ""
             low = text.lower()
             code = getattr(exc, "ipmicode", 0) or 0
             if any(m in low for m in _AUTH_MARKERS):
-                self._cmd = None
+                self._forget()
                 return BMCAuthFailed(f"IPMI {what}: credentials rejected ({text})",
                                      address=self.address)
             if not text or any(m in low for m in _UNREACHABLE_MARKERS):
-                self._cmd = None
+                self._forget()
                 return BMCUnreachable(f"IPMI {what}: no answer from BMC"
                                       + (f" ({text})" if text else ""), address=self.address)
             if code == _CC_INVALID_COMMAND or "invalid command" in low:
@@ -208,19 +228,28 @@ class IPMIDriver(BMCDriver):
         if action not in POWER_ACTIONS:
             raise BMCUnsupported(f"unknown power action {action!r}; expected one of "
                                  f"{POWER_ACTIONS}", address=self.address)
-        # pyghmi waits in ~1 s steps; keep the whole call inside self.timeout
-        wait = max(1, int(self.timeout) - 1)
 
         def do(cmd: Any) -> None:
-            if action == "on":
-                cmd.set_power("on", wait=wait)
-            elif action == "off":
-                cmd.set_power("off", wait=wait)
-            elif action == "reset":
-                # hard reset when running; an off machine is powered on instead
-                cmd.set_power("boot", wait=wait)
-            else:  # soft_off: ask the OS (ACPI); the engine polls for "off"
+            started = time.monotonic()
+            if action == "soft_off":
+                # ask the OS (ACPI); it may take minutes, the engine polls for "off"
                 cmd.set_power("shutdown", wait=False)
+                return
+            # "boot": hard reset when running; an off machine is powered on instead
+            rsp = cmd.set_power({"reset": "boot"}.get(action, action), wait=False)
+            if "powerstate" in rsp or rsp.get("pendingpowerstate") == "reset":
+                return  # already there, or a reset of a running machine (stays on)
+            target = "off" if action == "off" else "on"
+            # wait for the BMC to report the new state, within the time budget
+            # (pyghmi's own wait polls only once a second)
+            budget = started + 0.8 * self.timeout
+            pause = 0.05
+            while time.monotonic() < budget:
+                if cmd.get_power()["powerstate"] == target:
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+            LOG.info("BMC %s accepted power %s but still reports otherwise", self.address, action)
 
         self._call(f"power {action}", do)
 
@@ -317,6 +346,6 @@ class IPMIDriver(BMCDriver):
         return self._call("inventory", do)
 
     def close(self) -> None:
-        # pyghmi shares sessions between Command objects; logging out here
-        # could cut off another driver for the same BMC, so just drop ours.
-        self._cmd = None
+        # The Command (and its IPMI session) is shared by every driver for this
+        # BMC; logging out here would cut the others off. Nothing to release.
+        return None

@@ -1,0 +1,231 @@
+"""IPMIDriver against a real ipmi_sim (Debian openipmi) on 127.0.0.1."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from api.bmc import get_driver
+from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
+from api.bmc.ipmi import parse_address
+from tests.peers._util import free_udp_port
+
+
+def driver_for(sim, *, password=None, username=None, timeout=5.0, **options):
+    return get_driver("ipmi", sim.address, username or sim.username,
+                      sim.password if password is None else password,
+                      options=options, timeout=timeout)
+
+
+# -- power ------------------------------------------------------------------------------
+
+
+def test_power_on_off(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_power("off")
+    assert d.power_state() == "off"
+    d.set_power("on")
+    assert d.power_state() == "on"
+    assert ipmi_bmc.state()["power"] == 1
+    d.set_power("off")
+    assert d.power_state() == "off"
+    assert ipmi_bmc.state()["power"] == 0
+
+
+def test_reset_of_a_running_machine_is_a_hard_reset(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_power("on")
+    before = ipmi_bmc.state()["resets"]
+    d.set_power("reset")
+    assert ipmi_bmc.state()["resets"] == before + 1
+    assert d.power_state() == "on"
+
+
+def test_reset_of_an_off_machine_powers_it_on(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_power("off")
+    before = ipmi_bmc.state()["resets"]
+    d.set_power("reset")
+    assert d.power_state() == "on"
+    assert ipmi_bmc.state()["resets"] == before
+
+
+def test_soft_off_asks_for_a_graceful_shutdown(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_power("on")
+    before = ipmi_bmc.state()["shutdowns"]
+    d.set_power("soft_off")
+    assert ipmi_bmc.state()["shutdowns"] == before + 1
+    assert d.power_state() == "off"
+
+
+def test_unknown_power_action_is_unsupported(ipmi_bmc):
+    with pytest.raises(BMCUnsupported):
+        driver_for(ipmi_bmc).set_power("hibernate")
+
+
+# -- boot device --------------------------------------------------------------------------
+
+
+def test_one_time_pxe_boot_is_set_and_read_back(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_boot_device("pxe")
+    assert ipmi_bmc.state()["boot"] == "pxe"
+    back = d.get_boot_device()
+    assert back["device"] == "pxe"
+    # ipmi_sim drops the valid/persistent bits of the boot flags, so it cannot tell
+    assert back["persistent"] is None
+
+
+def test_persistent_disk_boot_is_set_and_read_back(ipmi_bmc):
+    d = driver_for(ipmi_bmc)
+    d.set_boot_device("disk", persistent=True)
+    assert ipmi_bmc.state()["boot"] == "default"  # IPMI "force boot from default hard-drive"
+    assert d.get_boot_device()["device"] == "disk"
+    d.set_boot_device("cdrom")
+    assert ipmi_bmc.state()["boot"] == "cdrom"
+    assert d.get_boot_device()["device"] == "cdrom"
+
+
+def test_unknown_boot_device_is_unsupported(ipmi_bmc):
+    with pytest.raises(BMCUnsupported):
+        driver_for(ipmi_bmc).set_boot_device("floppy")
+
+
+# -- inventory ------------------------------------------------------------------------------
+
+
+def test_inventory_reads_the_fru(ipmi_bmc):
+    inv = driver_for(ipmi_bmc).inventory()
+    assert inv.serial == ipmi_bmc.fru["serial"]
+    assert inv.vendor == ipmi_bmc.fru["manufacturer"]
+    assert inv.model == ipmi_bmc.fru["product"]
+    # plain IPMI has no standard CPU/memory/disk/NIC inventory
+    assert (inv.cpus, inv.memory_mib, inv.disks, inv.nics) == (None, None, [], [])
+
+
+# -- credentials and reachability ---------------------------------------------------------
+
+
+def test_wrong_password_is_auth_failed_and_names_the_bmc(ipmi_bmc):
+    with pytest.raises(BMCAuthFailed) as exc:
+        driver_for(ipmi_bmc, password="not-it").power_state()
+    assert ipmi_bmc.address in str(exc.value)
+
+
+def test_unknown_user_is_auth_failed(ipmi_bmc):
+    with pytest.raises(BMCAuthFailed, match=ipmi_bmc.address):
+        driver_for(ipmi_bmc, username="nobody").power_state()
+
+
+def test_dead_port_is_unreachable_within_the_timeout():
+    address = f"127.0.0.1:{free_udp_port()}"
+    d = get_driver("ipmi", address, "admin", "x", timeout=2.0)
+    t0 = time.monotonic()
+    with pytest.raises(BMCUnreachable, match=address):
+        d.power_state()
+    assert time.monotonic() - t0 < 2.0 + 1.0
+
+
+def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
+    live = driver_for(ipmi_bmc)
+    live.power_state()  # session up
+    dead = get_driver("ipmi", f"127.0.0.1:{free_udp_port()}", "admin", "x", timeout=4.0)
+    outcome: dict[str, object] = {}
+
+    def poll_dead():
+        t0 = time.monotonic()
+        try:
+            dead.power_state()
+        except BMCError as exc:
+            outcome["dead"] = exc
+        outcome["dead_s"] = time.monotonic() - t0
+
+    thread = threading.Thread(target=poll_dead)
+    thread.start()
+    time.sleep(0.2)  # the dead one is now waiting on its login
+    t0 = time.monotonic()
+    states = [live.power_state() for _ in range(20)]
+    live_s = time.monotonic() - t0
+    live_done_while_dead_waits = thread.is_alive()
+    thread.join(10)
+    assert set(states) <= {"on", "off"}
+    assert live_done_while_dead_waits, "live calls should finish before the dead BMC gives up"
+    assert live_s < 3.0
+    assert isinstance(outcome["dead"], BMCUnreachable)
+    assert outcome["dead_s"] < 4.0 + 1.0
+
+
+def test_concurrent_drivers_on_one_bmc_do_not_hang(ipmi_bmc):
+    """pyghmi shares one session per BMC; concurrent commands on it used to hang."""
+    driver_for(ipmi_bmc).power_state()  # an established, shared session
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            d = driver_for(ipmi_bmc)
+            for _ in range(5):
+                d.power_state()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert time.monotonic() - t0 < 10
+
+
+def test_frozen_bmc_is_unreachable_within_the_timeout_and_recovers(lone_ipmi_bmc):
+    sim = lone_ipmi_bmc
+    d = driver_for(sim, timeout=2.0)
+    assert d.power_state() == "on"
+    os.kill(sim.process.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(BMCUnreachable, match=sim.address):
+            d.power_state()
+        assert time.monotonic() - t0 < 2.0 + 1.0
+    finally:
+        os.kill(sim.process.pid, signal.SIGCONT)
+    # the wedged session is dropped; a new one comes up once the BMC answers again
+    assert driver_for(sim, timeout=8.0).power_state() == "on"
+
+
+def test_stopped_bmc_is_unreachable(lone_ipmi_bmc):
+    sim = lone_ipmi_bmc
+    d = driver_for(sim, timeout=2.0)
+    assert d.power_state() == "on"
+    sim.stop()
+    t0 = time.monotonic()
+    with pytest.raises(BMCUnreachable):
+        d.power_state()
+    assert time.monotonic() - t0 < 2.0 + 1.0
+
+
+# -- addresses ----------------------------------------------------------------------------------
+
+
+def test_address_forms():
+    assert parse_address("10.0.0.7") == ("10.0.0.7", 623)
+    assert parse_address("10.0.0.7:6230") == ("10.0.0.7", 6230)
+    assert parse_address("10.0.0.7", 6231) == ("10.0.0.7", 6231)
+    assert parse_address("[fd00::7]:6230") == ("fd00::7", 6230)
+    assert parse_address("fd00::7") == ("fd00::7", 623)
+    with pytest.raises(BMCError):
+        parse_address("10.0.0.7:notaport")
+    with pytest.raises(BMCError):
+        parse_address("")
+
+
+def test_port_option_is_used(ipmi_bmc):
+    d = get_driver("ipmi", ipmi_bmc.host, ipmi_bmc.username, ipmi_bmc.password,
+                   options={"port": ipmi_bmc.port}, timeout=5)
+    assert d.power_state() in ("on", "off")
