@@ -438,8 +438,38 @@ def _expand_modules(extra: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def firmware_files(packages: Iterable[str], cache: str | os.PathLike | None = None) -> list[tuple[str, bytes, int]]:
+    """``lib/firmware/...`` files of Debian firmware packages (e.g. ``firmware-bnx2x``).
+
+    The packages come from the ``non-free-firmware`` component, which must be in
+    the host's apt sources.
+    """
+    root = cache_dir(cache)
+    files: list[tuple[str, bytes, int]] = []
+    for pkg in packages:
+        deb = download_deb(pkg, root / "debs")
+        tree = root / ("fw-" + deb.stem)
+        if not tree.exists():
+            _extract_deb(deb, tree)
+        for base in (tree / "lib" / "firmware", tree / "usr" / "lib" / "firmware"):
+            if base.is_dir():
+                for f in sorted(base.rglob("*")):
+                    if f.is_file() and not f.is_symlink():
+                        files.append(("lib/firmware/" + f.relative_to(base).as_posix(), f.read_bytes(), 0o644))
+    return files
+
+
+def hook_files(hooks_dir: str | os.PathLike) -> list[tuple[str, bytes, int]]:
+    """Every ``*.sh`` in ``hooks_dir`` as ``/etc/ingot/hooks/<name>`` (sourced by the agent)."""
+    d = Path(hooks_dir)
+    if not d.is_dir():
+        raise RamdiskBuildError(f"hooks directory {d} does not exist")
+    return [(f"etc/ingot/hooks/{f.name}", f.read_bytes(), 0o644) for f in sorted(d.glob("*.sh"))]
+
+
 def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
                   modules: Iterable[str] = (), extra_files: Sequence[tuple[str, bytes, int]] = (),
+                  firmware_packages: Iterable[str] = (), hooks_dir: str | os.PathLike | None = None,
                   kernel_deb: str | os.PathLike | None = None, force: bool = False) -> Ramdisk:
     """Build (or reuse from the cache) the deploy kernel + initramfs.
 
@@ -450,6 +480,8 @@ def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.Pa
             ``$INGOT_RAMDISK_MODULES`` adds more (comma/space separated).
         extra_files: extra ``(path, data, mode)`` to put in the initramfs, e.g.
             firmware under ``lib/firmware/`` or a hook in ``etc/ingot/hooks/``.
+        firmware_packages: Debian firmware packages whose ``lib/firmware`` to include.
+        hooks_dir: a directory of ``*.sh`` hooks the agent sources before networking.
         kernel_deb: a local ``linux-image-*.deb`` to use instead of Debian's current one.
         force: rebuild even if the cache has this variant.
     """
@@ -457,7 +489,9 @@ def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.Pa
     kernel = fetch_kernel(root, kernel_deb)
     busybox = fetch_busybox(root)
     names = _expand_modules(modules)
-    agent = _agent_files() + list(extra_files)
+    agent = _agent_files() + list(extra_files) + firmware_files(firmware_packages, root)
+    if hooks_dir:
+        agent += hook_files(hooks_dir)
     h = hashlib.sha256(BUILD_FORMAT.encode())
     h.update(busybox.parent.parent.name.encode())
     for name in names:
@@ -502,12 +536,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Build Ingot's deploy ramdisk")
     ap.add_argument("--output", "-o")
     ap.add_argument("--cache")
-    ap.add_argument("--modules", action="append", default=[])
+    ap.add_argument("--modules", action="append", default=[],
+                    help="extra modules or sets (@hardware, @nic, @storage), comma separated")
+    ap.add_argument("--firmware", action="append", default=[], help="Debian firmware package to include")
+    ap.add_argument("--hooks", help="directory of *.sh hooks for /etc/ingot/hooks")
     ap.add_argument("--kernel-deb")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args(argv)
     rd = build_ramdisk(args.output, cache=args.cache, modules=args.modules, kernel_deb=args.kernel_deb,
-                       force=args.force)
+                       firmware_packages=args.firmware, hooks_dir=args.hooks, force=args.force)
     print(json.dumps(rd.as_dict(), indent=2))
     return 0
 
