@@ -6,6 +6,7 @@ import os
 
 from flask import Flask, g, request
 from flask_smorest import Api
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from api import db as dbmod
@@ -22,8 +23,16 @@ PUBLIC_PREFIXES = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PR
 log = logging.getLogger("ingot")
 
 
+class ErrorSchema(Schema):
+    """Every error body: ``{"errors": ["field: reason", ...]}``."""
+
+    errors = fields.List(fields.String(), required=True)
+
+
 class IngotApi(Api):
     """flask-smorest Api whose HTTP errors use Equinix's ``{"errors": [...]}``."""
+
+    ERROR_SCHEMA = ErrorSchema  # documents the error body the handlers really send
 
     def handle_http_exception(self, error: HTTPException):
         return error_response(error.code or 500, http_exception_messages(error))
@@ -59,6 +68,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     register_error_handlers(app)
     from api.observability import init_app as init_observability
     init_observability(app)  # request id, access log, /metrics (before auth: every response gets an id)
+    from api import security
+    security.init_app(app)  # before authentication: blocked sources never reach the token lookup
 
     @app.before_request
     def _authenticate():

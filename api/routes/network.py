@@ -165,6 +165,9 @@ def update_ip(data, ip_id):
         raise Conflict("assignments have no tags or description; update the block")
     for k, v in data.items():
         setattr(obj, k, v)
+    events.record(session(), "ip_reservation.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
+                  actor=principal().actor, project_id=obj.project_id, target_type="ip_reservation",
+                  target_id=obj.id)
     session().commit()
     return obj
 

@@ -1,0 +1,227 @@
+"""The isolation matrix, generated from the served OpenAPI document.
+
+For every path and method in ``/metal/v1/openapi.json`` the same request
+(path parameters filled with real objects of the tenant's project, a valid
+body) is sent as
+
+  (a) no token, (b) a bad token, (c) a member of another project,
+  (d) a member of the right project, (e) an operator
+
+expecting 401 / 401 / 404 / allowed / allowed. Operator-only operations give
+403 to (c) and (d). Operations that are not about one project (catalogue
+reads, the caller's own lists) are allowed for (c) too, but nothing of the
+tenant's may appear in what (c) gets back. Every allowed state-changing
+request must leave an audit event with the caller as actor.
+
+A new endpoint is tested automatically; if it needs a path parameter or a
+body the matrix does not know, or is operator-only, the test fails and says
+what to add here.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.config import Settings
+from api.models import Event
+
+PREFIX = "/metal/v1"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _spec_operations() -> list[tuple[str, str]]:
+    import tempfile
+    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
+    spec = app.test_client().get(PREFIX + "/openapi.json").json
+    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+            if method in METHODS]
+
+
+OPERATIONS = _spec_operations()
+
+# endpoints machines call on the provisioning network: no token at all
+PUBLIC = re.compile(r"^/metal/v1/boot/")
+
+# operator-only operations (members get 403)
+OPERATOR_ONLY = [
+    (r".*", r"^/metal/v1/machines($|/)"),
+    (r".*", r"^/metal/v1/ip-pools($|/)"),
+    (r"POST|PUT|PATCH|DELETE", r"^/metal/v1/(locations/metros|plans|operating-systems)($|/)"),
+    (r"POST", r"^/metal/v1/hardware-reservations$"),
+    (r"PUT|PATCH|DELETE", r"^/metal/v1/hardware-reservations/\{reservation_id\}$"),
+]
+
+# path parameters that name an object of one project: another project's member gets 404
+PROJECT_SCOPED_PARAMS = {"project_id", "device_id", "ip_id", "reservation_id", "key_id"}
+
+
+def is_operator_only(method: str, path: str) -> bool:
+    return any(re.fullmatch(m, method) and re.search(p, path) for m, p in OPERATOR_ONLY)
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def fill(path: str, w) -> str:
+    def value(m):
+        name = m.group(1)
+        if name == "key_id":
+            return w.api_key_id if path.startswith(PREFIX + "/api-keys") else w.ssh_key_id
+        table = {"project_id": w.project_id, "device_id": w.device_id, "ip_id": w.ip_id,
+                 "reservation_id": w.reservation_id, "metro_id": w.metro_id, "plan_id": w.plan_id,
+                 "os_id": w.os_id, "pool_id": w.pool_id, "machine_id": w.machine_id,
+                 "token": w.boot_token, "name": "vmlinuz"}
+        if name not in table:
+            pytest.fail(f"the isolation matrix does not know path parameter {{{name}}} of {path}; "
+                        "add it to fill() in tests/security/test_isolation_matrix.py")
+        return table[name]
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def _ssh_key():
+    from tests.security.conftest import ssh_public_key
+    return ssh_public_key("matrix")
+
+
+# valid bodies, by (method, path template); PUT and PATCH share one
+BODIES = {
+    ("POST", "/user/api-keys"): lambda w, who: {"description": f"matrix {who}"},
+    ("POST", "/projects/{project_id}/api-keys"): lambda w, who: {"description": f"matrix {who}"},
+    ("POST", "/projects"): lambda w, who: {"name": f"matrix-{who}"},
+    ("PUT", "/projects/{project_id}"): lambda w, who: {"name": f"renamed-{who}"},
+    ("POST", "/ssh-keys"): lambda w, who: {"label": who, "key": _ssh_key()},
+    ("POST", "/projects/{project_id}/ssh-keys"): lambda w, who: {"label": who, "key": _ssh_key()},
+    ("PUT", "/ssh-keys/{key_id}"): lambda w, who: {"label": f"relabel-{who}"},
+    ("POST", "/locations/metros"): lambda w, who: {"code": f"m{who}{w.n}", "name": "Matrix metro"},
+    ("PUT", "/locations/metros/{metro_id}"): lambda w, who: {"name": f"Renamed {who}"},
+    ("POST", "/plans"): lambda w, who: {"slug": f"matrix.{who}{w.n}", "name": "Matrix plan"},
+    ("PUT", "/plans/{plan_id}"): lambda w, who: {"name": f"Renamed {who}"},
+    ("POST", "/operating-systems"): lambda w, who: {"slug": f"matrix_{who}{w.n}", "name": "Matrix OS",
+                                                    "install_method": "custom_ipxe"},
+    ("PUT", "/operating-systems/{os_id}"): lambda w, who: {"name": f"Renamed {who}"},
+    ("POST", "/projects/{project_id}/devices"): lambda w, who: {
+        "hostname": f"matrix-{who}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"},
+    ("POST", "/projects/{project_id}/devices/batch"): lambda w, who: {"batches": [{
+        "hostname": f"batch-{who}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12",
+        "quantity": 1}]},
+    ("PUT", "/devices/{device_id}"): lambda w, who: {"description": f"changed by {who}", "tags": [who]},
+    ("POST", "/devices/{device_id}/actions"): lambda w, who: {"type": "power_off"},
+    ("POST", "/machines"): lambda w, who: {
+        "hostname": f"matrix-{who}{w.n}", "metro": "lab", "plan": "sim.small", "inspect": False,
+        "bmc": {"driver": "sim", "address": f"matrix-{who}{w.n}", "password": "pw"}},
+    ("PUT", "/machines/{machine_id}"): lambda w, who: {"hostname": f"renamed-{who}{w.n}"},
+    ("POST", "/machines/{machine_id}/maintenance"): lambda w, who: {"reason": "matrix"},
+    ("POST", "/machines/{machine_id}/actions"): lambda w, who: {"type": "power_on"},
+    ("POST", "/hardware-reservations"): None,  # filled in the test: needs a free machine
+    ("PUT", "/hardware-reservations/{reservation_id}"): lambda w, who: {"provisionable": False},
+    ("POST", "/ip-pools"): lambda w, who: {"metro": w.metro_code, "type": "public_ipv4",
+                                           "cidr": f"198.51.{w.n % 200}.{0 if who == 'member' else 128}/25"},
+    ("PUT", "/ip-pools/{pool_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/projects/{project_id}/ips"): lambda w, who: {"type": "private_ipv4", "metro": "lab",
+                                                            "quantity": 2},
+    ("PUT", "/ips/{ip_id}"): lambda w, who: {"description": f"changed by {who}", "tags": [who]},
+    ("POST", "/devices/{device_id}/ips"): lambda w, who: {"address": w.ip_first_address},
+}
+
+
+def body_for(method: str, path: str, w, who: str, operator_client=None):
+    key_path = path[len(PREFIX):]
+    key = ("PUT" if method == "PATCH" else method, key_path)
+    if method in ("GET", "DELETE"):
+        return None
+    if key not in BODIES:
+        pytest.fail(f"the isolation matrix has no sample body for {method} {path}; add one to BODIES")
+    if key == ("POST", "/hardware-reservations"):
+        return {"project_id": w.project_id, "machine_id": w.machine_id}
+    return BODIES[key](w, who)
+
+
+def _count_events(database, actor: str) -> int:
+    with database.Session() as s:
+        return s.scalar(select(func.count()).select_from(Event).where(Event.actor == actor))
+
+
+def _call(client, method, url, token, body, remote="198.51.100.7"):
+    headers = {"X-Auth-Token": token} if token is not None else {}
+    return client.open(url, method=method, headers=headers, json=body,
+                       environ_base={"REMOTE_ADDR": remote})
+
+
+@pytest.mark.parametrize("method,path", OPERATIONS, ids=[f"{m} {p[len(PREFIX):]}" for m, p in OPERATIONS])
+def test_isolation_matrix(method, path, client, app, database, world, world_b, tenant, other_tenant, operator):
+    app.config["INGOT_AUTH_FAILURE_LIMIT"] = 0  # this test sends many bad tokens on purpose
+    from api.security import limiter
+    limiter(app).limit = 0
+    params = path_params(path)
+    url_a, url_b = fill(path, world), fill(path, world_b)
+    leak_markers = world.tenant_ids() | world_b.tenant_ids() | {world.userdata, world_b.userdata}
+
+    def check_no_leak(resp, who):
+        text = resp.get_data(as_text=True)
+        leaked = [m for m in leak_markers if m and m in text]
+        assert not leaked, f"{who}: {method} {path} shows the tenant's {leaked}"
+
+    if PUBLIC.match(path):
+        for token in (None, "bad-token", other_tenant.token):
+            r = _call(client, method, url_a, token, None)
+            assert r.status_code not in (401, 403) and r.status_code < 500, (token, r.status_code, r.data)
+        return
+
+    body_member = body_for(method, path, world, "member")
+    body_oper = body_for(method, path, world_b, "operator")
+    if ("POST", "/hardware-reservations") == (method, path[len(PREFIX):]):
+        # an unreserved machine with no device: each world's own enrolled machine
+        body_member = {"project_id": tenant.project_id, "machine_id": world.machine_id}
+        body_oper = {"project_id": tenant.project_id, "machine_id": world_b.machine_id}
+
+    # (a) no token and (b) a bad token
+    for token in (None, "not-a-real-token"):
+        r = _call(client, method, url_a, token, body_member)
+        assert r.status_code == 401, (token, r.status_code, r.data)
+        assert r.json and r.json.get("errors"), r.data
+        check_no_leak(r, "anonymous")
+
+    operator_only = is_operator_only(method, path)
+    scoped = bool(set(params) & PROJECT_SCOPED_PARAMS)
+
+    # (c) a member of another project
+    r = _call(client, method, url_a, other_tenant.token, body_member)
+    if operator_only:
+        assert r.status_code == 403, (r.status_code, r.data)
+    elif scoped:
+        assert r.status_code == 404, f"another project's member got {r.status_code}: {r.data!r}"
+    else:
+        assert r.status_code < 400 or r.status_code == 409, (r.status_code, r.data)
+    check_no_leak(r, "another project's member")
+
+    # (d) a member of the right project
+    before = _count_events(database, f"user:{tenant.user_id}")
+    r = _call(client, method, url_a, tenant.token, body_member)
+    if operator_only:
+        assert r.status_code == 403, f"operator-only {method} {path} answered a member {r.status_code}"
+    else:
+        assert r.status_code < 400 or r.status_code == 409, (
+            f"member got {r.status_code} {r.data!r}; if {method} {path} is operator-only, add it to OPERATOR_ONLY")
+        if method != "GET":
+            assert _count_events(database, f"user:{tenant.user_id}") > before, \
+                f"{method} {path} by a member left no audit event"
+
+    # (e) an operator
+    before = _count_events(database, f"user:{operator.user_id}")
+    r = _call(client, method, url_b, operator.token, body_oper)
+    assert r.status_code < 400 or r.status_code == 409, (r.status_code, r.data)
+    if method != "GET":
+        assert _count_events(database, f"user:{operator.user_id}") > before, \
+            f"{method} {path} by an operator left no audit event"
+
+
+def test_matrix_covers_the_whole_document():
+    """Every operation is in the matrix (it is generated from the document)
+    and every operator-only rule still matches something."""
+    assert len(OPERATIONS) >= 80
+    for m, p in OPERATOR_ONLY:
+        assert any(re.fullmatch(m, method) and re.search(p, path) for method, path in OPERATIONS), (m, p)
