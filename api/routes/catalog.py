@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.models import Metro, OperatingSystem, Plan
-from api.routes.common import api_blueprint, operator_only, paginate, session
+from api.routes.common import operator_required, api_blueprint, operator_only, paginate, session
 from api.schemas.catalog import (MetroCreateSchema, MetroListSchema, MetroSchema, MetroUpdateSchema,
                                  OperatingSystemCreateSchema, OperatingSystemListSchema,
                                  OperatingSystemSchema, OperatingSystemUpdateSchema, PlanCreateSchema,
@@ -41,6 +41,7 @@ def get_metro(metro_id):
 
 
 @blp.route("/locations/metros", methods=["POST"])
+@operator_required
 @blp.arguments(MetroCreateSchema)
 @blp.response(201, MetroSchema)
 def create_metro(data):
@@ -53,6 +54,7 @@ def create_metro(data):
 
 
 @blp.route("/locations/metros/<metro_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(MetroUpdateSchema)
 @blp.response(200, MetroSchema)
 def update_metro(data, metro_id):
@@ -65,6 +67,7 @@ def update_metro(data, metro_id):
 
 
 @blp.route("/locations/metros/<metro_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_metro(metro_id):
     """Operator: delete an unused metro."""
@@ -97,6 +100,7 @@ def get_plan(plan_id):
 
 
 @blp.route("/plans", methods=["POST"])
+@operator_required
 @blp.arguments(PlanCreateSchema)
 @blp.response(201, PlanSchema)
 def create_plan(data):
@@ -109,6 +113,7 @@ def create_plan(data):
 
 
 @blp.route("/plans/<plan_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(PlanUpdateSchema)
 @blp.response(200, PlanSchema)
 def update_plan(data, plan_id):
@@ -121,6 +126,7 @@ def update_plan(data, plan_id):
 
 
 @blp.route("/plans/<plan_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_plan(plan_id):
     """Operator: delete an unused plan."""
@@ -149,6 +155,7 @@ def get_operating_system(os_id):
 
 
 @blp.route("/operating-systems", methods=["POST"])
+@operator_required
 @blp.arguments(OperatingSystemCreateSchema)
 @blp.response(201, OperatingSystemSchema)
 def create_operating_system(data):
@@ -161,6 +168,7 @@ def create_operating_system(data):
 
 
 @blp.route("/operating-systems/<os_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(OperatingSystemUpdateSchema)
 @blp.response(200, OperatingSystemSchema)
 def update_operating_system(data, os_id):
@@ -173,6 +181,7 @@ def update_operating_system(data, os_id):
 
 
 @blp.route("/operating-systems/<os_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_operating_system(os_id):
     """Operator: delete an operating system no device uses."""

@@ -1,6 +1,7 @@
 """Helpers every blueprint uses: the caller, the session, pagination."""
 from __future__ import annotations
 
+import functools
 import math
 from urllib.parse import urlencode
 
@@ -40,6 +41,15 @@ def operator_only() -> Principal:
     p = principal()
     p.require_operator()
     return p
+
+
+def operator_required(view):
+    """Refuse non-operators (403) before the request body is even parsed."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        operator_only()
+        return view(*args, **kwargs)
+    return wrapper
 
 
 def paginate(stmt, args: dict, key: str) -> dict:

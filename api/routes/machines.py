@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from api.bmc import BMCError
 from api.engine.worker import driver_for
 from api.models import Device, Machine, Metro, Plan
-from api.routes.common import api_blueprint, box, operator_only, paginate, session, settings
+from api.routes.common import operator_required, api_blueprint, box, operator_only, paginate, session, settings
 from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
                                  MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
 from api.services import events, machines
@@ -21,6 +21,7 @@ def _with_device(m: Machine) -> Machine:
 
 
 @blp.route("/machines", methods=["GET"])
+@operator_required
 @blp.arguments(MachineListArgs, location="query")
 @blp.response(200, MachineListSchema)
 def list_machines(args):
@@ -42,6 +43,7 @@ def list_machines(args):
 
 
 @blp.route("/machines", methods=["POST"])
+@operator_required
 @blp.arguments(MachineCreateSchema)
 @blp.response(201, MachineSchema)
 def enroll_machine(data):
@@ -51,6 +53,7 @@ def enroll_machine(data):
 
 
 @blp.route("/machines/<machine_id>", methods=["GET"])
+@operator_required
 @blp.response(200, MachineSchema)
 def get_machine(machine_id):
     """Show a machine."""
@@ -59,6 +62,7 @@ def get_machine(machine_id):
 
 
 @blp.route("/machines/<machine_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(MachineUpdateSchema)
 @blp.response(200, MachineSchema)
 def update_machine(data, machine_id):
@@ -68,6 +72,7 @@ def update_machine(data, machine_id):
 
 
 @blp.route("/machines/<machine_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_machine(machine_id):
     """Delete a machine that no device uses."""
@@ -76,6 +81,7 @@ def delete_machine(machine_id):
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["POST"])
+@operator_required
 @blp.arguments(MaintenanceSchema)
 @blp.response(200, MachineSchema)
 def maintenance_on(data, machine_id):
@@ -86,6 +92,7 @@ def maintenance_on(data, machine_id):
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["DELETE"])
+@operator_required
 @blp.response(200, MachineSchema)
 def maintenance_off(machine_id):
     """Return a machine to the pool."""
@@ -95,6 +102,7 @@ def maintenance_off(machine_id):
 
 
 @blp.route("/machines/<machine_id>/actions", methods=["POST"])
+@operator_required
 @blp.arguments(MachineActionSchema)
 @blp.response(202)
 def machine_action(data, machine_id):

@@ -5,7 +5,7 @@ from flask import jsonify
 from sqlalchemy import select
 
 from api.models import IpAssignment, IpPool, IpReservation
-from api.routes.common import api_blueprint, operator_only, paginate, principal, session
+from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
 from api.schemas.common import ListArgs, Tags, list_schema
 from api.schemas.device import IpAddressSchema
 from api.schemas.network import (IpPoolCreateSchema, IpPoolListSchema, IpPoolSchema, IpPoolUpdateSchema,
@@ -43,6 +43,7 @@ class IpAttachSchema(RequestSchema):
 # --- pools (operator) ------------------------------------------------------
 
 @blp.route("/ip-pools", methods=["GET"])
+@operator_required
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, IpPoolListSchema)
 def list_pools(args):
@@ -52,6 +53,7 @@ def list_pools(args):
 
 
 @blp.route("/ip-pools", methods=["POST"])
+@operator_required
 @blp.arguments(IpPoolCreateSchema)
 @blp.response(201, IpPoolSchema)
 def create_pool(data):
@@ -67,6 +69,7 @@ def create_pool(data):
 
 
 @blp.route("/ip-pools/<pool_id>", methods=["GET"])
+@operator_required
 @blp.response(200, IpPoolSchema)
 def get_pool(pool_id):
     """Operator: show an IP pool."""
@@ -75,6 +78,7 @@ def get_pool(pool_id):
 
 
 @blp.route("/ip-pools/<pool_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(IpPoolUpdateSchema)
 @blp.response(200, IpPoolSchema)
 def update_pool(data, pool_id):
@@ -89,6 +93,7 @@ def update_pool(data, pool_id):
 
 
 @blp.route("/ip-pools/<pool_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_pool(pool_id):
     """Operator: delete a pool with no addresses in use."""

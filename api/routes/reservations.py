@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.models import Device, HardwareReservation, Machine, Project, new_id
-from api.routes.common import api_blueprint, operator_only, paginate, principal, session
+from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.reservation import (HardwareReservationCreateSchema, HardwareReservationListSchema,
                                      HardwareReservationSchema, HardwareReservationUpdateSchema)
@@ -51,6 +51,7 @@ def get_reservation(reservation_id):
 
 
 @blp.route("/hardware-reservations", methods=["POST"])
+@operator_required
 @blp.arguments(HardwareReservationCreateSchema)
 @blp.response(201, HardwareReservationSchema)
 def create_reservation(data):
@@ -79,6 +80,7 @@ def create_reservation(data):
 
 
 @blp.route("/hardware-reservations/<reservation_id>", methods=["PUT", "PATCH"])
+@operator_required
 @blp.arguments(HardwareReservationUpdateSchema)
 @blp.response(200, HardwareReservationSchema)
 def update_reservation(data, reservation_id):
@@ -101,6 +103,7 @@ def update_reservation(data, reservation_id):
 
 
 @blp.route("/hardware-reservations/<reservation_id>", methods=["DELETE"])
+@operator_required
 @blp.response(204)
 def delete_reservation(reservation_id):
     """Operator: release the reservation (its machine rejoins the pool)."""

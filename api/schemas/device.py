@@ -166,7 +166,7 @@ class BatchSchema(Schema):
     state = fields.String()
     quantity = fields.Integer()
     error_messages = fields.List(fields.String())
-    devices = fields.List(fields.Function(lambda d: {"id": d.id, "href": href("devices", d.id)}))
+    devices = fields.Function(lambda b: [{"id": d.id, "href": href("devices", d.id)} for d in b["devices"]])
     created_at = fields.DateTime()
 
 

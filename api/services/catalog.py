@@ -1,7 +1,7 @@
 """Metros, plans and operating systems: lookups by slug/code or id, and CRUD."""
 from __future__ import annotations
 
-from sqlalchemy import distinct, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,8 @@ def get_or_404(session: Session, model, obj_id: str, what: str):
 
 def attach_plan_metros(session: Session, plans: list[Plan]) -> list[Plan]:
     """Set ``available_metros`` on each plan: metros with machines of it."""
-    rows = session.execute(select(distinct(Machine.plan_id), Metro).join(Metro, Machine.metro_id == Metro.id)
-                           .where(Machine.plan_id.in_([p.id for p in plans]))).all()
+    rows = session.execute(select(Machine.plan_id, Metro).join(Metro, Machine.metro_id == Metro.id)
+                           .where(Machine.plan_id.in_([p.id for p in plans])).distinct()).all()
     by_plan: dict[str, list[Metro]] = {}
     for plan_id, metro in rows:
         by_plan.setdefault(plan_id, []).append(metro)
