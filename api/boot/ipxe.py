@@ -36,8 +36,8 @@ def boot_phase(machine: Machine, device: Device | None) -> str:
     """What a PXE boot of ``machine`` should do right now."""
     op, step = machine.operation, machine.step
     steps = (machine.operation_args or {}).get("steps") or []
-    if op in ("deprovision", "reinstall") and "wait_wipe" in steps and step in steps \
-            and steps.index(step) <= steps.index("wait_wipe"):
+    index = int((machine.operation_args or {}).get("index", 0))
+    if op in ("deprovision", "reinstall") and "wait_wipe" in steps and index <= steps.index("wait_wipe"):
         return "wipe"
     if op in ("provision", "reinstall") and device is not None and step in INSTALL_STEPS:
         return "install"

@@ -178,7 +178,9 @@ class Worker:
             if m.operation == "deprovision" and m.state == "deprovisioning":
                 from api.engine.states import transition
                 transition(m, "machine", "clean")
-        idx = steps.index(step_name) + 1 if step_name in steps else len(steps)
+        # advance by position: a plan may hold the same step twice (power_off before and after a wipe)
+        idx = int(args.get("index", 0)) + 1
+        args["index"] = idx
         m.operation_args = args
         if idx < len(steps):
             m.step = steps[idx]
