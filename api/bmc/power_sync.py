@@ -15,10 +15,11 @@ Guarantees:
 
 * at most ``concurrency`` BMC calls are in flight;
 * each call gets ``timeout`` seconds from the moment it *starts* (not from when
-  it was queued); a call still running then is reported as
-  :class:`~api.bmc.base.BMCUnreachable` and abandoned -- its worker thread ends
-  when the driver's own timeout fires, so build drivers with ``timeout`` no
-  larger than this one;
+  it was queued), plus a short grace (10 %, at most 0.5 s) so a driver that
+  honours the same timeout reports its own, more specific error first; a call
+  still running then is reported as :class:`~api.bmc.base.BMCUnreachable`
+  (naming the BMC) and abandoned -- its worker thread ends when the driver's
+  own timeout fires, so build drivers with ``timeout`` no larger than this one;
 * a slow or dead BMC delays nobody else: the others keep flowing through the
   remaining workers;
 * every target gets exactly one result, in input order; errors are the typed
@@ -58,12 +59,14 @@ class PowerResult:
         return self.error is None
 
 
-def _poll_one(target: PowerTarget, started: list[float | None], index: int) -> tuple[str, float]:
+def _poll_one(target: PowerTarget, started: list[float | None], addresses: list[str | None],
+              index: int) -> tuple[str, float]:
     t0 = time.monotonic()
     started[index] = t0
     driver = None
     try:
         driver = target.driver_factory()
+        addresses[index] = getattr(driver, "address", None)
         state = driver.power_state()
         if state not in POWER_STATES:
             raise BMCError(f"driver returned power state {state!r}",
@@ -96,11 +99,14 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
         raise ValueError("concurrency must be >= 1")
     results: list[PowerResult | None] = [None] * len(items)
     started: list[float | None] = [None] * len(items)
+    addresses: list[str | None] = [None] * len(items)
+    limit = timeout + min(0.5, 0.1 * timeout)
     pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(items)),
                                  thread_name_prefix="power-sync")
     abandoned = threading.Event()
     try:
-        futures = {pool.submit(_poll_one, t, started, i): i for i, t in enumerate(items)}
+        futures = {pool.submit(_poll_one, t, started, addresses, i): i
+                   for i, t in enumerate(items)}
         pending = set(futures)
 
         def record(i: int, result: PowerResult) -> None:
@@ -110,7 +116,7 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
 
         while pending:
             now = time.monotonic()
-            deadlines = [started[futures[f]] + timeout for f in pending
+            deadlines = [started[futures[f]] + limit for f in pending
                          if started[futures[f]] is not None]
             wait_for = max(0.0, min(deadlines) - now) if deadlines else 0.05
             done, _ = cf.wait(pending, timeout=min(max(wait_for, 0.005), 0.25),
@@ -131,12 +137,13 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
             for f in list(pending):
                 i = futures[f]
                 t0 = started[i]
-                if t0 is not None and now - t0 >= timeout and not f.done():
+                if t0 is not None and now - t0 >= limit and not f.done():
                     pending.discard(f)
                     abandoned.set()
                     record(i, PowerResult(
                         items[i].machine_id, None,
-                        BMCUnreachable(f"power status: no answer within {timeout:g}s"),
+                        BMCUnreachable(f"power status: no answer within {timeout:g}s",
+                                       address=addresses[i]),
                         now - t0))
     finally:
         # never wait for abandoned calls; finished workers exit on their own

@@ -84,6 +84,7 @@ class SushyEmulator:
     process: subprocess.Popen
     ca_bundle: str | None = None
     log_path: str = ""
+    state_dir: str = ""
     _owns_workdir: bool = field(default=True, repr=False)
 
     @property
@@ -110,6 +111,8 @@ class SushyEmulator:
 
     def stop(self) -> None:
         stop_process(self.process)
+        if self.state_dir and not self.state_dir.startswith(self.workdir):
+            shutil.rmtree(self.state_dir, ignore_errors=True)
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -206,6 +209,9 @@ def _write_config(path: str, *, port: int, systems: list[dict[str, Any]], auth_f
         f"SUSHY_EMULATOR_STATE_DIR = {state_dir!r}",
         f"SUSHY_EMULATOR_STORAGE = {storage!r}",
         f"SUSHY_EMULATOR_DRIVES = {drives!r}",
+        # pre-seed the LED state: otherwise the first GET of each system writes
+        # it to sqlite, and a burst of first GETs fights over the write lock
+        f"SUSHY_EMULATOR_INDICATOR_LEDS = {({s['uuid']: 'Off' for s in systems})!r}",
         "SUSHY_EMULATOR_VMEDIA_VERIFY_SSL = False",
     ]
     if cert:
@@ -235,8 +241,14 @@ def start_sushy_emulator(systems: Iterable[dict[str, Any]] | None = None, port: 
     auth_file = os.path.join(workdir, "htpasswd")
     with open(auth_file, "w") as f:
         f.write(_htpasswd_line(username, password))
-    state_dir = os.path.join(workdir, "state")
-    os.makedirs(state_dir, exist_ok=True)
+    # the emulator keeps its state in sqlite files; RAM-backed storage keeps
+    # commits cheap when hundreds of systems are seeded
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        state_dir = tempfile.mkdtemp(prefix="ingot-sushy-state-", dir=shm)
+    else:
+        state_dir = os.path.join(workdir, "state")
+        os.makedirs(state_dir, exist_ok=True)
     cert = _self_signed_cert(workdir) if tls else None
     config = os.path.join(workdir, "emulator.conf")
     _write_config(config, port=port, systems=systems, auth_file=auth_file,
@@ -256,7 +268,7 @@ def start_sushy_emulator(systems: Iterable[dict[str, Any]] | None = None, port: 
     handle = SushyEmulator(url=url, port=port, username=username, password=password,
                            systems=systems, workdir=workdir, process=proc,
                            ca_bundle=cert[0] if cert else None, log_path=log_path,
-                           _owns_workdir=owns)
+                           state_dir=state_dir, _owns_workdir=owns)
 
     def ready() -> bool:
         if proc.poll() is not None:

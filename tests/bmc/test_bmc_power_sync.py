@@ -1,0 +1,148 @@
+"""poll_power against real emulators: many BMCs, bounded concurrency, slow ones isolated."""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+import pytest
+
+from api.bmc import get_driver
+from api.bmc.base import BMCAuthFailed, BMCDriver, BMCError, BMCUnreachable
+from api.bmc.power_sync import PowerTarget, percentile, poll_power, summarize
+from tests.peers._util import free_tcp_port, free_udp_port
+
+
+def redfish_target(bmc, system_id, timeout=5.0, password=None, machine_id=None):
+    return PowerTarget(machine_id or system_id, functools.partial(
+        get_driver, "redfish", bmc.url, bmc.username,
+        bmc.password if password is None else password, {"system_id": system_id}, timeout))
+
+
+def test_poll_500_systems_of_one_emulator(redfish_500):
+    targets = [redfish_target(redfish_500, sid) for sid in redfish_500.system_ids]
+    t0 = time.monotonic()
+    results = poll_power(targets, concurrency=64, timeout=5.0)
+    wall = time.monotonic() - t0
+    summary = summarize(results)
+    print(f"\npower sync of 500 Redfish systems: {wall:.2f}s wall, "
+          f"p50 {summary['p50'] * 1000:.0f} ms, p99 {summary['p99'] * 1000:.0f} ms per call")
+    assert [r.machine_id for r in results] == redfish_500.system_ids
+    assert summary["ok"] == 500 and summary["off"] == 500, summary
+    assert wall < 60.0
+
+
+def test_dead_hung_and_misconfigured_bmcs_do_not_delay_the_others(redfish_500, black_hole):
+    live = [redfish_target(redfish_500, sid, timeout=2.0) for sid in redfish_500.system_ids[:40]]
+    hung = PowerTarget("hung", functools.partial(
+        get_driver, "redfish", f"http://{black_hole.address}", "admin", "x", None, 2.0))
+    refused = PowerTarget("refused", functools.partial(
+        get_driver, "redfish", f"http://127.0.0.1:{free_tcp_port()}", "admin", "x", None, 2.0))
+    wrong_pw = redfish_target(redfish_500, redfish_500.system_ids[0], timeout=2.0,
+                              password="wrong", machine_id="wrong-password")
+    dead_ipmi = PowerTarget("dead-ipmi", functools.partial(
+        get_driver, "ipmi", f"127.0.0.1:{free_udp_port()}", "admin", "x", None, 2.0))
+
+    def broken_factory():
+        raise RuntimeError("driver construction blew up")
+
+    broken = PowerTarget("broken", broken_factory)
+    targets = [hung, dead_ipmi] + live[:20] + [refused, wrong_pw, broken] + live[20:]
+
+    t0 = time.monotonic()
+    results = poll_power(targets, concurrency=8, timeout=2.0)
+    wall = time.monotonic() - t0
+
+    by_id = {r.machine_id: r for r in results}
+    assert [r.machine_id for r in results] == [t.machine_id for t in targets]
+    assert isinstance(by_id["hung"].error, BMCUnreachable)
+    assert black_hole.address in str(by_id["hung"].error)
+    assert 1.5 <= by_id["hung"].elapsed <= 3.0
+    assert isinstance(by_id["dead-ipmi"].error, BMCUnreachable)
+    assert isinstance(by_id["refused"].error, BMCUnreachable)
+    assert isinstance(by_id["wrong-password"].error, BMCAuthFailed)
+    assert type(by_id["broken"].error) is BMCError and "blew up" in str(by_id["broken"].error)
+    live_results = [by_id[t.machine_id] for t in live]
+    assert all(r.power_state == "off" for r in live_results)
+    # two workers stuck on dead BMCs for 2 s; the other six keep the 40 live ones flowing
+    assert max(r.elapsed for r in live_results) < 1.5
+    assert wall < 2.0 + 2.0
+
+
+class CountingDriver(BMCDriver):
+    """Wraps a real driver and counts calls in flight (for the concurrency bound)."""
+
+    name = "counting"
+    lock = threading.Lock()
+    in_flight = 0
+    peak = 0
+
+    def __init__(self, inner: BMCDriver):
+        super().__init__(inner.address, timeout=inner.timeout)
+        self.inner = inner
+
+    def power_state(self) -> str:
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+        try:
+            time.sleep(0.02)  # make overlap observable
+            return self.inner.power_state()
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+
+    def set_power(self, action):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def set_boot_device(self, device, persistent=False):  # pragma: no cover
+        raise NotImplementedError
+
+    def inventory(self):  # pragma: no cover
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("concurrency", [1, 5, 32])
+def test_concurrency_is_bounded(redfish_500, concurrency):
+    CountingDriver.in_flight = CountingDriver.peak = 0
+    targets = [PowerTarget(sid, functools.partial(
+        lambda sid: CountingDriver(get_driver("redfish", redfish_500.url, redfish_500.username,
+                                              redfish_500.password, {"system_id": sid}, 5.0)),
+        sid)) for sid in redfish_500.system_ids[:64]]
+    seen = []
+    results = poll_power(targets, concurrency=concurrency, timeout=5.0, on_result=seen.append)
+    assert all(r.ok for r in results)
+    assert sorted(r.machine_id for r in seen) == sorted(r.machine_id for r in results)
+    assert 1 <= CountingDriver.peak <= concurrency
+    if concurrency > 1:
+        assert CountingDriver.peak > 1
+
+
+def test_ipmi_targets(ipmi_bmc):
+    live = PowerTarget("live", functools.partial(
+        get_driver, "ipmi", ipmi_bmc.address, ipmi_bmc.username, ipmi_bmc.password, None, 3.0))
+    results = poll_power([live, live, live], concurrency=3, timeout=3.0)
+    assert all(r.ok and r.power_state in ("on", "off") for r in results)
+
+
+def test_empty_and_helpers():
+    assert poll_power([]) == []
+    with pytest.raises(ValueError):
+        poll_power([PowerTarget(1, lambda: None)], concurrency=0)
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0] * 99 + [9.0], 99) == 1.0
+    assert percentile(list(range(1, 101)), 99) == 99
+
+
+def test_a_call_outliving_the_poll_timeout_is_abandoned(redfish_500, black_hole):
+    """A driver built with a longer timeout than the poll's is cut off by poll_power."""
+    slow = PowerTarget("slow", functools.partial(
+        get_driver, "redfish", f"http://{black_hole.address}", "admin", "x", None, 30.0))
+    fast = redfish_target(redfish_500, redfish_500.system_ids[0])
+    t0 = time.monotonic()
+    results = poll_power([slow, fast], concurrency=2, timeout=1.0)
+    assert time.monotonic() - t0 < 1.0 + 1.0
+    assert isinstance(results[0].error, BMCUnreachable)
+    assert black_hole.address in str(results[0].error)
+    assert results[1].power_state == "off"
