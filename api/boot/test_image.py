@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 from api.boot.ramdisk.build import (VM_MODULES, RamdiskBuildError, _run, _sha256, build_initramfs,
-                                    cache_dir, fetch_busybox, fetch_kernel)
+                                    build_lock, cache_dir, fetch_busybox, fetch_kernel)
 
 HERE = Path(__file__).resolve().parent / "ramdisk"
 IMAGE_FORMAT = "1"
@@ -165,12 +165,11 @@ def _build_raw(path: Path, kernel, busybox: Path, size_mib: int, workdir: Path) 
     _run(["mkfs.fat", "-F", "16", "-n", FS_LABEL, "-i", "1A2B3C4D", f"--offset={PART_START}",
           "-h", str(PART_START), str(path), str(part_kib)])
     img = f"{path}@@{PART_START * SECTOR}"
-    env_tools = {"MTOOLS_SKIP_CHECK": "1"}
-    os.environ.update(env_tools)
-    _run(["mcopy", "-i", img, str(kernel.vmlinuz), "::/vmlinuz"])
-    _run(["mcopy", "-i", img, str(initrd), "::/initrd.gz"])
-    _run(["mcopy", "-i", img, str(cfg), "::/syslinux.cfg"])
-    _run(["mmd", "-i", img, "::/root", "::/root/.ssh", "::/ingot"])
+    env = {"MTOOLS_SKIP_CHECK": "1"}
+    _run(["mcopy", "-i", img, str(kernel.vmlinuz), "::/vmlinuz"], env=env)
+    _run(["mcopy", "-i", img, str(initrd), "::/initrd.gz"], env=env)
+    _run(["mcopy", "-i", img, str(cfg), "::/syslinux.cfg"], env=env)
+    _run(["mmd", "-i", img, "::/root", "::/root/.ssh", "::/ingot"], env=env)
     _run(["syslinux", "--offset", str(PART_START * SECTOR), "--install", str(path)])
 
 
@@ -184,6 +183,11 @@ def build_test_image(output: str | os.PathLike | None = None, *, cache: str | os
     sha256 *of the compressed file* (what the deploy agent verifies).
     """
     root = cache_dir(cache)
+    with build_lock(root):
+        return _build_test_image(root, output, formats, size_mib, force)
+
+
+def _build_test_image(root: Path, output, formats, size_mib: int, force: bool) -> TestImage:
     kernel = fetch_kernel(root)
     busybox = fetch_busybox(root)
     tag = _inputs_tag(kernel.version, busybox, size_mib)

@@ -16,7 +16,9 @@ Public entry points: :func:`build_ramdisk` (wired as ``ingot ramdisk build``),
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import glob
 import gzip
 import hashlib
@@ -83,9 +85,21 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     return p
 
 
-def _run(cmd: Sequence[str], cwd: str | os.PathLike | None = None) -> str:
+@contextlib.contextmanager
+def build_lock(root: Path):
+    """Serialise builds sharing a cache directory (parallel test workers, CLI + tests)."""
+    with open(root / ".build.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run(cmd: Sequence[str], cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> str:
     try:
-        res = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
+        res = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False,
+                             env={**os.environ, **env} if env else None)
     except FileNotFoundError as exc:
         raise RamdiskBuildError(f"{cmd[0]} not found; install it (see docs/ramdisk.md)") from exc
     if res.returncode != 0:
@@ -486,6 +500,11 @@ def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.Pa
         force: rebuild even if the cache has this variant.
     """
     root = cache_dir(cache)
+    with build_lock(root):
+        return _build_ramdisk(root, output, modules, extra_files, firmware_packages, hooks_dir, kernel_deb, force)
+
+
+def _build_ramdisk(root, output, modules, extra_files, firmware_packages, hooks_dir, kernel_deb, force) -> Ramdisk:
     kernel = fetch_kernel(root, kernel_deb)
     busybox = fetch_busybox(root)
     names = _expand_modules(modules)
