@@ -25,6 +25,17 @@ def pytest_report_header(config):
     return f"ingot test database: {TEST_DB}"
 
 
+# folders whose subject is not the database: marked so the PostgreSQL pass can skip them
+FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        if len(parts) > 1 and parts[0] == "tests" and parts[1] in FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKS[parts[1]]))
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL cluster for the whole run (started by the tests)."""

@@ -1,0 +1,49 @@
+# The two commands of a fresh machine:
+#   make demo   run Ingot on its embedded default (SQLite, in-process worker, simulated lab)
+#   make test   run the whole test suite (on SQLite, then on a real PostgreSQL)
+# Both create .venv and install what they need.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# reinstall when the dependencies change
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-sqlite test-postgres system-deps venv bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test,postgres]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ingot serve --demo --host $(HOST) --port $(PORT)
+
+system-deps:
+	bash tests/support/system-deps.sh
+
+test: system-deps $(STAMP)
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+# pytest exits 5 when it collects nothing; make stops on any non-zero exit.
+test-sqlite: $(STAMP)
+	INGOT_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL, except the folders whose subject is not the
+# database (QEMU boots, Terraform runs, BMC emulators): they run once, above.
+test-postgres: $(STAMP)
+	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@echo "see bench/README.md"
+
+clean:
+	rm -rf $(VENV) .ingot .pytest_cache
