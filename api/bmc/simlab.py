@@ -7,8 +7,14 @@ agent, the rescue system, chain the tenant's script, or boot from disk); from
 disk it boots the installed system, which reads its metadata and phones home
 once. It never touches Ingot's database, only its HTTP endpoints.
 
-Failure injection per host: ``never_boots``, ``installer_fails``,
-``no_phone_home``. The lab is a small WSGI app (mounted by ``ingot serve
+Failure injection per host (``PUT /hosts/<name> {"fail": ...}``):
+``power_stuck`` (the BMC takes commands, the power never changes),
+``never_boots`` (hangs at POST), ``installer_fails`` / ``installer_hangs``
+(the installer or image-writing agent reports failure / stops reporting),
+``no_phone_home`` (the installed system never calls back), ``wipe_fails`` /
+``wipe_hangs`` (the deploy agent's disk wipe). Delays: the lab's ``delay``
+(seconds per boot stage), per host ``delay`` and ``bmc_delay`` (how long a
+power command takes to answer, after it took effect). The lab is a small WSGI app (mounted by ``ingot serve
 --demo`` at ``/_simlab``, or run on its own) that the ``sim`` BMC driver calls.
 """
 from __future__ import annotations
@@ -25,7 +31,10 @@ from flask import Flask, jsonify, request
 
 log = logging.getLogger("ingot.simlab")
 
-FAILURES = ("never_boots", "installer_fails", "no_phone_home")
+FAILURES = ("power_stuck", "never_boots", "installer_fails", "installer_hangs", "no_phone_home",
+            "wipe_fails", "wipe_hangs")
+SPEC = ("mac", "cpus", "memory_mib", "disks", "nics", "fail", "delay", "bmc_delay")
+CHAIN_DEPTH = 4
 HTTP_TIMEOUT = 10
 UNKNOWN_RETRIES = 3
 
@@ -41,12 +50,16 @@ class SimHost:
     disk_metadata_url: str | None = None
     disk_booted: bool = False           # first boot of the installed system done
     fail: str | None = None
+    delay: float | None = None          # seconds per boot stage (None: the lab's)
+    bmc_delay: float = 0.0              # a power command answers this long after it took effect
     cpus: int = 4
     memory_mib: int = 8192
     disks: list = dataclasses.field(default_factory=lambda: [{"name": "sda", "size_gb": 240, "type": "SSD"}])
     nics: list = dataclasses.field(default_factory=list)
     generation: int = 0                 # bumps on every power change: stale boots stop
     boots: int = 0
+    power_ons: int = 0                  # power-on and reset commands that took effect
+    ipxe_fetches: int = 0
     log: list = dataclasses.field(default_factory=list)
 
     def public(self) -> dict:
@@ -72,13 +85,16 @@ class SimLab:
             if h is None:
                 h = self.hosts[name] = SimHost(name=name)
             for key, value in (spec or {}).items():
-                if key in ("mac", "cpus", "memory_mib", "disks", "nics", "fail") and value is not None:
+                if key in SPEC and key != "fail" and value is not None:
                     setattr(h, key, value.lower() if key == "mac" else value)
             return h
 
     def set_power(self, name: str, action: str) -> None:
         with self.lock:
             h = self.host(name)
+            if h.fail == "power_stuck":
+                self._note(h, f"injected failure: power {action} ignored")
+                return
             if action in ("off", "soft_off"):
                 if h.power == "on":
                     self._note(h, "power off")
@@ -88,6 +104,7 @@ class SimLab:
             if action == "reset" or (action == "on" and h.power == "off"):
                 self._note(h, "power on" if action == "on" else "reset")
                 h.power = "on"
+                h.power_ons += 1
                 h.generation += 1
                 gen = h.generation
                 threading.Thread(target=self._boot, args=(h, gen), daemon=True,
@@ -130,7 +147,7 @@ class SimLab:
             device = h.boot_once or h.boot_persistent
             h.boot_once = None
             h.boots += 1
-        if not self._sleep(h, gen, self.delay):
+        if not self._sleep(h, gen, self._delay(h)):
             return
         if h.fail == "never_boots":
             self._note(h, "injected failure: hangs at POST")
@@ -140,17 +157,22 @@ class SimLab:
                 if not self._alive(h, gen):
                     return
                 script = self._get(f"{self.ingot_url}/metal/v1/boot/ipxe", params={"mac": h.mac}).text
+                with self.lock:
+                    h.ipxe_fetches += 1
                 outcome = self._run_ipxe(h, gen, script)
                 if outcome != "retry":
                     break
-                self._sleep(h, gen, self.delay * 2)
+                self._sleep(h, gen, self._delay(h) * 2)
             else:
                 return
             if outcome != "disk":
                 return
         self._boot_disk(h, gen)
 
-    def _run_ipxe(self, h: SimHost, gen: int, script: str) -> str:
+    def _delay(self, h: SimHost) -> float:
+        return self.delay if h.delay is None else h.delay
+
+    def _run_ipxe(self, h: SimHost, gen: int, script: str, depth: int = 0) -> str:
         lines = [ln.strip() for ln in script.splitlines() if ln.strip() and not ln.startswith("#")]
         if any(ln == "exit" for ln in lines):
             self._note(h, "iPXE: exit, boot from disk")
@@ -170,11 +192,21 @@ class SimLab:
             url = chain.split()[-1]
             self._note(h, f"iPXE: chain {url}")
             try:
-                self._get(url)
-            except requests.RequestException:
-                pass  # the tenant's script server is not ours to judge
-            with self.lock:
-                h.disk_os, h.disk_metadata_url, h.disk_booted = "custom_ipxe", None, True
+                text = self._get(url).text
+            except requests.RequestException as exc:
+                self._note(h, f"iPXE: chain failed ({exc}); halting")
+                return "done"
+            if depth < CHAIN_DEPTH and text.lstrip().startswith("#!ipxe"):
+                if not any(ln.strip().startswith(("kernel ", "chain ", "exit")) for ln in text.splitlines()):
+                    self._note(h, "iPXE: the chained script boots nothing we know; halting")
+                    return "done"
+                if any(ln.strip().startswith("kernel ") for ln in text.splitlines()):
+                    # the tenant's own installer: what it writes is its business
+                    self._note(h, "iPXE: running the tenant's kernel")
+                    with self.lock:
+                        h.disk_os, h.disk_metadata_url, h.disk_booted = "custom_ipxe", None, True
+                    return "done"
+                return self._run_ipxe(h, gen, text, depth + 1)
             return "done"
         if any(ln.startswith("reboot") for ln in lines):
             self._note(h, "iPXE: unknown to Ingot, rebooting later")
@@ -191,7 +223,14 @@ class SimLab:
             self._post_json(f"{metadata}/events", {"state": "failed", "message": "empty install config"})
             return
         self._post_json(f"{metadata}/events", {"state": "running", "code": 1001, "message": "installer started"})
-        if not self._sleep(h, gen, self.delay):
+        if not self._sleep(h, gen, self._delay(h) / 2):
+            return
+        self._post_json(f"{metadata}/events", {"state": "running", "percentage": 50,
+                                               "message": "installing packages"})
+        if h.fail == "installer_hangs":
+            self._note(h, "injected failure: installer hangs")
+            return
+        if not self._sleep(h, gen, self._delay(h) / 2):
             return
         if h.fail == "installer_fails":
             self._note(h, "injected failure: installer fails")
@@ -212,11 +251,14 @@ class SimLab:
         plan = self._get(f"{metadata}/deploy").json()
         self._post_json(f"{metadata}/events", {"type": "provisioning.agent", "state": "running",
                                                "message": f"agent {plan.get('action')} started"})
-        if not self._sleep(h, gen, self.delay):
+        if not self._sleep(h, gen, self._delay(h)):
             return
-        if action == "deploy" and h.fail == "installer_fails":
+        if (action, h.fail) in (("deploy", "installer_hangs"), ("wipe", "wipe_hangs")):
+            self._note(h, f"injected failure: {action} hangs")
+            return
+        if (action, h.fail) in (("deploy", "installer_fails"), ("wipe", "wipe_fails")):
             self._post_json(f"{metadata}/deploy/complete", {"status": "failed",
-                                                            "message": "simulated: image write failed"})
+                                                            "message": f"simulated: {action} failed"})
             return
         with self.lock:
             if action == "wipe":
@@ -245,7 +287,7 @@ class SimLab:
         self._note(h, f"booting {h.disk_os} from disk")
         if h.disk_booted or not h.disk_metadata_url:
             return
-        if not self._sleep(h, gen, self.delay):
+        if not self._sleep(h, gen, self._delay(h)):
             return
         self._get(f"{h.disk_metadata_url}/metadata")  # cloud-init reads its metadata
         if h.fail == "no_phone_home":
@@ -294,6 +336,8 @@ def create_lab_app(lab: SimLab) -> Flask:
         h = lab.host(name, spec)
         if "fail" in spec:
             h.fail = spec["fail"]
+        if "delay" in spec:
+            h.delay = None if spec["delay"] is None else float(spec["delay"])
         return jsonify(h.public())
 
     @app.get("/hosts/<name>/power")
@@ -306,7 +350,10 @@ def create_lab_app(lab: SimLab) -> Flask:
         if action not in ("on", "off", "reset", "soft_off"):
             return jsonify({"errors": ["action: one of on, off, reset, soft_off"]}), 422
         lab.set_power(name, action)
-        return jsonify({"power": lab.host(name).power})
+        h = lab.host(name)
+        if h.bmc_delay:
+            time.sleep(h.bmc_delay)  # a slow BMC: the command took effect, the answer is late
+        return jsonify({"power": h.power})
 
     @app.post("/hosts/<name>/boot")
     def post_boot(name):

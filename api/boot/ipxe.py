@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from pathlib import Path
 
@@ -18,7 +19,9 @@ _sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, kee
 _sandbox.filters["shell_quote"] = shlex.quote
 
 UNKNOWN_RETRY_SECONDS = 60
-INSTALL_STEPS = {"power_off", "boot_pxe", "power_on", "wait_boot", "wait_install", "wait_deploy"}
+NETBOOT_WAITS = {"wait_wipe": "wipe", "wait_rescue": "rescue", "wait_install": "install",
+                 "wait_deploy": "install"}
+_URL_OK = re.compile(r"^https?://[^\s${}]+$")
 
 
 @dataclasses.dataclass
@@ -32,20 +35,53 @@ def render_operator_template(source: str, **values) -> str:
     return _sandbox.from_string(source).render(**values)
 
 
+def _engine_phase(machine: Machine) -> str | None:
+    """What the running operation wants from a network boot, read from the
+    steps still ahead of it: the first netboot wait decides."""
+    if not machine.operation:
+        return None
+    args = machine.operation_args or {}
+    steps = args.get("steps") or []
+    pos = int(args.get("pos", 0))
+    saw_boot = False
+    for name in steps[pos:]:
+        if name == "wait_boot":
+            saw_boot = True
+        elif name in NETBOOT_WAITS:
+            if NETBOOT_WAITS[name] == "install" and machine.install_result == "ok":
+                return None  # the installer has finished: this boot is the installed system's
+            return NETBOOT_WAITS[name]
+        elif name == "wait_phone_home":
+            return None
+    if saw_boot and machine.operation in ("provision", "reinstall"):
+        return "install"  # custom_ipxe: the network boot is the install
+    return None
+
+
 def boot_phase(machine: Machine, device: Device | None) -> str:
-    """What a PXE boot of ``machine`` should do right now."""
-    op, step = machine.operation, machine.step
-    steps = (machine.operation_args or {}).get("steps") or []
-    index = int((machine.operation_args or {}).get("index", 0))
-    if op in ("deprovision", "reinstall") and "wait_wipe" in steps and index <= steps.index("wait_wipe"):
-        return "wipe"
-    if op in ("provision", "reinstall") and device is not None and step in INSTALL_STEPS:
-        return "install"
-    if op == "rescue" or (device is not None and device.rescue):
+    """What a PXE boot of ``machine`` should do right now: ``install``,
+    ``wipe``, ``rescue``, ``chain`` (the tenant's ipxe_script_url) or ``exit``
+    (boot from the local disk)."""
+    phase = _engine_phase(machine)
+    if phase == "install" and device is None:
+        phase = None
+    if phase:
+        return phase
+    if device is None or device.state in ("deprovisioning", "deleted"):
+        return "exit"
+    if device.rescue:
         return "rescue"
-    if device is not None and device.always_pxe and device.ipxe_script_url:
+    if device.always_pxe and device.ipxe_script_url:
         return "chain"
     return "exit"
+
+
+def _chain(device: Device) -> BootScript:
+    url = device.ipxe_script_url or ""
+    if not _URL_OK.match(url):  # never let a URL add commands to our script
+        return BootScript("exit", _env.get_template("exit.ipxe.j2").render(
+            reason=f"ipxe_script_url of {device.hostname} is not a plain http(s) URL; boot from disk"))
+    return BootScript("chain", _env.get_template("chain.ipxe.j2").render(device=device, url=url))
 
 
 def script_for(machine: Machine, device: Device | None, base_url: str, metadata_token: str | None) -> BootScript:
@@ -58,8 +94,7 @@ def script_for(machine: Machine, device: Device | None, base_url: str, metadata_
     if phase == "install":
         os_row = device.operating_system
         if os_row.install_method == "custom_ipxe":
-            return BootScript("chain", _env.get_template("chain.ipxe.j2").render(
-                device=device, url=device.ipxe_script_url))
+            return _chain(device)
         if os_row.install_method == "image":
             return BootScript("deploy", _env.get_template("agent.ipxe.j2").render(
                 machine=machine, base_url=base_url, metadata_url=metadata_url, action="deploy"))
@@ -71,8 +106,7 @@ def script_for(machine: Machine, device: Device | None, base_url: str, metadata_
             initrd_url=render_operator_template(os_row.initrd_url, **values),
             cmdline=cmdline, **values))
     if phase == "chain":
-        return BootScript("chain", _env.get_template("chain.ipxe.j2").render(device=device,
-                                                                             url=device.ipxe_script_url))
+        return _chain(device)
     reason = "provisioned; boot from disk" if device is not None else "no device; boot from disk"
     return BootScript("exit", _env.get_template("exit.ipxe.j2").render(reason=reason))
 

@@ -7,16 +7,19 @@ request's transaction) and is then driven by the worker one step at a time.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Callable
 
 from sqlalchemy.orm import Session
 
 from api.engine.states import transition
-from api.models import Device, Machine, utcnow
+from api.models import Device, Machine, as_utc, utcnow
 from api.services import events
 from api.services.errors import Conflict
 
 # Step plans ---------------------------------------------------------------
+# A plan may name a step more than once (a wipe before a reinstall powers the
+# machine off twice); the worker keeps its place by position, not by name.
 
 NETBOOT = ["boot_pxe", "power_on", "wait_boot"]
 WIPE = ["boot_pxe", "power_on", "wait_wipe", "power_off"]
@@ -34,30 +37,68 @@ def install_steps(device: Device) -> list[str]:
     return ["power_off", *NETBOOT, "wait_install", "wait_phone_home", "boot_disk"]
 
 
-def _plan_provision(m: Machine, d: Device | None, args: dict) -> list[str]:
+def _plan_provision(m: Machine | None, d: Device | None, args: dict) -> list[str]:
     return install_steps(d) + ["finish"]
 
 
-def _plan_reinstall(m: Machine, d: Device | None, args: dict) -> list[str]:
+def _plan_reinstall(m: Machine | None, d: Device | None, args: dict) -> list[str]:
     wipe = [] if args.get("deprovision_fast") or args.get("preserve_data") else WIPE
     steps = install_steps(d)
     return ["power_off", *wipe, *steps[1:], "finish"]
 
 
-def _plan_deprovision(m: Machine, d: Device | None, args: dict) -> list[str]:
-    return ["power_off", *([] if args.get("deprovision_fast") else WIPE), "finish"]
+def _plan_deprovision(m: Machine | None, d: Device | None, args: dict) -> list[str]:
+    wipe = [] if args.get("deprovision_fast") else ["begin_cleaning", *WIPE]
+    return ["power_off", *wipe, "finish"]
 
 
-def _plan_reboot(m: Machine, d: Device | None, args: dict) -> list[str]:
-    leaving_rescue = bool(d and d.rescue)
+def _plan_reboot(m: Machine | None, d: Device | None, args: dict) -> list[str]:
+    leaving_rescue = bool(args.get("leaving_rescue") or (d is not None and getattr(d, "rescue", False)))
     return ["power_off", *(["boot_disk"] if leaving_rescue else []), "power_on", "finish"]
+
+
+def _plan_rescue(m: Machine | None, d: Device | None, args: dict) -> list[str]:
+    return ["power_off", *NETBOOT, "wait_rescue", "finish"]
+
+
+# Preparations (run by start(), after the state transitions, before planning) ----
+
+def _prepare_deprovision(m: Machine, d: Device | None, args: dict, prior_state: str) -> None:
+    if prior_state == "failed":
+        # the machine failed under this device: do not hand it to the next tenant unseen
+        args["quarantine"] = m.last_error or "its last operation failed"
+
+
+def _prepare_reboot(m: Machine, d: Device | None, args: dict, prior_state: str) -> None:
+    if d is not None and d.rescue:
+        args["leaving_rescue"] = True
+        d.rescue = False  # from now on a network boot of this device boots its disk again
+
+
+def _prepare_rescue(m: Machine, d: Device | None, args: dict, prior_state: str) -> None:
+    if d is not None:
+        d.rescue = True
 
 
 # Effects ------------------------------------------------------------------
 
-def _set_percentage(d: Device | None, value: int) -> None:
+def progress(m: Machine, within: float = 0.0) -> int:
+    """``provisioning_percentage`` at the machine's current step: the weights
+    of the steps done, plus ``within`` (0..1) of the current step's weight."""
+    from api.engine.steps import STEPS
+    args = m.operation_args or {}
+    steps = args.get("steps") or []
+    pos = int(args.get("pos", 0))
+    weights = [STEPS[name].weight for name in steps]
+    total = sum(weights) or 1
+    done_weight = sum(weights[:pos]) + (weights[pos] * max(0.0, min(within, 1.0)) if pos < len(weights) else 0)
+    return min(99, int(100 * done_weight / total))
+
+
+def advance_percentage(d: Device | None, value: int) -> None:
+    """Move ``provisioning_percentage`` forward (never back) while imaging."""
     if d is not None and d.state in ("queued", "provisioning", "reinstalling"):
-        d.provisioning_percentage = value
+        d.provisioning_percentage = max(d.provisioning_percentage or 0, value)
 
 
 def _provisioned(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
@@ -69,30 +110,39 @@ def _provisioned(s: Session, m: Machine, d: Device | None, op: "Operation") -> s
     return f"{d.hostname if d else m.hostname} is active"
 
 
-def _provision_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
+def _provision_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     transition(m, "machine", "fail")
     if d is not None and d.state in ("queued", "provisioning", "reinstalling"):
         transition(d, "device", "fail")
+    return None
 
 
 def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
     from api.services.devices import finish_delete  # services own the device's release rules
-    if m.state == "deprovisioning" and not m.operation_args.get("deprovision_fast"):
-        transition(m, "machine", "clean")
-    transition(m, "machine", "cleaned")
+    args = m.operation_args or {}
+    fast = bool(args.get("deprovision_fast"))
+    wiped = "" if fast else " after wiping its disks"
+    if args.get("quarantine"):
+        transition(m, "machine", "quarantine")
+        m.maintenance_reason = (f"released after a failed operation ({args['quarantine']}); "
+                                "check the machine, then take it out of maintenance")
+        result = f"machine {m.hostname} released{wiped} and held in maintenance: its last operation failed"
+    else:
+        transition(m, "machine", "cleaned")
+        result = f"machine {m.hostname} returned to the pool{wiped}"
     m.power_expected = "off"
     if d is not None:
         finish_delete(s, d)
-    wiped = "" if m.operation_args.get("deprovision_fast") else " after wiping its disks"
-    return f"machine {m.hostname} returned to the pool{wiped}"
+    return result
 
 
-def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
+def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     from api.services.devices import finish_delete
     transition(m, "machine", "fail")  # never back to the pool in an unknown condition
     m.maintenance_reason = f"cleaning failed: {reason}"
     if d is not None:
-        finish_delete(s, d)
+        finish_delete(s, d)  # the tenant's delete still completes
+    return None
 
 
 def _powered(device_event: str, expected: str):
@@ -104,15 +154,15 @@ def _powered(device_event: str, expected: str):
     return effect
 
 
-def _power_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
+def _power_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     if d is not None and d.state in ("powering_on", "powering_off"):
         transition(d, "device", "power_failed")
+    return None
 
 
 def _rebooted(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
     m.power_expected = "on"
-    if d is not None and d.rescue:
-        d.rescue = False
+    if (m.operation_args or {}).get("leaving_rescue"):
         return "rebooted from disk; rescue mode ended"
     return "rebooted"
 
@@ -123,10 +173,10 @@ def _rescued(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
     return "rescue environment is up; reboot the device to return to its disk"
 
 
-def _rescue_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
-    transition(m, "machine", "fail")
-    if d is not None:
-        d.rescue = False
+def _rescue_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
+    # the disk was not touched: go back to it rather than leave the device broken
+    transition(m, "machine", "rescue_failed")
+    return "reboot" if d is not None else None
 
 
 def _inspected(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
@@ -134,53 +184,55 @@ def _inspected(s: Session, m: Machine, d: Device | None, op: "Operation") -> str
     return apply_inspection(s, m, m.operation_args.get("out", {}).get("inspect") or {})
 
 
-def _inspect_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
+def _inspect_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     transition(m, "machine", "fail")
+    return None
 
 
-def _nothing(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
-    return "done"
-
-
-def _nothing_failed(s: Session, m: Machine, d: Device | None, reason: str) -> None:
+def _nothing_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     return None
 
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
-    """One row of the operation table."""
+    """One row of the operation table.
+
+    ``fail`` may return the name of an operation to queue next (a failed
+    rescue reboots the device back to its disk).
+    """
 
     name: str
     doc: str
-    plan: Callable[[Machine, Device | None, dict], list[str]]
+    plan: Callable[[Machine | None, Device | None, dict], list[str]]
     succeed: Callable[..., str]
-    fail: Callable[..., None]
+    fail: Callable[..., str | None]
     machine_event: str | None = None       # machine transition when the operation starts
     device_event: str | None = None        # device transition when it starts
     device_event_on_begin: str | None = None  # device transition when the worker begins it
     preempts: bool = False                 # may replace a running operation
     percentages: bool = False              # advances provisioning_percentage
+    prepare: Callable | None = None        # (machine, device, args, prior_state), before planning
 
 
 OPERATIONS: dict[str, Operation] = {o.name: o for o in [
     Operation("provision", "Image a newly allocated machine for its device.", _plan_provision,
               _provisioned, _provision_failed, machine_event="provision",
               device_event_on_begin="provision", percentages=True),
-    Operation("reinstall", "Image the device's machine again (optionally wiping first).",
-              _plan_reinstall, _provisioned, _provision_failed, machine_event="reinstall",
+    Operation("reinstall", "Image the device's machine again (wiping first unless preserve_data or "
+              "deprovision_fast).", _plan_reinstall, _provisioned, _provision_failed, machine_event="reinstall",
               device_event="reinstall", percentages=True),
-    Operation("deprovision", "Power off, wipe (unless fast) and return the machine to the pool.",
+    Operation("deprovision", "Power off, wipe (unless deprovision_fast) and return the machine to the pool.",
               _plan_deprovision, _released, _release_failed, machine_event="deprovision",
-              device_event="delete", preempts=True),
+              device_event="delete", preempts=True, prepare=_prepare_deprovision),
     Operation("power_on", "Power the device on.", lambda m, d, a: ["power_on", "finish"],
               _powered("powered_on", "on"), _power_failed, device_event="power_on"),
     Operation("power_off", "Power the device off.", lambda m, d, a: ["power_off", "finish"],
               _powered("powered_off", "off"), _power_failed, device_event="power_off"),
     Operation("reboot", "Power-cycle the device (leaving rescue mode if in it).", _plan_reboot,
-              _rebooted, _nothing_failed, device_event="reboot"),
-    Operation("rescue", "Boot the rescue environment from the network.",
-              lambda m, d, a: ["power_off", *NETBOOT, "wait_phone_home", "finish"],
-              _rescued, _rescue_failed, machine_event="rescue", device_event="rescue"),
+              _rebooted, _nothing_failed, device_event="reboot", prepare=_prepare_reboot),
+    Operation("rescue", "Boot the rescue environment from the network.", _plan_rescue,
+              _rescued, _rescue_failed, machine_event="rescue", device_event="rescue",
+              prepare=_prepare_rescue),
     Operation("inspect", "Read the hardware inventory and match a plan.",
               lambda m, d, a: ["inspect", "finish"], _inspected, _inspect_failed,
               machine_event="inspect"),
@@ -206,6 +258,11 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
           actor: str = "system") -> None:
     """Queue operation ``name`` on machine ``m`` (the caller commits).
 
+    A preempting operation (delete) replaces the running one; a worker still
+    holding the machine's lease keeps it until it has recorded (and then
+    discards) its step, so the old and the new operation never drive the
+    BMC at the same time.
+
     Raises:
         Conflict: another operation is running and this one may not preempt it.
         InvalidTransition: the machine or device state does not allow it.
@@ -215,21 +272,27 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
         raise Conflict(f"machine is busy with {m.operation.replace('_', ' ')} (step {m.step}); "
                        "try again when it is done")
     args = dict(args or {})
+    prior_state = m.state
     if op.machine_event:
         transition(m, "machine", op.machine_event)
     if device is not None and op.device_event:
         transition(device, "device", op.device_event)
+    if op.prepare:
+        op.prepare(m, device, args, prior_state)
     steps = op.plan(m, device, args)
     now = utcnow()
     m.operation = name
-    m.operation_args = {**args, "steps": steps, "index": 0, "out": {}, "begun": False}
+    m.operation_args = {**args, "steps": steps, "pos": 0, "op_id": uuid.uuid4().hex, "out": {},
+                        "begun": False}
     m.step = steps[0]
     m.step_started_at = now
     m.step_attempts = 0
     m.step_polls = 0
     m.next_check_at = now
-    m.lease_owner = None          # a worker mid-step on a preempted operation discards its result
-    m.lease_expires_at = None
+    lease = as_utc(m.lease_expires_at)
+    if lease is None or lease <= now:
+        m.lease_owner = None
+        m.lease_expires_at = None
     m.last_error = ""
     reset_callbacks(m)
     events.record(s, f"{'device' if device else 'machine'}.{name}.queued",

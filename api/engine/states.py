@@ -42,6 +42,10 @@ MACHINE_TRANSITIONS = [
     ("deprovisioning", "clean", "cleaning"),
     ("deprovisioning", "cleaned", "available"),   # deprovision_fast: no wipe
     ("cleaning", "cleaned", "available"),
+    # released after a failed provisioning: an operator looks before it is reused
+    ("deprovisioning", "quarantine", "maintenance"),
+    ("cleaning", "quarantine", "maintenance"),
+    ("provisioning", "rescue_failed", "active"),  # rescue never came up; the disk is untouched
     ("deprovisioning", "fail", "failed"),
     ("cleaning", "fail", "failed"),
     ("enrolled", "maintenance_on", "maintenance"),

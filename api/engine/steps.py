@@ -1,9 +1,16 @@
-"""The steps an operation is made of.
+"""The steps an operation is made of: one table, each row documented.
 
 A step's ``act`` runs outside any database transaction (it may call a BMC)
 and returns an :class:`Outcome`; the worker then records it in one short
-transaction. Every ``act`` is idempotent: after a crash the same step runs
-again from the recorded state and does no harm.
+transaction, where the step's ``effect`` (if any) runs too. Every ``act`` is
+idempotent: after a crash the same step runs again from the recorded state
+and does no harm (a power step that finds the power already where it should
+be is done; a wait only reads what the boot callbacks wrote).
+
+Every step that waits has a timeout read from :class:`~api.config.Settings`
+(``INGOT_TIMEOUT_*``); a step still waiting when it expires ends the
+operation in ``failed`` with an event naming the step and what it waited for.
+Steps that only call the BMC once are bounded by ``INGOT_BMC_RETRIES``.
 """
 from __future__ import annotations
 
@@ -17,13 +24,13 @@ from api.config import Settings
 from api.models import Device, Machine, as_utc
 
 POWER_POLL = 1.0          # seconds between power-state checks
-CALLBACK_POLL = 1.0       # seconds between checks for a boot callback
+CALLBACK_POLL = 1.0       # seconds between checks of a wait (callbacks wake the machine at once)
 REISSUE_EVERY = 10        # re-send a power command every N polls if it did not take
 
 
 @dataclasses.dataclass
 class Outcome:
-    kind: str             # "done", "wait" or "fail"
+    kind: str             # "done", "wait", "retry" or "fail"
     message: str = ""
     delay: float = 0.0
     data: dict | None = None  # kept in operation_args["out"][step] for the operation's finish
@@ -66,13 +73,22 @@ class StepContext:
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One row of the step table."""
+    """One row of the step table.
+
+    ``timeout`` names the Settings attributes that bound the step, first
+    found wins (so a deployment without ``timeout_rescue`` falls back to
+    ``timeout_phone_home``). ``weight`` is the step's share of
+    ``provisioning_percentage``. ``effect(session, machine, device)`` runs in
+    the transaction that records the step as done.
+    """
 
     name: str
     act: Callable[[StepContext], Outcome]
     doc: str
-    timeout: str | None = None       # Settings attribute bounding this step
+    timeout: tuple[str, ...] = ()
     waiting_for: str = ""            # used in the timeout event
+    weight: int = 1
+    effect: Callable | None = None
 
 
 # --- BMC steps -------------------------------------------------------------
@@ -91,9 +107,12 @@ def _power_to(target: str, action: str) -> Callable[[StepContext], Outcome]:
         if target == "on" and _booted_during_step(ctx.machine):
             return done("machine is powered on and booting")
         if ctx.driver.power_state() == target:
+            # idempotent: a repeat after a crash finds the power already right
             return done(f"machine is powered {target}")
         if ctx.polls % REISSUE_EVERY == 0:
             ctx.driver.set_power(action)
+            if ctx.driver.power_state() == target:
+                return done(f"machine powered {target}")
         return wait(POWER_POLL, f"waiting for power {target}")
     return act
 
@@ -118,33 +137,36 @@ def _inspect(ctx: StepContext) -> Outcome:
 
 
 # --- waits on boot callbacks (written by the boot/metadata endpoints) ------
-
-def _since_op_start(ts) -> bool:
-    return ts is not None
-
+# Callbacks are reset by the boot_pxe step, so what a wait sees was reported
+# by the boot this operation started.
 
 def _wait_boot(ctx: StepContext) -> Outcome:
-    if _since_op_start(ctx.machine.boot_fetched_at):
+    if ctx.machine.boot_fetched_at is not None:
         return done("machine fetched its iPXE script")
     return wait(CALLBACK_POLL)
 
 
 def _wait_install(ctx: StepContext) -> Outcome:
+    """From the iPXE fetch until the installer says it has finished (or the
+    installed system already phoned home). Progress reports in between are
+    events; a failure report ends the operation at once."""
     m = ctx.machine
     if m.install_result == "failed":
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
-    if m.install_progress_at is not None or m.install_result == "ok" or m.phoned_home_at is not None:
-        return done("installer is running")
+    if m.install_result == "ok" or m.phoned_home_at is not None:
+        return done("installer finished" + (f": {m.install_message}" if m.install_message else ""))
     return wait(CALLBACK_POLL)
 
 
-def _wait_agent(ctx: StepContext) -> Outcome:
-    m = ctx.machine
-    if m.install_result == "failed":
-        return fail(f"deploy agent reported failure: {m.install_message or 'no details'}")
-    if m.install_result == "ok":
-        return done("deploy agent finished")
-    return wait(CALLBACK_POLL)
+def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
+    def act(ctx: StepContext) -> Outcome:
+        m = ctx.machine
+        if m.install_result == "failed":
+            return fail(f"deploy agent reported failure ({what}): {m.install_message or 'no details'}")
+        if m.install_result == "ok":
+            return done(f"deploy agent finished ({what})")
+        return wait(CALLBACK_POLL)
+    return act
 
 
 def _wait_phone_home(ctx: StepContext) -> Outcome:
@@ -156,39 +178,86 @@ def _wait_phone_home(ctx: StepContext) -> Outcome:
     return wait(CALLBACK_POLL)
 
 
+def _wait_rescue(ctx: StepContext) -> Outcome:
+    m = ctx.machine
+    if m.install_result == "failed":
+        return fail(f"rescue environment reported failure: {m.install_message or 'no details'}")
+    if m.phoned_home_at is not None or m.install_result == "ok":
+        return done("the rescue environment is up")
+    return wait(CALLBACK_POLL)
+
+
 def _noop(ctx: StepContext) -> Outcome:
     return done()
 
 
+# --- effects (run in the recording transaction) ------------------------------
+
+def _forget_callbacks(s, m: Machine, d: Device | None) -> None:
+    from api.engine.operations import reset_callbacks
+    reset_callbacks(m)  # what counts now is what this boot reports
+
+
+def _begin_cleaning(s, m: Machine, d: Device | None) -> None:
+    from api.engine.states import transition
+    if m.state == "deprovisioning":
+        transition(m, "machine", "clean")
+
+
 STEPS: dict[str, Step] = {s.name: s for s in [
-    Step("power_off", _power_to("off", "off"), "Power the machine off (force).",
-         timeout="timeout_power", waiting_for="the machine to power off"),
+    Step("power_off", _power_to("off", "off"), "Power the machine off (hard).",
+         timeout=("timeout_power",), waiting_for="the machine to power off", weight=2),
     Step("soft_power_off", _power_to("off", "soft_off"), "Ask the OS to shut down.",
-         timeout="timeout_power", waiting_for="the machine to shut down"),
-    Step("boot_pxe", _boot_pxe, "Set the next boot (or every boot with always_pxe) to the network."),
+         timeout=("timeout_power",), waiting_for="the machine to shut down", weight=2),
+    Step("boot_pxe", _boot_pxe, "Set the next boot (every boot with always_pxe) to the network; "
+         "forget callbacks of earlier boots.", weight=1, effect=_forget_callbacks),
     Step("power_on", _power_to("on", "on"), "Power the machine on.",
-         timeout="timeout_power", waiting_for="the machine to power on"),
+         timeout=("timeout_power",), waiting_for="the machine to power on", weight=3),
     Step("wait_boot", _wait_boot, "Wait for the machine to fetch its iPXE script.",
-         timeout="timeout_ipxe", waiting_for="the machine to fetch its iPXE script (did it PXE boot?)"),
-    Step("wait_install", _wait_install, "Wait for the installer to report progress.",
-         timeout="timeout_install", waiting_for="the installer to report progress"),
-    Step("wait_deploy", _wait_agent, "Wait for the deploy agent to write the image.",
-         timeout="timeout_install", waiting_for="the deploy agent to write the image"),
-    Step("wait_wipe", _wait_agent, "Wait for the deploy agent to wipe the disks.",
-         timeout="timeout_wipe", waiting_for="the deploy agent to wipe the disks"),
+         timeout=("timeout_ipxe",), waiting_for="the machine to fetch its iPXE script (did it PXE boot? "
+                                                 "is DHCP chaining to Ingot?)", weight=10),
+    Step("wait_install", _wait_install,
+         "Wait for the installer to report that it finished (it reports progress on the way).",
+         timeout=("timeout_install",), waiting_for="the installer to finish", weight=50),
+    Step("wait_deploy", _wait_agent("deploy"), "Wait for the deploy agent to write the image.",
+         timeout=("timeout_deploy", "timeout_install"), waiting_for="the deploy agent to write the image",
+         weight=45),
+    Step("begin_cleaning", _noop, "Mark the machine as cleaning.", weight=0, effect=_begin_cleaning),
+    Step("wait_wipe", _wait_agent("wipe"), "Wait for the deploy agent to wipe the disks.",
+         timeout=("timeout_wipe",), waiting_for="the deploy agent to wipe the disks", weight=20),
     Step("wait_phone_home", _wait_phone_home, "Wait for the installed system to phone home.",
-         timeout="timeout_phone_home", waiting_for="the installed system to phone home"),
-    Step("boot_disk", _boot_disk, "Boot from disk from now on."),
-    Step("inspect", _inspect, "Read the hardware inventory from the BMC."),
-    Step("finish", _noop, "Record the result."),
+         timeout=("timeout_phone_home",), waiting_for="the installed system to phone home", weight=15),
+    Step("wait_rescue", _wait_rescue, "Wait for the rescue environment to phone home.",
+         timeout=("timeout_rescue", "timeout_phone_home"),
+         waiting_for="the rescue environment to phone home", weight=15),
+    Step("boot_disk", _boot_disk, "Boot from disk from now on (the network with always_pxe).", weight=2),
+    Step("inspect", _inspect, "Read the hardware inventory from the BMC.", weight=5),
+    Step("finish", _noop, "Record the result.", weight=1),
 ]}
 
 
-def step_timeout(step: Step, settings: Settings) -> float | None:
-    return float(getattr(settings, step.timeout)) if step.timeout else None
+def step_timeout(step: Step, settings: Settings) -> tuple[str, float] | None:
+    """``(setting name, seconds)`` bounding ``step``, or None."""
+    for name in step.timeout:
+        value = getattr(settings, name, None)
+        if value is not None:
+            return name, float(value)
+    return None
 
 
 def step_expired(step: Step, machine: Machine, settings: Settings, now: dt.datetime) -> bool:
     limit = step_timeout(step, settings)
     started = as_utc(machine.step_started_at)
-    return bool(limit is not None and started is not None and (now - started).total_seconds() > limit)
+    return bool(limit is not None and started is not None and (now - started).total_seconds() > limit[1])
+
+
+def timeout_message(step: Step, machine: Machine, settings: Settings) -> str:
+    name, seconds = step_timeout(step, settings)
+    detail = ""
+    if step.name == "wait_install":
+        if machine.install_progress_at is None:
+            detail = "; the installer never reported (did it fetch its config?)"
+        elif machine.install_message:
+            detail = f"; its last report: {machine.install_message}"
+    return (f"step {step.name} timed out after {seconds:g}s waiting for {step.waiting_for}{detail} "
+            f"(limit INGOT_{name.upper()})")

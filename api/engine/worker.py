@@ -25,8 +25,9 @@ from api.bmc import BMCError, get_driver
 from api.config import Settings
 from api.db import Database
 from api.engine import steps as step_table
-from api.engine.operations import OPERATIONS, reset_callbacks
-from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout
+from api.engine.operations import OPERATIONS, advance_percentage, progress
+from api.engine.states import transition
+from api.engine.steps import Outcome, StepContext, fail, step_expired, timeout_message
 from api.models import Device, Machine, utcnow
 from api.services import events
 from api.services.secrets import SecretBox
@@ -43,6 +44,12 @@ def driver_for(machine: Machine, box: SecretBox, settings: Settings):
     return timed_driver(get_driver(machine.bmc_driver, machine.bmc_address, username=machine.bmc_username or None,
                                    password=box.decrypt(machine.bmc_password_enc) or None,
                                    options=machine.bmc_options, timeout=settings.bmc_timeout), machine.bmc_driver)
+
+
+def _position(m: Machine) -> tuple:
+    """Where an operation stands: which run of which operation, at which step."""
+    args = m.operation_args or {}
+    return (m.operation, args.get("op_id"), args.get("pos", 0), m.step)
 
 
 class Worker:
@@ -98,23 +105,24 @@ class Worker:
         if m is None:
             return None
         step = step_table.STEPS[m.step]
-        now = utcnow()
         ctx = StepContext(machine=m, device=d, settings=self.settings,
-                          driver_factory=lambda: driver_for(m, self.box, self.settings), now=now)
-        if step_expired(step, m, self.settings, now):
-            outcome = fail(f"step {step.name} timed out after {step_timeout(step, self.settings):.0f}s "
-                           f"waiting for {step.waiting_for}")
-        else:
-            try:
-                outcome = step.act(ctx)
-            except BMCError as exc:
-                outcome = self._bmc_retry(m, exc)
-            except Exception as exc:  # a bug or an unexpected library error: retry, then fail
-                log.exception("step %s on %s raised", step.name, m.hostname)
-                outcome = self._bmc_retry(m, exc, unexpected=True)
-            finally:
-                if "driver" in ctx.__dict__:
-                    ctx.driver.close()
+                          driver_factory=lambda: driver_for(m, self.box, self.settings), now=utcnow())
+        try:
+            outcome = step.act(ctx)
+        except BMCError as exc:
+            outcome = self._bmc_retry(m, exc)
+        except Exception as exc:  # a bug or an unexpected library error: retry, then fail
+            log.exception("step %s on %s raised", step.name, m.hostname)
+            outcome = self._bmc_retry(m, exc, unexpected=True)
+        finally:
+            if "driver" in ctx.__dict__:
+                ctx.driver.close()
+        # a step that is still waiting (or retrying) past its limit fails; one that
+        # has just seen what it waited for succeeds even if the check came late
+        if outcome.kind in ("wait", "retry") and step_expired(step, m, self.settings, utcnow()):
+            last = f" (last error: {outcome.message})" if outcome.kind == "retry" else ""
+            outcome = fail(timeout_message(step, m, self.settings) + last)
+            outcome.data = {"timeout": True}
         self._record(machine_id, m, step.name, outcome)
         if self.on_step:
             self.on_step(m.operation, step.name, outcome, time.monotonic() - started)
@@ -136,17 +144,23 @@ class Worker:
             if not self.db.is_sqlite:
                 q = q.with_for_update()
             m = s.scalar(q)
-            if (m is None or m.lease_owner != self.name or m.operation != snap.operation
-                    or m.step != step_name):
-                return  # preempted (e.g. deleted mid-provision) or taken over: drop our result
+            if m is None or m.lease_owner != self.name:
+                return  # our lease expired and another worker took over: its result counts
+            now = utcnow()
+            if _position(m) != _position(snap):
+                # preempted (e.g. deleted mid-provision): drop our result, hand the new operation on
+                m.lease_owner = None
+                m.lease_expires_at = None
+                m.next_check_at = now
+                return
             d = s.scalar(select(Device).where(Device.machine_id == m.id))
             op = OPERATIONS[m.operation]
-            now = utcnow()
             if not m.operation_args.get("begun"):
                 if d is not None and op.device_event_on_begin:
-                    from api.engine.states import transition
                     transition(d, "device", op.device_event_on_begin)
                 m.operation_args = {**m.operation_args, "begun": True}
+            m.lease_owner = None
+            m.lease_expires_at = None
             if outcome.kind == "done":
                 self._advance(s, m, d, op, step_name, outcome, now)
             elif outcome.kind == "wait":
@@ -161,9 +175,7 @@ class Worker:
                 events.record(s, f"machine.{m.operation}.{step_name}.retry", outcome.message,
                               state="warning", outcome="retry", machine=m, device=d)
             else:
-                self._fail(s, m, d, op, step_name, outcome.message)
-            m.lease_owner = None
-            m.lease_expires_at = None
+                self._fail(s, m, d, op, step_name, outcome)
 
     def _advance(self, s, m: Machine, d: Device | None, op, step_name: str, outcome: Outcome, now) -> None:
         args = dict(m.operation_args)
@@ -173,36 +185,40 @@ class Worker:
         kind = "device" if d is not None else "machine"
         if outcome.message and step_name != "finish":
             events.record(s, f"{kind}.{m.operation}.{step_name}", outcome.message, machine=m, device=d)
-        if step_name == "boot_pxe":
-            reset_callbacks(m)  # what counts now is what this boot reports
-            if m.operation == "deprovision" and m.state == "deprovisioning":
-                from api.engine.states import transition
-                transition(m, "machine", "clean")
-        # advance by position: a plan may hold the same step twice (power_off before and after a wipe)
-        idx = int(args.get("index", 0)) + 1
-        args["index"] = idx
+        step = step_table.STEPS[step_name]
+        if step.effect is not None:
+            step.effect(s, m, d)
+        pos = int(args.get("pos", 0)) + 1
+        args["pos"] = pos
         m.operation_args = args
-        if idx < len(steps):
-            m.step = steps[idx]
+        if pos < len(steps):
+            m.step = steps[pos]
             m.step_started_at = now
             m.step_polls = 0
             m.step_attempts = 0
             m.next_check_at = now
             if op.percentages:
-                from api.engine.operations import _set_percentage
-                _set_percentage(d, int(100 * idx / len(steps)))
+                advance_percentage(d, progress(m))
             return
         body = op.succeed(s, m, d, op)
         events.record(s, f"{kind}.{m.operation}.succeeded", body, machine=m, device=d)
         self._clear(m)
 
-    def _fail(self, s, m: Machine, d: Device | None, op, step_name: str, message: str) -> None:
+    def _fail(self, s, m: Machine, d: Device | None, op, step_name: str, outcome: Outcome) -> None:
         kind = "device" if d is not None else "machine"
-        m.last_error = message
+        message = outcome.message
+        timed_out = bool(outcome.data and outcome.data.get("timeout"))
+        m.last_error = f"{m.operation} failed at step {step_name}: {message}"
+        if timed_out:
+            events.record(s, f"{kind}.{m.operation}.{step_name}.timeout", message, state="error",
+                          outcome="timeout", machine=m, device=d)
         events.record(s, f"{kind}.{m.operation}.failed", f"{step_name}: {message}", state="error",
                       outcome="failed", machine=m, device=d)
-        op.fail(s, m, d, message)
+        then = op.fail(s, m, d, message)
         self._clear(m)
+        if then:
+            from api.engine.operations import start
+            start(s, m, then, d)
 
     @staticmethod
     def _clear(m: Machine) -> None:

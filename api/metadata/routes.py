@@ -21,8 +21,8 @@ blp = Blueprint("metadata", __name__)
 WIPE_BYTES = 1024 * 1024
 
 
-def _device(token: str) -> Device:
-    d = callbacks.device_by_metadata_token(db.session(), token)
+def _device(token: str, agent: bool = False) -> Device:
+    d = callbacks.device_by_metadata_token(db.session(), token, agent=agent)
     if d is None:
         raise NotFound("Not found")
     return d
@@ -31,7 +31,8 @@ def _device(token: str) -> Device:
 def _device_by_source() -> tuple[Device, str]:
     addr = request.remote_addr or ""
     a = db.session().scalar(select(IpAssignment).where(IpAssignment.address == addr))
-    if a is None or a.device.deleted_at is not None or not a.device.metadata_token_enc:
+    if (a is None or a.device.deleted_at is not None or not a.device.metadata_token_enc
+            or a.device.state in ("deprovisioning", "deleted")):
         raise NotFound("Not found")
     return a.device, box().decrypt(a.device.metadata_token_enc)
 
@@ -71,14 +72,14 @@ def phone_home(token):
 
 @blp.post("/metadata/<token>/events")
 def user_event(token):
-    callbacks.installer_event(db.session(), _device(token), _json_body())
+    callbacks.installer_event(db.session(), _device(token, agent=True), _json_body())
     return jsonify({"status": "ok"})
 
 
 @blp.get("/metadata/<token>/deploy")
 def deploy_instructions(token):
     """What the deploy ramdisk should do now: deploy an image, wipe, or rescue."""
-    d = _device(token)
+    d = _device(token, agent=True)
     m = d.machine
     if m is None:
         raise NotFound("Not found")
@@ -86,7 +87,9 @@ def deploy_instructions(token):
     os_row = d.operating_system
     doc = {"action": {"install": "deploy"}.get(phase, phase), "target_disk": None,
            "wipe": {"bytes": WIPE_BYTES}, "preserve_data": bool((m.operation_args or {}).get("preserve_data")),
-           "hostname": d.hostname}
+           "hostname": d.hostname,
+           # the engine powers the machine on again (from disk) itself
+           "after": "poweroff" if phase in ("install", "wipe") else "reboot"}
     if phase == "install":
         doc.update(image_url=os_row.image_url, image_checksum=os_row.image_checksum,
                    image_format=os_row.image_format or "raw")
@@ -99,7 +102,7 @@ def deploy_complete(token):
     status = str(body.get("status") or "")
     if status not in ("ok", "failed"):
         raise Invalid("status: must be 'ok' or 'failed'")
-    callbacks.deploy_complete(db.session(), _device(token), status, str(body.get("message") or ""))
+    callbacks.deploy_complete(db.session(), _device(token, agent=True), status, str(body.get("message") or ""))
     return jsonify({"status": "ok"})
 
 

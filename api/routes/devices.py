@@ -105,7 +105,8 @@ def delete_device(args, device_id):
     """Delete a device: power off, wipe, and return its machine to the pool."""
     s = session()
     p = principal()
-    devices.delete(s, p, devices.visible_device(s, p, device_id), force=args.get("force_delete", False))
+    devices.delete(s, p, devices.visible_device(s, p, device_id), force=args.get("force_delete", False),
+                   fast=args.get("deprovision_fast", False))
 
 
 @blp.route("/devices/<device_id>/actions", methods=["POST"])

@@ -140,6 +140,8 @@ class DeviceActionSchema(RequestSchema):
 
 class DeviceDeleteArgs(RequestSchema):
     force_delete = fields.Boolean(load_default=False)
+    # Ingot extension (Equinix has it on reinstall only): skip the disk wipe on release
+    deprovision_fast = fields.Boolean(load_default=False)
 
 
 class BatchInstanceSchema(DeviceCreateSchema):

@@ -3,10 +3,12 @@ agent progress, phone-home. Each callback writes its own column and wakes the
 engine (``next_check_at = now``) so the waiting step moves on at once."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Device, Machine, Nic, utcnow
+from api.models import Device, Event, Machine, Nic, utcnow
 from api.services import events
 from api.services.secrets import hash_token
 from api.services.machines import normalize_mac
@@ -21,12 +23,19 @@ def machine_by_boot_token(session: Session, token: str) -> Machine | None:
     return session.scalar(select(Machine).where(Machine.boot_token == token))
 
 
-def device_by_metadata_token(session: Session, token: str) -> Device | None:
-    """The live device whose metadata secret is ``token`` (None when revoked)."""
-    if not token:
+def device_by_metadata_token(session: Session, token: str, *, agent: bool = False) -> Device | None:
+    """The live device whose metadata secret is ``token`` (None when revoked).
+
+    Once its owner deleted it, a device's secret only serves the deploy
+    agent that wipes its disks (``agent=True``); its data is gone at once.
+    The secret itself is dropped when the delete completes.
+    """
+    if not token or len(token) > 256:
         return None
     d = session.scalar(select(Device).where(Device.metadata_token_hash == hash_token(token)))
-    if d is None or d.deleted_at is not None:
+    if d is None or d.deleted_at is not None or d.state == "deleted":
+        return None
+    if d.state == "deprovisioning" and not agent:
         return None
     return d
 
@@ -48,16 +57,34 @@ def boot_fetched(session: Session, m: Machine, kind: str, source: str) -> None:
     session.commit()
 
 
+UNKNOWN_MAC_EVENT_EVERY = dt.timedelta(minutes=10)
+
+
 def unknown_mac(session: Session, mac: str, source: str) -> None:
+    """Tell the operator (once per ten minutes per MAC: an unknown host retries)."""
+    recent = session.scalar(select(Event.id).where(
+        Event.type == "machine.boot.unknown_mac", Event.target_id == mac[:36],
+        Event.created_at >= utcnow() - UNKNOWN_MAC_EVENT_EVERY).limit(1))
+    if recent:
+        return
     events.record(session, "machine.boot.unknown_mac",
                   f"iPXE request from unknown MAC {mac} at {source}; told it to reboot later",
                   state="warning", actor="system", target_type="mac", target_id=mac[:36])
     session.commit()
 
 
+FINISHED_CODES = {1002}   # "installation finished, rebooting" (see docs/provisioning.md)
+
+
 def installer_event(session: Session, d: Device, payload: dict) -> None:
     """A progress/user-state report (Equinix ``POST /events`` shape, Ubuntu
-    webhook reporter events, or the deploy agent's)."""
+    webhook reporter events, or the deploy agent's).
+
+    ``state: failed`` (or a failed top-level webhook event) fails the wait;
+    ``code: 1002`` or ``state: succeeded`` says the installer has finished;
+    ``percentage`` moves ``provisioning_percentage`` within the current step.
+    """
+    from api.engine.operations import OPERATIONS, advance_percentage, progress
     m = d.machine
     state = str(payload.get("state") or "").lower()
     result = str(payload.get("result") or "").upper()
@@ -65,20 +92,27 @@ def installer_event(session: Session, d: Device, payload: dict) -> None:
                   or payload.get("name") or "")[:2000]
     failed = state == "failed" or (result == "FAIL" and payload.get("event_type") == "finish"
                                    and "/" not in str(payload.get("name", "/")))
+    code = payload.get("code")
+    finished = not failed and (state == "succeeded" or (isinstance(code, int) and code in FINISHED_CODES))
     if m is not None:
         m.install_progress_at = utcnow()
+        if message:
+            m.install_message = message
         if failed:
             m.install_result = "failed"
             m.install_message = message or "installer reported failure"
+        elif finished and m.install_result != "failed":
+            m.install_result = "ok"
         _wake(m)
     if state:
         d.user_state = state[:64]
     pct = payload.get("percentage")
-    if isinstance(pct, int) and 0 <= pct <= 100 and d.state in ("provisioning", "reinstalling"):
-        d.provisioning_percentage = max(d.provisioning_percentage, min(pct, 99))
-    etype = str(payload.get("type") or "user_state")[:60]
-    events.record(session, f"device.installer.{etype}", message, state="error" if failed else "info",
-                  actor=f"device:{d.id}", device=d)
+    if (m is not None and m.operation and OPERATIONS[m.operation].percentages and isinstance(pct, (int, float))
+            and not isinstance(pct, bool) and 0 <= pct <= 100):
+        advance_percentage(d, progress(m, pct / 100))
+    etype = "".join(c for c in str(payload.get("type") or "user_state") if c.isalnum() or c in "._-")[:60]
+    events.record(session, f"device.installer.{etype or 'user_state'}", message,
+                  state="error" if failed else "info", actor=f"device:{d.id}", device=d)
     session.commit()
 
 

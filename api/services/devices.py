@@ -202,8 +202,10 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
     return device
 
 
-def delete(session: Session, principal: Principal, device: Device, force: bool = False) -> None:
-    """Start deprovisioning (idempotent once started).
+def delete(session: Session, principal: Principal, device: Device, force: bool = False,
+           fast: bool = False) -> None:
+    """Start deprovisioning (idempotent once started). ``fast`` (the
+    ``deprovision_fast`` query parameter) skips the disk wipe.
 
     Raises:
         Invalid: the device is locked.
@@ -214,7 +216,7 @@ def delete(session: Session, principal: Principal, device: Device, force: bool =
         return
     machine = device.machine
     try:
-        operations.start(session, machine, "deprovision", device, args={"deprovision_fast": False},
+        operations.start(session, machine, "deprovision", device, args={"deprovision_fast": bool(fast)},
                          actor=principal.actor)
     except InvalidTransition as exc:
         raise Conflict(str(exc)) from None
