@@ -7,14 +7,13 @@ import time
 
 import pytest
 import requests
-from conftest import (BOOT, INSPECT, POWER_DEADLINE, POWER_OFF, POWER_ON, RESET, SOFT_OFF,
-                      VMEDIA)
-
 from api.bmc import get_driver, redfish
 from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
 from api.bmc.redfish import RedfishDriver, normalize_address
-from tests.peers.redfish import start_sushy_emulator
+from tests.bmc.systems import (BOOT, INSPECT, POWER_DEADLINE, POWER_OFF, POWER_ON, RESET,
+                               SOFT_OFF, VMEDIA)
 from tests.peers._util import wait_until
+from tests.peers.redfish import start_sushy_emulator
 
 
 def driver_for(bmc, system=None, *, password=None, timeout=5.0, **options):
