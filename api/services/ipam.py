@@ -63,6 +63,10 @@ def assign_device_addresses(session: Session, device: Device) -> list[IpAssignme
 
 
 def _take_address(session: Session, device: Device, pool: IpPool, kind: str) -> IpAssignment | None:
+    if session.get_bind().dialect.name == "postgresql":
+        # concurrent creates would all pick the same first free address and exhaust the
+        # retries below; holding the pool row until commit makes them take turns
+        session.execute(select(IpPool.id).where(IpPool.id == pool.id).with_for_update())
     for _ in range(5):  # a concurrent create may take the same address first (unique index)
         addr = _free_address(session, pool)
         if addr is None:

@@ -38,7 +38,9 @@ def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
                     Machine.metro_id == metro.id, Machine.operation.is_(None), ~reserved)
              .order_by(Machine.updated_at, Machine.id).limit(CANDIDATES))
         if session.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
+            # lock only the row we claim: locks are held until commit, and extra locked
+            # candidates made concurrent requests see "no capacity" while machines were free
+            q = q.limit(1).with_for_update(skip_locked=True)
         ids = list(session.scalars(q))
         if not ids:
             break

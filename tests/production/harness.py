@@ -1,0 +1,211 @@
+"""Start Ingot the way production does, on 127.0.0.1: gunicorn with
+deploy/gunicorn.conf.py, ``ingot worker`` processes, and the simulated lab on
+its own HTTP server. Used by tests/production and by bench/.
+
+``API_ARGV`` and ``WORKER_ARGV`` are the command lines the Dockerfile and
+deploy/compose.yaml use too (tests/production/test_image.py checks that).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+# The production command lines (relative to the repository / image WORKDIR).
+API_ARGV = ["gunicorn", "-c", "deploy/gunicorn.conf.py", "api.wsgi:app"]
+WORKER_ARGV = ["ingot", "worker"]
+MIGRATE_ARGV = ["ingot", "db", "upgrade"]
+HEALTHCHECK_URL_PATH = "/healthz"
+
+SECRET_KEY = "production-test-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _resolve(argv: list[str]) -> list[str]:
+    """argv with its program taken from this virtualenv's bin/."""
+    exe = BIN / argv[0]
+    return [str(exe) if exe.exists() else argv[0], *argv[1:]]
+
+
+def base_env(database_url: str, data_dir: str | Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("INGOT_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({
+        "INGOT_DATABASE_URL": database_url,
+        "INGOT_SECRET_KEY": SECRET_KEY,
+        "INGOT_DATA_DIR": str(data_dir),
+        "INGOT_LOG_JSON": "1",
+        "PATH": f"{BIN}:{env.get('PATH', '')}",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Proc:
+    """A child process with its output in a file; stopped by its own pid only."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, log_path: Path):
+        self.name, self.argv, self.log_path = name, argv, Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(_resolve(argv), cwd=ROOT, env=env, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                # our child and whatever it forked (its own session): gunicorn workers
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+        self._log.close()
+        return self.popen.returncode
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_http(url: str, timeout: float = 60.0, status: int = 200, proc: Proc | None = None) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.output()[-3000:]}")
+        try:
+            r = requests.get(url, timeout=5)
+            last = f"{r.status_code} {r.text[:200]}"
+            if r.status_code == status:
+                return r
+        except requests.RequestException as exc:
+            last = repr(exc)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not {status} after {timeout}s (last: {last})")
+
+
+def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, port: int | None = None,
+              wait_ready: bool = True) -> tuple[Proc, str]:
+    """gunicorn with deploy/gunicorn.conf.py; returns (process, base URL)."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**env, "INGOT_BIND": f"127.0.0.1:{port}", "INGOT_WEB_WORKERS": str(workers),
+           "INGOT_WEB_THREADS": str(threads), "INGOT_GRACEFUL_TIMEOUT": "10"}
+    env.setdefault("INGOT_EXTERNAL_URL", url)
+    proc = Proc("gunicorn", API_ARGV, env, log_path)
+    if wait_ready:
+        try:
+            wait_http(url + "/readyz", timeout=90, proc=proc)
+        except BaseException:
+            proc.stop()
+            raise
+    return proc, url
+
+
+def start_worker(env: dict, log_path: Path, *, name: str, threads: int = 8,
+                 metrics_port: int | None = None) -> Proc:
+    argv = [*WORKER_ARGV, "--name", name, "--threads", str(threads)]
+    if metrics_port:
+        argv += ["--metrics-port", str(metrics_port)]
+    return Proc(f"worker {name}", argv, env, log_path)
+
+
+class LabServer:
+    """The simulated lab (api.bmc.simlab) on its own HTTP server in this process."""
+
+    def __init__(self, delay: float = 0.05, ingot_url: str = ""):
+        from werkzeug.serving import make_server
+
+        from api.bmc.simlab import SimLab, create_lab_app
+        self.lab = SimLab(ingot_url=ingot_url, delay=delay)
+        self.server = make_server("127.0.0.1", 0, create_lab_app(self.lab), threaded=True)
+        self.server.socket.listen(1024)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="simlab-http", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        with self.lab.lock:
+            for h in self.lab.hosts.values():
+                h.power, h.generation = "off", h.generation + 1  # stop simulated boots
+
+
+def seed_lab(database_url: str, data_dir: str | Path, machines: int, *, extra_pools: bool = False) -> dict:
+    """The demo catalogue with ``machines`` available sim.small machines
+    (plus the demo's 2 sim.large); returns the demo tokens.
+
+    ``extra_pools`` adds /16 IPv4 pools so that more than ~250 devices get addresses.
+    """
+    from api.db import Database
+    from api.models import IpPool, Metro
+    from api.services import demo
+    from api.services.migrate import upgrade
+    from api.services.secrets import SecretBox
+    from sqlalchemy import select
+    db = Database(database_url)
+    try:
+        upgrade(db.engine)
+        box = SecretBox(SECRET_KEY)
+        with db.Session() as s:
+            tokens = demo.seed(s, box, str(data_dir), machines=machines + 2)
+        if extra_pools:
+            with db.transaction() as s:
+                metro = s.scalar(select(Metro).where(Metro.code == "lab"))
+                s.add(IpPool(metro_id=metro.id, kind="public_ipv4", cidr="198.18.0.0/16", gateway="198.18.0.1",
+                             description="bench"))
+                s.add(IpPool(metro_id=metro.id, kind="private_ipv4", cidr="10.67.0.0/16", gateway="10.67.0.1",
+                             description="bench"))
+        return tokens
+    finally:
+        db.dispose()
+
+
+def post_device(url: str, token: str, project_id: str, hostname: str, os_slug: str = "debian_12",
+                session: requests.Session | None = None, timeout: float = 120) -> requests.Response:
+    http = session or requests
+    return http.post(f"{url}/metal/v1/projects/{project_id}/devices", headers={"X-Auth-Token": token},
+                     json={"hostname": hostname, "plan": "sim.small", "metro": "lab",
+                           "operating_system": os_slug}, timeout=timeout)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = max(0, min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1)))))
+    return xs[k]
