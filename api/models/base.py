@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import JSON, DateTime, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -24,9 +25,20 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+class UTCDateTime(TypeDecorator):
+    """``DateTime(timezone=True)`` that always loads aware UTC values (SQLite
+    stores no offset), so the API's timestamps are RFC 3339 on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict: JSON, list: JSON, dt.datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict: JSON, list: JSON, dt.datetime: UTCDateTime()}
 
 
 class IdMixin:
