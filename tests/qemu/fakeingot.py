@@ -76,11 +76,13 @@ class FakeIngot:
         if m.boot != "deploy" or m.deploy is None:
             return "#!ipxe\necho Ingot: boot from local disk\nexit\n"
         action = m.deploy.get("action", "deploy")
+        # the same shape as Ingot's agent.ipxe.j2
         return (
             "#!ipxe\n"
-            f"kernel {GUEST_BASE}/ramdisk/vmlinuz ingot.metadata={self.metadata_url(m)} "
-            f"ingot.action={action} {m.cmdline}\n"
-            f"initrd {GUEST_BASE}/ramdisk/initrd.gz\n"
+            f"kernel {GUEST_BASE}/metal/v1/boot/files/vmlinuz initrd=initrd "
+            f"ingot.metadata={self.metadata_url(m)} ingot.action={action} {m.cmdline} "
+            "BOOTIF=01-${net0/mac:hexhyp}\n"
+            f"initrd --name initrd {GUEST_BASE}/metal/v1/boot/files/initrd\n"
             "boot\n")
 
     def wait(self, predicate, timeout: float, what: str):
@@ -140,9 +142,9 @@ class FakeIngot:
                         m.ipxe_fetches += 1
                         fake.cond.notify_all()
                         return self._send(200, fake.ipxe_script(m), "text/plain")
-                    if url.path == "/ramdisk/vmlinuz":
+                    if url.path == "/metal/v1/boot/files/vmlinuz":
                         path = fake.kernel
-                    elif url.path == "/ramdisk/initrd.gz":
+                    elif url.path == "/metal/v1/boot/files/initrd":
                         path = fake.initrd
                     elif url.path in fake.files:
                         path = fake.files[url.path]

@@ -488,7 +488,8 @@ def build_ramdisk(output: str | os.PathLike | None = None, *, cache: str | os.Pa
     """Build (or reuse from the cache) the deploy kernel + initramfs.
 
     Args:
-        output: also copy the kernel, initrd and ``ingot-deploy.json`` manifest here.
+        output: also copy the kernel and initrd here as ``vmlinuz`` and ``initrd`` (the names
+            Ingot serves), with an ``ingot-deploy.json`` manifest.
         cache: the cache directory (default :func:`cache_dir`).
         modules: extra module names or sets (``@hardware``, ``@nic``, ``@storage``);
             ``$INGOT_RAMDISK_MODULES`` adds more (comma/space separated).
@@ -536,15 +537,17 @@ def _build_ramdisk(root, output, modules, extra_files, firmware_packages, hooks_
                          data["modules"], manifest)
 
     if output:
+        # stable names, as Ingot serves them (GET /metal/v1/boot/files/vmlinuz|initrd)
         out = Path(output)
         out.mkdir(parents=True, exist_ok=True)
-        k = out / kernel_out.name
-        i = out / initrd_out.name
-        shutil.copyfile(kernel_out, k)
-        shutil.copyfile(initrd_out, i)
-        copied = Ramdisk(result.kernel_version, k, i, result.kernel_sha256, result.initrd_sha256,
-                         result.modules, out / "ingot-deploy.json")
-        copied.manifest.write_text(json.dumps(copied.as_dict(), indent=2) + "\n")
+        for src, name in ((kernel_out, "vmlinuz"), (initrd_out, "initrd")):
+            tmp = out / f".{name}.{os.getpid()}.tmp"
+            shutil.copyfile(src, tmp)
+            tmp.replace(out / name)
+        copied = Ramdisk(result.kernel_version, out / "vmlinuz", out / "initrd", result.kernel_sha256,
+                         result.initrd_sha256, result.modules, out / "ingot-deploy.json")
+        copied.manifest.write_text(json.dumps({**copied.as_dict(), "built_from": {
+            "kernel": kernel_out.name, "initrd": initrd_out.name}}, indent=2) + "\n")
         return copied
     return result
 

@@ -3,7 +3,7 @@
 #
 # Kernel command line (from Ingot's iPXE script):
 #   ingot.metadata=<base>/metadata/<device-token>   required
-#   ingot.action=deploy|wipe                        default: what <metadata>/deploy says
+#   ingot.action=deploy|wipe|rescue                 default: what <metadata>/deploy says
 #   ingot.after=reboot|poweroff|shell               default: reboot (or "after" in the JSON)
 #   BOOTIF=01-aa-bb-cc-dd-ee-ff                     optional: NIC to use first
 # Contract: docs/ramdisk.md.
@@ -47,21 +47,28 @@ complete() { # complete ok | complete failed MESSAGE
 	finish
 }
 
-if [ -z "$MD" ]; then
+if [ -z "$MD" ] && [ "$ACTION" != wipe ]; then
 	log "no ingot.metadata= on the kernel command line; nothing to do"
 	AFTER=${AFTER:-shell}; finish
 fi
 for h in /etc/ingot/hooks/*.sh; do [ -f "$h" ] && . "$h"; done   # operator hooks (modules, firmware)
 
-if ! net_up; then
-	AFTER=${AFTER:-poweroff}; finish
-fi
-
-if ! http_get "$MD/deploy" /tmp/deploy.json 15; then
-	log "cannot GET $MD/deploy"
-	AFTER=${AFTER:-poweroff}; finish
-fi
 J=/tmp/deploy.json
+if [ -z "$MD" ]; then
+	# ingot.action=wipe without a metadata URL: wipe the default disk, report nothing
+	log "no ingot.metadata=: wiping without reporting"
+	echo '{"action": "wipe"}' > $J
+	event() { log "[$1%] $2"; }
+	complete() { [ "$1" = ok ] || log "FAILED: $2"; AFTER=${AFTER:-poweroff}; finish; }
+else
+	if ! net_up; then
+		AFTER=${AFTER:-poweroff}; finish
+	fi
+	if ! http_get "$MD/deploy" $J 15; then
+		log "cannot GET $MD/deploy"
+		AFTER=${AFTER:-poweroff}; finish
+	fi
+fi
 [ -n "$ACTION" ] || ACTION=$(json_get action $J)
 [ -n "$AFTER" ] || AFTER=$(json_get after $J)
 URL=$(json_get image_url $J)
@@ -71,6 +78,14 @@ DISK=$(json_get target_disk $J)
 WIPE_BYTES=$(json_get bytes $J)
 SIZE=$(json_get image_size $J)
 [ -n "$WIPE_BYTES" ] || WIPE_BYTES=1048576
+[ "$ACTION" = install ] && ACTION=deploy
+
+if [ "$ACTION" = rescue ]; then
+	# rescue: stay up in RAM with a shell on the console; the disks are untouched
+	log "rescue mode: busybox shell on the console"
+	[ -n "$MD" ] && http_post "$MD/events" '{"type": "rescue.ready", "body": "rescue mode: busybox shell on the console"}' 2
+	while :; do sh </dev/console >/dev/console 2>&1; sleep 1; done
+fi
 
 # ---- the target disk
 i=0
