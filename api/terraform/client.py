@@ -79,25 +79,27 @@ class Client:
 
     def list_all(self, path: str, list_key: str, query: Optional[dict] = None, paginated: bool = False,
                  per_page: int = 100) -> list:
+        """Every item of a list endpoint, following Equinix-style `meta` pagination."""
         query = dict(query or {})
-        if not paginated:
-            body = self.request("GET", path, query=query or None)
-            return list((body or {}).get(list_key) or [])
         items: list = []
         page = 1
         while page <= 1000:
-            q = {**query, "page": page, "per_page": per_page}
-            body = self.request("GET", path, query=q) or {}
-            batch = body.get(list_key) or []
+            q = dict(query)
+            if paginated:
+                q.update(page=page, per_page=per_page)
+            elif page > 1:
+                q.update(page=page)
+            body = self.request("GET", path, query=q or None) or {}
+            batch = body.get(list_key) or [] if isinstance(body, dict) else []
             items.extend(batch)
-            meta = body.get("meta") or {}
+            meta = body.get("meta") or {} if isinstance(body, dict) else {}
             last = meta.get("last_page")
+            if not batch:
+                break
             if last is not None:
                 if page >= int(last):
                     break
-            elif not meta.get("next") and len(batch) < per_page:
-                break
-            elif not batch:
+            elif not meta.get("next"):
                 break
             page += 1
         return items

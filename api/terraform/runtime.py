@@ -656,6 +656,8 @@ class MetalServicer(ProviderServicer):
                 return False
             if op == "contains" and want not in (have or []):
                 return False
+            if op == "contains_or_empty" and have and want not in have:
+                return False
         return True
 
     def _data_state(self, td: specmod.TypeDef, config: dict, obj: dict) -> dict:

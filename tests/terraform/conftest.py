@@ -290,7 +290,7 @@ class LiveBackend(Backend):
         self.discover()
 
     def machines(self):
-        body = self.api("GET", "/machines?per_page=1000", token=self.server.operator_token)
+        body = self.api("GET", "/machines?per_page=100", token=self.server.operator_token)
         return [_machine_row(m) for m in (body.get("machines") if isinstance(body, dict) else body)]
 
     def set_failure(self, machine, mode):
@@ -304,12 +304,24 @@ class LiveBackend(Backend):
         for r in (body or {}).get("hardware_reservations", []) if isinstance(body, dict) else []:
             if r.get("provisionable"):
                 return r["id"]
+        # hold an available machine for the project (operator API)
+        raw = self.api("GET", "/machines?state=available&per_page=100", token=self.server.operator_token)
+        for m in raw.get("machines", []):
+            if _machine_row(m)["plan"] == self.plan:
+                r = self.api("POST", "/hardware-reservations", {"machine_id": m["id"], "project_id": self.project_id},
+                             token=self.server.operator_token, ok=None)
+                if isinstance(r, dict) and r.get("id"):
+                    return r["id"]
         return None
 
 
 @pytest.fixture(params=["fake", "live"])
 def backend(request):
+    """The API the scenario runs against. `fake` runs only when no live Ingot is
+    available (or INGOT_TF_FAKE=1), to keep the suite short."""
     if request.param == "fake":
+        if os.environ.get("INGOT_TF_FAKE") != "1" and live_server(request) is not None:
+            pytest.skip("a live Ingot is available; the stand-in run is redundant (INGOT_TF_FAKE=1 to force)")
         from .fake_api import TOKEN, start
 
         server, world = start()
@@ -318,8 +330,19 @@ def backend(request):
         yield FakeBackend(world)
         server.shutdown()
         return
-    try:
-        server = request.getfixturevalue("ingot_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("no `ingot_server` fixture (tests/conftest.py) to run against a live Ingot")
+    server = live_server(request)
+    if server is None:
+        pytest.skip("no live Ingot fixture (`ingot_server` or `server` in tests/conftest.py)")
     yield LiveBackend(server)
+
+
+def live_server(request):
+    """A real Ingot HTTP server with the demo lab: the `ingot_server` fixture, else the suite's `server`."""
+    for name in ("ingot_server", "server"):
+        try:
+            srv = request.getfixturevalue(name)
+        except pytest.FixtureLookupError:
+            continue
+        if all(hasattr(srv, a) for a in ("url", "token", "project_id", "operator_token", "simlab_url")):
+            return srv
+    return None

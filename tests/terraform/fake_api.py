@@ -185,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
                 ip = {"id": str(uuid.uuid4()), "type": body.get("type", "public_ipv4"), "address": "198.51.100.8",
                       "network": "198.51.100.8", "gateway": "198.51.100.9", "netmask": "255.255.255.254", "cidr": 31,
                       "address_family": 4, "public": True, "management": False, "manageable": True,
-                      "metro": {"code": body.get("metro")}, "tags": body.get("tags") or [], "details": body.get("details"),
+                      "metro": {"code": body.get("metro")}, "tags": body.get("tags") or [], "description": body.get("description"),
                       "project": {"href": f"{BASE}/projects/{pid}"}}
                 w.ips[ip["id"]] = ip
                 return 201, ip
@@ -253,7 +253,7 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 return 200, ip
             if method == "PATCH":
-                ip.update({k: v for k, v in body.items() if k in ("details", "tags")})
+                ip.update({k: v for k, v in body.items() if k in ("description", "tags")})
                 return 200, ip
             if method == "DELETE":
                 del w.ips[m.group(1)]
@@ -302,9 +302,9 @@ class Handler(BaseHTTPRequestHandler):
              "hardware_reservation": {"href": f"{BASE}/hardware-reservations/{hr}"} if hr else None,
              "ssh_keys": [{"href": f"{BASE}/ssh-keys/{k}"} for k in (body.get("project_ssh_keys") or []) + (body.get("user_ssh_keys") or [])],
              "ip_addresses": [
-                 {"id": str(uuid.uuid4()), "address": "203.0.113.10", "address_family": 4, "public": True, "cidr": 31, "gateway": "203.0.113.11"},
-                 {"id": str(uuid.uuid4()), "address": "10.0.0.10", "address_family": 4, "public": False, "cidr": 25, "gateway": "10.0.0.1"},
-                 {"id": str(uuid.uuid4()), "address": "2001:db8::10", "address_family": 6, "public": True, "cidr": 127, "gateway": "2001:db8::11"}],
+                 {"id": str(uuid.uuid4()), "address": "203.0.113.10", "address_family": 4, "public": True, "management": True, "cidr": 31, "gateway": "203.0.113.11"},
+                 {"id": str(uuid.uuid4()), "address": "10.0.0.10", "address_family": 4, "public": False, "management": True, "cidr": 25, "gateway": "10.0.0.1"},
+                 {"id": str(uuid.uuid4()), "address": "2001:db8::10", "address_family": 6, "public": True, "management": True, "cidr": 127, "gateway": "2001:db8::11"}],
              "network_ports": [{"id": str(uuid.uuid4()), "name": "eth0", "type": "NetworkPort", "data": {"mac": "52:54:00:00:00:01", "bonded": False}}],
              "root_password": "pw-" + uuid.uuid4().hex[:8], "created_at": now(), "updated_at": now(),
              "_t": time.monotonic(), "_machine": machine}

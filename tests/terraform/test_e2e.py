@@ -307,12 +307,12 @@ terraform {
 }
 resource "metal_ssh_key" "user" {
   name       = "%(label)s"
-  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtfVXNlcktleUZvclRlc3RzMDAwMDAwMDAwMDAwMDA user@tf"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+KJ6ivDJjsAVEBPshboiQMBtyyAvJGUn3VZkP2WEG7 user@tf"
 }
 resource "metal_project_ssh_key" "proj" {
   project_id = "%(project_id)s"
   name       = "%(label)s-project"
-  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtfUHJvamVjdEtleUZvclRlc3RzMDAwMDAwMDAwMDAw proj@tf"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkqEPE+iBM1MGW6RxRtz1RCl0zUISQ2EScrx7rFeYQj proj@tf"
 }
 output "fingerprints" {
   value = [metal_ssh_key.user.fingerprint, metal_project_ssh_key.proj.fingerprint]

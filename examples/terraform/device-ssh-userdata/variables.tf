@@ -42,5 +42,5 @@ variable "key_name" {
 variable "public_key" {
   description = "OpenSSH public key installed on the device."
   type        = string
-  default     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIngotExampleKeyOnlyForDemos0000000000000 demo@ingot"
+  default     = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII85zmxPTsx3Q4WixffqCuOmCNwA3gGE/BTncJGXsR7e demo@ingot"
 }
