@@ -24,8 +24,8 @@ Options (``machine.bmc.options``):
 ``mac``         NIC MAC (default derived from the name, 52:54:00:xx:xx:xx)
 ``nic_model``   ``virtio-net-pci`` (default) or ``e1000``
 ``memory``      MiB (default 512); ``cpus`` (default 1)
-``ingot_port``  the host port of Ingot's HTTP server; the guest sees it at
-                ``http://10.0.2.100/`` (``ingot_host`` default 127.0.0.1)
+``ingot_port``  the host port of Ingot's HTTP server (default ``$INGOT_QEMU_INGOT_PORT``);
+                the guest sees it at ``http://10.0.2.100/`` (``ingot_host`` default 127.0.0.1)
 ``boot_path``   DHCP boot file path on that server (default
                 ``/metal/v1/boot/ipxe?mac={mac}``; ``{mac}`` and ``{name}`` are filled in)
 ``accel``       ``tcg`` (default: KVM crashes iPXE's real-mode code on some hosts) or ``kvm``
@@ -110,7 +110,8 @@ class QemuDriver(BMCDriver):
         self.memory = int(o.get("memory", 512))
         self.cpus = int(o.get("cpus", 1))
         self.ingot_host = o.get("ingot_host", "127.0.0.1")
-        self.ingot_port = int(o["ingot_port"]) if o.get("ingot_port") else None
+        port = o.get("ingot_port") or os.environ.get("INGOT_QEMU_INGOT_PORT")
+        self.ingot_port = int(port) if port else None
         self.boot_path = o.get("boot_path", "/metal/v1/boot/ipxe?mac={mac}")
         self.accel = o.get("accel", "tcg")
         self.qemu = o.get("qemu", "qemu-system-x86_64")
@@ -210,6 +211,23 @@ class QemuDriver(BMCDriver):
         """``{"persistent": ..., "once": ...}`` as they will apply at the next power on."""
         st = self._load()
         return {"persistent": st.get("boot_persistent", "pxe"), "once": st.get("boot_once")}
+
+    def console(self, previous: bool = False) -> str:
+        """The VM's serial console output since the last power on (or the one before)."""
+        path = self._path(".serial.log.1") if previous else self.serial_log
+        try:
+            return path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def forget(self, remove_disk: bool = False) -> None:
+        """Power off and delete the VM's state files (and its disk if ``remove_disk``)."""
+        with self._locked() as state:
+            self._power_off(state)
+        for suffix in (".json", ".serial.log", ".serial.log.1", ".qemu.log", ".qmp", ".pid", ".lock"):
+            self._path(suffix).unlink(missing_ok=True)
+        if remove_disk:
+            self.disk.unlink(missing_ok=True)
 
     def inventory(self) -> Inventory:
         size = self.disk.stat().st_size if self.disk.exists() else self.disk_size_mib * 1024 * 1024

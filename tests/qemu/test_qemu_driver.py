@@ -83,6 +83,8 @@ def test_boot_device_takes_effect_at_next_power_on(make_vm, fake_ingot):
     assert boot_arg(vm.state()["pid"]) == "order=cn,once=n"
     vm.set_power("off")
     assert vm.power_state() == "off"
+    vm.forget(remove_disk=True)
+    assert not vm.disk.exists() and vm.state() == {}
 
 
 def test_soft_off_and_errors(make_vm, fake_ingot, tmp_path):
