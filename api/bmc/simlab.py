@@ -189,7 +189,7 @@ class SimLab:
                 self._installer(h, gen, kernel, metadata)
             return "done"
         if chain:
-            url = chain.split()[-1]
+            url = next((t for t in chain.split("||")[0].split()[1:] if not t.startswith("-")), "")
             self._note(h, f"iPXE: chain {url}")
             try:
                 text = self._get(url).text
