@@ -253,11 +253,12 @@ class QemuDriver(BMCDriver):
         netdev = ("user,id=n0,restrict=on,"
                   f"guestfwd=tcp:{GUEST_INGOT_IP}:80-cmd:{socat} - TCP:{self.ingot_host}:{self.ingot_port},"
                   f"bootfile={bootfile.replace(',', ',,')}")
+        disk = str(self.disk).replace(",", ",,")
         if self.disk_bus == "nvme":
-            drive = ["-drive", f"file={self.disk},format=raw,if=none,id=d0",
+            drive = ["-drive", f"file={disk},format=raw,if=none,id=d0",
                      "-device", f"nvme,drive=d0,serial={self.address[:20]}"]
         else:
-            drive = ["-drive", f"file={self.disk},format=raw,if={self.disk_bus}"]
+            drive = ["-drive", f"file={disk},format=raw,if={self.disk_bus}"]
         boot = f"order={boot_order}" + (f",once={boot_once}" if boot_once else "")
         accel = "kvm" if self.accel == "kvm" else "tcg"
         return [

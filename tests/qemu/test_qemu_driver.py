@@ -1,7 +1,10 @@
 """The qemu power driver against real QEMU processes."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -41,6 +44,13 @@ def test_power_state_and_boot_device_survive_driver_instances(make_vm, fake_ingo
     assert os.getpgid(pid) != os.getpgid(0)               # detached from us
     assert boot_arg(pid) == "order=nc"
     assert a.mac in ",".join(cmdline(pid))
+
+    # another process (an engine worker) sees the same VM
+    code = ("import json,sys; from api.bmc import get_driver; "
+            "d = get_driver('qemu', sys.argv[1], options=json.loads(sys.argv[2])); print(d.power_state())")
+    out = subprocess.run([sys.executable, "-c", code, a.address, json.dumps(a.options)], capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert out.stdout.strip() == "on"
 
     # it really netboots: iPXE fetches its script from Ingot by MAC
     fake_ingot.wait(lambda: m.ipxe_fetches >= 1, 90, f"iPXE fetch by {a.address}\n{serial_tail(a)}")
