@@ -99,8 +99,9 @@ def _print_demo(emb) -> None:
 
 
 @main.command()
-@click.option("--threads", default=8, show_default=True, type=int, help="Steps run in parallel.")
-@click.option("--name", default=None, help="Worker name in leases and logs.")
+@click.option("--threads", default=8, show_default=True, type=int, envvar="INGOT_WORKER_THREADS",
+              help="Steps run in parallel.")
+@click.option("--name", default=None, envvar="INGOT_WORKER_NAME", help="Worker name in leases and logs.")
 @click.option("--metrics-port", default=0, type=int, envvar="INGOT_WORKER_METRICS_PORT",
               help="Serve Prometheus /metrics (engine steps, BMC calls) on this port (0: off).")
 @click.option("--metrics-host", default="127.0.0.1", envvar="INGOT_WORKER_METRICS_HOST", show_default=True)

@@ -37,4 +37,10 @@ def build_app():
     return create_app(settings, database=database)
 
 
-app = build_app()
+def __getattr__(name: str):
+    """``api.wsgi:app`` is built on first access (gunicorn's worker, after the
+    fork), so importing this module has no side effects."""
+    if name in ("app", "application"):
+        globals()["app"] = globals()["application"] = built = build_app()
+        return built
+    raise AttributeError(name)

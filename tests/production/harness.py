@@ -137,10 +137,11 @@ def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, 
 
 def start_worker(env: dict, log_path: Path, *, name: str, threads: int = 8,
                  metrics_port: int | None = None) -> Proc:
-    argv = [*WORKER_ARGV, "--name", name, "--threads", str(threads)]
+    """``ingot worker`` exactly as the image runs it; options come from the environment."""
+    env = {**env, "INGOT_WORKER_NAME": name, "INGOT_WORKER_THREADS": str(threads)}
     if metrics_port:
-        argv += ["--metrics-port", str(metrics_port)]
-    return Proc(f"worker {name}", argv, env, log_path)
+        env["INGOT_WORKER_METRICS_PORT"] = str(metrics_port)
+    return Proc(f"worker {name}", WORKER_ARGV, env, log_path)
 
 
 class LabServer:

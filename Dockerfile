@@ -1,0 +1,49 @@
+# Ingot production image: the API under gunicorn (default command) or an
+# engine worker (`ingot worker`), configured only by INGOT_* environment
+# variables. See docs/production.md and deploy/compose.yaml.
+#
+#   docker build -t ingot .
+#   docker run -e INGOT_DATABASE_URL=... -e INGOT_SECRET_KEY=... -p 8080:8080 ingot
+#   docker run -e INGOT_DATABASE_URL=... -e INGOT_SECRET_KEY=... ingot ingot worker
+
+# --- build: a virtualenv with Ingot and its dependencies ------------------------
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /app
+# dependencies first, so that code changes do not reinstall them
+COPY pyproject.toml README.md ./
+RUN mkdir api && touch api/__init__.py \
+    && /opt/venv/bin/pip install '.[postgres]' \
+    && /opt/venv/bin/pip uninstall -y ingot \
+    && rm -rf api build *.egg-info
+COPY api/ api/
+COPY migrations/ migrations/
+COPY provider-schema/ provider-schema/
+COPY deploy/ deploy/
+# editable: the code (and migrations/, deploy/) stay in /app, where Ingot looks for them
+RUN /opt/venv/bin/pip install --no-deps -e . \
+    && find /app /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+# --- runtime ------------------------------------------------------------------------
+FROM python:3.11-slim-bookworm
+RUN groupadd --system --gid 10001 ingot \
+    && useradd --system --uid 10001 --gid ingot --home-dir /var/lib/ingot --shell /usr/sbin/nologin ingot \
+    && mkdir -p /var/lib/ingot && chown ingot:ingot /var/lib/ingot
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    INGOT_PRODUCTION=1 \
+    INGOT_LOG_JSON=1 \
+    INGOT_DATA_DIR=/var/lib/ingot \
+    INGOT_BIND=0.0.0.0:8080
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+# process up (readiness, i.e. database + migrations, is /readyz: use it in the load balancer)
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "api.wsgi:app"]
