@@ -28,6 +28,8 @@ Options (``machine.bmc.options``):
                 the guest sees it at ``http://10.0.2.100/`` (``ingot_host`` default 127.0.0.1)
 ``boot_path``   DHCP boot file path on that server (default
                 ``/metal/v1/boot/ipxe?mac={mac}``; ``{mac}`` and ``{name}`` are filled in)
+``forwards``    more guest-visible HTTP services, e.g. an image server:
+                ``{"10.0.2.101:80": "127.0.0.1:8000"}`` (guest address -> host address)
 ``accel``       ``tcg`` (default: KVM crashes iPXE's real-mode code on some hosts) or ``kvm``
 ``qemu``        the QEMU binary (default ``qemu-system-x86_64``)
 ``extra_args``  list of extra QEMU arguments
@@ -116,6 +118,12 @@ class QemuDriver(BMCDriver):
         self.accel = o.get("accel", "tcg")
         self.qemu = o.get("qemu", "qemu-system-x86_64")
         self.extra_args = list(o.get("extra_args") or [])
+        self.forwards = dict(o.get("forwards") or {})
+        for guest, host in self.forwards.items():
+            if not re.match(r"^10\.0\.2\.\d{1,3}:\d{1,5}$", str(guest)) or \
+                    not re.match(r"^[A-Za-z0-9_.-]+:\d{1,5}$", str(host)):
+                raise BMCError(f"invalid forward {guest!r} -> {host!r} (want '10.0.2.N:port' -> 'host:port')",
+                               address=address)
 
     # ------------------------------------------------------------------ state
     def _path(self, suffix: str) -> Path:
@@ -250,9 +258,10 @@ class QemuDriver(BMCDriver):
             raise BMCError("socat not found (apt-get install socat)", address=self.address)
         bootfile = "http://%s%s" % (GUEST_INGOT_IP, self.boot_path.format(mac=self.mac, name=self.address))
         # QEMU option values: a comma inside a value is written as ",,"
-        netdev = ("user,id=n0,restrict=on,"
-                  f"guestfwd=tcp:{GUEST_INGOT_IP}:80-cmd:{socat} - TCP:{self.ingot_host}:{self.ingot_port},"
-                  f"bootfile={bootfile.replace(',', ',,')}")
+        forwards = {f"{GUEST_INGOT_IP}:80": f"{self.ingot_host}:{self.ingot_port}", **self.forwards}
+        netdev = "user,id=n0,restrict=on," + "".join(
+            f"guestfwd=tcp:{guest}-cmd:{socat} - TCP:{host}," for guest, host in forwards.items()
+        ) + f"bootfile={bootfile.replace(',', ',,')}"
         disk = str(self.disk).replace(",", ",,")
         if self.disk_bus == "nvme":
             drive = ["-drive", f"file={disk},format=raw,if=none,id=d0",

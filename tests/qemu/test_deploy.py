@@ -7,7 +7,7 @@ then waits for and checks its own VM:
             image byte for byte plus the config drive; then (like Ingot) boot
             device disk + power on: the OS phones home with the SSH key
             installed in its root filesystem.
-- ``raw``:  deploy the raw image, agent reboots; the network boot now says
+- ``raw``:  deploy the raw image (from a second forwarded address), agent reboots; the network boot now says
             ``exit`` and firmware falls through to the disk: phone home.
 - ``badsum``: xz image with a wrong checksum: reported failed, naming both
             checksums; the disk is wiped again.
@@ -46,7 +46,7 @@ def wait_off(vm, timeout: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
+def deploy_lab(make_vm, fake_ingot, test_image, tmp_path_factory):
     disks = tmp_path_factory.mktemp("disks")
     gz = fake_ingot.serve_file("/images/os.img.gz", test_image.file("gz"))
     xz = fake_ingot.serve_file("/images/os.img.xz", test_image.file("xz"))
@@ -58,7 +58,7 @@ def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
 
     plans = {
         "gz": _deploy(gz, test_image.checksum("gz"), "gz", "poweroff"),
-        "raw": _deploy(raw, test_image.checksum("raw"), "raw", "reboot"),
+        "raw": _deploy(raw.replace("10.0.2.100", "10.0.2.101"), test_image.checksum("raw"), "raw", "reboot"),
         "badsum": _deploy(xz, WRONG, "xz", "poweroff"),
         "wipe": _deploy(None, None, None, "poweroff", action="wipe"),
         "missing": _deploy(gz.replace("os.img.gz", "nope.img.gz"), test_image.checksum("gz"), "gz", "poweroff"),
@@ -69,6 +69,8 @@ def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
         disk = wipe_disk if key == "wipe" else disks / f"{key}.img"
         # the wipe VM has an IDE disk and an e1000 NIC: ata_piix, sd_mod (+ soft deps), e1000
         hw = {"disk_bus": "ide", "nic_model": "e1000"} if key == "wipe" else {}
+        if key == "raw":     # its image comes from a second guest-visible address (an image server)
+            hw["forwards"] = {"10.0.2.101:80": f"127.0.0.1:{fake_ingot.port}"}
         vm = make_vm(f"deploy-{key}", disk=str(disk), disk_size_mib=DISK_MIB, **hw)
         machines[key] = fake_ingot.add_machine(
             vm.address, vm.mac, deploy=deploy,
@@ -79,11 +81,11 @@ def lab(make_vm, fake_ingot, test_image, tmp_path_factory):
     return {"vms": vms, "machines": machines, "t0": t0, "image": test_image}
 
 
-def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(lab, fake_ingot):
-    vm, m, img = lab["vms"]["gz"], lab["machines"]["gz"], lab["image"]
+def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_lab, fake_ingot):
+    vm, m, img = deploy_lab["vms"]["gz"], deploy_lab["machines"]["gz"], deploy_lab["image"]
     fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
     assert m.complete == {"status": "ok"}, serial_tail(vm)
-    t_deploy = time.monotonic() - lab["t0"]
+    t_deploy = time.monotonic() - deploy_lab["t0"]
     wait_off(vm, 30)                         # ingot.after=poweroff: the guest powered itself off
 
     assert all(e["type"] == "provisioning.image_writing" for e in m.events)
@@ -104,11 +106,11 @@ def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(lab, fak
     vm.set_power("off")
     keys = read_file(vm.disk, "/root/.ssh/authorized_keys").decode()
     assert keys.splitlines() == [KEY]
-    print(f"gz: deployed at {t_deploy:.1f}s, phoned home at {time.monotonic() - lab['t0']:.1f}s")
+    print(f"gz: deployed at {t_deploy:.1f}s, phoned home at {time.monotonic() - deploy_lab['t0']:.1f}s")
 
 
-def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(lab, fake_ingot):
-    vm, m, img = lab["vms"]["raw"], lab["machines"]["raw"], lab["image"]
+def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(deploy_lab, fake_ingot):
+    vm, m, img = deploy_lab["vms"]["raw"], deploy_lab["machines"]["raw"], deploy_lab["image"]
     fake_ingot.wait(lambda: m.phone_home, 180, f"phone-home from {vm.address}\n{serial_tail(vm)}")
     assert m.complete == {"status": "ok"}
     assert m.ipxe_fetches >= 2               # the reboot netbooted again and got "exit"
@@ -120,11 +122,11 @@ def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(lab, fake_ingot
     # outside the FAT files the OS touched, the disk still holds the image
     disk = Path(vm.disk).read_bytes()
     assert disk[:512] == img.path.read_bytes()[:512]
-    print(f"raw: phoned home at {time.monotonic() - lab['t0']:.1f}s")
+    print(f"raw: phoned home at {time.monotonic() - deploy_lab['t0']:.1f}s")
 
 
-def test_wrong_checksum_reports_failed_and_wipes(lab, fake_ingot):
-    vm, m, img = lab["vms"]["badsum"], lab["machines"]["badsum"], lab["image"]
+def test_wrong_checksum_reports_failed_and_wipes(deploy_lab, fake_ingot):
+    vm, m, img = deploy_lab["vms"]["badsum"], deploy_lab["machines"]["badsum"], deploy_lab["image"]
     fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
     assert m.complete["status"] == "failed"
     msg = m.complete["message"]
@@ -136,8 +138,8 @@ def test_wrong_checksum_reports_failed_and_wipes(lab, fake_ingot):
     assert read_config_drive(vm.disk) is None
 
 
-def test_wipe_zeroes_first_and_last_mib(lab, fake_ingot):
-    vm, m = lab["vms"]["wipe"], lab["machines"]["wipe"]
+def test_wipe_zeroes_first_and_last_mib(deploy_lab, fake_ingot):
+    vm, m = deploy_lab["vms"]["wipe"], deploy_lab["machines"]["wipe"]
     fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
     assert m.complete == {"status": "ok"}, serial_tail(vm)
     assert m.events and m.events[-1]["percentage"] == 100
@@ -149,8 +151,8 @@ def test_wipe_zeroes_first_and_last_mib(lab, fake_ingot):
     assert disk[MIB:-MIB] == PATTERN * (DISK_MIB - 2)
 
 
-def test_image_download_error_reports_failed(lab, fake_ingot):
-    vm, m = lab["vms"]["missing"], lab["machines"]["missing"]
+def test_image_download_error_reports_failed(deploy_lab, fake_ingot):
+    vm, m = deploy_lab["vms"]["missing"], deploy_lab["machines"]["missing"]
     fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
     assert m.complete["status"] == "failed"
     msg = m.complete["message"]
