@@ -100,8 +100,14 @@ class Terraform:
         cmd = [self.binary, *args]
         if args and args[0] in ("apply", "destroy", "plan", "refresh", "import", "init", "output", "show", "taint", "untaint"):
             cmd.insert(2, "-no-color")
+        import time
+
+        started = time.monotonic()
         proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
         res = TFResult(proc, args)
+        res.elapsed = time.monotonic() - started
+        if os.environ.get("INGOT_TF_TIMING"):
+            print(f"terraform {args[0]}: {res.elapsed:.1f}s", flush=True)
         if check and res.returncode != 0:
             raise AssertionError(f"terraform {' '.join(args)} failed ({res.returncode}):\n{res.stdout[-4000:]}\n{_errors(res.stderr)}")
         return res
@@ -320,7 +326,7 @@ def backend(request):
     """The API the scenario runs against. `fake` runs only when no live Ingot is
     available (or INGOT_TF_FAKE=1), to keep the suite short."""
     if request.param == "fake":
-        if os.environ.get("INGOT_TF_FAKE") != "1" and live_server(request) is not None:
+        if os.environ.get("INGOT_TF_FAKE") != "1" and live_server_defined(request):
             pytest.skip("a live Ingot is available; the stand-in run is redundant (INGOT_TF_FAKE=1 to force)")
         from .fake_api import TOKEN, start
 
@@ -334,6 +340,18 @@ def backend(request):
     if server is None:
         pytest.skip("no live Ingot fixture (`ingot_server` or `server` in tests/conftest.py)")
     yield LiveBackend(server)
+
+
+def live_server_defined(request) -> bool:
+    """Whether a live-server fixture exists, without starting it."""
+    fm = request.session._fixturemanager
+    for name in ("ingot_server", "server"):
+        try:
+            if fm.getfixturedefs(name, request.node):
+                return True
+        except Exception:  # noqa: BLE001 - pytest internals moved: fall back to starting it
+            return live_server(request) is not None
+    return False
 
 
 def live_server(request):

@@ -15,15 +15,15 @@ variable "name_prefix" {
 
 variable "plan" {
   type    = string
-  default = "c3.small.x86"
+  default = "sim.small"
 }
 
 variable "metro" {
   type    = string
-  default = "am"
+  default = "lab"
 }
 
 variable "operating_system" {
   type    = string
-  default = "ubuntu_22_04"
+  default = "ubuntu_24_04"
 }

@@ -14,5 +14,5 @@ variable "hostname" {
 
 variable "operating_system" {
   type    = string
-  default = "ubuntu_22_04"
+  default = "ubuntu_24_04"
 }

@@ -4,12 +4,12 @@ variable "project_id" {
 
 variable "metro" {
   type    = string
-  default = "am"
+  default = "lab"
 }
 
 variable "plan" {
   type    = string
-  default = "c3.small.x86"
+  default = "sim.small"
 }
 
 variable "distro" {
@@ -19,5 +19,5 @@ variable "distro" {
 
 variable "os_version" {
   type    = string
-  default = "22.04"
+  default = "24.04"
 }
