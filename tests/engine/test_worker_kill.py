@@ -1,0 +1,118 @@
+"""A worker process killed mid-step (kill -9) loses its lease; a new worker
+process resumes from the recorded state and the device completes, without
+repeating what the dead worker already did to the machine."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import select
+
+from api.models import Device, Machine
+from tests.conftest import wait_for
+from tests.engine.conftest import Cloud
+
+LEASE = 2.0
+
+
+@pytest.fixture
+def api_only(settings):
+    """The API and the sim lab on a real HTTP server, no in-process worker."""
+    from api.runtime import Embedded
+    settings.lease_seconds = LEASE
+    emb = Embedded(settings, "127.0.0.1", 0, worker=False, demo_lab=True).start()
+    emb.token = emb.demo_tokens["member_token"]
+    emb.operator_token = emb.demo_tokens["operator_token"]
+    emb.project_id = emb.demo_tokens["project_id"]
+    emb.simlab_url = emb.url + "/_simlab"
+    yield emb
+    emb.stop()
+
+
+class WorkerProcess:
+    """``ingot worker`` in its own process, against the server's database."""
+
+    def __init__(self, server, name: str):
+        s = server.settings
+        env = {**os.environ,
+               "INGOT_DATABASE_URL": s.resolved_database_url, "INGOT_SECRET_KEY": s.secret_key,
+               "INGOT_DATA_DIR": s.data_dir, "INGOT_SIM_LAB_URL": server.simlab_url,
+               "INGOT_LEASE_SECONDS": str(LEASE), "INGOT_WORKER_POLL_INTERVAL": "0.05",
+               "INGOT_TIMEOUT_POWER": "20", "INGOT_TIMEOUT_IPXE": "20", "INGOT_TIMEOUT_INSTALL": "20",
+               "INGOT_TIMEOUT_PHONE_HOME": "20", "INGOT_TIMEOUT_WIPE": "20"}
+        self.name = name
+        # `ingot worker` itself on PostgreSQL; on SQLite the CLI refuses a separate worker
+        # process, so the same Worker runs from a stand-in module
+        module = "tests.engine.worker_main" if s.is_sqlite else "api.cli"
+        cmd = [sys.executable, "-m", module, *([] if s.is_sqlite else ["worker"]), "--name", name, "--threads", "4"]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stdout.read().decode(errors="replace")
+
+
+def _machine(server, device_id: str) -> Machine:
+    with server.database.Session() as s:
+        d = s.get(Device, device_id)
+        return s.scalar(select(Machine).where(Machine.id == d.machine_id))
+
+
+def test_worker_killed_mid_step_and_a_new_worker_finishes(api_only):
+    server = api_only
+    cloud = Cloud(server)
+    for i in range(1, 9):  # a slow BMC: a power command takes effect, then answers 3 s later
+        cloud.set_host(f"sim-{i:02d}", bmc_delay=3.0)
+    first = WorkerProcess(server, "worker-one")
+    second = None
+    try:
+        dev = cloud.create("ubuntu_24_04", hostname="kill-1")
+        hostname = wait_for(lambda: _machine(server, dev["id"]).hostname, message="machine")
+        # the dead worker's power-on reached the machine, but the worker never recorded it
+        wait_for(lambda: cloud.host(hostname)["power_ons"] == 1, timeout=30, message="first power-on")
+        m = _machine(server, dev["id"])
+        assert m.step == "power_on" and m.lease_owner == "worker-one", (m.step, m.lease_owner)
+        first.kill()
+        killed_at = time.monotonic()
+        for i in range(1, 9):
+            cloud.set_host(f"sim-{i:02d}", bmc_delay=0.0)
+        m = _machine(server, dev["id"])
+        assert m.step == "power_on" and m.lease_owner == "worker-one"  # the lease outlives its worker
+
+        second = WorkerProcess(server, "worker-two")
+        d = cloud.wait_state(dev["id"], "active", "failed", timeout=40)
+        assert d["state"] == "active"
+        assert time.monotonic() - killed_at >= LEASE  # it waited for the lease to expire
+        host = cloud.host(hostname)
+        assert host["power_ons"] == 1, host["log"]    # power-on was not sent again
+        assert host["ipxe_fetches"] == 1, host["log"]  # the machine netbooted once
+        events = cloud.events(dev["id"])
+        steps = [e["type"] for e in events if e["type"].startswith("device.provision.")]
+        for step in ("power_off", "boot_pxe", "power_on", "wait_boot", "wait_install", "wait_phone_home",
+                     "boot_disk", "succeeded"):
+            assert steps.count(f"device.provision.{step}") == 1 or step == "succeeded", (step, steps)
+        assert steps.count("device.provision.succeeded") == 1
+        power_on = next(e for e in events if e["type"] == "device.provision.power_on")
+        assert "booting" in power_on["body"] or "powered on" in power_on["body"]
+        m = _machine(server, dev["id"])
+        assert m.state == "active" and m.operation is None and m.lease_owner is None
+    finally:
+        out = first.stop()
+        if second is not None:
+            out += second.stop()
+    assert "worker worker-two" in out

@@ -1,0 +1,29 @@
+"""Stand-in for ``ingot worker`` on SQLite, where the CLI refuses to start a
+separate worker process (a production rule). Same Worker class, same
+settings from the environment, same signals; used only by the kill test."""
+from __future__ import annotations
+
+import argparse
+import signal
+
+from api.config import Settings
+from api.engine.worker import Worker
+from api.runtime import prepare_database
+from api.services.secrets import SecretBox
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    w = Worker(prepare_database(settings), settings, SecretBox(settings.secret_key), name=args.name,
+               threads=args.threads)
+    signal.signal(signal.SIGTERM, lambda *_: w.stop.set())
+    print(f"worker {w.name} on {settings.resolved_database_url}", flush=True)
+    w.run_forever()
+
+
+if __name__ == "__main__":
+    main()
