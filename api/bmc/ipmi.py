@@ -20,6 +20,11 @@ with pyghmi 1.6), so every operation here:
 
 One pyghmi ``Command`` per BMC (host, port, user, password) is kept for the
 process and reused by every driver instance, and dropped after a failure.
+pyghmi keeps sessions alive only while something runs its event loop; a
+session left idle for about half a minute then wedges the next command (its
+own keepalive collides with it). So a Command idle for more than
+``IDLE_RELOGIN`` seconds is logged out and replaced by a fresh login, which
+costs a few round trips.
 Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
 1.6 on Python 3 never recognises its own live session (it compares the str
 with the bytes it stored) and the second ``Command`` for the same BMC waits
@@ -48,6 +53,7 @@ LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PORT = 623
+IDLE_RELOGIN = 20.0  # seconds; below pyghmi's keepalive interval (MAX_IDLE 29 s minus jitter)
 
 # Ingot boot device -> pyghmi set_bootdev name
 _BOOTDEV = {"pxe": "network", "disk": "hd", "cdrom": "optical"}
@@ -67,7 +73,7 @@ _FRU_CHUNK_ERRORS = (0xC7, 0xC8, 0xC9, 0xCA, 0xFF)  # length/"cannot return" sty
 
 # one lock and one pyghmi Command per BMC key: see module docstring
 _LOCKS: dict[tuple, threading.Lock] = {}
-_COMMANDS: dict[tuple, Any] = {}
+_COMMANDS: dict[tuple, list] = {}  # key -> [Command, last used (monotonic)]
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -129,15 +135,29 @@ class IPMIDriver(BMCDriver):
     def _connect(self) -> Any:
         """The shared Command for this BMC (caller holds the per-BMC lock)."""
         with _LOCKS_GUARD:
-            cmd = _COMMANDS.get(self._key)
-        if cmd is None:
+            entry = _COMMANDS.get(self._key)
+        if entry is not None and time.monotonic() - entry[1] > IDLE_RELOGIN:
+            self._forget()
+            try:  # close-session is sent without waiting for an answer
+                entry[0].ipmi_session.logout()
+            except Exception as exc:  # noqa: BLE001 - the old session is being discarded
+                LOG.debug("logout of idle IPMI session to %s: %s", self.address, exc)
+            entry = None
+        if entry is None:
             cmd = ipmi_command.Command(bmc=self.host,
                                        userid=(self.username or "").encode("utf-8"),
                                        password=(self.password or "").encode("utf-8"),
                                        port=self.port)
+            entry = [cmd, time.monotonic()]
             with _LOCKS_GUARD:
-                _COMMANDS[self._key] = cmd
-        return cmd
+                _COMMANDS[self._key] = entry
+        return entry[0]
+
+    def _touch(self) -> None:
+        with _LOCKS_GUARD:
+            entry = _COMMANDS.get(self._key)
+            if entry is not None:
+                entry[1] = time.monotonic()
 
     def _forget(self) -> None:
         """Drop the shared Command after a failure; the next call logs in afresh."""
@@ -161,6 +181,7 @@ class IPMIDriver(BMCDriver):
                     return
                 try:
                     box["value"] = fn(self._connect())
+                    self._touch()
                 finally:
                     lock.release()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller

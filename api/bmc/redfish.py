@@ -154,7 +154,13 @@ class RedfishDriver(BMCDriver):
             if conn is not None:
                 _STATS["hits"] += 1
                 return conn
-        with _key_lock(key):  # one connection per BMC even under a burst of drivers
+        lock = _key_lock(key)
+        # one connection per BMC even under a burst of drivers; but never wait
+        # longer than one call's timeout for another thread's attempt
+        if not lock.acquire(timeout=self.timeout):
+            raise BMCUnreachable(f"Redfish: another connection attempt to this BMC has not "
+                                 f"finished within {self.timeout:g}s", address=self.address)
+        try:
             with _CACHE_GUARD:
                 conn = _CACHE.get(key)
                 if conn is not None:
@@ -182,6 +188,8 @@ class RedfishDriver(BMCDriver):
                     _STATS["evictions"] += 1
                 _CACHE[key] = conn
             return conn
+        finally:
+            lock.release()
 
     @staticmethod
     def _widen_pool(root: Any) -> None:

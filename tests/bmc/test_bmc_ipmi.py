@@ -133,7 +133,7 @@ def test_dead_port_is_unreachable_within_the_timeout():
 def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
     live = driver_for(ipmi_bmc)
     live.power_state()  # session up
-    dead = get_driver("ipmi", f"127.0.0.1:{free_udp_port()}", "admin", "x", timeout=4.0)
+    dead = get_driver("ipmi", f"127.0.0.1:{free_udp_port()}", "admin", "x", timeout=6.0)
     outcome: dict[str, object] = {}
 
     def poll_dead():
@@ -154,9 +154,11 @@ def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
     thread.join(10)
     assert set(states) <= {"on", "off"}
     assert live_done_while_dead_waits, "live calls should finish before the dead BMC gives up"
-    assert live_s < 3.0
+    # typically ~20-40 ms per call; pyghmi occasionally stalls a reply up to ~1 s
+    # (its I/O thread can grab a fast answer before the caller waits for it)
+    assert live_s < 5.0
     assert isinstance(outcome["dead"], BMCUnreachable)
-    assert outcome["dead_s"] < 4.0 + 1.0
+    assert outcome["dead_s"] < 6.0 + 1.0
 
 
 def test_concurrent_drivers_on_one_bmc_do_not_hang(ipmi_bmc):
