@@ -1,0 +1,58 @@
+"""`ingot terraform ...` commands. Wire into api/cli.py with:
+
+    from api.terraform.cli import terraform
+    main.add_command(terraform)
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.group()
+def terraform():
+    """The Terraform provider `metal` (terraform.local/ingot/metal)."""
+
+
+@terraform.command("install")
+@click.option("--dir", "directory", default=None, metavar="DIR",
+              help="Filesystem mirror to install into (default ~/.terraform.d/plugins).")
+def install_cmd(directory):
+    """Install the provider into a local filesystem mirror and print how to use it."""
+    from .install import install
+
+    click.echo(install(directory).instructions())
+
+
+@terraform.command("docs")
+@click.option("--check", is_flag=True, help="Only check that docs/terraform/ matches provider-schema/.")
+def docs_cmd(check):
+    """Regenerate the provider reference in docs/terraform/ from provider-schema/."""
+    from .docs import main as docs_main
+
+    sys.exit(docs_main(["--check"] if check else []))
+
+
+@terraform.command("check-openapi")
+@click.argument("source", required=False)
+def check_openapi_cmd(source):
+    """Check provider-schema/ against an API's OpenAPI document (URL of an Ingot, or a file).
+
+    Without SOURCE, list every endpoint and field the provider uses."""
+    from .openapi_check import main as oc_main
+
+    sys.exit(oc_main([source] if source else ["--needs"]))
+
+
+@terraform.command("schema")
+def schema_cmd():
+    """Validate provider-schema/ against its JSON Schema."""
+    from .spec import validate
+
+    errors = validate()
+    for e in errors:
+        click.echo(e, err=True)
+    if errors:
+        sys.exit(1)
+    click.echo("provider-schema/ is valid")
