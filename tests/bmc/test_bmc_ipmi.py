@@ -231,3 +231,20 @@ def test_port_option_is_used(ipmi_bmc):
     d = get_driver("ipmi", ipmi_bmc.host, ipmi_bmc.username, ipmi_bmc.password,
                    options={"port": ipmi_bmc.port}, timeout=5)
     assert d.power_state() in ("on", "off")
+
+
+def test_an_idle_session_is_replaced_by_a_fresh_login(ipmi_bmc, monkeypatch):
+    """pyghmi wedges a session left idle past its keepalive time; the driver re-logs in."""
+    from api.bmc import ipmi as ipmi_mod
+
+    monkeypatch.setattr(ipmi_mod, "IDLE_RELOGIN", 0.3)
+    d = driver_for(ipmi_bmc)
+    d.power_state()
+    first = ipmi_mod._COMMANDS[d._key][0]
+    time.sleep(0.5)
+    assert d.power_state() in ("on", "off")
+    second = ipmi_mod._COMMANDS[d._key][0]
+    assert second is not first
+    assert first.ipmi_session.broken  # logged out, never reused
+    assert d.power_state() in ("on", "off")
+    assert ipmi_mod._COMMANDS[d._key][0] is second  # not idle: kept
