@@ -329,8 +329,7 @@ class RedfishDriver(BMCDriver):
             allowed = self._allowed_resets(system)
             for reset_type in _RESET_TYPES[wanted]:
                 if allowed is None or reset_type in allowed:
-                    conn.root._conn.post(system._get_reset_action_element().target_uri,
-                                         data={"ResetType": reset_type})
+                    system.reset_system(sushy.ResetType(reset_type))
                     return
             raise BMCUnsupported(f"Redfish power {action}: BMC allows only "
                                  f"{sorted(allowed or [])}", address=self.address)
