@@ -1,6 +1,7 @@
 """Unattended-install configs (Ubuntu autoinstall, Debian preseed) for a device."""
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -13,6 +14,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
                    keep_trailing_newline=True)
 _env.filters["shell_quote"] = shlex.quote
+
+_USER_OK = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+def _safe_user(name: str | None) -> str:
+    """The OS's default user if it is a plain Unix user name, else root."""
+    return name if name and _USER_OK.match(name) else "root"
+
 
 BUILTIN = {"autoinstall": "ubuntu-autoinstall.yaml.j2", "preseed": "debian-preseed.cfg.j2"}
 
@@ -28,7 +37,7 @@ def render(device: Device, metadata_url: str, root_password: str, base_url: str)
     values = dict(device=device, os=os_row, hostname=device.hostname, metadata_url=metadata_url,
                   base_url=base_url, root_password=root_password,
                   ssh_keys=[k.key for k in device.ssh_keys], userdata=device.userdata,
-                  mirror_host="deb.debian.org")
+                  mirror_host="deb.debian.org", default_user=_safe_user(os_row.default_user))
     if os_row.install_template:
         return render_operator_template(os_row.install_template, **values)
     if os_row.install_kind in BUILTIN:
