@@ -1,0 +1,155 @@
+"""Provisioning scale-out: M simulated machines provisioned at once by 1, 2
+and 4 ``ingot worker`` processes against one PostgreSQL.
+
+    .venv/bin/python bench/provisioning_scale.py                    # M = 1000, workers 1 2 4
+    .venv/bin/python bench/provisioning_scale.py --machines 200 --workers 1 2
+
+Each run starts from scratch: a fresh database with M sim.small machines,
+gunicorn (deploy/gunicorn.conf.py) for the API and the machines' boot
+callbacks, the simulated lab as its own process (bench/simlab_server.py; its
+hosts really fetch iPXE scripts, install config, metadata and phone home over
+HTTP), and M devices created through the API while no worker runs. Then the
+K worker processes start and the clock runs until every device is ``active``
+(or failed, or --timeout).
+
+Figures: time to all active, engine steps executed per second (from the
+workers' own Prometheus counters, every claim-act-record cycle including
+polls of wait steps), devices/s, and the scaling ratio against the 1-worker
+run of the same invocation (the baseline). ``--sim-delay`` is how long a
+simulated host spends in each boot stage.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import re
+import subprocess
+import sys
+import time
+
+import requests
+from _common import ROOT, harness, machine_line, postgres, say, table, workdir
+
+
+def _counts(db) -> dict:
+    from sqlalchemy import func, select
+
+    from api.models import Device
+    with db.Session() as s:
+        return dict(s.execute(select(Device.state, func.count()).where(Device.deleted_at.is_(None))
+                              .group_by(Device.state)).all())
+
+
+def _steps(ports: list[int]) -> tuple[int, int]:
+    """(steps executed, failed/retried) summed over the workers' /metrics."""
+    total = bad = 0
+    for port in ports:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        except requests.RequestException:
+            continue
+        for m in re.finditer(r'^ingot_engine_step_duration_seconds_count\{[^}]*outcome="(\w+)"[^}]*\} (\S+)$',
+                             text, re.M):
+            total += int(float(m.group(2)))
+            if m.group(1) in ("fail", "retry"):
+                bad += int(float(m.group(2)))
+    return total, bad
+
+
+def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
+    from api.db import Database
+    url_db = pg.create_database()
+    data = tmp / f"data-{workers}"
+    tokens = harness.seed_lab(url_db, data, machines, extra_pools=True)
+    lab_port = harness.free_port()
+    api_port = harness.free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    lab_url = f"http://127.0.0.1:{lab_port}"
+    env = harness.base_env(url_db, data, INGOT_SIM_LAB_URL=lab_url, INGOT_EXTERNAL_URL=api_url,
+                           INGOT_SIM_DELAY=str(args.sim_delay))
+    lab_log = open(tmp / f"simlab-{workers}.log", "wb")
+    lab = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simlab_server.py"), "--port", str(lab_port),
+                            "--ingot-url", api_url, "--delay", str(args.sim_delay)],
+                           stdout=lab_log, stderr=subprocess.STDOUT)
+    api, _ = harness.start_api(env, tmp / f"gunicorn-{workers}.log", workers=args.web_workers,
+                               threads=args.threads, port=api_port)
+    procs: list[harness.Proc] = []
+    db = Database(url_db)
+    try:
+        harness.wait_http(lab_url + "/hosts", timeout=30)
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            codes = list(pool.map(lambda i: harness.post_device(api_url, tokens["member_token"],
+                                                                tokens["project_id"], f"p-{i}").status_code,
+                                  range(machines)))
+        created = sum(1 for c in codes if c == 201)
+        create_s = time.monotonic() - t0
+        say(f"K={workers}: {created}/{machines} devices created in {create_s:.0f}s; starting workers")
+        ports = [harness.free_port() for _ in range(workers)]
+        t0 = time.monotonic()
+        for k in range(workers):
+            procs.append(harness.start_worker(env, tmp / f"worker-{workers}-{k}.log", name=f"bench-{k}",
+                                              threads=args.worker_threads, metrics_port=ports[k]))
+        last_print = 0.0
+        while True:
+            c = _counts(db)
+            active, failed = c.get("active", 0), c.get("failed", 0)
+            elapsed = time.monotonic() - t0
+            if elapsed - last_print >= 15:
+                say(f"  {elapsed:5.0f}s: {c}")
+                last_print = elapsed
+            if active + failed >= created or elapsed > args.timeout:
+                break
+            time.sleep(0.25)
+        elapsed = time.monotonic() - t0
+        steps, bad = _steps(ports)
+    finally:
+        for p in procs:
+            p.stop(timeout=60)
+        api.stop()
+        lab.terminate()
+        lab.wait(timeout=30)
+        lab_log.close()
+        db.dispose()
+    done = active + failed >= created
+    res = {"workers": workers, "machines": machines, "created": created, "active": active, "failed": failed,
+           "seconds": elapsed, "finished": done, "steps": steps, "bad_steps": bad,
+           "steps_per_s": steps / elapsed, "devices_per_s": active / elapsed, "create_s": create_s}
+    say(f"  -> {active} active, {failed} failed in {elapsed:.1f}s, {steps} steps ({res['steps_per_s']:.0f}/s)")
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--machines", type=int, default=1000)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--worker-threads", type=int, default=8)
+    p.add_argument("--web-workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--sim-delay", type=float, default=0.2)
+    p.add_argument("--timeout", type=float, default=1200, help="seconds per run before giving up")
+    args = p.parse_args(argv)
+    runs = []
+    with postgres() as pg, workdir("ingot-bench-prov-") as tmp:
+        for k in args.workers:
+            runs.append(one_run(pg, args.machines, k, args, tmp))
+    base = runs[0]
+    rows = []
+    for r in runs:
+        rows.append([r["workers"], r["machines"], f"{r['active']}/{r['created']}", r["failed"],
+                     f"{r['seconds']:.1f}" + ("" if r["finished"] else " (timeout)"), r["steps"], r["bad_steps"],
+                     r["steps_per_s"], r["devices_per_s"], f"{base['seconds'] / r['seconds']:.2f}x",
+                     f"{r['create_s']:.0f}"])
+    print(f"# Provisioning: {args.machines} sim machines at once, K `ingot worker` processes x "
+          f"{args.worker_threads} threads, gunicorn {args.web_workers}x{args.threads}, sim delay "
+          f"{args.sim_delay}s/stage, PostgreSQL")
+    print(f"# machine: {machine_line()}")
+    print(f"# baseline: the K={base['workers']} run")
+    print(table(["K workers", "machines", "active", "failed", "time to all active s", "engine steps",
+                 "failed/retried steps", "steps/s", "devices/s", "speed-up vs baseline",
+                 "(creates, s)"], rows))
+    return 0 if all(r["finished"] and not r["failed"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
