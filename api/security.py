@@ -167,6 +167,13 @@ def init_app(app: Flask) -> None:
         window=_config_number(app, "INGOT_AUTH_FAILURE_WINDOW", DEFAULT_FAILURE_WINDOW))
 
     @app.before_request
+    def _refuse_nul_characters():
+        where = _nul_in_request()
+        if where:
+            return error_response(400, [f"{where}: NUL characters are not allowed"])
+        return None
+
+    @app.before_request
     def _refuse_blocked_sources():
         if not _guarded(request.path):
             return None
@@ -189,6 +196,31 @@ def init_app(app: Flask) -> None:
                 and response.status_code not in (401, 429) and g.get("principal") is not None):
             _audit_rejected(response)
         return response
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_in_request() -> str:
+    """Where a NUL character hides in the request, or "". No database stores
+    one in a text column (PostgreSQL refuses it outright), so it is a 400."""
+    if "\x00" in request.path:
+        return "path"
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "") or "query"
+    if request.is_json and request.content_length:
+        body = request.get_json(silent=True)
+        if _has_nul(body):
+            return "body"
+    return ""
 
 
 def _clean(value: str, size: int) -> str:

@@ -14,9 +14,14 @@ from api.services.errors import ServiceError
 blp = api_blueprint("devices", "Devices")
 
 
+def _member_of() -> set[str]:
+    return principal().member_project_ids(session())
+
+
 def _present_page(page: dict) -> dict:
+    member_of = _member_of()
     for d in page["devices"]:
-        devices.present(d, box())
+        devices.present(d, box(), member_of)
     return page
 
 
@@ -46,7 +51,7 @@ def create_device(data, project_id):
     s = session()
     p = principal()
     project = auth.visible_project(s, p, project_id)
-    return devices.present(devices.create(s, p, project, data, box()), box())
+    return devices.present(devices.create(s, p, project, data, box()), box(), _member_of())
 
 
 @blp.route("/projects/<project_id>/devices/batch", methods=["POST"])
@@ -84,7 +89,7 @@ def create_batch(data, project_id):
 @blp.response(200, DeviceSchema)
 def get_device(device_id):
     """Show a device."""
-    return devices.present(devices.visible_device(session(), principal(), device_id), box())
+    return devices.present(devices.visible_device(session(), principal(), device_id), box(), _member_of())
 
 
 @blp.route("/devices/<device_id>", methods=["PUT", "PATCH"])
@@ -95,7 +100,7 @@ def update_device(data, device_id):
     s = session()
     p = principal()
     device = devices.visible_device(s, p, device_id)
-    return devices.present(devices.update(s, p, device, data), box())
+    return devices.present(devices.update(s, p, device, data), box(), _member_of())
 
 
 @blp.route("/devices/<device_id>", methods=["DELETE"])

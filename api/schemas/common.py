@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, valid
 
 API_PREFIX = "/metal/v1"
 MAX_PER_PAGE = 1000
+MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer on every database
 MAX_TAGS = 64
 MAX_TAG_LENGTH = 256
 
@@ -29,7 +30,7 @@ class RequestSchema(Schema):
 
 
 class ListArgs(RequestSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     include = fields.String()
     exclude = fields.String()

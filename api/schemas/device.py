@@ -1,7 +1,7 @@
 """Devices: the Equinix ``Device`` shape, create/update input, actions."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (HrefField, JSONObject, ListArgs, RequestSchema, Tags, href,
@@ -79,6 +79,16 @@ class DeviceSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
+    @post_dump(pass_original=True)
+    def _hide_private(self, data, original, **kwargs):
+        """userdata, customdata and root_password only for the device's project."""
+        if getattr(original, "private_hidden", False):
+            for key in PRIVATE_FIELDS:
+                data.pop(key, None)
+        return data
+
+
+PRIVATE_FIELDS = ("userdata", "customdata", "root_password")
 
 DeviceListSchema = list_schema("devices", DeviceSchema, "DeviceList")
 

@@ -97,7 +97,7 @@ class MachineActionSchema(RequestSchema):
 class MachineListArgs(Schema):
     class Meta:
         unknown = "exclude"
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     state = fields.String()
     metro = fields.String()

@@ -42,6 +42,15 @@ class Principal:
         rows = session.scalars(select(Membership.project_id).where(Membership.user_id == self.user.id))
         return set(rows)
 
+    def member_project_ids(self, session: Session) -> set[str]:
+        """Projects the caller belongs to, ignoring the operator role (who may
+        see a tenant's private data: userdata, customdata, root password)."""
+        if self.project_scope:
+            return {self.project_scope}
+        if self.user is None:
+            return set()
+        return set(session.scalars(select(Membership.project_id).where(Membership.user_id == self.user.id)))
+
     def require_operator(self) -> None:
         """Raises Forbidden unless the caller is an operator."""
         if not self.is_operator:

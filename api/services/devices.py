@@ -36,10 +36,16 @@ def visible_device(session: Session, principal: Principal, device_id: str) -> De
     return device
 
 
-def present(device: Device, box: SecretBox) -> Device:
-    """Attach what the JSON shows but the row stores encrypted."""
+def present(device: Device, box: SecretBox, member_of: set[str] | None = None) -> Device:
+    """Attach what the JSON shows but the row stores encrypted.
+
+    ``member_of``: the caller's own projects. userdata, customdata and the
+    root password are shown only to members of the device's project (an
+    operator who is not a member sees the device without them).
+    """
+    device.private_hidden = member_of is not None and device.project_id not in member_of
     created = as_utc(device.created_at)
-    visible = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
+    visible = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE and not device.private_hidden
     device.root_password = box.decrypt(device.root_password_enc) if visible else None
     return device
 

@@ -109,3 +109,42 @@ def world(lab, tenant, operator, database):
 def world_b(world, tenant, operator, database):
     """A second, independent world in the same project (project keys)."""
     return build_world(tenant, operator, database, project_keys=True)
+
+
+@pytest.fixture(scope="module")
+def shared(request, _template, tmp_path_factory):
+    """One app + database + lab + world for a whole module (the fuzzers:
+    what one example leaves behind is the next one's starting point)."""
+    from types import SimpleNamespace
+
+    from api.app import create_app
+    from api.config import Settings
+    from api.db import Database
+    from api.services import demo
+    from tests.conftest import Tenant, make_user
+
+    kind, template = _template
+    data = tmp_path_factory.mktemp("shared") / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    if kind == "postgres":
+        url = request.getfixturevalue("postgres_server").create_database(template=template)
+    else:
+        import shutil
+        shutil.copy(template, data / "ingot.sqlite")
+        url = f"sqlite:///{data / 'ingot.sqlite'}"
+    settings = Settings(data_dir=str(data), database_url=url, secret_key="test-secret-key",
+                        worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3)
+    database = Database(url)
+    app = create_app(settings, database=database)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    with database.Session() as s:
+        demo.seed(s, app.extensions["ingot.secrets"], settings.data_dir, machines=8)
+    raw, pid, uid = make_user(database, email="alice@example.com", project_name="alice-project")
+    tenant = Tenant(client, raw, pid, uid)
+    raw, _, uid = make_user(database, email="op@example.com", operator=True)
+    operator = Tenant(client, raw, None, uid)
+    world = build_world(tenant, operator, database)
+    yield SimpleNamespace(app=app, client=client, database=database, tenant=tenant, operator=operator,
+                          world=world)
+    database.dispose()

@@ -15,28 +15,39 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
 from tests.security.test_isolation_matrix import OPERATIONS, PREFIX, fill
 
-MAX_EXAMPLES = int(os.environ.get("INGOT_FUZZ_EXAMPLES", "6"))
+MAX_EXAMPLES = int(os.environ.get("INGOT_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+_schemas: dict = {}
 
 
 def _run(app, method: str, path: str, token: str, world, remote: str) -> None:
     app.config["INGOT_AUTH_FAILURE_LIMIT"] = 0
     from api.security import limiter
     limiter(app).limit = 0
-    schema = schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app)
+    if id(app) not in _schemas:
+        _schemas.clear()
+        _schemas[id(app)] = schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app)
+    schema = _schemas[id(app)]
     operation = schema[path][method]
     names = re.findall(r"\{(\w+)\}", path)
     pattern = "^" + re.sub(r"\\\{\w+\\\}", "([^/]+)", re.escape(path)) + "$"
     real_params = dict(zip(names, re.match(pattern, fill(path, world)).groups())) if names else {}
     headers = {"X-Auth-Token": token}
 
-    @given(case=operation.as_strategy())
+    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                         operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=strategy)
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), print_blob=True)
     def fuzz(case):
@@ -50,14 +61,16 @@ def _run(app, method: str, path: str, token: str, world, remote: str) -> None:
     fuzz()
 
 
-IDS = [f"{m} {p[len(PREFIX):]}" for m, p in OPERATIONS]
+# deletes last, so the other operations meet real objects
+ORDERED = sorted(OPERATIONS, key=lambda op: op[0] == "DELETE")
+IDS = [f"{m} {p[len(PREFIX):]}" for m, p in ORDERED]
 
 
-@pytest.mark.parametrize("method,path", OPERATIONS, ids=IDS)
-def test_fuzz_as_member(method, path, app, world, tenant):
-    _run(app, method, path, tenant.token, world, "192.0.2.10")
+@pytest.mark.parametrize("method,path", ORDERED, ids=IDS)
+def test_fuzz_as_member(method, path, shared):
+    _run(shared.app, method, path, shared.tenant.token, shared.world, "192.0.2.10")
 
 
-@pytest.mark.parametrize("method,path", OPERATIONS, ids=IDS)
-def test_fuzz_as_operator(method, path, app, world, operator):
-    _run(app, method, path, operator.token, world, "192.0.2.11")
+@pytest.mark.parametrize("method,path", ORDERED, ids=IDS)
+def test_fuzz_as_operator(method, path, shared):
+    _run(shared.app, method, path, shared.operator.token, shared.world, "192.0.2.11")
