@@ -42,6 +42,14 @@ def machine_line() -> str:
             f"Python {platform.python_version()}")
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages: other work on the host skews every figure."""
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
+
+
 @contextlib.contextmanager
 def postgres():
     """A PostgreSQL server for the run (the tests' throwaway cluster:

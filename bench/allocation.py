@@ -29,7 +29,7 @@ import threading
 import time
 
 import requests
-from _common import harness, machine_line, percentile, postgres, say, table, workdir
+from _common import harness, load_average, machine_line, percentile, postgres, say, table, workdir
 
 
 def _burst(n: int, fn) -> tuple[list[float], list[int], float]:
@@ -124,6 +124,7 @@ def main(argv=None) -> int:
     p.add_argument("--web-workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=4)
     args = p.parse_args(argv)
+    load_at_start = load_average()
     runs = []
     with postgres() as pg, workdir("ingot-bench-alloc-") as tmp:
         for n in args.n:
@@ -135,6 +136,7 @@ def main(argv=None) -> int:
              f"{r['created']}/{r['n']}", r["allocated"], r["double"]] for r in runs]
     print(f"# Allocation: N simultaneous creates, gunicorn {args.web_workers}x{args.threads} threads, PostgreSQL")
     print(f"# machine: {machine_line()}")
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     print(table(["N", "machines", "baseline GET /user req/s", "baseline p50 ms", "baseline p99 ms",
                  "creates/s", "create p50 ms", "create p99 ms", "created", "machines taken",
                  "double allocations"], rows))

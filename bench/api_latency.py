@@ -23,7 +23,7 @@ import random
 import sys
 import time
 
-from _common import (bulk_devices, harness, machine_line, postgres, run_load, say, table, workdir)
+from _common import bulk_devices, harness, load_average, machine_line, postgres, run_load, say, table, workdir
 
 
 def measure(url: str, token: str, project_id: str, device_ids: list[str], total: int, clients: int,
@@ -89,6 +89,7 @@ def main(argv=None) -> int:
     p.add_argument("--web-workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=4)
     args = p.parse_args(argv)
+    load_at_start = load_average()
     sizes = [args.devices] + ([args.devices * args.scale] if args.scale > 1 else [])
     results = {}
     with postgres() as pg, workdir("ingot-bench-api-") as tmp:
@@ -112,6 +113,7 @@ def main(argv=None) -> int:
     print(f"# API latency: {args.clients} clients, {args.duration:.0f}s each, gunicorn {args.web_workers}x"
           f"{args.threads} threads, PostgreSQL")
     print(f"# machine: {machine_line()}")
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     print(table(headers, rows))
     return 0
 

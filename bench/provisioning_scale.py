@@ -28,7 +28,7 @@ import sys
 import time
 
 import requests
-from _common import ROOT, harness, machine_line, postgres, say, table, workdir
+from _common import ROOT, harness, load_average, machine_line, postgres, say, table, workdir
 
 
 def _counts(db) -> dict:
@@ -129,6 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--sim-delay", type=float, default=0.2)
     p.add_argument("--timeout", type=float, default=1200, help="seconds per run before giving up")
     args = p.parse_args(argv)
+    load_at_start = load_average()
     runs = []
     with postgres() as pg, workdir("ingot-bench-prov-") as tmp:
         for k in args.workers:
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
           f"{args.worker_threads} threads, gunicorn {args.web_workers}x{args.threads}, sim delay "
           f"{args.sim_delay}s/stage, PostgreSQL")
     print(f"# machine: {machine_line()}")
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     print(f"# baseline: the K={base['workers']} run")
     print(table(["K workers", "machines", "active", "failed", "time to all active s", "engine steps",
                  "failed/retried steps", "steps/s", "devices/s", "speed-up vs baseline",
