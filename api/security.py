@@ -166,6 +166,11 @@ def init_app(app: Flask) -> None:
         limit=int(_config_number(app, "INGOT_AUTH_FAILURE_LIMIT", DEFAULT_FAILURE_LIMIT, int)),
         window=_config_number(app, "INGOT_AUTH_FAILURE_WINDOW", DEFAULT_FAILURE_WINDOW))
 
+    @app.errorhandler(413)
+    def _body_too_large(_error):
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return error_response(413, [f"body: the request body is too large (the limit is {limit} bytes)"])
+
     @app.before_request
     def _refuse_nul_characters():
         where = _nul_in_request()
