@@ -6,6 +6,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from typing import Callable, TypeVar
 
@@ -58,6 +60,25 @@ def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1
             detail = f"; last error: {last_exc!r}" if last_exc else ""
             raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def _set_parent_death_signal() -> None:  # runs in the child between fork and exec
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def popen_peer(args: list[str], **kwargs) -> subprocess.Popen:
+    """Start a peer in its own process group; on Linux it also gets SIGTERM if the
+    test process dies without cleaning up (only when started from the main
+    thread: the signal follows the thread that forked)."""
+    if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
+        kwargs.setdefault("preexec_fn", _set_parent_death_signal)
+    return subprocess.Popen(args, start_new_session=True, **kwargs)
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:

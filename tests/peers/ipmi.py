@@ -28,7 +28,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._util import PeerError, free_udp_port, require_binary, stop_process, tail, wait_until
+from ._util import (PeerError, free_udp_port, popen_peer, require_binary, stop_process, tail,
+                    wait_until)
 
 CHASSIS_CONTROL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chassis_control.py")
 
@@ -189,9 +190,9 @@ mc_enable 0x20
     log_path = os.path.join(workdir, "ipmi_sim.log")
     log = open(log_path, "wb")
     try:
-        proc = subprocess.Popen([binary, "-c", lan_conf, "-f", emu, "-s", state_dir, "-n"],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=workdir, start_new_session=True)
+        proc = popen_peer([binary, "-c", lan_conf, "-f", emu, "-s", state_dir, "-n"],
+                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          cwd=workdir)
     finally:
         log.close()
     handle = IpmiSim(host=host, port=port, username=username, password=password,

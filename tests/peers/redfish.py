@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 import requests
 
-from ._util import PeerError, free_tcp_port, stop_process, tail, wait_until
+from ._util import PeerError, free_tcp_port, popen_peer, stop_process, tail, wait_until
 
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "password"
@@ -258,9 +258,9 @@ def start_sushy_emulator(systems: Iterable[dict[str, Any]] | None = None, port: 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("SUSHY_EMULATOR_CONFIG", None)
     try:
-        proc = subprocess.Popen(_emulator_command() + ["--config", config],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=workdir, env=env, start_new_session=True)
+        proc = popen_peer(_emulator_command() + ["--config", config],
+                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          cwd=workdir, env=env)
     finally:
         log.close()
     scheme = "https" if tls else "http"
