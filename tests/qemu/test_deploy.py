@@ -78,7 +78,9 @@ def deploy_lab(make_vm, fake_ingot, test_image, tmp_path_factory):
         vm.set_boot_device("pxe")            # one-time, like the engine before a deploy
         vm.set_power("on")
         vms[key] = vm
-    return {"vms": vms, "machines": machines, "t0": t0, "image": test_image}
+    yield {"vms": vms, "machines": machines, "t0": t0, "image": test_image}
+    for vm in vms.values():         # free the CPUs for the next module
+        vm.set_power("off")
 
 
 def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_lab, fake_ingot):
