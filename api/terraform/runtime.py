@@ -16,10 +16,12 @@ import time
 from copy import deepcopy
 from typing import Any, Optional
 
+import msgpack
+
 from tf.gen import tfplugin_pb2 as pb
 from tf.provider import ProviderServicer
 from tf.types import Unknown
-from tf.utils import Diagnostics, _to_attribute_path, read_dynamic_value, to_dynamic_value
+from tf.utils import Diagnostics, _to_attribute_path, to_dynamic_value
 
 from . import spec as specmod
 from .client import APIError, Client, NotFound
@@ -42,6 +44,22 @@ _NESTING = {
     "set": pb.Schema.NestedBlock.NestingMode.SET,
     "single": pb.Schema.NestedBlock.NestingMode.SINGLE,
 }
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    # cty's unknown value is msgpack extension 0; Terraform >= 1.3 may send extension 12
+    # (an unknown value with refinements such as "not null"). Both are simply unknown here.
+    if code in (0, 12):
+        return Unknown
+    return msgpack.ExtType(code, data)
+
+
+def read_dynamic_value(value: pb.DynamicValue) -> Any:
+    if value.json:
+        return json.loads(value.json)
+    if value.msgpack:
+        return msgpack.unpackb(value.msgpack, ext_hook=_ext_hook)
+    return None
 
 
 def log(level: str, msg: str) -> None:
