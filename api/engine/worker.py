@@ -244,7 +244,9 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
+        from api.services.fleet import PowerSync  # periodic power sync: starts a background sweep when due
         while not self.stop.is_set():
+            PowerSync.for_worker(self).maybe_run()  # returns at once; never raises
             try:
                 n = self.run_once()
             except Exception:
