@@ -30,6 +30,7 @@ DISK_MIB = 64
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIngotTestKeyForQemuE2E ingot@test"
 WRONG = "sha256:" + "0" * 64
 PATTERN = b"\xa5" * MIB
+WIPE_TAIL = 7 * 512      # the wipe VM's disk is 64 MiB + 7 sectors
 
 
 def _deploy(url: str, checksum: str, fmt: str, after: str, action: str = "deploy") -> dict:
@@ -53,8 +54,8 @@ def deploy_lab(make_vm, fake_ingot, test_image, tmp_path_factory):
     raw = fake_ingot.serve_file("/images/os.img", test_image.file("raw"))
 
     wipe_disk = disks / "wipe.img"
-    with open(wipe_disk, "wb") as fh:
-        fh.write(PATTERN * DISK_MIB)
+    with open(wipe_disk, "wb") as fh:       # not MiB-aligned, like most real disks
+        fh.write(PATTERN * DISK_MIB + PATTERN[:WIPE_TAIL])
 
     plans = {
         "gz": _deploy(gz, test_image.checksum("gz"), "gz", "poweroff"),
@@ -150,7 +151,8 @@ def test_wipe_zeroes_first_and_last_mib(deploy_lab, fake_ingot):
     disk = Path(vm.disk).read_bytes()
     assert disk[:MIB] == b"\0" * MIB
     assert disk[-MIB:] == b"\0" * MIB
-    assert disk[MIB:-MIB] == PATTERN * (DISK_MIB - 2)
+    assert len(disk) == DISK_MIB * MIB + WIPE_TAIL
+    assert disk[MIB:-MIB] == (PATTERN * DISK_MIB)[:len(disk) - 2 * MIB]
 
 
 def test_image_download_error_reports_failed(deploy_lab, fake_ingot):

@@ -94,6 +94,7 @@ while [ -z "$DISK" ] && [ $i -lt 40 ]; do
 	[ -n "$d" ] && DISK=/dev/$d && break
 	sleep 0.25; i=$((i + 1))
 done
+[ -n "$DISK" ] && DISK=$(readlink -f "$DISK")      # /dev/disk/by-path/... -> /dev/sdX
 if [ -z "$DISK" ] || [ ! -b "$DISK" ]; then
 	complete failed "no target disk found${DISK:+ ($DISK is not a block device)}; disks: $(list_disks | tr '\n' ' ')"
 fi
@@ -106,7 +107,13 @@ wipe_disk() { # zero the first and last WIPE_BYTES of the disk
 	mib=$(((WIPE_BYTES + 1048575) / 1048576))
 	[ $((mib * 1048576 * 2)) -le $DISK_BYTES ] || mib=$((DISK_BYTES / 2097152))
 	dd if=/dev/zero of="$DISK" bs=1M count=$mib conv=fsync 2>/dev/null || return 1
-	dd if=/dev/zero of="$DISK" bs=1M count=$mib seek=$((DISK_BYTES / 1048576 - mib)) conv=fsync 2>/dev/null || return 1
+	# the tail to the very last sector (a GPT backup header lives there); disks are rarely MiB-aligned
+	start=$((SECTORS - mib * 2048))
+	if [ $((start % 2048)) -eq 0 ]; then
+		dd if=/dev/zero of="$DISK" bs=1M count=$mib seek=$((start / 2048)) conv=fsync 2>/dev/null || return 1
+	else
+		dd if=/dev/zero of="$DISK" bs=512 count=$((mib * 2048)) seek=$start conv=fsync 2>/dev/null || return 1
+	fi
 	sync
 }
 
