@@ -12,7 +12,8 @@ RESET = fake_system(3, power_state="On", name="reset")
 SOFT_OFF = fake_system(4, power_state="On", name="soft-off")
 BOOT = fake_system(5, power_state="Off", name="boot")
 VMEDIA = fake_system(6, power_state="Off", name="vmedia")
-SHARED_SYSTEMS = [INSPECT, POWER_ON, POWER_OFF, RESET, SOFT_OFF, BOOT, VMEDIA]
+QUIRKS = fake_system(7, power_state="On", name="quirks")  # behind a rewriting tap only
+SHARED_SYSTEMS = [INSPECT, POWER_ON, POWER_OFF, RESET, SOFT_OFF, BOOT, VMEDIA, QUIRKS]
 
 # the fake driver applies power changes 1-11 s after the request
 POWER_DEADLINE = 25.0

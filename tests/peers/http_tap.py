@@ -4,7 +4,10 @@
   request to an upstream (e.g. sushy-emulator) and records method, path and
   JSON body, so tests can see what a driver actually sent (the emulator
   itself forgets some of it, e.g. ``BootSourceOverrideEnabled``). Setting
-  ``tap.delay`` holds each answer back that many seconds (a slow BMC).
+  ``tap.delay`` holds each answer back that many seconds (a slow BMC);
+  ``tap.rewrite(method, path, json)`` may edit JSON answers and
+  ``tap.intercept(method, path, json_body)`` may answer a request itself with
+  ``(status, json)`` -- to imitate the quirks of other BMC firmware.
 * :func:`start_black_hole` -- a TCP listener that accepts connections and
   never answers (a wedged BMC): clients must give up on their own timeout.
 """
@@ -16,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
@@ -38,6 +41,8 @@ class HttpTap:
     server: ThreadingHTTPServer
     requests: list[Recorded] = field(default_factory=list)
     delay: float = 0.0
+    rewrite: Callable[[str, str, Any], Any] | None = None
+    intercept: Callable[[str, str, Any], tuple[int, Any] | None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def recorded(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
@@ -86,6 +91,20 @@ def start_http_tap(upstream: str) -> HttpTap:
                        if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
             if tap.delay:
                 time.sleep(tap.delay)
+            if tap.intercept is not None:
+                answer = tap.intercept(self.command, self.path, body)
+                if answer is not None:
+                    status, payload = answer
+                    data = json.dumps(payload).encode() if payload is not None else b""
+                    self.send_response(status)
+                    if data:
+                        self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
             try:
                 rsp = session.request(self.command, upstream + self.path, data=raw or None,
                                       headers=headers, timeout=30, allow_redirects=False)
@@ -99,6 +118,10 @@ def start_http_tap(upstream: str) -> HttpTap:
                 self.wfile.write(payload)
                 return
             content = rsp.content
+            if tap.rewrite is not None and content and \
+                    "json" in rsp.headers.get("Content-Type", ""):
+                edited = tap.rewrite(self.command, self.path, json.loads(content))
+                content = json.dumps(edited).encode()
             self.send_response(rsp.status_code)
             for k, v in rsp.headers.items():
                 if k.lower() not in _HOP_BY_HOP:
