@@ -3,7 +3,7 @@
 Needs Debian packages qemu-system-x86 ipxe-qemu socat dosfstools mtools syslinux
 syslinux-common (and apt access for the kernel/busybox .debs on the first run).
 Without qemu the tests are skipped, unless INGOT_REQUIRE_QEMU=1 (CI) makes
-that a failure. The ramdisk and test image are cached in $INGOT_RAMDISK_DIR
+that a failure. The ramdisk and test image are cached in $INGOT_RAMDISK_CACHE
 (default ~/.cache/ingot/ramdisk), so they are built once per machine.
 """
 from __future__ import annotations

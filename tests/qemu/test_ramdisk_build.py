@@ -84,3 +84,27 @@ def test_agent_json_helpers(ramdisk, tmp_path):
     text = 'checksum mismatch: "a"\\b\tc\nline 2'
     out = sh('json_str "$T"', busybox, tmp_path, T=text)
     assert json.loads(out) == text
+
+
+def test_cli_commands(ramdisk, tmp_path, monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    from api.boot.ramdisk.cli import image, ramdisk as ramdisk_group
+
+    @click.group()
+    def main():
+        pass
+
+    main.add_command(ramdisk_group)
+    main.add_command(image)
+    monkeypatch.setenv("INGOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INGOT_RAMDISK_DIR", raising=False)
+    r = CliRunner().invoke(main, ["ramdisk", "build"])
+    assert r.exit_code == 0, r.output
+    served = tmp_path / "data" / "ramdisk"
+    assert (served / "vmlinuz").read_bytes() == ramdisk.kernel.read_bytes()
+    assert (served / "initrd").read_bytes() == ramdisk.initrd.read_bytes()
+    assert json.loads(r.output)["initrd_sha256"] == ramdisk.initrd_sha256
+    r = CliRunner().invoke(main, ["ramdisk", "build", "--modules", "@bogus"])
+    assert r.exit_code != 0 and "unknown module set" in r.output

@@ -6,7 +6,7 @@ fetched with ``apt-get download`` and unpacked with ``dpkg -x`` into a cache
 directory. The initramfs (a gzip'd ``newc`` cpio archive) is written by this
 module in pure Python, so building needs neither root nor the ``cpio`` tool.
 
-Everything lands in a cache directory (``INGOT_RAMDISK_DIR``, default
+Everything lands in a cache directory (``INGOT_RAMDISK_CACHE``, default
 ``~/.cache/ingot/ramdisk``) keyed by kernel version and by a hash of the
 initramfs inputs, so a machine builds each variant once.
 
@@ -73,11 +73,11 @@ class RamdiskBuildError(RuntimeError):
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The build cache: ``path``, else ``$INGOT_RAMDISK_DIR``, else ``~/.cache/ingot/ramdisk``."""
+    """The build cache: ``path``, else ``$INGOT_RAMDISK_CACHE``, else ``~/.cache/ingot/ramdisk``."""
     if path:
         p = Path(path)
-    elif os.environ.get("INGOT_RAMDISK_DIR"):
-        p = Path(os.environ["INGOT_RAMDISK_DIR"])
+    elif os.environ.get("INGOT_RAMDISK_CACHE"):
+        p = Path(os.environ["INGOT_RAMDISK_CACHE"])
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         p = Path(base) / "ingot" / "ramdisk"
