@@ -52,6 +52,9 @@ def serve(host, port, demo, no_worker, production):
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
                f"docs: {emb.url}/metal/v1/docs)")
     click.echo(f"database: {settings.resolved_database_url}")
+    if settings.is_sqlite and not no_worker:
+        click.echo("engine: one in-process worker (SQLite keeps exactly one; for more, use PostgreSQL "
+                   "with gunicorn and `ingot worker` processes: docs/production.md)")
     if demo:
         _print_demo(emb)
     stop = threading.Event()

@@ -123,7 +123,7 @@ def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, 
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**env, "INGOT_BIND": f"127.0.0.1:{port}", "INGOT_WEB_WORKERS": str(workers),
-           "INGOT_WEB_THREADS": str(threads), "INGOT_GRACEFUL_TIMEOUT": "10"}
+           "INGOT_WEB_THREADS": str(threads), "INGOT_GRACEFUL_TIMEOUT": "5"}
     env.setdefault("INGOT_EXTERNAL_URL", url)
     proc = Proc("gunicorn", API_ARGV, env, log_path)
     if wait_ready:

@@ -104,6 +104,14 @@ def test_sqlite_keeps_its_one_in_process_worker(tmp_path):
     s = subprocess.run(harness._resolve(["ingot", "serve", "--production"]), cwd=harness.ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert s.returncode != 0 and "--production needs PostgreSQL" in s.stderr
+    # and the embedded server says how many workers it runs
+    serve = harness.Proc("ingot serve", ["ingot", "serve", "--port", str(harness.free_port())], env,
+                         tmp_path / "serve.log")
+    try:
+        wait_for(lambda: "engine: one in-process worker (SQLite keeps exactly one" in serve.output(), timeout=30,
+                 message="ingot serve's banner")
+    finally:
+        assert serve.stop(timeout=20) == 0
 
 
 def test_pool_sized_for_gunicorn_threads():
