@@ -48,6 +48,7 @@ import datetime as dt
 import json
 import logging
 import os
+import collections
 import threading
 import time
 import weakref
@@ -189,6 +190,7 @@ class PowerSync:
         self.clock = clock
         self.next_attempt = 0.0   # first look at once
         self.last_report: SyncReport | None = None
+        self.reports: collections.deque[SyncReport] = collections.deque(maxlen=32)  # recent sweeps that polled
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -234,6 +236,7 @@ class PowerSync:
             report = self.run()
             if report is not None and report.polled:
                 self.last_report = report
+                self.reports.append(report)
         except Exception:  # noqa: BLE001 - e.g. the database went away; try again next time
             if not self.stop.is_set():
                 log.exception("power sync sweep failed")
