@@ -53,8 +53,10 @@ _RESET_TYPES = {
 # Ingot boot device -> Redfish BootSourceOverrideTarget values, best first
 _BOOT_TARGETS = {"pxe": ("Pxe",), "disk": ("Hdd",), "cdrom": ("Cd", "UsbCd")}
 _TARGET_NAMES = {"Pxe": "pxe", "Hdd": "disk", "Cd": "cdrom", "UsbCd": "cdrom"}
-_ON_STATES = ("On", "PoweringOn")  # PoweringOff counts as still on
-_OFF_STATES = ("Off", "PoweringOff")
+# "off" means really off: while a host is PoweringOff it may still be running,
+# so waiting for "off" must not end early; PoweringOn/Paused also count as "on"
+_OFF_STATES = ("Off",)
+_ON_STATES = ("On", "PoweringOn", "PoweringOff", "Paused")
 
 
 def normalize_address(address: str) -> str:

@@ -150,3 +150,18 @@ def test_virtual_media_missing_is_unsupported(redfish_bmc, http_tap, iso_server)
         d.insert_virtual_media(iso_server)
     assert tap.url in str(exc.value)
     assert tap.recorded("POST") == []
+
+
+@pytest.mark.parametrize("reported, expected", [
+    ("On", "on"), ("PoweringOn", "on"), ("PoweringOff", "on"), ("Paused", "on"), ("Off", "off")])
+def test_transitional_power_states(redfish_bmc, http_tap, reported, expected):
+    def report(body):
+        body["PowerState"] = reported
+    _, d = quirky(redfish_bmc, http_tap, edit_system(report))
+    assert d.power_state() == expected
+
+
+def test_missing_power_state_is_an_error(redfish_bmc, http_tap):
+    _, d = quirky(redfish_bmc, http_tap, edit_system(lambda body: body.pop("PowerState")))
+    with pytest.raises(BMCError, match="PowerState"):
+        d.power_state()
