@@ -230,5 +230,64 @@ def token_create(operator, email, project, description):
         click.echo(raw)
 
 
+# --- secrets -------------------------------------------------------------------
+
+@main.group()
+def secrets():
+    """Secrets at rest."""
+
+
+@secrets.command("rotate")
+@click.option("--new-key", envvar="INGOT_NEW_SECRET_KEY", required=True,
+              help="The new key (or set INGOT_NEW_SECRET_KEY).")
+@click.option("--old-key", "old_keys", multiple=True,
+              help="Key(s) the secrets are encrypted with now (default: INGOT_SECRET_KEY or the data dir's key).")
+@click.option("--dry-run", is_flag=True, help="Check every secret decrypts; change nothing.")
+def secrets_rotate(new_key, old_keys, dry_run):
+    """Re-encrypt every secret at rest with a new key (stop the API and workers first)."""
+    from pathlib import Path
+
+    from api.db import Database
+    from api.services.rotation import rotate_secrets
+    settings = _settings()
+    if not old_keys:
+        key_file = Path(settings.data_dir) / "secret.key"
+        current = settings.secret_key or (key_file.read_text().strip() if key_file.exists() else "")
+        old_keys = (current,) if current else ()
+    database = Database(settings.resolved_database_url)
+    try:
+        report = rotate_secrets(database, new_key, old_keys, dry_run=dry_run)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    for column, count in sorted(report.rotated.items()):
+        click.echo(f"{column}: {count}")
+    click.echo(f"{'would re-encrypt' if dry_run else 're-encrypted'} {report.total} secrets; "
+               + ("nothing changed" if dry_run else "now set INGOT_SECRET_KEY to the new key"))
+
+
+# --- commands that live with their subject --------------------------------------
+
+@main.group()
+def machines():
+    """The fleet."""
+
+
+def _register_commands() -> None:
+    from api.boot.dnsmasq import dnsmasq_config
+    from api.boot.ramdisk.cli import image, ramdisk
+    from api.services.fleet import machines_enroll
+    from api.terraform.cli import terraform
+    main.add_command(dnsmasq_config)
+    main.add_command(ramdisk)
+    main.add_command(image)
+    main.add_command(terraform)
+    machines.add_command(machines_enroll)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
