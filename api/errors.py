@@ -52,6 +52,12 @@ def http_exception_messages(error: HTTPException) -> list[str]:
     return [error.description or error.name]
 
 
+def _disk_full(error: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL / a PostgreSQL "No space left on device"."""
+    text = str(error.orig).lower()
+    return "database or disk is full" in text or "no space left on device" in text or "disk full" in text
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
@@ -59,6 +65,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(error: OperationalError):
+        if _disk_full(error):
+            log.error("database write failed, disk full: %s", error.orig)
+            return error_response(507, ["database: the disk is full; nothing was changed "
+                                        "(the operator must free space in the data directory)"])
         log.warning("database unavailable: %s", error.orig)
         return error_response(503, ["database unavailable, try again"])
 

@@ -35,6 +35,7 @@ FAILURES = ("power_stuck", "never_boots", "installer_fails", "installer_hangs", 
             "wipe_fails", "wipe_hangs")
 SPEC = ("mac", "cpus", "memory_mib", "disks", "nics", "fail", "delay", "bmc_delay")
 CHAIN_DEPTH = 4
+SERVICE_RETRIES = 10  # ~12 s of 5xx/refused before a callback counts as failed
 HTTP_TIMEOUT = 10
 UNKNOWN_RETRIES = 3
 
@@ -297,13 +298,29 @@ class SimLab:
         with self.lock:
             h.disk_booted = True
 
+    def _request(self, method: str, url: str, **kw) -> requests.Response:
+        """Like a real host's tools (cloud-init retries phone-home, iPXE
+        retries fetches): a 502/503/504 or a refused connection is retried
+        with backoff for a while before it counts."""
+        for attempt in range(SERVICE_RETRIES):
+            try:
+                r = self.http.request(method, url, timeout=HTTP_TIMEOUT, **kw)
+            except requests.ConnectionError:
+                if attempt == SERVICE_RETRIES - 1:
+                    raise
+            else:
+                if r.status_code not in (502, 503, 504) or attempt == SERVICE_RETRIES - 1:
+                    return r
+            time.sleep(min(2.0, 0.25 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
     def _get(self, url: str, **kw) -> requests.Response:
-        r = self.http.get(url, timeout=HTTP_TIMEOUT, **kw)
+        r = self._request("GET", url, **kw)
         r.raise_for_status()
         return r
 
     def _post_json(self, url: str, body: dict) -> None:
-        r = self.http.post(url, json=body, timeout=HTTP_TIMEOUT)
+        r = self._request("POST", url, json=body)
         if r.status_code >= 400:
             log.info("sim POST %s -> %s", url, r.status_code)
 
