@@ -30,31 +30,41 @@ cmdline_get() {
 	return 1
 }
 
-# Bring up the first interface that gets a DHCP lease (BOOTIF= from iPXE first).
+# Bring up the first interface that gets a DHCP lease: BOOTIF= (from iPXE) first,
+# then interfaces with a link, then the rest.
 net_up() {
 	want=$(cmdline_get BOOTIF | sed 's/^01-//; s/-/:/g' | tr 'A-F' 'a-f')
-	i=0
-	while [ $i -lt 40 ]; do
-		ifs=""
+	all=""; i=0
+	while [ $i -lt 40 ]; do            # NIC drivers probe asynchronously
+		all=""
 		for p in /sys/class/net/*; do
-			n=${p##*/}
-			[ "$n" = lo ] && continue
-			if [ -n "$want" ] && [ "$(cat "$p/address")" = "$want" ]; then ifs="$n $ifs"; else ifs="$ifs $n"; fi
+			[ "${p##*/}" = lo ] || all="$all ${p##*/}"
 		done
-		[ -n "$ifs" ] && break
+		[ -n "$all" ] && break
 		sleep 0.25; i=$((i + 1))
 	done
 	ip link set lo up
+	for n in $all; do ip link set "$n" up 2>/dev/null; done
+	i=0
+	while [ $i -lt 120 ]; do           # up to 30 s for a link (switch ports negotiating)
+		for n in $all; do [ "$(cat /sys/class/net/$n/carrier 2>/dev/null)" = 1 ] && break 2; done
+		sleep 0.25; i=$((i + 1))
+	done
+	first=""; linked=""; rest=""
+	for n in $all; do
+		if [ -n "$want" ] && [ "$(cat /sys/class/net/$n/address)" = "$want" ]; then first=$n
+		elif [ "$(cat /sys/class/net/$n/carrier 2>/dev/null)" = 1 ]; then linked="$linked $n"
+		else rest="$rest $n"; fi
+	done
 	for tries in 1 2 3; do
-		for n in $ifs; do
-			ip link set "$n" up
-			if udhcpc -i "$n" -n -q -t 4 -T 2 -s /lib/ingot/udhcpc.sh >/tmp/udhcpc.log 2>&1; then
+		for n in $first $linked $rest; do
+			if udhcpc -i "$n" -n -q -t 5 -T 2 -s /lib/ingot/udhcpc.sh >/tmp/udhcpc.log 2>&1; then
 				log "network up: $(cat /run/ingot-net)"
 				return 0
 			fi
 		done
 	done
-	log "no DHCP lease on any of:$ifs"
+	log "no DHCP lease on any of:$all"
 	return 1
 }
 
