@@ -283,9 +283,7 @@ def test_auth_failure_evicts_the_cached_connection(lone_redfish_bmc):
     d.power_state()
     assert redfish.session_cache_stats()["size"] == 1
     # the BMC's password changes under us: the cached connection must go
-    with open(os.path.join(bmc.workdir, "htpasswd"), "w") as f:
-        from tests.peers.redfish import _htpasswd_line
-        f.write(_htpasswd_line(bmc.username, "rotated"))
+    bmc.set_password("rotated")
     with pytest.raises(BMCAuthFailed):
         d.power_state()
     assert redfish.session_cache_stats()["size"] == 0

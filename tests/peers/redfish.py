@@ -109,6 +109,13 @@ class SushyEmulator:
     def log(self) -> str:
         return tail(self.log_path)
 
+    def set_password(self, password: str) -> None:
+        """Change the account's password on the running emulator (it re-reads
+        its htpasswd file on every request): credential rotation, lockouts."""
+        with open(os.path.join(self.workdir, "htpasswd"), "w") as f:
+            f.write(_htpasswd_line(self.username, password))
+        self.password = password
+
     def stop(self) -> None:
         stop_process(self.process)
         if self.state_dir and not self.state_dir.startswith(self.workdir):
