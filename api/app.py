@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             g.principal = auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token"))
         except ServiceError as exc:
             return error_response(exc.status, exc.messages)
+        if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+            return error_response(403, ["this API key is read-only"])
         return None
 
     api = IngotApi(app, spec_kwargs={

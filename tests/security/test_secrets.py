@@ -217,3 +217,14 @@ def test_metadata_secret_rotated_on_reinstall_and_revoked_on_delete(server):
     with db.Session() as s:
         d = s.get(Device, dev["id"])
         assert d.metadata_token_hash is None and not d.metadata_token_enc
+
+
+def test_read_only_key_cannot_change_anything(tenant, client):
+    r = tenant.post("/user/api-keys", {"description": "ro", "read_only": True})
+    assert r.status_code == 201 and r.json["read_only"] is True
+    h = {"X-Auth-Token": r.json["token"]}
+    assert client.get("/metal/v1/user", headers=h).status_code == 200
+    assert client.get(f"/metal/v1/projects/{tenant.project_id}/devices", headers=h).status_code == 200
+    r = client.post("/metal/v1/projects", headers=h, json={"name": "nope"})
+    assert r.status_code == 403 and "read-only" in r.json["errors"][0]
+    assert client.delete(f"/metal/v1/projects/{tenant.project_id}", headers=h).status_code == 403
