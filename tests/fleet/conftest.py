@@ -34,7 +34,7 @@ def settings(settings):
     settings.timeout_phone_home = WAIT_TIMEOUT
     settings.timeout_wipe = WAIT_TIMEOUT
     settings.lease_seconds = 10.0
-    settings.bmc_timeout = 3.0
+    settings.bmc_timeout = 2.0
     settings.bmc_retries = 3
     # the worker's own sweep looks once at start, then not for an hour: tests
     # run PowerSync themselves unless they ask for the periodic one
