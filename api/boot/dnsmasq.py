@@ -27,7 +27,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from api.models import Device, IpPool, Machine, Metro, utcnow
+from api.models import Device, IpPool, Machine, Metro
 
 _RANGE_OK = re.compile(r"^[A-Za-z0-9:.,_-]+$")
 _IFACE_OK = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
@@ -110,8 +110,8 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
 
     out: list[str] = [
         "# dnsmasq configuration for Ingot's provisioning network",
-        f"# rendered by `ingot dnsmasq-config` at {utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        + (f" for metro {opts.metro}" if opts.metro else ""),
+        "# rendered by `ingot dnsmasq-config`" + (f" for metro {opts.metro}" if opts.metro else "")
+        + " (the same inventory renders the same bytes)",
         "# Re-render after enrolling machines or creating devices, then reload dnsmasq",
         "# (a host missing here still boots: it gets a dynamic address and is found by MAC).",
         "# Contains per-machine boot tokens: keep it readable by root and dnsmasq only.",

@@ -24,7 +24,8 @@ from api.config import Settings
 from api.models import Device, Machine, as_utc
 
 POWER_POLL = 1.0          # seconds between power-state checks
-CALLBACK_POLL = 1.0       # seconds between checks of a wait (callbacks wake the machine at once)
+CALLBACK_POLL = 5.0       # seconds between checks of a wait: callbacks wake the machine at once, so
+                          # this is only a safety net (the worker also looks when the wait's limit is due)
 REISSUE_EVERY = 10        # re-send a power command every N polls if it did not take
 
 

@@ -159,8 +159,9 @@ def test_rescue_and_return(cloud):
     d = cloud.device(dev["id"])
     assert d["state"] == "active" and d["rescue"] is False
     assert cloud.machine(machine["id"])["state"] == "active"
+    wait_for(lambda: cloud.host(machine["hostname"])["log"][-1].endswith("booting installed from disk"),
+             timeout=10, message="booted from disk")
     host = cloud.host(machine["hostname"])
-    assert host["log"][-1].endswith("booting installed from disk"), host["log"]
     assert "exit" in cloud.http.get(f"{cloud.api}/boot/ipxe", params={"mac": host["mac"]}).text
 
 

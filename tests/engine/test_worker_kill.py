@@ -42,6 +42,7 @@ class WorkerProcess:
                "INGOT_DATABASE_URL": s.resolved_database_url, "INGOT_SECRET_KEY": s.secret_key,
                "INGOT_DATA_DIR": s.data_dir, "INGOT_SIM_LAB_URL": server.simlab_url,
                "INGOT_LEASE_SECONDS": str(LEASE), "INGOT_WORKER_POLL_INTERVAL": "0.05",
+               "INGOT_POWER_SYNC_INTERVAL": "0",
                "INGOT_TIMEOUT_POWER": "20", "INGOT_TIMEOUT_IPXE": "20", "INGOT_TIMEOUT_INSTALL": "20",
                "INGOT_TIMEOUT_PHONE_HOME": "20", "INGOT_TIMEOUT_WIPE": "20"}
         self.name = name
