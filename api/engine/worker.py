@@ -27,8 +27,8 @@ from api.db import Database
 from api.engine import steps as step_table
 from api.engine.operations import OPERATIONS, advance_percentage, progress
 from api.engine.states import transition
-from api.engine.steps import Outcome, StepContext, fail, step_expired, timeout_message
-from api.models import Device, Machine, utcnow
+from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
+from api.models import Device, Machine, as_utc, utcnow
 from api.services import events
 from api.services.secrets import SecretBox
 
@@ -167,7 +167,8 @@ class Worker:
                 m.step_polls = (m.step_polls or 0) + 1
                 m.step_attempts = 0
                 changed = any(getattr(m, c) != getattr(snap, c) for c in CALLBACK_COLUMNS)
-                m.next_check_at = now if changed else now + dt.timedelta(seconds=outcome.delay)
+                m.next_check_at = now if changed else now + dt.timedelta(seconds=self._wait_delay(m, step_name,
+                                                                                               outcome.delay))
             elif outcome.kind == "retry":
                 m.step_attempts = (m.step_attempts or 0) + 1
                 m.last_error = outcome.message
@@ -176,6 +177,15 @@ class Worker:
                               state="warning", outcome="retry", machine=m, device=d)
             else:
                 self._fail(s, m, d, op, step_name, outcome)
+
+    def _wait_delay(self, m: Machine, step_name: str, delay: float) -> float:
+        """Look again after ``delay``, or just after the step's limit if that comes first."""
+        limit = step_timeout(step_table.STEPS[step_name], self.settings)
+        started = as_utc(m.step_started_at)
+        if limit is None or started is None:
+            return delay
+        remaining = limit[1] - (utcnow() - started).total_seconds()
+        return max(0.05, min(delay, remaining + 0.05))
 
     def _advance(self, s, m: Machine, d: Device | None, op, step_name: str, outcome: Outcome, now) -> None:
         args = dict(m.operation_args)
