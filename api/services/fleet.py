@@ -62,7 +62,7 @@ from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
 from api.bmc.power_sync import PowerResult, PowerTarget, poll_power
 from api.config import Settings
 from api.db import Database
-from api.models import Machine, utcnow
+from api.models import Machine, as_utc, utcnow
 from api.services import events
 from api.services.secrets import SecretBox
 
@@ -362,16 +362,21 @@ class PowerSync:
                     report.stale += 1  # an operation started or ended while we read: not our news
                     continue
                 observed = r.power_state if r.ok else "unknown"
-                if observed == m.power_state and m.power_checked_at is not None:
+                fresh = _operation_since_last_check(m)
+                if observed == m.power_state and m.power_checked_at is not None and not fresh:
                     untouched.append(m.id)
                     continue
-                self._apply(s, m, r, observed, now, report)
+                self._apply(s, m, r, observed, now, report, fresh)
             if untouched:
                 s.execute(update(Machine).where(Machine.id.in_(untouched), Machine.operation.is_(None))
                           .values(power_checked_at=now).execution_options(synchronize_session=False))
 
     @staticmethod
-    def _apply(s, m: Machine, r: PowerResult, observed: str, now: dt.datetime, report: SyncReport) -> None:
+    def _apply(s, m: Machine, r: PowerResult, observed: str, now: dt.datetime, report: SyncReport,
+               fresh: bool = False) -> None:
+        """Record one reading. ``fresh``: an operation ran since the last reading,
+        so that reading says nothing about drift (the operation set the power
+        and what is expected of it)."""
         before, expected = m.power_state, m.power_expected
         first_check = m.power_checked_at is None
         m.power_state = observed
@@ -384,7 +389,7 @@ class PowerSync:
                               state="warning", outcome="failed", machine=m)
             return
         watched = m.state not in NO_DRIFT_STATES and expected in KNOWN
-        drifted_before = watched and before in KNOWN and before != expected
+        drifted_before = watched and not fresh and before in KNOWN and before != expected
         drifted_now = watched and observed != expected
         if drifted_now and not drifted_before:
             report.drift_started.append(m.hostname)
@@ -397,6 +402,13 @@ class PowerSync:
             report.drift_resolved.append(m.hostname)
             events.record(s, "machine.power.drift_resolved",
                           f"machine {m.hostname} is powered {observed} again, as expected", machine=m)
+
+
+def _operation_since_last_check(m: Machine) -> bool:
+    """An operation stepped on this machine after its power was last read
+    (``step_started_at`` is kept when an operation ends)."""
+    stepped, checked = as_utc(m.step_started_at), as_utc(m.power_checked_at)
+    return stepped is not None and checked is not None and stepped > checked
 
 
 def _drifting():

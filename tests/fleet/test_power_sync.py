@@ -80,6 +80,20 @@ def test_drift_is_recorded_once_per_change(server, fleet, redfish_bmc, ipmi_bmc)
     assert report.drifting == 1
     assert [m.hostname for m in fleet_service.drifting_machines(server.database)] == ["rf-drift"]
 
+    # Ingot powers it on, then off; someone powers it on again before the next sweep. The sweep
+    # reads "on" as last time, but an operation ran in between: the drift is news
+    for action in ("power_on", "power_off"):
+        assert fleet.action(ip["id"], action).status_code == 202
+        fleet.wait_idle(ip["id"])
+        if action == "power_on":
+            assert not sync.run(force=True).drift_started
+            assert fleet.machine(ip["id"])["power_state"] == "on"
+    get_driver("ipmi", sim.address, sim.username, sim.password).set_power("on")
+    report = sync.run(force=True)
+    assert report.drift_started == ["ipmi-drift"]
+    assert _types(fleet, ip["id"]) == ["machine.power.drift", "machine.power.drift_resolved",
+                                       "machine.power.drift"]
+
 
 def test_a_dead_bmc_is_reported_once_and_skips_busy_machines(server, fleet, ipmi_bmc):
     dead = fleet.enrolled("rf-gone", {"driver": "redfish", "address": f"http://127.0.0.1:{free_tcp_port()}",
