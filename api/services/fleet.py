@@ -42,13 +42,13 @@ why. :func:`machines_enroll` is the click command (``ingot machines enroll
 """
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
-import collections
 import threading
 import time
 import weakref
@@ -58,7 +58,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import and_, func, or_, select, text, update
 
 from api.bmc import get_driver
-from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
+from api.bmc.base import BMCAuthFailed, BMCUnreachable, BMCUnsupported
 from api.bmc.power_sync import PowerResult, PowerTarget, poll_power
 from api.config import Settings
 from api.db import Database
@@ -294,7 +294,7 @@ class PowerSync:
 
     def _due(self, force: bool) -> tuple[list[_Snap], list[PowerTarget]]:
         now = utcnow()
-        q = select(Machine).where(Machine.operation.is_(None)).order_by(Machine.power_checked_at)
+        q = select(Machine).where(Machine.operation.is_(None)).order_by(Machine.power_checked_at.nulls_first())
         if not force:
             cutoff = now - dt.timedelta(seconds=self.interval * DUE_FRACTION)
             q = q.where(or_(Machine.power_checked_at.is_(None), Machine.power_checked_at <= cutoff))
@@ -304,7 +304,7 @@ class PowerSync:
                 snaps.append(_Snap(m.id, m.hostname, (m.operation_args or {}).get("op_id"), m.power_expected))
                 try:
                     password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
-                except Exception:  # noqa: BLE001 - a key rotation gone wrong: report it as the BMC's error
+                except Exception:  # noqa: BLE001 - a key rotation gone wrong: the BMC rejects the empty password
                     password = ""
                 targets.append(PowerTarget(m.id, _driver_factory(m.bmc_driver, m.bmc_address, m.bmc_username,
                                                                  password, dict(m.bmc_options or {}),
@@ -510,10 +510,7 @@ def read_inventory(path: str) -> list[dict]:
         machines = doc
     if not isinstance(machines, list):
         raise ValueError(f"{path}: expected a list of machines, or a mapping with 'machines' (and 'defaults')")
-    out = []
-    for i, entry in enumerate(machines):
-        out.append(_deep_merge(defaults, entry) if isinstance(entry, dict) else entry)
-    return out
+    return [_deep_merge(defaults, entry) if isinstance(entry, dict) else entry for entry in machines]
 
 
 def _validation_message(messages: Any, prefix: str = "") -> str:
