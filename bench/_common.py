@@ -6,8 +6,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import ipaddress
 import os
 import platform
+import signal
 import sys
 import tempfile
 import threading
@@ -24,6 +26,14 @@ import requests  # noqa: E402
 from tests.production import harness  # noqa: E402,F401  (re-exported for the scripts)
 from tests.production.harness import percentile  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
+
+
+def _terminate(signum, frame):  # SIGTERM/SIGINT: unwind, so every started process is stopped
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _terminate)
+signal.signal(signal.SIGINT, _terminate)
 
 
 def machine_line() -> str:
@@ -168,6 +178,7 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
             ids = (metro.id, plan.id, osys.id, project.id)
         metro_id, plan_id, os_id, project_id = ids
         base = dt.datetime.now(dt.timezone.utc)
+        v6_base = ipaddress.IPv6Address("2001:db8:77::")
         done = 0
         while done < count:
             n = min(chunk, count - done)
@@ -189,7 +200,7 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
                                     created_at=ts, updated_at=ts))
                 a4 = f"100.{64 + (k >> 16) % 64}.{(k >> 8) & 255}.{k & 255}"
                 p4 = f"10.{(k >> 16) & 255}.{(k >> 8) & 255}.{k & 255}"
-                a6 = f"2001:db8:77::{k:x}"
+                a6 = str(v6_base + k)
                 for kind, addr, prefix in (("public_ipv4", a4, 31), ("private_ipv4", p4, 31),
                                            ("public_ipv6", a6, 127)):
                     addrs.append(dict(id=str(uuid.uuid4()), device_id=did, pool_id=pools[kind], address=addr,

@@ -18,14 +18,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from requests.adapters import HTTPAdapter  # noqa: E402
+from urllib3.util.retry import Retry  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from api.bmc import simlab  # noqa: E402
 from api.bmc.simlab import SimLab, create_lab_app  # noqa: E402
 
 
-def serve(host: str, port: int, ingot_url: str, delay: float) -> None:
+def serve(host: str, port: int, ingot_url: str, delay: float, http_timeout: float = 60.0) -> None:
+    # Real installers and cloud-init retry when the server is slow; the lab's
+    # hosts give up on the first timeout. With hundreds of hosts booting at
+    # once against a busy API, let them wait longer and retry (a benchmark of
+    # the engine must not stall on the simulation's own impatience).
+    simlab.HTTP_TIMEOUT = http_timeout
     lab = SimLab(ingot_url=ingot_url, delay=delay)
-    lab.http.mount("http://", __import__("requests").adapters.HTTPAdapter(pool_connections=4, pool_maxsize=256))
+    retry = Retry(total=6, connect=6, read=3, status=0, backoff_factor=0.5, allowed_methods=None)
+    lab.http.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=512, max_retries=retry))
     server = make_server(host, port, create_lab_app(lab), threaded=True)
     server.socket.listen(4096)
     stop = threading.Event()
@@ -46,9 +55,11 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=18300)
     p.add_argument("--ingot-url", required=True)
     p.add_argument("--delay", type=float, default=0.5, help="seconds a host takes per boot stage")
+    p.add_argument("--http-timeout", type=float, default=60.0, help="seconds a host waits for Ingot per call")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    serve(args.host, args.port, args.ingot_url, args.delay)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per BMC call
+    serve(args.host, args.port, args.ingot_url, args.delay, args.http_timeout)
     return 0
 
 
