@@ -68,13 +68,13 @@ class Cloud:
                 seen.append(d["state"])
             return d if d["state"] in states else None
         try:
-            return wait_for(check, timeout=timeout, interval=0.05, message=f"device in {states}")
+            return wait_for(check, timeout=timeout, interval=0.2, message=f"device in {states}")
         except AssertionError:
             raise AssertionError(f"device never reached {states}; states seen {seen}; events:\n"
                                  + "\n".join(f"  {e['type']}: {e['body']}" for e in self.events(device_id)))
 
     def wait_gone(self, device_id: str, timeout: float = 30.0) -> None:
-        wait_for(lambda: self.status(device_id) == 404, timeout=timeout, interval=0.05, message="device deleted")
+        wait_for(lambda: self.status(device_id) == 404, timeout=timeout, interval=0.2, message="device deleted")
 
     # operator
     def events(self, target: str) -> list[dict]:
