@@ -144,7 +144,9 @@ def shared(request, _template, tmp_path_factory):
     tenant = Tenant(client, raw, pid, uid)
     raw, _, uid = make_user(database, email="op@example.com", operator=True)
     operator = Tenant(client, raw, None, uid)
+    raw, pid, uid = make_user(database, email="bob@example.com", project_name="bob-project")
+    other_tenant = Tenant(client, raw, pid, uid)
     world = build_world(tenant, operator, database)
     yield SimpleNamespace(app=app, client=client, database=database, tenant=tenant, operator=operator,
-                          world=world)
+                          other_tenant=other_tenant, world=world)
     database.dispose()
