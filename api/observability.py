@@ -89,9 +89,11 @@ def init_app(app: Flask) -> None:
         endpoint = _endpoint_label()
         if endpoint != "/metrics":
             HTTP_LATENCY.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
-        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
+        from api.security import redact_path  # metadata secrets and boot tokens stay out of logs
+        path = redact_path(request.path)
+        access_log.info("%s %s %s %.1fms", request.method, path, response.status_code,
                         elapsed * 1000.0,
-                        extra={"request_id": rid, "method": request.method, "path": request.path,
+                        extra={"request_id": rid, "method": request.method, "path": path,
                                "status": response.status_code, "duration_ms": round(elapsed * 1000.0, 2)})
         return response
 

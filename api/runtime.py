@@ -8,7 +8,7 @@ import os
 import threading
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
@@ -21,6 +21,17 @@ from api.services.migrate import upgrade
 log = logging.getLogger("ingot")
 
 SIMLAB_PATH = "/_simlab"
+
+
+class _RedactingHandler(WSGIRequestHandler):
+    """The dev server's request log without metadata secrets or boot tokens."""
+
+    def log_request(self, *args, **kwargs):
+        from api.security import redact_path
+        self.requestline = redact_path(self.requestline)
+        if hasattr(self, "path"):  # the WSGI environ was built already; only the log line uses it now
+            self.path = redact_path(self.path)
+        super().log_request(*args, **kwargs)
 
 
 def prepare_database(settings: Settings) -> Database:
@@ -60,7 +71,7 @@ class Embedded:
         if self.with_simlab:
             self.lab = SimLab(delay=self.settings.sim_delay)
             wsgi = DispatcherMiddleware(self.app, {SIMLAB_PATH: create_lab_app(self.lab)})
-        self.server = make_server(self.host, self.port, wsgi, threaded=True)
+        self.server = make_server(self.host, self.port, wsgi, threaded=True, request_handler=_RedactingHandler)
         self.port = self.server.server_port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url

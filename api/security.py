@@ -203,6 +203,15 @@ def init_app(app: Flask) -> None:
         return response
 
 
+SECRET_IN_PATH = re.compile(r"(/metadata/|%s/boot/ipxe/)([^/\s?#]+)" % re.escape(API_PREFIX))
+
+
+def redact_path(path: str) -> str:
+    """``path`` (or a request line) with a per-device metadata secret or a
+    boot token replaced by ``[redacted]``, for logs."""
+    return SECRET_IN_PATH.sub(lambda m: m.group(1) + "[redacted]", path)
+
+
 def _has_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value

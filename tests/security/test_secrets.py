@@ -228,3 +228,27 @@ def test_read_only_key_cannot_change_anything(tenant, client):
     r = client.post("/metal/v1/projects", headers=h, json={"name": "nope"})
     assert r.status_code == 403 and "read-only" in r.json["errors"][0]
     assert client.delete(f"/metal/v1/projects/{tenant.project_id}", headers=h).status_code == 403
+
+
+def test_metadata_secrets_stay_out_of_logs(lab, tenant, client, database, box, caplog):
+    caplog.set_level(logging.DEBUG)
+    d = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "logs", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).json
+    token = _metadata_token(database, box, d["id"])
+    assert client.get(f"/metadata/{token}/metadata").status_code == 200
+    assert client.get(f"/metadata/{token}/install-config").status_code in (200, 404)
+    with database.Session() as s:
+        boot = s.get(Machine, s.get(Device, d["id"]).machine_id).boot_token
+    assert client.get(f"/metal/v1/boot/ipxe/{boot}").status_code == 200
+    assert token not in caplog.text and boot not in caplog.text
+    assert "/metadata/[redacted]/metadata" in caplog.text
+
+
+def test_embedded_server_request_log_has_no_secrets(server, caplog):
+    caplog.set_level(logging.INFO)
+    with server.app.extensions["ingot.db"].Session() as s:
+        boot = s.scalars(select(Machine.boot_token)).first()
+    assert requests.get(f"{server.url}/metal/v1/boot/ipxe/{boot}", timeout=10).status_code == 200
+    assert requests.get(f"{server.url}/metadata/not-a-real-secret-xyz/metadata", timeout=10).status_code == 404
+    assert boot not in caplog.text and "not-a-real-secret-xyz" not in caplog.text
+    assert "/boot/ipxe/[redacted]" in caplog.text
