@@ -125,10 +125,8 @@ class Terraform:
         return self.run("plan", *extra, check=check)
 
     def outputs(self) -> dict:
-        import json
-
-        res = self.run("output", "-json")
-        return {k: v["value"] for k, v in json.loads(res.stdout[res.stdout.index("{"):]).items()}
+        """Root module outputs, from the state file (no extra terraform run)."""
+        return {k: v["value"] for k, v in self.state().get("outputs", {}).items()}
 
     def state(self) -> dict:
         import json

@@ -81,12 +81,10 @@ def test_device_example_lifecycle(backend, make_tf):
 
     # OS change without reinstall -> replacement
     vars_alt = tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os_alt, hostname="tf-web-2", tags=["web", "blue"])
-    plan = tf.plan(*vars_alt)
-    if b.os_alt != b.os:
-        assert "must be replaced" in plan.stdout, plan.stdout[-2000:]
     res = tf.apply(*vars_alt)
     second_id = tf.outputs()["device_id"]
     if b.os_alt != b.os:
+        assert "metal_device.this: Destroying..." in res.stdout, res.stdout[-2000:]
         assert "1 added, 0 changed, 1 destroyed" in res.stdout, summary(res)
         assert second_id != first_id
         assert b.api("GET", f"/devices/{second_id}")["operating_system"]["slug"] == b.os_alt
@@ -221,7 +219,18 @@ def test_import_device(backend, make_tf):
     res = tf.apply()
     assert "0 added" in res.stdout and "0 destroyed" in res.stdout, summary(res)
     assert_no_changes(tf)
-    tf.destroy()
+
+    # deleted outside Terraform: the refresh drops it from the state and the plan recreates it
+    b.api("DELETE", f"/devices/{dev['id']}")
+    deadline = time.monotonic() + 60
+    while True:
+        r = b.api("GET", f"/devices/{dev['id']}", ok=None)
+        if not r or "errors" in r:
+            break
+        assert time.monotonic() < deadline, "device not deleted"
+        time.sleep(0.3)
+    res = tf.plan()
+    assert "1 to add, 0 to change, 0 to destroy" in res.stdout, res.stdout[-2000:]
     assert_all_available(b)
 
 
@@ -279,26 +288,6 @@ def test_create_timeout_keeps_device_in_state(backend, make_tf):
     assert_all_available(b)
 
 
-def test_device_deleted_outside_terraform_is_recreated(backend, make_tf):
-    b = backend
-    tf = make_tf(b.url, b.token)
-    tf.write(device_tf(b, "tf-gone"))
-    tf.init()
-    tf.apply()
-    dev_id = tf.resources("metal_device")[0]["attributes"]["id"]
-    b.api("DELETE", f"/devices/{dev_id}")
-    deadline = time.monotonic() + 60
-    while b.api("GET", f"/devices/{dev_id}", ok=None) is not None and time.monotonic() < deadline:
-        r = b.api("GET", f"/devices/{dev_id}", ok=None)
-        if isinstance(r, dict) and "errors" in r:
-            break
-        time.sleep(0.3)
-    res = tf.plan()
-    assert "1 to add" in res.stdout, res.stdout[-2000:]
-    tf.destroy()
-    assert_all_available(b)
-
-
 KEYS_TF = """
 terraform {
   required_providers {
@@ -317,21 +306,55 @@ resource "metal_project_ssh_key" "proj" {
 output "fingerprints" {
   value = [metal_ssh_key.user.fingerprint, metal_project_ssh_key.proj.fingerprint]
 }
+%(project)s
+"""
+
+PROJECT_TF = """
+resource "metal_project" "p" {
+  name = "%(name)s"
+}
+data "metal_project" "p" {
+  project_id = metal_project.p.id
+}
+output "project_name" {
+  value = data.metal_project.p.name
+}
 """
 
 
-def test_ssh_keys_update_and_import(backend, make_tf):
+def can_create_projects(b) -> bool:
+    r = b.api("POST", "/projects", {"name": "tf-probe"}, ok=None)
+    if isinstance(r, dict) and r.get("id"):
+        b.api("DELETE", f"/projects/{r['id']}", ok=None)
+        return True
+    return False
+
+
+def test_ssh_keys_and_projects(backend, make_tf):
+    """metal_ssh_key, metal_project_ssh_key and metal_project: create, update in place, import, destroy."""
     b = backend
+    projects = can_create_projects(b)
     tf = make_tf(b.url, b.token)
-    tf.write(KEYS_TF % {"label": "tf-key", "project_id": b.project_id})
+
+    def config(label, pname):
+        return KEYS_TF % {"label": label, "project_id": b.project_id,
+                          "project": PROJECT_TF % {"name": pname} if projects else ""}
+
+    tf.write(config("tf-key", "tf-project"))
     tf.init()
     tf.apply()
-    assert all(tf.outputs()["fingerprints"])
+    out = tf.outputs()
+    assert all(out["fingerprints"])
+    if projects:
+        assert out["project_name"] == "tf-project"
     ids = {r["address"]: r["attributes"]["id"] for r in tf.resources()}
     assert_no_changes(tf)
-    tf.write(KEYS_TF % {"label": "tf-key-renamed", "project_id": b.project_id})
+    tf.write(config("tf-key-renamed", "tf-project-2"))
     res = tf.apply()
-    assert "0 added, 2 changed, 0 destroyed" in res.stdout, summary(res)
+    n = 3 if projects else 2
+    assert f"0 added, {n} changed, 0 destroyed" in res.stdout, summary(res)
+    if projects:
+        assert b.api("GET", f"/projects/{ids['metal_project.p']}")["name"] == "tf-project-2"
     assert b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}")["label"] == "tf-key-renamed"
     # forget and re-import the project key
     tf.run("state", "rm", "metal_project_ssh_key.proj")
@@ -343,40 +366,6 @@ def test_ssh_keys_update_and_import(backend, make_tf):
     tf.destroy()
     assert b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}", ok=None) in (None,) or \
         "errors" in (b.api("GET", f"/ssh-keys/{ids['metal_ssh_key.user']}", ok=None) or {"errors": 1})
-
-
-PROJECT_TF = """
-terraform {
-  required_providers {
-    metal = { source = "terraform.local/ingot/metal" }
-  }
-}
-resource "metal_project" "p" {
-  name = "%(name)s"
-}
-data "metal_project" "p" {
-  project_id = metal_project.p.id
-}
-output "name" {
-  value = data.metal_project.p.name
-}
-"""
-
-
-def test_project_resource(backend, make_tf):
-    b = backend
-    tf = make_tf(b.url, b.token)
-    tf.write(PROJECT_TF % {"name": "tf-project"})
-    tf.init()
-    res = tf.apply(check=False)
-    if res.returncode != 0 and re.search(r"HTTP 40[13]", res.stdout + res.stderr):
-        pytest.skip("this token may not create projects")
-    assert res.returncode == 0, res.stdout + res.stderr[-3000:]
-    assert tf.outputs()["name"] == "tf-project"
-    tf.write(PROJECT_TF % {"name": "tf-project-2"})
-    res = tf.apply()
-    assert "1 changed" in res.stdout
-    tf.destroy()
 
 
 IPS_TF = """
