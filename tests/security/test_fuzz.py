@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from tests.security.test_isolation_matrix import OPERATIONS, PREFIX, fill
 
-MAX_EXAMPLES = int(os.environ.get("INGOT_FUZZ_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("INGOT_FUZZ_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
