@@ -411,3 +411,48 @@ def test_reserved_ips_and_attachment(backend, make_tf):
     assert_no_changes(tf)
     tf.destroy()
     assert_all_available(b)
+
+
+ALLOW_TF = """
+terraform {
+  required_providers {
+    metal = { source = "terraform.local/ingot/metal" }
+  }
+}
+resource "metal_device" "x" {
+  project_id       = "%(project_id)s"
+  hostname         = "tf-allow"
+  plan             = "%(plan)s"
+  metro            = "%(metro)s"
+  operating_system = "%(os)s"
+  user_data        = "%(user_data)s"
+  custom_data      = jsonencode({ role = "%(role)s", replicas = 2 })
+  behavior {
+    allow_changes = ["user_data", "custom_data"]
+  }
+}
+"""
+
+
+def test_allow_changes_updates_user_and_custom_data_in_place(backend, make_tf):
+    b = backend
+    tf = make_tf(b.url, b.token)
+
+    def config(user_data, role):
+        return ALLOW_TF % {"project_id": b.project_id, "plan": b.plan, "metro": b.metro, "os": b.os,
+                           "user_data": user_data, "role": role}
+
+    tf.write(config("#!/bin/sh\\necho one", "web"))
+    tf.init()
+    tf.apply()
+    dev_id = tf.resources("metal_device")[0]["attributes"]["id"]
+    assert b.api("GET", f"/devices/{dev_id}")["customdata"] == {"role": "web", "replicas": 2}
+    assert_no_changes(tf)  # custom_data round-trips through the API's JSON object without a diff
+    tf.write(config("#!/bin/sh\\necho two", "db"))
+    res = tf.apply()
+    assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
+    dev = b.api("GET", f"/devices/{dev_id}")
+    assert dev["userdata"] == "#!/bin/sh\necho two" and dev["customdata"]["role"] == "db"
+    assert_no_changes(tf)
+    tf.destroy()
+    assert_all_available(b)
