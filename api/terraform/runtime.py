@@ -32,7 +32,6 @@ from .values import (
     cty_type_bytes,
     equal,
     has_unknown,
-    is_empty,
     read_value,
     set_path,
     state_path,
