@@ -25,9 +25,25 @@ def main(argv: list[str] | None = None) -> None:
     from .runtime import MetalProvider, MetalServicer
 
     provider = MetalProvider()
+    _keep_serving_on_stop(runner)
     # tf's runner instantiates tf.provider.ProviderServicer; serve our generic servicer instead.
     tf_provider.ProviderServicer = MetalServicer  # type: ignore[misc]
     runner.run_provider(provider, argv)
+
+
+def _keep_serving_on_stop(runner) -> None:
+    """tf's runner kills the gRPC server as soon as Terraform sends StopProvider (on Ctrl-C).
+    Terraform then still waits for in-flight applies; keep serving so they can return the
+    objects they created (our StopProvider makes their waits end), and exit on the
+    go-plugin Shutdown / process end as usual."""
+    original = runner._ShutdownInterceptor.intercept_service
+
+    def intercept_service(self, continuation, handler_call_details):
+        if handler_call_details.method == "/tfplugin6.Provider/StopProvider":
+            return continuation(handler_call_details)
+        return original(self, continuation, handler_call_details)
+
+    runner._ShutdownInterceptor.intercept_service = intercept_service
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from copy import deepcopy
 from typing import Any, Optional
@@ -189,6 +190,9 @@ class MetalServicer(ProviderServicer):
         self.provider = provider
         self.defn = provider.defn
         self.client: Optional[Client] = None
+        # Set by StopProvider (Terraform got Ctrl-C): waits end early, returning what exists
+        # so Terraform records it (tainted) instead of losing track of a machine.
+        self.stopping = threading.Event()
 
     # ------------------------------------------------------------ helpers
     def _td(self, type_name: str, data: bool = False) -> specmod.TypeDef:
@@ -413,7 +417,18 @@ class MetalServicer(ProviderServicer):
                     f"expected {'removal' if w.get('gone') else '/'.join(map(str, target))}.\n{self._events(w, state)}",
                     obj=cur,
                 )
-            time.sleep(poll_interval())
+            if self.stopping.wait(poll_interval()):
+                raise OpError(
+                    f"Interrupted while waiting for {label}",
+                    f"Terraform was interrupted after {elapsed:.0f}s; {w['field']} was {value!r}. "
+                    "The object is kept in the state (tainted) so it is not lost.",
+                    obj=cur,
+                )
+
+    def StopProvider(self, request, context):
+        log("INFO", "stop requested: ending waits")
+        self.stopping.set()
+        return pb.StopProvider.Response()
 
     def _run_waits(self, td: specmod.TypeDef, call: dict, state: dict, obj: Any) -> Any:
         waits = call.get("wait") or []

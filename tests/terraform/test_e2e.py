@@ -456,3 +456,36 @@ def test_allow_changes_updates_user_and_custom_data_in_place(backend, make_tf):
     assert_no_changes(tf)
     tf.destroy()
     assert_all_available(b)
+
+
+def test_interrupt_during_create_keeps_the_device_in_state(backend, make_tf):
+    """Ctrl-C while waiting for `active`: the created device is recorded (tainted), not lost."""
+    import signal
+    import subprocess
+
+    b = backend
+    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
+    for name in candidates:
+        b.set_failure(name, "never_boots")
+    tf = make_tf(b.url, b.token)
+    tf.write(device_tf(b, "tf-interrupted"))
+    tf.init()
+    try:
+        proc = subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 60
+        while not [d for d in b.devices() if d["hostname"] == "tf-interrupted"]:
+            assert time.monotonic() < deadline and proc.poll() is None, "device never created"
+            time.sleep(0.2)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        for name in candidates:
+            b.set_failure(name, None)
+    assert proc.returncode != 0
+    inst = tf.resources("metal_device")
+    assert len(inst) == 1 and inst[0].get("status") == "tainted", (inst, out[-2000:])
+    tf.destroy()
+    assert not [d for d in b.devices() if d["hostname"] == "tf-interrupted"]
+    assert_all_available(b)
