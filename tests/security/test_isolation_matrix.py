@@ -19,6 +19,7 @@ what to add here.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -124,7 +125,8 @@ BODIES = {
     ("POST", "/projects/{project_id}/ips"): lambda w, who: {"type": "private_ipv4", "metro": "lab",
                                                             "quantity": 2},
     ("PUT", "/ips/{ip_id}"): lambda w, who: {"description": f"changed by {who}", "tags": [who]},
-    ("POST", "/devices/{device_id}/ips"): lambda w, who: {"address": w.ip_first_address},
+    ("POST", "/devices/{device_id}/ips"): lambda w, who: {
+        "address": w.ip_first_address if who == "member" else str(ipaddress.ip_address(w.ip_first_address) + 1)},
 }
 
 
@@ -168,9 +170,11 @@ def test_isolation_matrix_reads(method, path, shared):
 
 
 @pytest.mark.parametrize("method,path", CHANGES, ids=_ids(CHANGES))
-def test_isolation_matrix(method, path, client, app, database, world, world_b, tenant, other_tenant, operator):
-    """Changes get fresh worlds: the member acts on one, the operator on the other."""
-    check_matrix(method, path, client, app, database, world, world_b, tenant, other_tenant, operator)
+def test_isolation_matrix(method, path, request, client, app, database, world, tenant, other_tenant, operator):
+    """Changes get a fresh world; a delete gets a second one, so the member
+    and the operator each delete an object of their own."""
+    second = request.getfixturevalue("world_b") if method == "DELETE" else world
+    check_matrix(method, path, client, app, database, world, second, tenant, other_tenant, operator)
 
 
 def check_matrix(method, path, client, app, database, world, world_b, tenant, other_tenant, operator):
