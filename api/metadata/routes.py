@@ -139,16 +139,14 @@ def nocloud_network(token):
     return _text(documents.nocloud_network_config(_device(token)))
 
 
-@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/")
-def ec2_index(token, version):
-    keys = documents.ec2_meta_data(_device(token))
+def _ec2_index(d: Device) -> Response:
+    keys = documents.ec2_meta_data(d)
     tops = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in keys})
     return _text("\n".join(tops))
 
 
-@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/<path:key>")
-def ec2_key(token, version, key):
-    keys = documents.ec2_meta_data(_device(token))
+def _ec2_key(d: Device, key: str) -> Response:
+    keys = documents.ec2_meta_data(d)
     key = key.rstrip("/")
     if key in keys:
         return _text(keys[key])
@@ -157,6 +155,16 @@ def ec2_key(token, version, key):
     if not children:
         raise NotFound("Not found")
     return _text("\n".join(children))
+
+
+@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/")
+def ec2_index(token, version):
+    return _ec2_index(_device(token))
+
+
+@blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/meta-data/<path:key>")
+def ec2_key(token, version, key):
+    return _ec2_key(_device(token), key)
 
 
 @blp.get("/metadata/<token>/<any('latest', '2009-04-04'):version>/user-data")
@@ -190,3 +198,21 @@ def user_event_by_source():
     d, _ = _device_by_source()
     callbacks.installer_event(db.session(), d, _json_body())
     return jsonify({"status": "ok"})
+
+
+# EC2-style paths by source address (cloud-init's Ec2 datasource, with the
+# operator routing 169.254.169.254 to Ingot on the provisioning network)
+
+@blp.get("/<any('latest', '2009-04-04'):version>/meta-data/")
+def ec2_index_by_source(version):
+    return _ec2_index(_device_by_source()[0])
+
+
+@blp.get("/<any('latest', '2009-04-04'):version>/meta-data/<path:key>")
+def ec2_key_by_source(version, key):
+    return _ec2_key(_device_by_source()[0], key)
+
+
+@blp.get("/<any('latest', '2009-04-04'):version>/user-data")
+def ec2_user_by_source(version):
+    return _text(_device_by_source()[0].userdata or "")

@@ -229,7 +229,12 @@ def test_a_device_sees_only_its_own_data(client, database, lab, tenant, other_te
     doc = client.get("/metadata", environ_base={"REMOTE_ADDR": addr}).get_json()
     assert doc["id"] == mine["id"]
     assert client.get("/userdata", environ_base={"REMOTE_ADDR": addr}).get_data(as_text=True) == mine["userdata"]
-    assert client.get("/metadata", environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 404
+    assert client.get("/latest/meta-data/instance-id", environ_base={"REMOTE_ADDR": addr}).get_data(
+        as_text=True) == mine["id"]
+    assert client.get("/2009-04-04/user-data", environ_base={"REMOTE_ADDR": addr}).get_data(
+        as_text=True) == mine["userdata"]
+    for path in ("/metadata", "/userdata", "/latest/meta-data/", "/latest/user-data"):
+        assert client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 404, path
 
 
 def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, lab, tenant):
