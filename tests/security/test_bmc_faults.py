@@ -14,6 +14,8 @@ from tests.conftest import wait_for
 from tests.peers.http_tap import start_http_tap
 from tests.peers.redfish import fake_system, start_sushy_emulator
 
+pytestmark = pytest.mark.bmc
+
 
 @pytest.fixture
 def settings(settings):

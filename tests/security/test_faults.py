@@ -48,6 +48,7 @@ def pg_server(own_postgres, tmp_path):
     emb.stop()
 
 
+@pytest.mark.postgres
 def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_server):
     emb = pg_server
     h = {"X-Auth-Token": emb.demo_tokens["member_token"]}
