@@ -73,6 +73,18 @@ def unknown_mac(session: Session, mac: str, source: str) -> None:
     session.commit()
 
 
+AGENT_WAITS = ("wait_install", "wait_deploy", "wait_wipe", "wait_rescue")
+
+
+def _installing(m: Machine) -> bool:
+    """The installer's wait is the next one ahead: only then may a progress
+    report say "finished" (a wipe or an image write ends by deploy/complete)."""
+    args = m.operation_args or {}
+    steps = args.get("steps") or []
+    ahead = [s for s in steps[int(args.get("pos", 0)):] if s in AGENT_WAITS]
+    return bool(m.operation and ahead and ahead[0] == "wait_install")
+
+
 FINISHED_CODES = {1002}   # "installation finished, rebooting" (see docs/provisioning.md)
 
 
@@ -101,8 +113,8 @@ def installer_event(session: Session, d: Device, payload: dict) -> None:
         if failed:
             m.install_result = "failed"
             m.install_message = message or "installer reported failure"
-        elif finished and m.install_result != "failed":
-            m.install_result = "ok"
+        elif finished and m.install_result != "failed" and _installing(m):
+            m.install_result = "ok"  # only the installer's wait: a wipe or image write ends by deploy/complete
         _wake(m)
     if state:
         d.user_state = state[:64]

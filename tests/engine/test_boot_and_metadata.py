@@ -271,3 +271,24 @@ def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, 
     assert client.post(f"/metadata/{new}/deploy/complete", json={"status": "ok"}).status_code == 404
     with database.Session() as s:
         assert s.scalar(select(Machine).where(Machine.id == s.get(Device, dev["id"]).machine_id)) is None
+
+
+def test_progress_reports_cannot_finish_a_wipe(client, database, lab, tenant):
+    dev = _device(tenant, "debian_12", "wiped")
+    token = _token(_script(client, database, dev["id"]))
+    with database.transaction() as s:
+        m = s.get(Device, dev["id"]).machine
+        m.operation = m.step = None
+        m.state, s.get(Device, dev["id"]).state = "active", "active"
+    assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
+    with database.transaction() as s:  # the engine at the wipe
+        m = s.get(Device, dev["id"]).machine
+        m.operation_args = {**m.operation_args, "pos": m.operation_args["steps"].index("wait_wipe")}
+        m.step = "wait_wipe"
+    r = client.post(f"/metadata/{token}/events", json={"state": "succeeded", "code": 1002, "message": "wiped!"})
+    assert r.status_code == 200
+    with database.Session() as s:
+        assert s.get(Device, dev["id"]).machine.install_result is None  # only deploy/complete ends a wipe
+    assert client.post(f"/metadata/{token}/deploy/complete", json={"status": "ok"}).status_code == 200
+    with database.Session() as s:
+        assert s.get(Device, dev["id"]).machine.install_result == "ok"
