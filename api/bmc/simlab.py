@@ -305,7 +305,7 @@ class SimLab:
         for attempt in range(SERVICE_RETRIES):
             try:
                 r = self.http.request(method, url, timeout=HTTP_TIMEOUT, **kw)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if attempt == SERVICE_RETRIES - 1:
                     raise
             else:
