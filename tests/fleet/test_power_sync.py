@@ -196,3 +196,15 @@ def test_worker_syncs_500_redfish_systems_within_one_interval(periodic, server, 
         assert states["hung-bmc"] == "unknown" and states["refused-bmc"] == "unknown"
     finally:
         hole.stop()
+
+
+def test_maybe_run_returns_at_once_and_sweeps_in_the_background(lab, settings, box):
+    sync = PowerSync(lab, settings, box, interval=3600, timeout=1.0)
+    t0 = time.monotonic()
+    assert sync.maybe_run() is True
+    assert time.monotonic() - t0 < 0.5  # the worker's loop is not held up
+    assert sync.maybe_run() is False    # running, and the next look is a quarter interval away
+    sync.join(timeout=30)
+    assert sync.last_report is not None and sync.last_report.polled == 8  # the demo lab's machines
+    assert sync.maybe_run() is False
+    assert PowerSync(lab, settings, box, interval=0).maybe_run() is False  # 0 turns it off
