@@ -54,6 +54,8 @@ class MachineSchema(Schema):
     nics = fields.List(fields.Nested(NicSchema))
     facts = fields.Dict()
     power_state = fields.String()
+    power_expected = fields.String()
+    power_checked_at = fields.DateTime(allow_none=True)
     maintenance_reason = fields.String()
     last_error = fields.String()
     operation = fields.String(allow_none=True)
