@@ -6,6 +6,7 @@ and CLI commands open their own with :meth:`Database.transaction`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +15,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+
+log = logging.getLogger("ingot.db")
 
 
 class Database:
@@ -89,5 +93,10 @@ def close_session(_exc=None) -> None:
         try:
             if _exc is not None:
                 s.rollback()
-        finally:
             s.close()
+        except Exception as exc:  # the connection died (database restarted): the answer is already made
+            log.warning("closing the request's database session failed: %s", type(exc).__name__)
+            try:
+                s.invalidate()  # drop the dead connection instead of returning it to the pool
+            except Exception:
+                pass

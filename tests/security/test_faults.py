@@ -30,6 +30,13 @@ DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}
 def own_postgres():
     """A PostgreSQL of this module's own, so restarting it disturbs no other test."""
     server = PostgresServer().start()
+    # the shared test cluster acknowledges commits before writing them (synchronous_commit=off);
+    # an immediate stop would then lose acknowledged work, which no production setup does
+    import psycopg
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
+                         autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET synchronous_commit = on")
+        conn.execute("SELECT pg_reload_conf()")
     yield server
     server.stop()
 
@@ -101,8 +108,19 @@ def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_serve
     r = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10)
     assert r.status_code == 200
     # … and so is the engine: the device it was provisioning still finishes
-    wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()["state"]
-             in ("active", "failed"), timeout=90, message="provisioning finished after the restart")
+    def machine_view():
+        with emb.database.Session() as s:
+            m = s.scalar(select(Machine).join(Device, Device.machine_id == Machine.id).where(Device.id == dev["id"]))
+            evs = list(s.scalars(select(Event).where(Event.machine_id == m.id).order_by(Event.created_at)))
+            return (f"machine {m.state} op={m.operation} step={m.step} lease={m.lease_owner} "
+                    f"next={m.next_check_at} boot_fetched={m.boot_fetched_at} phoned={m.phoned_home_at} "
+                    f"install={m.install_result}; events: " + " | ".join(f"{e.type}: {e.body[:80]}" for e in evs[-12:]))
+
+    try:
+        wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()["state"]
+                 in ("active", "failed"), timeout=90, message="provisioning finished after the restart")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {machine_view()}") from None
     final = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()
     events = requests.get(f"{base}/devices/{dev['id']}/events?per_page=200", headers=h, timeout=10).json()
     assert final["state"] == "active", [e["body"] for e in events["events"]][:10]
