@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, FOLDER_MARKS[parts[1]]))
 
 
+@pytest.fixture(autouse=True)
+def _forget_flask_cli_env():
+    """Flask's CLI (`ingot …` invoked in-process by CLI tests) sets FLASK_RUN_FROM_CLI;
+    a Flask program started later as a subprocess (sushy-emulator) would then
+    ignore app.run() and exit. Keep it from leaking between tests."""
+    yield
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL cluster for the whole run (started by the tests)."""

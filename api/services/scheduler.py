@@ -14,6 +14,7 @@ from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
 from api.services.errors import Invalid, NoCapacity
 
 CANDIDATES = 8
+ATTEMPTS = 8
 
 
 def _try_claim(session: Session, machine_id: str) -> bool:
@@ -32,17 +33,24 @@ def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
         NoCapacity: none is free.
     """
     reserved = exists().where(HardwareReservation.machine_id == Machine.id)
-    for _ in range(5):
-        q = (select(Machine.id)
-             .where(Machine.state == "available", Machine.plan_id == plan.id,
-                    Machine.metro_id == metro.id, Machine.operation.is_(None), ~reserved)
-             .order_by(Machine.updated_at, Machine.id).limit(CANDIDATES))
-        if session.get_bind().dialect.name == "postgresql":
-            # lock only the row we claim: locks are held until commit, and extra locked
-            # candidates made concurrent requests see "no capacity" while machines were free
-            q = q.limit(1).with_for_update(skip_locked=True)
+    free = (select(Machine.id)
+            .where(Machine.state == "available", Machine.plan_id == plan.id,
+                   Machine.metro_id == metro.id, Machine.operation.is_(None), ~reserved)
+            .order_by(Machine.updated_at, Machine.id))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for attempt in range(ATTEMPTS):
+        if postgres:
+            # Lock only the row we claim (locks last until commit; locking more candidates made
+            # concurrent requests see "no capacity" while machines were free). Skip rows others
+            # hold at first; later attempts wait for a lock instead, so a short-lived lock (the
+            # power sync recording a reading) cannot make free machines look taken.
+            q = free.limit(1).with_for_update(skip_locked=attempt < ATTEMPTS // 2)
+        else:
+            q = free.limit(CANDIDATES)  # SQLite: BEGIN IMMEDIATE already serialises writers
         ids = list(session.scalars(q))
         if not ids:
+            if postgres and session.scalar(select(free.exists())):
+                continue  # free machines exist but are locked right now: try again
             break
         for machine_id in ids:
             if _try_claim(session, machine_id):
