@@ -32,6 +32,8 @@ class Settings:
     timeout_install: float = 3600.0   # wait for the installer / deploy agent
     timeout_phone_home: float = 1800.0
     timeout_wipe: float = 3600.0
+    timeout_deploy: float = 3600.0    # the deploy agent writing an image
+    timeout_rescue: float = 1800.0    # the rescue environment coming up
     bmc_timeout: float = 10.0
     bmc_retries: int = 5
     power_sync_interval: float = 60.0
