@@ -81,10 +81,11 @@ def test_percentage_advances_with_the_steps_and_stops_short_of_100():
 
 def test_every_wait_has_a_timeout_from_the_environment():
     env = {"INGOT_TIMEOUT_POWER": "11", "INGOT_TIMEOUT_IPXE": "12", "INGOT_TIMEOUT_INSTALL": "13",
-           "INGOT_TIMEOUT_PHONE_HOME": "14", "INGOT_TIMEOUT_WIPE": "15"}
+           "INGOT_TIMEOUT_PHONE_HOME": "14", "INGOT_TIMEOUT_WIPE": "15", "INGOT_TIMEOUT_DEPLOY": "16",
+           "INGOT_TIMEOUT_RESCUE": "17"}
     s = Settings.from_env(env)
     expected = {"power_off": 11, "soft_power_off": 11, "power_on": 11, "wait_boot": 12, "wait_install": 13,
-                "wait_deploy": 13, "wait_phone_home": 14, "wait_rescue": 14, "wait_wipe": 15}
+                "wait_deploy": 16, "wait_phone_home": 14, "wait_rescue": 17, "wait_wipe": 15}
     for name, step in STEPS.items():
         limit = step_timeout(step, s)
         if name.startswith("wait_") or "power" in name:
@@ -99,5 +100,6 @@ def test_operator_guide_documents_every_state_and_step():
     for name in [*MACHINE_STATES, *DEVICE_STATES, *STEPS, *OPERATIONS]:
         assert f"`{name}`" in text, name
     for setting in ("INGOT_TIMEOUT_POWER", "INGOT_TIMEOUT_IPXE", "INGOT_TIMEOUT_INSTALL",
-                    "INGOT_TIMEOUT_PHONE_HOME", "INGOT_TIMEOUT_WIPE", "INGOT_LEASE_SECONDS"):
+                    "INGOT_TIMEOUT_PHONE_HOME", "INGOT_TIMEOUT_WIPE", "INGOT_TIMEOUT_DEPLOY",
+                    "INGOT_TIMEOUT_RESCUE", "INGOT_LEASE_SECONDS"):
         assert setting in text, setting
