@@ -19,7 +19,7 @@ pytestmark = pytest.mark.bmc
 
 @pytest.fixture
 def settings(settings):
-    settings.bmc_timeout = 2.0  # so a wedged BMC costs seconds, not minutes
+    settings.bmc_timeout = 1.0  # so a wedged BMC costs seconds, not minutes
     return settings
 
 
@@ -33,7 +33,7 @@ def test_bmc_fault_mid_step_retries_then_fails_and_quarantines(server, fault):
             emulator.stop()
             tap.stop()
         elif fault == "timeout":
-            tap.delay = 5.0
+            tap.delay = 3.0
         else:
             tap.intercept = lambda method, path, body: (500, {"error": {"code": "Base.1.0.GeneralError",
                                                                         "message": "injected"}})

@@ -153,5 +153,5 @@ def test_no_sequence_breaks_the_invariants(fresh_world):
                 assert r.status_code in (200, 404), (r.status_code, r.data)
 
     run_state_machine_as_test(Lifecycle, settings=hsettings(
-        max_examples=6, stateful_step_count=25, derandomize=True, database=None, deadline=None,
+        max_examples=5, stateful_step_count=20, derandomize=True, database=None, deadline=None,
         suppress_health_check=list(HealthCheck)))
