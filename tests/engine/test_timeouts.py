@@ -97,7 +97,7 @@ def test_image_deploy_and_its_timeout(cloud, server):
     assert steps == ["power_off", "boot_pxe", "power_on", "wait_boot", "wait_deploy", "power_off", "boot_disk",
                      "power_on", "wait_phone_home"]
 
-    server.settings.timeout_install = 1.0  # the deploy wait falls back to INGOT_TIMEOUT_INSTALL
+    server.settings.timeout_deploy = 1.0  # INGOT_TIMEOUT_DEPLOY
     cloud.set_host(machine["hostname"], fail="installer_hangs")
     assert cloud.action(dev["id"], "reinstall", deprovision_fast=True).status_code == 202
     d = cloud.wait_state(dev["id"], "failed")
