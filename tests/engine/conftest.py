@@ -18,6 +18,8 @@ def settings(settings):
     settings.timeout_install = TEST_TIMEOUT
     settings.timeout_phone_home = TEST_TIMEOUT
     settings.timeout_wipe = TEST_TIMEOUT
+    settings.timeout_deploy = TEST_TIMEOUT
+    settings.timeout_rescue = TEST_TIMEOUT
     settings.lease_seconds = 5.0
     # the power sync sweep is not under test here; on PostgreSQL its row locks make the
     # scheduler's SKIP LOCKED claim answer "no capacity" at the instant it records
