@@ -128,3 +128,17 @@ def test_gunicorn_stops_gracefully(env, tmp_path, procs):
     proc.signal(15)
     assert proc.wait(timeout=30) == 0
     wait_for(lambda: "Shutting down: Master" in proc.output(), timeout=5)
+
+
+@pytest.mark.timeout(90)
+def test_ingot_serve_production_execs_the_same_gunicorn(env, tmp_path, procs):
+    port = harness.free_port()
+    proc = harness.Proc("ingot serve --production", ["ingot", "serve", "--production", "--port", str(port)],
+                        env, tmp_path / "serve.log")
+    procs.append(proc)
+    harness.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=60, proc=proc)
+    cmdline = open(f"/proc/{proc.pid}/cmdline", "rb").read().split(b"\0")
+    args = [a.decode() for a in cmdline if a]
+    # the process *is* gunicorn now (exec), with the production config file and entry point
+    assert any(a.endswith("gunicorn") for a in args[:2]), args
+    assert args[-3:] == ["-c", str(harness.ROOT / "deploy" / "gunicorn.conf.py"), "api.wsgi:app"], args
