@@ -38,12 +38,19 @@ test-sqlite: $(STAMP)
 	INGOT_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL, except the folders whose subject is not the
-# database (QEMU boots, Terraform runs, BMC emulators): they run once, above.
+# database (QEMU boots, Terraform runs, BMC emulators) and tests/production,
+# which runs on PostgreSQL already: they run once, above.
 test-postgres: $(STAMP)
-	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc" $(PYTEST_ARGS)
+	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc and not production" $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	@echo "see bench/README.md"
+# Benchmarks (minutes each; see bench/README.md). Each prints its figures and
+# a baseline measured in the same run.
+bench: system-deps $(STAMP)
+	$(BIN)/python bench/provision_sim.py
+	$(BIN)/python bench/power_sync.py
+	$(BIN)/python bench/allocation.py
+	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/provisioning_scale.py
 
 clean:
 	rm -rf $(VENV) .ingot .pytest_cache

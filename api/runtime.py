@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 
+from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -34,15 +35,36 @@ class _RedactingHandler(WSGIRequestHandler):
         super().log_request(*args, **kwargs)
 
 
+MIGRATION_LOCK = 4947  # PostgreSQL advisory lock key: one migrator at a time across hosts
+
+
 def prepare_database(settings: Settings) -> Database:
-    """Open the database, apply migrations, create the bootstrap operator."""
+    """Open the database, apply migrations, create the bootstrap operator.
+
+    On PostgreSQL this holds an advisory lock, so API hosts and workers that
+    start together migrate one after the other instead of racing.
+    """
     database = Database(settings.resolved_database_url)
+    if database.is_sqlite:
+        _migrate(database, settings)
+        return database
+    with database.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        conn.commit()
+        try:
+            _migrate(database, settings)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
+    return database
+
+
+def _migrate(database: Database, settings: Settings) -> None:
     upgrade(database.engine)
     if settings.bootstrap_token:
         with database.transaction() as s:
             if auth.ensure_bootstrap_operator(s, settings.bootstrap_token):
                 log.info("created the bootstrap operator")
-    return database
 
 
 class Embedded:

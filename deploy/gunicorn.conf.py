@@ -71,30 +71,11 @@ def on_starting(server):
 
 
 def migrate_once():
-    """Migrations + bootstrap operator, serialised across hosts on PostgreSQL
-    by an advisory lock (several API hosts may start at once)."""
-    from sqlalchemy import text
-
+    """Migrations + bootstrap operator (serialised across hosts: see prepare_database)."""
     from api.config import Settings
-    from api.db import Database
     from api.runtime import prepare_database
-    settings = Settings.from_env()
-    log = logging.getLogger("gunicorn.error")
-    if settings.is_sqlite:
-        prepare_database(settings).dispose()
-        return
-    lock_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=0)
-    try:
-        with lock_db.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(4947)"))  # 4947: Ingot's migration lock
-            try:
-                prepare_database(settings).dispose()
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(4947)"))
-                conn.commit()
-    finally:
-        lock_db.dispose()
-    log.info("database migrated")
+    prepare_database(Settings.from_env()).dispose()
+    logging.getLogger("gunicorn.error").info("database migrated")
 
 
 def child_exit(server, worker):

@@ -25,8 +25,9 @@ def pytest_report_header(config):
     return f"ingot test database: {TEST_DB}"
 
 
-# folders whose subject is not the database: marked so the PostgreSQL pass can skip them
-FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc"}
+# folders marked so the PostgreSQL pass can leave them out: their subject is not the database
+# (QEMU, Terraform, BMC emulators), or they run on PostgreSQL in both passes (production)
+FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "production": "production"}
 
 
 def pytest_collection_modifyitems(config, items):
