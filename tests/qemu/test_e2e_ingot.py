@@ -220,6 +220,8 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, test_image, ima
 
         # --- reinstall one, delete (with wipe) the other, at the same time -----------
         keep, gone = ids
+        with open(vms[names[gone]].disk, "rb") as fh:
+            assert fh.read(MIB) != bytes(MIB), "the installed disk should not start with zeros"
         t2 = time.monotonic()
         api.post(f"/devices/{keep}/actions", member, {"type": "reinstall", "deprovision_fast": True},
                  status=202)
@@ -238,6 +240,9 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, test_image, ima
             time.sleep(1)
         api.wait_machine(machines[names[gone]], "available", 60)
         print(f"fleet: deleted device's machine available {time.monotonic() - t2:.1f}s after delete")
+        bodies = [str(e.get("body") or "") for e in
+                  api.get("/events", op, params={"per_page": 500}).json()["events"]]
+        assert any(names[gone] in b and "after wiping its disks" in b for b in bodies), api.trail()
         gone_vm.set_power("off")
         with open(gone_vm.disk, "rb") as fh:
             head = fh.read(MIB)
