@@ -94,8 +94,8 @@ def test_two_worker_processes_one_killed_mid_run(api_server, env, db, procs, tmp
     victim.wait(timeout=10)
     with db.Session() as s:
         orphaned = {m.id: m.step for m in s.scalars(select(Machine).where(Machine.lease_owner == "worker-a"))}
-    if not orphaned:
-        pytest.skip("worker-a released its leases between the check and the kill (rare race); rerun")
+    # (rarely worker-a records its last step between the check and the kill; then there is
+    # nothing to take over, and the rest of the test still checks that every device completes)
 
     def all_active():
         states = [requests.get(f"{api_server}/metal/v1/devices/{i}", headers=headers, timeout=10).json()["state"]
