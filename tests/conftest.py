@@ -182,16 +182,23 @@ def lab(database, box, settings):
 
 # --- a real server ------------------------------------------------------------
 
-@pytest.fixture
-def server(settings):
-    """Ingot on a real HTTP server on 127.0.0.1 with the in-process worker and
-    the simulated lab; demo catalogue seeded."""
+def start_server(settings, worker: bool = True):
+    """Ingot on a real HTTP server on 127.0.0.1 with the simulated lab and the
+    demo catalogue; ``.token`` (member), ``.operator_token``, ``.project_id``,
+    ``.simlab_url``. Call ``.stop()``."""
     from api.runtime import Embedded
-    emb = Embedded(settings, "127.0.0.1", 0, worker=True, demo_lab=True).start()
+    emb = Embedded(settings, "127.0.0.1", 0, worker=worker, demo_lab=True).start()
     emb.token = emb.demo_tokens["member_token"]
     emb.operator_token = emb.demo_tokens["operator_token"]
     emb.project_id = emb.demo_tokens["project_id"]
     emb.simlab_url = emb.url + "/_simlab"
+    return emb
+
+
+@pytest.fixture
+def server(settings):
+    """A real Ingot server with its in-process worker (see start_server)."""
+    emb = start_server(settings)
     yield emb
     emb.stop()
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Device, Machine
-from tests.conftest import wait_for
+from tests.conftest import start_server, wait_for
 from tests.engine.conftest import Cloud
 
 LEASE = 2.0
@@ -22,13 +22,8 @@ LEASE = 2.0
 @pytest.fixture
 def api_only(settings):
     """The API and the sim lab on a real HTTP server, no in-process worker."""
-    from api.runtime import Embedded
     settings.lease_seconds = LEASE
-    emb = Embedded(settings, "127.0.0.1", 0, worker=False, demo_lab=True).start()
-    emb.token = emb.demo_tokens["member_token"]
-    emb.operator_token = emb.demo_tokens["operator_token"]
-    emb.project_id = emb.demo_tokens["project_id"]
-    emb.simlab_url = emb.url + "/_simlab"
+    emb = start_server(settings, worker=False)
     yield emb
     emb.stop()
 
