@@ -29,26 +29,6 @@ class MetroCreateSchema(RequestSchema):
 MetroUpdateSchema = update_schema(MetroCreateSchema, "MetroUpdate", exclude=("code",))
 
 
-class PlanSchema(Schema):
-    id = fields.String()
-    slug = fields.String()
-    name = fields.String()
-    description = fields.String()
-    line = fields.String()
-    plan_class = fields.String(data_key="class")
-    type = fields.Constant("standard")
-    legacy = fields.Constant(False)
-    specs = fields.Dict()
-    match = fields.Dict()
-    pricing = fields.Function(lambda p: {"hour": p.price_hour})
-    deployment_types = fields.Constant(["on_demand", "reservation"])
-    # set by the catalog service: the metros that have machines of this plan
-    available_in_metros = fields.Function(lambda p: [
-        {"id": m.id, "code": m.code, "href": href("locations/metros", m.id)}
-        for m in getattr(p, "available_metros", [])])
-    href = fields.Function(lambda p: href("plans", p.id))
-
-
 class PlanRefSchema(Schema):
     """A plan as embedded in a device or reservation."""
 
@@ -61,6 +41,19 @@ class PlanRefSchema(Schema):
     specs = fields.Dict()
     pricing = fields.Function(lambda p: {"hour": p.price_hour})
     href = fields.Function(lambda p: href("plans", p.id))
+
+
+class PlanSchema(PlanRefSchema):
+    """A plan as listed in the catalogue."""
+
+    type = fields.Constant("standard")
+    legacy = fields.Constant(False)
+    match = fields.Dict()
+    deployment_types = fields.Constant(["on_demand", "reservation"])
+    # set by the catalog service: the metros that have machines of this plan
+    available_in_metros = fields.Function(lambda p: [
+        {"id": m.id, "code": m.code, "href": href("locations/metros", m.id)}
+        for m in getattr(p, "available_metros", [])])
 
 
 PlanListSchema = list_schema("plans", PlanSchema, "PlanList")
@@ -83,22 +76,6 @@ PlanUpdateSchema = update_schema(PlanCreateSchema, "PlanUpdate", exclude=("slug"
 INSTALL_METHODS = ("ipxe_recipe", "image", "custom_ipxe")
 
 
-class OperatingSystemSchema(Schema):
-    id = fields.String()
-    slug = fields.String()
-    name = fields.String()
-    distro = fields.String()
-    version = fields.String()
-    distro_label = fields.Function(lambda o: o.distro.capitalize())
-    provisionable_on = fields.List(fields.String())
-    install_method = fields.String()
-    default_user = fields.String()
-    preinstallable = fields.Constant(False)
-    licensed = fields.Constant(False)
-    pricing = fields.Constant({})
-    href = fields.Function(lambda o: href("operating-systems", o.id))
-
-
 class OperatingSystemRefSchema(Schema):
     """An operating system as embedded in a device."""
 
@@ -108,6 +85,18 @@ class OperatingSystemRefSchema(Schema):
     distro = fields.String()
     version = fields.String()
     href = fields.Function(lambda o: href("operating-systems", o.id))
+
+
+class OperatingSystemSchema(OperatingSystemRefSchema):
+    """An operating system as listed in the catalogue."""
+
+    distro_label = fields.Function(lambda o: o.distro.capitalize())
+    provisionable_on = fields.List(fields.String())
+    install_method = fields.String()
+    default_user = fields.String()
+    preinstallable = fields.Constant(False)
+    licensed = fields.Constant(False)
+    pricing = fields.Constant({})
 
 
 OperatingSystemListSchema = list_schema("operating_systems", OperatingSystemSchema, "OperatingSystemList")
