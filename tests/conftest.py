@@ -3,6 +3,7 @@ PostgreSQL when INGOT_TEST_DB=postgres), the app, a client, tokens, and a
 real Ingot HTTP server with the simulated lab."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -86,6 +87,17 @@ def database_url(_template, tmp_path, request) -> str:
 def settings(tmp_path, database_url) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key="test-secret-key",
                     worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3)
+
+
+def short_waits(settings: Settings, seconds: float, power: float | None = None) -> Settings:
+    """Make every engine wait (each ``Settings.timeout_*``) end within ``seconds``,
+    power steps within ``power`` when given: tests wait seconds, not half hours."""
+    for f in dataclasses.fields(Settings):
+        if f.name.startswith("timeout_"):
+            setattr(settings, f.name, seconds)
+    if power is not None:
+        settings.timeout_power = power
+    return settings
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import wait_for
+from tests.conftest import short_waits, wait_for
 
 # every wait in these tests ends in seconds, not the production half hour
 TEST_TIMEOUT = 15.0
@@ -13,13 +13,7 @@ TEST_TIMEOUT = 15.0
 
 @pytest.fixture
 def settings(settings):
-    settings.timeout_power = TEST_TIMEOUT
-    settings.timeout_ipxe = TEST_TIMEOUT
-    settings.timeout_install = TEST_TIMEOUT
-    settings.timeout_phone_home = TEST_TIMEOUT
-    settings.timeout_wipe = TEST_TIMEOUT
-    settings.timeout_deploy = TEST_TIMEOUT
-    settings.timeout_rescue = TEST_TIMEOUT
+    short_waits(settings, TEST_TIMEOUT)
     settings.lease_seconds = 5.0
     # the power sync sweep is not under test here; on PostgreSQL its row locks make the
     # scheduler's SKIP LOCKED claim answer "no capacity" at the instant it records

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from api.bmc import redfish as redfish_driver
-from tests.conftest import wait_for
+from tests.conftest import short_waits, wait_for
 from tests.fleet.bridge import NetbootBridge
 from tests.peers.ipmi import start_ipmi_sim
 from tests.peers.redfish import fake_system, start_sushy_emulator
@@ -28,11 +28,7 @@ GIB = 1024 ** 3
 
 @pytest.fixture
 def settings(settings):
-    settings.timeout_power = POWER_TIMEOUT
-    settings.timeout_ipxe = WAIT_TIMEOUT
-    settings.timeout_install = WAIT_TIMEOUT
-    settings.timeout_phone_home = WAIT_TIMEOUT
-    settings.timeout_wipe = WAIT_TIMEOUT
+    short_waits(settings, WAIT_TIMEOUT, power=POWER_TIMEOUT)
     settings.lease_seconds = 10.0
     settings.bmc_timeout = 2.0
     settings.bmc_retries = 3
