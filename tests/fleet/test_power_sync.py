@@ -96,6 +96,10 @@ def test_drift_is_recorded_once_per_change(server, fleet, redfish_bmc, ipmi_bmc)
 
 
 def test_a_dead_bmc_is_reported_once_and_skips_busy_machines(server, fleet, ipmi_bmc):
+    # the worker's own sweep must not report the dead BMC before this test's sweep does
+    worker_sync = PowerSync.for_worker(server.worker)
+    worker_sync.next_attempt = float("inf")
+    wait_for(lambda: not worker_sync.running, timeout=15, message="the worker's startup sweep")
     dead = fleet.enrolled("rf-gone", {"driver": "redfish", "address": f"http://127.0.0.1:{free_tcp_port()}",
                                       "username": "admin", "password": "x"}, plan="sim.small", inspect=False)
     sim = ipmi_bmc()
