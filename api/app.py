@@ -9,12 +9,12 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from api import db as dbmod
-from api.config import Settings
-from api.errors import error_response, http_exception_messages, register_error_handlers
+from api.core import db as dbmod
+from api.core.config import Settings
+from api.http_errors import error_response, http_exception_messages, register_error_handlers
 from api.services import auth
-from api.services.errors import ServiceError
-from api.services.secrets import SecretBox, load_or_create_key
+from api.core.errors import ServiceError
+from api.core.secrets import SecretBox, load_or_create_key
 
 API_PREFIX = "/metal/v1"
 # paths under the API prefix that need no X-Auth-Token

@@ -10,7 +10,7 @@ import click
 from flask.cli import FlaskGroup
 from sqlalchemy import or_, select
 
-from api.config import Settings
+from api.core.config import Settings
 
 
 def _app():
@@ -28,7 +28,7 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    from api.logs import configure
+    from api.core.logs import configure
     configure(json_logs=settings.log_json)
 
 
@@ -43,7 +43,7 @@ def _logging(settings: Settings) -> None:
               help="Exec gunicorn with deploy/gunicorn.conf.py (PostgreSQL; run `ingot worker` separately).")
 def serve(host, port, demo, no_worker, production):
     """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
-    from api.runtime import Embedded
+    from api.embedded import Embedded
     settings = _settings()
     if production:
         _exec_gunicorn(settings, host, port, demo)
@@ -111,8 +111,8 @@ def _print_demo(emb) -> None:
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
     from api.engine.worker import Worker
-    from api.runtime import prepare_database
-    from api.services.secrets import SecretBox, load_or_create_key
+    from api.embedded import prepare_database
+    from api.core.secrets import SecretBox, load_or_create_key
     settings = _settings()
     _logging(settings)
     if settings.is_sqlite:
@@ -144,7 +144,7 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision):
     """Apply migrations."""
-    from api.db import Database
+    from api.core.db import Database
     from api.services.migrate import current_revision, upgrade
     database = Database(_settings().resolved_database_url)
     upgrade(database.engine, revision)
@@ -154,7 +154,7 @@ def db_upgrade(revision):
 # --- users and tokens -------------------------------------------------------------
 
 def _session():
-    from api.runtime import prepare_database
+    from api.embedded import prepare_database
     return prepare_database(_settings()).Session()
 
 
@@ -247,7 +247,7 @@ def secrets_rotate(new_key, old_keys, dry_run):
     """Re-encrypt every secret at rest with a new key (stop the API and workers first)."""
     from pathlib import Path
 
-    from api.db import Database
+    from api.core.db import Database
     from api.services.rotation import rotate_secrets
     settings = _settings()
     if not old_keys:

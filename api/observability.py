@@ -2,7 +2,7 @@
 
 - Every request gets an id: the caller's ``X-Request-Id`` when it is a sane
   token, else a new one. It is echoed in the response header and carried by
-  every log record written while the request runs (see :mod:`api.logs`).
+  every log record written while the request runs (see :mod:`api.core.logs`).
 - One access-log record per request on the ``ingot.access`` logger
   (method, path, status, duration, request id) — a JSON object per line with
   ``INGOT_LOG_JSON=1``.

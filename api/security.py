@@ -35,7 +35,7 @@ from typing import Callable
 
 from flask import Flask, current_app, g, request
 
-from api.errors import error_response
+from api.http_errors import error_response
 
 log = logging.getLogger("ingot.security")
 
@@ -247,8 +247,8 @@ def _audit_rejected(response) -> None:
     The request's session is rolled back first: an error response keeps none
     of the request's partial work (and on SQLite the write lock is freed).
     """
-    from api import db
-    from api.services import events
+    from api.core import db
+    from api.core import events
 
     principal = g.principal
     args = request.view_args or {}

@@ -16,9 +16,9 @@ import logging
 import os
 
 from api.app import create_app
-from api.config import Settings
-from api.db import Database
-from api.logs import configure
+from api.core.config import Settings
+from api.core.db import Database
+from api.core.logs import configure
 
 
 def pool_sizes(environ=os.environ) -> tuple[int, int]:

@@ -155,10 +155,10 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
     API path is measured by allocation.py)."""
     from sqlalchemy import select
 
-    from api.db import Database
+    from api.core.db import Database
     from api.models import (Device, IpAssignment, IpPool, Machine, Metro, Nic, OperatingSystem, Plan,
                             Project)
-    from api.services.secrets import SecretBox, new_token
+    from api.core.secrets import SecretBox, new_token
     db = Database(database_url)
     box = SecretBox(harness.SECRET_KEY)
     password = box.encrypt("sim-password")

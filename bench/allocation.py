@@ -58,7 +58,7 @@ def _burst(n: int, fn) -> tuple[list[float], list[int], float]:
 def double_allocations(database_url: str) -> int:
     from sqlalchemy import func, select
 
-    from api.db import Database
+    from api.core.db import Database
     from api.models import Device
     db = Database(database_url)
     try:
@@ -74,7 +74,7 @@ def double_allocations(database_url: str) -> int:
 def allocated_machines(database_url: str) -> int:
     from sqlalchemy import func, select
 
-    from api.db import Database
+    from api.core.db import Database
     from api.models import Machine
     db = Database(database_url)
     try:

@@ -58,7 +58,7 @@ def measure(url: str, token: str, project_id: str, device_ids: list[str], total:
 def one_inventory(pg, n: int, args, tmp) -> list[tuple[str, dict]]:
     from sqlalchemy import select
 
-    from api.db import Database
+    from api.core.db import Database
     from api.models import Device
     url_db = pg.create_database()
     data = tmp / f"data-{n}"

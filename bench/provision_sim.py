@@ -27,8 +27,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.config import Settings  # noqa: E402
-from api.runtime import Embedded  # noqa: E402
+from api.core.config import Settings  # noqa: E402
+from api.embedded import Embedded  # noqa: E402
 
 
 class Bench:

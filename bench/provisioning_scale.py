@@ -57,7 +57,7 @@ def _steps(ports: list[int]) -> tuple[int, int]:
 
 
 def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
-    from api.db import Database
+    from api.core.db import Database
     url_db = pg.create_database()
     data = tmp / f"data-{workers}"
     tokens = harness.seed_lab(url_db, data, machines, extra_pools=True)

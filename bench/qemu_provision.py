@@ -3,7 +3,7 @@
     .venv/bin/python bench/qemu_provision.py                  # N = 1 2 4
     .venv/bin/python bench/qemu_provision.py --sizes 1 2 --memory 384
 
-Starts its own Ingot in this process (api.runtime.Embedded: the API on
+Starts its own Ingot in this process (api.embedded.Embedded: the API on
 127.0.0.1 and the worker thread, a temp SQLite data dir), builds or reuses
 the deploy ramdisk and the bootable test OS image (both cached in
 ~/.cache/ingot/ramdisk), serves the image's gz variant over HTTP, and enrolls
@@ -139,9 +139,9 @@ def main() -> None:
 
     from api.bmc.qemu import QemuDriver, mac_for
     from api.boot.ramdisk import build_ramdisk
-    from api.boot.test_image import build_test_image
-    from api.config import Settings
-    from api.runtime import Embedded
+    from api.boot.tiny_os import build_tiny_os_image
+    from api.core.config import Settings
+    from api.embedded import Embedded
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log on stderr
     say(f"machine: {machine_line()}")
@@ -151,7 +151,7 @@ def main() -> None:
         say("ramdisk and test image (cached after the first build) …")
         (tmp / "ramdisk").mkdir()
         build_ramdisk(tmp / "ramdisk")
-        image = build_test_image(formats=("gz",))
+        image = build_tiny_os_image(formats=("gz",))
         img_srv = serve_dir(image.file("gz").parent)
         settings = Settings(data_dir=str(tmp / "data"), secret_key="bench-qemu-secret",
                             ramdisk_dir=str(tmp / "ramdisk"), worker_poll_interval=0.05,

@@ -61,7 +61,7 @@ def on_starting(server):
         shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
     if os.environ.get("INGOT_MIGRATE_ON_START", "1").strip().lower() in ("1", "true", "yes", "on"):
         migrate_once()
-    from api.config import Settings
+    from api.core.config import Settings
     settings = Settings.from_env()
     if settings.is_sqlite:
         logging.getLogger("gunicorn.error").warning(
@@ -72,8 +72,8 @@ def on_starting(server):
 
 def migrate_once():
     """Migrations + bootstrap operator (serialised across hosts: see prepare_database)."""
-    from api.config import Settings
-    from api.runtime import prepare_database
+    from api.core.config import Settings
+    from api.embedded import prepare_database
     prepare_database(Settings.from_env()).dispose()
     logging.getLogger("gunicorn.error").info("database migrated")
 

@@ -13,7 +13,7 @@ target_metadata = Base.metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from api.config import Settings
+        from api.core.config import Settings
         url = Settings.from_env().resolved_database_url
     return url
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.config import Settings
-from api.db import Database
+from api.core.config import Settings
+from api.core.db import Database
 from api.models import Membership, Project, User
 from api.services import auth, demo
 from api.services.migrate import upgrade
@@ -198,7 +198,7 @@ def start_server(settings, worker: bool = True):
     """Ingot on a real HTTP server on 127.0.0.1 with the simulated lab and the
     demo catalogue; ``.token`` (member), ``.operator_token``, ``.project_id``,
     ``.simlab_url``. Call ``.stop()``."""
-    from api.runtime import Embedded
+    from api.embedded import Embedded
     emb = Embedded(settings, "127.0.0.1", 0, worker=worker, demo_lab=True).start()
     emb.token = emb.demo_tokens["member_token"]
     emb.operator_token = emb.demo_tokens["operator_token"]

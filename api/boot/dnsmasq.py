@@ -209,8 +209,8 @@ def write_atomically(path: str, text: str) -> None:
 def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, lease_time,
                    metro, no_static_leases):
     """Render the dnsmasq DHCP/TFTP/iPXE config from the inventory (to standard output by default)."""
-    from api.config import Settings
-    from api.db import Database
+    from api.core.config import Settings
+    from api.core.db import Database
     settings = Settings.from_env()
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,

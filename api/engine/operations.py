@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from api.engine.states import transition
 from api.models import Device, Machine, as_utc, utcnow
-from api.services import events
-from api.services.errors import Conflict
+from api.core import events
+from api.core.errors import Conflict
 
 # Step plans ---------------------------------------------------------------
 # A plan may name a step more than once (a wipe before a reinstall powers the

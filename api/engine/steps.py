@@ -7,7 +7,7 @@ idempotent: after a crash the same step runs again from the recorded state
 and does no harm (a power step that finds the power already where it should
 be is done; a wait only reads what the boot callbacks wrote).
 
-Every step that waits has a timeout read from :class:`~api.config.Settings`
+Every step that waits has a timeout read from :class:`~api.core.config.Settings`
 (``INGOT_TIMEOUT_*``); a step still waiting when it expires ends the
 operation in ``failed`` with an event naming the step and what it waited for.
 Steps that only call the BMC once are bounded by ``INGOT_BMC_RETRIES``.
@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Callable
 
 from api.bmc.base import BMCDriver
-from api.config import Settings
+from api.core.config import Settings
 from api.models import Device, Machine, as_utc
 
 POWER_POLL = 1.0          # seconds between power-state checks

@@ -10,7 +10,8 @@ from api.schemas.catalog import (MetroCreateSchema, MetroListSchema, MetroSchema
                                  OperatingSystemSchema, OperatingSystemUpdateSchema, PlanCreateSchema,
                                  PlanListSchema, PlanSchema, PlanUpdateSchema)
 from api.schemas.common import ListArgs
-from api.services import catalog, events
+from api.core import events
+from api.services import catalog
 
 blp = api_blueprint("catalog", "Metros, plans and operating systems")
 

@@ -9,9 +9,9 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from api import db
+from api.core import db
 from api.services.auth import Principal
-from api.services.secrets import SecretBox
+from api.core.secrets import SecretBox
 
 API_PREFIX = "/metal/v1"
 

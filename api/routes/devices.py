@@ -9,7 +9,7 @@ from api.schemas.device import (BatchCreateSchema, BatchListSchema, DeviceAction
                                 DeviceDeleteArgs, DeviceListArgs, DeviceListSchema, DeviceSchema,
                                 DeviceUpdateSchema)
 from api.services import auth, devices
-from api.services.errors import ServiceError
+from api.core.errors import ServiceError
 
 blp = api_blueprint("devices", "Devices")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from api.db import get_db
+from api.core.db import get_db
 from api.services.migrate import current_revision, head_revision
 
 blp = Blueprint("health", __name__)

@@ -9,8 +9,9 @@ from api.models import Device, Machine, Metro, Plan
 from api.routes.common import operator_required, api_blueprint, box, operator_only, paginate, session, settings
 from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
                                  MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
-from api.services import events, machines
-from api.services.errors import Conflict, Invalid
+from api.core import events
+from api.services import machines
+from api.core.errors import Conflict, Invalid
 
 blp = api_blueprint("machines", "Machines (operators only)")
 

@@ -10,8 +10,9 @@ from api.schemas.common import ListArgs, Tags, list_schema
 from api.schemas.device import IpAddressSchema
 from api.schemas.network import (IpPoolCreateSchema, IpPoolListSchema, IpPoolSchema, IpPoolUpdateSchema,
                                  IpReservationSchema)
-from api.services import auth, catalog, devices, events, ipam
-from api.services.errors import Conflict, NotFound
+from api.core import events
+from api.services import auth, catalog, devices, ipam
+from api.core.errors import Conflict, NotFound
 
 from marshmallow import fields, validate
 

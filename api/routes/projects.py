@@ -4,7 +4,8 @@ from __future__ import annotations
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.identity import ProjectCreateSchema, ProjectListSchema, ProjectSchema, ProjectUpdateSchema
-from api.services import auth, events, projects
+from api.core import events
+from api.services import auth, projects
 
 blp = api_blueprint("projects", "Projects (tenants)")
 

@@ -8,8 +8,9 @@ from api.routes.common import operator_required, api_blueprint, operator_only, p
 from api.schemas.common import ListArgs
 from api.schemas.reservation import (HardwareReservationCreateSchema, HardwareReservationListSchema,
                                      HardwareReservationSchema, HardwareReservationUpdateSchema)
-from api.services import auth, events
-from api.services.errors import Conflict, Invalid, NotFound
+from api.core import events
+from api.services import auth
+from api.core.errors import Conflict, Invalid, NotFound
 
 blp = api_blueprint("hardware_reservations", "Hardware reservations")
 

@@ -7,7 +7,8 @@ from api.models import SSHKey
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.ssh_key import SSHKeyCreateSchema, SSHKeyListSchema, SSHKeySchema, SSHKeyUpdateSchema
-from api.services import auth, events, ssh_keys
+from api.core import events
+from api.services import auth, ssh_keys
 
 blp = api_blueprint("ssh_keys", "SSH keys")
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import ApiToken, Membership, Project, User, as_utc, utcnow
-from api.services.errors import Forbidden, NotFound, Unauthorized
-from api.services.secrets import hash_token, new_token
+from api.core.errors import Forbidden, NotFound, Unauthorized
+from api.core.secrets import hash_token, new_token
 
 # last_used_at is written at most this often per token, so reads stay reads
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)

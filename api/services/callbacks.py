@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Device, Event, Machine, Nic, utcnow
-from api.services import events
-from api.services.secrets import hash_token
+from api.core import events
+from api.core.secrets import hash_token
 from api.services.machines import normalize_mac
 
 

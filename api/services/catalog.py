@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.models import Device, IpPool, Machine, Metro, OperatingSystem, Plan
-from api.services.errors import Conflict, Invalid, NotFound
+from api.core.errors import Conflict, Invalid, NotFound
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):

@@ -16,11 +16,12 @@ from api.engine import operations
 from api.engine.states import InvalidTransition, transition
 from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metro, OperatingSystem, Plan,
                         Project, SSHKey, as_utc, new_id, utcnow)
-from api.services import events, ipam, scheduler
+from api.core import events
+from api.services import ipam, scheduler
 from api.services.auth import Principal, visible_project
 from api.services.catalog import find_metro, find_os, find_plan
-from api.services.errors import Conflict, Invalid, NotFound
-from api.services.secrets import SecretBox, hash_token, new_token
+from api.core.errors import Conflict, Invalid, NotFound
+from api.core.secrets import SecretBox, hash_token, new_token
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 

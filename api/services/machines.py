@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from api.engine import operations
 from api.engine.states import InvalidTransition, transition
 from api.models import Device, HardwareReservation, Machine, Nic, Plan
-from api.services import events
+from api.core import events
 from api.services.catalog import find_metro, find_plan
-from api.services.errors import Conflict, Invalid, NotFound
-from api.services.secrets import SecretBox, new_token
+from api.core.errors import Conflict, Invalid, NotFound
+from api.core.secrets import SecretBox, new_token
 
 
 def normalize_mac(mac: str) -> str:

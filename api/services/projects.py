@@ -5,9 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Device, Membership, Project, utcnow
-from api.services import events
+from api.core import events
 from api.services.auth import Principal
-from api.services.errors import Conflict
+from api.core.errors import Conflict
 
 
 def list_query(session: Session, principal: Principal):

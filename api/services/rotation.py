@@ -16,9 +16,9 @@ import dataclasses
 
 from sqlalchemy import Table, select, update
 
-from api.db import Database
+from api.core.db import Database
 from api.models.base import Base
-from api.services.secrets import SecretBox
+from api.core.secrets import SecretBox
 
 ENCRYPTED_SUFFIX = "_enc"
 

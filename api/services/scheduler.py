@@ -11,7 +11,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
-from api.services.errors import Invalid, NoCapacity
+from api.core.errors import Invalid, NoCapacity
 
 CANDIDATES = 8
 ATTEMPTS = 8

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Project, SSHKey
 from api.services.auth import Principal
-from api.services.errors import Invalid, NotFound
+from api.core.errors import Invalid, NotFound
 
 KEY_TYPES = {
     "ssh-rsa", "ssh-ed25519", "ssh-dss",

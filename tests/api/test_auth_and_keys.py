@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from api.models import ApiToken
-from api.services.secrets import hash_token
+from api.core.secrets import hash_token
 
 
 def test_healthz_needs_no_token(client):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from api.cli import main
 from api.models import Machine
-from api.services.secrets import SecretBox
+from api.core.secrets import SecretBox
 
 
 def test_rotate_then_new_key_decrypts(lab, settings, monkeypatch):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from api.boot.ipxe import boot_phase
-from api.config import Settings
+from api.core.config import Settings
 from api.engine.operations import OPERATIONS, progress
 from api.engine.states import DEVICE_STATES, MACHINE_STATES
 from api.engine.steps import STEPS, step_timeout

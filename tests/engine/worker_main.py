@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import signal
 
-from api.config import Settings
+from api.core.config import Settings
 from api.engine.worker import Worker
-from api.runtime import prepare_database
-from api.services.secrets import SecretBox
+from api.embedded import prepare_database
+from api.core.secrets import SecretBox
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ deploy/gunicorn.conf.py, ``ingot worker`` processes, and the simulated lab on
 its own HTTP server. Used by tests/production and by bench/.
 
 ``API_ARGV`` and ``WORKER_ARGV`` are the command lines the Dockerfile and
-deploy/compose.yaml use too (tests/production/test_image.py checks that).
+deploy/compose.yaml use too (tests/production/tiny_os_image.py checks that).
 """
 from __future__ import annotations
 
@@ -172,11 +172,11 @@ def seed_lab(database_url: str, data_dir: str | Path, machines: int, *, extra_po
 
     ``extra_pools`` adds /16 IPv4 pools so that more than ~250 devices get addresses.
     """
-    from api.db import Database
+    from api.core.db import Database
     from api.models import IpPool, Metro
     from api.services import demo
     from api.services.migrate import upgrade
-    from api.services.secrets import SecretBox
+    from api.core.secrets import SecretBox
     from sqlalchemy import select
     db = Database(database_url)
     try:

@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from api.db import Database
+from api.core.db import Database
 from api.models import Device, Event, Machine, Plan
 from tests.conftest import wait_for
 from tests.production import harness

@@ -92,7 +92,7 @@ def test_env_example_names_real_settings():
     """Every INGOT_* name in the env example is read by something."""
     from dataclasses import fields
 
-    from api.config import Settings
+    from api.core.config import Settings
     known = {"INGOT_" + f.name.upper() for f in fields(Settings) if f.name != "extra"}
     sources = "".join(p.read_text() for p in [ROOT / "deploy" / "gunicorn.conf.py", ROOT / "api" / "wsgi.py",
                                                 ROOT / "api" / "cli.py", ROOT / "api" / "observability.py"])

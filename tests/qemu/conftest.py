@@ -49,9 +49,9 @@ def ramdisk(qemu_tools):
 
 
 @pytest.fixture(scope="session")
-def test_image(qemu_tools):
-    from api.boot.test_image import build_test_image
-    return build_test_image(formats=("gz", "xz"))
+def tiny_os_image(qemu_tools):
+    from api.boot.tiny_os import build_tiny_os_image
+    return build_tiny_os_image(formats=("gz", "xz"))
 
 
 @pytest.fixture(scope="session")

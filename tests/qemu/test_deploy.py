@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from api.boot.test_image import read_config_drive, read_file
+from api.boot.tiny_os import read_config_drive, read_file
 
 from .conftest import serial_tail, wait_serial
 
@@ -47,22 +47,22 @@ def wait_off(vm, timeout: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def deploy_lab(make_vm, fake_ingot, test_image, tmp_path_factory):
+def deploy_lab(make_vm, fake_ingot, tiny_os_image, tmp_path_factory):
     disks = tmp_path_factory.mktemp("disks")
-    gz = fake_ingot.serve_file("/images/os.img.gz", test_image.file("gz"))
-    xz = fake_ingot.serve_file("/images/os.img.xz", test_image.file("xz"))
-    raw = fake_ingot.serve_file("/images/os.img", test_image.file("raw"))
+    gz = fake_ingot.serve_file("/images/os.img.gz", tiny_os_image.file("gz"))
+    xz = fake_ingot.serve_file("/images/os.img.xz", tiny_os_image.file("xz"))
+    raw = fake_ingot.serve_file("/images/os.img", tiny_os_image.file("raw"))
 
     wipe_disk = disks / "wipe.img"
     with open(wipe_disk, "wb") as fh:       # not MiB-aligned, like most real disks
         fh.write(PATTERN * DISK_MIB + PATTERN[:WIPE_TAIL])
 
     plans = {
-        "gz": _deploy(gz, test_image.checksum("gz"), "gz", "poweroff"),
-        "raw": _deploy(raw.replace("10.0.2.100", "10.0.2.101"), test_image.checksum("raw"), "raw", "reboot"),
+        "gz": _deploy(gz, tiny_os_image.checksum("gz"), "gz", "poweroff"),
+        "raw": _deploy(raw.replace("10.0.2.100", "10.0.2.101"), tiny_os_image.checksum("raw"), "raw", "reboot"),
         "badsum": _deploy(xz, WRONG, "xz", "poweroff"),
         "wipe": _deploy(None, None, None, "poweroff", action="wipe"),
-        "missing": _deploy(gz.replace("os.img.gz", "nope.img.gz"), test_image.checksum("gz"), "gz", "poweroff"),
+        "missing": _deploy(gz.replace("os.img.gz", "nope.img.gz"), tiny_os_image.checksum("gz"), "gz", "poweroff"),
     }
     vms, machines = {}, {}
     t0 = time.monotonic()
@@ -79,7 +79,7 @@ def deploy_lab(make_vm, fake_ingot, test_image, tmp_path_factory):
         vm.set_boot_device("pxe")            # one-time, like the engine before a deploy
         vm.set_power("on")
         vms[key] = vm
-    yield {"vms": vms, "machines": machines, "t0": t0, "image": test_image}
+    yield {"vms": vms, "machines": machines, "t0": t0, "image": tiny_os_image}
     for vm in vms.values():         # free the CPUs for the next module
         vm.set_power("off")
 

@@ -28,7 +28,7 @@ import requests
 
 from api.bmc.qemu import QemuDriver, mac_for
 from api.boot.ramdisk import build_ramdisk
-from api.boot.test_image import read_config_drive, read_file
+from api.boot.tiny_os import read_config_drive, read_file
 
 from .conftest import serial_tail
 
@@ -56,12 +56,12 @@ def settings(settings, ramdisk_dir):
 
 
 @pytest.fixture
-def image_server(test_image):
+def image_server(tiny_os_image):
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Quiet, directory=str(test_image.path.parent))
+    handler = functools.partial(Quiet, directory=str(tiny_os_image.path.parent))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv.server_address[1]
@@ -134,15 +134,15 @@ def wait_console(vm, text, timeout=30):
         time.sleep(0.2)
 
 
-def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, test_image, image_server, tmp_path):
+def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, image_server, tmp_path):
     api = Api(server)
     op, member = api.op, api.member
     api.post("/locations/metros", op, {"code": "qa", "name": "QEMU lab"})
     api.post("/plans", op, {"slug": "qemu.small", "name": "QEMU small"})
     image = {"distro": "ingot", "version": "1", "install_method": "image",
-             "image_url": f"http://10.0.2.101/{test_image.file('gz').name}",
+             "image_url": f"http://10.0.2.101/{tiny_os_image.file('gz').name}",
              "image_format": "gz", "provisionable_on": ["qemu.small"]}
-    good_sum = test_image.checksum("gz")
+    good_sum = tiny_os_image.checksum("gz")
     bad_sum = hashlib.sha256(b"not the ingot test image").hexdigest()
     if ":" in good_sum:  # keep the same "sha256:" prefix style as the real checksum
         bad_sum = good_sum.split(":", 1)[0] + ":" + bad_sum

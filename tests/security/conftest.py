@@ -118,8 +118,8 @@ def shared(request, _template, tmp_path_factory):
     from types import SimpleNamespace
 
     from api.app import create_app
-    from api.config import Settings
-    from api.db import Database
+    from api.core.config import Settings
+    from api.core.db import Database
     from api.services import demo
     from tests.conftest import Tenant, make_user
 

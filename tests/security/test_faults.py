@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import event, func, select, text
 
-from api.config import Settings
+from api.core.config import Settings
 from api.models import Device, Event, Machine
 from tests.conftest import TEST_DB, wait_for
 from tests.support.postgres import PostgresServer
@@ -43,7 +43,7 @@ def own_postgres():
 
 @pytest.fixture
 def pg_server(own_postgres, tmp_path):
-    from api.runtime import Embedded
+    from api.embedded import Embedded
     url = own_postgres.create_database()
     settings = Settings(data_dir=str(tmp_path / "data"), database_url=url, secret_key="fault-key",
                         worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3, lease_seconds=5)

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.config import Settings
+from api.core.config import Settings
 from api.models import Event
 
 PREFIX = "/metal/v1"

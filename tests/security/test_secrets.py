@@ -13,10 +13,10 @@ import requests
 from sqlalchemy import select, text, update
 
 from api.app import create_app
-from api.config import Settings
+from api.core.config import Settings
 from api.models import ApiToken, Device, Event, Machine
 from api.services.rotation import encrypted_columns, rotate_secrets
-from api.services.secrets import SecretBox
+from api.core.secrets import SecretBox
 from tests.conftest import wait_for
 
 BMC_PASSWORD = "Bmc-Pa55word-do-not-leak"

@@ -22,8 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import func, select, update
 
 from api.app import create_app
-from api.config import Settings
-from api.db import Database
+from api.core.config import Settings
+from api.core.db import Database
 from api.engine.steps import done, fail
 from api.engine.worker import Worker
 from api.models import Device, Event, Machine

@@ -12,7 +12,7 @@ initramfs inputs, so a machine builds each variant once.
 
 Public entry points: :func:`build_ramdisk` (wired as ``ingot ramdisk build``),
 :func:`fetch_kernel` and :func:`build_initramfs` (reused by
-:mod:`api.boot.test_image`).
+:mod:`api.boot.tiny_os`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Click commands for the ``ingot`` CLI (wired in api/cli.py with ``main.add_command``).
 
 - ``ingot ramdisk build [--output DIR] [--modules ...] [--firmware PKG] [--hooks DIR] [--kernel-deb F] [--force]``
-- ``ingot image build-test [--output DIR] [--size-mib N] [--force]``
+- ``ingot image build-tiny-os [--output DIR] [--size-mib N] [--force]``
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def default_output() -> str:
     (``INGOT_RAMDISK_DIR``), else ``<data_dir>/ramdisk``. The build cache is separate
     (``INGOT_RAMDISK_CACHE``)."""
     try:
-        from api.config import Settings
+        from api.core.config import Settings
         s = Settings.from_env()
         return s.ramdisk_dir or os.path.join(s.data_dir, "ramdisk")
     except Exception:  # noqa: BLE001 - the CLI still works without the server's settings
@@ -57,16 +57,16 @@ def image() -> None:
     """OS images."""
 
 
-@image.command("build-test")
+@image.command("build-tiny-os")
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Copy the images and a manifest here.")
 @click.option("--size-mib", type=int, default=24, show_default=True)
 @click.option("--force", is_flag=True)
 def build_test(output, size_mib, force) -> None:
     """Build the bootable test OS image (raw + .gz + .xz, with sha256s)."""
     from api.boot.ramdisk.build import RamdiskBuildError
-    from api.boot.test_image import build_test_image
+    from api.boot.tiny_os import build_tiny_os_image
     try:
-        img = build_test_image(output, size_mib=size_mib, force=force)
+        img = build_tiny_os_image(output, size_mib=size_mib, force=force)
     except RamdiskBuildError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(img.as_dict(), indent=2))

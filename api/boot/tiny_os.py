@@ -15,7 +15,7 @@ same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
 
 Built entirely without root or loop mounts: ``mkfs.fat --offset``, mtools
 ``mcopy`` and ``syslinux --offset --install`` operate on the image file.
-Wired as ``ingot image build-test``.
+Wired as ``ingot image build-tiny-os``.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class TestImageError(RamdiskBuildError):
 
 
 @dataclasses.dataclass
-class TestImage:
+class TinyOsImage:
     kernel_version: str
     path: Path                 # the raw image
     sha256: str
@@ -173,21 +173,21 @@ def _build_raw(path: Path, kernel, busybox: Path, size_mib: int, workdir: Path) 
     _run(["syslinux", "--offset", str(PART_START * SECTOR), "--install", str(path)])
 
 
-def build_test_image(output: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
+def build_tiny_os_image(output: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
                      formats: Sequence[str] = ("gz", "xz"), size_mib: int = DEFAULT_SIZE_MIB,
-                     force: bool = False) -> TestImage:
+                     force: bool = False) -> TinyOsImage:
     """Build (or reuse from the cache) the bootable test OS image and its compressed variants.
 
-    Returns a :class:`TestImage` with the raw image's path and sha256 and, per
+    Returns a :class:`TinyOsImage` with the raw image's path and sha256 and, per
     variant in ``formats`` (``gz``, ``xz``), the compressed file's path and the
     sha256 *of the compressed file* (what the deploy agent verifies).
     """
     root = cache_dir(cache)
     with build_lock(root):
-        return _build_test_image(root, output, formats, size_mib, force)
+        return _build_tiny_os_image(root, output, formats, size_mib, force)
 
 
-def _build_test_image(root: Path, output, formats, size_mib: int, force: bool) -> TestImage:
+def _build_tiny_os_image(root: Path, output, formats, size_mib: int, force: bool) -> TinyOsImage:
     kernel = fetch_kernel(root)
     busybox = fetch_busybox(root)
     tag = _inputs_tag(kernel.version, busybox, size_mib)
@@ -222,7 +222,7 @@ def _build_test_image(root: Path, output, formats, size_mib: int, force: bool) -
             raise TestImageError(f"unknown image format {fmt!r} (gz, xz)")
         data["variants"][fmt] = {"path": str(target), "sha256": _sha256(target), "size": target.stat().st_size}
     manifest.write_text(json.dumps(data, indent=2) + "\n")
-    result = TestImage(data["kernel_version"], Path(data["path"]), data["sha256"], data["size"],
+    result = TinyOsImage(data["kernel_version"], Path(data["path"]), data["sha256"], data["size"],
                        data["variants"], manifest)
     if output:
         out = Path(output)
@@ -235,25 +235,8 @@ def _build_test_image(root: Path, output, formats, size_mib: int, force: bool) -
             variants[fmt] = {**v, "path": str(dst)}
         dst_raw = out / raw.name
         shutil.copyfile(raw, dst_raw)
-        result = TestImage(result.kernel_version, dst_raw, result.sha256, result.size, variants,
+        result = TinyOsImage(result.kernel_version, dst_raw, result.sha256, result.size, variants,
                            out / "ingot-test-os.json")
         result.manifest.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     return result
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m api.boot.test_image [--output DIR]`` (until ``ingot image build-test`` is wired)."""
-    import argparse
-    ap = argparse.ArgumentParser(description="Build Ingot's bootable test OS image")
-    ap.add_argument("--output", "-o")
-    ap.add_argument("--cache")
-    ap.add_argument("--size-mib", type=int, default=DEFAULT_SIZE_MIB)
-    ap.add_argument("--force", action="store_true")
-    args = ap.parse_args(argv)
-    img = build_test_image(args.output, cache=args.cache, size_mib=args.size_mib, force=args.force)
-    print(json.dumps(img.as_dict(), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

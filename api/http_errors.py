@@ -7,7 +7,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from api.services.errors import ServiceError
+from api.core.errors import ServiceError
 
 log = logging.getLogger("ingot.errors")
 

@@ -13,8 +13,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
-from api.config import Settings
-from api.db import Database
+from api.core.config import Settings
+from api.core.db import Database
 from api.engine.worker import Worker
 from api.services import auth, demo
 from api.services.migrate import upgrade
