@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from api.core.config import Settings
 from api.models import Base
 
 config = context.config
@@ -13,7 +14,6 @@ target_metadata = Base.metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from api.core.config import Settings
         url = Settings.from_env().resolved_database_url
     return url
 

@@ -1,15 +1,16 @@
 """Run Alembic migrations programmatically (``ingot db upgrade`` and on start)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+from api._bundled import MIGRATIONS, locate
+
+# the wheel's copy (api/_bundled/migrations), else the checkout's migrations/
+MIGRATIONS_DIR = locate(MIGRATIONS)
 
 
 def alembic_config(url: str) -> Config:
