@@ -9,6 +9,11 @@ import sys
 
 import click
 
+from .docs import main as docs_main
+from .install import install
+from .openapi_check import main as oc_main
+from .validation import validate
+
 
 @click.group()
 def terraform():
@@ -20,8 +25,6 @@ def terraform():
               help="Filesystem mirror to install into (default ~/.terraform.d/plugins).")
 def install_cmd(directory):
     """Install the provider into a local filesystem mirror and print how to use it."""
-    from .install import install
-
     click.echo(install(directory).instructions())
 
 
@@ -29,8 +32,6 @@ def install_cmd(directory):
 @click.option("--check", is_flag=True, help="Only check that docs/terraform/ matches provider-schema/.")
 def docs_cmd(check):
     """Regenerate the provider reference in docs/terraform/ from provider-schema/."""
-    from .docs import main as docs_main
-
     sys.exit(docs_main(["--check"] if check else []))
 
 
@@ -40,16 +41,12 @@ def check_openapi_cmd(source):
     """Check provider-schema/ against an API's OpenAPI document (URL of an Ingot, or a file).
 
     Without SOURCE, list every endpoint and field the provider uses."""
-    from .openapi_check import main as oc_main
-
     sys.exit(oc_main([source] if source else ["--needs"]))
 
 
 @terraform.command("schema")
 def schema_cmd():
     """Validate provider-schema/ against its JSON Schema."""
-    from .spec import validate
-
     errors = validate()
     for e in errors:
         click.echo(e, err=True)

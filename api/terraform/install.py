@@ -14,6 +14,7 @@ configuration already has a `provider_installation` block.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -23,15 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from . import env
 from . import spec as specmod
+from .env import SCHEMA_DIR as ENV_SCHEMA_DIR
 
 DEFAULT_DIR = "~/.terraform.d/plugins"
 
 
 def os_arch() -> str:
-    system = {"linux": "linux", "darwin": "darwin", "windows": "windows"}.get(sys.platform.rstrip("0123456789"), sys.platform)
+    platform_name = sys.platform.rstrip("0123456789")
+    system = {"linux": "linux", "darwin": "darwin", "windows": "windows"}.get(platform_name, sys.platform)
     machine = platform.machine().lower()
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "386", "i686": "386"}.get(machine, machine)
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+            "i386": "386", "i686": "386"}.get(machine, machine)
     return f"{system}_{arch}"
 
 
@@ -94,18 +99,22 @@ class Installed:
                 "",
             ]
         else:
-            lines += ["Point Terraform at this mirror in the CLI configuration (~/.terraformrc or $TF_CLI_CONFIG_FILE):", ""]
-        lines += [self.cli_config(), "Or, while developing the provider, skip `terraform init` for it with:", "", self.dev_overrides_config()]
-        lines += ["Configure it with `endpoint` and `auth_token` in a provider \"metal\" block, or INGOT_ENDPOINT / INGOT_AUTH_TOKEN."]
+            lines += ["Point Terraform at this mirror in the CLI configuration (~/.terraformrc or "
+                      "$TF_CLI_CONFIG_FILE):", ""]
+        lines += [self.cli_config(), "Or, while developing the provider, skip `terraform init` for it with:", "",
+                  self.dev_overrides_config()]
+        lines += ["Configure it with `endpoint` and `auth_token` in a provider \"metal\" block, "
+                  "or INGOT_ENDPOINT / INGOT_AUTH_TOKEN."]
         return "\n".join(lines)
 
 
 def wrapper_script(python: str, pythonpath: Optional[str], schema_dir: Optional[str]) -> str:
+    """The provider executable: exports what the provider needs, then execs `python -m api.terraform.main`."""
     env = []
     if pythonpath:
         env.append(f'PYTHONPATH={shlex.quote(pythonpath)}${{PYTHONPATH:+:$PYTHONPATH}}')
     if schema_dir:
-        env.append(f'{specmod.ENV_SCHEMA_DIR}="${{{specmod.ENV_SCHEMA_DIR}:-{schema_dir}}}"')
+        env.append(f'{ENV_SCHEMA_DIR}="${{{ENV_SCHEMA_DIR}:-{schema_dir}}}"')
     exports = "".join(f"export {e}\n" for e in env)
     return (
         "#!/bin/sh\n"
@@ -115,19 +124,25 @@ def wrapper_script(python: str, pythonpath: Optional[str], schema_dir: Optional[
     )
 
 
+def _source_root() -> Optional[str]:
+    """The checkout `api` is imported from (it goes on the provider's PYTHONPATH); None for an installed package."""
+    root = Path(__file__).resolve().parents[2]
+    return str(root) if (root / "pyproject.toml").is_file() else None
+
+
 def install(directory: Optional[str | os.PathLike] = None, python: Optional[str] = None) -> Installed:
-    """Install the provider into a local filesystem mirror and return what was written."""
+    """Install the provider into a local filesystem mirror and return what was written.
+
+    The provider finds provider-schema/ as this process does (the package's copy, or the
+    checkout's); an INGOT_PROVIDER_SCHEMA set now is written into the wrapper as its default."""
     defn = specmod.load()
     mirror = Path(os.path.expanduser(str(directory or DEFAULT_DIR))).resolve()
     host, namespace, name = defn.source.split("/")
     target_dir = mirror / host / namespace / name / defn.version / os_arch()
     target_dir.mkdir(parents=True, exist_ok=True)
     exe = target_dir / f"terraform-provider-{name}_v{defn.version}"
-
-    import api
-
-    repo_root = str(Path(api.__file__).resolve().parent.parent)
-    script = wrapper_script(python or sys.executable, repo_root, str(defn.root.resolve()))
+    override = env.schema_dir()
+    script = wrapper_script(python or sys.executable, _source_root(), str(override.resolve()) if override else None)
     tmp = exe.with_suffix(".tmp")
     tmp.write_text(script)
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
@@ -136,8 +151,6 @@ def install(directory: Optional[str | os.PathLike] = None, python: Optional[str]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    import argparse
-
     ap = argparse.ArgumentParser(prog="python -m api.terraform.install", description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default=None, help=f"mirror directory (default {DEFAULT_DIR})")
     args = ap.parse_args(argv)

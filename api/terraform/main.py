@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import sys
 
+import tf.provider as tf_provider
+from tf import runner
+
+from .provider import MetalProvider
+from .servicer import MetalServicer
+from .spec import load
+
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     if len(argv) > 1 and argv[1] in ("--version", "version"):
-        from .spec import load
-
         print(load().version)
         return
     if len(argv) > 1 and argv[1] in ("-h", "--help"):
@@ -18,11 +23,6 @@ def main(argv: list[str] | None = None) -> None:
             "Serves the resources and data sources declared in provider-schema/."
         )
         return
-
-    import tf.provider as tf_provider
-    from tf import runner
-
-    from .runtime import MetalProvider, MetalServicer
 
     provider = MetalProvider()
     _keep_serving_on_stop(runner)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
+
+import requests
 
 from . import spec as specmod
 
@@ -122,23 +124,6 @@ class OpenAPI:
         return node
 
 
-def _calls(td: specmod.TypeDef) -> Iterator[tuple[str, dict]]:
-    if td.kind == "resource":
-        for op in ("create", "read", "update", "delete"):
-            if op in td.api:
-                yield op, td.api[op]
-        if "reinstall" in td.api:
-            yield "reinstall", td.api["reinstall"]["call"]
-        for name, w in td.api.get("waiters", {}).items():
-            if w.get("call"):
-                yield f"waiter {name}", w["call"]
-            if w.get("events"):
-                yield f"waiter {name} events", w["events"]
-    else:
-        for i, lk in enumerate(td.api["lookups"]):
-            yield f"lookup {i}", lk["call"]
-
-
 def _check_read(api: OpenAPI, where: str, schema: Any, attrs: dict, problems: list) -> None:
     """Check the `read` mappings of attributes (recursively for object elements) against a schema."""
     for n, a in attrs.items():
@@ -164,7 +149,8 @@ def _check_read(api: OpenAPI, where: str, schema: Any, attrs: dict, problems: li
             it = api.items(sub) if sub is not _FREE else _FREE
             if it is None:
                 problems.append(f"{where}: `{n}` maps `{path}`, which is not an array")
-            elif it is not _FREE and not api.walk(it, "href")[0] and not (t == "codes_from_refs" and api.walk(it, "code")[0]):
+            elif (it is not _FREE and not api.walk(it, "href")[0]
+                  and not (t == "codes_from_refs" and api.walk(it, "code")[0])):
                 problems.append(f"{where}: `{n}` expects href in `{path}[]`")
         elif elem and elem.get("type") == "object":
             it = api.items(sub) if sub is not _FREE else _FREE
@@ -174,82 +160,99 @@ def _check_read(api: OpenAPI, where: str, schema: Any, attrs: dict, problems: li
                 _check_read(api, f"{where} {n}[]", it, elem["attributes"], problems)
 
 
+def _polled_fields(w: specmod.Waiter) -> list[str]:
+    """Fields a waiter polls on the read call's response (none when it polls its own call or a 404)."""
+    if w.call or w.gone:
+        return []
+    return [w.field] + ([w.progress] if w.progress else [])
+
+
+def _check_resource_call(api: OpenAPI, td: specmod.ResourceDef, opname: str, call: specmod.Call, op: dict,
+                         problems: list[str]) -> None:
+    label = f"{td.kind} {td.name}"
+    resp = api.response_schema(op)
+    req = api.request_schema(op)
+    if opname == "read":
+        if resp is None:
+            problems.append(f"{label}: GET {call.path} has no JSON response schema")
+        else:
+            _check_read(api, f"{label} (read)", resp, td.attributes, problems)
+            for wn, w in td.api.waiters.items():
+                for f in _polled_fields(w):
+                    if not api.walk(resp, f)[0]:
+                        problems.append(f"{label}: waiter {wn} polls `{f}`, not in the response schema")
+    if opname in ("create", "update"):
+        fields = [(n, a.write) for n, a in td.attributes.items() if a.write and opname in a.write_on]
+        if fields and req is None:
+            problems.append(f"{label}: {call.label()} has no JSON request body schema")
+        for n, f in fields if req is not None else []:
+            if not api.walk(req, f)[0]:
+                problems.append(f"{label}: `{n}` is sent as `{f}` to {call.label()}, not in its request schema")
+    if opname == "reinstall" and call.body:
+        if req is None:
+            problems.append(f"{label}: {call.label()} has no JSON request body schema")
+        else:
+            for f in call.body:
+                if not api.walk(req, f)[0]:
+                    problems.append(f"{label}: reinstall sends `{f}`, not in the request schema of {call.path}")
+    if opname.startswith("waiter") and not opname.endswith("events") and resp is not None:
+        w = td.api.waiters[opname.split()[1]]
+        if not api.walk(resp, w.field)[0]:
+            problems.append(f"{label}: {opname} polls `{w.field}`, not in {call.path}'s response")
+    if opname.endswith("events") and resp is not None and call.list_key:
+        if not api.walk(resp, call.list_key)[0]:
+            problems.append(f"{label}: events list `{call.list_key}` not in {call.path}'s response")
+
+
+def _check_lookup(api: OpenAPI, td: specmod.DataSourceDef, lk: specmod.Lookup, op: dict, problems: list[str]) -> None:
+    label = f"{td.kind} {td.name}"
+    call = lk.call
+    resp = api.response_schema(op)
+    if resp is None:
+        problems.append(f"{label}: {call.label()} has no JSON response schema")
+        return
+    query_names = {p.get("name") for p in op["parameters"] if isinstance(p, dict) and p.get("in") == "query"}
+    target = resp
+    if call.list_key:
+        ok, sub = api.walk(resp, call.list_key)
+        it = api.items(sub) if ok and sub is not _FREE else (_FREE if ok else None)
+        if it is None:
+            problems.append(f"{label}: {call.path} response has no array `{call.list_key}`")
+            return
+        target = it
+        if call.paginated:
+            for q in ("page", "per_page"):
+                if q not in query_names:
+                    problems.append(f"{label}: {call.path} has no `{q}` query parameter")
+        for n, a in td.attributes.items():
+            if a.spec.get("query") and a.spec["query"] not in query_names:
+                problems.append(f"{label}: `{n}` is sent as query `{a.spec['query']}`, not a parameter of {call.path}")
+            m = a.spec.get("match")
+            if m and target is not _FREE and not api.walk(target, m["path"])[0]:
+                problems.append(f"{label}: `{n}` matches `{m['path']}`, not in the items of {call.path}")
+    if target is _FREE:
+        return
+    if lk.expect == "all" and lk.result:
+        res = td.attributes[lk.result].spec
+        _check_read(api, f"{label} {lk.result}[]", target, res["element"]["attributes"], problems)
+    else:
+        _check_read(api, label, target, td.attributes, problems)
+
+
 def check(openapi_doc: dict, provider: Optional[specmod.ProviderDef] = None) -> list[str]:
+    """Every disagreement between the provider definition and an OpenAPI document."""
     provider = provider or specmod.load()
-    api = OpenAPI(openapi_doc, provider.api["base_path"])
+    api = OpenAPI(openapi_doc, provider.api.base_path)
     problems: list[str] = []
-    for td in list(provider.resources.values()) + list(provider.data_sources.values()):
-        label = f"{td.kind} {td.name}"
-        for opname, call in _calls(td):
-            op = api.op(call["method"], call["path"])
+    for td in provider.types():
+        for opname, call in td.api.calls():
+            op = api.op(call.method, call.path)
             if op is None:
-                problems.append(f"{label}: {opname} calls {call['method']} {call['path']}, which the API does not have")
-                continue
-            resp = api.response_schema(op)
-            req = api.request_schema(op)
-            query_names = {p.get("name") for p in op["parameters"] if isinstance(p, dict) and p.get("in") == "query"}
-            if td.kind == "resource":
-                if opname == "read":
-                    if resp is None:
-                        problems.append(f"{label}: GET {call['path']} has no JSON response schema")
-                    else:
-                        _check_read(api, f"{label} (read)", resp, td.attributes, problems)
-                        for wn, w in td.api.get("waiters", {}).items():
-                            if not w.get("call") and not w.get("gone"):
-                                for f in [w["field"]] + ([w["progress"]] if w.get("progress") else []):
-                                    if not api.walk(resp, f)[0]:
-                                        problems.append(f"{label}: waiter {wn} polls `{f}`, not in the response schema")
-                if opname in ("create", "update"):
-                    fields = [(n, a.write) for n, a in td.attributes.items() if a.write and opname in a.write_on]
-                    if fields and req is None:
-                        problems.append(f"{label}: {call['method']} {call['path']} has no JSON request body schema")
-                    for n, f in fields if req is not None else []:
-                        if not api.walk(req, f)[0]:
-                            problems.append(f"{label}: `{n}` is sent as `{f}` to {call['method']} {call['path']}, not in its request schema")
-                if opname == "reinstall" and call.get("body"):
-                    if req is None:
-                        problems.append(f"{label}: {call['method']} {call['path']} has no JSON request body schema")
-                    else:
-                        for f in call["body"]:
-                            if not api.walk(req, f)[0]:
-                                problems.append(f"{label}: reinstall sends `{f}`, not in the request schema of {call['path']}")
-                if opname.startswith("waiter") and not opname.endswith("events") and resp is not None:
-                    w = td.api["waiters"][opname.split()[1]]
-                    if not api.walk(resp, w["field"])[0]:
-                        problems.append(f"{label}: {opname} polls `{w['field']}`, not in {call['path']}'s response")
-                if opname.endswith("events") and resp is not None and call.get("list_key"):
-                    if not api.walk(resp, call["list_key"])[0]:
-                        problems.append(f"{label}: events list `{call['list_key']}` not in {call['path']}'s response")
+                problems.append(f"{td.kind} {td.name}: {opname} calls {call.label()}, which the API does not have")
+            elif isinstance(td, specmod.ResourceDef):
+                _check_resource_call(api, td, opname, call, op, problems)
             else:
-                if resp is None:
-                    problems.append(f"{label}: {call['method']} {call['path']} has no JSON response schema")
-                    continue
-                lk = td.api["lookups"][int(opname.split()[1])]
-                target = resp
-                if call.get("list_key"):
-                    ok, sub = api.walk(resp, call["list_key"])
-                    it = api.items(sub) if ok and sub is not _FREE else (_FREE if ok else None)
-                    if it is None:
-                        problems.append(f"{label}: {call['path']} response has no array `{call['list_key']}`")
-                        continue
-                    target = it
-                    if call.get("paginated"):
-                        for q in ("page", "per_page"):
-                            if q not in query_names:
-                                problems.append(f"{label}: {call['path']} has no `{q}` query parameter")
-                    for n, a in td.attributes.items():
-                        if a.spec.get("query") and a.spec["query"] not in query_names:
-                            problems.append(f"{label}: `{n}` is sent as query `{a.spec['query']}`, not a parameter of {call['path']}")
-                        m = a.spec.get("match")
-                        if m and target is not _FREE and not api.walk(target, m["path"])[0]:
-                            problems.append(f"{label}: `{n}` matches `{m['path']}`, not in the items of {call['path']}")
-                if target is _FREE:
-                    continue
-                if lk.get("expect") == "all":
-                    res = td.attributes[lk["result"]].spec
-                    _check_read(api, f"{label} {lk['result']}[]", target, res["element"]["attributes"], problems)
-                else:
-                    _check_read(api, label, target, td.attributes, problems)
+                _check_lookup(api, td, td.api.lookups[int(opname.split()[1])], op, problems)  # type: ignore[arg-type]
     return problems
 
 
@@ -257,12 +260,12 @@ def needs(provider: Optional[specmod.ProviderDef] = None) -> str:
     """Human-readable list of every endpoint and field the provider uses."""
     provider = provider or specmod.load()
     lines = []
-    for td in list(provider.resources.values()) + list(provider.data_sources.values()):
+    for td in provider.types():
         lines.append(f"{td.kind} {td.name}:")
-        for opname, call in _calls(td):
-            extra = f" body+={json.dumps(call['body'])}" if call.get("body") else ""
-            extra += f" list_key={call['list_key']}" if call.get("list_key") else ""
-            lines.append(f"  {opname}: {call['method']} {provider.api['base_path']}{call['path']}{extra}")
+        for opname, call in td.api.calls():
+            extra = f" body+={json.dumps(call.body)}" if call.body else ""
+            extra += f" list_key={call.list_key}" if call.list_key else ""
+            lines.append(f"  {opname}: {call.method} {provider.api.base_path}{call.path}{extra}")
         reads = sorted({a.read for a in td.attributes.values() if a.read})
         writes = sorted({f"{a.write}({'/'.join(a.write_on)})" for a in td.attributes.values() if a.write})
         queries = sorted({a.spec['query'] for a in td.attributes.values() if a.spec.get('query')})
@@ -285,11 +288,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     src = argv[0]
     if src.startswith("http"):
-        import requests
-
         url = src.rstrip("/")
         if not url.endswith(".json"):
-            url += specmod.load().api["openapi"]
+            url += specmod.load().api.openapi
         doc = requests.get(url, timeout=30).json()
     else:
         with open(src) as f:
@@ -347,19 +348,21 @@ def _add_reads(schema: dict, attrs: dict) -> None:
             for k in ("network", "cidr"):
                 _ensure(schema, k)
         elif path:
-            _ensure(schema, path, {"type": {"string": "string", "number": "number", "bool": "boolean"}.get(s["type"], "array" if s["type"] in ("list", "set") else "object")})
+            kind = {"string": "string", "number": "number", "bool": "boolean"}.get(
+                s["type"], "array" if s["type"] in ("list", "set") else "object")
+            _ensure(schema, path, {"type": kind})
 
 
 def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
     """A minimal OpenAPI 3 document with exactly the operations and fields the provider uses."""
     provider = provider or specmod.load()
-    base = provider.api["base_path"]
+    base = provider.api.base_path
     paths: dict = {}
 
-    def op(call: dict) -> dict:
+    def op(call: specmod.Call) -> dict:
         # one spelling per path (the API names its parameter `id`), so lookups share the resource's entry
-        item = paths.setdefault(base + re.sub(r"{[^}]+}", "{id}", call["path"]), {})
-        o = item.setdefault(call["method"].lower(), {"responses": {}})
+        item = paths.setdefault(base + re.sub(r"{[^}]+}", "{id}", call.path), {})
+        o = item.setdefault(call.method.lower(), {"responses": {}})
         return o
 
     def response(o: dict) -> dict:
@@ -376,49 +379,46 @@ def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
             ps.append({"name": name, "in": "query", "schema": {"type": "string"}})
 
     for td in provider.resources.values():
-        for opname, call in _calls(td):
+        for opname, call in td.api.calls():
             o = op(call)
             if opname == "read":
                 _add_reads(response(o), td.attributes)
-                for w in td.api.get("waiters", {}).values():
-                    if not w.get("call") and not w.get("gone"):
-                        _ensure(response(o), w["field"])
-                        if w.get("progress"):
-                            _ensure(response(o), w["progress"])
+                for w in td.api.waiters.values():
+                    for f in _polled_fields(w):
+                        _ensure(response(o), f)
             elif opname in ("create", "update"):
                 for a in td.attributes.values():
                     if a.write and opname in a.write_on:
                         _ensure(request(o), a.write)
                 _add_reads(response(o), {"id": {"type": "string", "read": "id"}})
             elif opname == "reinstall":
-                for f in call.get("body", {}):
+                for f in call.body:
                     _ensure(request(o), f)
             elif opname.endswith("events"):
-                node = _ensure(response(o), call["list_key"])
+                node = _ensure(response(o), call.list_key or "")
                 node.update({"type": "array", "items": {"type": "object", "properties": {
                     k: {"type": "string"} for k in ("id", "type", "body", "state", "created_at")}}})
             elif opname.startswith("waiter"):
-                _ensure(response(o), td.api["waiters"][opname.split()[1]]["field"])
-    for td in provider.data_sources.values():
-        for opname, call in _calls(td):
-            o = op(call)
-            lk = td.api["lookups"][int(opname.split()[1])]
+                _ensure(response(o), td.api.waiters[opname.split()[1]].field)
+    for ds in provider.data_sources.values():
+        for lk in ds.api.lookups:
+            o = op(lk.call)
             target = response(o)
-            if call.get("list_key"):
-                node = _ensure(target, call["list_key"])
+            if lk.call.list_key:
+                node = _ensure(target, lk.call.list_key)
                 node["type"] = "array"
                 target = node.setdefault("items", {"type": "object"})
-                if call.get("paginated"):
+                if lk.call.paginated:
                     query(o, "page")
                     query(o, "per_page")
-                for a in td.attributes.values():
+                for a in ds.attributes.values():
                     if a.spec.get("query"):
                         query(o, a.spec["query"])
                     if a.spec.get("match"):
                         _ensure(target, a.spec["match"]["path"])
-            if lk.get("expect") == "all":
-                _add_reads(target, td.attributes[lk["result"]].spec["element"]["attributes"])
+            if lk.expect == "all" and lk.result:
+                _add_reads(target, ds.attributes[lk.result].spec["element"]["attributes"])
             else:
-                _add_reads(target, td.attributes)
+                _add_reads(target, ds.attributes)
     return {"openapi": "3.0.3", "info": {"title": "What terraform-provider-metal uses", "version": provider.version},
             "paths": paths}

@@ -1,36 +1,36 @@
-"""Loading the declarative provider definition in provider-schema/.
+"""The declarative provider definition in provider-schema/, loaded into typed objects.
 
 The JSON files there are the single source of truth: the runtime serves what they
 declare, the docs are generated from them, and the tests check them against the
-API's OpenAPI document.
+API's OpenAPI document. Attributes keep their JSON type spec (values.py walks it);
+the `api` sections (calls, waiters, lookups) become the dataclasses below.
 """
 from __future__ import annotations
 
 import json
-import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Iterator, Optional
 
-ENV_SCHEMA_DIR = "INGOT_PROVIDER_SCHEMA"
+from api._bundled import PROVIDER_SCHEMA, locate
+
+from . import env
 
 TIMEOUTS_BLOCK = "timeouts"
+OPERATIONS = ("create", "read", "update", "delete")
+_PARAM = re.compile(r"{([a-z_]+)}")
 
 
 def schema_dir() -> Path:
-    """Where provider-schema/ lives: $INGOT_PROVIDER_SCHEMA, else next to the `api` package."""
-    env = os.environ.get(ENV_SCHEMA_DIR)
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for candidate in (here.parent / "provider-schema", here.parents[2] / "provider-schema"):
-        if (candidate / "provider.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"provider-schema/ not found next to {here.parents[2]}; set {ENV_SCHEMA_DIR} to its path"
-    )
+    """Where provider-schema/ is: $INGOT_PROVIDER_SCHEMA, else the package's copy, else the checkout's.
 
+    Raises FileNotFoundError when there is none."""
+    return env.schema_dir() or locate(PROVIDER_SCHEMA)
+
+
+# ===================================================================== attributes and blocks
 
 @dataclass
 class Attr:
@@ -95,6 +95,11 @@ class Attr:
             return list(self.spec["write_on"])
         return ["create"] if self.force_new else ["create", "update"]
 
+    @property
+    def env(self) -> Optional[str]:
+        """Provider configuration: the environment variable that gives the default."""
+        return self.spec.get("env")
+
 
 @dataclass
 class Block:
@@ -110,42 +115,229 @@ class Block:
     def description(self) -> str:
         return self.spec.get("description", "")
 
+    @property
+    def force_new(self) -> bool:
+        return bool(self.spec.get("force_new"))
+
     def empty(self) -> Any:
         """The value of the block when the configuration leaves it out."""
         return None if self.nesting == "single" else []
 
 
-@dataclass
-class TypeDef:
-    """A resource or data source."""
+# ===================================================================== the `api` sections
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP call: `path` holds {attribute} placeholders filled from the state."""
+
+    method: str
+    path: str
+    status: tuple[int, ...] = ()  # success codes; empty: any 2xx
+    body: dict = field(default_factory=dict)  # constant fields; "${attr}" / "${block.0.attr}" filled from the state
+    query: Optional[dict] = None
+    list_key: Optional[str] = None  # list calls: {"devices": [...]}
+    paginated: bool = False
+    wait: tuple[str, ...] = ()  # waiters run after the call, in order
+
+    @classmethod
+    def parse(cls, d: dict) -> "Call":
+        wait = d.get("wait") or ()
+        return cls(d["method"], d["path"], tuple(d.get("status") or ()), dict(d.get("body") or {}), d.get("query"),
+                   d.get("list_key"), bool(d.get("paginated")), (wait,) if isinstance(wait, str) else tuple(wait))
+
+    @property
+    def params(self) -> list[str]:
+        """The attribute names the path needs."""
+        return _PARAM.findall(self.path)
+
+    @property
+    def lists(self) -> bool:
+        return self.list_key is not None
+
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """Poll `call` (default: the read call) until `field` is in `target` (or, with `gone`, a 404)."""
 
     name: str
-    kind: str  # "resource" | "data_source"
+    field: str
+    target: tuple
+    timeout: str  # which timeouts{} value bounds the wait: create, update or delete
+    call: Optional[Call] = None
+    pending: tuple = ()
+    failed: tuple = ()
+    gone: bool = False
+    progress: Optional[str] = None  # logged as a percentage
+    events: Optional[Call] = None  # its entries go into a failure's error
+    when: Optional[str] = None  # state path: only wait when it is true
+
+    @classmethod
+    def parse(cls, name: str, d: dict) -> "Waiter":
+        return cls(name, d["field"], tuple(d["target"]), d["timeout"], _call(d.get("call")),
+                   tuple(d.get("pending", ())), tuple(d.get("failed", ())), bool(d.get("gone")), d.get("progress"),
+                   _call(d.get("events")), d.get("when"))
+
+    def goal(self) -> str:
+        return "removal" if self.gone else "/".join(map(str, self.target))
+
+
+@dataclass(frozen=True)
+class Reinstall:
+    """In-place alternative to replacement: when `enabled_by` is true and only `attributes` change, send `call`."""
+
+    attributes: tuple[str, ...]
+    enabled_by: str
+    call: Call
+
+
+@dataclass(frozen=True)
+class AllowChanges:
+    """Force-new attributes the user may list in the state path `attribute` to update them in place."""
+
+    attribute: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResourceApi:
+    create: Call
+    read: Call
+    delete: Call
+    update: Optional[Call] = None
+    import_id: Optional[str] = None  # set when `terraform import` is supported: what the ID is
+    reinstall: Optional[Reinstall] = None
+    allow_changes: Optional[AllowChanges] = None
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, d: dict) -> "ResourceApi":
+        imp = d.get("import")
+        r, a = d.get("reinstall"), d.get("allow_changes")
+        return cls(
+            Call.parse(d["create"]), Call.parse(d["read"]), Call.parse(d["delete"]), _call(d.get("update")),
+            (imp.get("id") or "the ID") if imp is not None else None,
+            Reinstall(tuple(r["attributes"]), r["enabled_by"], Call.parse(r["call"])) if r else None,
+            AllowChanges(a["attribute"], tuple(a["values"])) if a else None,
+            {n: Waiter.parse(n, w) for n, w in (d.get("waiters") or {}).items()},
+        )
+
+    @property
+    def importable(self) -> bool:
+        return self.import_id is not None
+
+    def operations(self) -> Iterator[tuple[str, Call]]:
+        """(create|read|update|delete, call) for the declared ones."""
+        for op in OPERATIONS:
+            call = getattr(self, op)
+            if call is not None:
+                yield op, call
+
+    def calls(self) -> Iterator[tuple[str, Call]]:
+        """Every call the resource makes, labelled: operations, reinstall, each waiter's call and events."""
+        yield from self.operations()
+        if self.reinstall:
+            yield "reinstall", self.reinstall.call
+        for name, w in self.waiters.items():
+            if w.call:
+                yield f"waiter {name}", w.call
+            if w.events:
+                yield f"waiter {name} events", w.events
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One way to find a data source's object(s): used when every `when` argument is set."""
+
+    call: Call
+    when: tuple[str, ...] = ()
+    expect: str = "one"  # "one": exactly one object; "all": every match into `result`
+    result: Optional[str] = None
+    filter_block: Optional[str] = None
+    sort_block: Optional[str] = None
+
+    @classmethod
+    def parse(cls, d: dict) -> "Lookup":
+        return cls(Call.parse(d["call"]), tuple(d.get("when", ())), d.get("expect", "one"), d.get("result"),
+                   d.get("filter_block"), d.get("sort_block"))
+
+    def applies(self, config: dict) -> bool:
+        return all(config.get(a) not in (None, "") for a in self.when)
+
+
+@dataclass(frozen=True)
+class DataSourceApi:
+    lookups: tuple[Lookup, ...]
+
+    @classmethod
+    def parse(cls, d: dict) -> "DataSourceApi":
+        return cls(tuple(Lookup.parse(lk) for lk in d["lookups"]))
+
+    def calls(self) -> Iterator[tuple[str, Call]]:
+        for i, lk in enumerate(self.lookups):
+            yield f"lookup {i}", lk.call
+
+
+@dataclass(frozen=True)
+class ProviderApi:
+    base_path: str
+    auth_header: str
+    openapi: str  # path of the API's OpenAPI document
+    page_size: int = 100
+
+    @classmethod
+    def parse(cls, d: dict) -> "ProviderApi":
+        return cls(d["base_path"], d["auth_header"], d["openapi"], d.get("page_size", 100))
+
+
+def _call(d: Optional[dict]) -> Optional[Call]:
+    return Call.parse(d) if d else None
+
+
+# ===================================================================== resources, data sources, provider
+
+@dataclass
+class TypeDef:
+    """What resources and data sources share."""
+
+    kind: ClassVar[str]  # "resource" | "data_source"
+    name: str
     spec: dict
     attributes: dict[str, Attr]
     blocks: dict[str, Block]
     path: Path
 
     @property
-    def api(self) -> dict:
-        return self.spec["api"]
-
-    @property
     def description(self) -> str:
         return self.spec.get("description", "")
 
+
+@dataclass
+class ResourceDef(TypeDef):
+    api: ResourceApi
+    kind = "resource"
+
     @property
-    def timeouts(self) -> dict:
+    def timeouts(self) -> dict[str, str]:
         return self.spec.get("timeouts") or {}
+
+
+@dataclass
+class DataSourceDef(TypeDef):
+    api: DataSourceApi
+    kind = "data_source"
 
 
 @dataclass
 class ProviderDef:
     spec: dict
     config: dict[str, Attr]
-    resources: dict[str, TypeDef]
-    data_sources: dict[str, TypeDef]
+    resources: dict[str, ResourceDef]
+    data_sources: dict[str, DataSourceDef]
     root: Path
+    api: ProviderApi
 
     @property
     def name(self) -> str:
@@ -160,12 +352,28 @@ class ProviderDef:
         return self.spec["version"]
 
     @property
-    def api(self) -> dict:
-        return self.spec["api"]
+    def description(self) -> str:
+        return self.spec.get("description", "")
+
+    def types(self) -> list[TypeDef]:
+        """Every resource, then every data source."""
+        return [*self.resources.values(), *self.data_sources.values()]
 
 
 def _attrs(d: dict) -> dict[str, Attr]:
     return {name: Attr(name, spec) for name, spec in d.items()}
+
+
+def _timeouts_block(timeouts: dict) -> Block:
+    tspec = {
+        "description": "Override how long create, update and delete may take (e.g. `30m`, `1h`).",
+        "nesting": "single",
+        "attributes": {
+            op: {"type": "string", "optional": True, "description": f"Timeout of {op} (default {d})."}
+            for op, d in timeouts.items()
+        },
+    }
+    return Block(TIMEOUTS_BLOCK, tspec, _attrs(tspec["attributes"]))
 
 
 def _typedef(path: Path, doc: dict) -> TypeDef:
@@ -173,17 +381,12 @@ def _typedef(path: Path, doc: dict) -> TypeDef:
         name: Block(name, spec, _attrs(spec.get("attributes", {})))
         for name, spec in (doc.get("blocks") or {}).items()
     }
-    if doc["kind"] == "resource" and doc.get("timeouts"):
-        tspec = {
-            "description": "Override how long create, update and delete may take (e.g. `30m`, `1h`).",
-            "nesting": "single",
-            "attributes": {
-                op: {"type": "string", "optional": True, "description": f"Timeout of {op} (default {d})."}
-                for op, d in doc["timeouts"].items()
-            },
-        }
-        blocks[TIMEOUTS_BLOCK] = Block(TIMEOUTS_BLOCK, tspec, _attrs(tspec["attributes"]))
-    return TypeDef(doc["name"], doc["kind"], doc, _attrs(doc["attributes"]), blocks, path)
+    args = (doc["name"], doc, _attrs(doc["attributes"]), blocks, path)
+    if doc["kind"] == "resource":
+        if doc.get("timeouts"):
+            blocks[TIMEOUTS_BLOCK] = _timeouts_block(doc["timeouts"])
+        return ResourceDef(*args, api=ResourceApi.parse(doc["api"]))
+    return DataSourceDef(*args, api=DataSourceApi.parse(doc["api"]))
 
 
 def documents(root: Optional[Path] = None) -> list[tuple[Path, dict]]:
@@ -195,92 +398,31 @@ def documents(root: Optional[Path] = None) -> list[tuple[Path, dict]]:
     return [(p, json.loads(p.read_text())) for p in paths]
 
 
-def validate(root: Optional[Path] = None) -> list[str]:
-    """Validate every document against provider-schema/schema.json; return error messages."""
-    import jsonschema
-
-    root = root or schema_dir()
-    meta = json.loads((root / "schema.json").read_text())
-    jsonschema.Draft202012Validator.check_schema(meta)
-    whole = jsonschema.Draft202012Validator(meta)
-    errors = []
-    for path, doc in documents(root):
-        kind = doc.get("kind") if isinstance(doc, dict) else None
-        if kind in ("provider", "resource", "data_source"):
-            # validate against the branch for the document's kind: precise messages instead of "not valid under oneOf"
-            sub = {k: v for k, v in meta.items() if k not in ("oneOf", "$id")}
-            sub["$ref"] = f"#/$defs/{kind}"
-            validator = jsonschema.Draft202012Validator(sub)
-        else:
-            validator = whole
-        for err in validator.iter_errors(doc):
-            loc = "/".join(str(p) for p in err.absolute_path)
-            errors.append(f"{path.relative_to(root)}: {loc}: {err.message[:300]}")
-    errors += _semantic_checks(root)
-    return errors
-
-
-def _semantic_checks(root: Path) -> list[str]:
-    """Cross-references JSON Schema cannot express."""
-    import re
-
-    errs = []
-    prov = load(root)
-    for td in list(prov.resources.values()) + list(prov.data_sources.values()):
-        names = set(td.attributes)
-        calls = []
-        if td.kind == "resource":
-            for op in ("create", "read", "update", "delete"):
-                if op in td.api:
-                    calls.append((op, td.api[op]))
-            if "reinstall" in td.api:
-                calls.append(("reinstall", td.api["reinstall"]["call"]))
-                for a in td.api["reinstall"]["attributes"]:
-                    if a not in names:
-                        errs.append(f"{td.name}: reinstall attribute {a} is not declared")
-            waiters = td.api.get("waiters", {})
-            for op, call in calls:
-                w = call.get("wait") or []
-                for wn in [w] if isinstance(w, str) else w:
-                    if wn not in waiters:
-                        errs.append(f"{td.name}: {op} waits for unknown waiter {wn}")
-            for wn, w in waiters.items():
-                if w.get("call"):
-                    calls.append((f"waiter {wn}", w["call"]))
-                if w["timeout"] not in td.timeouts:
-                    errs.append(f"{td.name}: waiter {wn} uses undeclared timeout {w['timeout']}")
-        else:
-            for i, lk in enumerate(td.api["lookups"]):
-                calls.append((f"lookup {i}", lk["call"]))
-                for a in lk.get("when", []):
-                    if a not in names:
-                        errs.append(f"{td.name}: lookup {i} depends on undeclared {a}")
-                if lk.get("result") and lk["result"] not in names:
-                    errs.append(f"{td.name}: lookup {i} result {lk['result']} undeclared")
-                for b in ("filter_block", "sort_block"):
-                    if lk.get(b) and lk[b] not in td.blocks:
-                        errs.append(f"{td.name}: lookup {i} {b} {lk[b]} undeclared")
-        for op, call in calls:
-            for param in re.findall(r"{([a-z_]+)}", call["path"]):
-                if param not in names:
-                    errs.append(f"{td.name}: {op} path parameter {{{param}}} is not an attribute")
-        for a in td.attributes.values():
-            if a.has_default and not (a.optional and a.computed):
-                errs.append(f"{td.name}.{a.name}: default needs optional+computed")
-    return errs
-
-
 @lru_cache(maxsize=None)
 def _load_cached(root: str) -> ProviderDef:
     rootp = Path(root)
     docs = documents(rootp)
     provider_doc = docs[0][1]
-    resources, data_sources = {}, {}
+    resources: dict[str, ResourceDef] = {}
+    data_sources: dict[str, DataSourceDef] = {}
     for path, doc in docs[1:]:
         td = _typedef(path, doc)
-        (resources if td.kind == "resource" else data_sources)[td.name] = td
-    return ProviderDef(provider_doc, _attrs(provider_doc["config"]["attributes"]), resources, data_sources, rootp)
+        if isinstance(td, ResourceDef):
+            resources[td.name] = td
+        else:
+            data_sources[td.name] = td  # type: ignore[assignment]
+    return ProviderDef(provider_doc, _attrs(provider_doc["config"]["attributes"]), resources, data_sources, rootp,
+                       ProviderApi.parse(provider_doc["api"]))
 
 
 def load(root: Optional[Path] = None) -> ProviderDef:
+    """The provider definition under `root` (default schema_dir()), loaded once.
+
+    Raises FileNotFoundError, ValueError (bad JSON) or KeyError (a missing required key:
+    validation.validate() says which)."""
     return _load_cached(str(root or schema_dir()))
+
+
+def clear_cache() -> None:
+    """Forget loaded definitions (after editing the files in place)."""
+    _load_cached.cache_clear()

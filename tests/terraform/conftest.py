@@ -18,6 +18,7 @@ from api.terraform.install import install
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "terraform"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NO_COLOR_COMMANDS = ("apply", "destroy", "plan", "refresh", "import", "init", "output", "show", "taint", "untaint")
 
 
 def terraform_binary() -> str | None:
@@ -97,7 +98,7 @@ class Terraform:
 
     def run(self, *args: str, check: bool = True, timeout: float = 180) -> TFResult:
         cmd = [self.binary, *args]
-        if args and args[0] in ("apply", "destroy", "plan", "refresh", "import", "init", "output", "show", "taint", "untaint"):
+        if args and args[0] in NO_COLOR_COMMANDS:
             cmd.insert(2, "-no-color")
         import time
 
@@ -108,7 +109,8 @@ class Terraform:
         if os.environ.get("INGOT_TF_TIMING"):
             print(f"terraform {args[0]}: {res.elapsed:.1f}s", flush=True)
         if check and res.returncode != 0:
-            raise AssertionError(f"terraform {' '.join(args)} failed ({res.returncode}):\n{res.stdout[-4000:]}\n{_errors(res.stderr)}")
+            raise AssertionError(f"terraform {' '.join(args)} failed ({res.returncode}):\n"
+                                 f"{res.stdout[-4000:]}\n{_errors(res.stderr)}")
         return res
 
     def init(self) -> TFResult:
@@ -197,7 +199,8 @@ class Backend:
         self.plan = max(slugs, key=lambda s: by_plan.get(s, 0))
         self.capacity = by_plan.get(self.plan, 0)
         metros = self.api("GET", "/locations/metros")["metros"]
-        self.metro = next((m["code"] for m in metros if any(x.get("metro") in (m["code"], None) and x["plan"] == self.plan
+        self.metro = next((m["code"] for m in metros
+                           if any(x.get("metro") in (m["code"], None) and x["plan"] == self.plan
                                                               for x in machines)), metros[0]["code"])
         oses = [o for o in self.api("GET", "/operating-systems")["operating_systems"]
                 if not o.get("provisionable_on") or self.plan in o["provisionable_on"]]
@@ -234,7 +237,8 @@ def _machine_row(m: dict) -> dict:
     metro = m.get("metro")
     if isinstance(metro, dict):
         metro = metro.get("code")
-    return {"name": m.get("hostname") or m.get("name") or m.get("id"), "state": m.get("state"), "plan": plan, "metro": metro}
+    return {"name": m.get("hostname") or m.get("name") or m.get("id"), "state": m.get("state"), "plan": plan,
+            "metro": metro}
 
 
 class LiveBackend(Backend):
@@ -274,13 +278,6 @@ class LiveBackend(Backend):
 
 
 @pytest.fixture
-def backend(request):
-    """The real Ingot (the suite's `server` fixture) the scenario runs against."""
-    server = live_server(request)
-    assert server is not None, "no live Ingot fixture (`server` in tests/conftest.py)"
-    yield LiveBackend(server)
-
-
-def live_server(request):
-    """The suite's real Ingot HTTP server with the demo lab (tests/conftest.py `server`)."""
-    return request.getfixturevalue("server")
+def backend(server):
+    """The real Ingot the scenario runs against: the suite's `server` fixture (tests/conftest.py), with the demo lab."""
+    return LiveBackend(server)

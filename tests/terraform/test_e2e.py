@@ -79,7 +79,8 @@ def test_device_example_lifecycle(backend, make_tf):
     assert_no_changes(tf, *device_vars(b, hostname="tf-web-2", tags=["web", "blue"]))
 
     # OS change without reinstall -> replacement
-    vars_alt = tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os_alt, hostname="tf-web-2", tags=["web", "blue"])
+    vars_alt = tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os_alt, hostname="tf-web-2",
+                      tags=["web", "blue"])
     res = tf.apply(*vars_alt)
     second_id = tf.outputs()["device_id"]
     if b.os_alt != b.os:

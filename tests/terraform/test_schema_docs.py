@@ -8,13 +8,15 @@ import os
 import stat
 
 import pytest
+import requests
 
 from api.terraform import docs, openapi_check, spec
 from api.terraform.install import install, os_arch
+from api.terraform.validation import validate
 
 
 def test_provider_schema_validates_against_its_json_schema():
-    assert spec.validate() == []
+    assert validate() == []
 
 
 def test_json_schema_rejects_a_broken_definition(tmp_path):
@@ -28,11 +30,10 @@ def test_json_schema_rejects_a_broken_definition(tmp_path):
     doc["attributes"]["bogus"] = {"type": "string", "description": "no flags"}
     doc["api"]["read"]["path"] = "/projects/{nope}"
     p.write_text(json.dumps(doc))
-    spec._load_cached.cache_clear()
     try:
-        errors = "\n".join(spec.validate(root))
+        errors = "\n".join(validate(root))
     finally:
-        spec._load_cached.cache_clear()
+        spec.clear_cache()
     assert "strng" in errors and "bogus" in errors and "{nope}" in errors
 
 
@@ -63,13 +64,10 @@ def test_openapi_checker_accepts_what_the_provider_expects_and_flags_gaps():
 
 
 @pytest.mark.terraform
-def test_openapi_cross_check_against_live_api(request):
-    from .conftest import live_server
+def test_openapi_cross_check_against_live_api(server):
+    """`server`: the suite's real Ingot (tests/conftest.py)."""
 
-    server = live_server(request)
-    import requests
-
-    doc = requests.get(server.url.rstrip("/") + spec.load().api["openapi"], timeout=30).json()
+    doc = requests.get(server.url.rstrip("/") + spec.load().api.openapi, timeout=30).json()
     problems = set(openapi_check.check(doc))
     assert not problems, "provider-schema/ and the API's OpenAPI disagree:\n" + "\n".join(sorted(problems))
 
@@ -77,7 +75,8 @@ def test_openapi_cross_check_against_live_api(request):
 def test_install_writes_an_executable_mirror(tmp_path):
     inst = install(tmp_path / "mirror")
     prov = spec.load()
-    exe = tmp_path / "mirror" / "terraform.local" / "ingot" / "metal" / prov.version / os_arch() / f"terraform-provider-metal_v{prov.version}"
+    exe = (tmp_path / "mirror" / "terraform.local" / "ingot" / "metal" / prov.version / os_arch()
+           / f"terraform-provider-metal_v{prov.version}")
     assert inst.executable == exe.resolve()
     assert exe.stat().st_mode & stat.S_IXUSR
     text = exe.read_text()

@@ -1,0 +1,130 @@
+"""Data source reads: pick the declared lookup, get or list, match, filter and sort."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from . import spec as specmod
+from . import states
+from .calls import Api
+from .diagnostics import OpError
+from .values import get_path, read_value, transform
+
+ID_LENGTH = 16  # the id of a list result: a digest of its rows
+
+
+def read(api: Api, td: specmod.DataSourceDef, config: dict, page_size: int) -> dict:
+    """The data source's state for `config`. Raises OpError (no lookup applies, none or several match)."""
+    lookup = next((lk for lk in td.api.lookups if lk.applies(config)), None)
+    if lookup is None:
+        wanted = " or ".join("+".join(lk.when) for lk in td.api.lookups)
+        raise OpError(f"{td.name}: not enough arguments", f"Set {wanted}.")
+    call = lookup.call
+    if not call.lists:
+        return states.data_from_api(td, config, api.call(call, config))
+    query = {a.spec["query"]: config[n] for n, a in td.attributes.items()
+             if a.spec.get("query") and config.get(n) not in (None, "")}
+    items = [it for it in api.list_all(call, config, query, page_size) if matches(td, config, it)]
+    if lookup.expect == "one":
+        return states.data_from_api(td, config, _only(td, config, items))
+    return _all(td, lookup, config, items)
+
+
+def _only(td: specmod.DataSourceDef, config: dict, items: list) -> dict:
+    given = ", ".join(f"{n}={config[n]!r}" for n, a in td.attributes.items()
+                      if a.spec.get("match") and config.get(n) is not None)
+    if not items:
+        raise OpError(f"{td.name}: nothing matches", f"No object matches {given or 'the arguments'}.")
+    if len(items) > 1:
+        raise OpError(f"{td.name}: {len(items)} objects match",
+                      f"More than one object matches {given}; narrow the search.")
+    return items[0]
+
+
+def _all(td: specmod.DataSourceDef, lookup: specmod.Lookup, config: dict, items: list) -> dict:
+    result = lookup.result or ""
+    elem = td.attributes[result].spec["element"]
+    rows = [read_value(it, elem) for it in items]
+    if lookup.filter_block:
+        rows = apply_filters(rows, config.get(lookup.filter_block) or [])
+    if lookup.sort_block:
+        rows = apply_sort(rows, config.get(lookup.sort_block) or [])
+    out = {n: config.get(n) for n in td.attributes}
+    out[result] = rows
+    if "id" in td.attributes and out.get("id") is None:
+        out["id"] = hashlib.sha1(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:ID_LENGTH]
+    for n in td.blocks:
+        out[n] = config.get(n)
+    return states.normalize(td, out) or {}
+
+
+def matches(td: specmod.TypeDef, config: dict, item: dict) -> bool:
+    """Whether a listed object matches every set argument that declares a `match`."""
+    for n, a in td.attributes.items():
+        m = a.spec.get("match")
+        want = config.get(n)
+        if not m or want in (None, ""):
+            continue
+        have = transform(m.get("transform"), get_path(item, m["path"]))
+        op = m.get("op", "equals")
+        if op == "equals" and have != want:
+            return False
+        if op == "iequals" and str(have).lower() != str(want).lower():
+            return False
+        if op == "contains" and want not in (have or []):
+            return False
+        if op == "contains_or_empty" and have and want not in have:
+            return False
+    return True
+
+
+# ===================================================================== filter {} and sort {} blocks
+
+def _as_list(v: Any) -> list:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _match_one(have: Any, want: str, how: str) -> bool:
+    if isinstance(have, bool):
+        have = "true" if have else "false"
+    if how == "substring":
+        return want in str(have)
+    if how in ("less_than", "greater_than"):
+        try:
+            h, w = float(have), float(want)
+        except (TypeError, ValueError):
+            return False
+        return h < w if how == "less_than" else h > w
+    if isinstance(have, (int, float)):
+        try:
+            return float(have) == float(want)
+        except ValueError:
+            return False
+    return str(have) == want
+
+
+def _passes(row: dict, f: dict) -> bool:
+    have = _as_list(row.get(f.get("attribute")))
+    how = f.get("match_by") or "exact"
+    hits = [any(_match_one(h, v, how) for h in have) for v in f.get("values") or []]
+    return all(hits) if f.get("all") else any(hits)
+
+
+def apply_filters(rows: list[dict], filters: list[dict]) -> list[dict]:
+    """The rows that pass every filter {attribute, values, match_by, all}."""
+    return [row for row in rows if all(_passes(row, f) for f in filters)]
+
+
+def apply_sort(rows: list[dict], sorts: list[dict]) -> list[dict]:
+    """The rows ordered by each sort {attribute, direction}, the first one primary; nulls last."""
+    for s in reversed(sorts):
+        attr = s.get("attribute")
+        rows = sorted(
+            rows,
+            key=lambda r: (r.get(attr) is None, r.get(attr) if not isinstance(r.get(attr), list) else str(r.get(attr))),
+            reverse=(s.get("direction") == "desc"),
+        )
+    return rows
