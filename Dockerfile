@@ -6,24 +6,27 @@
 #   docker run -e INGOT_DATABASE_URL=... -e INGOT_SECRET_KEY=... -p 8080:8080 ingot
 #   docker run -e INGOT_DATABASE_URL=... -e INGOT_SECRET_KEY=... ingot ingot worker
 
-# --- build: a virtualenv with Ingot and its dependencies ------------------------
+# --- build: the ingot wheel, installed into a virtualenv ------------------------
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
-WORKDIR /app
-# dependencies first, so that code changes do not reinstall them
-COPY pyproject.toml README.md ./
-RUN mkdir api && touch api/__init__.py \
-    && /opt/venv/bin/pip install '.[postgres]' \
-    && /opt/venv/bin/pip uninstall -y ingot \
-    && rm -rf api build *.egg-info
+RUN python -m venv /opt/venv && python -m pip install 'build>=1.2'
+WORKDIR /src
+# dependencies first (as pyproject.toml lists them), so that code changes do not reinstall them
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
+    && /opt/venv/bin/pip install -r requirements.txt
+# the wheel carries the code and, copied in by setup.py, migrations/ and provider-schema/
+COPY setup.py MANIFEST.in README.md ./
 COPY api/ api/
 COPY migrations/ migrations/
 COPY provider-schema/ provider-schema/
+RUN python -m build --wheel --outdir /dist . \
+    && /opt/venv/bin/pip install "$(ls /dist/ingot-*.whl)[postgres]" \
+    && /opt/venv/bin/pip check
+# from the checkout the image needs only the gunicorn configuration; the code runs from the venv
+WORKDIR /app
 COPY deploy/ deploy/
-# editable: the code (and migrations/, deploy/) stay in /app, where Ingot looks for them
-RUN /opt/venv/bin/pip install --no-deps -e . \
-    && find /app /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 # --- runtime ------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
