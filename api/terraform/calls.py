@@ -8,10 +8,9 @@ from tf.types import Unknown
 
 from .client import Client
 from .diagnostics import OpError
-from .spec import Call
+from .spec import PATH_PARAM, Call
 from .values import state_path
 
-_PARAM = re.compile(r"{([a-z_]+)}")
 _REFERENCE = re.compile(r"\$\{([a-z0-9_.]+)\}")
 
 
@@ -23,7 +22,7 @@ def fill_path(template: str, state: dict) -> str:
             raise OpError(f"cannot build the request path {template}: `{m.group(1)}` is not set")
         return str(v)
 
-    return _PARAM.sub(rep, template)
+    return PATH_PARAM.sub(rep, template)
 
 
 def has_params(call: Call, state: dict) -> bool:

@@ -19,12 +19,21 @@ class MetalProvider:
     def __init__(self, defn: Optional[specmod.ProviderDef] = None):
         self.defn = defn or specmod.load()
 
-    # the one place a type name is looked up: serving a definition under other names starts here
+    # the one place type names are given out and looked up: serving the definitions under
+    # other names (another prefix) starts here
+    def resources(self) -> dict[str, specmod.ResourceDef]:
+        """Type name -> definition of every resource served."""
+        return self.defn.resources
+
+    def data_sources(self) -> dict[str, specmod.DataSourceDef]:
+        """Type name -> definition of every data source served."""
+        return self.defn.data_sources
+
     def resource(self, type_name: str) -> specmod.ResourceDef:
-        return self.defn.resources[type_name]
+        return self.resources()[type_name]
 
     def data_source(self, type_name: str) -> specmod.DataSourceDef:
-        return self.defn.data_sources[type_name]
+        return self.data_sources()[type_name]
 
     def full_name(self) -> str:
         return self.defn.source

@@ -39,7 +39,7 @@ def _enum_errors(attrs: dict[str, specmod.Attr], values: Any, path: list, diags:
                                 path=path + [n])
 
 
-def validate(td: specmod.TypeDef, config: Optional[dict]) -> Diagnostics:
+def check_config(td: specmod.TypeDef, config: Optional[dict]) -> Diagnostics:
     """Errors in a configuration: values outside an attribute's `enum`, unparsable timeouts."""
     diags = Diagnostics()
     config = config or {}
@@ -88,19 +88,19 @@ class MetalServicer(ProviderServicer):
         return pb.GetProviderSchema.Response(
             provider=wire.provider_schema(self.defn),
             provider_meta=pb.Schema(version=0, block=pb.Schema.Block()),
-            resource_schemas={n: wire.schema(td) for n, td in self.defn.resources.items()},
-            data_source_schemas={n: wire.schema(td) for n, td in self.defn.data_sources.items()},
+            resource_schemas={n: wire.schema(td) for n, td in self.provider.resources().items()},
+            data_source_schemas={n: wire.schema(td) for n, td in self.provider.data_sources().items()},
         )
 
     def ValidateProviderConfig(self, request, context):
         return pb.ValidateProviderConfig.Response()
 
     def ValidateResourceConfig(self, request, context):
-        diags = validate(self.provider.resource(request.type_name), wire.read_dynamic_value(request.config))
+        diags = check_config(self.provider.resource(request.type_name), wire.read_dynamic_value(request.config))
         return pb.ValidateResourceConfig.Response(diagnostics=diags.to_pb())
 
     def ValidateDataResourceConfig(self, request, context):
-        diags = validate(self.provider.data_source(request.type_name), wire.read_dynamic_value(request.config))
+        diags = check_config(self.provider.data_source(request.type_name), wire.read_dynamic_value(request.config))
         return pb.ValidateDataResourceConfig.Response(diagnostics=diags.to_pb())
 
     def ConfigureProvider(self, request, context):

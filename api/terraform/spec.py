@@ -20,7 +20,7 @@ from . import env
 
 TIMEOUTS_BLOCK = "timeouts"
 OPERATIONS = ("create", "read", "update", "delete")
-_PARAM = re.compile(r"{([a-z_]+)}")
+PATH_PARAM = re.compile(r"{([a-z_]+)}")  # a {placeholder} in a call's path
 
 
 def schema_dir() -> Path:
@@ -148,7 +148,7 @@ class Call:
     @property
     def params(self) -> list[str]:
         """The attribute names the path needs."""
-        return _PARAM.findall(self.path)
+        return PATH_PARAM.findall(self.path)
 
     @property
     def lists(self) -> bool:
