@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.models import Metro, OperatingSystem, Plan
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, session
+from api.routes.common import operator_required, api_blueprint, paginate, session
 from api.schemas.catalog import (MetroCreateSchema, MetroListSchema, MetroSchema, MetroUpdateSchema,
                                  OperatingSystemCreateSchema, OperatingSystemListSchema,
                                  OperatingSystemSchema, OperatingSystemUpdateSchema, PlanCreateSchema,
@@ -18,9 +18,8 @@ blp = api_blueprint("catalog", "Metros, plans and operating systems")
 PLAN_ARGS = ListArgs  # Equinix accepts include/exclude on these lists too
 
 
-def _audit(kind: str, verb: str, row, key: str) -> None:
-    p = operator_only()
-    events.record(session(), f"{kind}.{verb}", f"{kind} {getattr(row, key)} {verb}", actor=p.actor,
+def _audit(actor: str, kind: str, verb: str, row, key: str) -> None:
+    events.record(session(), f"{kind}.{verb}", f"{kind} {getattr(row, key)} {verb}", actor=actor,
                   target_type=kind, target_id=row.id)
 
 
@@ -45,11 +44,10 @@ def get_metro(metro_id):
 @operator_required
 @blp.arguments(MetroCreateSchema)
 @blp.response(201, MetroSchema)
-def create_metro(data):
+def create_metro(data, operator):
     """Operator: add a metro."""
-    operator_only()
     row = catalog.create(session(), Metro, data, "code")
-    _audit("metro", "created", row, "code")
+    _audit(operator.actor, "metro", "created", row, "code")
     session().commit()
     return row
 
@@ -58,11 +56,10 @@ def create_metro(data):
 @operator_required
 @blp.arguments(MetroUpdateSchema)
 @blp.response(200, MetroSchema)
-def update_metro(data, metro_id):
+def update_metro(data, metro_id, operator):
     """Operator: change a metro."""
-    operator_only()
     row = catalog.update(catalog.get_or_404(session(), Metro, metro_id, "Metro"), data)
-    _audit("metro", "updated", row, "code")
+    _audit(operator.actor, "metro", "updated", row, "code")
     session().commit()
     return row
 
@@ -70,11 +67,10 @@ def update_metro(data, metro_id):
 @blp.route("/locations/metros/<metro_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_metro(metro_id):
+def delete_metro(metro_id, operator):
     """Operator: delete an unused metro."""
-    operator_only()
     row = catalog.get_or_404(session(), Metro, metro_id, "Metro")
-    _audit("metro", "deleted", row, "code")
+    _audit(operator.actor, "metro", "deleted", row, "code")
     catalog.delete_metro(session(), row)
     session().commit()
 
@@ -104,11 +100,10 @@ def get_plan(plan_id):
 @operator_required
 @blp.arguments(PlanCreateSchema)
 @blp.response(201, PlanSchema)
-def create_plan(data):
+def create_plan(data, operator):
     """Operator: add a plan."""
-    operator_only()
     row = catalog.create(session(), Plan, data, "slug")
-    _audit("plan", "created", row, "slug")
+    _audit(operator.actor, "plan", "created", row, "slug")
     session().commit()
     return row
 
@@ -117,11 +112,10 @@ def create_plan(data):
 @operator_required
 @blp.arguments(PlanUpdateSchema)
 @blp.response(200, PlanSchema)
-def update_plan(data, plan_id):
+def update_plan(data, plan_id, operator):
     """Operator: change a plan."""
-    operator_only()
     row = catalog.update(catalog.get_or_404(session(), Plan, plan_id, "Plan"), data)
-    _audit("plan", "updated", row, "slug")
+    _audit(operator.actor, "plan", "updated", row, "slug")
     session().commit()
     return row
 
@@ -129,11 +123,10 @@ def update_plan(data, plan_id):
 @blp.route("/plans/<plan_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_plan(plan_id):
+def delete_plan(plan_id, operator):
     """Operator: delete an unused plan."""
-    operator_only()
     row = catalog.get_or_404(session(), Plan, plan_id, "Plan")
-    _audit("plan", "deleted", row, "slug")
+    _audit(operator.actor, "plan", "deleted", row, "slug")
     catalog.delete_plan(session(), row)
     session().commit()
 
@@ -159,11 +152,10 @@ def get_operating_system(os_id):
 @operator_required
 @blp.arguments(OperatingSystemCreateSchema)
 @blp.response(201, OperatingSystemSchema)
-def create_operating_system(data):
+def create_operating_system(data, operator):
     """Operator: add an operating system and its install recipe."""
-    operator_only()
     row = catalog.create(session(), OperatingSystem, data, "slug")
-    _audit("operating_system", "created", row, "slug")
+    _audit(operator.actor, "operating_system", "created", row, "slug")
     session().commit()
     return row
 
@@ -172,11 +164,10 @@ def create_operating_system(data):
 @operator_required
 @blp.arguments(OperatingSystemUpdateSchema)
 @blp.response(200, OperatingSystemSchema)
-def update_operating_system(data, os_id):
+def update_operating_system(data, os_id, operator):
     """Operator: change an operating system."""
-    operator_only()
     row = catalog.update(catalog.get_or_404(session(), OperatingSystem, os_id, "Operating system"), data)
-    _audit("operating_system", "updated", row, "slug")
+    _audit(operator.actor, "operating_system", "updated", row, "slug")
     session().commit()
     return row
 
@@ -184,10 +175,9 @@ def update_operating_system(data, os_id):
 @blp.route("/operating-systems/<os_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_operating_system(os_id):
+def delete_operating_system(os_id, operator):
     """Operator: delete an operating system no device uses."""
-    operator_only()
     row = catalog.get_or_404(session(), OperatingSystem, os_id, "Operating system")
-    _audit("operating_system", "deleted", row, "slug")
+    _audit(operator.actor, "operating_system", "deleted", row, "slug")
     catalog.delete_os(session(), row)
     session().commit()

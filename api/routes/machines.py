@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from api.bmc import BMCError
 from api.engine.worker import driver_for
 from api.models import Device, Machine, Metro, Plan
-from api.routes.common import operator_required, api_blueprint, box, operator_only, paginate, session, settings
+from api.routes.common import operator_required, api_blueprint, box, paginate, session, settings
 from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
                                  MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
 from api.core import events
@@ -25,9 +25,8 @@ def _with_device(m: Machine) -> Machine:
 @operator_required
 @blp.arguments(MachineListArgs, location="query")
 @blp.response(200, MachineListSchema)
-def list_machines(args):
+def list_machines(args, operator):
     """List machines (filters: state, metro, plan)."""
-    operator_only()
     q = select(Machine)
     if args.get("state"):
         q = q.where(Machine.state == args["state"])
@@ -47,18 +46,16 @@ def list_machines(args):
 @operator_required
 @blp.arguments(MachineCreateSchema)
 @blp.response(201, MachineSchema)
-def enroll_machine(data):
+def enroll_machine(data, operator):
     """Enroll a machine by its BMC; it is inspected unless a plan is given."""
-    p = operator_only()
-    return _with_device(machines.enroll(session(), data, box(), p.actor))
+    return _with_device(machines.enroll(session(), data, box(), operator.actor))
 
 
 @blp.route("/machines/<machine_id>", methods=["GET"])
 @operator_required
 @blp.response(200, MachineSchema)
-def get_machine(machine_id):
+def get_machine(machine_id, operator):
     """Show a machine."""
-    operator_only()
     return _with_device(machines.get(session(), machine_id))
 
 
@@ -66,53 +63,48 @@ def get_machine(machine_id):
 @operator_required
 @blp.arguments(MachineUpdateSchema)
 @blp.response(200, MachineSchema)
-def update_machine(data, machine_id):
+def update_machine(data, machine_id, operator):
     """Change a machine's hostname, plan, BMC or NICs."""
-    p = operator_only()
-    return _with_device(machines.update(session(), machines.get(session(), machine_id), data, box(), p.actor))
+    return _with_device(machines.update(session(), machines.get(session(), machine_id), data, box(), operator.actor))
 
 
 @blp.route("/machines/<machine_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_machine(machine_id):
+def delete_machine(machine_id, operator):
     """Delete a machine that no device uses."""
-    p = operator_only()
-    machines.delete(session(), machines.get(session(), machine_id), p.actor)
+    machines.delete(session(), machines.get(session(), machine_id), operator.actor)
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["POST"])
 @operator_required
 @blp.arguments(MaintenanceSchema)
 @blp.response(200, MachineSchema)
-def maintenance_on(data, machine_id):
+def maintenance_on(data, machine_id, operator):
     """Take a machine out of the pool."""
-    p = operator_only()
     return _with_device(machines.set_maintenance(session(), machines.get(session(), machine_id), True,
-                                                 data["reason"], p.actor))
+                                                 data["reason"], operator.actor))
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["DELETE"])
 @operator_required
 @blp.response(200, MachineSchema)
-def maintenance_off(machine_id):
+def maintenance_off(machine_id, operator):
     """Return a machine to the pool."""
-    p = operator_only()
     return _with_device(machines.set_maintenance(session(), machines.get(session(), machine_id), False, "",
-                                                 p.actor))
+                                                 operator.actor))
 
 
 @blp.route("/machines/<machine_id>/actions", methods=["POST"])
 @operator_required
 @blp.arguments(MachineActionSchema)
 @blp.response(202)
-def machine_action(data, machine_id):
+def machine_action(data, machine_id, operator):
     """Power on/off, reboot, inspect, or set the boot device of a machine."""
-    p = operator_only()
     s = session()
     m = machines.get(s, machine_id)
     if data["type"] != "set_boot_device":
-        machines.action(s, m, data, p.actor)
+        machines.action(s, m, data, operator.actor)
         return None
     if not data.get("device"):
         raise Invalid("device: is required for set_boot_device (pxe, disk or cdrom)")
@@ -123,13 +115,13 @@ def machine_action(data, machine_id):
         driver.set_boot_device(data["device"], persistent=data["persistent"])
     except BMCError as exc:
         events.record(s, "machine.set_boot_device", str(exc), state="error", outcome="failed",
-                      actor=p.actor, machine=m)
+                      actor=operator.actor, machine=m)
         s.commit()
         raise Conflict(f"bmc: {exc}") from None
     finally:
         driver.close()
     events.record(s, "machine.set_boot_device",
                   f"boot device {data['device']}{' (persistent)' if data['persistent'] else ''}",
-                  actor=p.actor, machine=m)
+                  actor=operator.actor, machine=m)
     s.commit()
     return None

@@ -5,7 +5,7 @@ from flask import jsonify
 from sqlalchemy import select
 
 from api.models import IpAssignment, IpPool, IpReservation
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
+from api.routes.common import operator_required, api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs, Tags, list_schema
 from api.schemas.device import IpAddressSchema
 from api.schemas.network import (IpPoolCreateSchema, IpPoolListSchema, IpPoolSchema, IpPoolUpdateSchema,
@@ -47,9 +47,8 @@ class IpAttachSchema(RequestSchema):
 @operator_required
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, IpPoolListSchema)
-def list_pools(args):
+def list_pools(args, operator):
     """Operator: list IP pools."""
-    operator_only()
     return paginate(select(IpPool).order_by(IpPool.created_at, IpPool.id), args, "ip_pools")
 
 
@@ -57,13 +56,12 @@ def list_pools(args):
 @operator_required
 @blp.arguments(IpPoolCreateSchema)
 @blp.response(201, IpPoolSchema)
-def create_pool(data):
+def create_pool(data, operator):
     """Operator: add an IP pool to a metro."""
-    p = operator_only()
     s = session()
     metro = catalog.find_metro(s, data.pop("metro"))
     pool = catalog.create(s, IpPool, {**data, "metro_id": metro.id}, "cidr")
-    events.record(s, "ip_pool.created", f"{pool.kind} pool {pool.cidr} in {metro.code}", actor=p.actor,
+    events.record(s, "ip_pool.created", f"{pool.kind} pool {pool.cidr} in {metro.code}", actor=operator.actor,
                   target_type="ip_pool", target_id=pool.id)
     s.commit()
     return pool
@@ -72,9 +70,8 @@ def create_pool(data):
 @blp.route("/ip-pools/<pool_id>", methods=["GET"])
 @operator_required
 @blp.response(200, IpPoolSchema)
-def get_pool(pool_id):
+def get_pool(pool_id, operator):
     """Operator: show an IP pool."""
-    operator_only()
     return catalog.get_or_404(session(), IpPool, pool_id, "IP pool")
 
 
@@ -82,12 +79,11 @@ def get_pool(pool_id):
 @operator_required
 @blp.arguments(IpPoolUpdateSchema)
 @blp.response(200, IpPoolSchema)
-def update_pool(data, pool_id):
+def update_pool(data, pool_id, operator):
     """Operator: change a pool's gateway or description."""
-    p = operator_only()
     s = session()
     pool = catalog.update(catalog.get_or_404(s, IpPool, pool_id, "IP pool"), data)
-    events.record(s, "ip_pool.updated", "changed " + ", ".join(sorted(data)), actor=p.actor,
+    events.record(s, "ip_pool.updated", "changed " + ", ".join(sorted(data)), actor=operator.actor,
                   target_type="ip_pool", target_id=pool.id)
     s.commit()
     return pool
@@ -96,15 +92,14 @@ def update_pool(data, pool_id):
 @blp.route("/ip-pools/<pool_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_pool(pool_id):
+def delete_pool(pool_id, operator):
     """Operator: delete a pool with no addresses in use."""
-    p = operator_only()
     s = session()
     pool = catalog.get_or_404(s, IpPool, pool_id, "IP pool")
     if s.scalar(select(IpAssignment.id).where(IpAssignment.pool_id == pool.id).limit(1)) or \
             s.scalar(select(IpReservation.id).where(IpReservation.pool_id == pool.id).limit(1)):
         raise Conflict("the pool has addresses in use")
-    events.record(s, "ip_pool.deleted", f"pool {pool.cidr} deleted", actor=p.actor,
+    events.record(s, "ip_pool.deleted", f"pool {pool.cidr} deleted", actor=operator.actor,
                   target_type="ip_pool", target_id=pool.id)
     s.delete(pool)
     s.commit()

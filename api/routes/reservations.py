@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.models import Device, HardwareReservation, Machine, Project, new_id
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
+from api.routes.common import operator_required, api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.reservation import (HardwareReservationCreateSchema, HardwareReservationListSchema,
                                      HardwareReservationSchema, HardwareReservationUpdateSchema)
@@ -55,9 +55,8 @@ def get_reservation(reservation_id):
 @operator_required
 @blp.arguments(HardwareReservationCreateSchema)
 @blp.response(201, HardwareReservationSchema)
-def create_reservation(data):
+def create_reservation(data, operator):
     """Operator: hold a machine for a project."""
-    p = operator_only()
     s = session()
     project = s.get(Project, data["project_id"])
     if project is None or project.deleted_at is not None:
@@ -74,7 +73,7 @@ def create_reservation(data):
                             provisionable=True)
     s.add(r)
     events.record(s, "hardware_reservation.created", f"machine {machine.hostname} reserved for {project.name}",
-                  actor=p.actor, project_id=project.id, machine=machine,
+                  actor=operator.actor, project_id=project.id, machine=machine,
                   target_type="hardware_reservation", target_id=r.id)
     s.commit()
     return _with_device(r)
@@ -84,9 +83,8 @@ def create_reservation(data):
 @operator_required
 @blp.arguments(HardwareReservationUpdateSchema)
 @blp.response(200, HardwareReservationSchema)
-def update_reservation(data, reservation_id):
+def update_reservation(data, reservation_id, operator):
     """Operator: change provisionable or move the reservation to another project."""
-    p = operator_only()
     s = session()
     r = _visible(reservation_id)
     if "project_id" in data:
@@ -97,7 +95,7 @@ def update_reservation(data, reservation_id):
         r.project_id = data["project_id"]
     if "provisionable" in data:
         r.provisionable = data["provisionable"]
-    events.record(s, "hardware_reservation.updated", "changed " + ", ".join(sorted(data)), actor=p.actor,
+    events.record(s, "hardware_reservation.updated", "changed " + ", ".join(sorted(data)), actor=operator.actor,
                   project_id=r.project_id, target_type="hardware_reservation", target_id=r.id)
     s.commit()
     return _with_device(r)
@@ -106,14 +104,13 @@ def update_reservation(data, reservation_id):
 @blp.route("/hardware-reservations/<reservation_id>", methods=["DELETE"])
 @operator_required
 @blp.response(204)
-def delete_reservation(reservation_id):
+def delete_reservation(reservation_id, operator):
     """Operator: release the reservation (its machine rejoins the pool)."""
-    p = operator_only()
     s = session()
     r = _visible(reservation_id)
     if _with_device(r).device_id:
         raise Conflict("the reservation has a device; delete it first")
-    events.record(s, "hardware_reservation.deleted", "reservation released", actor=p.actor,
+    events.record(s, "hardware_reservation.deleted", "reservation released", actor=operator.actor,
                   project_id=r.project_id, target_type="hardware_reservation", target_id=r.id)
     s.delete(r)
     s.commit()
