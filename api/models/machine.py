@@ -64,6 +64,10 @@ class Machine(IdMixin, TimestampMixin, Base):
     plan: Mapped[Plan | None] = relationship()
     nics: Mapped[list["Nic"]] = relationship(back_populates="machine", cascade="all, delete-orphan",
                                              order_by="Nic.name")
+    # the device running on this machine, if any (read-only: the device holds machine_id)
+    device: Mapped["Device | None"] = relationship(  # noqa: F821
+        primaryjoin="Device.machine_id == Machine.id", foreign_keys="Device.machine_id", viewonly=True,
+        uselist=False)
 
 
 class Nic(IdMixin, TimestampMixin, Base):
@@ -74,3 +78,4 @@ class Nic(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(32), default="")
 
     machine: Mapped[Machine] = relationship(back_populates="nics")
+

@@ -1,24 +1,12 @@
 """Machines: the operator's fleet."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-
-from api.bmc import BMCError
-from api.engine.worker import driver_for
-from api.models import Device, Machine, Metro, Plan
-from api.routes.common import operator_required, api_blueprint, box, paginate, session, settings
+from api.routes.common import api_blueprint, box, operator_required, paginate, session, settings
 from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
                                  MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
-from api.core import events
 from api.services import machines
-from api.core.errors import Conflict, Invalid
 
 blp = api_blueprint("machines", "Machines (operators only)")
-
-
-def _with_device(m: Machine) -> Machine:
-    m.device_id = session().scalar(select(Device.id).where(Device.machine_id == m.id))
-    return m
 
 
 @blp.route("/machines", methods=["GET"])
@@ -27,19 +15,7 @@ def _with_device(m: Machine) -> Machine:
 @blp.response(200, MachineListSchema)
 def list_machines(args, operator):
     """List machines (filters: state, metro, plan)."""
-    q = select(Machine)
-    if args.get("state"):
-        q = q.where(Machine.state == args["state"])
-    if args.get("metro"):
-        q = q.join(Metro, Machine.metro_id == Metro.id).where(or_(Metro.code == args["metro"],
-                                                                   Metro.id == args["metro"]))
-    if args.get("plan"):
-        q = q.join(Plan, Machine.plan_id == Plan.id).where(or_(Plan.slug == args["plan"],
-                                                                Plan.id == args["plan"]))
-    page = paginate(q.order_by(Machine.hostname), args, "machines")
-    for m in page["machines"]:
-        _with_device(m)
-    return page
+    return paginate(machines.list_query(args), args, "machines")
 
 
 @blp.route("/machines", methods=["POST"])
@@ -48,7 +24,7 @@ def list_machines(args, operator):
 @blp.response(201, MachineSchema)
 def enroll_machine(data, operator):
     """Enroll a machine by its BMC; it is inspected unless a plan is given."""
-    return _with_device(machines.enroll(session(), data, box(), operator.actor))
+    return machines.enroll(session(), data, box(), operator.actor)
 
 
 @blp.route("/machines/<machine_id>", methods=["GET"])
@@ -56,7 +32,7 @@ def enroll_machine(data, operator):
 @blp.response(200, MachineSchema)
 def get_machine(machine_id, operator):
     """Show a machine."""
-    return _with_device(machines.get(session(), machine_id))
+    return machines.get(session(), machine_id)
 
 
 @blp.route("/machines/<machine_id>", methods=["PUT", "PATCH"])
@@ -65,7 +41,7 @@ def get_machine(machine_id, operator):
 @blp.response(200, MachineSchema)
 def update_machine(data, machine_id, operator):
     """Change a machine's hostname, plan, BMC or NICs."""
-    return _with_device(machines.update(session(), machines.get(session(), machine_id), data, box(), operator.actor))
+    return machines.update(session(), machines.get(session(), machine_id), data, box(), operator.actor)
 
 
 @blp.route("/machines/<machine_id>", methods=["DELETE"])
@@ -82,8 +58,8 @@ def delete_machine(machine_id, operator):
 @blp.response(200, MachineSchema)
 def maintenance_on(data, machine_id, operator):
     """Take a machine out of the pool."""
-    return _with_device(machines.set_maintenance(session(), machines.get(session(), machine_id), True,
-                                                 data["reason"], operator.actor))
+    return machines.set_maintenance(session(), machines.get(session(), machine_id), True, data["reason"],
+                                    operator.actor)
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["DELETE"])
@@ -91,8 +67,7 @@ def maintenance_on(data, machine_id, operator):
 @blp.response(200, MachineSchema)
 def maintenance_off(machine_id, operator):
     """Return a machine to the pool."""
-    return _with_device(machines.set_maintenance(session(), machines.get(session(), machine_id), False, "",
-                                                 operator.actor))
+    return machines.set_maintenance(session(), machines.get(session(), machine_id), False, "", operator.actor)
 
 
 @blp.route("/machines/<machine_id>/actions", methods=["POST"])
@@ -103,25 +78,7 @@ def machine_action(data, machine_id, operator):
     """Power on/off, reboot, inspect, or set the boot device of a machine."""
     s = session()
     m = machines.get(s, machine_id)
-    if data["type"] != "set_boot_device":
+    if data["type"] == "set_boot_device":
+        machines.set_boot_device(s, m, data, box(), settings(), operator.actor)
+    else:
         machines.action(s, m, data, operator.actor)
-        return None
-    if not data.get("device"):
-        raise Invalid("device: is required for set_boot_device (pxe, disk or cdrom)")
-    if m.operation:
-        raise Conflict(f"machine is busy with {m.operation}")
-    driver = driver_for(m, box(), settings())
-    try:
-        driver.set_boot_device(data["device"], persistent=data["persistent"])
-    except BMCError as exc:
-        events.record(s, "machine.set_boot_device", str(exc), state="error", outcome="failed",
-                      actor=operator.actor, machine=m)
-        s.commit()
-        raise Conflict(f"bmc: {exc}") from None
-    finally:
-        driver.close()
-    events.record(s, "machine.set_boot_device",
-                  f"boot device {data['device']}{' (persistent)' if data['persistent'] else ''}",
-                  actor=operator.actor, machine=m)
-    s.commit()
-    return None
