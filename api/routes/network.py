@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy import select
 
-from api.models import IpAssignment, IpPool, IpReservation
-from api.routes.common import operator_required, api_blueprint, paginate, principal, session
+from api.models import IpAssignment, IpReservation
+from api.routes.common import api_blueprint, paginate, principal, session
+from api.routes.crud import Schemas, Summaries, crud_routes
 from api.schemas.common import ListArgs, Tags, list_schema
 from api.schemas.device import IpAddressSchema
 from api.schemas.network import (IpPoolCreateSchema, IpPoolListSchema, IpPoolSchema, IpPoolUpdateSchema,
@@ -43,66 +44,12 @@ class IpAttachSchema(RequestSchema):
 
 # --- pools (operator) ------------------------------------------------------
 
-@blp.route("/ip-pools", methods=["GET"])
-@operator_required
-@blp.arguments(ListArgs, location="query")
-@blp.response(200, IpPoolListSchema)
-def list_pools(args, operator):
-    """Operator: list IP pools."""
-    return paginate(select(IpPool).order_by(IpPool.created_at, IpPool.id), args, "ip_pools")
-
-
-@blp.route("/ip-pools", methods=["POST"])
-@operator_required
-@blp.arguments(IpPoolCreateSchema)
-@blp.response(201, IpPoolSchema)
-def create_pool(data, operator):
-    """Operator: add an IP pool to a metro."""
-    s = session()
-    metro = catalog.find_metro(s, data.pop("metro"))
-    pool = catalog.create(s, IpPool, {**data, "metro_id": metro.id}, "cidr")
-    events.record(s, "ip_pool.created", f"{pool.kind} pool {pool.cidr} in {metro.code}", actor=operator.actor,
-                  target_type="ip_pool", target_id=pool.id)
-    s.commit()
-    return pool
-
-
-@blp.route("/ip-pools/<pool_id>", methods=["GET"])
-@operator_required
-@blp.response(200, IpPoolSchema)
-def get_pool(pool_id, operator):
-    """Operator: show an IP pool."""
-    return catalog.get_or_404(session(), IpPool, pool_id, "IP pool")
-
-
-@blp.route("/ip-pools/<pool_id>", methods=["PUT", "PATCH"])
-@operator_required
-@blp.arguments(IpPoolUpdateSchema)
-@blp.response(200, IpPoolSchema)
-def update_pool(data, pool_id, operator):
-    """Operator: change a pool's gateway or description."""
-    s = session()
-    pool = catalog.update(catalog.get_or_404(s, IpPool, pool_id, "IP pool"), data)
-    events.record(s, "ip_pool.updated", "changed " + ", ".join(sorted(data)), actor=operator.actor,
-                  target_type="ip_pool", target_id=pool.id)
-    s.commit()
-    return pool
-
-
-@blp.route("/ip-pools/<pool_id>", methods=["DELETE"])
-@operator_required
-@blp.response(204)
-def delete_pool(pool_id, operator):
-    """Operator: delete a pool with no addresses in use."""
-    s = session()
-    pool = catalog.get_or_404(s, IpPool, pool_id, "IP pool")
-    if s.scalar(select(IpAssignment.id).where(IpAssignment.pool_id == pool.id).limit(1)) or \
-            s.scalar(select(IpReservation.id).where(IpReservation.pool_id == pool.id).limit(1)):
-        raise Conflict("the pool has addresses in use")
-    events.record(s, "ip_pool.deleted", f"pool {pool.cidr} deleted", actor=operator.actor,
-                  target_type="ip_pool", target_id=pool.id)
-    s.delete(pool)
-    s.commit()
+crud_routes(blp, catalog.IP_POOL, "/ip-pools", "pool_id", "ip_pools",
+            Schemas(IpPoolSchema, IpPoolListSchema, IpPoolCreateSchema, IpPoolUpdateSchema),
+            Summaries("Operator: list IP pools.", "Operator: show an IP pool.", "Operator: add an IP pool to a metro.",
+                      "Operator: change a pool's gateway or description.",
+                      "Operator: delete a pool with no addresses in use."),
+            operator_reads=True)
 
 
 # --- reserved blocks and assignments (tenants) ------------------------------

@@ -20,7 +20,7 @@ from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metr
 from api.core import events
 from api.services import ipam, scheduler
 from api.services.auth import Principal, find_visible
-from api.services.catalog import find_metro, find_os, find_plan
+from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
 from api.core.errors import Conflict, Invalid, ServiceError
 from api.core.secrets import SecretBox, hash_token, new_token
 from api.schemas.common import View
@@ -71,13 +71,7 @@ def list_query(project_ids: set[str] | None, args: dict, project_id: str | None 
     if args.get("tag"):
         # tags are a JSON list; matching its quoted text works the same on SQLite and PostgreSQL
         q = q.where(cast(Device.tags, String).like('%"' + _escape_like(args["tag"]) + '"%', escape="\\"))
-    if args.get("metro"):
-        q = q.join(Metro, Device.metro_id == Metro.id).where(or_(Metro.code == args["metro"],
-                                                                  Metro.id == args["metro"]))
-    if args.get("plan"):
-        q = q.join(Plan, Device.plan_id == Plan.id).where(or_(Plan.slug == args["plan"],
-                                                               Plan.id == args["plan"]))
-    return q.order_by(Device.created_at, Device.id)
+    return in_metro_and_plan(q, Device, args).order_by(Device.created_at, Device.id)
 
 
 def _escape_like(value: str) -> str:

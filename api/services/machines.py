@@ -1,7 +1,7 @@
 """Machines (operator): enroll, update, maintenance, actions, inspection."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -9,10 +9,10 @@ from api.bmc import BMCError
 from api.engine import operations
 from api.engine.states import InvalidTransition, transition
 from api.engine.worker import driver_for
-from api.models import Device, HardwareReservation, Machine, Metro, Nic, Plan
+from api.models import Device, HardwareReservation, Machine, Nic, Plan
 from api.core import events
 from api.core.config import Settings
-from api.services.catalog import find_metro, find_plan
+from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, new_token
 
@@ -42,13 +42,7 @@ def list_query(args: dict):
     q = select(Machine).options(*MACHINE_JSON)
     if args.get("state"):
         q = q.where(Machine.state == args["state"])
-    if args.get("metro"):
-        q = q.join(Metro, Machine.metro_id == Metro.id).where(or_(Metro.code == args["metro"],
-                                                                   Metro.id == args["metro"]))
-    if args.get("plan"):
-        q = q.join(Plan, Machine.plan_id == Plan.id).where(or_(Plan.slug == args["plan"],
-                                                                Plan.id == args["plan"]))
-    return q.order_by(Machine.hostname)
+    return in_metro_and_plan(q, Machine, args).order_by(Machine.hostname)
 
 
 def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
