@@ -146,6 +146,7 @@ def may_see(session: Session, principal: Principal, *, project_id: str | None = 
 
 
 def _owner(row) -> dict:
+    """Whose ``row`` is, as :func:`may_see` takes it."""
     if isinstance(row, Project):
         return {"project_id": row.id}
     if isinstance(row, IpAssignment):
