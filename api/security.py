@@ -35,7 +35,9 @@ from typing import Callable
 
 from flask import Flask, current_app, g, request
 
+from api.core import db
 from api.http_errors import error_response
+from api.services import audit
 
 log = logging.getLogger("ingot.security")
 
@@ -242,14 +244,8 @@ def _clean(value: str, size: int) -> str:
 
 
 def _audit_rejected(response) -> None:
-    """Record a failed state-changing request (its own small transaction).
-
-    The request's session is rolled back first: an error response keeps none
-    of the request's partial work (and on SQLite the write lock is freed).
-    """
-    from api.core import db
-    from api.core import events
-
+    """Record a failed state-changing request (its own small transaction, see
+    :func:`api.services.audit.record_rejected`)."""
     principal = g.principal
     args = request.view_args or {}
     target_id = next((str(v) for k, v in args.items() if k.endswith("_id") and k != "project_id"),
@@ -267,22 +263,9 @@ def _audit_rejected(response) -> None:
     if messages:
         body += ": " + "; ".join(str(m) for m in messages[:3])
     try:
-        s = db.session()
-        s.rollback()
-        project_id = None
-        wanted = args.get("project_id")
-        if wanted:
-            allowed = principal.project_ids(s)
-            if allowed is None or wanted in allowed:
-                project_id = wanted
-        if project_id is not None:
-            from api.models import Project
-            if s.get(Project, project_id) is None:
-                project_id = None
-        events.record(s, "api.request.rejected", _clean(body, 2000), state="error", outcome=outcome,
-                      actor=principal.actor, project_id=project_id, target_type=_clean(target_type, 32),
-                      target_id=_clean(target_id, 36))
-        s.commit()
+        audit.record_rejected(db.session(), principal, _clean(body, 2000), outcome=outcome,
+                              project_id=args.get("project_id") or None, target_type=_clean(target_type, 32),
+                              target_id=_clean(target_id, 36))
     except Exception as exc:  # auditing a failure must not turn it into a 500
         log.warning("could not record rejected request %s %s: %s", request.method, request.path,
                     type(exc).__name__)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
@@ -64,6 +64,10 @@ class Machine(IdMixin, TimestampMixin, Base):
     plan: Mapped[Plan | None] = relationship()
     nics: Mapped[list["Nic"]] = relationship(back_populates="machine", cascade="all, delete-orphan",
                                              order_by="Nic.name")
+    # the device running on this machine, if any (read-only: the device holds machine_id)
+    device: Mapped["Device | None"] = relationship(  # noqa: F821
+        primaryjoin="Device.machine_id == Machine.id", foreign_keys="Device.machine_id", viewonly=True,
+        uselist=False)
 
 
 class Nic(IdMixin, TimestampMixin, Base):
@@ -74,3 +78,12 @@ class Nic(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(32), default="")
 
     machine: Mapped[Machine] = relationship(back_populates="nics")
+
+
+# The metros that have machines of a plan, for the catalogue (read-only). It is
+# defined here, where both tables are known, over the distinct (plan, metro)
+# pairs of the machines, so a plan lists each metro once.
+_plan_metros = select(Machine.plan_id, Machine.metro_id).distinct().subquery()
+Plan.available_metros = relationship(
+    Metro, secondary=_plan_metros, primaryjoin=Plan.id == _plan_metros.c.plan_id,
+    secondaryjoin=_plan_metros.c.metro_id == Metro.id, viewonly=True, order_by=Metro.code)

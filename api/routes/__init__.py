@@ -4,11 +4,14 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from api.routes import (boot, catalog, devices, events, health, machines, network, projects, reservations,
+                        ssh_keys, users)
+
 
 def register_blueprints(app: Flask, api: Api) -> None:
+    # api.metadata.routes imports api.routes.boot; importing it at the top would be a cycle. On
+    # branch i11-layers the metadata blueprint no longer imports routes and app.py registers it.
     from api.metadata.routes import blp as metadata
-    from api.routes import (boot, catalog, devices, events, health, machines, network, projects,
-                            reservations, ssh_keys, users)
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
                    boot):
         api.register_blueprint(module.blp)

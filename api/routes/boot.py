@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from api.boot.ipxe import script_for, unknown_machine_script
 from api.routes.common import API_PREFIX, box, session, settings
+from api.schemas.machine import MAC_RE
 from api.services import callbacks
 from api.core.errors import Invalid, NotFound
 
@@ -44,7 +45,6 @@ def _script(machine, source: str) -> Response:
 @blp.response(200, content_type="text/plain")
 def ipxe_by_mac(args):
     """The iPXE script for the machine with this NIC MAC."""
-    from api.schemas.machine import MAC_RE
     mac = args["mac"]
     if not MAC_RE.match(mac):
         raise Invalid("mac: must be a MAC address like 52:54:00:12:34:56")

@@ -36,19 +36,14 @@ def settings():
     return current_app.config["INGOT"]
 
 
-def operator_only() -> Principal:
-    """The caller, who must be an operator (403 otherwise)."""
-    p = principal()
-    p.require_operator()
-    return p
-
-
 def operator_required(view):
-    """Refuse non-operators (403) before the request body is even parsed."""
+    """Refuse non-operators (403) before the request body is even parsed; the
+    view gets the caller as its ``operator`` keyword argument."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        operator_only()
-        return view(*args, **kwargs)
+        p = principal()
+        p.require_operator()
+        return view(*args, operator=p, **kwargs)
     return wrapper
 
 

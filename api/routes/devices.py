@@ -1,28 +1,23 @@
 """Devices: the tenant's servers."""
 from __future__ import annotations
 
-import uuid
-
-from api.models import utcnow
 from api.routes.common import api_blueprint, box, paginate, principal, session
 from api.schemas.device import (BatchCreateSchema, BatchListSchema, DeviceActionSchema, DeviceCreateSchema,
                                 DeviceDeleteArgs, DeviceListArgs, DeviceListSchema, DeviceSchema,
                                 DeviceUpdateSchema)
 from api.services import auth, devices
-from api.core.errors import ServiceError
 
 blp = api_blueprint("devices", "Devices")
 
 
-def _member_of() -> set[str]:
-    return principal().member_project_ids(session())
+def _present(device):
+    """The device with the secrets the caller may see."""
+    return devices.present(device, box(), principal().member_project_ids(session()))
 
 
 def _present_page(page: dict) -> dict:
-    member_of = _member_of()
-    for d in page["devices"]:
-        devices.present(d, box(), member_of)
-    return page
+    member_of = principal().member_project_ids(session())
+    return {**page, "devices": [devices.present(d, box(), member_of) for d in page["devices"]]}
 
 
 @blp.route("/projects/<project_id>/devices", methods=["GET"])
@@ -50,8 +45,7 @@ def create_device(data, project_id):
     """Create a device: allocate a machine of the plan in the metro and image it."""
     s = session()
     p = principal()
-    project = auth.visible_project(s, p, project_id)
-    return devices.present(devices.create(s, p, project, data, box()), box(), _member_of())
+    return _present(devices.create(s, p, auth.visible_project(s, p, project_id), data, box()))
 
 
 @blp.route("/projects/<project_id>/devices/batch", methods=["POST"])
@@ -62,34 +56,14 @@ def create_batch(data, project_id):
     s = session()
     p = principal()
     project = auth.visible_project(s, p, project_id)
-    out = []
-    for batch in data["batches"]:
-        quantity = batch.get("quantity", 1)
-        hostnames = batch.get("hostnames") or []
-        created, errors = [], []
-        try:
-            for i in range(quantity):
-                spec = dict(batch)
-                if i < len(hostnames):
-                    spec["hostname"] = hostnames[i]
-                elif batch.get("hostname") and quantity > 1:
-                    spec["hostname"] = f"{batch['hostname']}-{i + 1:02d}"
-                created.append(devices.build(s, p, project, spec, box()))
-            s.commit()
-        except ServiceError as exc:
-            s.rollback()
-            created, errors = [], exc.messages
-        out.append({"id": str(uuid.uuid4()), "state": "failed" if errors else "completed",
-                    "quantity": quantity, "error_messages": errors, "devices": created,
-                    "created_at": utcnow()})
-    return {"batches": out}
+    return {"batches": devices.create_batch(s, p, project, data["batches"], box())}
 
 
 @blp.route("/devices/<device_id>", methods=["GET"])
 @blp.response(200, DeviceSchema)
 def get_device(device_id):
     """Show a device."""
-    return devices.present(devices.visible_device(session(), principal(), device_id), box(), _member_of())
+    return _present(devices.visible_device(session(), principal(), device_id))
 
 
 @blp.route("/devices/<device_id>", methods=["PUT", "PATCH"])
@@ -99,8 +73,7 @@ def update_device(data, device_id):
     """Change a device's hostname, description, tags, userdata, customdata, lock…"""
     s = session()
     p = principal()
-    device = devices.visible_device(s, p, device_id)
-    return devices.present(devices.update(s, p, device, data), box(), _member_of())
+    return _present(devices.update(s, p, devices.visible_device(s, p, device_id), data))
 
 
 @blp.route("/devices/<device_id>", methods=["DELETE"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.identity import ProjectCreateSchema, ProjectListSchema, ProjectSchema, ProjectUpdateSchema
-from api.core import events
 from api.services import auth, projects
 
 blp = api_blueprint("projects", "Projects (tenants)")
@@ -23,10 +22,7 @@ def list_projects(args):
 @blp.response(201, ProjectSchema)
 def create_project(data):
     """Create a project; the caller becomes its owner."""
-    s = session()
-    project = projects.create(s, principal(), data["name"], data.get("customdata"))
-    s.commit()
-    return project
+    return projects.create(session(), principal(), data["name"], data.get("customdata"))
 
 
 @blp.route("/projects/<project_id>", methods=["GET"])
@@ -43,13 +39,7 @@ def update_project(data, project_id):
     """Rename a project or change its customdata."""
     s = session()
     p = principal()
-    project = auth.visible_project(s, p, project_id)
-    for key, value in data.items():
-        setattr(project, key, value)
-    events.record(s, "project.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
-                  actor=p.actor, project_id=project.id, target_type="project", target_id=project.id)
-    s.commit()
-    return project
+    return projects.update(s, p, auth.visible_project(s, p, project_id), data)
 
 
 @blp.route("/projects/<project_id>", methods=["DELETE"])
@@ -58,6 +48,4 @@ def delete_project(project_id):
     """Delete a project that has no devices."""
     s = session()
     p = principal()
-    project = auth.visible_project(s, p, project_id)
-    projects.delete(s, p, project)
-    s.commit()
+    projects.delete(s, p, auth.visible_project(s, p, project_id))

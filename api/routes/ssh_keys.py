@@ -7,7 +7,6 @@ from api.models import SSHKey
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.ssh_key import SSHKeyCreateSchema, SSHKeyListSchema, SSHKeySchema, SSHKeyUpdateSchema
-from api.core import events
 from api.services import auth, ssh_keys
 
 blp = api_blueprint("ssh_keys", "SSH keys")
@@ -27,14 +26,7 @@ def list_keys(args):
 @blp.response(201, SSHKeySchema)
 def create_key(data):
     """Add a key to the current user."""
-    p = principal()
-    user = p.require_user()
-    s = session()
-    key = ssh_keys.create(s, key=data["key"], label=data["label"], user_id=user.id)
-    events.record(s, "ssh_key.created", f"SSH key {key.label or key.fingerprint} added", actor=p.actor,
-                  target_type="ssh_key", target_id=key.id)
-    s.commit()
-    return key
+    return ssh_keys.create(session(), principal(), key=data["key"], label=data["label"])
 
 
 @blp.route("/projects/<project_id>/ssh-keys", methods=["GET"])
@@ -54,12 +46,8 @@ def create_project_key(data, project_id):
     """Add a key to a project."""
     s = session()
     p = principal()
-    project = auth.visible_project(s, p, project_id)
-    key = ssh_keys.create(s, key=data["key"], label=data["label"], project=project)
-    events.record(s, "ssh_key.created", f"project SSH key {key.label or key.fingerprint} added",
-                  actor=p.actor, project_id=project.id, target_type="ssh_key", target_id=key.id)
-    s.commit()
-    return key
+    return ssh_keys.create(s, p, key=data["key"], label=data["label"],
+                           project=auth.visible_project(s, p, project_id))
 
 
 @blp.route("/ssh-keys/<key_id>", methods=["GET"])
@@ -76,11 +64,7 @@ def update_key(data, key_id):
     """Change a key's label or key."""
     s = session()
     p = principal()
-    key = ssh_keys.update(ssh_keys.visible_key(s, p, key_id), data)
-    events.record(s, "ssh_key.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
-                  actor=p.actor, project_id=key.project_id, target_type="ssh_key", target_id=key.id)
-    s.commit()
-    return key
+    return ssh_keys.update(s, p, ssh_keys.visible_key(s, p, key_id), data)
 
 
 @blp.route("/ssh-keys/<key_id>", methods=["DELETE"])
@@ -89,8 +73,4 @@ def delete_key(key_id):
     """Delete a key."""
     s = session()
     p = principal()
-    key = ssh_keys.visible_key(s, p, key_id)
-    events.record(s, "ssh_key.deleted", f"SSH key {key.label or key.fingerprint} deleted", actor=p.actor,
-                  project_id=key.project_id, target_type="ssh_key", target_id=key.id)
-    s.delete(key)
-    s.commit()
+    ssh_keys.delete(s, p, ssh_keys.visible_key(s, p, key_id))

@@ -5,11 +5,9 @@ from sqlalchemy import select
 
 from api.models import ApiToken
 from api.routes.common import api_blueprint, paginate, principal, session
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, View
 from api.schemas.identity import ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema, UserSchema
-from api.core import events
 from api.services import auth
-from api.core.errors import NotFound
 
 blp = api_blueprint("users", "The current user and API keys")
 
@@ -36,15 +34,8 @@ def list_user_keys(args):
 @blp.response(201, ApiKeySchema)
 def create_user_key(data):
     """Create a user API key; the token appears in this response only."""
-    p = principal()
-    user = p.require_user()
-    s = session()
-    token, raw = auth.issue_token(s, user=user, **data)
-    events.record(s, "api_key.created", f"user API key {token.token_prefix}… created", actor=p.actor,
-                  target_type="api_key", target_id=token.id)
-    s.commit()
-    token.raw_token = raw
-    return token
+    token, raw = auth.create_api_key(session(), principal(), data)
+    return View(token, raw_token=raw)
 
 
 @blp.route("/projects/<project_id>/api-keys", methods=["GET"])
@@ -62,31 +53,14 @@ def list_project_keys(args, project_id):
 @blp.response(201, ApiKeySchema)
 def create_project_key(data, project_id):
     """Create a project API key (acts as a member of that project only)."""
-    p = principal()
     s = session()
-    project = auth.visible_project(s, p, project_id)
-    token, raw = auth.issue_token(s, project=project, user=p.user if not p.project_scope else None, **data)
-    events.record(s, "api_key.created", f"project API key {token.token_prefix}… created", actor=p.actor,
-                  project_id=project.id, target_type="api_key", target_id=token.id)
-    s.commit()
-    token.raw_token = raw
-    return token
+    p = principal()
+    token, raw = auth.create_api_key(s, p, data, project=auth.visible_project(s, p, project_id))
+    return View(token, raw_token=raw)
 
 
 @blp.route("/api-keys/<key_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_key(key_id):
     """Revoke an API key."""
-    p = principal()
-    s = session()
-    token = s.get(ApiToken, key_id)
-    allowed = token is not None and (
-        p.is_operator
-        or (token.project_id is None and p.user is not None and not p.project_scope and token.user_id == p.user.id)
-        or (token.project_id is not None and token.project_id in (p.project_ids(s) or set())))
-    if not allowed:
-        raise NotFound("API key not found")
-    events.record(s, "api_key.deleted", f"API key {token.token_prefix}… revoked", actor=p.actor,
-                  project_id=token.project_id, target_type="api_key", target_id=token.id)
-    s.delete(token)
-    s.commit()
+    auth.revoke_api_key(session(), principal(), key_id)

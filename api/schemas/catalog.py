@@ -50,10 +50,9 @@ class PlanSchema(PlanRefSchema):
     legacy = fields.Constant(False)
     match = fields.Dict()
     deployment_types = fields.Constant(["on_demand", "reservation"])
-    # set by the catalog service: the metros that have machines of this plan
+    # the metros that have machines of this plan
     available_in_metros = fields.Function(lambda p: [
-        {"id": m.id, "code": m.code, "href": href("locations/metros", m.id)}
-        for m in getattr(p, "available_metros", [])])
+        {"id": m.id, "code": m.code, "href": href("locations/metros", m.id)} for m in p.available_metros])
 
 
 PlanListSchema = list_schema("plans", PlanSchema, "PlanList")

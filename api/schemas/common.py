@@ -21,6 +21,19 @@ def href(kind: str, obj_id: str) -> str:
     return f"{API_PREFIX}/{kind}/{obj_id}"
 
 
+class View:
+    """A row as one response shows it: the row's attributes plus values
+    computed for this response (a token shown once, a secret this caller may
+    see), which are never stored on the row itself."""
+
+    def __init__(self, row, **shown):
+        self._row = row
+        self.__dict__.update(shown)
+
+    def __getattr__(self, name):  # only for names not given to __init__
+        return getattr(self._row, name)
+
+
 class RequestSchema(Schema):
     """Request bodies: fields Equinix clients send that Ingot does not use are
     ignored (``features``, ``spot_instance``…), not errors."""

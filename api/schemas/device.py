@@ -67,7 +67,7 @@ class DeviceSchema(Schema):
     billing_cycle = fields.String()
     project = HrefField("projects", attribute="project_id")
     ssh_keys = fields.Function(lambda d: [{"id": k.id, "href": href("ssh-keys", k.id)} for k in d.ssh_keys])
-    root_password = fields.Function(lambda d: getattr(d, "root_password", None))
+    root_password = fields.Function(lambda d: d.root_password)
     network_ports = fields.Function(lambda d: [
         {"id": n.id, "name": n.name or f"eth{i}", "type": "NetworkPort",
          "data": {"mac": n.mac, "bonded": False}}
@@ -81,8 +81,9 @@ class DeviceSchema(Schema):
 
     @post_dump(pass_original=True)
     def _hide_private(self, data, original, **kwargs):
-        """userdata, customdata and root_password only for the device's project."""
-        if getattr(original, "private_hidden", False):
+        """userdata, customdata and root_password only for the device's project
+        (``original`` is the device as :func:`api.services.devices.present` shows it)."""
+        if not original.private_shown:
             for key in PRIVATE_FIELDS:
                 data.pop(key, None)
         return data

@@ -60,8 +60,8 @@ class MachineSchema(Schema):
     last_error = fields.String()
     operation = fields.String(allow_none=True)
     step = fields.String(allow_none=True)
-    device = fields.Function(lambda m: {"id": m.device_id, "href": href("devices", m.device_id)}
-                             if getattr(m, "device_id", None) else None)
+    device = fields.Function(lambda m: {"id": m.device.id, "href": href("devices", m.device.id)}
+                             if m.device else None)
     href = fields.Function(lambda m: href("machines", m.id))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -6,6 +6,7 @@ import ipaddress
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import RequestSchema, Tags, href, list_schema
+from api.schemas.device import IpAddressSchema
 
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 
@@ -61,3 +62,24 @@ class IpReservationSchema(Schema):
     state = fields.Constant("created")
     href = fields.Function(lambda r: href("ips", r.id))
     created_at = fields.DateTime()
+
+
+IpReservationListSchema = list_schema("ip_addresses", IpReservationSchema, "IpReservationList")
+IpAssignmentListSchema = list_schema("ip_addresses", IpAddressSchema, "IpAssignmentList")
+
+
+class IpReservationCreateSchema(RequestSchema):
+    type = fields.String(required=True, validate=validate.OneOf(POOL_KINDS))
+    metro = fields.String(required=True)
+    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
+    tags = Tags(load_default=list)
+    description = fields.String(load_default="", validate=validate.Length(max=1024))
+
+
+class IpReservationUpdateSchema(RequestSchema):
+    tags = Tags()
+    description = fields.String(validate=validate.Length(max=1024))
+
+
+class IpAttachSchema(RequestSchema):
+    address = fields.String(required=True, validate=validate.Length(min=1, max=64))

@@ -18,8 +18,8 @@ class HardwareReservationSchema(Schema):
     provisionable = fields.Boolean()
     spare = fields.Constant(False)
     need_of_service = fields.Function(lambda r: r.machine.state in ("failed", "maintenance"))
-    device = fields.Function(lambda r: {"id": r.device_id, "href": href("devices", r.device_id)}
-                             if getattr(r, "device_id", None) else None)
+    device = fields.Function(lambda r: {"id": r.device.id, "href": href("devices", r.device.id)}
+                             if r.device else None)
     href = fields.Function(lambda r: href("hardware-reservations", r.id))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ApiToken, Membership, Project, User, as_utc, utcnow
+from api.core import events
 from api.core.errors import Forbidden, NotFound, Unauthorized
 from api.core.secrets import hash_token, new_token
+from api.models import ApiToken, IpAssignment, Membership, Project, User, as_utc, utcnow
 
 # last_used_at is written at most this often per token, so reads stay reads
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
@@ -96,19 +97,84 @@ def issue_token(session: Session, *, user: User | None = None, project: Project 
     return token, raw
 
 
-def visible_project(session: Session, principal: Principal, project_id: str) -> Project:
-    """The project if the caller may act in it.
+def create_api_key(session: Session, principal: Principal, data: dict,
+                   project: Project | None = None) -> tuple[ApiToken, str]:
+    """A user API key of the caller, or (``project`` given) a key acting as a
+    member of that project only; audited and committed. Returns it with the
+    raw token, shown once.
 
     Raises:
-        NotFound: no such project, deleted, or not the caller's.
+        Forbidden: a user key asked for by a project key (it has no user).
     """
-    project = session.get(Project, project_id)
-    if project is None or project.deleted_at is not None:
-        raise NotFound("Project not found")
-    allowed = principal.project_ids(session)
-    if allowed is not None and project.id not in allowed:
-        raise NotFound("Project not found")
-    return project
+    if project is None:
+        token, raw = issue_token(session, user=principal.require_user(), **data)
+        body = f"user API key {token.token_prefix}… created"
+    else:
+        user = principal.user if not principal.project_scope else None
+        token, raw = issue_token(session, project=project, user=user, **data)
+        body = f"project API key {token.token_prefix}… created"
+    events.record(session, "api_key.created", body, actor=principal.actor, project_id=token.project_id,
+                  target_type="api_key", target_id=token.id)
+    session.commit()
+    return token, raw
+
+
+def revoke_api_key(session: Session, principal: Principal, key_id: str) -> None:
+    """Delete an API key the caller may see.
+
+    Raises:
+        NotFound: no such key, or another user's or project's.
+    """
+    token = find_visible(session, principal, ApiToken, key_id, "API key")
+    events.record(session, "api_key.deleted", f"API key {token.token_prefix}… revoked", actor=principal.actor,
+                  project_id=token.project_id, target_type="api_key", target_id=token.id)
+    session.delete(token)
+    session.commit()
+
+
+def may_see(session: Session, principal: Principal, *, project_id: str | None = None,
+            user_id: str | None = None) -> bool:
+    """Whether the caller may see an object of ``project_id`` or, when it has
+    no project, one owned by ``user_id``: operators see everything, members
+    their projects', a user its own, a project API key its project's only."""
+    if principal.is_operator:
+        return True
+    if project_id is not None:
+        return project_id in principal.project_ids(session)
+    return (user_id is not None and principal.user is not None and not principal.project_scope
+            and user_id == principal.user.id)
+
+
+def _owner(row) -> dict:
+    """Whose ``row`` is, as :func:`may_see` takes it."""
+    if isinstance(row, Project):
+        return {"project_id": row.id}
+    if isinstance(row, IpAssignment):
+        return {"project_id": row.device.project_id}
+    return {"project_id": getattr(row, "project_id", None), "user_id": getattr(row, "user_id", None)}
+
+
+def visible(session: Session, principal: Principal, row, what: str):
+    """``row`` if the caller may see it (see :func:`may_see`).
+
+    Raises:
+        NotFound: ``row`` is None, deleted, or another project's or user's
+        (another project's object is a 404, never a 403).
+    """
+    if row is None or getattr(row, "deleted_at", None) is not None or \
+            not may_see(session, principal, **_owner(row)):
+        raise NotFound(f"{what} not found")
+    return row
+
+
+def find_visible(session: Session, principal: Principal, model, obj_id: str, what: str, options=()):
+    """The ``model`` row ``obj_id`` if the caller may see it. Raises NotFound."""
+    return visible(session, principal, session.get(model, obj_id, options=options), what)
+
+
+def visible_project(session: Session, principal: Principal, project_id: str) -> Project:
+    """The project if the caller may act in it. Raises NotFound."""
+    return find_visible(session, principal, Project, project_id, "Project")
 
 
 def ensure_bootstrap_operator(session: Session, raw_token: str) -> bool:

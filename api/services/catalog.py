@@ -1,12 +1,18 @@
-"""Metros, plans and operating systems: lookups by slug/code or id, and CRUD."""
+"""The catalogue operators keep: metros, plans, operating systems and IP
+pools. Lookups by slug/code or id, and one create/update/delete for all four
+(each validated, audited and committed)."""
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from api.models import Device, IpPool, Machine, Metro, OperatingSystem, Plan
+from api.core import events
 from api.core.errors import Conflict, Invalid, NotFound
+from api.models import Device, IpAssignment, IpPool, IpReservation, Machine, Metro, OperatingSystem, Plan
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):
@@ -29,59 +35,122 @@ def find_os(session: Session, value: str, field: str = "operating_system") -> Op
     return _by_key(session, OperatingSystem, OperatingSystem.slug, value, field, "operating system")
 
 
-def get_or_404(session: Session, model, obj_id: str, what: str):
-    row = session.get(model, obj_id)
+def in_metro_and_plan(q, model, args: dict):
+    """``q`` (over ``model``: machines or devices) narrowed to ``args["metro"]``
+    (code or id) and ``args["plan"]`` (slug or id) when they are given."""
+    if args.get("metro"):
+        q = q.join(Metro, model.metro_id == Metro.id).where(or_(Metro.code == args["metro"],
+                                                                 Metro.id == args["metro"]))
+    if args.get("plan"):
+        q = q.join(Plan, model.plan_id == Plan.id).where(or_(Plan.slug == args["plan"], Plan.id == args["plan"]))
+    return q
+
+
+def _used(session: Session, *queries) -> bool:
+    return any(session.scalar(q.limit(1)) is not None for q in queries)
+
+
+def _pool_columns(session: Session, data: dict) -> dict:
+    """A pool is created in a metro named by code or id."""
+    metro = find_metro(session, data["metro"])
+    return {**{k: v for k, v in data.items() if k != "metro"}, "metro_id": metro.id}
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One catalogue collection and its rules."""
+
+    name: str            # event type prefix and audit target type
+    model: type
+    what: str            # as a 404 names it
+    unique: str          # the field a duplicate is reported by
+    order_by: tuple
+    in_use: Callable[[Session, object], bool]
+    in_use_message: str
+    # event bodies, formatted with the row (and ``changed``: the updated fields)
+    bodies: dict = dataclasses.field(default_factory=dict)
+    # what the JSON shows, loaded with the row or list
+    load: tuple = ()
+    # request data -> model columns
+    columns: Callable[[Session, dict], dict] = lambda session, data: data
+
+    def body(self, verb: str, row, data: dict | None = None) -> str:
+        template = self.bodies.get(verb, f"{self.name} {{row.{self.unique}}} {verb}")
+        return template.format(row=row, changed=", ".join(sorted(data or {})))
+
+
+METRO = Kind(
+    "metro", Metro, "Metro", "code", (Metro.code,),
+    lambda s, r: _used(s, select(Machine.id).where(Machine.metro_id == r.id),
+                       select(IpPool.id).where(IpPool.metro_id == r.id)),
+    "metro is in use by machines or IP pools")
+PLAN = Kind(
+    "plan", Plan, "Plan", "slug", (Plan.slug,),
+    lambda s, r: _used(s, select(Machine.id).where(Machine.plan_id == r.id),
+                       select(Device.id).where(Device.plan_id == r.id)),
+    "plan is in use by machines or devices", load=(selectinload(Plan.available_metros),))
+OPERATING_SYSTEM = Kind(
+    "operating_system", OperatingSystem, "Operating system", "slug", (OperatingSystem.slug,),
+    lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id, Device.deleted_at.is_(None))),
+    "operating system is in use by devices")
+IP_POOL = Kind(
+    "ip_pool", IpPool, "IP pool", "cidr", (IpPool.created_at, IpPool.id),
+    lambda s, r: _used(s, select(IpAssignment.id).where(IpAssignment.pool_id == r.id),
+                       select(IpReservation.id).where(IpReservation.pool_id == r.id)),
+    "the pool has addresses in use",
+    bodies={"created": "{row.kind} pool {row.cidr} in {row.metro.code}", "updated": "changed {changed}",
+            "deleted": "pool {row.cidr} deleted"},
+    load=(selectinload(IpPool.metro),), columns=_pool_columns)
+
+
+def list_query(kind: Kind):
+    return select(kind.model).options(*kind.load).order_by(*kind.order_by)
+
+
+def get(session: Session, kind: Kind, obj_id: str):
+    """Raises NotFound."""
+    row = session.get(kind.model, obj_id, options=kind.load)
     if row is None:
-        raise NotFound(f"{what} not found")
+        raise NotFound(f"{kind.what} not found")
     return row
 
 
-def attach_plan_metros(session: Session, plans: list[Plan]) -> list[Plan]:
-    """Set ``available_metros`` on each plan: metros with machines of it."""
-    rows = session.execute(select(Machine.plan_id, Metro).join(Metro, Machine.metro_id == Metro.id)
-                           .where(Machine.plan_id.in_([p.id for p in plans])).distinct()).all()
-    by_plan: dict[str, list[Metro]] = {}
-    for plan_id, metro in rows:
-        by_plan.setdefault(plan_id, []).append(metro)
-    for p in plans:
-        p.available_metros = by_plan.get(p.id, [])
-    return plans
+def _audit(session: Session, actor: str, kind: Kind, verb: str, row, data: dict | None = None) -> None:
+    events.record(session, f"{kind.name}.{verb}", kind.body(verb, row, data), actor=actor,
+                  target_type=kind.name, target_id=row.id)
 
 
-def create(session: Session, model, data: dict, unique_field: str):
-    """Insert a catalog row. Raises Conflict when the slug/code is taken."""
-    row = model(**data)
+def create(session: Session, actor: str, kind: Kind, data: dict):
+    """Add a row; audited and committed.
+
+    Raises:
+        Invalid: an unknown metro (pools). Conflict: the slug/code/CIDR is taken.
+    """
+    row = kind.model(**kind.columns(session, data))
     session.add(row)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"{unique_field}: {data.get(unique_field)!r} already exists") from None
+        raise Conflict(f"{kind.unique}: {data.get(kind.unique)!r} already exists") from None
+    _audit(session, actor, kind, "created", row)
+    session.commit()
     return row
 
 
-def update(row, data: dict):
+def update(session: Session, actor: str, kind: Kind, row, data: dict):
+    """Change the fields given; audited and committed."""
     for key, value in data.items():
         setattr(row, key, value)
+    _audit(session, actor, kind, "updated", row, data)
+    session.commit()
     return row
 
 
-def delete_metro(session: Session, metro: Metro) -> None:
-    """Raises Conflict while machines or pools use it."""
-    if session.scalar(select(Machine.id).where(Machine.metro_id == metro.id).limit(1)) or \
-            session.scalar(select(IpPool.id).where(IpPool.metro_id == metro.id).limit(1)):
-        raise Conflict("metro is in use by machines or IP pools")
-    session.delete(metro)
-
-
-def delete_plan(session: Session, plan: Plan) -> None:
-    if session.scalar(select(Machine.id).where(Machine.plan_id == plan.id).limit(1)) or \
-            session.scalar(select(Device.id).where(Device.plan_id == plan.id).limit(1)):
-        raise Conflict("plan is in use by machines or devices")
-    session.delete(plan)
-
-
-def delete_os(session: Session, os_row: OperatingSystem) -> None:
-    if session.scalar(select(Device.id).where(Device.os_id == os_row.id, Device.deleted_at.is_(None)).limit(1)):
-        raise Conflict("operating system is in use by devices")
-    session.delete(os_row)
+def delete(session: Session, actor: str, kind: Kind, row) -> None:
+    """Delete a row nothing uses; audited and committed. Raises Conflict while in use."""
+    if kind.in_use(session, row):
+        raise Conflict(kind.in_use_message)
+    _audit(session, actor, kind, "deleted", row)
+    session.delete(row)
+    session.commit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets as pysecrets
 import string
+import uuid
 
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,10 +19,11 @@ from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metr
                         Project, SSHKey, as_utc, new_id, utcnow)
 from api.core import events
 from api.services import ipam, scheduler
-from api.services.auth import Principal, visible_project
-from api.services.catalog import find_metro, find_os, find_plan
-from api.core.errors import Conflict, Invalid, NotFound
+from api.services.auth import Principal, find_visible
+from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
+from api.core.errors import Conflict, Invalid, ServiceError
 from api.core.secrets import SecretBox, hash_token, new_token
+from api.schemas.common import View
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 
@@ -35,27 +37,21 @@ DEVICE_JSON = (selectinload(Device.plan), selectinload(Device.metro), selectinlo
 
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
     """The device if the caller's projects include it. Raises NotFound."""
-    device = session.get(Device, device_id, options=DEVICE_JSON)
-    if device is None or device.deleted_at is not None:
-        raise NotFound("Device not found")
-    allowed = principal.project_ids(session)
-    if allowed is not None and device.project_id not in allowed:
-        raise NotFound("Device not found")
-    return device
+    return find_visible(session, principal, Device, device_id, "Device", options=DEVICE_JSON)
 
 
-def present(device: Device, box: SecretBox, member_of: set[str] | None = None) -> Device:
-    """Attach what the JSON shows but the row stores encrypted.
+def present(device: Device, box: SecretBox, member_of: set[str]) -> View:
+    """The device as a caller who belongs to the ``member_of`` projects sees it.
 
-    ``member_of``: the caller's own projects. userdata, customdata and the
-    root password are shown only to members of the device's project (an
-    operator who is not a member sees the device without them).
+    userdata, customdata and the root password are shown only to members of
+    the device's project (an operator who is not a member sees the device
+    without them); the root password only for a day after the device is created.
     """
-    device.private_hidden = member_of is not None and device.project_id not in member_of
+    private_shown = device.project_id in member_of
     created = as_utc(device.created_at)
-    visible = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE and not device.private_hidden
-    device.root_password = box.decrypt(device.root_password_enc) if visible else None
-    return device
+    recent = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
+    return View(device, private_shown=private_shown,
+                root_password=box.decrypt(device.root_password_enc) if private_shown and recent else None)
 
 
 def list_query(project_ids: set[str] | None, args: dict, project_id: str | None = None):
@@ -75,13 +71,7 @@ def list_query(project_ids: set[str] | None, args: dict, project_id: str | None 
     if args.get("tag"):
         # tags are a JSON list; matching its quoted text works the same on SQLite and PostgreSQL
         q = q.where(cast(Device.tags, String).like('%"' + _escape_like(args["tag"]) + '"%', escape="\\"))
-    if args.get("metro"):
-        q = q.join(Metro, Device.metro_id == Metro.id).where(or_(Metro.code == args["metro"],
-                                                                  Metro.id == args["metro"]))
-    if args.get("plan"):
-        q = q.join(Plan, Device.plan_id == Plan.id).where(or_(Plan.slug == args["plan"],
-                                                               Plan.id == args["plan"]))
-    return q.order_by(Device.created_at, Device.id)
+    return in_metro_and_plan(q, Device, args).order_by(Device.created_at, Device.id)
 
 
 def _escape_like(value: str) -> str:
@@ -191,6 +181,37 @@ def create(session: Session, principal: Principal, project: Project, data: dict,
     device = build(session, principal, project, data, box)
     session.commit()
     return device
+
+
+def create_batch(session: Session, principal: Principal, project: Project, batches: list[dict],
+                 box: SecretBox) -> list[dict]:
+    """Create several devices, each batch in its own transaction: a batch
+    succeeds as a whole or leaves nothing behind and reports why.
+
+    A batch of ``quantity`` devices takes its hostnames from ``hostnames``, or
+    numbers ``hostname`` (``web-01``, ``web-02``…).
+    """
+    out = []
+    for batch in batches:
+        quantity = batch.get("quantity", 1)
+        hostnames = batch.get("hostnames") or []
+        created, errors = [], []
+        try:
+            for i in range(quantity):
+                spec = dict(batch)
+                if i < len(hostnames):
+                    spec["hostname"] = hostnames[i]
+                elif batch.get("hostname") and quantity > 1:
+                    spec["hostname"] = f"{batch['hostname']}-{i + 1:02d}"
+                created.append(build(session, principal, project, spec, box))
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            created, errors = [], exc.messages
+        out.append({"id": str(uuid.uuid4()), "state": "failed" if errors else "completed",
+                    "quantity": quantity, "error_messages": errors, "devices": created,
+                    "created_at": utcnow()})
+    return out
 
 
 UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billing_cycle",

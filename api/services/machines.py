@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from api.bmc import BMCError
 from api.engine import operations
 from api.engine.states import InvalidTransition, transition
+from api.engine.worker import driver_for
 from api.models import Device, HardwareReservation, Machine, Nic, Plan
 from api.core import events
-from api.services.catalog import find_metro, find_plan
+from api.core.config import Settings
+from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, new_token
 
@@ -27,6 +30,19 @@ def get(session: Session, machine_id: str) -> Machine:
 
 def current_device(session: Session, m: Machine) -> Device | None:
     return session.scalar(select(Device).where(Device.machine_id == m.id))
+
+
+# everything the Machine JSON shows, loaded with the list instead of once per machine
+MACHINE_JSON = (selectinload(Machine.metro), selectinload(Machine.plan), selectinload(Machine.nics),
+                selectinload(Machine.device))
+
+
+def list_query(args: dict):
+    """Machines, by hostname, filtered by ``state``, ``metro`` (code or id) and ``plan`` (slug or id)."""
+    q = select(Machine).options(*MACHINE_JSON)
+    if args.get("state"):
+        q = q.where(Machine.state == args["state"])
+    return in_metro_and_plan(q, Machine, args).order_by(Machine.hostname)
 
 
 def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
@@ -132,6 +148,34 @@ def delete(session: Session, m: Machine, actor: str) -> None:
     session.commit()
 
 
+def set_boot_device(session: Session, m: Machine, data: dict, box: SecretBox, settings: Settings,
+                    actor: str) -> None:
+    """Set the next (or, ``persistent``, every) boot device through the BMC
+    now, not through the engine; the outcome is audited either way.
+
+    Raises:
+        Invalid: no ``device`` given. Conflict: the machine is busy, or the BMC refused.
+    """
+    if not data.get("device"):
+        raise Invalid("device: is required for set_boot_device (pxe, disk or cdrom)")
+    if m.operation:
+        raise Conflict(f"machine is busy with {m.operation}")
+    driver = driver_for(m, box, settings)
+    try:
+        driver.set_boot_device(data["device"], persistent=data["persistent"])
+    except BMCError as exc:
+        events.record(session, "machine.set_boot_device", str(exc), state="error", outcome="failed",
+                      actor=actor, machine=m)
+        session.commit()
+        raise Conflict(f"bmc: {exc}") from None
+    finally:
+        driver.close()
+    events.record(session, "machine.set_boot_device",
+                  f"boot device {data['device']}{' (persistent)' if data['persistent'] else ''}",
+                  actor=actor, machine=m)
+    session.commit()
+
+
 MACHINE_OPS = {"power_on": "machine_power_on", "power_off": "machine_power_off",
                "reboot": "machine_reboot", "inspect": "inspect"}
 
@@ -140,7 +184,7 @@ def action(session: Session, m: Machine, data: dict, actor: str) -> None:
     """Queue an operator action. Raises Conflict if busy or not allowed."""
     kind = data["type"]
     if kind == "set_boot_device":
-        raise Invalid("type: set_boot_device is applied directly")  # handled by the route
+        raise Invalid("type: set_boot_device is applied directly")  # by set_boot_device
     if kind in ("power_on", "power_off", "reboot") and current_device(session, m) is not None:
         raise Conflict("machine hosts a device; use the device's actions")
     try:

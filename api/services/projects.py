@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Device, Membership, Project, utcnow
 from api.core import events
-from api.services.auth import Principal
 from api.core.errors import Conflict
+from api.models import Device, Membership, Project, utcnow
+from api.services.auth import Principal
 
 
 def list_query(session: Session, principal: Principal):
@@ -19,7 +19,11 @@ def list_query(session: Session, principal: Principal):
 
 
 def create(session: Session, principal: Principal, name: str, customdata: dict | None = None) -> Project:
-    """A new project; the calling user becomes its owner."""
+    """A new project, committed; the calling user becomes its owner.
+
+    Raises:
+        Forbidden: the caller is a project API key (it has no user).
+    """
     user = principal.require_user()
     project = Project(name=name, customdata=customdata or {})
     session.add(project)
@@ -27,15 +31,26 @@ def create(session: Session, principal: Principal, name: str, customdata: dict |
     session.add(Membership(user_id=user.id, project_id=project.id, role="owner"))
     events.record(session, "project.created", f"project {name} created", actor=principal.actor,
                   project_id=project.id, target_type="project", target_id=project.id)
-    session.flush()
+    session.commit()
+    return project
+
+
+def update(session: Session, principal: Principal, project: Project, data: dict) -> Project:
+    """Rename a project or change its customdata; audited and committed."""
+    for key, value in data.items():
+        setattr(project, key, value)
+    events.record(session, "project.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
+                  actor=principal.actor, project_id=project.id, target_type="project", target_id=project.id)
+    session.commit()
     return project
 
 
 def delete(session: Session, principal: Principal, project: Project) -> None:
-    """Raises Conflict while it has devices."""
+    """Mark a project deleted; audited and committed. Raises Conflict while it has devices."""
     if session.scalar(select(Device.id).where(Device.project_id == project.id,
                                               Device.deleted_at.is_(None)).limit(1)):
         raise Conflict("project still has devices; delete them first")
     project.deleted_at = utcnow()
     events.record(session, "project.deleted", f"project {project.name} deleted", actor=principal.actor,
                   project_id=project.id, target_type="project", target_id=project.id)
+    session.commit()

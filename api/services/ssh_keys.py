@@ -9,9 +9,10 @@ import struct
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api.core import events
+from api.core.errors import Invalid
 from api.models import Project, SSHKey
-from api.services.auth import Principal
-from api.core.errors import Invalid, NotFound
+from api.services.auth import Principal, find_visible
 
 KEY_TYPES = {
     "ssh-rsa", "ssh-ed25519", "ssh-dss",
@@ -52,31 +53,29 @@ def fingerprint(text: str) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
-def create(session: Session, *, key: str, label: str, user_id: str | None = None,
+def create(session: Session, principal: Principal, *, key: str, label: str,
            project: Project | None = None) -> SSHKey:
-    """Add a user key or a project key. Raises Invalid for a malformed key."""
-    fp = fingerprint(key)
-    row = SSHKey(label=label, key=key.strip(), fingerprint=fp, user_id=None if project else user_id,
+    """Add a key to the calling user or, given ``project``, to that project;
+    audited and committed.
+
+    Raises:
+        Invalid: a malformed key. Forbidden: a user key asked for by a project API key.
+    """
+    user_id = None if project else principal.require_user().id
+    row = SSHKey(label=label, key=key.strip(), fingerprint=fingerprint(key), user_id=user_id,
                  project_id=project.id if project else None)
     session.add(row)
     session.flush()
+    owner = "project SSH key" if project else "SSH key"
+    events.record(session, "ssh_key.created", f"{owner} {row.label or row.fingerprint} added", actor=principal.actor,
+                  project_id=row.project_id, target_type="ssh_key", target_id=row.id)
+    session.commit()
     return row
 
 
 def visible_key(session: Session, principal: Principal, key_id: str) -> SSHKey:
     """A key the caller owns (user key) or shares (project key). Raises NotFound."""
-    key = session.get(SSHKey, key_id)
-    if key is None:
-        raise NotFound("SSH key not found")
-    if principal.is_operator:
-        return key
-    if key.project_id:
-        allowed = principal.project_ids(session)
-        if key.project_id in allowed:
-            return key
-    elif principal.user and not principal.project_scope and key.user_id == principal.user.id:
-        return key
-    raise NotFound("SSH key not found")
+    return find_visible(session, principal, SSHKey, key_id, "SSH key")
 
 
 def user_keys_query(principal: Principal, session: Session):
@@ -90,10 +89,22 @@ def user_keys_query(principal: Principal, session: Session):
     return select(SSHKey).where(or_(*conds))
 
 
-def update(key: SSHKey, data: dict) -> SSHKey:
+def update(session: Session, principal: Principal, key: SSHKey, data: dict) -> SSHKey:
+    """Change a key's label or key; audited and committed. Raises Invalid for a malformed key."""
     if "key" in data:
         key.fingerprint = fingerprint(data["key"])
         key.key = data["key"].strip()
     if "label" in data:
         key.label = data["label"]
+    events.record(session, "ssh_key.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
+                  actor=principal.actor, project_id=key.project_id, target_type="ssh_key", target_id=key.id)
+    session.commit()
     return key
+
+
+def delete(session: Session, principal: Principal, key: SSHKey) -> None:
+    """Delete a key; audited and committed."""
+    events.record(session, "ssh_key.deleted", f"SSH key {key.label or key.fingerprint} deleted",
+                  actor=principal.actor, project_id=key.project_id, target_type="ssh_key", target_id=key.id)
+    session.delete(key)
+    session.commit()

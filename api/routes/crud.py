@@ -1,0 +1,70 @@
+"""One route factory for the catalogue's collections (metros, plans,
+operating systems, IP pools): list, show, create, update, delete, written
+once and documented by each resource's own summaries."""
+from __future__ import annotations
+
+import dataclasses
+
+from flask_smorest import Blueprint
+
+from api.routes.common import operator_required, paginate, session
+from api.schemas.common import ListArgs
+from api.services import catalog
+
+
+@dataclasses.dataclass(frozen=True)
+class Summaries:
+    """The OpenAPI summary (the view's docstring) of each operation."""
+
+    list: str
+    get: str
+    create: str
+    update: str
+    delete: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Schemas:
+    item: type
+    list: type
+    create: type
+    update: type
+
+
+def crud_routes(blp: Blueprint, kind: catalog.Kind, path: str, id_arg: str, key: str, schemas: Schemas,
+                summaries: Summaries, operator_reads: bool = False) -> None:
+    """Register the five operations of ``kind`` at ``path`` and ``path/<id_arg>``
+    on ``blp``. Writes are for operators; reads too with ``operator_reads``.
+    ``key`` names the list in its JSON (``{"metros": [...], "meta": ...}``)."""
+    item = f"{path}/<{id_arg}>"
+
+    def add(rule, methods, verb, view, *decorators, operator=True):
+        view.__doc__ = getattr(summaries, verb)
+        for decorate in reversed(((operator_required,) if operator else ()) + decorators):
+            view = decorate(view)
+        blp.route(rule, methods=methods, endpoint=f"{verb}_{key if verb == 'list' else kind.name}")(view)
+
+    def list_view(args, **_operator):
+        return paginate(catalog.list_query(kind), args, key)
+
+    def get_view(**kwargs):
+        return catalog.get(session(), kind, kwargs[id_arg])
+
+    def create_view(data, operator):
+        return catalog.create(session(), operator.actor, kind, data)
+
+    def update_view(data, operator, **kwargs):
+        s = session()
+        return catalog.update(s, operator.actor, kind, catalog.get(s, kind, kwargs[id_arg]), data)
+
+    def delete_view(operator, **kwargs):
+        s = session()
+        catalog.delete(s, operator.actor, kind, catalog.get(s, kind, kwargs[id_arg]))
+
+    add(path, ["GET"], "list", list_view, blp.arguments(ListArgs, location="query"),
+        blp.response(200, schemas.list), operator=operator_reads)
+    add(item, ["GET"], "get", get_view, blp.response(200, schemas.item), operator=operator_reads)
+    add(path, ["POST"], "create", create_view, blp.arguments(schemas.create), blp.response(201, schemas.item))
+    add(item, ["PUT", "PATCH"], "update", update_view, blp.arguments(schemas.update),
+        blp.response(200, schemas.item))
+    add(item, ["DELETE"], "delete", delete_view, blp.response(204))

@@ -1,0 +1,99 @@
+"""A project's reserved IP blocks and the addresses assigned to its devices:
+reserve, change, release, assign, unassign (each audited and committed).
+The address arithmetic is :mod:`api.services.ipam`'s."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core import events
+from api.core.errors import Conflict
+from api.models import Device, IpAssignment, IpReservation, Project
+from api.services import ipam
+from api.services.auth import Principal, visible
+from api.services.catalog import find_metro
+
+
+def reservations_query(project: Project):
+    return (select(IpReservation).where(IpReservation.project_id == project.id)
+            .order_by(IpReservation.created_at, IpReservation.id))
+
+
+def assignments_query(device: Device):
+    return (select(IpAssignment).where(IpAssignment.device_id == device.id)
+            .order_by(IpAssignment.created_at, IpAssignment.id))
+
+
+def visible_ip(session: Session, principal: Principal, ip_id: str) -> IpReservation | IpAssignment:
+    """A reserved block or an assigned address (Equinix serves both at
+    ``/ips/{id}``) of one of the caller's projects. Raises NotFound."""
+    return visible(session, principal, session.get(IpReservation, ip_id) or session.get(IpAssignment, ip_id),
+                   "IP address")
+
+
+def reserve(session: Session, principal: Principal, project: Project, data: dict) -> IpReservation:
+    """Reserve a block of addresses in a metro for ``project``; audited and committed.
+
+    Raises:
+        Invalid: unknown metro, no pool of the type, quantity not a power of two.
+        NoCapacity: no free block.
+    """
+    metro = find_metro(session, data["metro"])
+    r = ipam.reserve_block(session, project.id, metro, data["type"], data["quantity"], data["tags"],
+                           data["description"])
+    events.record(session, "ip_reservation.created", f"reserved {r.network}", actor=principal.actor,
+                  project_id=project.id, target_type="ip_reservation", target_id=r.id)
+    session.commit()
+    return r
+
+
+def update(session: Session, principal: Principal, obj: IpReservation | IpAssignment, data: dict) -> IpReservation:
+    """Change a reserved block's tags or description; audited and committed.
+
+    Raises:
+        Conflict: ``obj`` is an assignment (it has neither).
+    """
+    if isinstance(obj, IpAssignment):
+        raise Conflict("assignments have no tags or description; update the block")
+    for key, value in data.items():
+        setattr(obj, key, value)
+    events.record(session, "ip_reservation.updated", "changed " + ", ".join(sorted(data)) if data else "no change",
+                  actor=principal.actor, project_id=obj.project_id, target_type="ip_reservation",
+                  target_id=obj.id)
+    session.commit()
+    return obj
+
+
+def release(session: Session, principal: Principal, obj: IpReservation | IpAssignment) -> None:
+    """Release a reserved block, or unassign an address; audited and committed.
+
+    Raises:
+        Conflict: addresses of the block are assigned, or the address is a
+        device's management address.
+    """
+    if isinstance(obj, IpReservation):
+        if session.scalar(select(IpAssignment.id).where(IpAssignment.reservation_id == obj.id).limit(1)):
+            raise Conflict("addresses of this block are assigned to devices; unassign them first")
+        events.record(session, "ip_reservation.deleted", f"released {obj.network}", actor=principal.actor,
+                      project_id=obj.project_id, target_type="ip_reservation", target_id=obj.id)
+    else:
+        if obj.management:
+            raise Conflict("a device's management address cannot be unassigned")
+        events.record(session, "ip_assignment.deleted", f"unassigned {obj.address}", actor=principal.actor,
+                      device=obj.device)
+    session.delete(obj)
+    session.commit()
+
+
+def assign(session: Session, principal: Principal, device: Device, address: str) -> IpAssignment:
+    """Assign an address (or a block, in CIDR form) of one of the device's
+    project's reserved blocks to the device; audited and committed.
+
+    Raises:
+        Invalid: malformed, outside the project's blocks, another metro, or taken.
+    """
+    a = ipam.attach_address(session, device, address)
+    events.record(session, "ip_assignment.created", f"assigned {a.address}/{a.prefix}", actor=principal.actor,
+                  device=device)
+    session.commit()
+    return a
