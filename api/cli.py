@@ -276,7 +276,8 @@ def machines():
 
 def _register_commands() -> None:
     from api.boot.dnsmasq import dnsmasq_config
-    from api.boot.ramdisk.cli import image, ramdisk
+    from api.boot.ramdisk.cli import ramdisk
+    from api.boot.tiny_os import image
     from api.services.fleet import machines_enroll
     from api.terraform.cli import terraform
     main.add_command(dnsmasq_config)

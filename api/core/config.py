@@ -38,6 +38,9 @@ class Settings:
     bmc_retries: int = 5
     power_sync_interval: float = 60.0
     ramdisk_dir: str = ""             # deploy kernel + initrd served to machines (default <data_dir>/ramdisk)
+    ramdisk_cache: str = ""           # the ramdisk build's cache (default ~/.cache/ingot/ramdisk)
+    ramdisk_modules: str = ""         # extra kernel modules or sets for every ramdisk build
+    kernel_deb: str = ""              # a local linux-image-*.deb for the ramdisk build
     # demo / simulated lab
     sim_lab_url: str = ""             # where the sim BMC driver finds the simulated lab
     sim_delay: float = 0.5            # seconds a simulated host takes per boot stage
