@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from api.bmc import BMCError
-from api.engine.worker import driver_for
+from api.engine.drivers import driver_for
 from api.models import Device, Machine, Metro, Plan
 from api.routes.common import operator_required, api_blueprint, box, operator_only, paginate, session, settings
 from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
