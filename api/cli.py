@@ -287,7 +287,7 @@ def machines():
     """The fleet."""
 
 
-@machines.command("enroll")
+@machines.command("enroll", with_appcontext=False)  # it opens its own database; no app to build
 @click.option("--from-file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Inventory file (YAML or JSON): a list of machines, or {defaults, machines}.")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
