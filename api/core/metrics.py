@@ -1,15 +1,18 @@
-"""Ingot's Prometheus collectors, in this process's default registry, and the helpers that record them.
+"""The Prometheus collectors more than one room records, in this process's default registry, and their helpers.
 
-The HTTP layer records request latency, the engine its steps and BMC calls,
-the power sync its sweeps; :mod:`api.observability` serves them all on
-``/metrics`` (``ingot worker --metrics-port`` in a worker process).
+The HTTP layer records request latency, the engine its steps, and every room
+that drives a BMC (engine, enrolment, the machines routes) its calls;
+:mod:`api.observability` serves them on ``/metrics`` (``ingot worker
+--metrics-port`` in a worker process). All are labelled, so a process that
+records none of them exports none of their samples. The power sync's own
+collectors live in :mod:`api.engine.power_sync`, the only place that records them.
 """
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STEP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -27,22 +30,6 @@ STEP_FAILURES = Counter("ingot_engine_step_failures_total",
                         ["operation", "step", "outcome"])
 BMC_LATENCY = Histogram("ingot_bmc_call_duration_seconds", "BMC driver call latency",
                         ["driver", "call", "result"], buckets=STEP_BUCKETS)
-
-# --- power sync ----------------------------------------------------------------------
-SYNC_SECONDS = Histogram("ingot_power_sync_seconds", "Duration of one power sync sweep (poll + record)",
-                         buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300))
-SYNC_MACHINES = Counter("ingot_power_sync_polls_total", "BMC power reads by the power sync, by result",
-                        ["result"])
-DRIFT_TOTAL = Counter("ingot_power_drift_total",
-                      "Machines found in a power state other than the expected one (counted when the drift begins)",
-                      ["observed", "expected"])
-DRIFTING = Gauge("ingot_power_drifting_machines", "Machines whose power differs from the expected state "
-                 "(after the last sweep)", multiprocess_mode="mostrecent")
-UNREACHABLE = Gauge("ingot_power_unreachable_machines", "Machines whose BMC did not answer the last sweep",
-                    multiprocess_mode="mostrecent")
-LAST_SWEEP = Gauge("ingot_power_sync_last_run_timestamp_seconds", "When the last power sync sweep ended",
-                   multiprocess_mode="mostrecent")
-
 
 def observe_step(operation: str, step: str, outcome: Any, seconds: float) -> None:
     """``Worker(on_step=…)`` callback: one engine step's duration and outcome."""

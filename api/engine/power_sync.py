@@ -13,7 +13,7 @@
   drifted is not reported again on every sweep;
 * a BMC that stops answering: one ``machine.power.unreachable`` event when it
   stops (not on every sweep), with the BMC's typed error;
-* Prometheus metrics (``ingot_power_*`` in :mod:`api.core.metrics`).
+* Prometheus metrics (see ``METRICS`` below).
 
 Machines with an operation in progress are skipped (the engine is driving
 their power), and so is a result that went stale while it was read (an
@@ -41,6 +41,7 @@ import time
 import weakref
 from typing import Any, Callable
 
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import and_, func, or_, select, text, update
 
 from api.bmc.base import error_kind
@@ -48,7 +49,6 @@ from api.bmc.power_sync import PowerResult, PowerTarget, poll_power
 from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
-from api.core.metrics import DRIFT_TOTAL, DRIFTING, LAST_SWEEP, SYNC_MACHINES, SYNC_SECONDS, UNREACHABLE
 from api.core.secrets import SecretBox
 from api.engine.drivers import build_driver
 from api.models import Machine, as_utc, utcnow
@@ -63,6 +63,24 @@ ATTEMPTS_PER_INTERVAL = 4    # how often a worker looks for due machines
 NO_DRIFT_STATES = ("maintenance", "failed")
 KNOWN = ("on", "off")
 WRITE_CHUNK = 500
+
+# --- metrics ---------------------------------------------------------------------
+# (the worker process serves them on /metrics: `ingot worker --metrics-port`; they live
+# here, not in core.metrics, so an API process that never sweeps exports no sweep figures)
+SYNC_SECONDS = Histogram("ingot_power_sync_seconds", "Duration of one power sync sweep (poll + record)",
+                         buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300))
+SYNC_MACHINES = Counter("ingot_power_sync_polls_total", "BMC power reads by the power sync, by result",
+                        ["result"])
+DRIFT_TOTAL = Counter("ingot_power_drift_total",
+                      "Machines found in a power state other than the expected one (counted when the drift begins)",
+                      ["observed", "expected"])
+DRIFTING = Gauge("ingot_power_drifting_machines", "Machines whose power differs from the expected state "
+                 "(after the last sweep)", multiprocess_mode="mostrecent")
+UNREACHABLE = Gauge("ingot_power_unreachable_machines", "Machines whose BMC did not answer the last sweep",
+                    multiprocess_mode="mostrecent")
+LAST_SWEEP = Gauge("ingot_power_sync_last_run_timestamp_seconds", "When the last power sync sweep ended",
+                   multiprocess_mode="mostrecent")
+METRICS = (SYNC_SECONDS, SYNC_MACHINES, DRIFT_TOTAL, DRIFTING, UNREACHABLE, LAST_SWEEP)
 
 
 @dataclasses.dataclass(frozen=True)
