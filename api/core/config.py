@@ -52,8 +52,14 @@ class Settings:
     worker_metrics_port: int = 0      # serve /metrics on this port (0: off)
     worker_metrics_host: str = "127.0.0.1"
     # the API under gunicorn (deploy/gunicorn.conf.py, api/wsgi.py)
-    bind: str = ""                    # address:port; `ingot serve --production` default: --host:--port
+    bind: str = ""                    # address:port (default 127.0.0.1:8080; `ingot serve --production`: --host:--port)
+    web_workers: int = 0              # gunicorn worker processes (0: 2 x CPUs + 1, at most 8)
     web_threads: int = 4              # threads per gunicorn worker process
+    web_timeout: int = 60             # seconds before a stuck worker is killed
+    graceful_timeout: int = 30        # seconds running requests get on SIGTERM
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-*
+    log_level: str = "info"           # gunicorn's own log
+    migrate_on_start: bool = True     # migrations (+ bootstrap operator) run once in the gunicorn master
     db_pool_size: int = 0             # connections per API process (0: web_threads)
     db_max_overflow: int = 2          # extra connections for bursts (a metrics scrape)
     # abuse limits and metrics (api/security.py, api/observability.py)
