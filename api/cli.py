@@ -130,7 +130,7 @@ def _print_demo(emb) -> None:
 @click.option("--metrics-port", default=None, type=int,
               help="Serve Prometheus /metrics (engine steps, BMC calls) on this port "
                    "[INGOT_WORKER_METRICS_PORT, 0: off].")
-@click.option("--metrics-host", default=None, help="[INGOT_WORKER_METRICS_HOST, 127.0.0.1]")
+@click.option("--metrics-host", default=None, help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
     settings = _settings()
