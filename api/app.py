@@ -2,23 +2,22 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Flask, g, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from api import observability, security
 from api.core import db as dbmod
 from api.core.config import Settings
-from api.http_errors import error_response, http_exception_messages, register_error_handlers
-from api.services import auth
 from api.core.errors import ServiceError
-from api.core.secrets import SecretBox, load_or_create_key
-
-API_PREFIX = "/metal/v1"
-# paths under the API prefix that need no X-Auth-Token
-PUBLIC_PREFIXES = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PREFIX}/boot/")
+from api.core.secrets import SecretBox, secret_key
+from api.core.urls import API_PREFIX, PUBLIC_API_PATHS
+from api.http_errors import error_response, http_exception_messages, register_error_handlers
+from api.metadata.routes import blp as metadata_blueprint
+from api.routes import register_blueprints
+from api.services import auth
 
 log = logging.getLogger("ingot")
 
@@ -39,7 +38,11 @@ class IngotApi(Api):
 
 
 def create_app(settings: Settings | None = None, *, database: dbmod.Database | None = None) -> Flask:
-    """Build the WSGI app. ``settings`` defaults to the environment."""
+    """Build the WSGI app. ``settings`` defaults to the environment.
+
+    Raises:
+        RuntimeError: production without ``INGOT_SECRET_KEY``.
+    """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -57,24 +60,17 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
 
     database = database or dbmod.Database(settings.resolved_database_url)
     app.extensions["ingot.db"] = database
-    secret_key = settings.secret_key or os.environ.get("INGOT_SECRET_KEY", "")
-    if not secret_key:
-        if settings.production:
-            raise RuntimeError("INGOT_SECRET_KEY must be set in production")
-        secret_key = load_or_create_key(settings.data_dir)
-    app.extensions["ingot.secrets"] = SecretBox(secret_key)
+    app.extensions["ingot.secrets"] = SecretBox(secret_key(settings))
 
     app.teardown_appcontext(dbmod.close_session)
     register_error_handlers(app)
-    from api.observability import init_app as init_observability
-    init_observability(app)  # request id, access log, /metrics (before auth: every response gets an id)
-    from api import security
+    observability.init_app(app)  # request id, access log, /metrics (before auth: every response gets an id)
     security.init_app(app)  # before authentication: blocked sources never reach the token lookup
 
     @app.before_request
     def _authenticate():
         path = request.path
-        if not path.startswith(API_PREFIX + "/") or path.startswith(PUBLIC_PREFIXES):
+        if not path.startswith(API_PREFIX + "/") or path.startswith(PUBLIC_API_PATHS):
             return None
         try:
             g.principal = auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token"))
@@ -89,11 +85,6 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
         "security": [{"x_auth_token": []}],
     })
-    from api.routes import register_blueprints
     register_blueprints(app, api)
+    app.register_blueprint(metadata_blueprint)  # no token, no OpenAPI: machines call it
     return app
-
-
-def secret_box() -> SecretBox:
-    from flask import current_app
-    return current_app.extensions["ingot.secrets"]

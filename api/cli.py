@@ -1,24 +1,39 @@
 """The ``ingot`` command."""
 from __future__ import annotations
 
-import logging
+import dataclasses
+import json
+import os
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup
 from sqlalchemy import or_, select
 
+from api.app import create_app
+from api.boot.dnsmasq import dnsmasq_config
+from api.boot.ramdisk.cli import ramdisk
+from api.boot.tiny_os import image
 from api.core.config import Settings
+from api.core.db import Database
+from api.core.logs import configure
+from api.core.secrets import SecretBox, secret_key
+from api.embedded import Embedded, prepare_database
+from api.engine.worker import Worker
+from api.models import Membership, Project, User
+from api.observability import serve_metrics
+from api.services import auth
+from api.services.enrollment import enroll_from_file, read_inventory
+from api.services.migrate import current_revision, upgrade
+from api.services.rotation import rotate_secrets
+from api.terraform.cli import terraform
 
 
-def _app():
-    from api.app import create_app
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_app, add_version_option=False, load_dotenv=False)
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
 def main():
     """Ingot: a self-hosted bare-metal cloud with an Equinix Metal-shaped API."""
 
@@ -28,8 +43,19 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    from api.core.logs import configure
     configure(json_logs=settings.log_json)
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    """The SecretBox of a command that opens the database itself.
+
+    Raises:
+        click.ClickException: production without ``INGOT_SECRET_KEY``.
+    """
+    try:
+        return SecretBox(secret_key(settings))
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --- running ------------------------------------------------------------------
@@ -43,7 +69,6 @@ def _logging(settings: Settings) -> None:
               help="Exec gunicorn with deploy/gunicorn.conf.py (PostgreSQL; run `ingot worker` separately).")
 def serve(host, port, demo, no_worker, production):
     """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
-    from api.embedded import Embedded
     settings = _settings()
     if production:
         _exec_gunicorn(settings, host, port, demo)
@@ -69,17 +94,15 @@ def serve(host, port, demo, no_worker, production):
 
 
 def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None:
-    """Replace this process by gunicorn with the production config file."""
-    import os
-    import shutil
-    from pathlib import Path
+    """Replace this process by gunicorn with the production config file (``INGOT_BIND`` wins
+    over ``--host``/``--port``)."""
     if settings.is_sqlite or demo:
         raise click.ClickException("--production needs PostgreSQL (INGOT_DATABASE_URL) and no --demo; "
                                    "on SQLite, `ingot serve` runs the API with its one in-process worker")
     conf = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    os.environ.setdefault("INGOT_BIND", f"{host}:{port}")
-    os.execv(gunicorn, [gunicorn, "-c", str(conf), "api.wsgi:app"])
+    bind = settings.bind or f"{host}:{port}"
+    os.execv(gunicorn, [gunicorn, "-b", bind, "-c", str(conf), "api.wsgi:app"])
 
 
 def _print_demo(emb) -> None:
@@ -102,33 +125,29 @@ def _print_demo(emb) -> None:
 
 
 @main.command()
-@click.option("--threads", default=8, show_default=True, type=int, envvar="INGOT_WORKER_THREADS",
-              help="Steps run in parallel.")
-@click.option("--name", default=None, envvar="INGOT_WORKER_NAME", help="Worker name in leases and logs.")
-@click.option("--metrics-port", default=0, type=int, envvar="INGOT_WORKER_METRICS_PORT",
-              help="Serve Prometheus /metrics (engine steps, BMC calls) on this port (0: off).")
-@click.option("--metrics-host", default="127.0.0.1", envvar="INGOT_WORKER_METRICS_HOST", show_default=True)
+@click.option("--threads", default=None, type=int, help="Steps run in parallel [INGOT_WORKER_THREADS, 8].")
+@click.option("--name", default=None, help="Worker name in leases and logs [INGOT_WORKER_NAME].")
+@click.option("--metrics-port", default=None, type=int,
+              help="Serve Prometheus /metrics (engine steps, BMC calls) on this port "
+                   "[INGOT_WORKER_METRICS_PORT, 0: off].")
+@click.option("--metrics-host", default=None, help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
-    from api.engine.worker import Worker
-    from api.embedded import prepare_database
-    from api.core.secrets import SecretBox, load_or_create_key
     settings = _settings()
     _logging(settings)
     if settings.is_sqlite:
         raise click.ClickException(
             "SQLite runs exactly one engine worker, inside `ingot serve`; separate `ingot worker` "
             "processes need PostgreSQL (set INGOT_DATABASE_URL=postgresql+psycopg://...)")
+    box = _secret_box(settings)
     database = prepare_database(settings)
-    key = settings.secret_key or (None if settings.production else load_or_create_key(settings.data_dir))
-    if not key:
-        raise click.ClickException("INGOT_SECRET_KEY must be set in production")
-    w = Worker(database, settings, SecretBox(key), name=name, threads=threads)
+    w = Worker(database, settings, box, name=name or settings.worker_name or None,
+               threads=threads or settings.worker_threads)
     signal.signal(signal.SIGTERM, lambda *_: w.stop.set())  # finish running steps, then exit
     signal.signal(signal.SIGINT, lambda *_: w.stop.set())
+    metrics_port = settings.worker_metrics_port if metrics_port is None else metrics_port
     if metrics_port:
-        from api.observability import serve_metrics
-        serve_metrics(metrics_port, metrics_host, database)
+        serve_metrics(metrics_port, metrics_host or settings.worker_metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
     w.run_forever()
 
@@ -144,8 +163,6 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision):
     """Apply migrations."""
-    from api.core.db import Database
-    from api.services.migrate import current_revision, upgrade
     database = Database(_settings().resolved_database_url)
     upgrade(database.engine, revision)
     click.echo(f"database at revision {current_revision(database.engine)}")
@@ -154,7 +171,6 @@ def db_upgrade(revision):
 # --- users and tokens -------------------------------------------------------------
 
 def _session():
-    from api.embedded import prepare_database
     return prepare_database(_settings()).Session()
 
 
@@ -170,7 +186,6 @@ def user():
 @click.option("--project", default=None, help="Add the user to this project (id or name); created if missing.")
 def user_create(email, full_name, operator, project):
     """Create a user (and optionally put them in a project)."""
-    from api.models import Membership, Project, User
     with _session() as s:
         if s.scalar(select(User).where(User.email == email)):
             raise click.ClickException(f"a user with email {email} exists")
@@ -201,8 +216,6 @@ def token():
 @click.option("--description", default="created by ingot token create")
 def token_create(operator, email, project, description):
     """Create an API token and print it (it is shown once)."""
-    from api.models import Project, User
-    from api.services import auth
     if sum(bool(x) for x in (operator, email, project)) != 1:
         raise click.UsageError("give exactly one of --operator, --user, --project")
     with _session() as s:
@@ -238,21 +251,21 @@ def secrets():
 
 
 @secrets.command("rotate")
-@click.option("--new-key", envvar="INGOT_NEW_SECRET_KEY", required=True,
-              help="The new key (or set INGOT_NEW_SECRET_KEY).")
+@click.option("--new-key", default=None, help="The new key [INGOT_NEW_SECRET_KEY].")
 @click.option("--old-key", "old_keys", multiple=True,
               help="Key(s) the secrets are encrypted with now (default: INGOT_SECRET_KEY or the data dir's key).")
 @click.option("--dry-run", is_flag=True, help="Check every secret decrypts; change nothing.")
 def secrets_rotate(new_key, old_keys, dry_run):
     """Re-encrypt every secret at rest with a new key (stop the API and workers first)."""
-    from pathlib import Path
-
-    from api.core.db import Database
-    from api.services.rotation import rotate_secrets
     settings = _settings()
+    new_key = new_key or settings.new_secret_key
+    if not new_key:
+        raise click.UsageError("Missing option '--new-key' (or set INGOT_NEW_SECRET_KEY).")
     if not old_keys:
-        key_file = Path(settings.data_dir) / "secret.key"
-        current = settings.secret_key or (key_file.read_text().strip() if key_file.exists() else "")
+        try:
+            current = secret_key(settings, create=False)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
         old_keys = (current,) if current else ()
     database = Database(settings.resolved_database_url)
     try:
@@ -267,26 +280,64 @@ def secrets_rotate(new_key, old_keys, dry_run):
                + ("nothing changed" if dry_run else "now set INGOT_SECRET_KEY to the new key"))
 
 
-# --- commands that live with their subject --------------------------------------
+# --- the fleet -------------------------------------------------------------------
 
 @main.group()
 def machines():
     """The fleet."""
 
 
-def _register_commands() -> None:
-    from api.boot.dnsmasq import dnsmasq_config
-    from api.boot.ramdisk.cli import image, ramdisk
-    from api.services.fleet import machines_enroll
-    from api.terraform.cli import terraform
-    main.add_command(dnsmasq_config)
-    main.add_command(ramdisk)
-    main.add_command(image)
-    main.add_command(terraform)
-    machines.add_command(machines_enroll)
+@machines.command("enroll", with_appcontext=False)  # it opens its own database; no app to build
+@click.option("--from-file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Inventory file (YAML or JSON): a list of machines, or {defaults, machines}.")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
+              help="BMCs checked at once.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 120),
+              help="Seconds each BMC has to answer.")
+@click.option("--no-check", is_flag=True, help="Enroll without asking each BMC first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def machines_enroll(path, concurrency, timeout, no_check, as_json):
+    """Enroll many machines from an inventory file, checking each BMC first.
+
+    Prints a summary of what was enrolled and of what failed and why (bad
+    credentials, unreachable, invalid entry); exits 1 if anything failed.
+    """
+    settings = _settings()
+    try:
+        total = len(read_inventory(path))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    box = _secret_box(settings)
+    db = prepare_database(settings)
+    try:
+        with click.progressbar(length=total, label="enrolling", show_pos=True,
+                               file=click.get_text_stream("stderr"),
+                               item_show_func=lambda o: o.hostname if o else None) as bar:
+            summary = enroll_from_file(path, db, box, progress=lambda o: bar.update(1, o),
+                                       concurrency=concurrency, timeout=timeout, check=not no_check,
+                                       actor="system:cli", settings=settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps({"outcomes": [dataclasses.asdict(o) for o in summary.outcomes],
+                               "enrolled": len(summary.enrolled), "existing": len(summary.existing),
+                               "failed": len(summary.failed), "seconds": round(summary.seconds, 3)},
+                              indent=2))
+    else:
+        for line in summary.lines():
+            click.echo(line)
+    if summary.failed:
+        raise SystemExit(1)
 
 
-_register_commands()
+# --- commands that live with their subject --------------------------------------
+
+main.add_command(dnsmasq_config)
+main.add_command(ramdisk)
+main.add_command(image)
+main.add_command(terraform)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,6 @@ suite both start Ingot through :class:`Embedded`."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from sqlalchemy import text
@@ -15,6 +14,7 @@ from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.urls import redact_path
 from api.engine.worker import Worker
 from api.services import auth, demo
 from api.services.migrate import upgrade
@@ -28,7 +28,6 @@ class _RedactingHandler(WSGIRequestHandler):
     """The dev server's request log without metadata secrets or boot tokens."""
 
     def log_request(self, *args, **kwargs):
-        from api.security import redact_path
         self.requestline = redact_path(self.requestline)
         if hasattr(self, "path"):  # the WSGI environ was built already; only the log line uses it now
             self.path = redact_path(self.path)
@@ -97,7 +96,8 @@ class Embedded:
         self.port = self.server.server_port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url
-            os.environ["INGOT_SIM_LAB_URL"] = self.url + SIMLAB_PATH
+            # the sim driver finds the lab through Settings (the app and the worker share this object)
+            self.settings.sim_lab_url = self.url + SIMLAB_PATH
         if self.demo_lab:
             with self.database.Session() as s:
                 seeded = demo.seed(s, self.app.extensions["ingot.secrets"], self.settings.data_dir,

@@ -7,7 +7,8 @@
   (method, path, status, duration, request id) — a JSON object per line with
   ``INGOT_LOG_JSON=1``.
 - ``GET /metrics`` (no API token; set ``INGOT_METRICS_TOKEN`` to require
-  ``Authorization: Bearer <token>``) in the Prometheus text format:
+  ``Authorization: Bearer <token>``) in the Prometheus text format; the
+  collectors live in :mod:`api.core.metrics`, where the engine records too:
 
   ``ingot_http_request_duration_seconds``  histogram per method, endpoint (the
                                            URL rule, not the raw path) and status
@@ -30,31 +31,29 @@ import os
 import re
 import time
 import uuid
-from typing import Any
 
-from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from api.core.config import current_settings
+from api.core.metrics import HTTP_LATENCY
+from api.core.urls import redact_path
+from api.models import Device, Machine
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 access_log = logging.getLogger("ingot.access")
 log = logging.getLogger("ingot.observability")
-
-HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-STEP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-HTTP_LATENCY = Histogram("ingot_http_request_duration_seconds", "HTTP request latency",
-                         ["method", "endpoint", "status"], buckets=HTTP_BUCKETS)
-STEP_LATENCY = Histogram("ingot_engine_step_duration_seconds",
-                         "Engine step duration (act + record), by outcome",
-                         ["operation", "step", "outcome"], buckets=STEP_BUCKETS)
-STEP_FAILURES = Counter("ingot_engine_step_failures_total",
-                        "Engine steps whose outcome was a failure or a retry",
-                        ["operation", "step", "outcome"])
-BMC_LATENCY = Histogram("ingot_bmc_call_duration_seconds", "BMC driver call latency",
-                        ["driver", "call", "result"], buckets=STEP_BUCKETS)
 
 
 # --- requests -------------------------------------------------------------------
@@ -89,8 +88,7 @@ def init_app(app: Flask) -> None:
         endpoint = _endpoint_label()
         if endpoint != "/metrics":
             HTTP_LATENCY.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
-        from api.security import redact_path  # metadata secrets and boot tokens stay out of logs
-        path = redact_path(request.path)
+        path = redact_path(request.path)  # metadata secrets and boot tokens stay out of logs
         access_log.info("%s %s %s %.1fms", request.method, path, response.status_code,
                         elapsed * 1000.0,
                         extra={"request_id": rid, "method": request.method, "path": path,
@@ -101,12 +99,11 @@ def init_app(app: Flask) -> None:
 
 
 def _metrics_view():
-    token = os.environ.get("INGOT_METRICS_TOKEN", "")
+    token = current_settings().metrics_token
     if token:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return Response("metrics: bearer token required\n", status=401, mimetype="text/plain")
-    from flask import current_app
     registry = scrape_registry(current_app.extensions.get("ingot.db"))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
@@ -127,9 +124,6 @@ class StateCollector:
         self.database = database
 
     def collect(self):
-        from sqlalchemy import func, select
-
-        from api.models import Device, Machine
         devices = GaugeMetricFamily("ingot_devices", "Devices per state (deleted ones excluded)", labels=["state"])
         machines = GaugeMetricFamily("ingot_machines", "Machines per state", labels=["state"])
         up = GaugeMetricFamily("ingot_database_up", "1 when the state counts could be read")
@@ -156,7 +150,6 @@ def scrape_registry(database=None) -> CollectorRegistry:
     metrics plus the database's state counts."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_ProcessRegistry())
@@ -167,47 +160,4 @@ def scrape_registry(database=None) -> CollectorRegistry:
 
 def serve_metrics(port: int, host: str = "127.0.0.1", database=None):
     """Serve ``/metrics`` on a side port (``ingot worker --metrics-port``)."""
-    from prometheus_client import start_http_server
     return start_http_server(port, addr=host, registry=scrape_registry(database))
-
-
-# --- engine and BMC -----------------------------------------------------------------
-
-def observe_step(operation: str, step: str, outcome: Any, seconds: float) -> None:
-    """``Worker(on_step=…)`` callback: one engine step's duration and outcome."""
-    kind = getattr(outcome, "kind", str(outcome))
-    STEP_LATENCY.labels(operation or "", step, kind).observe(seconds)
-    if kind in ("fail", "retry"):
-        STEP_FAILURES.labels(operation or "", step, kind).inc()
-
-
-TIMED_CALLS = frozenset({"power_state", "set_power", "set_boot_device", "inventory",
-                         "insert_virtual_media", "eject_virtual_media"})
-
-
-class TimedDriver:
-    """Wraps a BMC driver; times the interface's calls into ``ingot_bmc_call_duration_seconds``."""
-
-    def __init__(self, driver, name: str):
-        self._driver = driver
-        self._name = name
-
-    def __getattr__(self, attr):
-        value = getattr(self._driver, attr)
-        if attr not in TIMED_CALLS or not callable(value):
-            return value
-
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            result = "error"
-            try:
-                out = value(*args, **kwargs)
-                result = "ok"
-                return out
-            finally:
-                BMC_LATENCY.labels(self._name, attr, result).observe(time.perf_counter() - started)
-        return timed
-
-
-def timed_driver(driver, name: str):
-    return TimedDriver(driver, name)

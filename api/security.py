@@ -18,17 +18,15 @@
   for 403/404, ``failed`` otherwise); successful changes are recorded by the
   routes themselves.
 
-Settings (environment): ``INGOT_AUTH_FAILURE_LIMIT`` (default 20; 0 turns
-the limiter off) and ``INGOT_AUTH_FAILURE_WINDOW`` (seconds, default 60).
-Tests may override both through ``app.config``.
+Settings: ``auth_failure_limit`` (``INGOT_AUTH_FAILURE_LIMIT``, default 20; 0
+turns the limiter off) and ``auth_failure_window`` (``INGOT_AUTH_FAILURE_WINDOW``,
+seconds, default 60).
 """
 from __future__ import annotations
 
 import collections
 import logging
 import math
-import os
-import re
 import threading
 import time
 from typing import Callable
@@ -36,20 +34,14 @@ from typing import Callable
 from flask import Flask, current_app, g, request
 
 from api.core import db
+from api.core.config import Settings
+from api.core.urls import API_PREFIX, PUBLIC_API_PATHS, TOKEN_PATHS
 from api.http_errors import error_response
 from api.services import audit
 
 log = logging.getLogger("ingot.security")
 
-API_PREFIX = "/metal/v1"
-DEFAULT_FAILURE_LIMIT = 20
-DEFAULT_FAILURE_WINDOW = 60.0
 MAX_TRACKED_ADDRESSES = 100_000
-
-# paths that carry a secret token in the URL: a 404 there is a failed guess
-TOKEN_PATHS = re.compile(r"^(/metadata/[^/]+/|%s/boot/ipxe/[^/]+$)" % re.escape(API_PREFIX))
-# public paths under the API prefix (no X-Auth-Token)
-PUBLIC_API_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PREFIX}/boot/")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -60,7 +52,7 @@ class FailedAuthLimiter:
     quietest are forgotten first when an attacker sprays addresses).
     """
 
-    def __init__(self, limit: int = DEFAULT_FAILURE_LIMIT, window: float = DEFAULT_FAILURE_WINDOW,
+    def __init__(self, limit: int = Settings.auth_failure_limit, window: float = Settings.auth_failure_window,
                  clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED_ADDRESSES):
         self.limit = limit
         self.window = window
@@ -128,18 +120,6 @@ class FailedAuthLimiter:
                 self._failures.pop(address, None)
 
 
-def _config_number(app: Flask, name: str, default: float, cast=float):
-    value = app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return cast(value)
-    except (TypeError, ValueError):
-        raise RuntimeError(f"{name} must be a number, not {value!r}") from None
-
-
 def limiter(app: Flask | None = None) -> FailedAuthLimiter:
     return (app or current_app).extensions["ingot.auth_limiter"]
 
@@ -164,9 +144,9 @@ def _is_failure(path: str, status: int) -> bool:
 def init_app(app: Flask) -> None:
     """Install the limiter and hooks. Call before the authentication hook is
     registered so a blocked address never reaches the token lookup."""
-    app.extensions["ingot.auth_limiter"] = FailedAuthLimiter(
-        limit=int(_config_number(app, "INGOT_AUTH_FAILURE_LIMIT", DEFAULT_FAILURE_LIMIT, int)),
-        window=_config_number(app, "INGOT_AUTH_FAILURE_WINDOW", DEFAULT_FAILURE_WINDOW))
+    settings: Settings = app.config["INGOT"]
+    app.extensions["ingot.auth_limiter"] = FailedAuthLimiter(limit=settings.auth_failure_limit,
+                                                            window=settings.auth_failure_window)
 
     @app.errorhandler(413)
     def _body_too_large(_error):
@@ -203,15 +183,6 @@ def init_app(app: Flask) -> None:
                 and response.status_code not in (401, 429) and g.get("principal") is not None):
             _audit_rejected(response)
         return response
-
-
-SECRET_IN_PATH = re.compile(r"(/metadata/|%s/boot/ipxe/)([^/\s?#]+)" % re.escape(API_PREFIX))
-
-
-def redact_path(path: str) -> str:
-    """``path`` (or a request line) with a per-device metadata secret or a
-    boot token replaced by ``[redacted]``, for logs."""
-    return SECRET_IN_PATH.sub(lambda m: m.group(1) + "[redacted]", path)
 
 
 def _has_nul(value) -> bool:

@@ -13,7 +13,6 @@ plus ``INGOT_DB_MAX_OVERFLOW`` (default 2) for bursts such as a metrics scrape.
 from __future__ import annotations
 
 import logging
-import os
 
 from api.app import create_app
 from api.core.config import Settings
@@ -21,18 +20,16 @@ from api.core.db import Database
 from api.core.logs import configure
 
 
-def pool_sizes(environ=os.environ) -> tuple[int, int]:
+def pool_sizes(settings: Settings) -> tuple[int, int]:
     """(pool_size, max_overflow) of one API process's connection pool."""
-    size = int(environ.get("INGOT_DB_POOL_SIZE") or environ.get("INGOT_WEB_THREADS") or 4)
-    overflow = int(environ.get("INGOT_DB_MAX_OVERFLOW") or 2)
-    return max(1, size), max(0, overflow)
+    return max(1, settings.db_pool_size or settings.web_threads), max(0, settings.db_max_overflow)
 
 
 def build_app():
     settings = Settings.from_env()
     configure(json_logs=settings.log_json)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the revision on every probe
-    size, overflow = pool_sizes()
+    size, overflow = pool_sizes(settings)
     database = Database(settings.resolved_database_url, pool_size=size, max_overflow=overflow)
     return create_app(settings, database=database)
 

@@ -4,7 +4,7 @@
 
 The Docker image, the compose example, ``ingot serve --production`` and the
 tests in tests/production all start the API with exactly this command line.
-Everything is read from the environment:
+Everything is read from the environment, through ``api.core.config.Settings``:
 
     INGOT_BIND              address:port to listen on           (127.0.0.1:8080)
     INGOT_WEB_WORKERS       gunicorn worker processes           (2 x CPUs + 1, at most 8)
@@ -13,6 +13,7 @@ Everything is read from the environment:
     INGOT_GRACEFUL_TIMEOUT  seconds running requests get on SIGTERM (30)
     INGOT_FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-*  (127.0.0.1)
     INGOT_MIGRATE_ON_START  run migrations (+ bootstrap operator) in the master, once (1)
+    INGOT_LOG_LEVEL         gunicorn's own log level               (info)
     INGOT_DB_POOL_SIZE / INGOT_DB_MAX_OVERFLOW   per-worker connection pool (see api/wsgi.py)
     PROMETHEUS_MULTIPROC_DIR  where workers share metrics (default: a fresh temp dir)
 
@@ -29,25 +30,23 @@ _OWN_METRICS_DIR = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _OWN_METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ingot-metrics-")
 
+from api.core.config import Settings  # noqa: E402 - after the metrics dir is set
 
-def _int(name, default):
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
+_settings = Settings.from_env()
 
-
-bind = os.environ.get("INGOT_BIND", "127.0.0.1:8080")
-workers = _int("INGOT_WEB_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
+bind = _settings.bind or "127.0.0.1:8080"
+workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)
 worker_class = "gthread"
-threads = _int("INGOT_WEB_THREADS", 4)
-timeout = _int("INGOT_WEB_TIMEOUT", 60)
-graceful_timeout = _int("INGOT_GRACEFUL_TIMEOUT", 30)
+threads = _settings.web_threads
+timeout = _settings.web_timeout
+graceful_timeout = _settings.graceful_timeout
 keepalive = 5
 backlog = 2048
-forwarded_allow_ips = os.environ.get("INGOT_FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _settings.forwarded_allow_ips
 proc_name = "ingot-api"
 accesslog = None          # Ingot writes its own access log, with the request id (api/observability.py)
 errorlog = "-"
-loglevel = os.environ.get("INGOT_LOG_LEVEL", "info")
+loglevel = _settings.log_level
 preload_app = False       # each worker opens its own database pool after the fork
 control_socket_disable = True  # gunicorn >= 25: no shared $HOME/.gunicorn socket between instances
 
@@ -59,22 +58,19 @@ def on_starting(server):
     for name in os.listdir(prom):  # stale files of a previous run would be merged in
         path = os.path.join(prom, name)
         shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
-    if os.environ.get("INGOT_MIGRATE_ON_START", "1").strip().lower() in ("1", "true", "yes", "on"):
+    if _settings.migrate_on_start:
         migrate_once()
-    from api.core.config import Settings
-    settings = Settings.from_env()
-    if settings.is_sqlite:
+    if _settings.is_sqlite:
         logging.getLogger("gunicorn.error").warning(
             "Ingot on SQLite (%s): the API runs, but engine workers need PostgreSQL; "
             "for a single-host setup use `ingot serve` (one in-process worker)",
-            settings.resolved_database_url)
+            _settings.resolved_database_url)
 
 
 def migrate_once():
     """Migrations + bootstrap operator (serialised across hosts: see prepare_database)."""
-    from api.core.config import Settings
-    from api.embedded import prepare_database
-    prepare_database(Settings.from_env()).dispose()
+    from api.embedded import prepare_database  # the whole app's modules: only when the master migrates
+    prepare_database(_settings).dispose()
     logging.getLogger("gunicorn.error").info("database migrated")
 
 

@@ -35,6 +35,19 @@ class BMCUnsupported(BMCError):
     """The BMC or driver does not support the requested operation."""
 
 
+def error_kind(exc: BaseException | None) -> str:
+    """Operator-facing class of a BMC error ("ok" for None)."""
+    if exc is None:
+        return "ok"
+    if isinstance(exc, BMCAuthFailed):
+        return "bad credentials"
+    if isinstance(exc, BMCUnreachable):
+        return "unreachable"
+    if isinstance(exc, BMCUnsupported):
+        return "unsupported"
+    return "bmc error"
+
+
 POWER_ON = "on"
 POWER_OFF = "off"
 POWER_STATES = (POWER_ON, POWER_OFF)

@@ -17,14 +17,14 @@ power on; the previous one is kept as ``.serial.log.1``), ``<name>.qemu.log``
 
 Options (``machine.bmc.options``):
 
-``state_dir``   where state lives (default ``$INGOT_QEMU_STATE_DIR`` or ``~/.cache/ingot/qemu``)
+``state_dir``   where state lives (default ``~/.cache/ingot/qemu``; the engine fills in ``$INGOT_QEMU_STATE_DIR``)
 ``disk``        raw disk image file (default ``<state_dir>/<name>.img``, created sparse if missing)
 ``disk_size_mib`` size of a newly created disk (default 256)
 ``disk_bus``    ``virtio`` (default), ``ide`` or ``nvme``
 ``mac``         NIC MAC (default derived from the name, 52:54:00:xx:xx:xx)
 ``nic_model``   ``virtio-net-pci`` (default) or ``e1000``
 ``memory``      MiB (default 512); ``cpus`` (default 1)
-``ingot_port``  the host port of Ingot's HTTP server (default ``$INGOT_QEMU_INGOT_PORT``);
+``ingot_port``  the host port of Ingot's HTTP server (the engine fills in ``$INGOT_QEMU_INGOT_PORT``);
                 the guest sees it at ``http://10.0.2.100/`` (``ingot_host`` default 127.0.0.1)
 ``boot_path``   DHCP boot file path on that server (default
                 ``/metal/v1/boot/ipxe?mac={mac}``; ``{mac}`` and ``{name}`` are filled in)
@@ -54,7 +54,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from api.bmc.base import (BMCDriver, BMCError, BMCUnsupported, Inventory, POWER_OFF, POWER_ON)
+from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnsupported, Inventory
 
 GUEST_INGOT_IP = "10.0.2.100"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -63,9 +63,6 @@ _BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
 
 
 def default_state_dir() -> Path:
-    env = os.environ.get("INGOT_QEMU_STATE_DIR")
-    if env:
-        return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ingot" / "qemu"
 
@@ -112,7 +109,7 @@ class QemuDriver(BMCDriver):
         self.memory = int(o.get("memory", 512))
         self.cpus = int(o.get("cpus", 1))
         self.ingot_host = o.get("ingot_host", "127.0.0.1")
-        port = o.get("ingot_port") or os.environ.get("INGOT_QEMU_INGOT_PORT")
+        port = o.get("ingot_port")
         self.ingot_port = int(port) if port else None
         self.boot_path = o.get("boot_path", "/metal/v1/boot/ipxe?mac={mac}")
         self.accel = o.get("accel", "tcg")

@@ -1,12 +1,10 @@
 """The ``sim`` driver: a BMC for a host of the simulated lab (api.bmc.simlab).
 
-Address: the host's name in the lab. The lab's URL comes from
-``options["lab_url"]`` or ``INGOT_SIM_LAB_URL``. Options ``mac``, ``cpus``,
+Address: the host's name in the lab. The lab's URL is ``options["lab_url"]``
+(the engine fills it in from ``INGOT_SIM_LAB_URL``). Options ``mac``, ``cpus``,
 ``memory_mib``, ``disks``, ``nics`` describe the simulated hardware.
 """
 from __future__ import annotations
-
-import os
 
 import requests
 
@@ -20,7 +18,7 @@ class SimDriver(BMCDriver):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.lab_url = (self.options.get("lab_url") or os.environ.get("INGOT_SIM_LAB_URL", "")).rstrip("/")
+        self.lab_url = (self.options.get("lab_url") or "").rstrip("/")
         self._http = requests.Session()
         self._declared = False
 

@@ -1,0 +1,1 @@
+"""Netboot: iPXE scripts, install templates, dnsmasq config, deploy ramdisk, tiny test OS; imports core, models."""

@@ -27,6 +27,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.core.config import Settings
+from api.core.db import Database
 from api.models import Device, IpPool, Machine, Metro
 
 _RANGE_OK = re.compile(r"^[A-Za-z0-9:.,_-]+$")
@@ -209,8 +211,6 @@ def write_atomically(path: str, text: str) -> None:
 def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, lease_time,
                    metro, no_static_leases):
     """Render the dnsmasq DHCP/TFTP/iPXE config from the inventory (to standard output by default)."""
-    from api.core.config import Settings
-    from api.core.db import Database
     settings = Settings.from_env()
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,

@@ -15,7 +15,7 @@ same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
 
 Built entirely without root or loop mounts: ``mkfs.fat --offset``, mtools
 ``mcopy`` and ``syslinux --offset --install`` operate on the image file.
-Wired as ``ingot image build-tiny-os``.
+:func:`image` is its command group, wired as ``ingot image build-tiny-os``.
 """
 from __future__ import annotations
 
@@ -31,8 +31,19 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
-from api.boot.ramdisk.build import (VM_MODULES, RamdiskBuildError, _run, _sha256, build_initramfs,
-                                    build_lock, cache_dir, fetch_busybox, fetch_kernel)
+import click
+
+from api.boot.ramdisk.build import (
+    VM_MODULES,
+    RamdiskBuildError,
+    _run,
+    _sha256,
+    build_initramfs,
+    build_lock,
+    cache_dir,
+    fetch_busybox,
+    fetch_kernel,
+)
 
 HERE = Path(__file__).resolve().parent / "ramdisk"
 IMAGE_FORMAT = "1"
@@ -240,3 +251,20 @@ def _build_tiny_os_image(root: Path, output, formats, size_mib: int, force: bool
         result.manifest.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     return result
 
+
+@click.group("image")
+def image() -> None:
+    """OS images."""
+
+
+@image.command("build-tiny-os")
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Copy the images and a manifest here.")
+@click.option("--size-mib", type=int, default=24, show_default=True)
+@click.option("--force", is_flag=True)
+def build_test(output, size_mib, force) -> None:
+    """Build the bootable test OS image (raw + .gz + .xz, with sha256s)."""
+    try:
+        img = build_tiny_os_image(output, size_mib=size_mib, force=force)
+    except RamdiskBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(img.as_dict(), indent=2))

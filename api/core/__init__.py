@@ -1,1 +1,1 @@
-"""The bottom layer: settings, database engine and sessions, errors, the event log, secrets, logging; imports only models."""
+"""The bottom layer: settings, db sessions, errors, events, secrets, metrics, URLs, logs; imports only models."""

@@ -1,13 +1,18 @@
-"""Settings from ``INGOT_*`` environment variables, with safe defaults."""
+"""Settings from ``INGOT_*`` environment variables, with safe defaults: the one place they are read."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from flask import current_app
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+CASTS = {"bool": _bool, "float": float, "int": int}
 
 
 @dataclass
@@ -20,6 +25,7 @@ class Settings:
     data_dir: str = "./.ingot"
     database_url: str = ""            # default: sqlite under data_dir
     secret_key: str = ""              # Fernet key material for secrets at rest
+    new_secret_key: str = ""          # `ingot secrets rotate`: the key to re-encrypt with
     bootstrap_token: str = ""         # creates the first operator when set
     external_url: str = ""            # base URL machines use to reach Ingot (boot, metadata)
     production: bool = False
@@ -36,32 +42,65 @@ class Settings:
     timeout_rescue: float = 1800.0    # the rescue environment coming up
     bmc_timeout: float = 10.0
     bmc_retries: int = 5
-    power_sync_interval: float = 60.0
+    power_sync_interval: float = 60.0  # seconds between power reads of one machine; 0 turns the sync off
+    power_sync_concurrency: int = 100  # BMC calls in flight at once
+    power_sync_timeout: float = 5.0    # seconds each BMC has (at most bmc_timeout): 1,000 dead BMCs, 100 at
+                                       # a time, 5.5 s each, take less than one 60 s interval
+    # `ingot worker` (its command-line options win)
+    worker_threads: int = 8           # steps run in parallel
+    worker_name: str = ""             # name in leases and logs (default host:pid:random)
+    worker_metrics_port: int = 0      # serve /metrics on this port (0: off)
+    worker_metrics_host: str = "127.0.0.1"
+    # the API under gunicorn (deploy/gunicorn.conf.py, api/wsgi.py)
+    bind: str = ""                    # address:port (default 127.0.0.1:8080; `ingot serve --production`: --host:--port)
+    web_workers: int = 0              # gunicorn worker processes (0: 2 x CPUs + 1, at most 8)
+    web_threads: int = 4              # threads per gunicorn worker process
+    web_timeout: int = 60             # seconds before a stuck worker is killed
+    graceful_timeout: int = 30        # seconds running requests get on SIGTERM
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-*
+    log_level: str = "info"           # gunicorn's own log
+    migrate_on_start: bool = True     # migrations (+ bootstrap operator) run once in the gunicorn master
+    db_pool_size: int = 0             # connections per API process (0: web_threads)
+    db_max_overflow: int = 2          # extra connections for bursts (a metrics scrape)
+    # abuse limits and metrics (api/security.py, api/observability.py)
+    auth_failure_limit: int = 20      # failed authentications per source address and window; 0: no limit
+    auth_failure_window: float = 60.0
+    metrics_token: str = ""           # bearer token /metrics requires (empty: none)
+    max_request_bytes: int = 1024 * 1024
+    # netboot
     ramdisk_dir: str = ""             # deploy kernel + initrd served to machines (default <data_dir>/ramdisk)
-    # demo / simulated lab
+    ramdisk_cache: str = ""           # the ramdisk build's cache (default ~/.cache/ingot/ramdisk)
+    ramdisk_modules: str = ""         # extra kernel modules or sets for every ramdisk build
+    kernel_deb: str = ""              # a local linux-image-*.deb for the ramdisk build
+    # simulated lab and QEMU machines (defaults of the sim and qemu BMC drivers' options)
     sim_lab_url: str = ""             # where the sim BMC driver finds the simulated lab
     sim_delay: float = 0.5            # seconds a simulated host takes per boot stage
-    max_request_bytes: int = 1024 * 1024
+    qemu_state_dir: str = ""          # the qemu driver's state_dir (default ~/.cache/ingot/qemu)
+    qemu_ingot_port: int = 0          # the qemu driver's ingot_port
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Settings from ``environ`` (default ``os.environ``); ``overrides`` that are not None win.
+
+        Raises:
+            ValueError: a number or flag that does not parse (the message names the variable).
+        """
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
             if f.name == "extra":
                 continue
-            raw = env.get("INGOT_" + f.name.upper())
-            if raw is None:
+            name = "INGOT_" + f.name.upper()
+            raw = env.get(name)
+            cast = CASTS.get(f.type if isinstance(f.type, str) else f.type.__name__)
+            if raw is None or (cast is not None and not raw.strip()):
                 continue
-            if f.type in ("bool", bool):
-                values[f.name] = _bool(raw)
-            elif f.type in ("float", float):
-                values[f.name] = float(raw)
-            elif f.type in ("int", int):
-                values[f.name] = int(raw)
-            else:
-                values[f.name] = raw
+            try:
+                values[f.name] = cast(raw) if cast else raw
+            except ValueError:
+                raise ValueError(f"{name} must be {'an integer' if cast is int else 'a number'}, "
+                                 f"not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -75,3 +114,8 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def current_settings() -> Settings:
+    """The running app's Settings (inside a request or app context)."""
+    return current_app.config["INGOT"]

@@ -7,6 +7,9 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+
+from api.core.config import Settings
 
 TOKEN_BYTES = 32
 
@@ -66,3 +69,26 @@ def load_or_create_key(data_dir: str) -> str:
     path.touch(mode=0o600)
     path.write_text(key)
     return key
+
+
+def secret_key(settings: Settings, *, create: bool = True) -> str:
+    """The key secrets at rest are encrypted with: ``INGOT_SECRET_KEY``, else (outside
+    production) the embedded default's key file, created when missing unless ``create`` is
+    False (then "" when there is none).
+
+    Raises:
+        RuntimeError: production without ``INGOT_SECRET_KEY``.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.production:
+        raise RuntimeError("INGOT_SECRET_KEY must be set in production")
+    if create:
+        return load_or_create_key(settings.data_dir)
+    path = Path(settings.data_dir) / "secret.key"
+    return path.read_text().strip() if path.exists() else ""
+
+
+def current_box() -> SecretBox:
+    """The running app's SecretBox (inside a request or app context)."""
+    return current_app.extensions["ingot.secrets"]

@@ -12,10 +12,13 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from api.engine.states import transition
-from api.models import Device, Machine, as_utc, utcnow
 from api.core import events
 from api.core.errors import Conflict
+from api.engine.inspection import apply_inspection
+from api.engine.release import finish_delete
+from api.engine.states import transition
+from api.engine.steps import STEPS, reset_callbacks
+from api.models import Device, Machine, as_utc, utcnow
 
 # Step plans ---------------------------------------------------------------
 # A plan may name a step more than once (a wipe before a reinstall powers the
@@ -85,7 +88,6 @@ def _prepare_rescue(m: Machine, d: Device | None, args: dict, prior_state: str) 
 def progress(m: Machine, within: float = 0.0) -> int:
     """``provisioning_percentage`` at the machine's current step: the weights
     of the steps done, plus ``within`` (0..1) of the current step's weight."""
-    from api.engine.steps import STEPS
     args = m.operation_args or {}
     steps = args.get("steps") or []
     pos = int(args.get("pos", 0))
@@ -118,7 +120,6 @@ def _provision_failed(s: Session, m: Machine, d: Device | None, reason: str) -> 
 
 
 def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
-    from api.services.devices import finish_delete  # services own the device's release rules
     args = m.operation_args or {}
     fast = bool(args.get("deprovision_fast"))
     wiped = "" if fast else " after wiping its disks"
@@ -137,7 +138,6 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
 
 
 def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
-    from api.services.devices import finish_delete
     transition(m, "machine", "fail")  # never back to the pool in an unknown condition
     m.maintenance_reason = f"cleaning failed: {reason}"
     if d is not None:
@@ -180,7 +180,6 @@ def _rescue_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str
 
 
 def _inspected(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
-    from api.services.machines import apply_inspection  # plan matching lives with machines
     return apply_inspection(s, m, m.operation_args.get("out", {}).get("inspect") or {})
 
 
@@ -243,15 +242,6 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in [
     Operation("machine_reboot", "Operator: power-cycle.",
               lambda m, d, a: ["power_off", "power_on", "finish"], _powered("", "on"), _nothing_failed),
 ]}
-
-
-def reset_callbacks(m: Machine) -> None:
-    """Forget boot callbacks from earlier boots."""
-    m.boot_fetched_at = None
-    m.install_progress_at = None
-    m.install_result = None
-    m.install_message = ""
-    m.phoned_home_at = None
 
 
 def start(s: Session, m: Machine, name: str, device: Device | None = None, args: dict | None = None,

@@ -21,6 +21,7 @@ from typing import Callable
 
 from api.bmc.base import BMCDriver
 from api.core.config import Settings
+from api.engine.states import transition
 from api.models import Device, Machine, as_utc
 
 POWER_POLL = 1.0          # seconds between power-state checks
@@ -194,13 +195,20 @@ def _noop(ctx: StepContext) -> Outcome:
 
 # --- effects (run in the recording transaction) ------------------------------
 
+def reset_callbacks(m: Machine) -> None:
+    """Forget boot callbacks from earlier boots."""
+    m.boot_fetched_at = None
+    m.install_progress_at = None
+    m.install_result = None
+    m.install_message = ""
+    m.phoned_home_at = None
+
+
 def _forget_callbacks(s, m: Machine, d: Device | None) -> None:
-    from api.engine.operations import reset_callbacks
     reset_callbacks(m)  # what counts now is what this boot reports
 
 
 def _begin_cleaning(s, m: Machine, d: Device | None) -> None:
-    from api.engine.states import transition
     if m.state == "deprovisioning":
         transition(m, "machine", "clean")
 

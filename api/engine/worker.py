@@ -21,29 +21,24 @@ from typing import Callable
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from api.bmc import BMCError, get_driver
+from api.bmc import BMCError
+from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.metrics import observe_step
+from api.core.secrets import SecretBox
 from api.engine import steps as step_table
-from api.engine.operations import OPERATIONS, advance_percentage, progress
+from api.engine.drivers import driver_for
+from api.engine.operations import OPERATIONS, advance_percentage, progress, start
+from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
 from api.models import Device, Machine, as_utc, utcnow
-from api.core import events
-from api.core.secrets import SecretBox
 
 log = logging.getLogger("ingot.engine")
 
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
-
-
-def driver_for(machine: Machine, box: SecretBox, settings: Settings):
-    """Build the BMC driver of ``machine`` (decrypting its password)."""
-    from api.observability import timed_driver  # BMC call latency metrics
-    return timed_driver(get_driver(machine.bmc_driver, machine.bmc_address, username=machine.bmc_username or None,
-                                   password=box.decrypt(machine.bmc_password_enc) or None,
-                                   options=machine.bmc_options, timeout=settings.bmc_timeout), machine.bmc_driver)
 
 
 def _position(m: Machine) -> tuple:
@@ -65,9 +60,7 @@ class Worker:
         self.batch = batch
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
                                                           thread_name_prefix="ingot-step")
-        if on_step is None:  # engine step metrics by default
-            from api.observability import observe_step as on_step
-        self.on_step = on_step
+        self.on_step = on_step or observe_step  # engine step metrics by default
         self.stop = threading.Event()
 
     # -- claiming ---------------------------------------------------------
@@ -227,7 +220,6 @@ class Worker:
         then = op.fail(s, m, d, message)
         self._clear(m)
         if then:
-            from api.engine.operations import start
             start(s, m, then, d)
 
     @staticmethod
@@ -254,9 +246,8 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
-        from api.services.fleet import PowerSync  # periodic power sync: starts a background sweep when due
         while not self.stop.is_set():
-            PowerSync.for_worker(self).maybe_run()  # returns at once; never raises
+            PowerSync.for_worker(self).maybe_run()  # a background sweep when due; returns at once, never raises
             try:
                 n = self.run_once()
             except Exception:

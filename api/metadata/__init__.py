@@ -1,1 +1,1 @@
-"""The instance metadata service: what a device may learn about itself."""
+"""The instance metadata service (what a device may learn about itself); imports services and below, never routes."""

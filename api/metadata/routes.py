@@ -6,15 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from api.core import db
 from api.boot import install_config
 from api.boot.ipxe import boot_phase
+from api.core import db
+from api.core.errors import Invalid, NotFound
+from api.core.secrets import current_box
+from api.core.urls import external_url
 from api.metadata import documents
 from api.models import Device, IpAssignment
-from api.routes.boot import external_url
-from api.routes.common import box
 from api.services import callbacks
-from api.core.errors import Invalid, NotFound
 
 blp = Blueprint("metadata", __name__)
 
@@ -34,7 +34,7 @@ def _device_by_source() -> tuple[Device, str]:
     if (a is None or a.device.deleted_at is not None or not a.device.metadata_token_enc
             or a.device.state in ("deprovisioning", "deleted")):
         raise NotFound("Not found")
-    return a.device, box().decrypt(a.device.metadata_token_enc)
+    return a.device, current_box().decrypt(a.device.metadata_token_enc)
 
 
 def _url(token: str) -> str:
@@ -112,7 +112,7 @@ def deploy_complete(token):
 def install_config_doc(token):
     d = _device(token)
     try:
-        body = install_config.render(d, _url(token), box().decrypt(d.root_password_enc), external_url())
+        body = install_config.render(d, _url(token), current_box().decrypt(d.root_password_enc), external_url())
     except LookupError as exc:
         raise NotFound(str(exc)) from None
     return _text(body)

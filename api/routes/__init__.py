@@ -9,11 +9,7 @@ from api.routes import (boot, catalog, devices, events, health, machines, networ
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
-    # api.metadata.routes imports api.routes.boot; importing it at the top would be a cycle. On
-    # branch i11-layers the metadata blueprint no longer imports routes and app.py registers it.
-    from api.metadata.routes import blp as metadata
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
                    boot):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
-    app.register_blueprint(metadata)

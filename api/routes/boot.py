@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.boot.ipxe import script_for, unknown_machine_script
+from api.core.urls import external_url
 from api.routes.common import API_PREFIX, box, session, settings
 from api.schemas.machine import MAC_RE
 from api.services import callbacks
@@ -24,11 +25,6 @@ class IpxeArgs(Schema):
     class Meta:
         unknown = "exclude"
     mac = fields.String(required=True)
-
-
-def external_url() -> str:
-    """The base URL machines use to reach Ingot (``INGOT_EXTERNAL_URL`` or this request's)."""
-    return (settings().external_url or request.host_url).rstrip("/")
 
 
 def _script(machine, source: str) -> Response:

@@ -10,10 +10,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from api.core import db
+from api.core.urls import API_PREFIX
 from api.services.auth import Principal
 from api.core.secrets import SecretBox
-
-API_PREFIX = "/metal/v1"
 
 
 def api_blueprint(name: str, description: str) -> Blueprint:

@@ -7,7 +7,8 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
 
-API_PREFIX = "/metal/v1"
+from api.core.urls import API_PREFIX
+
 MAX_PER_PAGE = 1000
 MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer on every database
 MAX_TAGS = 64

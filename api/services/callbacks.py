@@ -8,10 +8,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Device, Event, Machine, Nic, utcnow
 from api.core import events
 from api.core.secrets import hash_token
-from api.services.machines import normalize_mac
+from api.engine.inspection import normalize_mac
+from api.engine.operations import OPERATIONS, advance_percentage, progress
+from api.models import Device, Event, Machine, Nic, utcnow
 
 
 def machine_by_mac(session: Session, mac: str) -> Machine | None:
@@ -96,7 +97,6 @@ def installer_event(session: Session, d: Device, payload: dict) -> None:
     ``code: 1002`` or ``state: succeeded`` says the installer has finished;
     ``percentage`` moves ``provisioning_percentage`` within the current step.
     """
-    from api.engine.operations import OPERATIONS, advance_percentage, progress
     m = d.machine
     state = str(payload.get("state") or "").lower()
     result = str(payload.get("result") or "").upper()

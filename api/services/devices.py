@@ -14,7 +14,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.engine import operations
-from api.engine.states import InvalidTransition, transition
+from api.engine.states import InvalidTransition
 from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metro, OperatingSystem, Plan,
                         Project, SSHKey, as_utc, new_id, utcnow)
 from api.core import events
@@ -256,18 +256,6 @@ def delete(session: Session, principal: Principal, device: Device, force: bool =
     except InvalidTransition as exc:
         raise Conflict(str(exc)) from None
     session.commit()
-
-
-def finish_delete(session: Session, device: Device) -> None:
-    """The engine's last step of a delete: free addresses, drop the secret."""
-    ipam.release_device_addresses(session, device)
-    if device.state != "deleted":
-        transition(device, "device", "deleted")
-    device.deleted_at = utcnow()
-    device.machine_id = None
-    device.metadata_token_hash = None
-    device.metadata_token_enc = ""
-    device.rescue = False
 
 
 def action(session: Session, principal: Principal, device: Device, data: dict, box: SecretBox) -> None:

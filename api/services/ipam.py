@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.core.errors import Invalid, NoCapacity
 from api.models import Device, IpAssignment, IpPool, IpReservation
-from api.core.errors import NoCapacity
 
 # what each device gets, Equinix-style: a public IPv4, a private IPv4 and a public IPv6
 DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
@@ -83,15 +83,6 @@ def _take_address(session: Session, device: Device, pool: IpPool, kind: str) -> 
     return None
 
 
-def release_device_addresses(session: Session, device: Device) -> int:
-    """Return all of ``device``'s addresses to their pools."""
-    n = 0
-    for a in list(device.ip_assignments):
-        session.delete(a)
-        n += 1
-    return n
-
-
 RESERVATION_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 
 
@@ -102,7 +93,6 @@ def reserve_block(session: Session, project_id: str, metro, kind: str, quantity:
     Raises:
         Invalid: quantity not a power of two; NoCapacity: no room in any pool.
     """
-    from api.core.errors import Invalid
     if quantity < 1 or quantity & (quantity - 1):
         raise Invalid("quantity: must be a power of two (1, 2, 4, 8, …)")
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == metro.id, IpPool.kind == kind)
@@ -141,7 +131,6 @@ def attach_address(session: Session, device: Device, address: str) -> IpAssignme
     Raises:
         Invalid: malformed, not in a reservation of the project, or taken.
     """
-    from api.core.errors import Invalid
     try:
         iface = ipaddress.ip_interface(address)
     except ValueError:

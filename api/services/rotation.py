@@ -17,8 +17,8 @@ import dataclasses
 from sqlalchemy import Table, select, update
 
 from api.core.db import Database
-from api.models.base import Base
 from api.core.secrets import SecretBox
+from api.models import Base  # the package registers every model on Base.metadata
 
 ENCRYPTED_SUFFIX = "_enc"
 
@@ -36,7 +36,6 @@ class RotationReport:
 
 def encrypted_columns() -> list[tuple[Table, str]]:
     """Every (table, column) that stores a Fernet token."""
-    import api.models  # noqa: F401 - registers every model on Base.metadata
     out = []
     for table in Base.metadata.sorted_tables:
         for column in table.columns:

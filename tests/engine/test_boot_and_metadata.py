@@ -264,7 +264,7 @@ def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, 
     # ... while the deploy agent that wipes the disks still gets its instructions
     r = client.get(f"/metadata/{new}/deploy")
     assert r.status_code == 200 and r.get_json()["action"] == "wipe" and r.get_json()["after"] == "poweroff"
-    from api.services.devices import finish_delete
+    from api.engine.release import finish_delete
     with database.transaction() as s:
         finish_delete(s, s.get(Device, dev["id"]))
     assert client.get(f"/metadata/{new}/deploy").status_code == 404

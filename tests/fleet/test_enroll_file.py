@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from api.cli import machines_enroll
 from api.models import Event, Machine
-from api.services.fleet import enroll_from_file, machines_enroll, read_inventory
+from api.services.enrollment import enroll_from_file, read_inventory
 from tests.peers._util import free_tcp_port, free_udp_port
 from tests.peers.redfish import fake_system
 

@@ -11,9 +11,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from api.bmc import get_driver
+from api.engine.power_sync import PowerSync, drifting_machines
 from api.models import Machine
-from api.services import fleet as fleet_service
-from api.services.fleet import PowerSync
+from api.services.enrollment import enroll_from_file
 from tests.conftest import wait_for
 from tests.fleet.conftest import ipmi_bmc_body, redfish_bmc_body
 from tests.peers._util import free_tcp_port, free_udp_port
@@ -78,7 +78,7 @@ def test_drift_is_recorded_once_per_change(server, fleet, redfish_bmc, ipmi_bmc)
     assert report.drift_resolved == ["ipmi-drift"]
     assert _types(fleet, ip["id"]) == ["machine.power.drift", "machine.power.drift_resolved"]
     assert report.drifting == 1
-    assert [m.hostname for m in fleet_service.drifting_machines(server.database)] == ["rf-drift"]
+    assert [m.hostname for m in drifting_machines(server.database)] == ["rf-drift"]
 
     # Ingot powers it on, then off; someone powers it on again before the next sweep. The sweep
     # reads "on" as last time, but an operation ran in between: the drift is news
@@ -132,12 +132,12 @@ def test_only_one_sweep_at_a_time(server):
 
 
 @pytest.fixture
-def periodic(settings, monkeypatch):
+def periodic(settings):
     """The worker's own sweep every 30 s (set before the server starts). 500 systems behind
     one emulator process are not 500 BMCs: 32 calls at a time is what that one process serves."""
     settings.power_sync_interval = 30.0
     settings.bmc_timeout = 5.0
-    monkeypatch.setenv("INGOT_POWER_SYNC_CONCURRENCY", "32")
+    settings.power_sync_concurrency = 32
     return settings
 
 
@@ -159,7 +159,7 @@ def test_worker_syncs_500_redfish_systems_within_one_interval(periodic, server, 
         worker_sync.next_attempt = float("inf")  # hold the worker's sweeps until the fleet is enrolled
         wait_for(lambda: not worker_sync.running, timeout=15, message="the worker's startup sweep")
         t0 = time.monotonic()
-        summary = fleet_service.enroll_from_file(str(path), server.database, box, concurrency=32, timeout=10)
+        summary = enroll_from_file(str(path), server.database, box, concurrency=32, timeout=10)
         enroll_s = time.monotonic() - t0
         assert len(summary.enrolled) == 500, summary.lines()[:5]
         # two bad BMCs join the fleet (enrolled without the check)
@@ -169,7 +169,7 @@ def test_worker_syncs_500_redfish_systems_within_one_interval(periodic, server, 
 - {{hostname: refused-bmc, metro: lab, plan: sim.small,
     bmc: {{driver: ipmi, address: '127.0.0.1:{free_udp_port()}', username: a, password: b}}}}
 """)
-        assert len(fleet_service.enroll_from_file(str(bad), server.database, box, check=False).enrolled) == 2
+        assert len(enroll_from_file(str(bad), server.database, box, check=False).enrolled) == 2
         enrolled_at = time.monotonic()
         worker_sync.next_attempt = 0.0  # due now: the worker's loop starts a sweep
 

@@ -115,10 +115,12 @@ def test_sqlite_keeps_its_one_in_process_worker(tmp_path):
 
 
 def test_pool_sized_for_gunicorn_threads():
+    from api.core.config import Settings
     from api.wsgi import pool_sizes
-    assert pool_sizes({"INGOT_WEB_THREADS": "6"}) == (6, 2)
-    assert pool_sizes({"INGOT_WEB_THREADS": "6", "INGOT_DB_POOL_SIZE": "3", "INGOT_DB_MAX_OVERFLOW": "0"}) == (3, 0)
-    assert pool_sizes({}) == (4, 2)
+    assert pool_sizes(Settings.from_env({"INGOT_WEB_THREADS": "6"})) == (6, 2)
+    assert pool_sizes(Settings.from_env({"INGOT_WEB_THREADS": "6", "INGOT_DB_POOL_SIZE": "3",
+                                         "INGOT_DB_MAX_OVERFLOW": "0"})) == (3, 0)
+    assert pool_sizes(Settings.from_env({})) == (4, 2)
 
 
 @pytest.mark.timeout(60)

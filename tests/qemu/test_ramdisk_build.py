@@ -90,7 +90,8 @@ def test_cli_commands(ramdisk, tmp_path, monkeypatch):
     import click
     from click.testing import CliRunner
 
-    from api.boot.ramdisk.cli import image, ramdisk as ramdisk_group
+    from api.boot.ramdisk.cli import ramdisk as ramdisk_group
+    from api.boot.tiny_os import image
 
     @click.group()
     def main():

@@ -48,7 +48,6 @@ def pg_server(own_postgres, tmp_path):
     settings = Settings(data_dir=str(tmp_path / "data"), database_url=url, secret_key="fault-key",
                         worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3, lease_seconds=5)
     emb = Embedded(settings, "127.0.0.1", 0, worker=True, demo_lab=True).start()
-    emb.app.config["INGOT_AUTH_FAILURE_LIMIT"] = 0
     from api.security import limiter
     limiter(emb.app).limit = 0
     yield emb

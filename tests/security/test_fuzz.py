@@ -31,7 +31,6 @@ _schemas: dict = {}
 
 
 def _run(app, method: str, path: str, token: str, world, remote: str) -> None:
-    app.config["INGOT_AUTH_FAILURE_LIMIT"] = 0
     from api.security import limiter
     limiter(app).limit = 0
     if id(app) not in _schemas:

@@ -78,11 +78,12 @@ def test_limiter_memory_is_bounded():
     assert lim.retry_after("10.0.3.231") == 0 and lim.record_failure("x") is False
 
 
-def test_limit_configurable_from_environment(monkeypatch, settings, database):
+def test_limit_configurable_from_environment(settings, database):
     from api.app import create_app
-    monkeypatch.setenv("INGOT_AUTH_FAILURE_LIMIT", "7")
-    monkeypatch.setenv("INGOT_AUTH_FAILURE_WINDOW", "30")
-    app = create_app(settings, database=database)
+    from api.core.config import Settings
+    env = {"INGOT_AUTH_FAILURE_LIMIT": "7", "INGOT_AUTH_FAILURE_WINDOW": "30"}
+    app = create_app(Settings.from_env(env, data_dir=settings.data_dir, database_url=settings.database_url,
+                                       secret_key=settings.secret_key), database=database)
     assert (limiter(app).limit, limiter(app).window) == (7, 30.0)
 
 

@@ -33,6 +33,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from api.core.config import Settings
+
 HERE = Path(__file__).resolve().parent
 
 #: bump when the layout of the initramfs changes in a way the hash misses
@@ -74,10 +76,9 @@ class RamdiskBuildError(RuntimeError):
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
     """The build cache: ``path``, else ``$INGOT_RAMDISK_CACHE``, else ``~/.cache/ingot/ramdisk``."""
+    path = path or Settings.from_env().ramdisk_cache
     if path:
         p = Path(path)
-    elif os.environ.get("INGOT_RAMDISK_CACHE"):
-        p = Path(os.environ["INGOT_RAMDISK_CACHE"])
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         p = Path(base) / "ingot" / "ramdisk"
@@ -198,7 +199,7 @@ def fetch_kernel(cache: str | os.PathLike | None = None, kernel_deb: str | os.Pa
     instead, e.g. a backports kernel for newer hardware.
     """
     root = cache_dir(cache)
-    kernel_deb = kernel_deb or os.environ.get("INGOT_KERNEL_DEB")
+    kernel_deb = kernel_deb or Settings.from_env().kernel_deb
     if kernel_deb:
         deb = Path(kernel_deb)
         pkg = deb.name.split("_")[0]
@@ -436,7 +437,7 @@ def _agent_files() -> list[tuple[str, bytes, int]]:
 
 def _expand_modules(extra: Iterable[str]) -> list[str]:
     names: list[str] = list(VM_MODULES)
-    env = os.environ.get("INGOT_RAMDISK_MODULES", "")
+    env = Settings.from_env().ramdisk_modules
     for item in list(extra) + [x for x in re.split(r"[\s,]+", env) if x]:
         for name in re.split(r"[\s,]+", item):
             if not name:
@@ -551,25 +552,3 @@ def _build_ramdisk(root, output, modules, extra_files, firmware_packages, hooks_
         return copied
     return result
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m api.boot.ramdisk [--output DIR] [--modules @hardware,foo]`` (until the CLI is wired)."""
-    import argparse
-    ap = argparse.ArgumentParser(description="Build Ingot's deploy ramdisk")
-    ap.add_argument("--output", "-o")
-    ap.add_argument("--cache")
-    ap.add_argument("--modules", action="append", default=[],
-                    help="extra modules or sets (@hardware, @nic, @storage), comma separated")
-    ap.add_argument("--firmware", action="append", default=[], help="Debian firmware package to include")
-    ap.add_argument("--hooks", help="directory of *.sh hooks for /etc/ingot/hooks")
-    ap.add_argument("--kernel-deb")
-    ap.add_argument("--force", action="store_true")
-    args = ap.parse_args(argv)
-    rd = build_ramdisk(args.output, cache=args.cache, modules=args.modules, kernel_deb=args.kernel_deb,
-                       firmware_packages=args.firmware, hooks_dir=args.hooks, force=args.force)
-    print(json.dumps(rd.as_dict(), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,14 +1,14 @@
-"""Click commands for the ``ingot`` CLI (wired in api/cli.py with ``main.add_command``).
-
-- ``ingot ramdisk build [--output DIR] [--modules ...] [--firmware PKG] [--hooks DIR] [--kernel-deb F] [--force]``
-- ``ingot image build-tiny-os [--output DIR] [--size-mib N] [--force]``
-"""
+"""``ingot ramdisk build [--output DIR] [--modules ...] [--firmware PKG] [--hooks DIR] [--kernel-deb F] [--force]``
+(wired in api/cli.py with ``main.add_command``)."""
 from __future__ import annotations
 
 import json
 import os
 
 import click
+
+from api.boot.ramdisk.build import RamdiskBuildError, build_ramdisk
+from api.core.config import Settings
 
 
 @click.group("ramdisk")
@@ -29,7 +29,6 @@ def ramdisk() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even if the cache has this variant.")
 def build(output, modules, firmware, hooks, kernel_deb, force) -> None:
     """Build (or reuse from the cache) the deploy ramdisk."""
-    from api.boot.ramdisk.build import RamdiskBuildError, build_ramdisk
     if output is None:
         output = default_output()
     try:
@@ -44,29 +43,6 @@ def default_output() -> str:
     """Where Ingot serves the ramdisk from: the server setting ``ramdisk_dir``
     (``INGOT_RAMDISK_DIR``), else ``<data_dir>/ramdisk``. The build cache is separate
     (``INGOT_RAMDISK_CACHE``)."""
-    try:
-        from api.core.config import Settings
-        s = Settings.from_env()
-        return s.ramdisk_dir or os.path.join(s.data_dir, "ramdisk")
-    except Exception:  # noqa: BLE001 - the CLI still works without the server's settings
-        return os.path.join(os.environ.get("INGOT_DATA_DIR", "./.ingot"), "ramdisk")
+    s = Settings.from_env()
+    return s.ramdisk_dir or os.path.join(s.data_dir, "ramdisk")
 
-
-@click.group("image")
-def image() -> None:
-    """OS images."""
-
-
-@image.command("build-tiny-os")
-@click.option("--output", "-o", type=click.Path(file_okay=False), help="Copy the images and a manifest here.")
-@click.option("--size-mib", type=int, default=24, show_default=True)
-@click.option("--force", is_flag=True)
-def build_test(output, size_mib, force) -> None:
-    """Build the bootable test OS image (raw + .gz + .xz, with sha256s)."""
-    from api.boot.ramdisk.build import RamdiskBuildError
-    from api.boot.tiny_os import build_tiny_os_image
-    try:
-        img = build_tiny_os_image(output, size_mib=size_mib, force=force)
-    except RamdiskBuildError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(img.as_dict(), indent=2))

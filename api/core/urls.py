@@ -1,0 +1,28 @@
+"""The URL layout every layer agrees on: the API's prefix, the paths that need
+no token, the paths that carry a secret (and how logs hide it), and the base
+URL machines use to reach Ingot."""
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from api.core.config import current_settings
+
+API_PREFIX = "/metal/v1"
+# paths under the API prefix that need no X-Auth-Token
+PUBLIC_API_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PREFIX}/boot/")
+# paths that carry a secret token in the URL: a 404 there is a failed guess
+TOKEN_PATHS = re.compile(r"^(/metadata/[^/]+/|%s/boot/ipxe/[^/]+$)" % re.escape(API_PREFIX))
+SECRET_IN_PATH = re.compile(r"(/metadata/|%s/boot/ipxe/)([^/\s?#]+)" % re.escape(API_PREFIX))
+
+
+def redact_path(path: str) -> str:
+    """``path`` (or a request line) with a per-device metadata secret or a
+    boot token replaced by ``[redacted]``, for logs."""
+    return SECRET_IN_PATH.sub(lambda m: m.group(1) + "[redacted]", path)
+
+
+def external_url() -> str:
+    """The base URL machines use to reach Ingot (``INGOT_EXTERNAL_URL`` or this request's)."""
+    return (current_settings().external_url or request.host_url).rstrip("/")

@@ -1,0 +1,39 @@
+"""The one way Ingot builds a BMC driver: from a machine's BMC record (or an
+inventory entry's), with the driver options Settings provide, every call timed
+into ``ingot_bmc_call_duration_seconds``."""
+from __future__ import annotations
+
+from typing import Any
+
+from api.bmc import BMCDriver, get_driver
+from api.core.config import Settings
+from api.core.metrics import timed_driver
+from api.core.secrets import SecretBox
+from api.models import Machine
+
+# driver -> {option: Settings field}: a machine's own option wins over the setting
+SETTINGS_OPTIONS = {
+    "sim": {"lab_url": "sim_lab_url"},
+    "qemu": {"state_dir": "qemu_state_dir", "ingot_port": "qemu_ingot_port"},
+}
+
+
+def build_driver(settings: Settings, driver: str, address: str, username: str | None = "",
+                 password: str | None = "", options: dict[str, Any] | None = None,
+                 timeout: float | None = None) -> BMCDriver:
+    """The driver ``driver`` for one BMC; ``timeout`` defaults to ``settings.bmc_timeout``.
+
+    Raises:
+        BMCUnsupported: no driver of that name.
+    """
+    defaults = {option: getattr(settings, name) for option, name in SETTINGS_OPTIONS.get(driver, {}).items()
+                if getattr(settings, name)}
+    return timed_driver(get_driver(driver, address, username=username or None, password=password or None,
+                                   options={**defaults, **(options or {})},
+                                   timeout=settings.bmc_timeout if timeout is None else timeout), driver)
+
+
+def driver_for(machine: Machine, box: SecretBox, settings: Settings) -> BMCDriver:
+    """The BMC driver of ``machine`` (its password decrypted)."""
+    return build_driver(settings, machine.bmc_driver, machine.bmc_address, machine.bmc_username,
+                        box.decrypt(machine.bmc_password_enc), machine.bmc_options)

@@ -1,0 +1,76 @@
+"""Inspection's result: the machine's facts and NICs stored, and a plan matched by its rules."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core import events
+from api.engine.states import transition
+from api.models import Machine, Nic, Plan
+
+
+def normalize_mac(mac: str) -> str:
+    """``AA-BB-…`` or ``AA:BB:…`` as Ingot stores it: lower case, colons."""
+    return mac.replace("-", ":").lower()
+
+
+def _value_ok(rule, value) -> bool:
+    if value is None:
+        return False
+    if isinstance(rule, dict):
+        return (rule.get("min") is None or value >= rule["min"]) and \
+               (rule.get("max") is None or value <= rule["max"])
+    return value == rule
+
+
+def plan_mismatches(plan: Plan, facts: dict) -> list[str]:
+    """Why ``facts`` do not fit ``plan.match`` (empty list: they fit).
+
+    Rule keys: ``cpus``, ``memory_mib``, ``disk_count``, ``disk_min_gb`` (every
+    disk at least), ``nic_count``; each an exact number or ``{"min", "max"}``.
+    """
+    rules = plan.match or {}
+    disks = facts.get("disks") or []
+    observed = {
+        "cpus": facts.get("cpus"),
+        "memory_mib": facts.get("memory_mib"),
+        "disk_count": len(disks),
+        "disk_min_gb": min((d.get("size_gb") or 0 for d in disks), default=None),
+        "nic_count": len(facts.get("nics") or []),
+    }
+    reasons = []
+    for key, rule in rules.items():
+        if key not in observed:
+            continue
+        if not _value_ok(rule, observed[key]):
+            reasons.append(f"{key} is {observed[key]}, plan wants {rule}")
+    return reasons
+
+
+def apply_inspection(session: Session, m: Machine, facts: dict) -> str:
+    """Store facts and NICs and match a plan; the engine calls this when
+    inspection succeeds. Returns the event body."""
+    m.facts = facts
+    known = {n.mac for n in m.nics}
+    for i, nic in enumerate(facts.get("nics") or []):
+        mac = normalize_mac(nic.get("mac") or "")
+        if mac and mac not in known and session.scalar(select(Nic.id).where(Nic.mac == mac)) is None:
+            m.nics.append(Nic(mac=mac, name=nic.get("name") or f"eth{len(known) + i}"))
+            known.add(mac)
+    candidates = [m.plan] if m.plan else list(session.scalars(select(Plan).order_by(Plan.slug)))
+    why = {}
+    for plan in candidates:
+        if not plan.match and m.plan is None:
+            continue  # a plan without rules matches only when chosen explicitly
+        reasons = plan_mismatches(plan, facts)
+        if not reasons:
+            m.plan = plan
+            transition(m, "machine", "inspected")
+            return f"inspected: {facts.get('cpus')} CPUs, {facts.get('memory_mib')} MiB, " \
+                   f"{len(facts.get('disks') or [])} disks, {len(facts.get('nics') or [])} NICs; plan {plan.slug}"
+        why[plan.slug] = reasons
+    transition(m, "machine", "no_plan")
+    detail = "; ".join(f"{slug}: {', '.join(r)}" for slug, r in why.items()) or "no plan has match rules"
+    events.record(session, "machine.inspect.no_plan", f"facts fit no plan ({detail})", state="warning",
+                  machine=m)
+    return "inspected, but no plan matches; the machine stays enrolled"
