@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from api.core import db as dbmod
 from api.core.config import Settings
 from api.http_errors import error_response, http_exception_messages, register_error_handlers
+from api import web
 from api.services import auth
 from api.core.errors import ServiceError
 from api.core.secrets import SecretBox, load_or_create_key
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         if not path.startswith(API_PREFIX + "/") or path.startswith(PUBLIC_PREFIXES):
             return None
         try:
-            g.principal = auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token"))
+            g.principal = (web.request_principal(dbmod.session())  # the console's cookie, when no token is sent
+                           or auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token")))
         except ServiceError as exc:
             return error_response(exc.status, exc.messages)
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     })
     from api.routes import register_blueprints
     register_blueprints(app, api)
+    web.init_app(app)
     return app
 
 

@@ -11,6 +11,9 @@ from flask.cli import FlaskGroup
 from sqlalchemy import or_, select
 
 from api.core.config import Settings
+from api.core.errors import ServiceError
+from api.models import User
+from api.services import passwords
 
 
 def _app():
@@ -168,13 +171,19 @@ def user():
 @click.option("--name", "full_name", default="")
 @click.option("--operator", is_flag=True, help="Give the user operator rights.")
 @click.option("--project", default=None, help="Add the user to this project (id or name); created if missing.")
-def user_create(email, full_name, operator, project):
+@click.option("--password", is_flag=False, flag_value="", default=None,
+              help="A password for the web console (asked for when no value follows).")
+def user_create(email, full_name, operator, project, password):
     """Create a user (and optionally put them in a project)."""
     from api.models import Membership, Project, User
+    if password == "":
+        password = _ask_password()
     with _session() as s:
         if s.scalar(select(User).where(User.email == email)):
             raise click.ClickException(f"a user with email {email} exists")
         u = User(email=email, full_name=full_name, is_operator=operator)
+        if password is not None:
+            _checked(passwords.assign, u, password)
         s.add(u)
         s.flush()
         if project:
@@ -187,6 +196,33 @@ def user_create(email, full_name, operator, project):
             s.add(Membership(user_id=u.id, project_id=p.id, role="member"))
         s.commit()
         click.echo(u.id)
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None, help="The new password (asked for when not given).")
+def user_set_password(email, password):
+    """Set or replace a user's password for the web console."""
+    if password is None:
+        password = _ask_password()
+    with _session() as s:
+        u = s.scalar(select(User).where(User.email == email))
+        if u is None:
+            raise click.ClickException(f"no user with email {email}")
+        _checked(passwords.set_password, s, u, password, "system:cli")
+        click.echo(f"password of {email} set")
+
+
+def _ask_password() -> str:
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _checked(fn, *args):
+    """Call a service; its refusal (e.g. a short password) becomes the command's error."""
+    try:
+        return fn(*args)
+    except ServiceError as exc:
+        raise click.ClickException("; ".join(exc.messages)) from None
 
 
 @main.group()
