@@ -14,6 +14,7 @@ from api.core.config import Settings
 from api.core.errors import ServiceError
 from api.models import User
 from api.services import passwords
+from api.services.fleet_samples import FleetSampler
 
 
 def _app():
@@ -54,6 +55,7 @@ def serve(host, port, demo, no_worker, production):
     emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
                f"docs: {emb.url}/metal/v1/docs)")
+    click.echo(f"Web console on {emb.url}/")
     click.echo(f"database: {settings.resolved_database_url}")
     if settings.is_sqlite and not no_worker:
         click.echo("engine: one in-process worker (SQLite keeps exactly one; for more, use PostgreSQL "
@@ -96,6 +98,10 @@ def _print_demo(emb) -> None:
     if t.get("operator_token"):
         click.echo(f"  operator token : {t['operator_token']}")
     click.echo(f"  project id     : {project}")
+    click.echo(f"Web console: {emb.url}/ (sign in with an email and password)")
+    for role in ("member", "operator"):
+        if t.get(f"{role}_password"):
+            click.echo(f"  {role:<8} sign-in: {t[f'{role}_email']} / {t[f'{role}_password']}")
     click.echo("Try:")
     click.echo(f"  export TOKEN={member}")
     click.echo(f"  curl -s -X POST -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' \\\n"
@@ -133,6 +139,7 @@ def worker(threads, name, metrics_port, metrics_host):
         from api.observability import serve_metrics
         serve_metrics(metrics_port, metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
+    FleetSampler(database, w.stop).start_thread()  # the console's fleet-use chart
     w.run_forever()
 
 
