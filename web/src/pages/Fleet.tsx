@@ -1,7 +1,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { all, call, enc, post } from "../api";
 import { navigate } from "../router";
-import { Busy, Empty, ErrorBox, Link, Loading, PageTitle, useAction, useLoad } from "../ui";
+import { Busy, Dialog, Empty, ErrorBox, Field, Link, Loading, PageTitle, useAction, useLoad } from "../ui";
 
 export const MACHINE_STATES = ["enrolled", "inspecting", "available", "allocated", "provisioning", "active",
   "deprovisioning", "cleaning", "maintenance", "failed"];
@@ -57,9 +57,10 @@ export function Fleet() {
     });
     machines.reload();
   };
+  const [asking, setAsking] = useState(false);
+  const [reason, setReason] = useState("");
   const maintenanceOn = () => {
-    const reason = prompt("Why are these machines going into maintenance?", "") ?? null;
-    if (reason === null) return;
+    setAsking(false);
     bulk("Maintenance on…", (m) => post(`/machines/${enc(m.id)}/maintenance`, { reason }));
   };
   const toggle = (m: Machine) => {
@@ -92,7 +93,7 @@ export function Fleet() {
         <div class="toolbar" role="toolbar" aria-label="Actions on the selected machines">
           <span>{selected.size} selected</span>
           <button type="button" onClick={() => setSelected(new Set(shown.map((m) => m.id)))}>Select all shown</button>
-          <button type="button" onClick={maintenanceOn} disabled={!selected.size || !!act.busy}>Maintenance on</button>
+          <button type="button" onClick={() => setAsking(true)} disabled={!selected.size || !!act.busy}>Maintenance on…</button>
           <button type="button" onClick={() => bulk("Maintenance off…", (m) => call("DELETE", `/machines/${enc(m.id)}/maintenance`))} disabled={!selected.size || !!act.busy}>Maintenance off</button>
           <button type="button" onClick={() => bulk("Power on…", (m) => post(`/machines/${enc(m.id)}/actions`, { type: "power_on" }))} disabled={!selected.size || !!act.busy}>Power on</button>
           <button type="button" onClick={() => bulk("Power off…", (m) => post(`/machines/${enc(m.id)}/actions`, { type: "power_off" }))} disabled={!selected.size || !!act.busy}>Power off</button>
@@ -136,6 +137,15 @@ export function Fleet() {
             ))}
           </div>
         )}</Loading>
+      <Dialog open={asking} title={`Put ${selected.size} machines in maintenance`} onClose={() => setAsking(false)}>
+        <form onSubmit={(e) => { e.preventDefault(); maintenanceOn(); }}>
+          <Field label="Reason"><input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></Field>
+          <div class="actions">
+            <button type="submit" class="primary">Maintenance on</button>
+            <button type="button" onClick={() => setAsking(false)}>Cancel</button>
+          </div>
+        </form>
+      </Dialog>
     </>
   );
 }
