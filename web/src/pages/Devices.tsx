@@ -8,6 +8,8 @@ export const DEVICE_STATES = ["queued", "provisioning", "active", "powering_on",
 
 export type Device = any;
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 export function primaryAddress(d: Device): string {
   const ips = (d.ip_addresses || []) as any[];
   const pick = ips.find((a) => a.public && a.address_family === 4) || ips.find((a) => a.address_family === 4) || ips[0];
@@ -110,7 +112,7 @@ export function Devices({ pid }: { pid: string }) {
                   <span>Page {data.meta.current_page} of {data.meta.last_page} ({data.meta.total} devices)</span>
                   <button type="button" disabled={page >= data.meta.last_page} onClick={() => setPage(page + 1)}>Next</button>
                 </div>
-              ) : <p class="muted small">{data.meta?.total ?? data.devices.length} devices; the list follows the engine as it works.</p>}
+              ) : <p class="muted small">{plural(data.meta?.total ?? data.devices.length, "device")}; the list follows the engine as it works.</p>}
             </>
           )
         }

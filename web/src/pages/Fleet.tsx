@@ -1,7 +1,8 @@
 import { useMemo, useState } from "preact/hooks";
 import { all, call, enc, post } from "../api";
 import { navigate } from "../router";
-import { Busy, Dialog, Empty, ErrorBox, Field, Link, Loading, PageTitle, useAction, useLoad } from "../ui";
+import { Busy, Empty, ErrorBox, Link, Loading, PageTitle, useAction, useLoad } from "../ui";
+import { MaintenanceDialog } from "./MaintenanceDialog";
 
 export const MACHINE_STATES = ["enrolled", "inspecting", "available", "allocated", "provisioning", "active",
   "deprovisioning", "cleaning", "maintenance", "failed"];
@@ -58,8 +59,7 @@ export function Fleet() {
     machines.reload();
   };
   const [asking, setAsking] = useState(false);
-  const [reason, setReason] = useState("");
-  const maintenanceOn = () => {
+  const maintenanceOn = (reason: string) => {
     setAsking(false);
     bulk("Maintenance on…", (m) => post(`/machines/${enc(m.id)}/maintenance`, { reason }));
   };
@@ -137,15 +137,7 @@ export function Fleet() {
             ))}
           </div>
         )}</Loading>
-      <Dialog open={asking} title={`Put ${selected.size} machines in maintenance`} onClose={() => setAsking(false)}>
-        <form onSubmit={(e) => { e.preventDefault(); maintenanceOn(); }}>
-          <Field label="Reason"><input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></Field>
-          <div class="actions">
-            <button type="submit" class="primary">Maintenance on</button>
-            <button type="button" onClick={() => setAsking(false)}>Cancel</button>
-          </div>
-        </form>
-      </Dialog>
+      <MaintenanceDialog open={asking} title={`Put ${selected.size} machines in maintenance`} onClose={() => setAsking(false)} onSubmit={maintenanceOn} />
     </>
   );
 }

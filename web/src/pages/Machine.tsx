@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { call, enc, get, post } from "../api";
-import { Busy, Dialog, ErrorBox, Field, Json, Link, Loading, PageTitle, useAction, useLoad, when } from "../ui";
+import { Busy, ErrorBox, Json, Link, Loading, PageTitle, useAction, useLoad, when } from "../ui";
 import { LiveEvents } from "./Events";
+import { MaintenanceDialog } from "./MaintenanceDialog";
 
 export function MachinePage({ id }: { id: string }) {
   const machine = useLoad(() => get(`/machines/${enc(id)}`), [id], (m: any) => (m && m.operation ? 1500 : 5000));
@@ -11,10 +12,9 @@ export function MachinePage({ id }: { id: string }) {
 function MachineView({ m, reload }: { m: any; reload: () => void }) {
   const act = useAction();
   const [asking, setAsking] = useState(false);
-  const [reason, setReason] = useState("");
   const match = useLoad(() => get(`/machines/${enc(m.id)}/plan-match`), [m.id, m.plan?.slug, m.facts ? Object.keys(m.facts).length : 0]);
   const action = (type: string) => act.run(`${type.replace("_", " ")}…`, () => post(`/machines/${enc(m.id)}/actions`, { type })).then(reload);
-  const maintenanceOn = async () => {
+  const maintenanceOn = async (reason: string) => {
     setAsking(false);
     await act.run("Maintenance on…", () => post(`/machines/${enc(m.id)}/maintenance`, { reason }));
     reload();
@@ -84,15 +84,7 @@ function MachineView({ m, reload }: { m: any; reload: () => void }) {
           <LiveEvents path={`/events?target=${enc(m.id)}`} busy={!!m.operation} />
         </section>
       </div>
-      <Dialog open={asking} title={`Put ${m.hostname} in maintenance`} onClose={() => setAsking(false)}>
-        <form onSubmit={(e) => { e.preventDefault(); maintenanceOn(); }}>
-          <Field label="Reason"><input name="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></Field>
-          <div class="actions">
-            <button type="submit" class="primary">Maintenance on</button>
-            <button type="button" onClick={() => setAsking(false)}>Cancel</button>
-          </div>
-        </form>
-      </Dialog>
+      <MaintenanceDialog open={asking} title={`Put ${m.hostname} in maintenance`} onClose={() => setAsking(false)} onSubmit={maintenanceOn} />
     </>
   );
 }
