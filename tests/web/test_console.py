@@ -236,3 +236,19 @@ def test_the_operator_enrols_one_machine_by_form_and_many_from_a_file(console, s
     expect(page.locator("a.tile[data-state='active']")).to_have_count(3, timeout=WAIT)
     console.shot(page, "fleet-many")
     assert console.dialogs == []
+
+
+def test_a_failed_device_shows_the_event_that_says_why(console, server):
+    for i in range(1, 7):  # every sim.small machine's installer fails
+        r = requests.put(f"{server.simlab_url}/hosts/sim-{i:02d}", json={"fail": "installer_fails"}, timeout=30)
+        assert r.status_code < 400, r.text
+    d = _device(server, "doomed-1")
+    page = console.page()
+    console.sign_in_member(page)
+    row = page.locator(f"tr[data-device='{d['id']}']")
+    expect(row).to_have_attribute("data-state", "failed", timeout=WAIT)
+    expect(row.locator(".reason")).to_contain_text("install", timeout=WAIT)
+    row.get_by_role("link", name="doomed-1").click()
+    expect(page.get_by_role("alert").filter(has_text="Why it failed")).to_contain_text("install", timeout=WAIT)
+    expect(page.get_by_role("list", name="Events").locator("li[data-type='device.provision.failed']")).to_be_visible()
+    console.shot(page, "device-failed")
