@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from playwright.sync_api import expect
 from sqlalchemy import update
 
@@ -252,3 +254,52 @@ def test_a_failed_device_shows_the_event_that_says_why(console, server):
     expect(page.get_by_role("alert").filter(has_text="Why it failed")).to_contain_text("install", timeout=WAIT)
     expect(page.get_by_role("list", name="Events").locator("li[data-type='device.provision.failed']")).to_be_visible()
     console.shot(page, "device-failed")
+
+
+def test_ssh_keys_api_keys_ips_and_the_password_pages(console, server):
+    public_key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " alice@laptop"
+    page = console.page()
+    console.sign_in_member(page)
+    pid = server.project_id
+
+    page.get_by_role("link", name="SSH keys").click()
+    expect(page.get_by_text("No SSH keys yet")).to_be_visible()
+    page.get_by_label("Label").fill("laptop")
+    page.get_by_label("Public key").fill(public_key)
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("table", name="SSH keys")).to_contain_text("laptop")
+    page.get_by_label("Public key").fill("ssh-rsa not-base64!")
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("alert")).to_contain_text("key:")  # the API's own message
+
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Description").fill("ci")
+    page.get_by_label("Read-only").check()
+    page.get_by_role("button", name="Create key").click()
+    token = page.locator(".secret .token").inner_text()
+    assert len(token) > 20
+    assert _api(server, token, "GET", f"/projects/{pid}").status_code == 200
+    expect(page.get_by_role("table", name="API keys")).to_contain_text("read-only")
+    page.get_by_role("button", name="I have saved it").click()
+    page.reload()
+    expect(page.get_by_role("table", name="API keys")).to_contain_text(token[:6])
+    assert token not in page.content()  # shown once
+
+    page.get_by_role("link", name="IP addresses").click()
+    form = page.get_by_role("form", name="Reserve a block")
+    form.get_by_label("Description").fill("vip")
+    form.get_by_role("button", name="Reserve").click()
+    expect(page.get_by_role("table", name="Reserved blocks")).to_contain_text("vip")
+    console.shot(page, "ips")
+
+    page.get_by_role("link", name="Account").click()
+    page.get_by_label("Current password").fill(server.demo_tokens["member_password"])
+    page.locator("input[name=new_password]").fill("a new long password")
+    page.locator("input[name=new_password_again]").fill("a new long password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status").filter(has_text="Password changed")).to_be_visible()
+    page.get_by_role("button", name="Sign out").first.click()
+    expect(page.get_by_role("heading", name="Sign in to Ingot")).to_be_visible()
+    console.sign_in(page, server.demo_tokens["member_email"], "a new long password")
+    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
