@@ -8,14 +8,14 @@ from flask import Blueprint, jsonify, make_response, request, send_from_director
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.core import db
-from api.core.errors import Invalid, NotFound, ServiceError, Unauthorized
+from api.core.errors import Invalid, ServiceError, Unauthorized
 from api.http_errors import error_response, flatten_messages
 from api.security import limiter
 from api.services import web_sessions
 from api.web import cookies
 
 DIST = Path(__file__).resolve().parent / "dist"
-# first path segments of the console's own pages (web/src/router.ts): anything else is not a page
+# first path segments of the console's own pages (the routes of web/src/main.tsx)
 CLIENT_ROUTES = frozenset({"sign-in", "account", "projects", "devices", "fleet"})
 ASSET_CACHE = "public, max-age=31536000, immutable"  # file names carry a hash of their content
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -51,12 +51,15 @@ def index():
     return _index()
 
 
-@blp.get("/<path:path>")
-def page(path: str):
-    """A page of the console (its router draws it), or a JSON 404 for any other path."""
-    if path.split("/", 1)[0] not in CLIENT_ROUTES:
-        raise NotFound("Not found")
+def page(rest: str = ""):
+    """A page of the console: its router draws it."""
     return _index()
+
+
+# only the console's own paths: any other (the API's, metadata's) stays theirs, 404 and 405 alike
+for _first in sorted(CLIENT_ROUTES):
+    blp.add_url_rule(f"/{_first}", f"page_{_first}", page, methods=["GET"])
+    blp.add_url_rule(f"/{_first}/<path:rest>", f"page_{_first}_rest", page, methods=["GET"])
 
 
 @blp.get("/assets/<path:name>")
