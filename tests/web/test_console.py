@@ -101,6 +101,8 @@ def test_member_creates_powers_and_deletes_a_device_then_the_operator_sees_its_m
     ops.get_by_role("dialog").get_by_role("button", name="Maintenance on").click()
     expect(ops.locator(".status-line [data-state]")).to_have_attribute("data-state", "maintenance", timeout=WAIT)
     expect(ops.get_by_text("In maintenance: fan noise")).to_be_visible()
+    expect(ops.get_by_role("list", name="Events").locator("li[data-type='machine.maintenance_on']")).to_be_visible(
+        timeout=WAIT)
     console.shot(ops, "machine")
     assert "sim-password" not in ops.content()
 

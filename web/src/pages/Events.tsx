@@ -18,8 +18,9 @@ export function EventList({ events }: { events: any[] }) {
 }
 
 /** A device's or machine's events, refreshed while the engine works on it. */
-export function LiveEvents({ path, busy }: { path: string; busy: boolean }) {
-  const events = useLoad(() => get(`${path}${path.includes("?") ? "&" : "?"}per_page=100`), [path], () => (busy ? 1500 : 6000));
+export function LiveEvents({ path, busy, version }: { path: string; busy: boolean; version?: string }) {
+  // ``version`` (the object's state and update time) changes when an action lands: read again at once
+  const events = useLoad(() => get(`${path}${path.includes("?") ? "&" : "?"}per_page=100`), [path, version], () => (busy ? 1500 : 6000));
   return <Loading state={events}>{(d: any) => <EventList events={d.events} />}</Loading>;
 }
 

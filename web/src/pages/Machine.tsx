@@ -81,7 +81,7 @@ function MachineView({ m, reload }: { m: any; reload: () => void }) {
         </section>
         <section>
           <h2>Events</h2>
-          <LiveEvents path={`/events?target=${enc(m.id)}`} busy={!!m.operation} />
+          <LiveEvents path={`/events?target=${enc(m.id)}`} busy={!!m.operation} version={`${m.state} ${m.updated_at}`} />
         </section>
       </div>
       <MaintenanceDialog open={asking} title={`Put ${m.hostname} in maintenance`} onClose={() => setAsking(false)} onSubmit={maintenanceOn} />
