@@ -28,6 +28,14 @@ RUN python -m build --wheel --outdir /dist . \
 WORKDIR /app
 COPY deploy/ deploy/
 
+# --- the web console: built by Vite from web/ (npm ci: the versions of package-lock.json) ---
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # --- runtime ------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 ingot \
@@ -35,6 +43,7 @@ RUN groupadd --system --gid 10001 ingot \
     && mkdir -p /var/lib/ingot && chown ingot:ingot /var/lib/ingot
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
+COPY --from=web /src/api/web/dist /app/api/web/dist
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-sqlite test-postgres system-deps venv bench clean
+.PHONY: demo test test-sqlite test-postgres system-deps venv web bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,24 +23,41 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# The web console (web/, Vite) builds into the Python package, which serves it at /;
+# it is rebuilt when its sources change (index.html is the stamp). npm ci installs exactly
+# the versions of web/package-lock.json from the npm registry.
+WEB_DIST    := api/web/dist/index.html
+WEB_MODULES := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+$(WEB_MODULES): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the web console needs Node.js (20 or newer) and npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_DIST): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_DIST)
+
+demo: $(STAMP) $(WEB_DIST)
 	$(BIN)/ingot serve --demo --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash tests/support/system-deps.sh
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(WEB_DIST)
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
 # pytest exits 5 when it collects nothing; make stops on any non-zero exit.
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL, except the folders whose subject is not the
 # database (QEMU boots, Terraform runs, BMC emulators) and tests/production,
 # which runs on PostgreSQL already: they run once, above.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc and not production" $(PYTEST_ARGS)
 
 # Benchmarks (minutes each; see bench/README.md). Each prints its figures and
@@ -53,4 +70,4 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/provisioning_scale.py
 
 clean:
-	rm -rf $(VENV) .ingot .pytest_cache
+	rm -rf $(VENV) .ingot .pytest_cache web/node_modules api/web/dist

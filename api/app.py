@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from api import observability, security
 from api.core import db as dbmod
 from api.core.config import Settings
+from api import web
 from api.core.errors import ServiceError
 from api.core.secrets import SecretBox, secret_key
 from api.core.urls import API_PREFIX, PUBLIC_API_PATHS
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         if not path.startswith(API_PREFIX + "/") or path.startswith(PUBLIC_API_PATHS):
             return None
         try:
-            g.principal = auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token"))
+            g.principal = (web.request_principal(dbmod.session())  # the console's cookie, when no token is sent
+                           or auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token")))
         except ServiceError as exc:
             return error_response(exc.status, exc.messages)
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -87,4 +89,5 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     })
     register_blueprints(app, api)
     app.register_blueprint(metadata_blueprint)  # no token, no OpenAPI: machines call it
+    web.init_app(app)
     return app

@@ -31,6 +31,9 @@ from api.services.enrollment import enroll_from_file, read_inventory
 from api.services.migrate import current_revision, upgrade
 from api.services.rotation import rotate_secrets
 from api.terraform.cli import terraform
+from api.core.errors import ServiceError
+from api.services import passwords
+from api.services.fleet_samples import FleetSampler
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
@@ -76,6 +79,7 @@ def serve(host, port, demo, no_worker, production):
     emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
                f"docs: {emb.url}/metal/v1/docs)")
+    click.echo(f"Web console on {emb.url}/")
     click.echo(f"database: {settings.resolved_database_url}")
     if settings.is_sqlite and not no_worker:
         click.echo("engine: one in-process worker (SQLite keeps exactly one; for more, use PostgreSQL "
@@ -116,6 +120,10 @@ def _print_demo(emb) -> None:
     if t.get("operator_token"):
         click.echo(f"  operator token : {t['operator_token']}")
     click.echo(f"  project id     : {project}")
+    click.echo(f"Web console: {emb.url}/ (sign in with an email and password)")
+    for role in ("member", "operator"):
+        if t.get(f"{role}_password"):
+            click.echo(f"  {role:<8} sign-in: {t[f'{role}_email']} / {t[f'{role}_password']}")
     click.echo("Try:")
     click.echo(f"  export TOKEN={member}")
     click.echo(f"  curl -s -X POST -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' \\\n"
@@ -149,6 +157,7 @@ def worker(threads, name, metrics_port, metrics_host):
     if metrics_port:
         serve_metrics(metrics_port, metrics_host or settings.worker_metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
+    FleetSampler(database, w.stop).start_thread()  # the console's fleet-use chart
     w.run_forever()
 
 
@@ -184,12 +193,18 @@ def user():
 @click.option("--name", "full_name", default="")
 @click.option("--operator", is_flag=True, help="Give the user operator rights.")
 @click.option("--project", default=None, help="Add the user to this project (id or name); created if missing.")
-def user_create(email, full_name, operator, project):
+@click.option("--password", is_flag=False, flag_value="", default=None,
+              help="A password for the web console (asked for when no value follows).")
+def user_create(email, full_name, operator, project, password):
     """Create a user (and optionally put them in a project)."""
+    if password == "":
+        password = _ask_password()
     with _session() as s:
         if s.scalar(select(User).where(User.email == email)):
             raise click.ClickException(f"a user with email {email} exists")
         u = User(email=email, full_name=full_name, is_operator=operator)
+        if password is not None:
+            _checked(passwords.assign, u, password)
         s.add(u)
         s.flush()
         if project:
@@ -202,6 +217,33 @@ def user_create(email, full_name, operator, project):
             s.add(Membership(user_id=u.id, project_id=p.id, role="member"))
         s.commit()
         click.echo(u.id)
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None, help="The new password (asked for when not given).")
+def user_set_password(email, password):
+    """Set or replace a user's password for the web console."""
+    if password is None:
+        password = _ask_password()
+    with _session() as s:
+        u = s.scalar(select(User).where(User.email == email))
+        if u is None:
+            raise click.ClickException(f"no user with email {email}")
+        _checked(passwords.set_password, s, u, password, "system:cli")
+        click.echo(f"password of {email} set")
+
+
+def _ask_password() -> str:
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _checked(fn, *args):
+    """Call a service; its refusal (e.g. a short password) becomes the command's error."""
+    try:
+        return fn(*args)
+    except ServiceError as exc:
+        raise click.ClickException("; ".join(exc.messages)) from None
 
 
 @main.group()

@@ -17,6 +17,7 @@ from api.core.db import Database
 from api.core.urls import redact_path
 from api.engine.worker import Worker
 from api.services import auth, demo
+from api.services.fleet_samples import FleetSampler
 from api.services.migrate import upgrade
 
 log = logging.getLogger("ingot")
@@ -108,6 +109,7 @@ class Embedded:
         if self.with_worker:
             self.worker = Worker(self.database, self.settings, self.app.extensions["ingot.secrets"])
             self.worker.start_thread()
+            FleetSampler(self.database, self.worker.stop).start_thread()  # the console's fleet-use chart
         return self
 
     def stop(self) -> None:

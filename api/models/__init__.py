@@ -7,3 +7,4 @@ from api.models.identity import ApiToken, Membership, Project, User  # noqa: F40
 from api.models.machine import Machine, Nic  # noqa: F401
 from api.models.network import IpAssignment, IpPool, IpReservation  # noqa: F401
 from api.models.reservation import HardwareReservation  # noqa: F401
+from api.models.web import FleetSample, WebSession  # noqa: F401

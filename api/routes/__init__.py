@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from api.routes import (boot, catalog, devices, events, health, machines, network, projects, reservations,
-                        ssh_keys, users)
+from api.routes import (boot, capacity, catalog, devices, directory, events, fleet_reports, health, machines,
+                        network, projects, reservations, ssh_keys, users)
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
-                   boot):
+                   boot, capacity, directory, fleet_reports):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.models import IpPool, Machine, Membership, Metro, Nic, OperatingSystem, Plan, Project, User
 from api.core import events
-from api.services import auth
+from api.services import auth, passwords
 from api.core.secrets import SecretBox, new_token
 
 SMALL = {"cpus": [{"count": 1, "type": "Simulated 4-core"}], "memory": {"total": "8GB"},
@@ -60,6 +60,7 @@ def seed(session: Session, box: SecretBox, data_dir: str, machines: int = 8) -> 
     """Seed the demo once. Returns the tokens when it seeded, None if the
     demo was there already (tokens are then read from ``data_dir``)."""
     if session.scalar(select(Metro).where(Metro.code == "lab")):
+        _ensure_passwords(session, data_dir)  # a demo seeded before the web console had none
         return None
     metro = Metro(code="lab", name="Ingot demo lab", country="ZZ")
     small = Plan(slug="sim.small", name="Simulated small", plan_class="sim.small", specs=SMALL,
@@ -86,16 +87,38 @@ def seed(session: Session, box: SecretBox, data_dir: str, machines: int = 8) -> 
     session.add(Membership(user_id=user.id, project_id=project.id, role="owner"))
     _, member_token = auth.issue_token(session, user=user, description="demo member")
     tokens = {"member_token": member_token, "project_id": project.id}
+    tokens.update(_console_password(user, "member"))
     if not session.scalar(select(User.id).where(User.is_operator.is_(True))):
         op = User(email="operator@ingot.local", full_name="Demo Operator", is_operator=True)
         session.add(op)
         session.flush()
         _, tokens["operator_token"] = auth.issue_token(session, user=op, description="demo operator")
+        tokens.update(_console_password(op, "operator"))
     events.record(session, "demo.seeded", f"demo lab with {machines} simulated machines", project_id=project.id,
                   target_type="project", target_id=project.id)
     session.commit()
     _save(data_dir, tokens)
     return tokens
+
+
+def _console_password(user: User, role: str) -> dict:
+    """Give a demo user a random web-console password; returns what demo-tokens keeps of it."""
+    password = new_token()[:16]
+    passwords.assign(user, password)
+    return {f"{role}_email": user.email, f"{role}_password": password}
+
+
+def _ensure_passwords(session: Session, data_dir: str) -> None:
+    tokens = saved_tokens(data_dir)
+    changed = False
+    for role, email in (("member", "demo@ingot.local"), ("operator", "operator@ingot.local")):
+        user = session.scalar(select(User).where(User.email == email))
+        if user is not None and not user.password_hash:
+            tokens.update(_console_password(user, role))
+            changed = True
+    if changed:
+        session.commit()
+        _save(data_dir, tokens)
 
 
 def _save(data_dir: str, tokens: dict) -> None:

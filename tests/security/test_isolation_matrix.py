@@ -19,6 +19,7 @@ what to add here.
 """
 from __future__ import annotations
 
+import io
 import ipaddress
 import re
 
@@ -53,6 +54,7 @@ OPERATOR_ONLY = [
     (r"POST|PUT|PATCH|DELETE", r"^/metal/v1/(locations/metros|plans|operating-systems)($|/)"),
     (r"POST", r"^/metal/v1/hardware-reservations$"),
     (r"PUT|PATCH|DELETE", r"^/metal/v1/hardware-reservations/\{reservation_id\}$"),
+    (r".*", r"^/metal/v1/fleet/"),
 ]
 
 # path parameters that name an object of one project: another project's member gets 404
@@ -115,6 +117,8 @@ BODIES = {
         "hostname": f"matrix-{who}{w.n}", "metro": "lab", "plan": "sim.small", "inspect": False,
         "bmc": {"driver": "sim", "address": f"matrix-{who}{w.n}", "password": "pw"}},
     ("PUT", "/machines/{machine_id}"): lambda w, who: {"hostname": f"renamed-{who}{w.n}"},
+    ("POST", "/machines/bulk-enroll"): lambda w, who: Upload("rack.yaml", (
+        f"- {{hostname: bulk-{who}{w.n}, metro: lab, plan: sim.small, bmc: {{driver: sim, address: x}}}}\n").encode()),
     ("POST", "/machines/{machine_id}/maintenance"): lambda w, who: {"reason": "matrix"},
     ("POST", "/machines/{machine_id}/actions"): lambda w, who: {"type": "power_on"},
     ("POST", "/hardware-reservations"): None,  # filled in the test: needs a free machine
@@ -128,6 +132,13 @@ BODIES = {
     ("POST", "/devices/{device_id}/ips"): lambda w, who: {
         "address": w.ip_first_address if who == "member" else str(ipaddress.ip_address(w.ip_first_address) + 1)},
 }
+
+
+class Upload:
+    """A multipart body with one file (sent fresh on every call)."""
+
+    def __init__(self, name: str, content: bytes):
+        self.name, self.content = name, content
 
 
 def body_for(method: str, path: str, w, who: str, operator_client=None):
@@ -149,6 +160,9 @@ def _count_events(database, actor: str) -> int:
 
 def _call(client, method, url, token, body, remote="198.51.100.7"):
     headers = {"X-Auth-Token": token} if token is not None else {}
+    if isinstance(body, Upload):
+        return client.open(url, method=method, headers=headers, data={"file": (io.BytesIO(body.content), body.name)},
+                           content_type="multipart/form-data", environ_base={"REMOTE_ADDR": remote})
     return client.open(url, method=method, headers=headers, json=body,
                        environ_base={"REMOTE_ADDR": remote})
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite starts or calls for real (nothing is mocked):
-# PostgreSQL, ipmi_sim, dnsmasq (config check), QEMU + iPXE, and the tools
-# that build the deploy ramdisk and the bootable test image.
+# PostgreSQL, ipmi_sim, dnsmasq (config check), QEMU + iPXE, the tools that
+# build the deploy ramdisk and the bootable test image, and Chromium for the
+# web console's tests.
 set -euo pipefail
 
 PKGS=(
@@ -11,6 +12,7 @@ PKGS=(
   qemu-system-x86 ipxe-qemu socat         # QEMU hosts that PXE boot from Ingot
   busybox-static cpio kmod xz-utils       # the deploy ramdisk
   syslinux syslinux-common mtools dosfstools  # the bootable test OS image
+  chromium                                # the web console's browser tests (Playwright drives it)
   ca-certificates
 )
 

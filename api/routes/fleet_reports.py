@@ -1,0 +1,100 @@
+"""Operator reports the console draws: fleet use over time, provisioning times, plan match;
+and bulk enrolment by uploading an inventory file."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from api.core.db import get_db
+from api.models import utcnow
+from api.routes.common import api_blueprint, box, operator_required, principal, session
+from api.schemas.common import RequestSchema
+from api.services import bulk_enroll, fleet_reports, machines
+
+blp = api_blueprint("fleet_reports", "Fleet reports and bulk enrolment (operators only)")
+
+
+class UsageArgs(RequestSchema):
+    hours = fields.Float(load_default=24.0, validate=validate.Range(min=0.01, max=24 * 14))
+
+
+class ProvisioningArgs(RequestSchema):
+    last = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class BulkEnrollArgs(RequestSchema):
+    check = fields.Boolean(load_default=True)
+    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.5, max=120))
+
+
+class BulkEnrollFileSchema(Schema):
+    file = Upload(required=True)
+
+
+class UsageSchema(Schema):
+    categories = fields.List(fields.String())
+    since = fields.String()
+    now = fields.String()
+    series = fields.List(fields.Dict())
+
+
+class ProvisioningTimesSchema(Schema):
+    devices = fields.List(fields.Dict())
+    summary = fields.Dict()
+
+
+class PlanMatchSchema(Schema):
+    inspected = fields.Boolean()
+    plan = fields.String(allow_none=True)
+    fits = fields.Boolean(allow_none=True)
+    reasons = fields.List(fields.String())
+    candidates = fields.List(fields.Dict())
+
+
+class BulkEnrollSchema(Schema):
+    outcomes = fields.List(fields.Dict())
+    enrolled = fields.Integer()
+    existing = fields.Integer()
+    failed = fields.Integer()
+    seconds = fields.Float()
+    summary = fields.List(fields.String())
+
+
+@blp.route("/fleet/usage", methods=["GET"])
+@operator_required
+@blp.arguments(UsageArgs, location="query")
+@blp.response(200, UsageSchema)
+def fleet_usage(args):
+    """Operator: machines available, allocated, failed and in maintenance over time, per metro and plan."""
+    return fleet_reports.usage(session(), utcnow() - dt.timedelta(hours=args["hours"]))
+
+
+@blp.route("/fleet/provisioning-times", methods=["GET"])
+@operator_required
+@blp.arguments(ProvisioningArgs, location="query")
+@blp.response(200, ProvisioningTimesSchema)
+def provisioning_times(args):
+    """Operator: create → active times of the last devices that became active."""
+    return fleet_reports.provisioning_times(session(), args["last"])
+
+
+@blp.route("/machines/<machine_id>/plan-match", methods=["GET"])
+@operator_required
+@blp.response(200, PlanMatchSchema)
+def plan_match(machine_id):
+    """Operator: how a machine's inspected facts fit its plan's rules (and every plan's)."""
+    return fleet_reports.plan_match(session(), machines.get(session(), machine_id))
+
+
+@blp.route("/machines/bulk-enroll", methods=["POST"])
+@operator_required
+@blp.arguments(BulkEnrollArgs, location="query")
+@blp.arguments(BulkEnrollFileSchema, location="files")
+@blp.response(200, BulkEnrollSchema)
+def bulk_enroll_file(args, files):
+    """Operator: enroll every machine of an inventory file (YAML, or JSON by its name), checking each BMC first."""
+    upload = files["file"]
+    return bulk_enroll.enroll_upload(session(), get_db(), box(), upload.filename or "", upload.read(),
+                                     principal().actor, check=args["check"], timeout=args["timeout"])
