@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api.core.db import get_db
 from api.models import utcnow
-from api.routes.common import api_blueprint, box, operator_required, principal, session
+from api.routes.common import api_blueprint, box, operator_required, session, settings
 from api.schemas.common import RequestSchema
 from api.services import bulk_enroll, fleet_reports, machines
 
@@ -66,7 +66,7 @@ class BulkEnrollSchema(Schema):
 @operator_required
 @blp.arguments(UsageArgs, location="query")
 @blp.response(200, UsageSchema)
-def fleet_usage(args):
+def fleet_usage(args, operator):
     """Operator: machines available, allocated, failed and in maintenance over time, per metro and plan."""
     return fleet_reports.usage(session(), utcnow() - dt.timedelta(hours=args["hours"]))
 
@@ -75,7 +75,7 @@ def fleet_usage(args):
 @operator_required
 @blp.arguments(ProvisioningArgs, location="query")
 @blp.response(200, ProvisioningTimesSchema)
-def provisioning_times(args):
+def provisioning_times(args, operator):
     """Operator: create → active times of the last devices that became active."""
     return fleet_reports.provisioning_times(session(), args["last"])
 
@@ -83,7 +83,7 @@ def provisioning_times(args):
 @blp.route("/machines/<machine_id>/plan-match", methods=["GET"])
 @operator_required
 @blp.response(200, PlanMatchSchema)
-def plan_match(machine_id):
+def plan_match(machine_id, operator):
     """Operator: how a machine's inspected facts fit its plan's rules (and every plan's)."""
     return fleet_reports.plan_match(session(), machines.get(session(), machine_id))
 
@@ -93,8 +93,8 @@ def plan_match(machine_id):
 @blp.arguments(BulkEnrollArgs, location="query")
 @blp.arguments(BulkEnrollFileSchema, location="files")
 @blp.response(200, BulkEnrollSchema)
-def bulk_enroll_file(args, files):
+def bulk_enroll_file(args, files, operator):
     """Operator: enroll every machine of an inventory file (YAML, or JSON by its name), checking each BMC first."""
     upload = files["file"]
     return bulk_enroll.enroll_upload(session(), get_db(), box(), upload.filename or "", upload.read(),
-                                     principal().actor, check=args["check"], timeout=args["timeout"])
+                                     operator.actor, settings=settings(), check=args["check"], timeout=args["timeout"])

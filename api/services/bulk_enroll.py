@@ -8,6 +8,7 @@ import tempfile
 from sqlalchemy.orm import Session
 
 from api.core import events
+from api.core.config import Settings
 from api.core.db import Database
 from api.core.errors import Invalid
 from api.core.secrets import SecretBox
@@ -15,7 +16,7 @@ from api.services.enrollment import enroll_from_file
 
 
 def enroll_upload(session: Session, db: Database, box: SecretBox, filename: str, content: bytes, actor: str, *,
-                  check: bool = True, timeout: float = 10.0) -> dict:
+                  settings: Settings, check: bool = True, timeout: float = 10.0) -> dict:
     """Enroll every machine of an uploaded YAML or JSON inventory (JSON when the name ends in
     ``.json``); each machine in its own transaction, as the CLI does, then one audit event
     for the upload. Returns the summary: counts and one outcome per machine (``enrolled``,
@@ -31,7 +32,7 @@ def enroll_upload(session: Session, db: Database, box: SecretBox, filename: str,
         with os.fdopen(fd, "wb") as f:
             f.write(content)
         try:
-            summary = enroll_from_file(path, db, box, timeout=timeout, check=check, actor=actor)
+            summary = enroll_from_file(path, db, box, timeout=timeout, check=check, actor=actor, settings=settings)
         except ValueError as exc:
             raise Invalid("file: " + str(exc).replace(path, filename or "the file")) from None
     finally:

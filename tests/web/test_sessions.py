@@ -137,8 +137,8 @@ def test_sign_out_ends_the_session_on_the_server(client, alice):
     assert client.get("/web/session").status_code == 401
 
 
-def test_the_failed_login_limiter_applies_to_password_sign_in(monkeypatch, settings, database, tenant):
-    monkeypatch.setenv("INGOT_AUTH_FAILURE_LIMIT", "3")
+def test_the_failed_login_limiter_applies_to_password_sign_in(settings, database, tenant):
+    settings.auth_failure_limit = 3
     _with_password(database, "alice@example.com")
     client = create_app(settings, database=database).test_client()
     for _ in range(3):
