@@ -17,7 +17,8 @@ def test_coerce_matches_the_terraform_type():
     assert v.coerce(4, {"type": "string"}) == "4"
     assert v.coerce("3", {"type": "number"}) == 3
     assert v.coerce({}, {"type": "list", "element": {"type": "string"}}) == []  # old clients send tags: {}
-    assert v.coerce({"a": 1, "x": 2}, {"type": "object", "attributes": {"a": {"type": "string"}, "b": {"type": "bool"}}}) == {"a": "1", "b": None}
+    obj = {"type": "object", "attributes": {"a": {"type": "string"}, "b": {"type": "bool"}}}
+    assert v.coerce({"a": 1, "x": 2}, obj) == {"a": "1", "b": None}
 
 
 def test_transforms():
@@ -30,7 +31,8 @@ def test_transforms():
         v.transform("json_parse", "{nope")
     ips = [{"address": "10.0.0.1", "public": False, "address_family": 4},
            {"address": "1.2.3.4", "public": True, "address_family": 4}]
-    assert v.transform({"name": "pick", "where": {"public": True, "address_family": 4}, "field": "address"}, ips) == "1.2.3.4"
+    pick = {"name": "pick", "where": {"public": True, "address_family": 4}, "field": "address"}
+    assert v.transform(pick, ips) == "1.2.3.4"
     assert v.transform("cidr_notation", {"network": "1.2.3.0", "cidr": 29}) == "1.2.3.0/29"
 
 
@@ -68,8 +70,10 @@ def test_filters_and_sort():
     rows = [{"slug": "a", "class": "c3", "metros": ["am", "ny"], "price": 2.0},
             {"slug": "b", "class": "m3", "metros": ["am"], "price": 1.0},
             {"slug": "c", "class": "c3", "metros": ["ny"], "price": 3.0}]
-    assert [r["slug"] for r in _apply_filters(rows, [{"attribute": "metros", "values": ["am"]}])] == ["a", "b"]
-    assert [r["slug"] for r in _apply_filters(rows, [{"attribute": "metros", "values": ["am", "ny"], "all": True}])] == ["a"]
-    assert [r["slug"] for r in _apply_filters(rows, [{"attribute": "price", "values": ["2.5"], "match_by": "less_than"}])] == ["a", "b"]
-    assert [r["slug"] for r in _apply_filters(rows, [{"attribute": "class", "values": ["3"], "match_by": "substring"}])] == ["a", "b", "c"]
+    def slugs(filters):
+        return [r["slug"] for r in _apply_filters(rows, filters)]
+    assert slugs([{"attribute": "metros", "values": ["am"]}]) == ["a", "b"]
+    assert slugs([{"attribute": "metros", "values": ["am", "ny"], "all": True}]) == ["a"]
+    assert slugs([{"attribute": "price", "values": ["2.5"], "match_by": "less_than"}]) == ["a", "b"]
+    assert slugs([{"attribute": "class", "values": ["3"], "match_by": "substring"}]) == ["a", "b", "c"]
     assert [r["slug"] for r in _apply_sort(rows, [{"attribute": "price", "direction": "desc"}])] == ["c", "a", "b"]

@@ -63,10 +63,7 @@ def test_openapi_checker_accepts_what_the_provider_expects_and_flags_gaps():
 
 
 @pytest.mark.terraform
-def test_openapi_cross_check_against_live_api(request):
-    from .conftest import live_server
-
-    server = live_server(request)
+def test_openapi_cross_check_against_live_api(server):
     import requests
 
     doc = requests.get(server.url.rstrip("/") + spec.load().api["openapi"], timeout=30).json()
@@ -77,7 +74,8 @@ def test_openapi_cross_check_against_live_api(request):
 def test_install_writes_an_executable_mirror(tmp_path):
     inst = install(tmp_path / "mirror")
     prov = spec.load()
-    exe = tmp_path / "mirror" / "terraform.local" / "ingot" / "metal" / prov.version / os_arch() / f"terraform-provider-metal_v{prov.version}"
+    exe = (tmp_path / "mirror" / "terraform.local" / "ingot" / "metal" / prov.version / os_arch()
+           / f"terraform-provider-metal_v{prov.version}")
     assert inst.executable == exe.resolve()
     assert exe.stat().st_mode & stat.S_IXUSR
     text = exe.read_text()
