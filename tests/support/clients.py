@@ -96,12 +96,12 @@ class ServerClient:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def wait_until(self, target: str, check, timeout: float, message: str):
-        """``wait_for(check)``; on failure the message carries ``target``'s events."""
+    def wait_until(self, target: str, check, timeout: float, message: str, seen: list | None = None):
+        """``wait_for(check)``; on failure the message carries what was ``seen`` and ``target``'s events."""
         try:
             return wait_for(check, timeout=timeout, interval=0.1, message=message)
         except WaitTimeout as exc:
-            raise WaitTimeout(f"{exc}; events:\n{trail(self.events(target))}") from None
+            raise WaitTimeout(f"{exc}; seen {seen}; events:\n{trail(self.events(target))}") from None
 
     def wait_event(self, target: str, type_: str, timeout: float = 120.0) -> dict:
         return self.wait_until(target, lambda: next((e for e in self.events(target) if e["type"] == type_), None),
@@ -132,7 +132,7 @@ class Cloud(ServerClient):
             if not seen or seen[-1] != d["state"]:
                 seen.append(d["state"])
             return d if d["state"] in states else None
-        return self.wait_until(device_id, check, timeout, f"device in {states} (states seen {seen})")
+        return self.wait_until(device_id, check, timeout, f"device in {states}", seen)
 
     def wait_gone(self, device_id: str, timeout: float = 120.0) -> None:
         self.wait_until(device_id, lambda: self.status(device_id) == 404, timeout, "device deleted")
@@ -190,7 +190,7 @@ class Fleet(ServerClient):
             if not seen or seen[-1] != (m["state"], m["step"]):
                 seen.append((m["state"], m["step"]))
             return m if predicate(m) else None
-        return self.wait_until(machine_id, check, timeout, f"{message} ((state, step) seen {seen})")
+        return self.wait_until(machine_id, check, timeout, message, seen)
 
     def wait_idle(self, machine_id: str, timeout: float = 120.0) -> dict:
         return self.wait_machine(machine_id, lambda m: m["operation"] is None, timeout, "operation finished")
