@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-sqlite test-postgres system-deps venv web bench clean
+.PHONY: demo test lint test-sqlite test-postgres system-deps venv web bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,15 @@ system-deps:
 	bash tests/support/system-deps.sh
 
 test: system-deps $(STAMP) $(WEB_DIST)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# pyflakes, import order and line length (ruff), and the layers contract (import-linter):
+# imports point down the layers only. Both are configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check api tests bench migrations
+	$(BIN)/lint-imports
 
 # pytest exits 5 when it collects nothing; make stops on any non-zero exit.
 test-sqlite: $(STAMP) $(WEB_DIST)

@@ -8,10 +8,9 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from api import observability, security
+from api import observability, security, web
 from api.core import db as dbmod
 from api.core.config import Settings
-from api import web
 from api.core.errors import ServiceError
 from api.core.secrets import SecretBox, secret_key
 from api.core.urls import API_PREFIX, PUBLIC_API_PATHS

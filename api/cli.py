@@ -20,20 +20,19 @@ from api.boot.ramdisk.cli import ramdisk
 from api.boot.tiny_os import image
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.errors import ServiceError
 from api.core.logs import configure
 from api.core.secrets import SecretBox, secret_key
 from api.embedded import Embedded, prepare_database
 from api.engine.worker import Worker
 from api.models import Membership, Project, User
 from api.observability import serve_metrics
-from api.services import auth
+from api.services import auth, passwords
 from api.services.enrollment import enroll_from_file, read_inventory
+from api.services.fleet_samples import FleetSampler
 from api.services.migrate import current_revision, upgrade
 from api.services.rotation import rotate_secrets
 from api.terraform.cli import terraform
-from api.core.errors import ServiceError
-from api.services import passwords
-from api.services.fleet_samples import FleetSampler
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
@@ -138,7 +137,8 @@ def _print_demo(emb) -> None:
 @click.option("--metrics-port", default=None, type=int,
               help="Serve Prometheus /metrics (engine steps, BMC calls) on this port "
                    "[INGOT_WORKER_METRICS_PORT, 0: off].")
-@click.option("--metrics-host", default=None, help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
+@click.option("--metrics-host", default=None,
+              help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
     settings = _settings()

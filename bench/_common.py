@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: a throwaway PostgreSQL, Ingot started the
-production way (gunicorn + ``ingot worker`` processes, the harness of
-tests/production), bulk seeding, a load generator and table printing."""
+production way (gunicorn + ``ingot worker`` processes: tests/support/production.py,
+as tests/production uses it), bulk seeding, a load generator and table printing.
+Benchmarks import from tests/support only (never a conftest or a test module)."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -18,14 +19,14 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # the scripts run as `python bench/x.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests.production import harness  # noqa: E402,F401  (re-exported for the scripts)
-from tests.production.harness import percentile  # noqa: E402
+from tests.support import production as harness  # noqa: E402 (the scripts take it from here)
 from tests.support.postgres import PostgresServer  # noqa: E402
+from tests.support.stats import percentile  # noqa: E402
 
 
 def _terminate(signum, frame):  # SIGTERM/SIGINT: unwind, so every started process is stopped
@@ -156,9 +157,8 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
     from sqlalchemy import select
 
     from api.core.db import Database
-    from api.models import (Device, IpAssignment, IpPool, Machine, Metro, Nic, OperatingSystem, Plan,
-                            Project)
     from api.core.secrets import SecretBox, new_token
+    from api.models import Device, IpAssignment, IpPool, Machine, Metro, Nic, OperatingSystem, Plan, Project
     db = Database(database_url)
     box = SecretBox(harness.SECRET_KEY)
     password = box.encrypt("sim-password")

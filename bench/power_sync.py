@@ -18,8 +18,18 @@ emulator more than the poller. A last row therefore puts a recording proxy
 adding ``--latency-ms`` (default 100 ms, like a real BMC's web server) in
 front of 200 systems: the case the poller exists for.
 
-Usage: python bench/power_sync.py [--sizes 100,500,2000] [--concurrency 64] [--timeout 5]
-It starts and stops its own emulators; nothing else is needed.
+Two more tables (the figures tests/fleet and tests/bmc print but do not assert):
+
+* the worker's sweep (``PowerSync.run``: poll, then record power state and
+  drift in the database) of ``--sweep`` (default 500) enrolled systems of one
+  emulator plus a hung and a dead BMC, 32 calls at a time, on SQLite, against
+  the default interval of 30 s; baseline: ``poll_power`` alone over the same
+  500 systems;
+* IPMI: 20 power-status calls to one ipmi_sim, alone (baseline) and while a
+  dead IPMI BMC's login is pending on the side.
+
+Usage: python bench/power_sync.py [--sizes 100,500,2000] [--concurrency 64] [--timeout 5] [--sweep 500]
+It starts and stops its own emulators and database; nothing else is needed.
 """
 from __future__ import annotations
 
@@ -28,18 +38,26 @@ import functools
 import os
 import statistics
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import requests
+from _common import harness, load_average, machine_line, say, table
+from sqlalchemy import delete
 
-import requests  # noqa: E402
-
-from api.bmc import get_driver, redfish  # noqa: E402
-from api.bmc.power_sync import PowerTarget, percentile, poll_power, summarize  # noqa: E402
-from tests.peers.http_tap import start_http_tap  # noqa: E402
-from tests.peers.redfish import fake_systems, start_sushy_emulator  # noqa: E402
+from api.bmc import get_driver, redfish
+from api.bmc.power_sync import PowerTarget, poll_power, summarize
+from api.core.config import Settings
+from api.core.db import Database
+from api.core.secrets import SecretBox
+from api.models import Machine
+from api.services.fleet import PowerSync, enroll_from_file
+from tests.support.peers.http_tap import start_black_hole, start_http_tap
+from tests.support.peers.ipmi import start_ipmi_sim
+from tests.support.peers.redfish import fake_systems, start_sushy_emulator
+from tests.support.ports import free_port
 
 
 def targets_for(bmc, system_ids, timeout, url=None):
@@ -96,6 +114,70 @@ def run_size(n, concurrency, timeout, seq_sample, latency=0.0):
         bmc.stop()
 
 
+def sweep_run(n: int, timeout: float) -> dict:
+    """The worker's sweep of ``n`` enrolled systems (+ a hung and a dead BMC) on SQLite."""
+    with tempfile.TemporaryDirectory(prefix="ingot-bench-sweep-") as tmp, \
+            start_sushy_emulator(fake_systems(n), startup_timeout=300) as bmc, start_black_hole() as hole:
+        url = f"sqlite:///{tmp}/ingot.sqlite"
+        harness.seed_lab(url, tmp, 0)
+        db = Database(url)
+        box = SecretBox(harness.SECRET_KEY)
+        try:
+            with db.transaction() as s:
+                s.execute(delete(Machine))  # the demo's simulated machines: only the emulator's are swept
+            inventory = Path(tmp) / "fleet.yaml"
+            lines = ["defaults:", "  metro: lab", "  plan: sim.small",
+                     f"  bmc: {{driver: redfish, address: '{bmc.url}', username: {bmc.username}, "
+                     f"password: {bmc.password}}}", "machines:"]
+            lines += [f"  - {{hostname: rf-{i:05d}, bmc: {{options: {{system_id: '{sid}'}}}}}}"
+                      for i, sid in enumerate(bmc.system_ids)]
+            lines += [f"  - {{hostname: hung-bmc, bmc: {{address: 'http://{hole.address}'}}}}",
+                      f"  - {{hostname: dead-ipmi, bmc: {{driver: ipmi, address: '127.0.0.1:{free_port(udp=True)}',"
+                      " username: a, password: b}}"]
+            inventory.write_text("\n".join(lines) + "\n")
+            enroll_from_file(str(inventory), db, box, check=False)
+            redfish.clear_session_cache()
+            targets = targets_for(bmc, bmc.system_ids, timeout)
+            t0 = time.monotonic()
+            poll_power(targets, concurrency=32, timeout=timeout)
+            poll_s = time.monotonic() - t0
+            settings = Settings(data_dir=tmp, database_url=url, secret_key=harness.SECRET_KEY, bmc_timeout=timeout,
+                                power_sync_interval=30.0)
+            sync = PowerSync(db, settings, box, concurrency=32, timeout=timeout)
+            reports = [sync.run(force=True) for _ in range(2)]  # the first one records every machine
+        finally:
+            db.dispose()
+    return {"n": n, "poll_s": poll_s, "reports": reports, "interval": settings.power_sync_interval}
+
+
+def ipmi_run(calls: int = 20) -> dict:
+    """``calls`` power-status calls to one ipmi_sim, alone and while a dead BMC's login is pending."""
+    with start_ipmi_sim() as sim:
+        live = get_driver("ipmi", sim.address, sim.username, sim.password, timeout=30.0)
+        live.power_state()  # session up
+
+        def timed() -> float:
+            t0 = time.monotonic()
+            for _ in range(calls):
+                live.power_state()
+            return time.monotonic() - t0
+        alone = timed()
+        dead = get_driver("ipmi", f"127.0.0.1:{free_port(udp=True)}", "admin", "x", timeout=30.0)
+        side = threading.Thread(target=lambda: _swallow(dead.power_state))
+        side.start()
+        beside = timed()
+        pending = side.is_alive()
+        side.join()
+    return {"calls": calls, "alone": alone, "beside": beside, "pending": pending}
+
+
+def _swallow(fn) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - the dead BMC's error is the point
+        pass
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100,500,2000")
@@ -103,18 +185,20 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--latency-ms", type=float, default=100.0,
                     help="added BMC latency for the last row (0 to skip it)")
+    ap.add_argument("--sweep", type=int, default=500, help="systems of the worker's sweep table (0 to skip it)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    load_at_start = load_average()
 
     print(f"power sync benchmark: sushy-emulator fake driver on 127.0.0.1, "
           f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, timeout {args.timeout:g}s")
+    print(f"# machine: {machine_line()}")
     rows = []
     for n in sizes:
-        print(f"  running {n} systems ...", file=sys.stderr, flush=True)
+        say(f"  running {n} systems ...")
         rows.append(run_size(n, args.concurrency, args.timeout, min(100, n)))
     if args.latency_ms > 0:
-        print(f"  running 200 systems behind +{args.latency_ms:g} ms ...", file=sys.stderr,
-              flush=True)
+        say(f"  running 200 systems behind +{args.latency_ms:g} ms ...")
         rows.append(run_size(200, args.concurrency, args.timeout, 20,
                              latency=args.latency_ms / 1000.0))
 
@@ -130,7 +214,8 @@ def main(argv=None):
         wall = r["walls"][-1]
         rate = r["n"] / wall
         errors = sum(s["errors"].values())
-        print(f"{r['n']:>7} {r['latency'] * 1000:>7.0f} {r['startup']:>9.1f} {statistics.median(r['get_lat']) * 1000:>10.1f} "
+        print(f"{r['n']:>7} {r['latency'] * 1000:>7.0f} {r['startup']:>9.1f} "
+              f"{statistics.median(r['get_lat']) * 1000:>10.1f} "
               f"{r['seq_wall']:>7.2f} {seq_rate:>10.0f} {r['walls'][0]:>11.2f} {wall:>7.2f} "
               f"{rate:>8.0f} {s['p50'] * 1000:>7.0f} {s['p99'] * 1000:>7.0f} {errors:>6} "
               f"{rate / seq_rate:>6.1f}x")
@@ -145,6 +230,24 @@ def main(argv=None):
         for r in rows:
             if r["summary"]["errors"]:
                 print(f"errors at {r['n']}: {r['summary']['errors']}")
+
+    if args.sweep > 0:
+        say(f"  the worker's sweep of {args.sweep} enrolled systems ...")
+        w = sweep_run(args.sweep, args.timeout)
+        print()
+        print(table(["machines", "baseline: poll_power alone s", "sweep 1 s (records all)", "sweep 2 s",
+                     "ok", "errors", "interval s"],
+                    [[w["reports"][0].polled, w["poll_s"], w["reports"][0].seconds, w["reports"][1].seconds,
+                      w["reports"][1].ok, str(w["reports"][1].errors), w["interval"]]],
+                     title=f"# The worker's power sync sweep (PowerSync.run, SQLite, 32 at a time, "
+                           f"timeout {args.timeout:g}s; a hung and a dead BMC among them)"))
+    say("  IPMI calls beside a dead BMC ...")
+    i = ipmi_run()
+    print()
+    print(table(["calls", "baseline: alone s", "beside a dead BMC s", "dead login still pending after"],
+                [[i["calls"], i["alone"], i["beside"], "yes" if i["pending"] else "no"]],
+                title="# IPMI: power-status calls to one ipmi_sim"))
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     return 0
 
 

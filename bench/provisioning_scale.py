@@ -30,6 +30,8 @@ import time
 import requests
 from _common import ROOT, harness, load_average, machine_line, postgres, say, table, workdir
 
+from tests.support.ports import free_port
+
 
 def _counts(db) -> dict:
     from sqlalchemy import func, select
@@ -61,8 +63,8 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
     url_db = pg.create_database()
     data = tmp / f"data-{workers}"
     tokens = harness.seed_lab(url_db, data, machines, extra_pools=True)
-    lab_port = harness.free_port()
-    api_port = harness.free_port()
+    lab_port = free_port()
+    api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     lab_url = f"http://127.0.0.1:{lab_port}"
     env = harness.base_env(url_db, data, INGOT_SIM_LAB_URL=lab_url, INGOT_EXTERNAL_URL=api_url,
@@ -85,7 +87,7 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
         created = sum(1 for c in codes if c == 201)
         create_s = time.monotonic() - t0
         say(f"K={workers}: {created}/{machines} devices created in {create_s:.0f}s; starting workers")
-        ports = [harness.free_port() for _ in range(workers)]
+        ports = [free_port() for _ in range(workers)]
         t0 = time.monotonic()
         for k in range(workers):
             procs.append(harness.start_worker(env, tmp / f"worker-{workers}-{k}.log", name=f"bench-{k}",

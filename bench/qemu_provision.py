@@ -28,28 +28,18 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import functools
 import logging
 import statistics
 import tempfile
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 from _common import load_average, machine_line, say, table
 
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def serve_dir(directory: Path) -> ThreadingHTTPServer:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
+from tests.support.keys import ssh_public_key
+from tests.support.peers.file_server import FileServer
 
 
 class Client:
@@ -152,7 +142,7 @@ def main() -> None:
         (tmp / "ramdisk").mkdir()
         build_ramdisk(tmp / "ramdisk")
         image = build_tiny_os_image(formats=("gz",))
-        img_srv = serve_dir(image.file("gz").parent)
+        img_srv = FileServer(image.file("gz").parent)
         settings = Settings(data_dir=str(tmp / "data"), secret_key="bench-qemu-secret",
                             ramdisk_dir=str(tmp / "ramdisk"), worker_poll_interval=0.05,
                             timeout_power=60.0, timeout_ipxe=300.0, timeout_install=args.timeout,
@@ -171,13 +161,13 @@ def main() -> None:
                 "image_checksum": image.checksum("gz"), "image_format": "gz",
                 "provisionable_on": ["qemu.small"]})
             c.post(f"/projects/{c.project_id}/ssh-keys", c.member, {
-                "label": "bench", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotEndToEndQemuTestKey0000000000000000 bench@ingot"})
+                "label": "bench", "key": ssh_public_key("bench@ingot")})
             machine_ids = []
             for i in range(max(args.sizes)):
                 name = f"bench-vm{i + 1}"
                 options = {"state_dir": str(tmp / "vms"), "ingot_port": emb.port, "memory": args.memory,
                            "disk_size_mib": args.disk_mib,
-                           "forwards": {"10.0.2.101:80": f"127.0.0.1:{img_srv.server_address[1]}"}}
+                           "forwards": {"10.0.2.101:80": f"127.0.0.1:{img_srv.port}"}}
                 vms.append(QemuDriver(name, options=options))
                 machine_ids.append(c.post("/machines", c.op, {
                     "hostname": name, "metro": "qb", "plan": "qemu.small",
@@ -195,7 +185,7 @@ def main() -> None:
                 except Exception:  # noqa: BLE001 - best effort
                     pass
             emb.stop()
-            img_srv.shutdown()
+            img_srv.stop()
     say(f"load average at end: {load_average()}")
     base = rows[0]["wall"] if rows else float("nan")
     print(table(["N at once", "active/N", "wall create→all active (s)", "per device p50 (s)",

@@ -1,25 +1,28 @@
-"""Fixtures: settings, a fresh migrated database per test (SQLite, or
-PostgreSQL when INGOT_TEST_DB=postgres), the app, a client, tokens, and a
-real Ingot HTTP server with the simulated lab."""
+"""Fixtures of the whole suite: settings, a fresh migrated database per test
+(SQLite, or PostgreSQL when INGOT_TEST_DB=postgres), the app, clients and
+users, a real Ingot HTTP server with the simulated lab, and factories of real
+BMC peers. Helpers live in tests/support; this file only declares fixtures."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
-import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.core.config import Settings
 from api.core.db import Database
-from api.models import Membership, Project, User
-from api.services import auth, demo
+from api.services import demo
 from api.services.migrate import upgrade
+from tests.support.clients import make_user
+from tests.support.peers._util import stopped_afterwards
+from tests.support.peers.http_tap import start_black_hole, start_http_tap
+from tests.support.peers.ipmi import start_ipmi_sim
+from tests.support.peers.redfish import fake_system, start_sushy_emulator
 from tests.support.postgres import PostgresServer
-
-TEST_DB = os.environ.get("INGOT_TEST_DB", "sqlite")
+from tests.support.server import start_server
+from tests.support.settings import TEST_DB, make_settings
 
 
 def pytest_report_header(config):
@@ -47,6 +50,8 @@ def _forget_flask_cli_env():
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
 
 
+# --- databases -------------------------------------------------------------------
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL cluster for the whole run (started by the tests)."""
@@ -72,32 +77,31 @@ def _template(tmp_path_factory, request):
     return ("sqlite", str(path))
 
 
-@pytest.fixture
-def database_url(_template, tmp_path, request) -> str:
+@pytest.fixture(scope="session")
+def clone_database(_template, request):
+    """``clone_database(data_dir)`` -> the URL of a new copy of the migrated template
+    (a file in ``data_dir`` on SQLite, a new database on PostgreSQL)."""
     kind, template = _template
-    if kind == "postgres":
-        return request.getfixturevalue("postgres_server").create_database(template=template)
-    target = tmp_path / "data" / "ingot.sqlite"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, target)
-    return f"sqlite:///{target}"
+    pg = request.getfixturevalue("postgres_server") if kind == "postgres" else None
+
+    def clone(data_dir) -> str:
+        if pg is not None:
+            return pg.create_database(template=template)
+        target = Path(data_dir) / "ingot.sqlite"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    return clone
 
 
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key="test-secret-key",
-                    worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3)
+def database_url(clone_database, tmp_path) -> str:
+    return clone_database(tmp_path / "data")
 
 
-def short_waits(settings: Settings, seconds: float, power: float | None = None) -> Settings:
-    """Make every engine wait (each ``Settings.timeout_*``) end within ``seconds``,
-    power steps within ``power`` when given: tests wait seconds, not half hours."""
-    for f in dataclasses.fields(Settings):
-        if f.name.startswith("timeout_"):
-            setattr(settings, f.name, seconds)
-    if power is not None:
-        settings.timeout_power = power
-    return settings
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return make_settings(tmp_path / "data", database_url)
 
 
 @pytest.fixture
@@ -106,6 +110,8 @@ def database(settings):
     yield db
     db.dispose()
 
+
+# --- the app in process ------------------------------------------------------------
 
 @pytest.fixture
 def app(settings, database):
@@ -124,64 +130,19 @@ def box(app):
     return app.extensions["ingot.secrets"]
 
 
-class Tenant:
-    """A user, their project and token (and helpers that send it)."""
-
-    def __init__(self, client, token: str, project_id: str, user_id: str):
-        self.client, self.token, self.project_id, self.user_id = client, token, project_id, user_id
-
-    @property
-    def headers(self):
-        return {"X-Auth-Token": self.token}
-
-    def get(self, path, **kw):
-        return self.client.get("/metal/v1" + path, headers=self.headers, **kw)
-
-    def post(self, path, json=None, **kw):
-        return self.client.post("/metal/v1" + path, headers=self.headers, json=json, **kw)
-
-    def put(self, path, json=None, **kw):
-        return self.client.put("/metal/v1" + path, headers=self.headers, json=json, **kw)
-
-    def patch(self, path, json=None, **kw):
-        return self.client.patch("/metal/v1" + path, headers=self.headers, json=json, **kw)
-
-    def delete(self, path, **kw):
-        return self.client.delete("/metal/v1" + path, headers=self.headers, **kw)
-
-
-def make_user(database, *, email: str, operator: bool = False, project_name: str | None = None):
-    with database.transaction() as s:
-        u = User(email=email, full_name=email.split("@")[0].title() + " Tester", is_operator=operator)
-        s.add(u)
-        s.flush()
-        project_id = None
-        if project_name:
-            p = Project(name=project_name)
-            s.add(p)
-            s.flush()
-            s.add(Membership(user_id=u.id, project_id=p.id, role="owner"))
-            project_id = p.id
-        _, raw = auth.issue_token(s, user=u, description="test")
-        return raw, project_id, u.id
-
-
 @pytest.fixture
 def operator(client, database):
-    raw, _, uid = make_user(database, email="op@example.com", operator=True)
-    return Tenant(client, raw, None, uid)
+    return make_user(client, database, email="op@example.com", operator=True)
 
 
 @pytest.fixture
 def tenant(client, database):
-    raw, pid, uid = make_user(database, email="alice@example.com", project_name="alice-project")
-    return Tenant(client, raw, pid, uid)
+    return make_user(client, database, email="alice@example.com", project_name="alice-project")
 
 
 @pytest.fixture
 def other_tenant(client, database):
-    raw, pid, uid = make_user(database, email="bob@example.com", project_name="bob-project")
-    return Tenant(client, raw, pid, uid)
+    return make_user(client, database, email="bob@example.com", project_name="bob-project")
 
 
 @pytest.fixture
@@ -192,36 +153,39 @@ def lab(database, box, settings):
     return database
 
 
-# --- a real server ------------------------------------------------------------
-
-def start_server(settings, worker: bool = True):
-    """Ingot on a real HTTP server on 127.0.0.1 with the simulated lab and the
-    demo catalogue; ``.token`` (member), ``.operator_token``, ``.project_id``,
-    ``.simlab_url``. Call ``.stop()``."""
-    from api.embedded import Embedded
-    emb = Embedded(settings, "127.0.0.1", 0, worker=worker, demo_lab=True).start()
-    emb.token = emb.demo_tokens["member_token"]
-    emb.operator_token = emb.demo_tokens["operator_token"]
-    emb.project_id = emb.demo_tokens["project_id"]
-    emb.simlab_url = emb.url + "/_simlab"
-    return emb
-
+# --- a real server -------------------------------------------------------------------
 
 @pytest.fixture
 def server(settings):
-    """A real Ingot server with its in-process worker (see start_server)."""
+    """A real Ingot server with its in-process worker (see tests/support/server.py)."""
     emb = start_server(settings)
     yield emb
     emb.stop()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+# --- real BMC peers, stopped after the test ------------------------------------------
+
+@pytest.fixture
+def make_redfish_bmc():
+    """``make_redfish_bmc(systems, **kw)`` -> a running sushy-emulator (one system by default)."""
+    yield from stopped_afterwards(lambda systems=None, **kw: start_sushy_emulator(systems or [fake_system(1000)], **kw))
+
+
+@pytest.fixture
+def make_ipmi_bmc():
+    """``make_ipmi_bmc(**kw)`` -> a running ipmi_sim."""
+    yield from stopped_afterwards(start_ipmi_sim)
+
+
+@pytest.fixture
+def make_http_tap():
+    """``make_http_tap(upstream_url)`` -> a recording reverse proxy in front of ``upstream_url``."""
+    yield from stopped_afterwards(start_http_tap)
+
+
+@pytest.fixture
+def black_hole():
+    """A TCP port that accepts connections and never answers (a wedged BMC)."""
+    hole = start_black_hole()
+    yield hole
+    hole.stop()

@@ -8,10 +8,10 @@ from sqlalchemy import create_engine, inspect
 
 from api.models import Base
 from api.services.migrate import current_revision, head_revision, is_current, upgrade
+from tests.support.settings import TEST_DB
 
 
 def _empty_url(tmp_path, request):
-    from tests.conftest import TEST_DB
     if TEST_DB == "postgres":
         return request.getfixturevalue("postgres_server").create_database()
     return f"sqlite:///{tmp_path / 'empty.sqlite'}"

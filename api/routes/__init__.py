@@ -4,8 +4,22 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from api.routes import (boot, capacity, catalog, devices, directory, events, fleet_reports, health, machines,
-                        network, projects, reservations, ssh_keys, users)
+from api.routes import (
+    boot,
+    capacity,
+    catalog,
+    devices,
+    directory,
+    events,
+    fleet_reports,
+    health,
+    machines,
+    network,
+    projects,
+    reservations,
+    ssh_keys,
+    users,
+)
 
 
 def register_blueprints(app: Flask, api: Api) -> None:

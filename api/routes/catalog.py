@@ -3,10 +3,20 @@ from __future__ import annotations
 
 from api.routes.common import api_blueprint
 from api.routes.crud import Schemas, Summaries, crud_routes
-from api.schemas.catalog import (MetroCreateSchema, MetroListSchema, MetroSchema, MetroUpdateSchema,
-                                 OperatingSystemCreateSchema, OperatingSystemListSchema,
-                                 OperatingSystemSchema, OperatingSystemUpdateSchema, PlanCreateSchema,
-                                 PlanListSchema, PlanSchema, PlanUpdateSchema)
+from api.schemas.catalog import (
+                                 MetroCreateSchema,
+                                 MetroListSchema,
+                                 MetroSchema,
+                                 MetroUpdateSchema,
+                                 OperatingSystemCreateSchema,
+                                 OperatingSystemListSchema,
+                                 OperatingSystemSchema,
+                                 OperatingSystemUpdateSchema,
+                                 PlanCreateSchema,
+                                 PlanListSchema,
+                                 PlanSchema,
+                                 PlanUpdateSchema,
+)
 from api.services import catalog
 
 blp = api_blueprint("catalog", "Metros, plans and operating systems")

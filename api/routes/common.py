@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from api.core import db
+from api.core.secrets import SecretBox
 from api.core.urls import API_PREFIX
 from api.services.auth import Principal
-from api.core.secrets import SecretBox
 
 
 def api_blueprint(name: str, description: str) -> Blueprint:

@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, paginate, principal, session
-from api.schemas.device import (BatchCreateSchema, BatchListSchema, DeviceActionSchema, DeviceCreateSchema,
-                                DeviceDeleteArgs, DeviceListArgs, DeviceListSchema, DeviceSchema,
-                                DeviceUpdateSchema)
+from api.schemas.device import (
+    BatchCreateSchema,
+    BatchListSchema,
+    DeviceActionSchema,
+    DeviceCreateSchema,
+    DeviceDeleteArgs,
+    DeviceListArgs,
+    DeviceListSchema,
+    DeviceSchema,
+    DeviceUpdateSchema,
+)
 from api.services import auth, devices
 
 blp = api_blueprint("devices", "Devices")

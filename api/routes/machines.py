@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, operator_required, paginate, session, settings
-from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
-                                 MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
+from api.schemas.machine import (
+    MachineActionSchema,
+    MachineCreateSchema,
+    MachineListArgs,
+    MachineListSchema,
+    MachineSchema,
+    MachineUpdateSchema,
+    MaintenanceSchema,
+)
 from api.services import machines
 
 blp = api_blueprint("machines", "Machines (operators only)")

@@ -8,9 +8,18 @@ from api.routes.common import api_blueprint, paginate, principal, session
 from api.routes.crud import Schemas, Summaries, crud_routes
 from api.schemas.common import ListArgs
 from api.schemas.device import IpAddressSchema
-from api.schemas.network import (IpAssignmentListSchema, IpAttachSchema, IpPoolCreateSchema, IpPoolListSchema,
-                                 IpPoolSchema, IpPoolUpdateSchema, IpReservationCreateSchema,
-                                 IpReservationListSchema, IpReservationSchema, IpReservationUpdateSchema)
+from api.schemas.network import (
+    IpAssignmentListSchema,
+    IpAttachSchema,
+    IpPoolCreateSchema,
+    IpPoolListSchema,
+    IpPoolSchema,
+    IpPoolUpdateSchema,
+    IpReservationCreateSchema,
+    IpReservationListSchema,
+    IpReservationSchema,
+    IpReservationUpdateSchema,
+)
 from api.services import auth, catalog, devices, network
 
 blp = api_blueprint("network", "IP pools, reserved blocks and assignments")

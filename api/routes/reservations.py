@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from api.routes.common import api_blueprint, operator_required, paginate, principal, session
 from api.schemas.common import ListArgs
-from api.schemas.reservation import (HardwareReservationCreateSchema, HardwareReservationListSchema,
-                                     HardwareReservationSchema, HardwareReservationUpdateSchema)
+from api.schemas.reservation import (
+    HardwareReservationCreateSchema,
+    HardwareReservationListSchema,
+    HardwareReservationSchema,
+    HardwareReservationUpdateSchema,
+)
 from api.services import auth, reservations
 
 blp = api_blueprint("hardware_reservations", "Hardware reservations")

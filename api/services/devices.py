@@ -13,17 +13,29 @@ import uuid
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from api.core import events
+from api.core.errors import Conflict, Invalid, ServiceError
+from api.core.secrets import SecretBox, hash_token, new_token
 from api.engine import operations
 from api.engine.states import InvalidTransition
-from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metro, OperatingSystem, Plan,
-                        Project, SSHKey, as_utc, new_id, utcnow)
-from api.core import events
+from api.models import (
+    Device,
+    HardwareReservation,
+    IpAssignment,
+    Machine,
+    Metro,
+    OperatingSystem,
+    Plan,
+    Project,
+    SSHKey,
+    as_utc,
+    new_id,
+    utcnow,
+)
+from api.schemas.common import View
 from api.services import ipam, scheduler
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
-from api.core.errors import Conflict, Invalid, ServiceError
-from api.core.secrets import SecretBox, hash_token, new_token
-from api.schemas.common import View
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 
@@ -133,7 +145,8 @@ def _claim(session: Session, project: Project, plan: Plan, metro: Metro,
     if r is None or r.project_id != project.id:
         raise Invalid(f"hardware_reservation_id: unknown hardware reservation {reservation_ref!r}")
     if r.machine.plan_id != plan.id or r.machine.metro_id != metro.id:
-        raise Invalid(f"hardware_reservation_id: the reservation holds a {r.machine.plan.slug if r.machine.plan else '?'} "
+        held = r.machine.plan.slug if r.machine.plan else "?"
+        raise Invalid(f"hardware_reservation_id: the reservation holds a {held} "
                       f"machine in {r.machine.metro.code}, not {plan.slug} in {metro.code}")
     return scheduler.claim_reserved(session, r), r
 
@@ -220,7 +233,8 @@ UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billi
 
 def update(session: Session, principal: Principal, device: Device, data: dict) -> Device:
     """Change the fields given. Raises Invalid when always_pxe lacks a URL."""
-    changes = {k: v for k, v in data.items() if k in UPDATABLE and getattr(device, k) != (v or ("" if k == "ipxe_script_url" else v))}
+    changes = {k: v for k, v in data.items()
+               if k in UPDATABLE and getattr(device, k) != (v or ("" if k == "ipxe_script_url" else v))}
     if "ipxe_script_url" in changes:
         changes["ipxe_script_url"] = changes["ipxe_script_url"] or ""
     url = changes.get("ipxe_script_url", device.ipxe_script_url)

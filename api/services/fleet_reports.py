@@ -7,9 +7,9 @@ import statistics
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from api.engine.inspection import plan_mismatches
 from api.models import Device, Event, FleetSample, Machine, Metro, Plan, as_utc, utcnow
 from api.services import fleet_samples
-from api.engine.inspection import plan_mismatches
 
 # what the chart shows, and the machine states each category holds
 CATEGORIES = {

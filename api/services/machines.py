@@ -6,16 +6,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from api.bmc import BMCError
-from api.engine import operations
-from api.engine.inspection import normalize_mac
-from api.engine.states import InvalidTransition, transition
-from api.engine.drivers import driver_for
-from api.models import Device, HardwareReservation, Machine, Nic
 from api.core import events
 from api.core.config import Settings
-from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, new_token
+from api.engine import operations
+from api.engine.drivers import driver_for
+from api.engine.inspection import normalize_mac
+from api.engine.states import InvalidTransition, transition
+from api.models import Device, HardwareReservation, Machine, Nic
+from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 
 
 def get(session: Session, machine_id: str) -> Machine:

@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from api.models import ApiToken
 from api.core.secrets import hash_token
+from api.models import ApiToken
 
 
 def test_healthz_needs_no_token(client):

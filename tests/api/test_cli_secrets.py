@@ -5,8 +5,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from api.cli import main
-from api.models import Machine
 from api.core.secrets import SecretBox
+from api.models import Machine
 
 
 def test_rotate_then_new_key_decrypts(lab, settings, monkeypatch):

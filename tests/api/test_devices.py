@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from api.models import Device, IpAssignment, Machine
-from tests.api.test_projects_and_ssh_keys import make_key
+from tests.support.keys import ssh_public_key
 
 BASE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
 
@@ -54,8 +54,8 @@ def test_default_hostname_and_ignored_equinix_fields(lab, tenant):
 
 
 def test_ssh_keys_default_to_project_and_user_keys(lab, tenant):
-    pk = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": make_key(payload=b"p" * 32)}).get_json()
-    uk = tenant.post("/ssh-keys", json={"key": make_key(payload=b"u" * 32)}).get_json()
+    pk = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": ssh_public_key()}).get_json()
+    uk = tenant.post("/ssh-keys", json={"key": ssh_public_key()}).get_json()
     d = create(tenant).get_json()
     assert sorted(k["id"] for k in d["ssh_keys"]) == sorted([pk["id"], uk["id"]])
     only = create(tenant, project_ssh_keys=[pk["id"]], user_ssh_keys=[]).get_json()

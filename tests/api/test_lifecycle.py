@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 def test_reserve_image_power_release(server):
@@ -21,7 +21,7 @@ def test_reserve_image_power_release(server):
         return requests.get(f"{api}/devices/{dev['id']}", headers=h).json()["state"]
 
     seen = set()
-    wait_for(lambda: seen.add(state()) or "active" in seen, timeout=30, message="device active")
+    wait_for(lambda: seen.add(state()) or "active" in seen, timeout=120, message="device active")
     assert "provisioning" in seen or "queued" in seen
     got = requests.get(f"{api}/devices/{dev['id']}", headers=h).json()
     assert got["provisioning_percentage"] == 100
@@ -32,13 +32,13 @@ def test_reserve_image_power_release(server):
     assert lab_host["power"] == "on" and lab_host["disk_os"] == "installed"
 
     assert requests.post(f"{api}/devices/{dev['id']}/actions", headers=h, json={"type": "power_off"}).status_code == 202
-    wait_for(lambda: state() == "inactive", timeout=20, message="inactive")
+    wait_for(lambda: state() == "inactive", timeout=120, message="inactive")
     assert requests.get(f"{server.simlab_url}/hosts/{machine['hostname']}").json()["power"] == "off"
     assert requests.post(f"{api}/devices/{dev['id']}/actions", headers=h, json={"type": "power_on"}).status_code == 202
-    wait_for(lambda: state() == "active", timeout=20, message="active again")
+    wait_for(lambda: state() == "active", timeout=120, message="active again")
 
     assert requests.delete(f"{api}/devices/{dev['id']}", headers=h).status_code == 204
-    wait_for(lambda: requests.get(f"{api}/devices/{dev['id']}", headers=h).status_code == 404, timeout=30,
+    wait_for(lambda: requests.get(f"{api}/devices/{dev['id']}", headers=h).status_code == 404, timeout=120,
              message="device gone")
     m = requests.get(f"{api}/machines/{machine['id']}", headers=op).json()
     assert m["state"] == "available" and m["device"] is None

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import base64
-import struct
+import hashlib
 
-
-def make_key(kind: str = "ssh-ed25519", payload: bytes = b"k" * 32, comment: str = "t") -> str:
-    blob = struct.pack(">I", len(kind)) + kind.encode() + struct.pack(">I", len(payload)) + payload
-    return f"{kind} {base64.b64encode(blob).decode()} {comment}"
+from tests.support.keys import ssh_public_key
 
 
 def test_project_crud(tenant):
@@ -45,11 +42,10 @@ def test_operator_sees_every_project(operator, tenant, other_tenant):
 
 
 def test_user_ssh_key_with_fingerprint(tenant):
-    key = make_key(comment="alice@laptop")
+    key = ssh_public_key(comment="alice@laptop")
     r = tenant.post("/ssh-keys", json={"label": "laptop", "key": key})
     assert r.status_code == 201
     k = r.get_json()
-    import hashlib
     blob = base64.b64decode(key.split()[1])
     md5 = hashlib.md5(blob).hexdigest()
     assert k["fingerprint"] == ":".join(md5[i:i + 2] for i in range(0, 32, 2))
@@ -62,7 +58,7 @@ def test_user_ssh_key_with_fingerprint(tenant):
 
 
 def test_project_ssh_keys_visible_to_members_only(tenant, other_tenant):
-    r = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"label": "deploy", "key": make_key()})
+    r = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"label": "deploy", "key": ssh_public_key()})
     assert r.status_code == 201
     kid = r.get_json()["id"]
     assert [k["id"] for k in tenant.get(f"/projects/{tenant.project_id}/ssh-keys").get_json()["ssh_keys"]] == [kid]
@@ -76,7 +72,8 @@ def test_malformed_ssh_keys_are_rejected(tenant):
         "not a key": "key: unsupported key type 'not'",
         "ssh-foo AAAA": "key: unsupported key type 'ssh-foo'",
         "ssh-ed25519 not-base64!!": "key: the key data is not valid base64",
-        make_key(kind="ssh-rsa").replace("ssh-rsa", "ssh-ed25519", 1): "key: the key data does not match its type",
+        ssh_public_key(kind="ssh-rsa").replace("ssh-rsa", "ssh-ed25519", 1):
+            "key: the key data does not match its type",
     }
     for key, message in cases.items():
         r = tenant.post("/ssh-keys", json={"key": key})

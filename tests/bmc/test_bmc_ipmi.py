@@ -9,12 +9,17 @@ import time
 import pytest
 
 from api.bmc import get_driver
+from api.bmc import ipmi as ipmi_mod
 from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
 from api.bmc.ipmi import parse_address
-from tests.peers._util import free_udp_port
+from tests.support.ports import free_port
+from tests.support.waiting import LOAD_SLACK, wait_for
+
+# a live ipmi_sim answers well within this on a busy machine; the timeout tests set their own
+LIVE = 30.0
 
 
-def driver_for(sim, *, password=None, username=None, timeout=5.0, **options):
+def driver_for(sim, *, password=None, username=None, timeout=LIVE, **options):
     return get_driver("ipmi", sim.address, username or sim.username,
                       sim.password if password is None else password,
                       options=options, timeout=timeout)
@@ -122,22 +127,27 @@ def test_unknown_user_is_auth_failed(ipmi_bmc):
 
 
 def test_dead_port_is_unreachable_within_the_timeout():
-    address = f"127.0.0.1:{free_udp_port()}"
+    address = f"127.0.0.1:{free_port(udp=True)}"
     d = get_driver("ipmi", address, "admin", "x", timeout=2.0)
     t0 = time.monotonic()
     with pytest.raises(BMCUnreachable, match=address):
         d.power_state()
-    assert time.monotonic() - t0 < 2.0 + 1.0
+    assert time.monotonic() - t0 < 2.0 + LOAD_SLACK
 
 
 def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
+    """Live calls go on while a dead BMC's login is pending (pyghmi gives up on it after
+    a few seconds): a live call held behind it would end only after it. How fast live
+    calls are beside a dead BMC, against alone, is bench/power_sync.py's IPMI figure."""
     live = driver_for(ipmi_bmc)
     live.power_state()  # session up
-    dead = get_driver("ipmi", f"127.0.0.1:{free_udp_port()}", "admin", "x", timeout=6.0)
+    dead = get_driver("ipmi", f"127.0.0.1:{free_port(udp=True)}", "admin", "x", timeout=20.0)
     outcome: dict[str, object] = {}
+    calling = threading.Event()
 
     def poll_dead():
         t0 = time.monotonic()
+        calling.set()
         try:
             dead.power_state()
         except BMCError as exc:
@@ -146,19 +156,20 @@ def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
 
     thread = threading.Thread(target=poll_dead)
     thread.start()
-    time.sleep(0.2)  # the dead one is now waiting on its login
+    assert calling.wait(30)
     t0 = time.monotonic()
-    states = [live.power_state() for _ in range(20)]
+    states, while_dead_waits = [], 0
+    for _ in range(20):
+        states.append(live.power_state())
+        while_dead_waits += thread.is_alive()
     live_s = time.monotonic() - t0
-    live_done_while_dead_waits = thread.is_alive()
-    thread.join(10)
+    thread.join(20.0 + LOAD_SLACK)
+    print(f"\n20 live IPMI calls beside a dead BMC: {live_s:.2f}s, {while_dead_waits} of them while it "
+          f"waited {outcome.get('dead_s', 0):.1f}s")
     assert set(states) <= {"on", "off"}
-    assert live_done_while_dead_waits, "live calls should finish before the dead BMC gives up"
-    # typically ~20-40 ms per call; pyghmi occasionally stalls a reply up to ~1 s
-    # (its I/O thread can grab a fast answer before the caller waits for it)
-    assert live_s < 5.0
+    assert while_dead_waits >= 1, "no live call finished before the dead BMC gave up"
     assert isinstance(outcome["dead"], BMCUnreachable)
-    assert outcome["dead_s"] < 6.0 + 1.0
+    assert outcome["dead_s"] < 20.0 + LOAD_SLACK
 
 
 def test_concurrent_drivers_on_one_bmc_do_not_hang(ipmi_bmc):
@@ -175,41 +186,41 @@ def test_concurrent_drivers_on_one_bmc_do_not_hang(ipmi_bmc):
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
-    t0 = time.monotonic()
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 60  # 30 calls of a few ms each: a hang, not a busy machine, reaches it
     for t in threads:
-        t.join(20)
+        t.join(max(0.0, deadline - time.monotonic()))
     assert not any(t.is_alive() for t in threads)
     assert errors == []
-    assert time.monotonic() - t0 < 10
 
 
 def test_frozen_bmc_is_unreachable_within_the_timeout_and_recovers(lone_ipmi_bmc):
     sim = lone_ipmi_bmc
     d = driver_for(sim, timeout=2.0)
-    assert d.power_state() == "on"
+    assert driver_for(sim).power_state() == "on"
     os.kill(sim.process.pid, signal.SIGSTOP)
     try:
         t0 = time.monotonic()
         with pytest.raises(BMCUnreachable, match=sim.address):
             d.power_state()
-        assert time.monotonic() - t0 < 2.0 + 1.0
+        assert time.monotonic() - t0 < 2.0 + LOAD_SLACK  # its own timeout ended the call
     finally:
         os.kill(sim.process.pid, signal.SIGCONT)
     # the wedged session is dropped; a new one comes up once the BMC answers again
-    assert driver_for(sim, timeout=8.0).power_state() == "on"
+    assert wait_for(lambda: driver_for(sim).power_state(), ignore=(BMCUnreachable,),
+                    message="a new session") == "on"
 
 
 def test_stopped_bmc_is_unreachable(lone_ipmi_bmc):
     sim = lone_ipmi_bmc
     d = driver_for(sim, timeout=2.0)
-    assert d.power_state() == "on"
+    assert driver_for(sim).power_state() == "on"
     sim.stop()
     t0 = time.monotonic()
     with pytest.raises(BMCUnreachable):
         d.power_state()
-    assert time.monotonic() - t0 < 2.0 + 1.0
+    assert time.monotonic() - t0 < 2.0 + LOAD_SLACK
 
 
 # -- addresses ----------------------------------------------------------------------------------
@@ -229,22 +240,21 @@ def test_address_forms():
 
 def test_port_option_is_used(ipmi_bmc):
     d = get_driver("ipmi", ipmi_bmc.host, ipmi_bmc.username, ipmi_bmc.password,
-                   options={"port": ipmi_bmc.port}, timeout=5)
+                   options={"port": ipmi_bmc.port}, timeout=LIVE)
     assert d.power_state() in ("on", "off")
 
 
 def test_an_idle_session_is_replaced_by_a_fresh_login(ipmi_bmc, monkeypatch):
     """pyghmi wedges a session left idle past its keepalive time; the driver re-logs in."""
-    from api.bmc import ipmi as ipmi_mod
-
     monkeypatch.setattr(ipmi_mod, "IDLE_RELOGIN", 0.3)
     d = driver_for(ipmi_bmc)
     d.power_state()
     first = ipmi_mod._COMMANDS[d._key][0]
-    time.sleep(0.5)
+    time.sleep(0.5)  # idle longer than IDLE_RELOGIN (a busy machine only makes it longer)
     assert d.power_state() in ("on", "off")
     second = ipmi_mod._COMMANDS[d._key][0]
     assert second is not first
     assert first.ipmi_session.broken  # logged out, never reused
+    monkeypatch.setattr(ipmi_mod, "IDLE_RELOGIN", 3600.0)  # however slow this machine is, not idle now
     assert d.power_state() in ("on", "off")
     assert ipmi_mod._COMMANDS[d._key][0] is second  # not idle: kept

@@ -7,16 +7,20 @@ import time
 
 import pytest
 import requests
+
 from api.bmc import get_driver, redfish
 from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
 from api.bmc.redfish import RedfishDriver, normalize_address
-from tests.bmc.systems import (BOOT, INSPECT, POWER_DEADLINE, POWER_OFF, POWER_ON, RESET,
-                               SOFT_OFF, VMEDIA)
-from tests.peers._util import wait_until
-from tests.peers.redfish import start_sushy_emulator
+from tests.bmc.systems import BOOT, INSPECT, POWER_DEADLINE, POWER_OFF, POWER_ON, RESET, SOFT_OFF, VMEDIA
+from tests.support.peers.redfish import start_sushy_emulator
+from tests.support.ports import free_port
+from tests.support.waiting import LOAD_SLACK, wait_for
+
+# a live emulator answers well within this on a busy machine; the timeout tests set their own
+LIVE = 30.0
 
 
-def driver_for(bmc, system=None, *, password=None, timeout=5.0, **options):
+def driver_for(bmc, system=None, *, password=None, timeout=LIVE, **options):
     if system is not None:
         options.setdefault("system_id", system["uuid"])
     return get_driver("redfish", bmc.url, bmc.username,
@@ -24,15 +28,15 @@ def driver_for(bmc, system=None, *, password=None, timeout=5.0, **options):
                       options=options, timeout=timeout)
 
 
-def tapped_driver(bmc, tap, system, timeout=5.0):
+def tapped_driver(bmc, tap, system, timeout=LIVE):
     """A driver that talks to ``bmc`` through the recording ``tap``."""
     return get_driver("redfish", tap.url, bmc.username, bmc.password,
                       options={"system_id": system["uuid"]}, timeout=timeout)
 
 
 def wait_power(driver, state, deadline=POWER_DEADLINE):
-    return wait_until(lambda: driver.power_state() == state, deadline, interval=0.25,
-                      what=f"power {state} on {driver.address}")
+    return wait_for(lambda: driver.power_state() == state, deadline, interval=0.25,
+                    message=f"power {state} on {driver.address}")
 
 
 # -- power --------------------------------------------------------------------------
@@ -54,8 +58,8 @@ def test_power_off_reaches_off(redfish_bmc):
     assert redfish_bmc.power_state(POWER_OFF["uuid"]) == "Off"
 
 
-def test_reset_restarts_a_running_system(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_reset_restarts_a_running_system(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, RESET)
     assert d.power_state() == "on"
     d.set_power("reset")
@@ -65,8 +69,8 @@ def test_reset_restarts_a_running_system(redfish_bmc, http_tap):
     wait_power(d, "on")
 
 
-def test_soft_off_requests_graceful_shutdown(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_soft_off_requests_graceful_shutdown(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, SOFT_OFF)
     d.set_power("soft_off")
     assert [p.body for p in tap.recorded("POST", "ComputerSystem.Reset")] == \
@@ -74,8 +78,8 @@ def test_soft_off_requests_graceful_shutdown(redfish_bmc, http_tap):
     wait_power(d, "off")
 
 
-def test_power_on_when_on_sends_nothing(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_power_on_when_on_sends_nothing(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, INSPECT)
     d.set_power("off")  # INSPECT is off: already there
     assert tap.recorded("POST") == []
@@ -89,8 +93,8 @@ def test_unknown_power_action_is_unsupported(redfish_bmc):
 # -- boot device ---------------------------------------------------------------------
 
 
-def test_one_time_pxe_boot_is_set_and_read_back(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_one_time_pxe_boot_is_set_and_read_back(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, BOOT)
     d.set_boot_device("pxe")
     boot = tap.recorded("PATCH", BOOT["uuid"])[-1].body["Boot"]
@@ -99,8 +103,8 @@ def test_one_time_pxe_boot_is_set_and_read_back(redfish_bmc, http_tap):
     assert redfish_bmc.system_json(BOOT["uuid"])["Boot"]["BootSourceOverrideTarget"] == "Pxe"
 
 
-def test_persistent_disk_boot_is_set_and_read_back(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_persistent_disk_boot_is_set_and_read_back(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     d = tapped_driver(redfish_bmc, tap, BOOT)
     d.set_boot_device("disk", persistent=True)
     boot = tap.recorded("PATCH", BOOT["uuid"])[-1].body["Boot"]
@@ -168,14 +172,14 @@ def test_tls_is_verified_by_default(tls_redfish_bmc):
     host_port = bmc.url.split("://", 1)[1]
     # a bare host:port means https, verified against the system CAs: self-signed fails
     with pytest.raises(BMCError, match="TLS") as exc:
-        get_driver("redfish", host_port, bmc.username, bmc.password, timeout=5).power_state()
+        get_driver("redfish", host_port, bmc.username, bmc.password, timeout=LIVE).power_state()
     assert not isinstance(exc.value, BMCUnreachable)
     assert host_port in str(exc.value)
     # a CA bundle path, or verification off, both work
     assert get_driver("redfish", host_port, bmc.username, bmc.password,
-                      options={"verify_tls": bmc.ca_bundle}, timeout=5).power_state() == "off"
+                      options={"verify_tls": bmc.ca_bundle}, timeout=LIVE).power_state() == "off"
     assert get_driver("redfish", bmc.url, bmc.username, bmc.password,
-                      options={"verify_tls": False}, timeout=5).power_state() == "off"
+                      options={"verify_tls": False}, timeout=LIVE).power_state() == "off"
 
 
 # -- credentials and reachability ---------------------------------------------------------
@@ -191,22 +195,22 @@ def test_wrong_password_is_auth_failed_and_names_the_bmc(redfish_bmc):
 def test_frozen_then_stopped_emulator_is_unreachable_within_the_timeout(lone_redfish_bmc):
     bmc = lone_redfish_bmc
     d = driver_for(bmc, timeout=2.0)
-    assert d.power_state() == "off"
-    d.set_power("on")  # an operation in progress on the BMC ...
+    assert driver_for(bmc).power_state() == "off"
+    driver_for(bmc).set_power("on")  # an operation in progress on the BMC ...
     os.kill(bmc.process.pid, signal.SIGSTOP)  # ... and the BMC hangs
     t0 = time.monotonic()
     with pytest.raises(BMCUnreachable) as exc:
         d.power_state()
-    assert time.monotonic() - t0 < 2.0 + 1.5
+    assert time.monotonic() - t0 < 2.0 + LOAD_SLACK  # its own timeout ended the call
     assert bmc.url in str(exc.value)
     os.kill(bmc.process.pid, signal.SIGCONT)  # it recovers, so does the driver
-    assert d.power_state() in ("on", "off")
+    wait_for(lambda: d.power_state() in ("on", "off"), ignore=(BMCUnreachable,), message="the driver to recover")
     bmc.process.kill()  # now it is gone for good
     bmc.process.wait()
     t0 = time.monotonic()
     with pytest.raises(BMCUnreachable):
         d.power_state()
-    assert time.monotonic() - t0 < 2.0 + 1.5
+    assert time.monotonic() - t0 < 2.0 + LOAD_SLACK
 
 
 def test_black_hole_bmc_times_out(black_hole):
@@ -214,14 +218,12 @@ def test_black_hole_bmc_times_out(black_hole):
     t0 = time.monotonic()
     with pytest.raises(BMCUnreachable) as exc:
         d.power_state()
-    assert time.monotonic() - t0 < 1.5 + 1.5
+    assert time.monotonic() - t0 < 1.5 + LOAD_SLACK  # a black hole never answers: the timeout ended it
     assert black_hole.address in str(exc.value)
 
 
 def test_nothing_listening_is_unreachable():
-    from tests.peers._util import free_tcp_port
-
-    address = f"http://127.0.0.1:{free_tcp_port()}"
+    address = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(BMCUnreachable, match="127.0.0.1"):
         get_driver("redfish", address, "admin", "x", timeout=2).power_state()
 
@@ -234,7 +236,7 @@ def test_virtual_media_insert_and_eject(redfish_bmc, iso_server):
     d.insert_virtual_media(iso_server)
     assert d.virtual_media_status() == {"inserted": True, "image": iso_server}
     cd = requests.get(f"{redfish_bmc.url}/redfish/v1/Systems/{VMEDIA['uuid']}/VirtualMedia/Cd",
-                      auth=(redfish_bmc.username, redfish_bmc.password), timeout=5).json()
+                      auth=(redfish_bmc.username, redfish_bmc.password), timeout=30).json()
     assert cd["Inserted"] is True and cd["Image"] == iso_server
     d.insert_virtual_media(iso_server)  # re-insert replaces, no error
     d.eject_virtual_media()
@@ -253,8 +255,8 @@ def test_virtual_media_with_unreachable_image_fails_cleanly(redfish_bmc):
 # -- connection cache ----------------------------------------------------------------------
 
 
-def test_session_cache_is_reused_per_bmc_and_user(redfish_bmc, http_tap):
-    tap = http_tap(redfish_bmc.url)
+def test_session_cache_is_reused_per_bmc_and_user(redfish_bmc, make_http_tap):
+    tap = make_http_tap(redfish_bmc.url)
     redfish.clear_session_cache()
     drivers = [tapped_driver(redfish_bmc, tap, s) for s in (INSPECT, POWER_ON, BOOT)]
     for d in drivers * 3:
@@ -269,7 +271,7 @@ def test_session_cache_is_reused_per_bmc_and_user(redfish_bmc, http_tap):
     # other credentials neither ride on nor evict the working connection
     with pytest.raises(BMCAuthFailed):
         get_driver("redfish", tap.url, redfish_bmc.username, "wrong",
-                   options={"system_id": INSPECT["uuid"]}, timeout=5).power_state()
+                   options={"system_id": INSPECT["uuid"]}, timeout=LIVE).power_state()
     before = redfish.session_cache_stats()
     drivers[0].power_state()
     after = redfish.session_cache_stats()
@@ -293,7 +295,7 @@ def test_auth_failure_evicts_the_cached_connection(lone_redfish_bmc):
 def test_stop_start_keeps_working_after_eviction(lone_redfish_bmc):
     """After the BMC vanished and came back on the same port, calls succeed again."""
     bmc = lone_redfish_bmc
-    d = driver_for(bmc, timeout=2)
+    d = driver_for(bmc)
     assert d.power_state() == "off"
     bmc.stop()
     with pytest.raises(BMCUnreachable):

@@ -3,10 +3,8 @@ install config (Ubuntu autoinstall, Debian preseed), and the metadata service
 (Equinix JSON, NoCloud, EC2) — and that a device only ever sees its own data."""
 from __future__ import annotations
 
-import base64
 import re
 import shutil
-import struct
 import subprocess
 
 import pytest
@@ -14,16 +12,13 @@ import yaml
 from sqlalchemy import select
 
 from api.models import Device, Event, Machine
+from tests.support.keys import ssh_public_key
 
 USERDATA = "#cloud-config\npackages: [htop]\nruncmd:\n  - echo 'hello from the tenant'\n"
 
 
-def _key(seed: bytes, comment: str) -> str:
-    blob = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + seed * (32 // len(seed))
-    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
-
-
-KEYS = [_key(b"a", "alice@laptop"), _key(b"b", "alice's build box")]  # a quote, to test quoting
+KEYS = [ssh_public_key("alice@laptop", b"a" * 32),
+        ssh_public_key("alice's build box", b"b" * 32)]  # a quote, to test quoting
 
 
 def _device(tenant, os_slug: str, hostname: str, **extra) -> dict:

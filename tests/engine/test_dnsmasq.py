@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from api.boot.dnsmasq import dnsmasq_config
+from tests.support.settings import process_env
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 
 
 def _env(settings) -> dict:
-    return {"INGOT_DATABASE_URL": settings.resolved_database_url, "INGOT_SECRET_KEY": settings.secret_key,
-            "INGOT_DATA_DIR": settings.data_dir, "INGOT_EXTERNAL_URL": "http://10.66.0.2:8080"}
+    return process_env(settings, INGOT_EXTERNAL_URL="http://10.66.0.2:8080")
 
 
 def _dnsmasq_test(path) -> subprocess.CompletedProcess:

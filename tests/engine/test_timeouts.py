@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_for
-
 IMAGE_OS = {"slug": "sim_image", "name": "Simulated image", "distro": "ubuntu", "version": "24.04",
             "install_method": "image", "image_url": "http://images.invalid/sim.raw",
             "image_checksum": "sha256:" + "0" * 64}
@@ -75,8 +73,7 @@ def test_rescue_that_never_comes_up_returns_to_disk(cloud, server):
     server.settings.timeout_ipxe = 1.0
     cloud.set_host(machine["hostname"], fail="never_boots")
     assert cloud.action(dev["id"], "rescue").status_code == 202
-    wait_for(lambda: any(e["type"] == "device.reboot.succeeded" for e in cloud.events(dev["id"])), timeout=20,
-             message="back on disk")
+    cloud.wait_event(dev["id"], "device.reboot.succeeded")
     types = [e["type"] for e in cloud.events(dev["id"])]
     assert "device.rescue.wait_boot.timeout" in types and "device.rescue.failed" in types
     d = cloud.device(dev["id"])

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Device, Machine
-from tests.conftest import start_server, wait_for
-from tests.engine.conftest import Cloud
+from tests.support.clients import Cloud
+from tests.support.server import start_server
+from tests.support.settings import process_env
+from tests.support.waiting import wait_for
 
 LEASE = 2.0
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
@@ -33,30 +36,26 @@ class WorkerProcess:
 
     def __init__(self, server, name: str):
         s = server.settings
-        env = {**os.environ,
-               "INGOT_DATABASE_URL": s.resolved_database_url, "INGOT_SECRET_KEY": s.secret_key,
-               "INGOT_DATA_DIR": s.data_dir, "INGOT_SIM_LAB_URL": server.simlab_url,
-               "INGOT_LEASE_SECONDS": str(LEASE), "INGOT_WORKER_POLL_INTERVAL": "0.05",
-               "INGOT_POWER_SYNC_INTERVAL": "0",
-               "INGOT_TIMEOUT_POWER": "20", "INGOT_TIMEOUT_IPXE": "20", "INGOT_TIMEOUT_INSTALL": "20",
-               "INGOT_TIMEOUT_PHONE_HOME": "20", "INGOT_TIMEOUT_WIPE": "20"}
+        env = {**os.environ, **process_env(
+            s, INGOT_SIM_LAB_URL=server.simlab_url, INGOT_LEASE_SECONDS=str(LEASE), INGOT_WORKER_POLL_INTERVAL="0.05",
+            INGOT_POWER_SYNC_INTERVAL="0", INGOT_BMC_TIMEOUT="120", INGOT_TIMEOUT_POWER="60", INGOT_TIMEOUT_IPXE="60",
+            INGOT_TIMEOUT_INSTALL="60", INGOT_TIMEOUT_PHONE_HOME="60", INGOT_TIMEOUT_WIPE="60")}
         self.name = name
         # `ingot worker` itself on PostgreSQL; on SQLite the CLI refuses a separate worker
         # process, so the same Worker runs from a stand-in module
-        module = "tests.engine.worker_main" if s.is_sqlite else "api.cli"
+        module = "tests.support.worker_main" if s.is_sqlite else "api.cli"
         cmd = [sys.executable, "-m", module, *([] if s.is_sqlite else ["worker"]), "--name", name, "--threads", "4"]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        self.proc.wait(timeout=60)
 
     def stop(self) -> str:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -72,26 +71,26 @@ def _machine(server, device_id: str) -> Machine:
 def test_worker_killed_mid_step_and_a_new_worker_finishes(api_only):
     server = api_only
     cloud = Cloud(server)
-    for i in range(1, 9):  # a slow BMC: a power command takes effect, then answers 3 s later
-        cloud.set_host(f"sim-{i:02d}", bmc_delay=3.0)
+    # a slow BMC: a power command takes effect, then answers a minute later; the first worker
+    # is killed while it waits for that answer, however long the machine takes to get there
+    cloud.set_all_hosts(bmc_delay=60.0)
     first = WorkerProcess(server, "worker-one")
     second = None
     try:
         dev = cloud.create("ubuntu_24_04", hostname="kill-1")
         hostname = wait_for(lambda: _machine(server, dev["id"]).hostname, message="machine")
         # the dead worker's power-on reached the machine, but the worker never recorded it
-        wait_for(lambda: cloud.host(hostname)["power_ons"] == 1, timeout=30, message="first power-on")
+        wait_for(lambda: cloud.host(hostname)["power_ons"] == 1, message="first power-on")
         m = _machine(server, dev["id"])
         assert m.step == "power_on" and m.lease_owner == "worker-one", (m.step, m.lease_owner)
         first.kill()
         killed_at = time.monotonic()
-        for i in range(1, 9):
-            cloud.set_host(f"sim-{i:02d}", bmc_delay=0.0)
+        cloud.set_all_hosts(bmc_delay=0.0)
         m = _machine(server, dev["id"])
         assert m.step == "power_on" and m.lease_owner == "worker-one"  # the lease outlives its worker
 
         second = WorkerProcess(server, "worker-two")
-        d = cloud.wait_state(dev["id"], "active", "failed", timeout=40)
+        d = cloud.wait_state(dev["id"], "active", "failed")
         assert d["state"] == "active"
         assert time.monotonic() - killed_at >= LEASE  # it waited for the lease to expire
         host = cloud.host(hostname)

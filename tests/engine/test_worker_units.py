@@ -26,7 +26,7 @@ class ControlledBMC:
     def set_power(self, action):
         self.commands.append(action)
         self.entered.set()
-        assert self.release.wait(10)
+        assert self.release.wait(120)
         self.power = "off" if action in ("off", "soft_off") else "on"
 
     def set_boot_device(self, device, persistent=False):
@@ -37,7 +37,7 @@ class ControlledBMC:
 
 
 @pytest.fixture
-def bmc(monkeypatch):
+def controlled_bmc(monkeypatch):
     fake = ControlledBMC()
     monkeypatch.setattr(worker_mod, "driver_for", lambda m, box, settings: fake)
     return fake
@@ -55,7 +55,8 @@ def _machine(database, device_id) -> Machine:
         return s.get(Machine, s.get(Device, device_id).machine_id)
 
 
-def test_preempted_step_keeps_its_lease_until_recorded_then_hands_over(lab, tenant, database, settings, box, bmc):
+def test_preempted_step_keeps_its_lease_until_recorded_then_hands_over(lab, tenant, database, settings, box,
+                                                                       controlled_bmc):
     settings.lease_seconds = 30
     device_id = _create(tenant)
     one = Worker(database, settings, box, name="one", threads=1)
@@ -64,15 +65,16 @@ def test_preempted_step_keeps_its_lease_until_recorded_then_hands_over(lab, tena
     machine_id = _machine(database, device_id).id
     t = threading.Thread(target=one.run_step, args=(machine_id,))
     t.start()
-    assert bmc.entered.wait(10)           # worker one is inside power_off, talking to the BMC
+    assert controlled_bmc.entered.wait(120)  # worker one is inside power_off, talking to the BMC
 
     assert tenant.delete(f"/devices/{device_id}").status_code == 204
     m = _machine(database, device_id)
     assert m.operation == "deprovision" and m.lease_owner == "one"
     assert two.claim() == []              # nobody drives the BMC while worker one still does
 
-    bmc.release.set()
-    t.join(10)
+    controlled_bmc.release.set()
+    t.join(120)
+    assert not t.is_alive()
     m = _machine(database, device_id)
     assert m.operation == "deprovision" and m.step == "power_off" and m.operation_args["pos"] == 0
     assert m.lease_owner is None          # handed on, the old result dropped
@@ -82,14 +84,14 @@ def test_preempted_step_keeps_its_lease_until_recorded_then_hands_over(lab, tena
     assert two.claim() == [machine_id]
 
 
-def test_lost_lease_drops_the_result(lab, tenant, database, settings, box, bmc):
+def test_lost_lease_drops_the_result(lab, tenant, database, settings, box, controlled_bmc):
     device_id = _create(tenant)
     one = Worker(database, settings, box, name="one", threads=1)
     assert len(one.claim()) == 1
     machine_id = _machine(database, device_id).id
     with database.transaction() as s:      # the lease expired and worker two took the machine over
         s.get(Machine, machine_id).lease_owner = "two"
-    bmc.power = "off"
+    controlled_bmc.power = "off"
     one.run_step(machine_id)
     m = _machine(database, device_id)
     assert m.step == "power_off" and m.lease_owner == "two" and m.operation_args["pos"] == 0

@@ -12,16 +12,20 @@ from sqlalchemy import select
 from api.cli import machines_enroll
 from api.models import Event, Machine
 from api.services.enrollment import enroll_from_file, read_inventory
-from tests.peers._util import free_tcp_port, free_udp_port
-from tests.peers.redfish import fake_system
+from tests.support.peers.redfish import fake_system
+from tests.support.ports import free_port
+from tests.support.settings import process_env
+
+# a live BMC answers a check within this however busy the machine; the dead IPMI one costs it
+CHECK_TIMEOUT = 10.0
 
 
 @pytest.fixture
-def inventory(tmp_path, redfish_bmc, ipmi_bmc, lab):
+def inventory(tmp_path, make_redfish_bmc, make_ipmi_bmc, lab):
     """An inventory with two good machines and one of every kind of trouble."""
     good = fake_system(1300, name="good", nics=2)
-    bmc = redfish_bmc([good, fake_system(1301, name="badpw")])
-    sim = ipmi_bmc()
+    bmc = make_redfish_bmc([good, fake_system(1301, name="badpw")])
+    sim = make_ipmi_bmc()
     path = tmp_path / "inventory.yaml"
     path.write_text(f"""
 defaults:
@@ -37,9 +41,9 @@ machines:
   - hostname: rf-badpw
     bmc: {{password: wrong, options: {{system_id: "{bmc.system_ids[1]}"}}}}
   - hostname: rf-nobody
-    bmc: {{address: "http://127.0.0.1:{free_tcp_port()}"}}
+    bmc: {{address: "http://127.0.0.1:{free_port()}"}}
   - hostname: ipmi-nobody
-    bmc: {{driver: ipmi, address: "127.0.0.1:{free_udp_port()}"}}
+    bmc: {{driver: ipmi, address: "127.0.0.1:{free_port(udp=True)}"}}
   - hostname: bad-mac
     nics: [{{mac: "not-a-mac"}}]
   - hostname: sim-01
@@ -52,8 +56,7 @@ machines:
 
 def test_enroll_from_file_summarizes_what_failed_and_why(inventory, lab, box):
     seen = []
-    # a first IPMI (lanplus) session can take a couple of seconds on a loaded machine
-    summary = enroll_from_file(str(inventory), lab, box, progress=seen.append, concurrency=4, timeout=6.0)
+    summary = enroll_from_file(str(inventory), lab, box, progress=seen.append, concurrency=4, timeout=CHECK_TIMEOUT)
     assert sorted(o.hostname for o in seen) == sorted(o.hostname for o in summary.outcomes)  # one each
     by_name = {o.hostname: o for o in summary.outcomes}
     assert [o.hostname for o in summary.outcomes][:3] == ["rf-good", "ipmi-good", "rf-badpw"]  # file order
@@ -79,7 +82,7 @@ def test_enroll_from_file_summarizes_what_failed_and_why(inventory, lab, box):
         assert s.scalar(select(Event.id).where(Event.type == "machine.enrolled", Event.machine_id == m.id))
 
     # running the same file again enrolls nothing twice
-    again = enroll_from_file(str(inventory), lab, box, concurrency=4, timeout=2.0)
+    again = enroll_from_file(str(inventory), lab, box, concurrency=4, timeout=CHECK_TIMEOUT)
     assert {o.hostname for o in again.existing} >= {"rf-good", "ipmi-good", "sim-01"}
     assert not again.enrolled
 
@@ -98,14 +101,14 @@ def test_read_inventory_rejects_files_of_the_wrong_shape(tmp_path):
 
 
 def test_cli_command(inventory, settings, lab):
-    env = {"INGOT_DATABASE_URL": settings.resolved_database_url, "INGOT_SECRET_KEY": settings.secret_key,
-           "INGOT_DATA_DIR": settings.data_dir}
-    result = CliRunner().invoke(machines_enroll, ["--from-file", str(inventory), "--timeout", "2"], env=env)
+    env = process_env(settings)
+    timeout = str(CHECK_TIMEOUT)
+    result = CliRunner().invoke(machines_enroll, ["--from-file", str(inventory), "--timeout", timeout], env=env)
     assert result.exit_code == 1, result.output  # something failed
     assert "2 enrolled, 1 already enrolled, 5 failed" in result.stdout
     assert "bad credentials (1):" in result.stdout and "  rf-badpw: " in result.stdout
     assert "enrolling" in result.stderr  # the progress bar
-    again = CliRunner().invoke(machines_enroll, ["--from-file", str(inventory), "--timeout", "2", "--json"],
+    again = CliRunner().invoke(machines_enroll, ["--from-file", str(inventory), "--timeout", timeout, "--json"],
                                env=env)
     doc = json.loads(again.stdout)
     assert doc["enrolled"] == 0 and doc["existing"] == 3 and doc["failed"] == 5

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_for
-from tests.fleet.conftest import disk, ipmi_bmc_body, redfish_bmc_body
-from tests.peers.redfish import fake_system
+from tests.support.clients import ipmi_bmc_body, redfish_bmc_body
+from tests.support.peers.redfish import fake_disk, fake_system
+from tests.support.waiting import wait_for
 
 
-def test_enroll_inspects_redfish_facts_and_matches_a_plan(fleet, redfish_bmc):
+def test_enroll_inspects_redfish_facts_and_matches_a_plan(fleet, make_redfish_bmc):
     fleet.plan("rf.storage", {"nic_count": 2, "disk_count": 2, "disk_min_gb": {"min": 400}})
     fleet.plan("rf.huge", {"nic_count": 2, "disk_min_gb": {"min": 4000}})
-    fits = fake_system(1010, nics=2, disks=[disk("sda", 480), disk("sdb", 960)], name="fits")
-    small = fake_system(1011, nics=1, disks=[disk("sda", 120)], name="small")
-    bmc = redfish_bmc([fits, small])
+    fits = fake_system(1010, nics=2, disks=[fake_disk("sda", 480), fake_disk("sdb", 960)], name="fits")
+    small = fake_system(1011, nics=1, disks=[fake_disk("sda", 120)], name="small")
+    bmc = make_redfish_bmc([fits, small])
 
     a = fleet.enrolled("rf-fits", redfish_bmc_body(bmc, fits["uuid"]))
     b = fleet.enrolled("rf-small", redfish_bmc_body(bmc, small["uuid"]))
@@ -46,8 +46,8 @@ def test_enroll_inspects_redfish_facts_and_matches_a_plan(fleet, redfish_bmc):
     assert fleet.event_types(a["id"]).count("machine.inspect.succeeded") == 2
 
 
-def test_enroll_and_inspect_an_ipmi_machine(fleet, ipmi_bmc):
-    sim = ipmi_bmc()
+def test_enroll_and_inspect_an_ipmi_machine(fleet, make_ipmi_bmc):
+    sim = make_ipmi_bmc()
     m = fleet.enrolled("ipmi-1", ipmi_bmc_body(sim), nics=[{"mac": "52:54:00:aa:00:01"}])
     m = fleet.wait_idle(m["id"])
     assert m["facts"]["serial"] == "IGT0001" and m["facts"]["vendor"] == "Ingot Test Systems"
@@ -58,15 +58,15 @@ def test_enroll_and_inspect_an_ipmi_machine(fleet, ipmi_bmc):
 
 
 @pytest.mark.parametrize("kind", ["redfish", "ipmi"])
-def test_wrong_credentials_fail_with_a_clear_error(fleet, redfish_bmc, ipmi_bmc, kind):
+def test_wrong_credentials_fail_with_a_clear_error(fleet, make_redfish_bmc, make_ipmi_bmc, kind):
     if kind == "redfish":
-        bmc = redfish_bmc([fake_system(1020)])
+        bmc = make_redfish_bmc([fake_system(1020)])
         body = redfish_bmc_body(bmc, bmc.system_ids[0], password="not-the-password")
     else:
-        bmc = ipmi_bmc()
+        bmc = make_ipmi_bmc()
         body = ipmi_bmc_body(bmc, password="not-the-password")
     m = fleet.enrolled(f"badpw-{kind}", body)
-    m = fleet.wait_idle(m["id"], timeout=30)
+    m = fleet.wait_idle(m["id"])
     assert m["state"] == "failed"
     types = fleet.event_types(m["id"])
     assert types.count("machine.inspect.inspect.retry") == 2  # INGOT_BMC_RETRIES=3 in these tests
@@ -76,8 +76,8 @@ def test_wrong_credentials_fail_with_a_clear_error(fleet, redfish_bmc, ipmi_bmc,
     assert "credentials" in m["last_error"].lower() or "password" in m["last_error"].lower()
 
 
-def test_redfish_power_and_one_time_pxe(fleet, redfish_bmc):
-    bmc = redfish_bmc([fake_system(1030, name="pwr")])
+def test_redfish_power_and_one_time_pxe(fleet, make_redfish_bmc):
+    bmc = make_redfish_bmc([fake_system(1030, name="pwr")])
     sid = bmc.system_ids[0]
     m = fleet.enrolled("rf-pwr", redfish_bmc_body(bmc, sid), plan="sim.small", inspect=False)
     assert m["state"] == "available"
@@ -88,13 +88,13 @@ def test_redfish_power_and_one_time_pxe(fleet, redfish_bmc):
 
     assert fleet.action(m["id"], "power_on").status_code == 202
     assert fleet.action(m["id"], "reboot").status_code == 409  # busy: one operation at a time
-    fleet.wait_idle(m["id"], timeout=60)
+    fleet.wait_idle(m["id"])
     assert bmc.power_state(sid) == "On"
     assert fleet.action(m["id"], "reboot").status_code == 202
-    fleet.wait_idle(m["id"], timeout=90)
+    fleet.wait_idle(m["id"], timeout=180)
     assert bmc.power_state(sid) == "On"
     assert fleet.action(m["id"], "power_off").status_code == 202
-    fleet.wait_idle(m["id"], timeout=60)
+    fleet.wait_idle(m["id"])
     assert bmc.power_state(sid) == "Off"
     types = fleet.event_types(m["id"])
     for op in ("machine_power_on", "machine_reboot", "machine_power_off"):
@@ -102,8 +102,8 @@ def test_redfish_power_and_one_time_pxe(fleet, redfish_bmc):
     assert not any(t.endswith(".failed") for t in types), types
 
 
-def test_ipmi_power_reset_and_one_time_pxe(fleet, ipmi_bmc):
-    sim = ipmi_bmc()
+def test_ipmi_power_reset_and_one_time_pxe(fleet, make_ipmi_bmc):
+    sim = make_ipmi_bmc()
     m = fleet.enrolled("ipmi-pwr", ipmi_bmc_body(sim), plan="sim.small", inspect=False)
     r = fleet.action(m["id"], "set_boot_device", device="pxe")
     assert r.status_code == 202, r.text
@@ -123,8 +123,8 @@ def test_ipmi_power_reset_and_one_time_pxe(fleet, ipmi_bmc):
     assert not any(t.endswith(".failed") for t in fleet.event_types(m["id"]))
 
 
-def test_set_boot_device_on_a_dead_bmc_is_a_clear_409(fleet, redfish_bmc):
-    bmc = redfish_bmc([fake_system(1040)])
+def test_set_boot_device_on_a_dead_bmc_is_a_clear_409(fleet, make_redfish_bmc):
+    bmc = make_redfish_bmc([fake_system(1040)])
     m = fleet.enrolled("rf-dead", redfish_bmc_body(bmc, bmc.system_ids[0]), plan="sim.small", inspect=False)
     bmc.stop()
     r = fleet.action(m["id"], "set_boot_device", device="pxe")
@@ -132,8 +132,8 @@ def test_set_boot_device_on_a_dead_bmc_is_a_clear_409(fleet, redfish_bmc):
     assert bmc.url in r.json()["errors"][0]
 
 
-def test_emulator_stopped_mid_operation_retries_then_fails(fleet, redfish_bmc):
-    bmc = redfish_bmc([fake_system(1050, name="dies")])
+def test_emulator_stopped_mid_operation_retries_then_fails(fleet, make_redfish_bmc):
+    bmc = make_redfish_bmc([fake_system(1050, name="dies")])
     sid = bmc.system_ids[0]
     m = fleet.enrolled("rf-dies", redfish_bmc_body(bmc, sid), plan="sim.small", inspect=False)
     assert fleet.action(m["id"], "power_on").status_code == 202
@@ -141,9 +141,9 @@ def test_emulator_stopped_mid_operation_retries_then_fails(fleet, redfish_bmc):
     fleet.wait_event(m["id"], "machine.machine_power_on.queued")
     wait_for(lambda: fleet.machine(m["id"])["step"] == "power_on" and
              any("ResetType" in line or "Reset" in line for line in bmc.log().splitlines()),
-             timeout=20, message="power-on requested from the emulator")
+             message="power-on requested from the emulator")
     bmc.stop()
-    failed = fleet.wait_event(m["id"], "machine.machine_power_on.failed", timeout=40)
+    failed = fleet.wait_event(m["id"], "machine.machine_power_on.failed")
     retries = [e for e in fleet.events(m["id"]) if e["type"] == "machine.machine_power_on.power_on.retry"]
     assert len(retries) == 2, retries
     assert bmc.url in failed["body"] and "gave up after 3 attempts" in failed["body"]
@@ -152,11 +152,12 @@ def test_emulator_stopped_mid_operation_retries_then_fails(fleet, redfish_bmc):
     assert machine["operation"] is None and "power_on" in machine["last_error"]
 
 
-def test_ipmi_sim_stopped_during_inspection_retries_then_fails(fleet, ipmi_bmc):
-    sim = ipmi_bmc()
+def test_ipmi_sim_stopped_during_inspection_retries_then_fails(fleet, make_ipmi_bmc):
+    fleet.server.settings.bmc_timeout = 2.0  # a dead BMC is dead however long one waits
+    sim = make_ipmi_bmc()
     sim.stop()
     m = fleet.enrolled("ipmi-dies", ipmi_bmc_body(sim))
-    m = fleet.wait_idle(m["id"], timeout=40)
+    m = fleet.wait_idle(m["id"])
     assert m["state"] == "failed"
     failed = next(e for e in fleet.events(m["id"]) if e["type"] == "machine.inspect.failed")
     assert sim.address in failed["body"] and "gave up after 3 attempts" in failed["body"]

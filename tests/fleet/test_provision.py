@@ -6,9 +6,9 @@ host, which netboots from Ingot, installs and phones home over HTTP.
 """
 from __future__ import annotations
 
-from tests.conftest import wait_for
-from tests.fleet.conftest import ipmi_bmc_body, redfish_bmc_body
-from tests.peers.redfish import fake_system
+from tests.support.clients import ipmi_bmc_body, redfish_bmc_body
+from tests.support.peers.redfish import fake_system
+from tests.support.waiting import wait_for
 
 STEPS = ["power_off", "boot_pxe", "power_on", "wait_boot", "wait_install", "wait_phone_home", "boot_disk"]
 
@@ -28,16 +28,16 @@ def _provision(fleet, plan: str, hostname: str) -> tuple[dict, list[str]]:
         if not seen or seen[-1] != d["state"]:
             seen.append(d["state"])
         return d["state"] in ("active", "failed")
-    wait_for(state, timeout=90, interval=0.1, message=f"{hostname} provisioned")
+    wait_for(state, timeout=240, interval=0.1, message=f"{hostname} provisioned")
     d = fleet.device(dev["id"])
     assert d["state"] == "active", "\n".join(f"{e['type']}: {e['body']}" for e in fleet.events(dev["id"]))
     return d, seen
 
 
-def test_provision_a_redfish_machine(fleet, redfish_bmc, bridge):
+def test_provision_a_redfish_machine(fleet, make_redfish_bmc, bridge):
     fleet.plan("rf.e2e")
     system = fake_system(1100, name="rf-e2e", nics=1)
-    bmc = redfish_bmc([system])
+    bmc = make_redfish_bmc([system])
     sid = system["uuid"]
     # enrolled with its plan and inspected: the NIC Ingot netboots by comes from the BMC
     m = fleet.enrolled("rf-e2e-1", redfish_bmc_body(bmc, sid), plan="rf.e2e", inspect=True)
@@ -57,9 +57,9 @@ def test_provision_a_redfish_machine(fleet, redfish_bmc, bridge):
     assert fleet.machine(m["id"])["state"] == "active"
 
 
-def test_provision_an_ipmi_machine(fleet, ipmi_bmc, bridge):
+def test_provision_an_ipmi_machine(fleet, make_ipmi_bmc, bridge):
     fleet.plan("ipmi.e2e")
-    sim = ipmi_bmc()
+    sim = make_ipmi_bmc()
     mac = "52:54:00:bb:00:01"
     m = fleet.enrolled("ipmi-e2e-1", ipmi_bmc_body(sim), plan="ipmi.e2e", inspect=False, nics=[{"mac": mac}])
     assert m["state"] == "available"

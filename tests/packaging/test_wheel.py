@@ -18,7 +18,8 @@ import requests
 from sqlalchemy.engine import make_url
 
 from api.services.migrate import head_revision
-from tests.support.postgres import PostgresServer, free_port
+from tests.support.ports import free_port
+from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.production import harness
+from tests.support import production as harness
 
 
 @pytest.fixture

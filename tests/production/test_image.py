@@ -11,7 +11,7 @@ import shlex
 
 import yaml
 
-from tests.production import harness
+from tests.support import production as harness
 
 ROOT = harness.ROOT
 

@@ -3,30 +3,23 @@
 Needs Debian packages qemu-system-x86 ipxe-qemu socat dosfstools mtools syslinux
 syslinux-common (and apt access for the kernel/busybox .debs on the first run).
 Without them the tests fail (`make test` installs them); INGOT_SKIP_QEMU=1
-turns that into a skip for a developer's quick run, never in CI. The ramdisk and test image are cached in $INGOT_RAMDISK_CACHE
-(default ~/.cache/ingot/ramdisk), so they are built once per machine.
+turns that into a skip for a developer's quick run, never in CI. The ramdisk and test image are cached in
+$INGOT_RAMDISK_CACHE (default ~/.cache/ingot/ramdisk), so they are built once per machine.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from api.bmc.qemu import QemuDriver
-from .fakeingot import FakeIngot
+from api.boot.ramdisk import build_ramdisk
+from api.boot.tiny_os import build_tiny_os_image
+from tests.support.peers.fake_ingot import FakeIngot
 
 TOOLS = ("qemu-system-x86_64", "socat", "mkfs.fat", "mcopy", "mtype", "syslinux")
-
-
-def pytest_collection_modifyitems(config, items):
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.qemu)
 
 
 @pytest.fixture(scope="session")
@@ -44,13 +37,11 @@ def qemu_tools():
 
 @pytest.fixture(scope="session")
 def ramdisk(qemu_tools):
-    from api.boot.ramdisk import build_ramdisk
     return build_ramdisk()
 
 
 @pytest.fixture(scope="session")
 def tiny_os_image(qemu_tools):
-    from api.boot.tiny_os import build_tiny_os_image
     return build_tiny_os_image(formats=("gz", "xz"))
 
 
@@ -84,24 +75,3 @@ def make_vm(fake_ingot, vm_state_dir):
             drv.set_power("off")
         except Exception:  # noqa: BLE001 - best effort cleanup
             pass
-
-
-def wait_serial(drv: QemuDriver, text: str, timeout: float) -> None:
-    """Wait until the VM's serial console shows ``text``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if drv.serial_log.exists() and text in drv.serial_log.read_text(errors="replace"):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{drv.address}: no {text!r} on the serial console after {timeout}s\n"
-                               + serial_tail(drv))
-        time.sleep(0.2)
-
-
-def serial_tail(drv: QemuDriver, lines: int = 40) -> str:
-    """The end of a VM's serial console, for assertion messages."""
-    out = []
-    for p in (drv._path(".serial.log.1"), drv.serial_log):
-        if p.exists():
-            out.append(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:]))
-    return "\n".join(out) or "(no serial output)"

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 
 from api.boot.tiny_os import read_config_drive, read_file
-
-from .conftest import serial_tail, wait_serial
+from tests.support.qemu import VM_WAIT, serial_tail, wait_serial, wait_vm
 
 MIB = 1024 * 1024
 DISK_MIB = 64
@@ -32,6 +31,9 @@ WRONG = "sha256:" + "0" * 64
 PATTERN = b"\xa5" * MIB
 WIPE_TAIL = 7 * 512      # the wipe VM's disk is 64 MiB + 7 sectors
 
+# five VMs boot at once: one test may wait for its VM's whole deploy and boot
+pytestmark = pytest.mark.timeout(3 * VM_WAIT)
+
 
 def _deploy(url: str, checksum: str, fmt: str, after: str, action: str = "deploy") -> dict:
     return {"action": action, "image_url": url, "image_checksum": checksum, "image_format": fmt,
@@ -39,11 +41,7 @@ def _deploy(url: str, checksum: str, fmt: str, after: str, action: str = "deploy
 
 
 def wait_off(vm, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while vm.power_state() != "off":
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{vm.address} still powered on after {timeout}s\n{serial_tail(vm)}")
-        time.sleep(0.2)
+    wait_vm(vm, lambda: vm.power_state() == "off", timeout, "powered off")
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +84,10 @@ def deploy_lab(make_vm, fake_ingot, tiny_os_image, tmp_path_factory):
 
 def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_lab, fake_ingot):
     vm, m, img = deploy_lab["vms"]["gz"], deploy_lab["machines"]["gz"], deploy_lab["image"]
-    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.complete, VM_WAIT, f"deploy/complete from {vm.address}", lambda: serial_tail(vm))
     assert m.complete == {"status": "ok"}, serial_tail(vm)
     t_deploy = time.monotonic() - deploy_lab["t0"]
-    wait_off(vm, 30)                         # ingot.after=poweroff: the guest powered itself off
+    wait_off(vm, VM_WAIT)                         # ingot.after=poweroff: the guest powered itself off
 
     assert all(e["type"] == "provisioning.image_writing" for e in m.events)
     assert [e["percentage"] for e in m.events][-1] == 100
@@ -102,10 +100,10 @@ def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_l
     # what Ingot does next: boot from disk, power on
     vm.set_boot_device("disk")
     vm.set_power("on")
-    fake_ingot.wait(lambda: m.phone_home, 120, f"phone-home from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.phone_home, VM_WAIT, f"phone-home from {vm.address}", lambda: serial_tail(vm))
     assert m.phone_home == [{"instance_id": "dev-gz"}]
     assert m.metadata_fetches >= 1
-    wait_serial(vm, "ingot-test-os: ready", 30)    # its writes are synced to disk
+    wait_serial(vm, "ingot-test-os: ready", VM_WAIT)    # its writes are synced to disk
     vm.set_power("off")
     keys = read_file(vm.disk, "/root/.ssh/authorized_keys").decode()
     assert keys.splitlines() == [KEY]
@@ -114,11 +112,11 @@ def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_l
 
 def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(deploy_lab, fake_ingot):
     vm, m, img = deploy_lab["vms"]["raw"], deploy_lab["machines"]["raw"], deploy_lab["image"]
-    fake_ingot.wait(lambda: m.phone_home, 180, f"phone-home from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.phone_home, VM_WAIT, f"phone-home from {vm.address}", lambda: serial_tail(vm))
     assert m.complete == {"status": "ok"}
     assert m.ipxe_fetches >= 2               # the reboot netbooted again and got "exit"
     assert m.deploy_fetches == 1
-    wait_serial(vm, "ingot-test-os: ready", 30)
+    wait_serial(vm, "ingot-test-os: ready", VM_WAIT)
     vm.set_power("off")
     assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
     assert read_file(vm.disk, "/ingot/phoned-home").decode().strip() == fake_ingot.metadata_url(m)
@@ -130,12 +128,12 @@ def test_deploy_raw_reboot_falls_through_to_disk_and_phones_home(deploy_lab, fak
 
 def test_wrong_checksum_reports_failed_and_wipes(deploy_lab, fake_ingot):
     vm, m, img = deploy_lab["vms"]["badsum"], deploy_lab["machines"]["badsum"], deploy_lab["image"]
-    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.complete, VM_WAIT, f"deploy/complete from {vm.address}", lambda: serial_tail(vm))
     assert m.complete["status"] == "failed"
     msg = m.complete["message"]
     assert msg.startswith("checksum mismatch:"), msg
     assert f"expected {WRONG}" in msg and f"got {img.checksum('xz')}" in msg, msg
-    wait_off(vm, 30)
+    wait_off(vm, VM_WAIT)
     with open(vm.disk, "rb") as fh:
         assert fh.read(MIB) == b"\0" * MIB      # a half-trusted image must not boot
     assert read_config_drive(vm.disk) is None
@@ -143,11 +141,11 @@ def test_wrong_checksum_reports_failed_and_wipes(deploy_lab, fake_ingot):
 
 def test_wipe_zeroes_first_and_last_mib(deploy_lab, fake_ingot):
     vm, m = deploy_lab["vms"]["wipe"], deploy_lab["machines"]["wipe"]
-    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.complete, VM_WAIT, f"deploy/complete from {vm.address}", lambda: serial_tail(vm))
     assert m.complete == {"status": "ok"}, serial_tail(vm)
     assert m.events and m.events[-1]["percentage"] == 100
     assert "/dev/sda" in m.events[-1]["body"], m.events
-    wait_off(vm, 30)
+    wait_off(vm, VM_WAIT)
     disk = Path(vm.disk).read_bytes()
     assert disk[:MIB] == b"\0" * MIB
     assert disk[-MIB:] == b"\0" * MIB
@@ -157,9 +155,9 @@ def test_wipe_zeroes_first_and_last_mib(deploy_lab, fake_ingot):
 
 def test_image_download_error_reports_failed(deploy_lab, fake_ingot):
     vm, m = deploy_lab["vms"]["missing"], deploy_lab["machines"]["missing"]
-    fake_ingot.wait(lambda: m.complete, 150, f"deploy/complete from {vm.address}\n{serial_tail(vm)}")
+    fake_ingot.wait(lambda: m.complete, VM_WAIT, f"deploy/complete from {vm.address}", lambda: serial_tail(vm))
     assert m.complete["status"] == "failed"
     msg = m.complete["message"]
     assert msg.startswith("writing http://10.0.2.100/images/nope.img.gz to /dev/vda failed:"), msg
     assert "404" in msg, msg
-    wait_off(vm, 30)
+    wait_off(vm, VM_WAIT)

@@ -16,12 +16,9 @@ One test, so each VM boots as few times as possible:
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -29,8 +26,11 @@ import requests
 from api.bmc.qemu import QemuDriver, mac_for
 from api.boot.ramdisk import build_ramdisk
 from api.boot.tiny_os import read_config_drive, read_file
-
-from .conftest import serial_tail
+from tests.support.clients import API, trail
+from tests.support.peers.file_server import FileServer
+from tests.support.qemu import VM_WAIT, serial_tail, wait_serial
+from tests.support.settings import short_waits
+from tests.support.waiting import WaitTimeout, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotEndToEndQemuTestKey0000000000000000 e2e@ingot"
 MIB = 1024 * 1024
@@ -46,34 +46,22 @@ def ramdisk_dir(qemu_tools, tmp_path_factory):
 @pytest.fixture
 def settings(settings, ramdisk_dir):
     settings.ramdisk_dir = str(ramdisk_dir)
-    settings.timeout_power = 60.0
-    settings.timeout_ipxe = 120.0
-    settings.timeout_install = 180.0
-    settings.timeout_phone_home = 180.0
-    settings.timeout_deploy = 180.0
-    settings.timeout_wipe = 180.0
+    short_waits(settings, VM_WAIT)
     return settings
 
 
 @pytest.fixture
 def image_server(tiny_os_image):
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(tiny_os_image.path.parent))
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    """The port of an HTTP server of the test image's files."""
+    with FileServer(tiny_os_image.path.parent) as server:
+        yield server.port
 
 
 class Api:
     """The public API as a tenant (``member``) and an operator (``op``) see it."""
 
     def __init__(self, server):
-        self.base = f"{server.url}/metal/v1"
+        self.base = f"{server.url}{API}"
         self.op = {"X-Auth-Token": server.operator_token}
         self.member = {"X-Auth-Token": server.token}
         self.project_id = server.project_id
@@ -94,46 +82,35 @@ class Api:
 
     def trail(self, device_id=None):
         if device_id:
-            events = self.events(device_id)
-        else:
-            events = sorted(self.get("/events", self.op, params={"per_page": 500}).json()["events"],
-                            key=lambda e: e["created_at"])
-        return "\n".join(f"  {e['type']}: {e['body']}" for e in events)
+            return trail(self.events(device_id))
+        return trail(sorted(self.get("/events", self.op, params={"per_page": 500}).json()["events"],
+                            key=lambda e: e["created_at"]))
 
     def wait_device(self, device_id, states, timeout, vm=None, phone_homes=0):
         """Wait until the device is in one of ``states`` (and, if asked, has at least
-        ``phone_homes`` phone-home events); returns the state."""
-        deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
+        ``phone_homes`` phone-home events); returns the state. A device that fails
+        when failing is not wanted ends the wait at once."""
+        def reached():
             state = self.get(f"/devices/{device_id}", self.member).json()["state"]
+            if state == "failed" and "failed" not in states:
+                raise WaitTimeout(f"device {device_id} failed, wanted {states}")
             if state in states and (not phone_homes or sum(
                     e["type"] == "device.phone_home" for e in self.events(device_id)) >= phone_homes):
                 return state
-            if state == "failed" and "failed" not in states:
-                break
-            time.sleep(1)
-        raise AssertionError(f"device {device_id} is {state}, wanted {states}\n{self.trail(device_id)}\n"
-                             + (serial_tail(vm) if vm else ""))
+        try:
+            return wait_for(reached, timeout=timeout, interval=1.0, message=f"device {device_id} in {states}")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{self.trail(device_id)}\n" + (serial_tail(vm) if vm else "")) from None
 
     def wait_machine(self, machine_id, state, timeout):
-        deadline = time.monotonic() + timeout
-        now = None
-        while time.monotonic() < deadline:
-            now = self.get(f"/machines/{machine_id}", self.op).json()["state"]
-            if now == state:
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"machine {machine_id} is {now}, wanted {state}\n{self.trail()}")
+        try:
+            wait_for(lambda: self.get(f"/machines/{machine_id}", self.op).json()["state"] == state,
+                     timeout=timeout, interval=0.5, message=f"machine {machine_id} {state}")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{self.trail()}") from None
 
 
-def wait_console(vm, text, timeout=30):
-    deadline = time.monotonic() + timeout
-    while text not in vm.console():
-        assert time.monotonic() < deadline, f"no {text!r}\n{serial_tail(vm)}"
-        time.sleep(0.2)
-
-
+@pytest.mark.timeout(4 * VM_WAIT)
 def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, image_server, tmp_path):
     api = Api(server)
     op, member = api.op, api.member
@@ -167,7 +144,7 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
                 "bmc": {"driver": "qemu", "address": name, "options": options},
                 "nics": [{"mac": mac_for(name)}]})["id"]
         for mid in machines.values():
-            api.wait_machine(mid, "available", 60)
+            api.wait_machine(mid, "available", 120)
 
         def device_vm(device_id):
             d = api.get(f"/devices/{device_id}", op).json()
@@ -193,14 +170,14 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
         names = {i: device_vm(i) for i in ids}
         assert len(set(names.values())) == 2
         for i in ids:
-            api.wait_device(i, {"active"}, 280 - (time.monotonic() - t0), vm=vms[names[i]])
+            api.wait_device(i, {"active"}, VM_WAIT, vm=vms[names[i]])
         print(f"fleet: 2 devices active {time.monotonic() - t0:.1f}s after create")
         for i in ids:
             types = [e["type"] for e in api.events(i)]
             assert "device.phone_home" in types and "device.installer.provisioning.image_writing" in types, \
                 api.trail(i)
             vm = vms[names[i]]
-            wait_console(vm, "ingot-test-os: ready")
+            wait_serial(vm, "ingot-test-os: ready", VM_WAIT)
             vm.set_power("off")
             assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
             cd = read_config_drive(vm.disk)
@@ -211,7 +188,7 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
         t1 = time.monotonic()
         bad = create("fleet-bad", "ingot_test_os_bad")
         bad_vm = vms[device_vm(bad["id"])]
-        assert api.wait_device(bad["id"], {"failed"}, 240, vm=bad_vm) == "failed"
+        assert api.wait_device(bad["id"], {"failed"}, VM_WAIT, vm=bad_vm) == "failed"
         bodies = [str(e.get("body") or "") for e in api.events(bad["id"])]
         assert any("checksum" in b for b in bodies), api.trail(bad["id"])
         assert any("checksum mismatch" in b and bad_sum.split(":")[-1] in b for b in bodies), \
@@ -228,17 +205,18 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
         r = api.http.delete(f"{api.base}/devices/{gone}", headers=member, timeout=30)
         assert r.status_code in (202, 204), f"{r.status_code} {r.text}"
 
-        api.wait_device(keep, {"active"}, 240, vm=vms[names[keep]], phone_homes=2)
+        api.wait_device(keep, {"active"}, VM_WAIT, vm=vms[names[keep]], phone_homes=2)
         types = [e["type"] for e in api.events(keep)]
         assert types.count("device.installer.provisioning.image_writing") >= 2, api.trail(keep)
         print(f"fleet: reinstall active again {time.monotonic() - t2:.1f}s after the action")
 
         gone_vm = vms[names[gone]]
-        deadline = time.monotonic() + 240
-        while api.get(f"/devices/{gone}", member).status_code != 404:
-            assert time.monotonic() < deadline, f"device never deleted\n{api.trail()}\n{serial_tail(gone_vm)}"
-            time.sleep(1)
-        api.wait_machine(machines[names[gone]], "available", 60)
+        try:
+            wait_for(lambda: api.get(f"/devices/{gone}", member).status_code == 404, timeout=VM_WAIT,
+                     interval=1.0, message="the device deleted")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{api.trail()}\n{serial_tail(gone_vm)}") from None
+        api.wait_machine(machines[names[gone]], "available", 120)
         print(f"fleet: deleted device's machine available {time.monotonic() - t2:.1f}s after delete")
         bodies = [str(e.get("body") or "") for e in
                   api.get("/events", op, params={"per_page": 500}).json()["events"]]
@@ -249,7 +227,7 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
         assert len(head) == MIB and head == bytes(MIB), "the first MiB of the deleted device's disk is not zero"
 
         vm = vms[names[keep]]
-        wait_console(vm, "ingot-test-os: ready")
+        wait_serial(vm, "ingot-test-os: ready", VM_WAIT)
         vm.set_power("off")
         assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
         print(f"fleet: whole scenario {time.monotonic() - t0:.1f}s")

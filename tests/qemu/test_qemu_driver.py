@@ -5,20 +5,27 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from api.bmc import get_driver
 from api.bmc.base import BMCError, BMCUnsupported
 from api.bmc.qemu import QemuDriver
-
-from .conftest import serial_tail
+from tests.support.qemu import VM_WAIT, serial_tail
+from tests.support.waiting import wait_for
 
 
 def cmdline(pid: int) -> list[str]:
     with open(f"/proc/{pid}/cmdline", "rb") as fh:
         return fh.read().decode().split("\0")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def boot_arg(pid: int) -> str:
@@ -53,7 +60,7 @@ def test_power_state_and_boot_device_survive_driver_instances(make_vm, fake_ingo
     assert out.stdout.strip() == "on"
 
     # it really netboots: iPXE fetches its script from Ingot by MAC
-    fake_ingot.wait(lambda: m.ipxe_fetches >= 1, 90, f"iPXE fetch by {a.address}\n{serial_tail(a)}")
+    fake_ingot.wait(lambda: m.ipxe_fetches >= 1, VM_WAIT, f"iPXE fetch by {a.address}", lambda: serial_tail(a))
 
     inv = b.inventory()
     assert inv.nics == [{"mac": a.mac, "name": "net0", "model": "virtio-net-pci"}]
@@ -63,10 +70,7 @@ def test_power_state_and_boot_device_survive_driver_instances(make_vm, fake_ingo
 
     get_driver("qemu", a.address, options=a.options).set_power("off")
     assert a.power_state() == "off" and b.power_state() == "off"
-    with pytest.raises(ProcessLookupError):
-        for _ in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.05)
+    wait_for(lambda: not _alive(pid), message=f"QEMU process {pid} gone")
     a.set_power("off")                                    # idempotent
 
 

@@ -66,7 +66,7 @@ def test_build_is_cached_and_output_has_manifest(ramdisk, tmp_path):
 
 def sh(script: str, busybox: Path, cwd: Path, **env: str) -> str:
     res = subprocess.run([str(busybox), "sh", "-c", f". {LIB}; {script}"], cwd=cwd,
-                         capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin", **env})
+                         capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", **env})
     assert res.returncode == 0, res.stderr
     return res.stdout
 

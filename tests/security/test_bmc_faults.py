@@ -1,6 +1,6 @@
 """A BMC that fails mid-step, against a real Redfish emulator
 (sushy-emulator, started by the test on 127.0.0.1, behind a recording proxy
-from tests/peers): stopped under the engine's feet (unreachable), answering
+from tests/support/peers): stopped under the engine's feet (unreachable), answering
 too slowly (timeouts), or answering errors. Each time the engine retries
 with backoff, then fails the operation with an event; the machine is never
 handed back to the pool in an unknown condition, and the tenant's delete
@@ -10,25 +10,25 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import wait_for
-from tests.peers.http_tap import start_http_tap
-from tests.peers.redfish import fake_system, start_sushy_emulator
+from tests.support.peers.redfish import fake_system
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.bmc
 
 
 @pytest.fixture
 def settings(settings):
-    settings.bmc_timeout = 1.0  # so a wedged BMC costs seconds, not minutes
+    settings.bmc_timeout = 10.0  # a live emulator answers within this however busy the machine
     return settings
 
 
 @pytest.mark.parametrize("fault", ["unreachable", "timeout", "errors"])
-def test_bmc_fault_mid_step_retries_then_fails_and_quarantines(server, fault):
-    emulator = start_sushy_emulator([fake_system(301, power_state="On", name="fault")])
-    tap = start_http_tap(emulator.url)
+def test_bmc_fault_mid_step_retries_then_fails_and_quarantines(server, fault, make_redfish_bmc, make_http_tap):
+    emulator = make_redfish_bmc([fake_system(301, power_state="On", name="fault")])
+    tap = make_http_tap(emulator.url)
 
     def break_bmc():
+        server.settings.bmc_timeout = 1.0  # so a wedged BMC costs seconds, not minutes
         if fault == "unreachable":
             emulator.stop()
             tap.stop()
@@ -41,9 +41,6 @@ def test_bmc_fault_mid_step_retries_then_fails_and_quarantines(server, fault):
         _scenario(server, emulator, tap, break_bmc)
     finally:
         tap.delay, tap.intercept = 0.0, None
-        if fault != "unreachable":
-            tap.stop()
-        emulator.stop()
 
 
 def _scenario(server, emulator, tap, break_bmc):
@@ -52,7 +49,7 @@ def _scenario(server, emulator, tap, break_bmc):
     base = f"{server.url}/metal/v1"
 
     def call(method, path, headers, json=None, ok=(200, 201, 202, 204)):
-        r = requests.request(method, base + path, headers=headers, json=json, timeout=15)
+        r = requests.request(method, base + path, headers=headers, json=json, timeout=30)
         assert r.status_code in ok, (method, path, r.status_code, r.text)
         return r.json() if r.content else None
 
@@ -64,17 +61,17 @@ def _scenario(server, emulator, tap, break_bmc):
         "bmc": {"driver": "redfish", "address": tap.url, "username": emulator.username,
                 "password": emulator.password, "options": {"system_id": system["uuid"]}},
         "nics": [{"mac": system["nics"][0]["mac"]}]})
-    wait_for(lambda: call("GET", f"/machines/{machine['id']}", op)["state"] == "available", timeout=30,
+    wait_for(lambda: call("GET", f"/machines/{machine['id']}", op)["state"] == "available",
              message="machine available")
 
     device = call("POST", f"/projects/{server.project_id}/devices", member, {
         "hostname": "bmc-fault", "plan": "fault.plan", "metro": "flt", "operating_system": "debian_12"})
     # the first step powers the (running) system off; stop the BMC while the engine waits on it
-    wait_for(lambda: call("GET", f"/machines/{machine['id']}", op)["step"] == "power_off", timeout=30,
+    wait_for(lambda: call("GET", f"/machines/{machine['id']}", op)["step"] == "power_off",
              message="power_off step")
     break_bmc()
 
-    wait_for(lambda: call("GET", f"/devices/{device['id']}", member)["state"] == "failed", timeout=90,
+    wait_for(lambda: call("GET", f"/devices/{device['id']}", member)["state"] == "failed", timeout=180,
              message="device failed after BMC retries")
     m = call("GET", f"/machines/{machine['id']}", op)
     assert m["state"] == "failed" and m["operation"] is None, m
@@ -90,12 +87,12 @@ def _scenario(server, emulator, tap, break_bmc):
 
     # the tenant deletes it; the BMC is still down: the machine must not rejoin the pool
     call("DELETE", f"/devices/{device['id']}", member)
-    wait_for(lambda: requests.get(f"{base}/devices/{device['id']}", headers=member, timeout=15).status_code
-             == 404, timeout=90, message="device deleted")
+    wait_for(lambda: requests.get(f"{base}/devices/{device['id']}", headers=member, timeout=30).status_code
+             == 404, timeout=180, message="device deleted")
     m = call("GET", f"/machines/{machine['id']}", op)
     assert m["state"] in ("failed", "maintenance") and m["state"] != "available", m
     assert m["device"] is None
     # and it is not allocated again
-    r = requests.post(f"{base}/projects/{server.project_id}/devices", headers=member, timeout=15, json={
+    r = requests.post(f"{base}/projects/{server.project_id}/devices", headers=member, timeout=30, json={
         "hostname": "again", "plan": "fault.plan", "metro": "flt", "operating_system": "debian_12"})
     assert r.status_code in (409, 422, 503) and r.status_code != 201, r.text

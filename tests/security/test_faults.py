@@ -18,10 +18,13 @@ import pytest
 import requests
 from sqlalchemy import event, func, select, text
 
-from api.core.config import Settings
 from api.models import Device, Event, Machine
-from tests.conftest import TEST_DB, wait_for
+from api.security import limiter
+from tests.support.clients import Cloud
 from tests.support.postgres import PostgresServer
+from tests.support.server import start_server
+from tests.support.settings import TEST_DB, make_settings
+from tests.support.waiting import wait_for
 
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}
 
@@ -32,41 +35,35 @@ def own_postgres():
     server = PostgresServer().start()
     # the shared test cluster acknowledges commits before writing them (synchronous_commit=off);
     # an immediate stop would then lose acknowledged work, which no production setup does
-    import psycopg
-    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
-                         autocommit=True) as conn:
-        conn.execute("ALTER SYSTEM SET synchronous_commit = on")
-        conn.execute("SELECT pg_reload_conf()")
+    server.execute("ALTER SYSTEM SET synchronous_commit = on", "SELECT pg_reload_conf()")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def pg_server(own_postgres, tmp_path):
-    from api.embedded import Embedded
-    url = own_postgres.create_database()
-    settings = Settings(data_dir=str(tmp_path / "data"), database_url=url, secret_key="fault-key",
-                        worker_poll_interval=0.05, sim_delay=0.05, bmc_retries=3, lease_seconds=5)
-    emb = Embedded(settings, "127.0.0.1", 0, worker=True, demo_lab=True).start()
-    from api.security import limiter
+def server_on_own_postgres(own_postgres, tmp_path):
+    """A real Ingot server with its worker on a database of ``own_postgres``."""
+    settings = make_settings(tmp_path / "data", own_postgres.create_database(), lease_seconds=5, auth_failure_limit=0)
+    emb = start_server(settings)
     limiter(emb.app).limit = 0
     yield emb
     emb.stop()
 
 
 @pytest.mark.postgres
-def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_server):
-    emb = pg_server
-    h = {"X-Auth-Token": emb.demo_tokens["member_token"]}
+def test_postgres_restart_during_traffic_and_provisioning(own_postgres, server_on_own_postgres):
+    emb = server_on_own_postgres
+    h = {"X-Auth-Token": emb.token}
     base = f"{emb.url}/metal/v1"
-    pid = emb.demo_tokens["project_id"]
+    pid = emb.project_id
+    Cloud(emb).set_all_hosts(delay=2.0)  # each boot stage takes seconds: provisioning is seen under way
     r = requests.post(f"{base}/projects/{pid}/devices", headers=h, json={**DEVICE, "hostname": "survivor"},
-                      timeout=10)
+                      timeout=30)
     assert r.status_code == 201, r.text
     dev = r.json()
     # restart while the engine is in the middle of it
-    wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()["state"]
-             == "provisioning", timeout=30, message="provisioning started")
+    wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30).json()["state"]
+             == "provisioning", message="provisioning started")
 
     statuses: list[tuple[int, str]] = []
     stop = threading.Event()
@@ -81,20 +78,30 @@ def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_serve
                                        {"label": f"k{i}", "key": "not-a-key"}),
                                       ("PATCH", f"{base}/devices/{dev['id']}", {"description": f"d{i}"})):
                 try:
-                    resp = requests.request(method, url, headers=h, json=body, timeout=15)
+                    resp = requests.request(method, url, headers=h, json=body, timeout=30)
                     statuses.append((resp.status_code, resp.text[:200]))
                 except requests.RequestException as exc:  # a hang or a dropped connection is a failure
                     statuses.append((0, repr(exc)))
             time.sleep(0.02)
 
+    def seen(predicate, since: int = 0) -> bool:
+        return any(predicate(code) for code, _ in statuses[since:])
+
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         futures = [pool.submit(traffic) for _ in range(2)]
-        time.sleep(0.5)
-        own_postgres.restart(down_seconds=3)
-        time.sleep(1.5)
-        stop.set()
-        for f in futures:
-            f.result()
+        try:
+            wait_for(lambda: len(statuses) >= 8, message="traffic under way")
+            own_postgres.halt()  # down until the traffic has met the outage, however long that takes
+            try:
+                wait_for(lambda: seen(lambda c: c == 503), message="a 503 while the database is down")
+            finally:
+                own_postgres.resume()
+            back = len(statuses)
+            wait_for(lambda: seen(lambda c: c == 200, back), message="traffic answered again after the restart")
+        finally:
+            stop.set()
+            for f in futures:
+                f.result()
 
     codes = [c for c, _ in statuses]
     assert 503 in codes, "the outage was not observed"
@@ -104,7 +111,7 @@ def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_serve
         if c == 503:
             assert '"errors"' in t and "database unavailable" in t
     # the API is back …
-    r = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10)
+    r = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30)
     assert r.status_code == 200
     # … and so is the engine: the device it was provisioning still finishes
     def machine_view():
@@ -116,16 +123,16 @@ def test_postgres_restart_during_traffic_and_provisioning(own_postgres, pg_serve
                     f"install={m.install_result}; events: " + " | ".join(f"{e.type}: {e.body[:80]}" for e in evs[-12:]))
 
     try:
-        wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()["state"]
-                 in ("active", "failed"), timeout=90, message="provisioning finished after the restart")
+        wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30).json()["state"]
+                 in ("active", "failed"), timeout=180, message="provisioning finished after the restart")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; {machine_view()}") from None
-    final = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()
-    events = requests.get(f"{base}/devices/{dev['id']}/events?per_page=200", headers=h, timeout=10).json()
+    final = requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30).json()
+    events = requests.get(f"{base}/devices/{dev['id']}/events?per_page=200", headers=h, timeout=30).json()
     assert final["state"] == "active", [e["body"] for e in events["events"]][:10]
     # and new work is accepted
     r = requests.post(f"{base}/projects/{pid}/devices", headers=h, json={**DEVICE, "hostname": "after"},
-                      timeout=10)
+                      timeout=30)
     assert r.status_code == 201, r.text
 
 

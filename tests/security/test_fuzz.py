@@ -18,10 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from tests.security.test_isolation_matrix import OPERATIONS, PREFIX, fill
+from tests.support.clients import API
+from tests.support.world import fill, spec_operations
 
 MAX_EXAMPLES = int(os.environ.get("INGOT_FUZZ_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -35,7 +39,7 @@ def _run(app, method: str, path: str, token: str, world, remote: str) -> None:
     limiter(app).limit = 0
     if id(app) not in _schemas:
         _schemas.clear()
-        _schemas[id(app)] = schemathesis.openapi.from_wsgi(PREFIX + "/openapi.json", app)
+        _schemas[id(app)] = schemathesis.openapi.from_wsgi(API + "/openapi.json", app)
     schema = _schemas[id(app)]
     operation = schema[path][method]
     names = re.findall(r"\{(\w+)\}", path)
@@ -61,8 +65,8 @@ def _run(app, method: str, path: str, token: str, world, remote: str) -> None:
 
 
 # deletes last, so the other operations meet real objects
-ORDERED = sorted(OPERATIONS, key=lambda op: op[0] == "DELETE")
-IDS = [f"{m} {p[len(PREFIX):]}" for m, p in ORDERED]
+ORDERED = sorted(spec_operations(), key=lambda op: op[0] == "DELETE")
+IDS = [f"{m} {p[len(API):]}" for m, p in ORDERED]
 
 
 @pytest.mark.parametrize("method,path", ORDERED, ids=IDS)

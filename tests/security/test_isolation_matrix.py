@@ -26,23 +26,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.core.config import Settings
 from api.models import Event
+from tests.support.clients import API
+from tests.support.keys import ssh_public_key
+from tests.support.world import fill, spec_operations
 
-PREFIX = "/metal/v1"
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _spec_operations() -> list[tuple[str, str]]:
-    import tempfile
-    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
-    spec = app.test_client().get(PREFIX + "/openapi.json").json
-    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
-            if method in METHODS]
-
-
-OPERATIONS = _spec_operations()
+OPERATIONS = spec_operations()
 
 # endpoints machines call on the provisioning network: no token at all
 PUBLIC = re.compile(r"^/metal/v1/boot/")
@@ -69,35 +58,14 @@ def path_params(path: str) -> list[str]:
     return re.findall(r"\{(\w+)\}", path)
 
 
-def fill(path: str, w) -> str:
-    def value(m):
-        name = m.group(1)
-        if name == "key_id":
-            return w.api_key_id if path.startswith(PREFIX + "/api-keys") else w.ssh_key_id
-        table = {"project_id": w.project_id, "device_id": w.device_id, "ip_id": w.ip_id,
-                 "reservation_id": w.reservation_id, "metro_id": w.metro_id, "plan_id": w.plan_id,
-                 "os_id": w.os_id, "pool_id": w.pool_id, "machine_id": w.machine_id,
-                 "token": w.boot_token, "name": "vmlinuz"}
-        if name not in table:
-            pytest.fail(f"the isolation matrix does not know path parameter {{{name}}} of {path}; "
-                        "add it to fill() in tests/security/test_isolation_matrix.py")
-        return table[name]
-    return re.sub(r"\{(\w+)\}", value, path)
-
-
-def _ssh_key():
-    from tests.security.conftest import ssh_public_key
-    return ssh_public_key("matrix")
-
-
 # valid bodies, by (method, path template); PUT and PATCH share one
 BODIES = {
     ("POST", "/user/api-keys"): lambda w, who: {"description": f"matrix {who}"},
     ("POST", "/projects/{project_id}/api-keys"): lambda w, who: {"description": f"matrix {who}"},
     ("POST", "/projects"): lambda w, who: {"name": f"matrix-{who}"},
     ("PUT", "/projects/{project_id}"): lambda w, who: {"name": f"renamed-{who}"},
-    ("POST", "/ssh-keys"): lambda w, who: {"label": who, "key": _ssh_key()},
-    ("POST", "/projects/{project_id}/ssh-keys"): lambda w, who: {"label": who, "key": _ssh_key()},
+    ("POST", "/ssh-keys"): lambda w, who: {"label": who, "key": ssh_public_key("matrix")},
+    ("POST", "/projects/{project_id}/ssh-keys"): lambda w, who: {"label": who, "key": ssh_public_key("matrix")},
     ("PUT", "/ssh-keys/{key_id}"): lambda w, who: {"label": f"relabel-{who}"},
     ("POST", "/locations/metros"): lambda w, who: {"code": f"m{who}{w.n}", "name": "Matrix metro"},
     ("PUT", "/locations/metros/{metro_id}"): lambda w, who: {"name": f"Renamed {who}"},
@@ -142,7 +110,7 @@ class Upload:
 
 
 def body_for(method: str, path: str, w, who: str, operator_client=None):
-    key_path = path[len(PREFIX):]
+    key_path = path[len(API):]
     key = ("PUT" if method == "PATCH" else method, key_path)
     if method in ("GET", "DELETE"):
         return None
@@ -172,7 +140,7 @@ CHANGES = [op for op in OPERATIONS if op[0] != "GET"]
 
 
 def _ids(ops):
-    return [f"{m} {p[len(PREFIX):]}" for m, p in ops]
+    return [f"{m} {p[len(API):]}" for m, p in ops]
 
 
 @pytest.mark.parametrize("method,path", READS, ids=_ids(READS))
@@ -211,7 +179,7 @@ def check_matrix(method, path, client, app, database, world, world_b, tenant, ot
 
     body_member = body_for(method, path, world, "member")
     body_oper = body_for(method, path, world_b, "operator")
-    if ("POST", "/hardware-reservations") == (method, path[len(PREFIX):]):
+    if ("POST", "/hardware-reservations") == (method, path[len(API):]):
         # an unreserved machine with no device: each world's own enrolled machine
         body_member = {"project_id": tenant.project_id, "machine_id": world.machine_id}
         body_oper = {"project_id": tenant.project_id, "machine_id": world_b.machine_id}

@@ -14,10 +14,10 @@ from sqlalchemy import select, text, update
 
 from api.app import create_app
 from api.core.config import Settings
+from api.core.secrets import SecretBox
 from api.models import ApiToken, Device, Event, Machine
 from api.services.rotation import encrypted_columns, rotate_secrets
-from api.core.secrets import SecretBox
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 BMC_PASSWORD = "Bmc-Pa55word-do-not-leak"
 
@@ -191,29 +191,29 @@ def test_userdata_only_for_the_project_and_the_device(lab, tenant, other_tenant,
 def test_metadata_secret_rotated_on_reinstall_and_revoked_on_delete(server):
     h = {"X-Auth-Token": server.token}
     base = f"{server.url}/metal/v1"
-    r = requests.post(f"{base}/projects/{server.project_id}/devices", headers=h, timeout=10, json={
+    r = requests.post(f"{base}/projects/{server.project_id}/devices", headers=h, timeout=30, json={
         "hostname": "meta", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12",
         "userdata": "#cloud-config\n"})
     assert r.status_code == 201, r.text
     dev = r.json()
-    get = lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).json()  # noqa: E731
-    wait_for(lambda: get()["state"] == "active", timeout=60, message="device active")
+    get = lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30).json()  # noqa: E731
+    wait_for(lambda: get()["state"] == "active", timeout=120, message="device active")
     box, db = server.app.extensions["ingot.secrets"], server.app.extensions["ingot.db"]
     first = _metadata_token(db, box, dev["id"])
-    assert requests.get(f"{server.url}/metadata/{first}/metadata", timeout=10).status_code == 200
+    assert requests.get(f"{server.url}/metadata/{first}/metadata", timeout=30).status_code == 200
 
-    r = requests.post(f"{base}/devices/{dev['id']}/actions", headers=h, json={"type": "reinstall"}, timeout=10)
+    r = requests.post(f"{base}/devices/{dev['id']}/actions", headers=h, json={"type": "reinstall"}, timeout=30)
     assert r.status_code == 202, r.text
     second = _metadata_token(db, box, dev["id"])
     assert second != first
-    assert requests.get(f"{server.url}/metadata/{first}/metadata", timeout=10).status_code == 404
-    wait_for(lambda: get()["state"] == "active", timeout=60, message="reinstalled")
-    assert requests.get(f"{server.url}/metadata/{second}/userdata", timeout=10).text == "#cloud-config\n"
+    assert requests.get(f"{server.url}/metadata/{first}/metadata", timeout=30).status_code == 404
+    wait_for(lambda: get()["state"] == "active", timeout=120, message="reinstalled")
+    assert requests.get(f"{server.url}/metadata/{second}/userdata", timeout=30).text == "#cloud-config\n"
 
-    assert requests.delete(f"{base}/devices/{dev['id']}", headers=h, timeout=10).status_code == 204
-    wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=10).status_code == 404,
-             timeout=60, message="device deleted")
-    assert requests.get(f"{server.url}/metadata/{second}/metadata", timeout=10).status_code == 404
+    assert requests.delete(f"{base}/devices/{dev['id']}", headers=h, timeout=30).status_code == 204
+    wait_for(lambda: requests.get(f"{base}/devices/{dev['id']}", headers=h, timeout=30).status_code == 404,
+             timeout=120, message="device deleted")
+    assert requests.get(f"{server.url}/metadata/{second}/metadata", timeout=30).status_code == 404
     with db.Session() as s:
         d = s.get(Device, dev["id"])
         assert d.metadata_token_hash is None and not d.metadata_token_enc
@@ -248,7 +248,7 @@ def test_embedded_server_request_log_has_no_secrets(server, caplog):
     caplog.set_level(logging.INFO)
     with server.app.extensions["ingot.db"].Session() as s:
         boot = s.scalars(select(Machine.boot_token)).first()
-    assert requests.get(f"{server.url}/metal/v1/boot/ipxe/{boot}", timeout=10).status_code == 200
-    assert requests.get(f"{server.url}/metadata/not-a-real-secret-xyz/metadata", timeout=10).status_code == 404
+    assert requests.get(f"{server.url}/metal/v1/boot/ipxe/{boot}", timeout=30).status_code == 200
+    assert requests.get(f"{server.url}/metadata/not-a-real-secret-xyz/metadata", timeout=30).status_code == 404
     assert boot not in caplog.text and "not-a-real-secret-xyz" not in caplog.text
     assert "/boot/ipxe/[redacted]" in caplog.text

@@ -13,48 +13,43 @@ and step successes/failures happens:
 """
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select, update
 
 from api.app import create_app
-from api.core.config import Settings
 from api.core.db import Database
 from api.engine.steps import done, fail
 from api.engine.worker import Worker
 from api.models import Device, Event, Machine
 from api.services import demo
-from tests.conftest import Tenant, make_user
+from tests.support.clients import make_user
+from tests.support.settings import make_settings
 
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}
 ACTIONS = ("power_on", "power_off", "reboot", "reinstall", "rescue")
 
 
 @pytest.fixture
-def fresh_world(_template, tmp_path_factory, request):
+def fresh_world(clone_database, tmp_path_factory):
     """A factory of fresh (app, database, tenant) triples, one per Hypothesis example."""
     made = []
 
     def make():
-        kind, template = _template
         data = tmp_path_factory.mktemp("prop")
-        if kind == "postgres":
-            url = request.getfixturevalue("postgres_server").create_database(template=template)
-        else:
-            shutil.copy(template, data / "ingot.sqlite")
-            url = f"sqlite:///{data / 'ingot.sqlite'}"
-        st_ = Settings(data_dir=str(data), database_url=url, secret_key="prop-key", bmc_retries=2)
-        db = Database(url)
+        st_ = make_settings(data, clone_database(data), secret_key="prop-key", bmc_retries=2)
+        db = Database(st_.database_url)
         made.append(db)
         app = create_app(st_, database=db)
         with db.Session() as s:
             demo.seed(s, app.extensions["ingot.secrets"], st_.data_dir, machines=4)
-        raw, pid, uid = make_user(db, email=f"{uuid.uuid4().hex[:8]}@example.com", project_name="prop")
-        return app, db, st_, Tenant(app.test_client(), raw, pid, uid)
+        tenant = make_user(app.test_client(), db, email=f"{uuid.uuid4().hex[:8]}@example.com", project_name="prop")
+        return app, db, st_, tenant
 
     yield make
     for db in made:

@@ -1,1 +1,19 @@
-"""Test helpers shared by every test folder."""
+"""The one helper package of the test suite and of bench/: what more than one
+test folder (or a benchmark) needs, each helper once.
+
+* ``waiting``  -- ``wait_for`` (poll with a generous deadline, never sleep to synchronise), ``LOAD_SLACK``
+* ``ports``    -- ``free_port``
+* ``settings`` -- the tests' ``Settings`` (``make_settings``, ``short_waits``) and ``TEST_DB``
+* ``postgres`` -- a throwaway PostgreSQL cluster
+* ``clients``  -- HTTP clients: ``Tenant`` (in process), ``Cloud`` and ``Fleet`` (a real server), ``make_user``
+* ``server``   -- ``start_server``: Ingot on a real HTTP server with the simulated lab
+* ``production`` -- gunicorn and ``ingot worker`` processes started the way production does
+* ``keys``     -- ``ssh_public_key``
+* ``stats``    -- ``percentile``
+* ``world``    -- the security suite's populated world of objects
+* ``terraform``, ``qemu`` -- runners and waits for those folders
+* ``peers``    -- real protocol peers: sushy-emulator, ipmi_sim, an HTTP tap, a black hole, the
+  netboot bridge, a stand-in Ingot for the QEMU component tests
+
+Test modules and bench/ import from here; conftest.py files only declare fixtures.
+"""

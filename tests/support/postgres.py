@@ -7,11 +7,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
+
+import psycopg
+
+from tests.support.ports import free_port
 
 
 def _bindir() -> str:
@@ -24,12 +26,6 @@ def _bindir() -> str:
         return os.path.dirname(found)
     raise RuntimeError("PostgreSQL server binaries not found: install Debian package 'postgresql' "
                        "(make test does this)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -57,13 +53,14 @@ class PostgresServer:
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n"
                     "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 400\n")
-        self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "start")
+        self.resume()
         return self
 
-    def restart(self, down_seconds: float = 0.0) -> None:
-        """Stop the server (dropping connections), wait, start it again."""
+    def halt(self) -> None:
+        """Stop the server at once (dropping connections), keeping its data; ``resume()`` starts it again."""
         self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
-        time.sleep(down_seconds)
+
+    def resume(self) -> None:
         self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -75,9 +72,13 @@ class PostgresServer:
 
     def create_database(self, template: str | None = None) -> str:
         """A new empty database (optionally a copy of ``template``); returns its URL."""
-        import psycopg
         name = "t_" + uuid.uuid4().hex[:12]
+        self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.url(name)
+
+    def execute(self, *statements: str) -> None:
+        """Run ``statements`` as the superuser, outside a transaction."""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        return self.url(name)
+            for statement in statements:
+                conn.execute(statement)

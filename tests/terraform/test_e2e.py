@@ -6,9 +6,10 @@ suite's `server` fixture in tests/conftest.py).
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.terraform]
 
@@ -191,14 +192,9 @@ def device_tf(b, hostname, create_timeout="10m"):
                         "os": b.os, "create_timeout": create_timeout}
 
 
-def _wait_state(b, device_id, want, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        d = b.api("GET", f"/devices/{device_id}")
-        if d["state"] == want:
-            return d
-        time.sleep(0.3)
-    raise AssertionError(f"device {device_id} not {want}: {d['state']}")
+def _wait_state(b, device_id, want, timeout=240):
+    return wait_for(lambda: (d := b.api("GET", f"/devices/{device_id}"))["state"] == want and d, timeout=timeout,
+                    interval=0.3, message=f"device {device_id} {want}")
 
 
 def test_import_device(backend, make_tf):
@@ -221,13 +217,11 @@ def test_import_device(backend, make_tf):
 
     # deleted outside Terraform: the refresh drops it from the state and the plan recreates it
     b.api("DELETE", f"/devices/{dev['id']}")
-    deadline = time.monotonic() + 60
-    while True:
+
+    def deleted():
         r = b.api("GET", f"/devices/{dev['id']}", ok=None)
-        if not r or "errors" in r:
-            break
-        assert time.monotonic() < deadline, "device not deleted"
-        time.sleep(0.3)
+        return not r or "errors" in r
+    wait_for(deleted, timeout=240, interval=0.3, message="device deleted")
     res = tf.plan()
     assert "1 to add, 0 to change, 0 to destroy" in res.stdout, res.stdout[-2000:]
     assert_all_available(b)
@@ -235,17 +229,11 @@ def test_import_device(backend, make_tf):
 
 def test_provisioning_failure_taints_and_does_not_leak(backend, make_tf):
     b = backend
-    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
-    for name in candidates:
-        b.set_failure(name, "installer_fails")
     tf = make_tf(b.url, b.token)
     tf.write(device_tf(b, "tf-doomed"))
     tf.init()
-    try:
+    with b.failing("installer_fails"):
         res = tf.apply(check=False)
-    finally:
-        for name in candidates:
-            b.set_failure(name, None)
     assert res.returncode != 0
     err = res.stdout + res.stderr
     assert "failed" in err
@@ -267,17 +255,11 @@ def test_provisioning_failure_taints_and_does_not_leak(backend, make_tf):
 
 def test_create_timeout_keeps_device_in_state(backend, make_tf):
     b = backend
-    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
-    for name in candidates:
-        b.set_failure(name, "never_boots")
     tf = make_tf(b.url, b.token)
     tf.write(device_tf(b, "tf-slow", create_timeout="2s"))
     tf.init()
-    try:
+    with b.failing("never_boots"):
         res = tf.apply(check=False)
-    finally:
-        for name in candidates:
-            b.set_failure(name, None)
     assert res.returncode != 0
     assert "Timed out" in res.stdout + res.stderr or "failed" in res.stdout + res.stderr
     inst = tf.resources("metal_device")
@@ -459,25 +441,21 @@ def test_interrupt_during_create_keeps_the_device_in_state(backend, make_tf):
     import subprocess
 
     b = backend
-    candidates = [m["name"] for m in b.machines() if m["state"] == "available" and m["plan"] == b.plan]
-    for name in candidates:
-        b.set_failure(name, "never_boots")
     tf = make_tf(b.url, b.token)
     tf.write(device_tf(b, "tf-interrupted"))
     tf.init()
-    try:
+    with b.failing("never_boots"):
         proc = subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        deadline = time.monotonic() + 60
-        while not [d for d in b.devices() if d["hostname"] == "tf-interrupted"]:
-            assert time.monotonic() < deadline and proc.poll() is None, "device never created"
-            time.sleep(0.2)
-        time.sleep(1)
+
+        def waiting_for_active():
+            assert proc.poll() is None, "terraform ended before the device was created"
+            return [d for d in b.devices() if d["hostname"] == "tf-interrupted"] and \
+                re.search(r"metal: metal_device \S+: state=\w+", tf.log())
+        # the device exists and the provider polls its state: Ctrl-C now
+        wait_for(waiting_for_active, timeout=240, interval=0.2, message="the provider waiting for active")
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        for name in candidates:
-            b.set_failure(name, None)
+        out, _ = proc.communicate(timeout=240)
     assert proc.returncode != 0
     inst = tf.resources("metal_device")
     assert len(inst) == 1 and inst[0].get("status") == "tainted", (inst, out[-2000:])

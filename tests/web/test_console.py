@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from sqlalchemy import update
 
 from api.models import Device
-from tests.conftest import make_user
-from tests.web.conftest import WAIT
+from tests.support.browser import WAIT
+from tests.support.clients import make_user
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -162,7 +162,8 @@ def test_a_state_changing_request_without_the_csrf_token_is_refused(console, ser
 
 
 def test_a_member_cannot_open_the_fleet_or_another_projects_device(console, server):
-    raw, other_project, _ = make_user(server.database, email="mallory@example.com", project_name="mallory")
+    mallory = make_user(None, server.database, email="mallory@example.com", project_name="mallory")
+    raw, other_project = mallory.token, mallory.project_id
     r = _api(server, raw, "POST", f"/projects/{other_project}/devices",
              json={"hostname": "secret-1", "plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"})
     assert r.status_code == 201, r.text

@@ -15,7 +15,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from tests.support.waiting import WaitTimeout
 
 GUEST_BASE = "http://10.0.2.100"
 
@@ -85,7 +87,8 @@ class FakeIngot:
             f"initrd --name initrd {GUEST_BASE}/metal/v1/boot/files/initrd\n"
             "boot\n")
 
-    def wait(self, predicate, timeout: float, what: str):
+    def wait(self, predicate, timeout: float, what: str, detail: Callable[[], str] | None = None):
+        """Wait until ``predicate()`` holds (woken by each request); ``detail()`` adds to the failure."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
@@ -94,7 +97,8 @@ class FakeIngot:
                     return value
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+                    raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what}"
+                                      + (f"\n{detail()}" if detail else ""))
                 self.cond.wait(min(left, 1.0))
 
     # ----------------------------------------------------------------- HTTP

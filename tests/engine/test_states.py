@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 
 from api.engine.operations import OPERATIONS
-from api.engine.states import (DEVICE_STATES, DEVICE_TRANSITIONS, MACHINE_STATES, MACHINE_TRANSITIONS,
-                               InvalidTransition, can, next_state)
+from api.engine.states import (
+    DEVICE_STATES,
+    DEVICE_TRANSITIONS,
+    MACHINE_STATES,
+    MACHINE_TRANSITIONS,
+    InvalidTransition,
+    can,
+    next_state,
+)
 from api.engine.steps import STEPS
 
 

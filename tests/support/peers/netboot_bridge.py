@@ -52,7 +52,7 @@ class NetbootBridge:
         url = f"{emulator.url}/redfish/v1/Systems/{system_id}"
 
         def read() -> tuple[str, str, int]:
-            doc = self.http.get(url, auth=auth, timeout=5).json()
+            doc = self.http.get(url, auth=auth, timeout=30).json()
             power = "on" if doc.get("PowerState") in ("On", "PoweringOn") else "off"
             target = (doc.get("Boot") or {}).get("BootSourceOverrideTarget") or "Hdd"
             return power, "pxe" if target == "Pxe" else "disk", 0
@@ -66,20 +66,20 @@ class NetbootBridge:
         self._add(name, mac, read)
 
     def _add(self, name: str, mac: str, read) -> None:
-        r = self.http.put(f"{self.lab}/hosts/{name}", json={"mac": mac}, timeout=5)
+        r = self.http.put(f"{self.lab}/hosts/{name}", json={"mac": mac}, timeout=30)
         r.raise_for_status()
         with self._lock:
             self.links.append(_Link(name, mac, read, read()))
 
     def host(self, name: str) -> dict:
-        return self.http.get(f"{self.lab}/hosts/{name}", timeout=5).json()
+        return self.http.get(f"{self.lab}/hosts/{name}", timeout=30).json()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=30)
         for link in self.links:  # leave no simulated boot running
             try:
-                self.http.post(f"{self.lab}/hosts/{link.name}/power", json={"action": "off"}, timeout=2)
+                self.http.post(f"{self.lab}/hosts/{link.name}/power", json={"action": "off"}, timeout=30)
             except requests.RequestException:
                 pass
 
@@ -109,5 +109,5 @@ class NetbootBridge:
             self.actions.append((link.name, "power off"))
 
     def _do(self, link: _Link, what: str, body: dict) -> None:
-        r = self.http.post(f"{self.lab}/hosts/{link.name}/{what}", json=body, timeout=5)
+        r = self.http.post(f"{self.lab}/hosts/{link.name}/{what}", json=body, timeout=30)
         r.raise_for_status()

@@ -3,21 +3,30 @@ deploy/gunicorn.conf.py, ``ingot worker`` processes, and the simulated lab on
 its own HTTP server. Used by tests/production and by bench/.
 
 ``API_ARGV`` and ``WORKER_ARGV`` are the command lines the Dockerfile and
-deploy/compose.yaml use too (tests/production/tiny_os_image.py checks that).
+deploy/compose.yaml use too (tests/production/test_image.py checks that).
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from api.bmc.simlab import SimLab, create_lab_app
+from api.core.db import Database
+from api.core.secrets import SecretBox
+from api.models import IpPool, Metro
+from api.services import demo
+from api.services.migrate import upgrade
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -29,12 +38,6 @@ MIGRATE_ARGV = ["ingot", "db", "upgrade"]
 HEALTHCHECK_URL_PATH = "/healthz"
 
 SECRET_KEY = "production-test-secret-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _resolve(argv: list[str]) -> list[str]:
@@ -100,21 +103,15 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
-def wait_http(url: str, timeout: float = 60.0, status: int = 200, proc: Proc | None = None) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
+def wait_http(url: str, timeout: float = 120.0, status: int = 200, proc: Proc | None = None) -> requests.Response:
+    """Poll ``url`` until it answers ``status``; fails at once if ``proc`` exits."""
+    def answered():
         if proc is not None and not proc.alive():
             raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.output()[-3000:]}")
-        try:
-            r = requests.get(url, timeout=5)
-            last = f"{r.status_code} {r.text[:200]}"
-            if r.status_code == status:
-                return r
-        except requests.RequestException as exc:
-            last = repr(exc)
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not {status} after {timeout}s (last: {last})")
+        r = requests.get(url, timeout=10)
+        return r if r.status_code == status else None
+    return wait_for(answered, timeout=timeout, interval=0.1, message=f"{url} answering {status}",
+                    ignore=(requests.RequestException,))
 
 
 def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, port: int | None = None,
@@ -128,7 +125,7 @@ def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, 
     proc = Proc("gunicorn", API_ARGV, env, log_path)
     if wait_ready:
         try:
-            wait_http(url + "/readyz", timeout=90, proc=proc)
+            wait_http(url + "/readyz", timeout=180, proc=proc)
         except BaseException:
             proc.stop()
             raise
@@ -148,9 +145,6 @@ class LabServer:
     """The simulated lab (api.bmc.simlab) on its own HTTP server in this process."""
 
     def __init__(self, delay: float = 0.05, ingot_url: str = ""):
-        from werkzeug.serving import make_server
-
-        from api.bmc.simlab import SimLab, create_lab_app
         self.lab = SimLab(ingot_url=ingot_url, delay=delay)
         self.server = make_server("127.0.0.1", 0, create_lab_app(self.lab), threaded=True)
         self.server.socket.listen(1024)
@@ -172,12 +166,6 @@ def seed_lab(database_url: str, data_dir: str | Path, machines: int, *, extra_po
 
     ``extra_pools`` adds /16 IPv4 pools so that more than ~250 devices get addresses.
     """
-    from api.core.db import Database
-    from api.models import IpPool, Metro
-    from api.services import demo
-    from api.services.migrate import upgrade
-    from api.core.secrets import SecretBox
-    from sqlalchemy import select
     db = Database(database_url)
     try:
         upgrade(db.engine)
@@ -198,15 +186,8 @@ def seed_lab(database_url: str, data_dir: str | Path, machines: int, *, extra_po
 
 def post_device(url: str, token: str, project_id: str, hostname: str, os_slug: str = "debian_12",
                 session: requests.Session | None = None, timeout: float = 120) -> requests.Response:
+    """``POST /projects/{id}/devices`` of a sim.small device in metro lab."""
     http = session or requests
     return http.post(f"{url}/metal/v1/projects/{project_id}/devices", headers={"X-Auth-Token": token},
                      json={"hostname": hostname, "plan": "sim.small", "metro": "lab",
                            "operating_system": os_slug}, timeout=timeout)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    xs = sorted(values)
-    k = max(0, min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1)))))
-    return xs[k]

@@ -1,15 +1,16 @@
 """Stand-in for ``ingot worker`` on SQLite, where the CLI refuses to start a
 separate worker process (a production rule). Same Worker class, same
-settings from the environment, same signals; used only by the kill test."""
+settings from the environment, same signals; used only by
+tests/engine/test_worker_kill.py (``python -m tests.support.worker_main``)."""
 from __future__ import annotations
 
 import argparse
 import signal
 
 from api.core.config import Settings
-from api.engine.worker import Worker
-from api.embedded import prepare_database
 from api.core.secrets import SecretBox
+from api.embedded import prepare_database
+from api.engine.worker import Worker
 
 
 def main() -> None:

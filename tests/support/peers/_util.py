@@ -4,32 +4,29 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
 
+class Stoppable:
+    """A peer's handle is a context manager too: ``with start_x() as x:`` stops it at the end."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class PeerError(RuntimeError):
     """A test peer could not be started (missing binary, bad config, timeout)."""
-
-
-def free_tcp_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (bind to 0 and ask the kernel)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def require_binary(name: str, install_hint: str) -> str:
@@ -38,28 +35,6 @@ def require_binary(name: str, install_hint: str) -> str:
     if path is None:
         raise PeerError(f"{name!r} not found on PATH; install it with: {install_hint}")
     return path
-
-
-def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1,
-               what: str = "condition") -> T:
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes.
-
-    Exceptions raised by the predicate count as "not yet". Returns the truthy
-    value; raises :class:`TimeoutError` naming ``what`` and the last error.
-    """
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - "not ready yet"
-            last_exc = exc
-        if time.monotonic() >= deadline:
-            detail = f"; last error: {last_exc!r}" if last_exc else ""
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 def _set_parent_death_signal() -> None:  # runs in the child between fork and exec
@@ -82,10 +57,11 @@ def popen_peer(args: list[str], **kwargs) -> subprocess.Popen:
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """Terminate ``proc`` (and its process group) and reap it; safe to call twice."""
+    """Thaw and terminate ``proc`` (and its process group) and reap it; safe to call twice."""
     if proc.poll() is not None:
         return
     try:
+        os.killpg(proc.pid, signal.SIGCONT)  # a test may have frozen it (SIGSTOP)
         os.killpg(proc.pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         proc.terminate()
@@ -109,3 +85,16 @@ def tail(path: str, limit: int = 4000) -> str:
             return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def stopped_afterwards(start: Callable[..., T]) -> Iterator[Callable[..., T]]:
+    """The body of a factory fixture: yields ``start``, then stops every handle it returned."""
+    handles: list = []
+
+    def make(*args, **kwargs):
+        handle = start(*args, **kwargs)
+        handles.append(handle)
+        return handle
+    yield make
+    for handle in reversed(handles):
+        handle.stop()

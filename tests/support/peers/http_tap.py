@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import requests
 
+from ._util import Stoppable
+
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
 
@@ -35,7 +37,7 @@ class Recorded:
 
 
 @dataclass
-class HttpTap:
+class HttpTap(Stoppable):
     url: str
     upstream: str
     server: ThreadingHTTPServer
@@ -58,11 +60,6 @@ class HttpTap:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> "HttpTap":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_http_tap(upstream: str) -> HttpTap:
@@ -145,7 +142,7 @@ def start_http_tap(upstream: str) -> HttpTap:
 
 
 @dataclass
-class BlackHole:
+class BlackHole(Stoppable):
     host: str
     port: int
     sock: socket.socket
@@ -168,11 +165,6 @@ class BlackHole:
         except OSError:
             pass
 
-    def __enter__(self) -> "BlackHole":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_black_hole() -> BlackHole:

@@ -1,0 +1,17 @@
+"""Ingot on a real HTTP server on 127.0.0.1, as ``ingot serve --demo`` runs it."""
+from __future__ import annotations
+
+from api.core.config import Settings
+from api.embedded import Embedded
+
+
+def start_server(settings: Settings, worker: bool = True) -> Embedded:
+    """The API on a real HTTP server with the simulated lab and the demo catalogue, and
+    (``worker``) its in-process engine worker; ``.token`` (member), ``.operator_token``,
+    ``.project_id``, ``.simlab_url``. Call ``.stop()``."""
+    emb = Embedded(settings, "127.0.0.1", 0, worker=worker, demo_lab=True).start()
+    emb.token = emb.demo_tokens["member_token"]
+    emb.operator_token = emb.demo_tokens["operator_token"]
+    emb.project_id = emb.demo_tokens["project_id"]
+    emb.simlab_url = emb.url + "/_simlab"
+    return emb
