@@ -1,4 +1,4 @@
-"""SQLAlchemy models, one module per aggregate. Import from here."""
+"""SQLAlchemy models, one module per aggregate (import them from here); imports nothing of Ingot's."""
 from api.models.base import Base, as_utc, new_id, utcnow  # noqa: F401
 from api.models.catalog import Metro, OperatingSystem, Plan  # noqa: F401
 from api.models.device import Device, SSHKey, device_ssh_keys  # noqa: F401

@@ -1,4 +1,4 @@
-"""flask-smorest blueprints, one per resource family."""
+"""flask-smorest blueprints, one per resource family: HTTP only; imports services and below."""
 from __future__ import annotations
 
 from flask import Flask
