@@ -11,10 +11,10 @@ from werkzeug.exceptions import HTTPException
 
 from api.core import db as dbmod
 from api.core.config import Settings
-from api.http_errors import error_response, http_exception_messages, register_error_handlers
-from api.services import auth
 from api.core.errors import ServiceError
 from api.core.secrets import SecretBox, load_or_create_key
+from api.http_errors import error_response, http_exception_messages, register_error_handlers
+from api.services import auth
 
 API_PREFIX = "/metal/v1"
 # paths under the API prefix that need no X-Auth-Token

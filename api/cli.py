@@ -1,7 +1,6 @@
 """The ``ingot`` command."""
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -110,9 +109,9 @@ def _print_demo(emb) -> None:
 @click.option("--metrics-host", default="127.0.0.1", envvar="INGOT_WORKER_METRICS_HOST", show_default=True)
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (any number of them against PostgreSQL)."""
-    from api.engine.worker import Worker
-    from api.embedded import prepare_database
     from api.core.secrets import SecretBox, load_or_create_key
+    from api.embedded import prepare_database
+    from api.engine.worker import Worker
     settings = _settings()
     _logging(settings)
     if settings.is_sqlite:

@@ -247,8 +247,7 @@ def _audit_rejected(response) -> None:
     The request's session is rolled back first: an error response keeps none
     of the request's partial work (and on SQLite the write lock is freed).
     """
-    from api.core import db
-    from api.core import events
+    from api.core import db, events
 
     principal = g.principal
     args = request.view_args or {}

@@ -4,8 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from api.bmc.base import (BMCAuthFailed, BMCDriver, BMCError, BMCUnreachable,  # noqa: F401
-                          BMCUnsupported, Inventory)
+from api.bmc.base import BMCAuthFailed, BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory  # noqa: F401
 
 # driver name -> "module:Class"; imported lazily so a missing optional
 # protocol library only breaks the machines that use it.

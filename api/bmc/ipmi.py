@@ -39,8 +39,16 @@ import threading
 import time
 from typing import Any, Callable, TypeVar
 
-from api.bmc.base import (BOOT_DEVICES, POWER_ACTIONS, BMCAuthFailed, BMCDriver, BMCError,
-                          BMCUnreachable, BMCUnsupported, Inventory)
+from api.bmc.base import (
+    BOOT_DEVICES,
+    POWER_ACTIONS,
+    BMCAuthFailed,
+    BMCDriver,
+    BMCError,
+    BMCUnreachable,
+    BMCUnsupported,
+    Inventory,
+)
 
 try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
     from pyghmi import exceptions as pyghmi_exc

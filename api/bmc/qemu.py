@@ -54,7 +54,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from api.bmc.base import (BMCDriver, BMCError, BMCUnsupported, Inventory, POWER_OFF, POWER_ON)
+from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnsupported, Inventory
 
 GUEST_INGOT_IP = "10.0.2.100"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")

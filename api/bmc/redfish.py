@@ -29,8 +29,16 @@ import threading
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from api.bmc.base import (BOOT_DEVICES, POWER_ACTIONS, BMCAuthFailed, BMCDriver, BMCError,
-                          BMCUnreachable, BMCUnsupported, Inventory)
+from api.bmc.base import (
+    BOOT_DEVICES,
+    POWER_ACTIONS,
+    BMCAuthFailed,
+    BMCDriver,
+    BMCError,
+    BMCUnreachable,
+    BMCUnsupported,
+    Inventory,
+)
 
 try:
     import requests

@@ -31,8 +31,17 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
-from api.boot.ramdisk.build import (VM_MODULES, RamdiskBuildError, _run, _sha256, build_initramfs,
-                                    build_lock, cache_dir, fetch_busybox, fetch_kernel)
+from api.boot.ramdisk.build import (
+    VM_MODULES,
+    RamdiskBuildError,
+    _run,
+    _sha256,
+    build_initramfs,
+    build_lock,
+    cache_dir,
+    fetch_busybox,
+    fetch_kernel,
+)
 
 HERE = Path(__file__).resolve().parent / "ramdisk"
 IMAGE_FORMAT = "1"

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-
 log = logging.getLogger("ingot.db")
 
 

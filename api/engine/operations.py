@@ -12,10 +12,10 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from api.engine.states import transition
-from api.models import Device, Machine, as_utc, utcnow
 from api.core import events
 from api.core.errors import Conflict
+from api.engine.states import transition
+from api.models import Device, Machine, as_utc, utcnow
 
 # Step plans ---------------------------------------------------------------
 # A plan may name a step more than once (a wipe before a reinstall powers the

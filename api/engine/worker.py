@@ -22,15 +22,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError, get_driver
+from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.secrets import SecretBox
 from api.engine import steps as step_table
 from api.engine.operations import OPERATIONS, advance_percentage, progress
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
 from api.models import Device, Machine, as_utc, utcnow
-from api.core import events
-from api.core.secrets import SecretBox
 
 log = logging.getLogger("ingot.engine")
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from api.core import db
 from api.boot import install_config
 from api.boot.ipxe import boot_phase
+from api.core import db
+from api.core.errors import Invalid, NotFound
 from api.metadata import documents
 from api.models import Device, IpAssignment
 from api.routes.boot import external_url
 from api.routes.common import box
 from api.services import callbacks
-from api.core.errors import Invalid, NotFound
 
 blp = Blueprint("metadata", __name__)
 

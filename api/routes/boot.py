@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.boot.ipxe import script_for, unknown_machine_script
+from api.core.errors import Invalid, NotFound
 from api.routes.common import API_PREFIX, box, session, settings
 from api.services import callbacks
-from api.core.errors import Invalid, NotFound
 
 blp = Blueprint("boot", __name__, url_prefix=API_PREFIX + "/boot",
                 description="Netboot for machines (no token; provisioning network)")

@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.models import Metro, OperatingSystem, Plan
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, session
-from api.schemas.catalog import (MetroCreateSchema, MetroListSchema, MetroSchema, MetroUpdateSchema,
-                                 OperatingSystemCreateSchema, OperatingSystemListSchema,
-                                 OperatingSystemSchema, OperatingSystemUpdateSchema, PlanCreateSchema,
-                                 PlanListSchema, PlanSchema, PlanUpdateSchema)
-from api.schemas.common import ListArgs
 from api.core import events
+from api.models import Metro, OperatingSystem, Plan
+from api.routes.common import api_blueprint, operator_only, operator_required, paginate, session
+from api.schemas.catalog import (
+    MetroCreateSchema,
+    MetroListSchema,
+    MetroSchema,
+    MetroUpdateSchema,
+    OperatingSystemCreateSchema,
+    OperatingSystemListSchema,
+    OperatingSystemSchema,
+    OperatingSystemUpdateSchema,
+    PlanCreateSchema,
+    PlanListSchema,
+    PlanSchema,
+    PlanUpdateSchema,
+)
+from api.schemas.common import ListArgs
 from api.services import catalog
 
 blp = api_blueprint("catalog", "Metros, plans and operating systems")

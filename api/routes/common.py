@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from api.core import db
-from api.services.auth import Principal
 from api.core.secrets import SecretBox
+from api.services.auth import Principal
 
 API_PREFIX = "/metal/v1"
 

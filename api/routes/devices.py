@@ -3,13 +3,21 @@ from __future__ import annotations
 
 import uuid
 
+from api.core.errors import ServiceError
 from api.models import utcnow
 from api.routes.common import api_blueprint, box, paginate, principal, session
-from api.schemas.device import (BatchCreateSchema, BatchListSchema, DeviceActionSchema, DeviceCreateSchema,
-                                DeviceDeleteArgs, DeviceListArgs, DeviceListSchema, DeviceSchema,
-                                DeviceUpdateSchema)
+from api.schemas.device import (
+    BatchCreateSchema,
+    BatchListSchema,
+    DeviceActionSchema,
+    DeviceCreateSchema,
+    DeviceDeleteArgs,
+    DeviceListArgs,
+    DeviceListSchema,
+    DeviceSchema,
+    DeviceUpdateSchema,
+)
 from api.services import auth, devices
-from api.core.errors import ServiceError
 
 blp = api_blueprint("devices", "Devices")
 

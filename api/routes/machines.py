@@ -4,14 +4,21 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from api.bmc import BMCError
+from api.core import events
+from api.core.errors import Conflict, Invalid
 from api.engine.worker import driver_for
 from api.models import Device, Machine, Metro, Plan
-from api.routes.common import operator_required, api_blueprint, box, operator_only, paginate, session, settings
-from api.schemas.machine import (MachineActionSchema, MachineCreateSchema, MachineListArgs,
-                                 MachineListSchema, MachineSchema, MachineUpdateSchema, MaintenanceSchema)
-from api.core import events
+from api.routes.common import api_blueprint, box, operator_only, operator_required, paginate, session, settings
+from api.schemas.machine import (
+    MachineActionSchema,
+    MachineCreateSchema,
+    MachineListArgs,
+    MachineListSchema,
+    MachineSchema,
+    MachineUpdateSchema,
+    MaintenanceSchema,
+)
 from api.services import machines
-from api.core.errors import Conflict, Invalid
 
 blp = api_blueprint("machines", "Machines (operators only)")
 

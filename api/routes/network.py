@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 from flask import jsonify
+from marshmallow import fields, validate
 from sqlalchemy import select
 
-from api.models import IpAssignment, IpPool, IpReservation
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
-from api.schemas.common import ListArgs, Tags, list_schema
-from api.schemas.device import IpAddressSchema
-from api.schemas.network import (IpPoolCreateSchema, IpPoolListSchema, IpPoolSchema, IpPoolUpdateSchema,
-                                 IpReservationSchema)
 from api.core import events
-from api.services import auth, catalog, devices, ipam
 from api.core.errors import Conflict, NotFound
-
-from marshmallow import fields, validate
-
-from api.schemas.common import RequestSchema
+from api.models import IpAssignment, IpPool, IpReservation
+from api.routes.common import api_blueprint, operator_only, operator_required, paginate, principal, session
+from api.schemas.common import ListArgs, RequestSchema, Tags, list_schema
+from api.schemas.device import IpAddressSchema
+from api.schemas.network import (
+    IpPoolCreateSchema,
+    IpPoolListSchema,
+    IpPoolSchema,
+    IpPoolUpdateSchema,
+    IpReservationSchema,
+)
+from api.services import auth, catalog, devices, ipam
 
 blp = api_blueprint("network", "IP pools, reserved blocks and assignments")
 

@@ -1,10 +1,10 @@
 """Projects."""
 from __future__ import annotations
 
+from api.core import events
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.identity import ProjectCreateSchema, ProjectListSchema, ProjectSchema, ProjectUpdateSchema
-from api.core import events
 from api.services import auth, projects
 
 blp = api_blueprint("projects", "Projects (tenants)")

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.models import Device, HardwareReservation, Machine, Project, new_id
-from api.routes.common import operator_required, api_blueprint, operator_only, paginate, principal, session
-from api.schemas.common import ListArgs
-from api.schemas.reservation import (HardwareReservationCreateSchema, HardwareReservationListSchema,
-                                     HardwareReservationSchema, HardwareReservationUpdateSchema)
 from api.core import events
-from api.services import auth
 from api.core.errors import Conflict, Invalid, NotFound
+from api.models import Device, HardwareReservation, Machine, Project, new_id
+from api.routes.common import api_blueprint, operator_only, operator_required, paginate, principal, session
+from api.schemas.common import ListArgs
+from api.schemas.reservation import (
+    HardwareReservationCreateSchema,
+    HardwareReservationListSchema,
+    HardwareReservationSchema,
+    HardwareReservationUpdateSchema,
+)
+from api.services import auth
 
 blp = api_blueprint("hardware_reservations", "Hardware reservations")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from api.core import events
 from api.models import SSHKey
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.ssh_key import SSHKeyCreateSchema, SSHKeyListSchema, SSHKeySchema, SSHKeyUpdateSchema
-from api.core import events
 from api.services import auth, ssh_keys
 
 blp = api_blueprint("ssh_keys", "SSH keys")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from api.core import events
+from api.core.errors import NotFound
 from api.models import ApiToken
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.schemas.common import ListArgs
 from api.schemas.identity import ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema, UserSchema
-from api.core import events
 from api.services import auth
-from api.core.errors import NotFound
 
 blp = api_blueprint("users", "The current user and API keys")
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
-from api.schemas.common import (HrefField, JSONObject, ListArgs, RequestSchema, Tags, href,
-                                list_schema, validate_hostname)
+from api.schemas.common import (
+    HrefField,
+    JSONObject,
+    ListArgs,
+    RequestSchema,
+    Tags,
+    href,
+    list_schema,
+    validate_hostname,
+)
 
 MAX_USERDATA_BYTES = 64 * 1024
 DEVICE_STATES = ("queued", "provisioning", "active", "powering_on", "powering_off", "inactive",

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ApiToken, Membership, Project, User, as_utc, utcnow
 from api.core.errors import Forbidden, NotFound, Unauthorized
 from api.core.secrets import hash_token, new_token
+from api.models import ApiToken, Membership, Project, User, as_utc, utcnow
 
 # last_used_at is written at most this often per token, so reads stay reads
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)

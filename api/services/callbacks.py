@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Device, Event, Machine, Nic, utcnow
 from api.core import events
 from api.core.secrets import hash_token
+from api.models import Device, Event, Machine, Nic, utcnow
 from api.services.machines import normalize_mac
 
 

@@ -5,8 +5,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Device, IpPool, Machine, Metro, OperatingSystem, Plan
 from api.core.errors import Conflict, Invalid, NotFound
+from api.models import Device, IpPool, Machine, Metro, OperatingSystem, Plan
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):

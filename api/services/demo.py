@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import IpPool, Machine, Membership, Metro, Nic, OperatingSystem, Plan, Project, User
 from api.core import events
-from api.services import auth
 from api.core.secrets import SecretBox, new_token
+from api.models import IpPool, Machine, Membership, Metro, Nic, OperatingSystem, Plan, Project, User
+from api.services import auth
 
 SMALL = {"cpus": [{"count": 1, "type": "Simulated 4-core"}], "memory": {"total": "8GB"},
          "drives": [{"count": 1, "size": "240GB", "type": "SSD"}], "nics": [{"count": 1, "type": "1Gbps"}]}

@@ -12,16 +12,28 @@ import string
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from api.engine import operations
-from api.engine.states import InvalidTransition, transition
-from api.models import (Device, HardwareReservation, IpAssignment, Machine, Metro, OperatingSystem, Plan,
-                        Project, SSHKey, as_utc, new_id, utcnow)
 from api.core import events
-from api.services import ipam, scheduler
-from api.services.auth import Principal, visible_project
-from api.services.catalog import find_metro, find_os, find_plan
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, hash_token, new_token
+from api.engine import operations
+from api.engine.states import InvalidTransition, transition
+from api.models import (
+    Device,
+    HardwareReservation,
+    IpAssignment,
+    Machine,
+    Metro,
+    OperatingSystem,
+    Plan,
+    Project,
+    SSHKey,
+    as_utc,
+    new_id,
+    utcnow,
+)
+from api.services import ipam, scheduler
+from api.services.auth import Principal
+from api.services.catalog import find_metro, find_os, find_plan
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 

@@ -60,11 +60,11 @@ from sqlalchemy import and_, func, or_, select, text, update
 from api.bmc import get_driver
 from api.bmc.base import BMCAuthFailed, BMCUnreachable, BMCUnsupported
 from api.bmc.power_sync import PowerResult, PowerTarget, poll_power
+from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
-from api.models import Machine, as_utc, utcnow
-from api.core import events
 from api.core.secrets import SecretBox
+from api.models import Machine, as_utc, utcnow
 
 log = logging.getLogger("ingot.fleet")
 
@@ -542,9 +542,9 @@ def enroll_from_file(path: str, db: Database, box: SecretBox,
     """
     from marshmallow import ValidationError
 
+    from api.core.errors import ServiceError
     from api.schemas.machine import MachineCreateSchema
     from api.services import machines as machine_service
-    from api.core.errors import ServiceError
 
     started = time.monotonic()
     entries = read_inventory(path)
@@ -642,8 +642,8 @@ def _cli_command():
         Prints a summary of what was enrolled and of what failed and why (bad
         credentials, unreachable, invalid entry); exits 1 if anything failed.
         """
-        from api.embedded import prepare_database
         from api.core.secrets import load_or_create_key
+        from api.embedded import prepare_database
         settings = Settings.from_env()
         try:
             total = len(read_inventory(path))

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Device, IpAssignment, IpPool, IpReservation
 from api.core.errors import NoCapacity
+from api.models import Device, IpAssignment, IpPool, IpReservation
 
 # what each device gets, Equinix-style: a public IPv4, a private IPv4 and a public IPv6
 DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")

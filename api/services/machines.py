@@ -5,13 +5,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.core import events
+from api.core.errors import Conflict, Invalid, NotFound
+from api.core.secrets import SecretBox, new_token
 from api.engine import operations
 from api.engine.states import InvalidTransition, transition
 from api.models import Device, HardwareReservation, Machine, Nic, Plan
-from api.core import events
 from api.services.catalog import find_metro, find_plan
-from api.core.errors import Conflict, Invalid, NotFound
-from api.core.secrets import SecretBox, new_token
 
 
 def normalize_mac(mac: str) -> str:

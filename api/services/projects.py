@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Device, Membership, Project, utcnow
 from api.core import events
-from api.services.auth import Principal
 from api.core.errors import Conflict
+from api.models import Device, Membership, Project, utcnow
+from api.services.auth import Principal
 
 
 def list_query(session: Session, principal: Principal):

@@ -17,8 +17,8 @@ import dataclasses
 from sqlalchemy import Table, select, update
 
 from api.core.db import Database
-from api.models.base import Base
 from api.core.secrets import SecretBox
+from api.models.base import Base
 
 ENCRYPTED_SUFFIX = "_enc"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
 from api.core.errors import Invalid, NoCapacity
+from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
 
 CANDIDATES = 8
 ATTEMPTS = 8

@@ -9,9 +9,9 @@ import struct
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api.core.errors import Invalid, NotFound
 from api.models import Project, SSHKey
 from api.services.auth import Principal
-from api.core.errors import Invalid, NotFound
 
 KEY_TYPES = {
     "ssh-rsa", "ssh-ed25519", "ssh-dss",

@@ -18,7 +18,6 @@ from copy import deepcopy
 from typing import Any, Optional
 
 import msgpack
-
 from tf.gen import tfplugin_pb2 as pb
 from tf.provider import ProviderServicer
 from tf.types import Unknown
@@ -28,10 +27,10 @@ from . import spec as specmod
 from .client import APIError, Client, NotFound
 from .values import (
     TransformError,
-    get_path,
     coerce,
     cty_type_bytes,
     equal,
+    get_path,
     has_unknown,
     read_value,
     set_path,

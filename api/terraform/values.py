@@ -9,7 +9,6 @@ from typing import Any, Optional
 
 from tf.types import Unknown
 
-
 # ---------------------------------------------------------------- types
 
 def cty_type(spec: dict) -> Any:

@@ -4,5 +4,4 @@
 test OS's ``os-init.sh``), ``udhcpc.sh`` the DHCP event script. The agent's
 contract with Ingot is documented in docs/ramdisk.md.
 """
-from api.boot.ramdisk.build import (MODULE_SETS, Ramdisk, RamdiskBuildError,  # noqa: F401
-                                    build_ramdisk, cache_dir, fetch_kernel)
+from api.boot.ramdisk.build import MODULE_SETS, Ramdisk, RamdiskBuildError, build_ramdisk, cache_dir, fetch_kernel  # noqa: F401
