@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.bmc.ipmi import asf_ping
 from tests.support.ports import free_port
 from tests.support.waiting import WaitTimeout, wait_for
 
@@ -45,10 +45,6 @@ DEFAULT_FRU = {
     "board_product": "IGT mainboard",
     "board_serial": "BRD0001",
 }
-
-# ASF presence ping (RMCP class 6): ipmi_sim answers it without a session
-_ASF_PING = bytes([0x06, 0x00, 0xFF, 0x06, 0x00, 0x00, 0x11, 0xBE, 0x80, 0x00, 0x00, 0x00])
-
 
 def _tlv(text: str) -> bytes:
     raw = text.encode("latin-1")
@@ -113,18 +109,6 @@ class IpmiSim(Stoppable):
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-
-
-def asf_ping(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True if an RMCP/ASF presence ping to ``host:port`` gets a pong."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        s.sendto(_ASF_PING, (host, port))
-        try:
-            data, _ = s.recvfrom(512)
-        except (socket.timeout, ConnectionRefusedError):
-            return False
-        return len(data) >= 9 and data[3] == 0x06 and data[8] == 0x40
 
 
 def start_ipmi_sim(port: int | None = None, *, username: str = DEFAULT_USERNAME,
