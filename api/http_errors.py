@@ -42,6 +42,13 @@ def error_response(status: int, messages: list[str]):
     return resp
 
 
+def service_error_response(error: ServiceError):
+    """A ServiceError's answer: its status, messages and headers (``Retry-After`` of a 429)."""
+    resp = error_response(error.status, error.messages)
+    resp.headers.update(error.headers)
+    return resp
+
+
 def http_exception_messages(error: HTTPException) -> list[str]:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
@@ -61,7 +68,7 @@ def _disk_full(error: OperationalError) -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
-        return error_response(error.status, error.messages)
+        return service_error_response(error)
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(error: OperationalError):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import RequestSchema, href, list_schema, update_schema
+from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
 
-SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$", error="must be lowercase letters, digits, '.', '_' or '-'")
+# validate.Regexp matches from the start; \Z (not "$", which allows a final newline) ends the match
+SLUG = validate.Regexp(r"[a-z0-9][a-z0-9._-]{0,63}\Z", error="must be lowercase letters, digits, '.', '_' or '-'")
 
 
 class MetroSchema(Schema):
@@ -20,7 +21,7 @@ MetroListSchema = list_schema("metros", MetroSchema, "MetroList")
 
 
 class MetroCreateSchema(RequestSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9]{2,16}$",
+    code = fields.String(required=True, validate=validate.Regexp(r"[a-z0-9]{2,16}\Z",
                          error="must be 2 to 16 lowercase letters or digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     country = fields.String(load_default="", validate=validate.Length(max=8))
@@ -61,7 +62,7 @@ PlanListSchema = list_schema("plans", PlanSchema, "PlanList")
 class PlanCreateSchema(RequestSchema):
     slug = fields.String(required=True, validate=SLUG)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", metadata=MULTILINE)
     plan_class = fields.String(data_key="class", load_default="")
     line = fields.String(load_default="baremetal")
     specs = fields.Dict(load_default=dict)
@@ -112,10 +113,10 @@ class OperatingSystemCreateSchema(RequestSchema):
     initrd_url = fields.String(load_default="")
     cmdline_template = fields.String(load_default="")
     install_kind = fields.String(load_default="", validate=validate.OneOf(("", "autoinstall", "preseed")))
-    install_template = fields.String(load_default="")
+    install_template = fields.String(load_default="", metadata=MULTILINE)
     image_url = fields.String(load_default="")
     image_checksum = fields.String(load_default="", validate=validate.Regexp(
-        r"^$|^sha256:[0-9a-f]{64}$", error="must be sha256:<64 hex digits>"))
+        r"(sha256:[0-9a-f]{64})?\Z", error="must be sha256:<64 hex digits>"))
     image_format = fields.String(load_default="raw", validate=validate.OneOf(("raw", "gz", "xz")))
     default_user = fields.String(load_default="root")
 

@@ -5,7 +5,7 @@ import ipaddress
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas.common import RequestSchema, Tags, href, list_schema
+from api.schemas.common import MULTILINE, RequestSchema, Tags, href, list_schema
 from api.schemas.device import IpAddressSchema
 
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
@@ -24,7 +24,7 @@ class IpPoolSchema(Schema):
     kind = fields.String(data_key="type")
     cidr = fields.String()
     gateway = fields.String()
-    description = fields.String()
+    description = fields.String(metadata=MULTILINE)
     href = fields.Function(lambda p: href("ip-pools", p.id))
     created_at = fields.DateTime()
 
@@ -37,12 +37,12 @@ class IpPoolCreateSchema(RequestSchema):
     kind = fields.String(data_key="type", required=True, validate=validate.OneOf(POOL_KINDS))
     cidr = fields.String(required=True, validate=validate_cidr)
     gateway = fields.String(load_default="")
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", metadata=MULTILINE)
 
 
 class IpPoolUpdateSchema(RequestSchema):
     gateway = fields.String()
-    description = fields.String()
+    description = fields.String(metadata=MULTILINE)
 
 
 class IpReservationSchema(Schema):
@@ -73,12 +73,12 @@ class IpReservationCreateSchema(RequestSchema):
     metro = fields.String(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
     tags = Tags(load_default=list)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class IpReservationUpdateSchema(RequestSchema):
     tags = Tags()
-    description = fields.String(validate=validate.Length(max=1024))
+    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class IpAttachSchema(RequestSchema):
