@@ -133,9 +133,11 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
         transition(m, "machine", "cleaned")
         result = f"machine {m.hostname} returned to the pool{wiped}"
     m.power_expected = "off"
-    if d is not None:
-        finish_delete(s, d)
-    return result
+    if d is None:
+        return result
+    events.record(s, "machine.released", result, machine=m)  # the operator's words: the machine's name
+    finish_delete(s, d)
+    return f"device deleted; its machine was released{wiped}"
 
 
 def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:

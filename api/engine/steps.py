@@ -33,9 +33,10 @@ REISSUE_EVERY = 10        # re-send a power command every N polls if it did not 
 @dataclasses.dataclass
 class Outcome:
     kind: str             # "done", "wait", "retry" or "fail"
-    message: str = ""
+    message: str = ""     # what the device's events say (its tenant reads them)
     delay: float = 0.0
     data: dict | None = None  # kept in operation_args["out"][step] for the operation's finish
+    detail: str = ""      # the operator's version (BMC address, error): the machine's events and last_error
 
 
 def done(message: str = "", data: dict | None = None) -> Outcome:

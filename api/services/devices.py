@@ -162,10 +162,12 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     issue_root_password(device, box)
     issue_metadata_secret(device, box)
     ipam.assign_device_addresses(session, device)
-    events.record(session, "device.created",
-                  f"device {device.hostname} created on machine {machine.hostname}"
-                  + (f" (hardware reservation {reservation.short_id})" if reservation else ""),
+    events.record(session, "device.created", f"device {device.hostname} created"
+                  + (f" on hardware reservation {reservation.short_id}" if reservation else ""),
                   actor=principal.actor, device=device)
+    # the operator's record names the machine; the tenant's events never do
+    events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
+                  f"of project {project.id}", actor=principal.actor, machine=machine)
     operations.start(session, machine, "provision", device, actor=principal.actor)
     session.flush()
     return device
