@@ -77,6 +77,14 @@ def _validate(opts: DnsmasqOptions) -> None:
             raise DnsmasqError(f"{value!r}: must be non-empty, without commas, '#' or newlines")
 
 
+def _address(value: str | None) -> bool:
+    try:
+        ipaddress.ip_address(value or "")
+    except ValueError:
+        return False
+    return True
+
+
 def _private_v4(device: Device | None, pools: list[IpPool]) -> str | None:
     if device is None:
         return None
@@ -132,7 +140,7 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
         net = ipaddress.ip_network(p.cidr)
         out.append(f"# Ingot private pool {p.cidr}: static leases for devices' private addresses")
         out.append(f"dhcp-range=set:ingot-static,{net.network_address},static,{net.netmask},{opts.lease_time}")
-        if p.gateway:
+        if _address(p.gateway):  # the API keeps it an address; an older row may not be one
             out.append(f"dhcp-option=tag:ingot-static,option:router,{p.gateway}")
     if not opts.dhcp_ranges and not pools:
         out.append("# no --dhcp-range given and no private pool: only hosts with a static lease get an address")

@@ -42,9 +42,20 @@ class BootScript:
     credential: bool = False  # it carries a boot credential (handed out once per step)
 
 
+class TemplateProblem(ValueError):
+    """An OS record's template that does not render (the operator's to fix)."""
+
+
 def render_operator_template(source: str, **values) -> str:
-    """Render an OS record's template (cmdline or unattended config)."""
-    return _sandbox.from_string(source).render(**values)
+    """Render an OS record's template (cmdline or unattended config).
+
+    Raises:
+        TemplateProblem: it does not parse or render (an unknown name, a sandbox refusal...).
+    """
+    try:
+        return _sandbox.from_string(source).render(**values)
+    except Exception as exc:  # whatever the operator's template does, it is a problem of that OS record
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
 @dataclasses.dataclass(frozen=True)

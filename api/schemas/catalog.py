@@ -1,7 +1,9 @@
 """Metros, plans and operating systems (tenant views + operator input)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
 
@@ -74,6 +76,15 @@ PlanUpdateSchema = update_schema(PlanCreateSchema, "PlanUpdate", exclude=("slug"
 
 
 INSTALL_METHODS = ("ipxe_recipe", "image", "custom_ipxe")
+_TEMPLATES = SandboxedEnvironment()  # parses only: the templates render at boot (api/boot/ipxe.py)
+
+
+def validate_template(value: str) -> None:
+    """An OS record's template (rendered when a machine boots) must at least parse."""
+    try:
+        _TEMPLATES.parse(value)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(f"is not a valid template (line {exc.lineno}: {exc.message})") from None
 
 
 class OperatingSystemRefSchema(Schema):
@@ -109,11 +120,11 @@ class OperatingSystemCreateSchema(RequestSchema):
     version = fields.String(load_default="")
     provisionable_on = fields.List(fields.String(), load_default=list)
     install_method = fields.String(load_default="ipxe_recipe", validate=validate.OneOf(INSTALL_METHODS))
-    kernel_url = fields.String(load_default="")
-    initrd_url = fields.String(load_default="")
-    cmdline_template = fields.String(load_default="")
+    kernel_url = fields.String(load_default="", validate=validate_template)
+    initrd_url = fields.String(load_default="", validate=validate_template)
+    cmdline_template = fields.String(load_default="", validate=validate_template)
     install_kind = fields.String(load_default="", validate=validate.OneOf(("", "autoinstall", "preseed")))
-    install_template = fields.String(load_default="", metadata=MULTILINE)
+    install_template = fields.String(load_default="", metadata=MULTILINE, validate=validate_template)
     image_url = fields.String(load_default="")
     image_checksum = fields.String(load_default="", validate=validate.Regexp(
         r"(sha256:[0-9a-f]{64})?\Z", error="must be sha256:<64 hex digits>"))

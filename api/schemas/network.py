@@ -11,6 +11,15 @@ from api.schemas.device import IpAddressSchema
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 
 
+def validate_gateway(value: str) -> None:
+    """An IP address, or empty (no gateway): it goes to devices' network config and to dnsmasq."""
+    if value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValidationError("must be an IP address (or empty)") from None
+
+
 def validate_cidr(value: str) -> None:
     try:
         ipaddress.ip_network(value, strict=True)
@@ -36,12 +45,12 @@ class IpPoolCreateSchema(RequestSchema):
     metro = fields.String(required=True)
     kind = fields.String(data_key="type", required=True, validate=validate.OneOf(POOL_KINDS))
     cidr = fields.String(required=True, validate=validate_cidr)
-    gateway = fields.String(load_default="")
+    gateway = fields.String(load_default="", validate=validate_gateway)
     description = fields.String(load_default="", metadata=MULTILINE)
 
 
 class IpPoolUpdateSchema(RequestSchema):
-    gateway = fields.String()
+    gateway = fields.String(validate=validate_gateway)
     description = fields.String(metadata=MULTILINE)
 
 

@@ -23,6 +23,7 @@ from api.boot import install_config
 from api.boot.ipxe import (
     NETBOOT_WAITS,
     BootScript,
+    TemplateProblem,
     boot_expected,
     boot_phase,
     exit_script,
@@ -32,7 +33,7 @@ from api.boot.ipxe import (
     unknown_machine_script,
 )
 from api.core import events
-from api.core.errors import Forbidden, NotFound
+from api.core.errors import Conflict, Forbidden, NotFound
 from api.core.secrets import SecretBox, hash_token
 from api.engine.inspection import normalize_mac
 from api.engine.operations import OPERATIONS, advance_percentage, progress
@@ -108,7 +109,14 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
             _contested(session, box, m, device, first, source)
             session.commit()
             return exit_script("this step's boot credential was handed out already; boot from disk")
-    script = script_for(m, device, base_url, token)
+    try:
+        script = script_for(m, device, base_url, token)
+    except TemplateProblem as exc:  # the OS record's templates are broken: tell the operator, boot nothing
+        session.rollback()
+        events.record(session, "machine.boot.template_error", f"the OS's boot templates do not render: {exc}",
+                      state="error", outcome="failed", actor=f"machine:{m.id}", machine=m)
+        session.commit()
+        return exit_script("the operating system's boot templates do not render (see the machine's events)")
     script.credential = token is not None
     if script.credential or not needs_agent(boot_phase(m, device), device):
         m.boot_fetched_at = utcnow()
@@ -226,6 +234,9 @@ def install_config_text(session: Session, box: SecretBox, presented: Presented, 
                                      root_password=box.decrypt(d.root_password_enc), base_url=base_url)
     except LookupError as exc:
         raise NotFound(str(exc)) from None
+    except TemplateProblem as exc:
+        raise Conflict(f"install_template: the operating system's install template does not render ({exc})") \
+            from None
 
 
 # --- what they report -------------------------------------------------------------------------
