@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.models import Device, Event, Machine
 from tests.support.keys import ssh_public_key
+from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
 
 USERDATA = "#cloud-config\npackages: [htop]\nruncmd:\n  - echo 'hello from the tenant'\n"
 
@@ -34,37 +35,11 @@ def _keys(tenant) -> None:
         assert tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": k}).status_code == 201
 
 
-def _mac(database, device_id: str) -> str:
-    with database.Session() as s:
-        return s.get(Device, device_id).machine.nics[0].mac
-
-
-def _at(database, device_id: str, step: str = "wait_boot") -> None:
-    """Move the device's operation to ``step``, as the worker would (these tests run none)."""
-    with database.transaction() as s:
-        m = s.get(Device, device_id).machine
-        m.operation_args = {**m.operation_args, "pos": m.operation_args["steps"].index(step)}
-        m.step = step
-
-
 def _script(client, database, device_id: str, step: str | None = "wait_boot") -> str:
     """The device's iPXE script, fetched by MAC at ``step`` of its operation."""
     if step:
-        _at(database, device_id, step)
-    r = client.get("/metal/v1/boot/ipxe", query_string={"mac": _mac(database, device_id)})
-    assert r.status_code == 200 and r.mimetype == "text/plain"
-    return r.get_data(as_text=True)
-
-
-def _token(script: str) -> str:
-    """The boot credential in a script (the installer's or agent's one-time URL)."""
-    return re.search(r"ingot\.metadata=http://[^/]+/metadata/(\S+)", script).group(1)
-
-
-def _secret(database, box, device_id: str) -> str:
-    """The device's metadata secret (what its installed system reads its metadata with)."""
-    with database.Session() as s:
-        return box.decrypt(s.get(Device, device_id).metadata_token_enc)
+        at_step(database, device_id, step)
+    return lookup(client, mac_of(database, device_id))
 
 
 def _active(database, device_id: str) -> None:
@@ -87,9 +62,9 @@ def devices(lab, tenant):
 def test_ubuntu_ipxe_script_and_autoinstall(client, database, box, devices):
     ubuntu, _ = devices
     script = _script(client, database, ubuntu["id"])
-    token = _token(script)
+    token = boot_credential(script)
     md = f"http://localhost/metadata/{token}"  # the installer's one-time URL
-    secret = _secret(database, box, ubuntu["id"])
+    secret = metadata_secret(database, box, ubuntu["id"])
     assert secret not in script  # the boot script carries the boot credential only
     os_md = f"http://localhost/metadata/{secret}"  # the installed system's
     lines = script.splitlines()
@@ -131,9 +106,9 @@ def test_ubuntu_ipxe_script_and_autoinstall(client, database, box, devices):
 def test_debian_ipxe_script_and_preseed(client, database, box, devices, tmp_path):
     _, debian = devices
     script = _script(client, database, debian["id"])
-    token = _token(script)
+    token = boot_credential(script)
     md = f"http://localhost/metadata/{token}"
-    os_md = f"http://localhost/metadata/{_secret(database, box, debian['id'])}"
+    os_md = f"http://localhost/metadata/{metadata_secret(database, box, debian['id'])}"
     kernel = next(ln for ln in script.splitlines() if ln.startswith("kernel "))
     assert "/debian-installer/amd64/linux initrd=initrd auto=true priority=critical" in kernel
     assert f"url={md}/preseed.cfg" in kernel and "hostname=db-1" in kernel
@@ -162,10 +137,10 @@ def test_default_user_gets_the_keys_too(client, database, lab, tenant):
     _keys(tenant)
     deb = _device(tenant, "debian_12", "deb-u")
     ubu = _device(tenant, "ubuntu_24_04", "ubu-u")
-    preseed = client.get(f"/metadata/{_token(_script(client, database, deb['id']))}/preseed.cfg").get_data(as_text=True)
+    deb_boot, ubu_boot = (boot_credential(_script(client, database, d["id"])) for d in (deb, ubu))
+    preseed = client.get(f"/metadata/{deb_boot}/preseed.cfg").get_data(as_text=True)
     assert "in-target useradd -m -s /bin/bash -G sudo debian" in preseed
-    auto = yaml.safe_load(client.get(f"/metadata/{_token(_script(client, database, ubu['id']))}/autoinstall/user-data")
-                          .get_data(as_text=True))
+    auto = yaml.safe_load(client.get(f"/metadata/{ubu_boot}/autoinstall/user-data").get_data(as_text=True))
     users = auto["autoinstall"]["user-data"]["users"]
     assert [u["name"] for u in users] == ["root", "ubuntu"] and sorted(users[1]["ssh_authorized_keys"]) == sorted(KEYS)
 
@@ -175,7 +150,7 @@ def test_script_by_boot_token_and_after_provisioning(client, database, devices):
     with database.Session() as s:
         m = s.get(Device, ubuntu["id"]).machine
         boot_token = m.boot_token
-    _at(database, ubuntu["id"])
+    at_step(database, ubuntu["id"])
     r = client.get(f"/metal/v1/boot/ipxe/{boot_token}")
     assert r.status_code == 200 and "autoinstall" in r.get_data(as_text=True)
     assert client.get("/metal/v1/boot/ipxe/not-a-token").status_code == 404
@@ -201,19 +176,19 @@ def test_unknown_mac_reboots_later_and_tells_the_operator_once(client, database,
 
 def test_equinix_metadata_document(client, database, box, devices):
     ubuntu, _ = devices
-    token = _secret(database, box, ubuntu["id"])
+    token = metadata_secret(database, box, ubuntu["id"])
     doc = client.get(f"/metadata/{token}/metadata").get_json()
     assert doc["id"] == ubuntu["id"] and doc["hostname"] == "web-1"
     assert doc["plan"] == "sim.small" and doc["metro"] == "lab" and doc["tags"] == ["web"]
     assert doc["operating_system"]["slug"] == "ubuntu_24_04" and sorted(doc["ssh_keys"]) == sorted(KEYS)
     assert doc["customdata"] == {"role": "frontend"}
-    assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": _mac(database, ubuntu["id"])}]
+    assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": mac_of(database, ubuntu["id"])}]
     assert {a["address"] for a in doc["network"]["addresses"]} == {a["address"] for a in ubuntu["ip_addresses"]}
     assert doc["phone_home_url"].endswith(f"/metadata/{token}/phone-home")
     assert doc["user_state_url"].endswith(f"/metadata/{token}/events")
     assert client.get(f"/metadata/{token}/userdata").get_data(as_text=True) == USERDATA
     net = yaml.safe_load(client.get(f"/metadata/{token}/nocloud/network-config").get_data(as_text=True))
-    assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == _mac(database, ubuntu["id"])
+    assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == mac_of(database, ubuntu["id"])
     # EC2-style paths
     index = client.get(f"/metadata/{token}/latest/meta-data/").get_data(as_text=True).split("\n")
     assert "instance-id" in index and "public-keys/" in index
@@ -228,9 +203,9 @@ def test_who_may_report_what(client, database, box, devices):
     """The metadata secret reports user state only; the installer's boot credential reports its
     progress and result, once; the installed system phones home with its own credential, once."""
     ubuntu, _ = devices
-    agent = _token(_script(client, database, ubuntu["id"]))
-    secret = _secret(database, box, ubuntu["id"])
-    _at(database, ubuntu["id"], "wait_install")
+    agent = boot_credential(_script(client, database, ubuntu["id"]))
+    secret = metadata_secret(database, box, ubuntu["id"])
+    at_step(database, ubuntu["id"], "wait_install")
     config = client.get(f"/metadata/{agent}/autoinstall/user-data").get_data(as_text=True)
     phone = re.search(r"/metadata/([^/]+)/phone-home", config).group(1)
 
@@ -255,7 +230,7 @@ def test_who_may_report_what(client, database, box, devices):
         assert s.get(Device, ubuntu["id"]).machine.install_result == "ok"
 
     # the installed system: once
-    _at(database, ubuntu["id"], "wait_phone_home")
+    at_step(database, ubuntu["id"], "wait_phone_home")
     assert client.post(f"/metadata/{agent}/events", json={"code": 1002}).status_code == 409  # its step is over
     assert client.post(f"/metadata/{phone}/phone-home", json={"instance_id": "x"}).status_code == 200
     assert client.post(f"/metadata/{phone}/phone-home", json={"instance_id": "x"}).status_code == 409
@@ -271,8 +246,8 @@ SECRET_PATHS = ["metadata", "userdata", "nocloud/meta-data", "nocloud/user-data"
 def test_a_device_sees_only_its_own_data(client, database, box, lab, tenant, other_tenant):
     mine = _device(tenant, "ubuntu_24_04", "mine", userdata="#!/bin/sh\necho mine\n")
     theirs = _device(other_tenant, "ubuntu_24_04", "theirs", userdata="#!/bin/sh\necho theirs\n")
-    t_mine = _secret(database, box, mine["id"])
-    t_theirs = _secret(database, box, theirs["id"])
+    t_mine = metadata_secret(database, box, mine["id"])
+    t_theirs = metadata_secret(database, box, theirs["id"])
     assert t_mine != t_theirs
     for path in SECRET_PATHS:
         a = client.get(f"/metadata/{t_mine}/{path}").get_data(as_text=True)
@@ -297,8 +272,8 @@ def test_a_device_sees_only_its_own_data(client, database, box, lab, tenant, oth
 
 def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, box, lab, tenant):
     dev = _device(tenant, "ubuntu_24_04", "gone")
-    token = _secret(database, box, dev["id"])
-    agent = _token(_script(client, database, dev["id"]))
+    token = metadata_secret(database, box, dev["id"])
+    agent = boot_credential(_script(client, database, dev["id"]))
     addr = next(a["address"] for a in dev["ip_addresses"] if a["address_family"] == 4 and a["public"])
     assert client.get(f"/metadata/{token}/metadata").status_code == 200
     _active(database, dev["id"])
@@ -306,7 +281,7 @@ def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, 
     assert tenant.post(f"/devices/{dev['id']}/actions", json={"type": "reinstall"}).status_code == 202
     assert client.get(f"/metadata/{token}/metadata").status_code == 404  # rotated
     assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 404  # the old operation's: gone
-    new = _secret(database, box, dev["id"])
+    new = metadata_secret(database, box, dev["id"])
     assert new != token and client.get(f"/metadata/{new}/metadata").status_code == 200
 
     _active(database, dev["id"])
@@ -316,7 +291,7 @@ def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, 
     assert client.post(f"/metadata/{new}/phone-home").status_code == 404
     assert client.get("/metadata", environ_base={"REMOTE_ADDR": addr}).status_code == 404
     # ... while the deploy agent that wipes the disks gets its instructions with this boot's credential
-    wipe = _token(_script(client, database, dev["id"], step="wait_wipe"))
+    wipe = boot_credential(_script(client, database, dev["id"], step="wait_wipe"))
     r = client.get(f"/metadata/{wipe}/deploy")
     assert r.status_code == 200 and r.get_json()["action"] == "wipe" and r.get_json()["after"] == "poweroff"
     assert client.get(f"/metadata/{new}/deploy").status_code == 404
@@ -336,7 +311,7 @@ def test_progress_reports_cannot_finish_a_wipe(client, database, lab, tenant):
     dev = _device(tenant, "debian_12", "wiped")
     _active(database, dev["id"])
     assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
-    token = _token(_script(client, database, dev["id"], step="wait_wipe"))  # the engine at the wipe
+    token = boot_credential(_script(client, database, dev["id"], step="wait_wipe"))  # the engine at the wipe
     r = client.post(f"/metadata/{token}/events", json={"state": "succeeded", "code": 1002, "message": "wiped!"})
     assert r.status_code == 200
     with database.Session() as s:

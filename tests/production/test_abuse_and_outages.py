@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
 import requests
 
 from tests.support import production as harness
+from tests.support.netboot import raw_http
 from tests.support.postgres import PostgresServer
 from tests.support.waiting import wait_for
 
@@ -44,24 +44,12 @@ def test_the_failed_authentication_limit_holds_across_api_processes(env, tmp_pat
         assert requests.get(f"{url}/metal/v1/user", headers={"X-Auth-Token": token}, timeout=30).status_code == 200
 
 
-def _raw(url: str, data: bytes) -> tuple[int, str, bytes]:
-    host, port = url.rsplit("/", 1)[-1].split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin1").split("\r\n")
-    ctype = next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("content-type:")), "")
-    return int(lines[0].split()[1]), ctype, body
-
-
 def test_gunicorns_own_errors_are_json(api_server):
     for status, request in ((414, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
                             (431, b"GET / HTTP/1.1\r\nHost: x\r\n"
                                   + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n")):
-        got, ctype, body = _raw(api_server, request)
+        host, port = api_server.rsplit("/", 1)[-1].split(":")
+        got, ctype, body = raw_http(host, int(port), request)
         assert got == status and ctype == "application/json", (got, ctype, body[:200])
         assert json.loads(body)["errors"][0].startswith(str(status))
 

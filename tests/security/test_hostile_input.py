@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import socket
 from urllib.parse import quote
 
 import pytest
@@ -34,6 +33,7 @@ from api.security import limiter
 from tests.security.test_isolation_matrix import Upload, body_for
 from tests.support.clients import API
 from tests.support.dnsmasq import dnsmasq_test
+from tests.support.netboot import raw_http
 from tests.support.world import fill, spec_document
 
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}
@@ -155,25 +155,13 @@ def test_request_paths_cannot_forge_log_lines(client, tenant, caplog):
                                                                                         for line in lines)
 
 
-def _raw(port: int, data: bytes) -> tuple[int, str, bytes]:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin1").split("\r\n")
-    ctype = next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("content-type:")), "")
-    return int(lines[0].split()[1]), ctype, body
-
-
 def test_the_servers_own_errors_are_json(server):
     port = server.port
     cases = {414: b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
              431: b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n"}
     cases[-431] = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n"
     for expected, request in cases.items():
-        status, ctype, body = _raw(port, request)
+        status, ctype, body = raw_http("127.0.0.1", port, request)
         assert status == abs(expected) and ctype.startswith("application/json"), (status, ctype, body[:200])
         assert json.loads(body)["errors"], body
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from api.models import Device, Event, Machine
 from api.security import limiter
 from tests.support.clients import Cloud
+from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
 from tests.support.waiting import wait_for
 
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
@@ -34,51 +35,20 @@ def _device(tenant, hostname: str, os_slug: str = "ubuntu_24_04") -> dict:
     return r.json
 
 
-def _machine(database, device_id: str) -> tuple[str, str]:
-    """(machine id, MAC) of the device's machine."""
-    with database.Session() as s:
-        m = s.get(Device, device_id).machine
-        return m.id, m.nics[0].mac
-
-
-def _at(database, device_id: str, step: str) -> None:
-    """Put the device's operation at ``step``, as the worker would (no worker runs here)."""
-    with database.transaction() as s:
-        m = s.get(Device, device_id).machine
-        m.operation_args = {**m.operation_args, "pos": m.operation_args["steps"].index(step)}
-        m.step = step
-
-
-def _lookup(client, mac: str, remote: str) -> str:
-    r = client.get("/metal/v1/boot/ipxe", query_string={"mac": mac}, environ_base={"REMOTE_ADDR": remote})
-    assert r.status_code == 200, r.data
-    return r.get_data(as_text=True)
-
-
-def _agent(script: str) -> str:
-    """The boot credential in a boot script."""
-    return re.search(r"ingot\.metadata=http://[^/]+/metadata/(\S+)", script).group(1)
-
-
-def _secret(database, box, device_id: str) -> str:
-    with database.Session() as s:
-        return box.decrypt(s.get(Device, device_id).metadata_token_enc)
-
-
 # --- 1. anonymous lookups and the metadata secret ------------------------------------------------
 
 def test_an_anonymous_lookup_never_gets_a_secret_and_a_second_one_revokes_the_first(client, database, box, lab,
                                                                                     tenant):
     dev = _device(tenant, "victim")
-    _, mac = _machine(database, dev["id"])
-    secret = _secret(database, box, dev["id"])
+    mac = mac_of(database, dev["id"])
+    secret = metadata_secret(database, box, dev["id"])
     # before the engine boots the machine: nothing to boot from the network
-    assert "exit" in _lookup(client, mac, ATTACKER).splitlines()
-    _at(database, dev["id"], "wait_boot")
-    first = _lookup(client, mac, MACHINE_ADDR)  # the machine's own boot: its one-time credential
+    assert "exit" in lookup(client, mac, ATTACKER).splitlines()
+    at_step(database, dev["id"], "wait_boot")
+    first = lookup(client, mac, MACHINE_ADDR)  # the machine's own boot: its one-time credential
     assert secret not in first  # the metadata secret is in no boot script
-    agent = _agent(first)
-    again = _lookup(client, mac, ATTACKER)
+    agent = boot_credential(first)
+    again = lookup(client, mac, ATTACKER)
     assert agent not in again and secret not in again and "ingot.metadata=" not in again
     # one of the two was not the machine: the credential is revoked, the step fails, the operator is told
     assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 409
@@ -90,16 +60,16 @@ def test_an_anonymous_lookup_never_gets_a_secret_and_a_second_one_revokes_the_fi
         assert {"machine.boot.credential_contested", "device.boot.credential_revoked"} <= types
     # whatever the first asker read, the device's metadata secret is a new one now
     assert client.get(f"/metadata/{secret}/metadata").status_code == 404
-    assert _secret(database, box, dev["id"]) != secret
+    assert metadata_secret(database, box, dev["id"]) != secret
 
 
 def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, lab, tenant):
     """Before: ``POST /metadata/<secret>/phone-home`` made a device active with no OS on its disk."""
     dev = _device(tenant, "no-os", "debian_12")
-    secret = _secret(database, box, dev["id"])
+    secret = metadata_secret(database, box, dev["id"])
     addr = next(a["address"] for a in dev["ip_addresses"] if a["address_family"] == 4 and a["public"])
     for step in ("wait_install", "wait_phone_home"):
-        _at(database, dev["id"], step)
+        at_step(database, dev["id"], step)
         r = client.post(f"/metadata/{secret}/phone-home", json={"instance_id": dev["id"]})
         assert r.status_code == 403 and "boot credential" in r.json["errors"][0]
         r = client.post(f"/metadata/{secret}/events", json={"state": "succeeded", "code": 1002})
@@ -112,13 +82,13 @@ def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, 
 
 def test_the_metadata_secret_cannot_end_a_wipe(client, database, box, lab, tenant):
     dev = _device(tenant, "wipe-me", "debian_12")
-    secret = _secret(database, box, dev["id"])
+    secret = metadata_secret(database, box, dev["id"])
     with database.transaction() as s:  # provisioned, as the engine would leave it
         d = s.get(Device, dev["id"])
         d.machine.operation = d.machine.step = None
         d.machine.state, d.state = "active", "active"
     assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
-    _at(database, dev["id"], "wait_wipe")
+    at_step(database, dev["id"], "wait_wipe")
     r = client.post(f"/metadata/{secret}/deploy/complete", json={"status": "ok"})
     assert r.status_code == 404  # a deleted device's secret names nothing any more (and the attempt counts)
     with database.Session() as s:
@@ -168,10 +138,10 @@ def test_absent_metadata_keys_do_not_lock_out_the_device_or_its_neighbours(clien
     phone-home and every API client at its address then got 429."""
     limiter(client.application).limit = 5
     dev = _device(tenant, "cloud-init")
-    secret = _secret(database, box, dev["id"])
-    _at(database, dev["id"], "wait_boot")
-    agent = _agent(_lookup(client, _machine(database, dev["id"])[1], MACHINE_ADDR))
-    _at(database, dev["id"], "wait_install")
+    secret = metadata_secret(database, box, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    agent = boot_credential(lookup(client, mac_of(database, dev["id"]), MACHINE_ADDR))
+    at_step(database, dev["id"], "wait_install")
     config = client.get(f"/metadata/{agent}/autoinstall/user-data", environ_base={"REMOTE_ADDR": MACHINE_ADDR})
     phone = re.search(r"/metadata/([^/]+)/phone-home", config.get_data(as_text=True)).group(1)
     for key in ("ami-id", "ami-launch-index", "ami-manifest-path", "block-device-mapping/", "instance-action",
@@ -181,7 +151,7 @@ def test_absent_metadata_keys_do_not_lock_out_the_device_or_its_neighbours(clien
                 "tags/instance"):
         r = client.get(f"/metadata/{secret}/latest/meta-data/{key}", environ_base={"REMOTE_ADDR": MACHINE_ADDR})
         assert r.status_code == 404, key
-    _at(database, dev["id"], "wait_phone_home")
+    at_step(database, dev["id"], "wait_phone_home")
     assert client.post(f"/metadata/{phone}/phone-home", json={}, environ_base={"REMOTE_ADDR": MACHINE_ADDR}) \
         .status_code == 200
     assert client.get("/metal/v1/user", headers=other_tenant.headers,
