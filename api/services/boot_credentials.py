@@ -83,7 +83,10 @@ def find(session: Session, token: str) -> Presented | None:
     cred = session.scalar(select(BootCredential).where(BootCredential.token_hash == hash_token(token)))
     if cred is None:
         return None
-    m = session.get(Machine, cred.machine_id)
+    # the machine's row lock, then the credential afresh: a revocation being committed (a contested
+    # boot, which takes the same lock first) is seen, never overwritten by this report
+    m = session.get(Machine, cred.machine_id, with_for_update=True, populate_existing=True)
+    session.refresh(cred)
     op_id, pos, _ = _op(m)
     if cred.revoked_at is not None:
         problem = "it was revoked"

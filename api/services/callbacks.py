@@ -130,6 +130,7 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
 def _contested(session: Session, box: SecretBox, m: Machine, device: Device | None, first, source: str) -> None:
     """Two requests for one step's boot credential: revoke everything the step
     handed out, fail it, and tell the operator (and the tenant, without machine names)."""
+    session.refresh(m, with_for_update=True)  # the lock a report takes first (boot_credentials.find)
     boot_credentials.revoke_all(session, m)
     first_to = first.issued_to if first is not None else "?"
     step = first.step if first is not None else m.step
