@@ -11,10 +11,15 @@ from werkzeug.exceptions import HTTPException
 from api import observability, security, web
 from api.core import db as dbmod
 from api.core.config import Settings
-from api.core.errors import ServiceError
+from api.core.errors import ServiceError, Unauthorized
 from api.core.secrets import SecretBox, secret_key
 from api.core.urls import API_PREFIX, PUBLIC_API_PATHS
-from api.http_errors import error_response, http_exception_messages, register_error_handlers
+from api.http_errors import (
+    error_response,
+    http_exception_messages,
+    register_error_handlers,
+    service_error_response,
+)
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
 from api.services import auth
@@ -65,7 +70,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     app.teardown_appcontext(dbmod.close_session)
     register_error_handlers(app)
     observability.init_app(app)  # request id, access log, /metrics (before auth: every response gets an id)
-    security.init_app(app)  # before authentication: blocked sources never reach the token lookup
+    security.init_app(app)  # before authentication: malformed input never reaches the token lookup
 
     @app.before_request
     def _authenticate():
@@ -75,8 +80,10 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         try:
             g.principal = (web.request_principal(dbmod.session())  # the console's cookie, when no token is sent
                            or auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token")))
+        except Unauthorized as exc:  # counted per source; a source over the limit gets 429 instead
+            return service_error_response(security.refused_failure("api", exc))
         except ServiceError as exc:
-            return error_response(exc.status, exc.messages)
+            return service_error_response(exc)
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
             return error_response(403, ["this API key is read-only"])
         return None

@@ -30,9 +30,15 @@ _OWN_METRICS_DIR = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _OWN_METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ingot-metrics-")
 
+from gunicorn import util as _gunicorn_util  # noqa: E402
+
 from api.core.config import Settings  # noqa: E402 - after the metrics dir is set
+from api.http_errors import gunicorn_write_error  # noqa: E402
 
 _settings = Settings.from_env()
+# gunicorn's own error pages (a request line too long: 414, headers too large: 431, a malformed
+# request: 400) are JSON like every other error; set here, in the master, so every worker has it
+_gunicorn_util.write_error = gunicorn_write_error
 
 bind = _settings.bind or "127.0.0.1:8080"
 workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)

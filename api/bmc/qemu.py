@@ -57,8 +57,8 @@ from typing import Any, Iterator
 from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnsupported, Inventory
 
 GUEST_INGOT_IP = "10.0.2.100"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch
+_MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
 
 
@@ -94,7 +94,7 @@ class QemuDriver(BMCDriver):
     def __init__(self, address: str, username: str | None = None, password: str | None = None,
                  options: dict[str, Any] | None = None, timeout: float = 10.0):
         super().__init__(address, username, password, options, timeout)
-        if not _NAME_RE.match(address or ""):
+        if not _NAME_RE.fullmatch(address or ""):
             raise BMCError(f"invalid QEMU VM name {address!r} (letters, digits, '.', '_', '-')",
                            address=address)
         o = self.options
@@ -103,7 +103,7 @@ class QemuDriver(BMCDriver):
         self.disk_size_mib = int(o.get("disk_size_mib", 256))
         self.disk_bus = o.get("disk_bus", "virtio")
         self.mac = str(o.get("mac") or mac_for(address)).lower()
-        if not _MAC_RE.match(self.mac):
+        if not _MAC_RE.fullmatch(self.mac):
             raise BMCError(f"invalid MAC {self.mac!r}", address=address)
         self.nic_model = o.get("nic_model", "virtio-net-pci")
         self.memory = int(o.get("memory", 512))
@@ -117,8 +117,8 @@ class QemuDriver(BMCDriver):
         self.extra_args = list(o.get("extra_args") or [])
         self.forwards = dict(o.get("forwards") or {})
         for guest, host in self.forwards.items():
-            if not re.match(r"^10\.0\.2\.\d{1,3}:\d{1,5}$", str(guest)) or \
-                    not re.match(r"^[A-Za-z0-9_.-]+:\d{1,5}$", str(host)):
+            if not re.fullmatch(r"10\.0\.2\.\d{1,3}:\d{1,5}", str(guest)) or \
+                    not re.fullmatch(r"[A-Za-z0-9_.-]+:\d{1,5}", str(host)):
                 raise BMCError(f"invalid forward {guest!r} -> {host!r} (want '10.0.2.N:port' -> 'host:port')",
                                address=address)
 

@@ -49,6 +49,7 @@ class SimHost:
     boot_persistent: str = "disk"
     disk_os: str | None = None          # what is installed
     disk_metadata_url: str | None = None
+    disk_phone_home_url: str | None = None  # the one-time phone-home URL the installer wrote to the disk
     disk_booted: bool = False           # first boot of the installed system done
     fail: str | None = None
     delay: float | None = None          # seconds per boot stage (None: the lab's)
@@ -206,6 +207,7 @@ class SimLab:
                     self._note(h, "iPXE: running the tenant's kernel")
                     with self.lock:
                         h.disk_os, h.disk_metadata_url, h.disk_booted = "custom_ipxe", None, True
+                        h.disk_phone_home_url = None
                     return "done"
                 return self._run_ipxe(h, gen, text, depth + 1)
             return "done"
@@ -240,8 +242,14 @@ class SimLab:
             return
         self._post_json(f"{metadata}/events", {"state": "running", "code": 1002, "percentage": 80,
                                                "message": "installation finished, rebooting"})
+        # like a real installer, keep what the config says the installed system uses (its metadata
+        # URL, its one-time phone-home URL): the boot's own URL stops working with the install
+        seed = re.search(r"seedfrom: (\S+?)/nocloud/", config)
+        phone = re.search(r"https?://[^\s'\"\\]+?/phone-home", config)
         with self.lock:
-            h.disk_os, h.disk_metadata_url, h.disk_booted = "installed", metadata, False
+            h.disk_os, h.disk_booted = "installed", False
+            h.disk_metadata_url = seed.group(1) if seed else metadata
+            h.disk_phone_home_url = phone.group(0) if phone else None
         self._reboot_from_disk(h, gen)
 
     def _agent(self, h: SimHost, gen: int, action: str, metadata: str) -> None:
@@ -264,8 +272,11 @@ class SimLab:
         with self.lock:
             if action == "wipe":
                 h.disk_os, h.disk_metadata_url, h.disk_booted = None, None, False
-            else:
-                h.disk_os, h.disk_metadata_url, h.disk_booted = plan.get("image_url") or "image", metadata, False
+                h.disk_phone_home_url = None
+            else:  # the config drive: what the deploy instructions say the installed system uses
+                h.disk_os, h.disk_booted = plan.get("image_url") or "image", False
+                h.disk_metadata_url = plan.get("metadata_url") or metadata
+                h.disk_phone_home_url = plan.get("phone_home_url")
         self._post_json(f"{metadata}/deploy/complete", {"status": "ok", "message": f"{action} done"})
         with self.lock:  # the agent powers the machine off; Ingot takes it from there
             if self._alive(h, gen):
@@ -294,7 +305,7 @@ class SimLab:
         if h.fail == "no_phone_home":
             self._note(h, "injected failure: never phones home")
             return
-        self._post_json(f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
+        self._post_json(h.disk_phone_home_url or f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
         with self.lock:
             h.disk_booted = True
 

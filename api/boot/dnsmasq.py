@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.strict_input import escape_controls
 from api.models import Device, IpPool, Machine, Metro
 
-_RANGE_OK = re.compile(r"^[A-Za-z0-9:.,_-]+$")
-_IFACE_OK = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+_RANGE_OK = re.compile(r"[A-Za-z0-9:.,_-]+")  # fullmatch
+_IFACE_OK = re.compile(r"[A-Za-z0-9_.:-]{1,15}")
 
 
 @dataclasses.dataclass
@@ -63,17 +64,25 @@ def _host_name(name: str) -> str:
 
 
 def _validate(opts: DnsmasqOptions) -> None:
-    if not re.match(r"^https?://[^\s,#]+$", opts.ipxe_base_url or ""):
+    if not re.fullmatch(r"https?://[^\s,#]+", opts.ipxe_base_url or ""):
         raise DnsmasqError("the iPXE base URL must be an http(s) URL without spaces, commas or '#' "
                            "(set INGOT_EXTERNAL_URL or pass --ipxe-url)")
     for r in opts.dhcp_ranges:
-        if not _RANGE_OK.match(r):
+        if not _RANGE_OK.fullmatch(r):
             raise DnsmasqError(f"dhcp-range {r!r}: only letters, digits and , . : _ - are allowed")
-    if opts.interface and not _IFACE_OK.match(opts.interface):
+    if opts.interface and not _IFACE_OK.fullmatch(opts.interface):
         raise DnsmasqError(f"interface {opts.interface!r} is not an interface name")
     for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.lease_time):
         if not value or any(c in value for c in ",#\n\r"):
             raise DnsmasqError(f"{value!r}: must be non-empty, without commas, '#' or newlines")
+
+
+def _address(value: str | None) -> bool:
+    try:
+        ipaddress.ip_address(value or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _private_v4(device: Device | None, pools: list[IpPool]) -> str | None:
@@ -131,7 +140,7 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
         net = ipaddress.ip_network(p.cidr)
         out.append(f"# Ingot private pool {p.cidr}: static leases for devices' private addresses")
         out.append(f"dhcp-range=set:ingot-static,{net.network_address},static,{net.netmask},{opts.lease_time}")
-        if p.gateway:
+        if _address(p.gateway):  # the API keeps it an address; an older row may not be one
             out.append(f"dhcp-option=tag:ingot-static,option:router,{p.gateway}")
     if not opts.dhcp_ranges and not pools:
         out.append("# no --dhcp-range given and no private pool: only hosts with a static lease get an address")
@@ -156,12 +165,15 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
     seen_names: set[str] = set()
     for m in machines:
         if not m.nics:
-            out.append(f"# {m.hostname}: no NICs enrolled; it can only boot as an unknown host")
+            out.append(escape_controls(f"# {m.hostname}: no NICs enrolled; it can only boot as an unknown host"))
             continue
         tag = _tag(m)
         device = devices.get(m.id)
         ip = _private_v4(device, pools)
-        out.append(f"# {m.hostname} ({m.state}" + (f", device {device.hostname}" if device else "") + ")")
+        # names come from the API, which refuses control characters; escaped here all the same, as a
+        # line break in a comment would make the rest of it a directive
+        out.append(escape_controls(f"# {m.hostname} ({m.state}" + (f", device {device.hostname}" if device else "")
+                                   + ")"))
         for i, nic in enumerate(m.nics):
             name = _host_name(m.hostname if i == 0 else f"{m.hostname}-{nic.name or i}")
             if name in seen_names:

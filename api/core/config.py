@@ -58,6 +58,7 @@ class Settings:
     web_timeout: int = 60             # seconds before a stuck worker is killed
     graceful_timeout: int = 30        # seconds running requests get on SIGTERM
     forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-*
+    trusted_proxies: str = ""         # comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed
     log_level: str = "info"           # gunicorn's own log
     migrate_on_start: bool = True     # migrations (+ bootstrap operator) run once in the gunicorn master
     db_pool_size: int = 0             # connections per API process (0: web_threads)
@@ -65,6 +66,7 @@ class Settings:
     # abuse limits and metrics (api/security.py, api/observability.py)
     auth_failure_limit: int = 20      # failed authentications per source address and window; 0: no limit
     auth_failure_window: float = 60.0
+    boot_lookup_limit: int = 30       # netboot lookups by MAC that carry no credential, per source and window
     metrics_token: str = ""           # bearer token /metrics requires (empty: none)
     max_request_bytes: int = 1024 * 1024
     # netboot

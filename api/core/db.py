@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from pathlib import Path
 from typing import Iterator
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -19,8 +21,43 @@ from sqlalchemy.pool import NullPool
 log = logging.getLogger("ingot.db")
 
 
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+class Outage:
+    """Whether the database answers, as the background loops of one process see it:
+    one log line when it stops answering ("database unavailable, retrying"), one when it
+    is back ("database back"), instead of a traceback per poll. Thread-safe."""
+
+    def __init__(self, logger: logging.Logger | None = None):
+        self.log = logger or log
+        self.down = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """True when ``error`` is the database being unavailable (said once per outage);
+        False for anything else, which the caller reports itself."""
+        if not isinstance(error, UNAVAILABLE) and not getattr(error, "connection_invalidated", False):
+            return False
+        with self._lock:
+            if not self.down:
+                self.down = True
+                reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+                self.log.warning("database unavailable, retrying (%s: %s)", type(error).__name__,
+                                 reason[0][:200] if reason else "")
+        return True
+
+    def ok(self) -> None:
+        """The database answered."""
+        with self._lock:
+            if self.down:
+                self.down = False
+                self.log.warning("database back")
+
+
 class Database:
-    """One engine + session factory per process (per app)."""
+    """One engine + session factory per process (per app); ``outage`` tells its loops' logs
+    whether it answers (:class:`Outage`)."""
 
     def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10):
         self.url = url
@@ -39,6 +76,7 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.outage = Outage()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -8,19 +8,20 @@ import re
 from flask import request
 
 from api.core.config import current_settings
+from api.core.strict_input import escape_controls
 
 API_PREFIX = "/metal/v1"
 # paths under the API prefix that need no X-Auth-Token
 PUBLIC_API_PATHS = (f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs", f"{API_PREFIX}/boot/")
-# paths that carry a secret token in the URL: a 404 there is a failed guess
-TOKEN_PATHS = re.compile(r"^(/metadata/[^/]+/|%s/boot/ipxe/[^/]+$)" % re.escape(API_PREFIX))
+# paths that carry a secret in the URL (metadata secrets, boot credentials, boot tokens)
 SECRET_IN_PATH = re.compile(r"(/metadata/|%s/boot/ipxe/)([^/\s?#]+)" % re.escape(API_PREFIX))
 
 
 def redact_path(path: str) -> str:
-    """``path`` (or a request line) with a per-device metadata secret or a
-    boot token replaced by ``[redacted]``, for logs."""
-    return SECRET_IN_PATH.sub(lambda m: m.group(1) + "[redacted]", path)
+    """``path`` (or a request line) with a per-device metadata secret, a boot
+    credential or a boot token replaced by ``[redacted]`` and control characters
+    escaped (a decoded ``%0A`` must not start a forged log line), for logs."""
+    return escape_controls(SECRET_IN_PATH.sub(lambda m: m.group(1) + "[redacted]", path))
 
 
 def external_url() -> str:

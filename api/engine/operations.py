@@ -10,6 +10,7 @@ import dataclasses
 import uuid
 from typing import Callable
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.core import events
@@ -18,7 +19,7 @@ from api.engine.inspection import apply_inspection
 from api.engine.release import finish_delete
 from api.engine.states import transition
 from api.engine.steps import STEPS, reset_callbacks
-from api.models import Device, Machine, as_utc, utcnow
+from api.models import BootCredential, Device, Machine, as_utc, utcnow
 
 # Step plans ---------------------------------------------------------------
 # A plan may name a step more than once (a wipe before a reinstall powers the
@@ -132,9 +133,11 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
         transition(m, "machine", "cleaned")
         result = f"machine {m.hostname} returned to the pool{wiped}"
     m.power_expected = "off"
-    if d is not None:
-        finish_delete(s, d)
-    return result
+    if d is None:
+        return result
+    events.record(s, "machine.released", result, machine=m)  # the operator's words: the machine's name
+    finish_delete(s, d)
+    return f"device deleted; its machine was released{wiped}"
 
 
 def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
@@ -263,6 +266,10 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
                        "try again when it is done")
     args = dict(args or {})
     prior_state = m.state
+    running_op = (m.operation_args or {}).get("op_id") if m.operation else None
+    # boot credentials of older operations go (a preempted one's stay: its agent may still call, and is told 409)
+    s.execute(delete(BootCredential).where(BootCredential.machine_id == m.id,
+                                           BootCredential.op_id != (running_op or "")))
     if op.machine_event:
         transition(m, "machine", op.machine_event)
     if device is not None and op.device_event:

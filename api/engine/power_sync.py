@@ -189,8 +189,8 @@ class PowerSync:
             if report is not None and report.polled:
                 self.last_report = report
                 self.reports.append(report)
-        except Exception:  # noqa: BLE001 - e.g. the database went away; try again next time
-            if not self.stop.is_set():
+        except Exception as exc:  # noqa: BLE001 - e.g. the database went away; try again next time
+            if not self.stop.is_set() and not self.db.outage.failed(exc):
                 log.exception("power sync sweep failed")
 
     # -- one sweep ----------------------------------------------------------

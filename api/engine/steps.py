@@ -33,9 +33,10 @@ REISSUE_EVERY = 10        # re-send a power command every N polls if it did not 
 @dataclasses.dataclass
 class Outcome:
     kind: str             # "done", "wait", "retry" or "fail"
-    message: str = ""
+    message: str = ""     # what the device's events say (its tenant reads them)
     delay: float = 0.0
     data: dict | None = None  # kept in operation_args["out"][step] for the operation's finish
+    detail: str = ""      # the operator's version (BMC address, error): the machine's events and last_error
 
 
 def done(message: str = "", data: dict | None = None) -> Outcome:
@@ -140,9 +141,18 @@ def _inspect(ctx: StepContext) -> Outcome:
 
 # --- waits on boot callbacks (written by the boot/metadata endpoints) ------
 # Callbacks are reset by the boot_pxe step, so what a wait sees was reported
-# by the boot this operation started.
+# by the boot this operation started. A boot credential asked for twice
+# (install_result "revoked", api/services/callbacks.py) fails whichever wait is current.
+
+def _revoked(m: Machine) -> Outcome | None:
+    if m.install_result == "revoked":
+        return fail(m.install_message or "the boot credential of this step was revoked")
+    return None
+
 
 def _wait_boot(ctx: StepContext) -> Outcome:
+    if (revoked := _revoked(ctx.machine)):
+        return revoked
     if ctx.machine.boot_fetched_at is not None:
         return done("machine fetched its iPXE script")
     return wait(CALLBACK_POLL)
@@ -153,6 +163,8 @@ def _wait_install(ctx: StepContext) -> Outcome:
     installed system already phoned home). Progress reports in between are
     events; a failure report ends the operation at once."""
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.install_result == "ok" or m.phoned_home_at is not None:
@@ -163,6 +175,8 @@ def _wait_install(ctx: StepContext) -> Outcome:
 def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
     def act(ctx: StepContext) -> Outcome:
         m = ctx.machine
+        if (revoked := _revoked(m)):
+            return revoked
         if m.install_result == "failed":
             return fail(f"deploy agent reported failure ({what}): {m.install_message or 'no details'}")
         if m.install_result == "ok":
@@ -173,6 +187,8 @@ def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
 
 def _wait_phone_home(ctx: StepContext) -> Outcome:
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None:
@@ -182,6 +198,8 @@ def _wait_phone_home(ctx: StepContext) -> Outcome:
 
 def _wait_rescue(ctx: StepContext) -> Outcome:
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"rescue environment reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None or m.install_result == "ok":

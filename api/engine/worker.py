@@ -47,6 +47,17 @@ def _position(m: Machine) -> tuple:
     return (m.operation, args.get("op_id"), args.get("pos", 0), m.step)
 
 
+def _record_both(s, type_: str, said: Outcome, m: Machine, d: Device | None, **kw) -> None:
+    """An event of the device with the tenant's words, and, when the operator's differ (a BMC's
+    address and answer), one of the machine only with those (tenants never see machine events)."""
+    if d is None:
+        events.record(s, type_, said.detail or said.message, machine=m, **kw)
+        return
+    events.record(s, type_, said.message, machine=m, device=d, **kw)
+    if said.detail:
+        events.record(s, "machine." + type_.split(".", 1)[1], said.detail, machine=m, **kw)
+
+
 class Worker:
     """One engine worker. ``run_forever`` until ``stop`` is set."""
 
@@ -113,23 +124,31 @@ class Worker:
         # a step that is still waiting (or retrying) past its limit fails; one that
         # has just seen what it waited for succeeds even if the check came late
         if outcome.kind in ("wait", "retry") and step_expired(step, m, self.settings, utcnow()):
-            last = f" (last error: {outcome.message})" if outcome.kind == "retry" else ""
-            outcome = fail(timeout_message(step, m, self.settings) + last)
-            outcome.data = {"timeout": True}
+            expired = fail(timeout_message(step, m, self.settings))
+            if outcome.kind == "retry":
+                expired.message += f" (last error: {outcome.message})"
+                expired.detail = f"{timeout_message(step, m, self.settings)} (last error: {outcome.detail})"
+            outcome, outcome.data = expired, {"timeout": True}
         self._record(machine_id, m, step.name, outcome)
         if self.on_step:
             self.on_step(m.operation, step.name, outcome, time.monotonic() - started)
         return outcome
 
     def _bmc_retry(self, m: Machine, exc: Exception, unexpected: bool = False) -> Outcome:
+        """Retry with backoff, then fail. The device's events say what happened; the
+        machine's (the operator's) also say which BMC and what it answered."""
         attempts = (m.step_attempts or 0) + 1
         where = f"BMC {m.bmc_driver} {m.bmc_address}"
         what = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
+        said = "the machine's management controller (BMC) failed" if unexpected else \
+            "the machine's management controller (BMC) did not answer as expected"
         if attempts >= self.settings.bmc_retries:
-            return fail(f"{where}: {what} (gave up after {attempts} attempts)")
+            out = fail(f"{said} (gave up after {attempts} attempts)")
+            out.detail = f"{where}: {what} (gave up after {attempts} attempts)"
+            return out
         delay = min(MAX_BACKOFF, 2 ** attempts)
-        return Outcome("retry", f"{where}: {what} (attempt {attempts} of {self.settings.bmc_retries}, "
-                                f"retrying in {delay:.0f}s)", delay)
+        tries = f"attempt {attempts} of {self.settings.bmc_retries}, retrying in {delay:.0f}s"
+        return Outcome("retry", f"{said} ({tries})", delay, detail=f"{where}: {what} ({tries})")
 
     def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome) -> None:
         with self.db.transaction() as s:
@@ -164,10 +183,10 @@ class Worker:
                                                                                                outcome.delay))
             elif outcome.kind == "retry":
                 m.step_attempts = (m.step_attempts or 0) + 1
-                m.last_error = outcome.message
+                m.last_error = outcome.detail or outcome.message
                 m.next_check_at = now + dt.timedelta(seconds=outcome.delay)
-                events.record(s, f"machine.{m.operation}.{step_name}.retry", outcome.message,
-                              state="warning", outcome="retry", machine=m, device=d)
+                _record_both(s, f"{'device' if d is not None else 'machine'}.{m.operation}.{step_name}.retry",
+                             outcome, m, d, state="warning", outcome="retry")
             else:
                 self._fail(s, m, d, op, step_name, outcome)
 
@@ -211,13 +230,14 @@ class Worker:
         kind = "device" if d is not None else "machine"
         message = outcome.message
         timed_out = bool(outcome.data and outcome.data.get("timeout"))
-        m.last_error = f"{m.operation} failed at step {step_name}: {message}"
+        m.last_error = f"{m.operation} failed at step {step_name}: {outcome.detail or message}"
         if timed_out:
-            events.record(s, f"{kind}.{m.operation}.{step_name}.timeout", message, state="error",
-                          outcome="timeout", machine=m, device=d)
-        events.record(s, f"{kind}.{m.operation}.failed", f"{step_name}: {message}", state="error",
-                      outcome="failed", machine=m, device=d)
-        then = op.fail(s, m, d, message)
+            _record_both(s, f"{kind}.{m.operation}.{step_name}.timeout", outcome, m, d, state="error",
+                         outcome="timeout")
+        detail = f"{step_name}: {outcome.detail}" if outcome.detail else ""
+        _record_both(s, f"{kind}.{m.operation}.failed", Outcome("fail", f"{step_name}: {message}", detail=detail), m, d,
+                     state="error", outcome="failed")
+        then = op.fail(s, m, d, outcome.detail or message)
         self._clear(m)
         if then:
             start(s, m, then, d)
@@ -241,8 +261,9 @@ class Worker:
     def _safe_step(self, machine_id: str) -> None:
         try:
             self.run_step(machine_id)
-        except Exception:  # keep the loop alive; the lease expires and the step is retried
-            log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
+        except Exception as exc:  # keep the loop alive; the lease expires and the step is retried
+            if not self.db.outage.failed(exc):
+                log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
@@ -250,8 +271,10 @@ class Worker:
             PowerSync.for_worker(self).maybe_run()  # a background sweep when due; returns at once, never raises
             try:
                 n = self.run_once()
-            except Exception:
-                log.exception("worker %s: claim failed (database unavailable?)", self.name)
+                self.db.outage.ok()
+            except Exception as exc:
+                if not self.db.outage.failed(exc):  # an outage is one line when it starts and one when it ends
+                    log.exception("worker %s: claim failed", self.name)
                 n = 0
             if n == 0:
                 self.stop.wait(self.settings.worker_poll_interval)

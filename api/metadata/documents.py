@@ -53,10 +53,10 @@ def nocloud_meta_data(device: Device) -> str:
                            "public-keys": [k.key for k in device.ssh_keys]}, sort_keys=False)
 
 
-def nocloud_vendor_data(device: Device, metadata_url: str) -> str:
-    """cloud-config Ingot adds to the tenant's: SSH keys and the phone-home call."""
-    doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys],
-           "phone_home": {"url": f"{metadata_url}/phone-home", "post": ["instance_id", "hostname"], "tries": 10}}
+def nocloud_vendor_data(device: Device) -> str:
+    """cloud-config Ingot adds to the tenant's: the SSH keys. (The phone-home call is not
+    here: its one-time URL is written to the disk by the installer, never served after it.)"""
+    doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys]}
     return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
 
 

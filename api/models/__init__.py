@@ -4,7 +4,8 @@ from api.models.catalog import Metro, OperatingSystem, Plan  # noqa: F401
 from api.models.device import Device, SSHKey, device_ssh_keys  # noqa: F401
 from api.models.event import Event  # noqa: F401
 from api.models.identity import ApiToken, Membership, Project, User  # noqa: F401
-from api.models.machine import Machine, Nic  # noqa: F401
+from api.models.limits import RateCounter  # noqa: F401
+from api.models.machine import BootCredential, Machine, Nic  # noqa: F401
 from api.models.network import IpAssignment, IpPool, IpReservation  # noqa: F401
 from api.models.reservation import HardwareReservation  # noqa: F401
 from api.models.web import FleetSample, WebSession  # noqa: F401

@@ -1,11 +1,14 @@
 """Metros, plans and operating systems (tenant views + operator input)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas.common import RequestSchema, href, list_schema, update_schema
+from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
 
-SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$", error="must be lowercase letters, digits, '.', '_' or '-'")
+# validate.Regexp matches from the start; \Z (not "$", which allows a final newline) ends the match
+SLUG = validate.Regexp(r"[a-z0-9][a-z0-9._-]{0,63}\Z", error="must be lowercase letters, digits, '.', '_' or '-'")
 
 
 class MetroSchema(Schema):
@@ -20,7 +23,7 @@ MetroListSchema = list_schema("metros", MetroSchema, "MetroList")
 
 
 class MetroCreateSchema(RequestSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9]{2,16}$",
+    code = fields.String(required=True, validate=validate.Regexp(r"[a-z0-9]{2,16}\Z",
                          error="must be 2 to 16 lowercase letters or digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     country = fields.String(load_default="", validate=validate.Length(max=8))
@@ -61,7 +64,7 @@ PlanListSchema = list_schema("plans", PlanSchema, "PlanList")
 class PlanCreateSchema(RequestSchema):
     slug = fields.String(required=True, validate=SLUG)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", metadata=MULTILINE)
     plan_class = fields.String(data_key="class", load_default="")
     line = fields.String(load_default="baremetal")
     specs = fields.Dict(load_default=dict)
@@ -73,6 +76,15 @@ PlanUpdateSchema = update_schema(PlanCreateSchema, "PlanUpdate", exclude=("slug"
 
 
 INSTALL_METHODS = ("ipxe_recipe", "image", "custom_ipxe")
+_TEMPLATES = SandboxedEnvironment()  # parses only: the templates render at boot (api/boot/ipxe.py)
+
+
+def validate_template(value: str) -> None:
+    """An OS record's template (rendered when a machine boots) must at least parse."""
+    try:
+        _TEMPLATES.parse(value)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(f"is not a valid template (line {exc.lineno}: {exc.message})") from None
 
 
 class OperatingSystemRefSchema(Schema):
@@ -108,14 +120,14 @@ class OperatingSystemCreateSchema(RequestSchema):
     version = fields.String(load_default="")
     provisionable_on = fields.List(fields.String(), load_default=list)
     install_method = fields.String(load_default="ipxe_recipe", validate=validate.OneOf(INSTALL_METHODS))
-    kernel_url = fields.String(load_default="")
-    initrd_url = fields.String(load_default="")
-    cmdline_template = fields.String(load_default="")
+    kernel_url = fields.String(load_default="", validate=validate_template)
+    initrd_url = fields.String(load_default="", validate=validate_template)
+    cmdline_template = fields.String(load_default="", validate=validate_template)
     install_kind = fields.String(load_default="", validate=validate.OneOf(("", "autoinstall", "preseed")))
-    install_template = fields.String(load_default="")
+    install_template = fields.String(load_default="", metadata=MULTILINE, validate=validate_template)
     image_url = fields.String(load_default="")
     image_checksum = fields.String(load_default="", validate=validate.Regexp(
-        r"^$|^sha256:[0-9a-f]{64}$", error="must be sha256:<64 hex digits>"))
+        r"(sha256:[0-9a-f]{64})?\Z", error="must be sha256:<64 hex digits>"))
     image_format = fields.String(load_default="raw", validate=validate.OneOf(("raw", "gz", "xz")))
     default_user = fields.String(load_default="root")
 

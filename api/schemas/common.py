@@ -4,9 +4,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
 
+from api.core.strict_input import has_control
 from api.core.urls import API_PREFIX
 
 MAX_PER_PAGE = 1000
@@ -14,8 +16,9 @@ MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer on every database
 MAX_TAGS = 64
 MAX_TAG_LENGTH = 256
 
+# whole-string matches (fullmatch, \Z): "$" would match before a final newline
 HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+    r"(?=.{1,253}\Z)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 def href(kind: str, obj_id: str) -> str:
@@ -35,12 +38,38 @@ class View:
         return getattr(self._row, name)
 
 
+MULTILINE = {"multiline": True}  # a text field's metadata: tab and line breaks allowed (free text)
+
+
+def _control_in(field: fields.Field, value) -> bool:
+    """``value`` of ``field`` (a string, or a list of strings) holds a control character."""
+    if isinstance(value, str) and isinstance(field, fields.String):
+        return has_control(value, multiline=bool(field.metadata.get("multiline")))
+    if isinstance(value, list) and isinstance(field, (fields.List, Tags)):
+        inner = field.inner if isinstance(field, fields.List) else fields.String()
+        return any(_control_in(inner, item) for item in value)
+    return False
+
+
 class RequestSchema(Schema):
-    """Request bodies: fields Equinix clients send that Ingot does not use are
-    ignored (``features``, ``spot_instance``…), not errors."""
+    """Request bodies and query arguments: fields Equinix clients send that Ingot
+    does not use are ignored (``features``, ``spot_instance``…), not errors; no
+    text field carries a control character (they end up in iPXE scripts, dnsmasq
+    files, shell commands and logs), except tab and line breaks in free text
+    (fields with ``metadata=MULTILINE``)."""
 
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def _refuse_control_characters(self, data, **kwargs):
+        if isinstance(data, Mapping):
+            bad = {key: ["must not contain control characters"] for key, field in
+                   ((f.data_key or name, f) for name, f in self.load_fields.items())
+                   if key in data and _control_in(field, data[key])}
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 class ListArgs(RequestSchema):
@@ -117,8 +146,16 @@ class JSONObject(fields.Field):
         return value or {}
 
 
+HTTP_URL_RE = re.compile(r"https?://[^\s${}]+")  # fullmatch; what an iPXE script may chain to
+
+
+def is_http_url(value: str) -> bool:
+    """An http(s) URL without whitespace, control characters or iPXE settings (``${...}``)."""
+    return bool(HTTP_URL_RE.fullmatch(value or ""))
+
+
 def validate_hostname(value: str) -> None:
-    if not HOSTNAME_RE.match(value or ""):
+    if not HOSTNAME_RE.fullmatch(value or ""):
         raise ValidationError("must be a valid RFC 1123 hostname (letters, digits, hyphens, dots; "
                               "labels up to 63 characters)")
 

@@ -5,12 +5,14 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (
+    MULTILINE,
     HrefField,
     JSONObject,
     ListArgs,
     RequestSchema,
     Tags,
     href,
+    is_http_url,
     list_schema,
     validate_hostname,
 )
@@ -113,11 +115,11 @@ class DeviceListArgs(ListArgs):
 
 class DeviceCreateSchema(RequestSchema):
     hostname = fields.String(validate=validate_hostname)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
     plan = fields.String(required=True)
     metro = fields.String(required=True)
     operating_system = fields.String(required=True)
-    userdata = fields.String(load_default="", validate=validate_userdata)
+    userdata = fields.String(load_default="", validate=validate_userdata, metadata=MULTILINE)
     customdata = JSONObject(load_default=dict)
     tags = Tags(load_default=list)
     billing_cycle = fields.String(load_default="hourly", validate=validate.OneOf(BILLING_CYCLES))
@@ -132,16 +134,16 @@ class DeviceCreateSchema(RequestSchema):
     @validates_schema
     def _url_scheme(self, data, **kwargs):
         url = data.get("ipxe_script_url") or ""
-        if url and not url.startswith(("http://", "https://")):
-            raise ValidationError("must be an http:// or https:// URL", "ipxe_script_url")
+        if url and not is_http_url(url):
+            raise ValidationError("must be an http:// or https:// URL without spaces", "ipxe_script_url")
 
 
 class DeviceUpdateSchema(RequestSchema):
     """PUT and PATCH: older clients send every field; only known ones apply."""
 
     hostname = fields.String(validate=validate_hostname)
-    description = fields.String(validate=validate.Length(max=1024))
-    userdata = fields.String(validate=validate_userdata)
+    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
+    userdata = fields.String(validate=validate_userdata, metadata=MULTILINE)
     customdata = JSONObject()
     tags = Tags()
     billing_cycle = fields.String(validate=validate.OneOf(BILLING_CYCLES))

@@ -7,13 +7,13 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import RequestSchema, href, list_schema, validate_hostname
 
-MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+MAC_RE = re.compile(r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}")  # fullmatch
 BMC_DRIVERS = ("sim", "redfish", "ipmi", "qemu")
 MACHINE_ACTIONS = ("power_on", "power_off", "reboot", "inspect", "set_boot_device")
 
 
 def validate_mac(value: str) -> None:
-    if not MAC_RE.match(value or ""):
+    if not MAC_RE.fullmatch(value or ""):
         raise ValidationError("must be a MAC address like 52:54:00:12:34:56")
 
 

@@ -5,10 +5,19 @@ import ipaddress
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas.common import RequestSchema, Tags, href, list_schema
+from api.schemas.common import MULTILINE, RequestSchema, Tags, href, list_schema
 from api.schemas.device import IpAddressSchema
 
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
+
+
+def validate_gateway(value: str) -> None:
+    """An IP address, or empty (no gateway): it goes to devices' network config and to dnsmasq."""
+    if value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValidationError("must be an IP address (or empty)") from None
 
 
 def validate_cidr(value: str) -> None:
@@ -24,7 +33,7 @@ class IpPoolSchema(Schema):
     kind = fields.String(data_key="type")
     cidr = fields.String()
     gateway = fields.String()
-    description = fields.String()
+    description = fields.String(metadata=MULTILINE)
     href = fields.Function(lambda p: href("ip-pools", p.id))
     created_at = fields.DateTime()
 
@@ -36,13 +45,13 @@ class IpPoolCreateSchema(RequestSchema):
     metro = fields.String(required=True)
     kind = fields.String(data_key="type", required=True, validate=validate.OneOf(POOL_KINDS))
     cidr = fields.String(required=True, validate=validate_cidr)
-    gateway = fields.String(load_default="")
-    description = fields.String(load_default="")
+    gateway = fields.String(load_default="", validate=validate_gateway)
+    description = fields.String(load_default="", metadata=MULTILINE)
 
 
 class IpPoolUpdateSchema(RequestSchema):
-    gateway = fields.String()
-    description = fields.String()
+    gateway = fields.String(validate=validate_gateway)
+    description = fields.String(metadata=MULTILINE)
 
 
 class IpReservationSchema(Schema):
@@ -73,12 +82,12 @@ class IpReservationCreateSchema(RequestSchema):
     metro = fields.String(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
     tags = Tags(load_default=list)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class IpReservationUpdateSchema(RequestSchema):
     tags = Tags()
-    description = fields.String(validate=validate.Length(max=1024))
+    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class IpAttachSchema(RequestSchema):

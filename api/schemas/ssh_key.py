@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import RequestSchema, href, list_schema
+from api.schemas.common import MULTILINE, RequestSchema, href, list_schema
 
 
 def _owner(k):
@@ -28,9 +28,10 @@ SSHKeyListSchema = list_schema("ssh_keys", SSHKeySchema, "SSHKeyList")
 
 class SSHKeyCreateSchema(RequestSchema):
     label = fields.String(load_default="", validate=validate.Length(max=255))
-    key = fields.String(required=True, validate=validate.Length(min=1, max=16384))
+    # a pasted key may end in a line break; the key itself must be one line (services/ssh_keys.py)
+    key = fields.String(required=True, validate=validate.Length(min=1, max=16384), metadata=MULTILINE)
 
 
 class SSHKeyUpdateSchema(RequestSchema):
     label = fields.String(validate=validate.Length(max=255))
-    key = fields.String(validate=validate.Length(min=1, max=16384))
+    key = fields.String(validate=validate.Length(min=1, max=16384), metadata=MULTILINE)

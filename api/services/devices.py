@@ -6,8 +6,6 @@ events and commits; on any error nothing it did is kept.
 from __future__ import annotations
 
 import datetime as dt
-import secrets as pysecrets
-import string
 import uuid
 
 from sqlalchemy import String, cast, or_, select
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core import events
 from api.core.errors import Conflict, Invalid, ServiceError
-from api.core.secrets import SecretBox, hash_token, new_token
+from api.core.secrets import SecretBox
 from api.engine import operations
 from api.engine.states import InvalidTransition
 from api.models import (
@@ -32,10 +30,11 @@ from api.models import (
     new_id,
     utcnow,
 )
-from api.schemas.common import View
+from api.schemas.common import View, is_http_url
 from api.services import ipam, scheduler
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
+from api.services.device_secrets import issue_metadata_secret, issue_root_password
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 
@@ -122,18 +121,6 @@ def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
         raise Invalid("always_pxe: needs an ipxe_script_url to boot from")
 
 
-def _issue_metadata_token(device: Device, box: SecretBox) -> str:
-    token = new_token()
-    device.metadata_token_hash = hash_token(token)
-    device.metadata_token_enc = box.encrypt(token)
-    return token
-
-
-def _root_password() -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(pysecrets.choice(alphabet) for _ in range(20))
-
-
 def _claim(session: Session, project: Project, plan: Plan, metro: Metro,
            reservation_ref: str | None) -> tuple[Machine, HardwareReservation | None]:
     if not reservation_ref:
@@ -172,13 +159,15 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     device.ssh_keys = keys
     session.add(device)
     session.flush()
-    device.root_password_enc = box.encrypt(_root_password())
-    _issue_metadata_token(device, box)
+    issue_root_password(device, box)
+    issue_metadata_secret(device, box)
     ipam.assign_device_addresses(session, device)
-    events.record(session, "device.created",
-                  f"device {device.hostname} created on machine {machine.hostname}"
-                  + (f" (hardware reservation {reservation.short_id})" if reservation else ""),
+    events.record(session, "device.created", f"device {device.hostname} created"
+                  + (f" on hardware reservation {reservation.short_id}" if reservation else ""),
                   actor=principal.actor, device=device)
+    # the operator's record names the machine; the tenant's events never do
+    events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
+                  f"of project {project.id}", actor=principal.actor, machine=machine)
     operations.start(session, machine, "provision", device, actor=principal.actor)
     session.flush()
     return device
@@ -240,8 +229,8 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
     url = changes.get("ipxe_script_url", device.ipxe_script_url)
     if changes.get("always_pxe", device.always_pxe) and not url:
         raise Invalid("always_pxe: needs an ipxe_script_url to boot from")
-    if url and not url.startswith(("http://", "https://")):
-        raise Invalid("ipxe_script_url: must be an http:// or https:// URL")
+    if url and not is_http_url(url):
+        raise Invalid("ipxe_script_url: must be an http:// or https:// URL without spaces")
     for key, value in changes.items():
         setattr(device, key, value)
     if changes:
@@ -295,7 +284,7 @@ def action(session: Session, principal: Principal, device: Device, data: dict, b
                                              "always_pxe": device.always_pxe})
             device.os_id = new_os.id
             device.operating_system = new_os
-        _issue_metadata_token(device, box)  # the old secret stops working
+        issue_metadata_secret(device, box)  # the old secret stops working
         args = {"preserve_data": bool(data.get("preserve_data")),
                 "deprovision_fast": bool(data.get("deprovision_fast")),
                 "operating_system": device.operating_system.slug}

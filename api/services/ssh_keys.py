@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.core import events
 from api.core.errors import Invalid
+from api.core.strict_input import has_control
 from api.models import Project, SSHKey
 from api.services.auth import Principal, find_visible
 
@@ -27,6 +28,8 @@ def parse_public_key(text: str) -> tuple[str, bytes, str]:
     Raises:
         Invalid: not a well-formed OpenSSH public key.
     """
+    if has_control((text or "").strip()):
+        raise Invalid("key: must be one line (an OpenSSH public key), without control characters")
     parts = (text or "").strip().split(None, 2)
     if len(parts) < 2:
         raise Invalid("key: must be an OpenSSH public key like 'ssh-ed25519 AAAA... comment'")

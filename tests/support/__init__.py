@@ -10,6 +10,9 @@ test folder (or a benchmark) needs, each helper once.
 * ``production`` -- gunicorn and ``ingot worker`` processes started the way production does
 * ``keys``     -- ``ssh_public_key``
 * ``stats``    -- ``percentile``
+* ``dnsmasq``  -- ``dnsmasq_test``: ``dnsmasq --test`` on a rendered configuration
+* ``netboot``  -- a machine's netboot driven in process (``at_step``, ``lookup``, ``boot_credential``,
+  ``metadata_secret``) and ``raw_http`` (bytes on a socket, for what the HTTP servers answer themselves)
 * ``world``    -- the security suite's populated world of objects
 * ``terraform``, ``qemu`` -- runners and waits for those folders
 * ``peers``    -- real protocol peers: sushy-emulator, ipmi_sim, an HTTP tap, a black hole, the

@@ -102,11 +102,15 @@ def build_world(tenant, operator, database, *, project_keys: bool = False) -> Wo
 
 
 @functools.lru_cache(maxsize=1)
+def spec_document() -> dict:
+    """The served OpenAPI document."""
+    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
+    return app.test_client().get(API + "/openapi.json").json
+
+
 def spec_operations() -> list[tuple[str, str]]:
     """(METHOD, path) of every operation of the served OpenAPI document."""
-    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
-    spec = app.test_client().get(API + "/openapi.json").json
-    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+    return [(method.upper(), path) for path, ops in spec_document()["paths"].items() for method in ops
             if method in METHODS]
 
 

@@ -2,7 +2,7 @@
 # Ingot deploy agent: /init of the deploy ramdisk (busybox sh).
 #
 # Kernel command line (from Ingot's iPXE script):
-#   ingot.metadata=<base>/metadata/<device-token>   required
+#   ingot.metadata=<base>/metadata/<boot-credential> required (this boot's one-time URL)
 #   ingot.action=deploy|wipe|rescue                 default: what <metadata>/deploy says
 #   ingot.after=reboot|poweroff|shell               default: reboot (or "after" in the JSON)
 #   BOOTIF=01-aa-bb-cc-dd-ee-ff                     optional: NIC to use first
@@ -77,13 +77,18 @@ FMT=$(json_get image_format $J)
 DISK=$(json_get target_disk $J)
 WIPE_BYTES=$(json_get bytes $J)
 SIZE=$(json_get image_size $J)
+OS_MD=$(json_get metadata_url $J)       # the installed system's metadata URL and one-time phone-home
+OS_PH=$(json_get phone_home_url $J)     # URL: written to the config drive below
 [ -n "$WIPE_BYTES" ] || WIPE_BYTES=1048576
 [ "$ACTION" = install ] && ACTION=deploy
 
 if [ "$ACTION" = rescue ]; then
 	# rescue: stay up in RAM with a shell on the console; the disks are untouched
 	log "rescue mode: busybox shell on the console"
-	[ -n "$MD" ] && http_post "$MD/events" '{"type": "rescue.ready", "body": "rescue mode: busybox shell on the console"}' 2
+	if [ -n "$MD" ]; then
+		http_post "$MD/events" '{"type": "rescue.ready", "body": "rescue mode: busybox shell on the console"}' 2
+		http_post "$MD/phone-home" '{"rescue": true}' 10   # the rescue environment is up
+	fi
 	while :; do sh </dev/console >/dev/console 2>&1; sleep 1; done
 fi
 
@@ -198,7 +203,8 @@ event 90 "image written ($WRITTEN bytes) and verified (sha256:$GOT)"
 if [ -n "$WRITTEN" ] && [ "$WRITTEN" -le $((DISK_BYTES - 1048576)) ]; then
 	{
 		echo "$CONFIG_MAGIC"
-		echo "metadata_url=$MD"
+		echo "metadata_url=${OS_MD:-$MD}"
+		[ -n "$OS_PH" ] && echo "phone_home_url=$OS_PH"
 		echo "END"
 	} > /tmp/cd.txt
 	dd if=/dev/zero of="$DISK" bs=512 seek=$((SECTORS - 2048)) count=2048 2>/dev/null

@@ -1,11 +1,12 @@
 #!/bin/busybox sh
 # /init of Ingot's bootable test OS (busybox sh): a stand-in for a tenant OS.
 #
-# On boot it finds its metadata URL in Ingot's config drive (a 4 KiB text
-# block at the start of the disk's last MiB), brings up DHCP, GETs
-# <metadata>/metadata, writes the "ssh_keys" into /root/.ssh/authorized_keys on
-# its own root filesystem (the FAT partition 1 of the disk it booted from),
-# then POSTs <metadata>/phone-home once per metadata URL and stays up.
+# On boot it finds its metadata URL and its one-time phone-home URL in Ingot's
+# config drive (a 4 KiB text block at the start of the disk's last MiB), brings
+# up DHCP, GETs <metadata>/metadata, writes the "ssh_keys" into
+# /root/.ssh/authorized_keys on its own root filesystem (the FAT partition 1 of
+# the disk it booted from), then POSTs the phone-home URL (<metadata>/phone-home
+# without one) once per metadata URL and stays up.
 . /lib/ingot/lib.sh
 early_setup
 exec </dev/console >/dev/console 2>&1
@@ -14,12 +15,13 @@ log "booted, kernel $(uname -r)"
 load_modules
 
 # the disk carrying our config drive is our disk
-DISK=""; MD=""
+DISK=""; MD=""; PH=""
 i=0
 while [ -z "$MD" ] && [ $i -lt 40 ]; do
 	for d in $(list_disks); do
 		if config_drive_read /dev/$d > /tmp/cd.kv; then
-			DISK=/dev/$d; MD=$(sed -n 's/^metadata_url=//p' /tmp/cd.kv); break
+			DISK=/dev/$d; MD=$(sed -n 's/^metadata_url=//p' /tmp/cd.kv)
+			PH=$(sed -n 's/^phone_home_url=//p' /tmp/cd.kv); break
 		fi
 	done
 	[ -n "$MD" ] || { sleep 0.25; i=$((i + 1)); }
@@ -56,7 +58,7 @@ log "installed $(grep -c . /tmp/keys) ssh key(s) into /root/.ssh/authorized_keys
 DONE=/sysroot/ingot/phoned-home
 if [ "$(cat $DONE 2>/dev/null)" != "$MD" ]; then
 	ID=$(json_get id /tmp/metadata.json)
-	if http_post "$MD/phone-home" "{\"instance_id\": $(json_str "$ID")}" 30; then
+	if http_post "${PH:-$MD/phone-home}" "{\"instance_id\": $(json_str "$ID")}" 30; then
 		mkdir -p /sysroot/ingot && echo "$MD" > $DONE
 		sync
 		log "phoned home"
