@@ -134,6 +134,9 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
     m.power_expected = "off"
     if d is not None:
         finish_delete(s, d)
+        if args.get("termination"):
+            events.record(s, "device.terminated", f"device {d.hostname} deleted at its termination time",
+                          actor="system:termination", device=d)
     return result
 
 

@@ -22,6 +22,21 @@ def href(kind: str, obj_id: str) -> str:
     return f"{API_PREFIX}/{kind}/{obj_id}"
 
 
+def ref(kind: str, obj_id: str | None) -> dict | None:
+    """An Equinix ``Href``: ``{"href": ...}`` (``None`` for no object)."""
+    return {"href": href(kind, obj_id)} if obj_id else None
+
+
+def refs(kind: str, rows) -> list[dict]:
+    """``Href``s of ``rows`` (objects with an ``id``)."""
+    return [{"href": href(kind, r.id)} for r in rows]
+
+
+def id_ref(kind: str, obj_id: str | None) -> dict | None:
+    """A related object the spec embeds whole, as its ``id`` and ``href`` (``None`` for no object)."""
+    return {"id": obj_id, "href": href(kind, obj_id)} if obj_id else None
+
+
 class View:
     """A row as one response shows it: the row's attributes plus values
     computed for this response (a token shown once, a secret this caller may
@@ -50,6 +65,12 @@ class ListArgs(RequestSchema):
     exclude = fields.String()
 
 
+class AllListArgs(ListArgs):
+    """A list the spec does not paginate (plans, metros, keys…): every item on one page unless asked."""
+
+    per_page = fields.Integer(load_default=MAX_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
 class LinkSchema(Schema):
     href = fields.String()
 
@@ -66,17 +87,46 @@ class MetaSchema(Schema):
 
 
 class HrefField(fields.Field):
-    """Dumps a related object (or its id) as ``{"href": ...}``."""
+    """Dumps a related object (or its id) that the spec embeds whole (a ``Project`` in a
+    ``Device``) as ``{"id": ..., "href": ...}``."""
 
     def __init__(self, kind: str, **kwargs):
         super().__init__(**kwargs)
         self.kind = kind
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        obj_id = value if isinstance(value, str) else value.id
-        return {"id": obj_id, "href": href(self.kind, obj_id)}
+        return id_ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Ref(HrefField):
+    """Dumps a related object (or its id) that the spec types as ``Href``: ``{"href": ...}``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Refs(HrefField):
+    """Dumps a list of related objects as a list of ``Href``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return refs(self.kind, value or [])
+
+
+class OneOrMany(fields.Field):
+    """A string, or a list of strings (Equinix's ``metro`` and ``facility`` inputs); loads a list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+            raise ValidationError("must be a code or id, or a non-empty list of them")
+        return items
+
+
+class FreeFormSchema(Schema):
+    """A JSON object of any keys (customdata, a metadata document), dumped as it is."""
+
+    def dump(self, obj, *, many=None):
+        return dict(obj or {})
 
 
 class Tags(fields.Field):
