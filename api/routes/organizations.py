@@ -29,12 +29,18 @@ def _org(organization_id):
     return organizations.visible_organization(session(), principal(), organization_id)
 
 
+def _shown(org):
+    """The organization with what the caller may see of it (see :func:`api.services.organizations.present`)."""
+    return organizations.present(session(), principal(), [org])[0]
+
+
 @blp.route("/organizations", methods=["GET"])
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, OrganizationListSchema)
 def list_organizations(args):
     """List the organizations the caller sees: the installation's default one and those of their projects."""
-    return paginate(organizations.list_query(session(), principal()), args, "organizations")
+    page = paginate(organizations.list_query(session(), principal()), args, "organizations")
+    return {**page, "organizations": organizations.present(session(), principal(), page["organizations"])}
 
 
 @blp.route("/organizations", methods=["POST"])
@@ -43,14 +49,14 @@ def list_organizations(args):
 @blp.response(201, OrganizationSchema)
 def create_organization(data, operator):
     """Operator: add an organization."""
-    return organizations.create(session(), operator, data)
+    return _shown(organizations.create(session(), operator, data))
 
 
 @blp.route("/organizations/<organization_id>", methods=["GET"])
 @blp.response(200, OrganizationSchema)
 def get_organization(organization_id):
-    """Show an organization."""
-    return _org(organization_id)
+    """Show an organization (with the projects of it the caller belongs to)."""
+    return _shown(_org(organization_id))
 
 
 @blp.route("/organizations/<organization_id>", methods=["PUT"])
@@ -59,7 +65,7 @@ def get_organization(organization_id):
 @blp.response(200, OrganizationSchema)
 def update_organization(data, organization_id, operator):
     """Operator: rename or describe an organization (the default one too)."""
-    return organizations.update(session(), operator, _org(organization_id), data)
+    return _shown(organizations.update(session(), operator, _org(organization_id), data))
 
 
 @blp.route("/organizations/<organization_id>", methods=["DELETE"])

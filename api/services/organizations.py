@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.core import events
 from api.core.errors import Conflict, Invalid
 from api.models import Organization, Project
+from api.schemas.common import View
 from api.services.auth import Principal, find_visible
 
 # what the Organization JSON shows, loaded with the rows
@@ -22,6 +23,13 @@ def list_query(session: Session, principal: Principal):
     if allowed is not None:
         q = q.where(Organization.id.in_(allowed))
     return q.order_by(Organization.is_default.desc(), Organization.created_at, Organization.id)
+
+
+def present(session: Session, principal: Principal, orgs: list[Organization]) -> list[View]:
+    """The organizations as the caller sees them: only the projects (and so the members and
+    memberships) the caller belongs to; operators see all."""
+    allowed = principal.project_ids(session)
+    return [View(o, projects=[p for p in o.projects if allowed is None or p.id in allowed]) for o in orgs]
 
 
 def visible_organization(session: Session, principal: Principal, organization_id: str) -> Organization:
