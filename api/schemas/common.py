@@ -5,7 +5,7 @@ import copy
 import json
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, missing, validate
 
 from api.core.urls import API_PREFIX
 
@@ -122,8 +122,20 @@ class OneOrMany(fields.Field):
         return items
 
 
+def require_one_place(data: dict) -> None:
+    """Check that a create names a metro or a facility, not both; raises ValidationError naming the field."""
+    if not data.get("metro") and not data.get("facility"):
+        raise ValidationError("give a metro (or a facility)", "metro")
+    if data.get("metro") and data.get("facility"):
+        raise ValidationError("give a metro or a facility, not both", "facility")
+
+
 class FreeFormSchema(Schema):
     """A JSON object of any keys (customdata, a metadata document), dumped as it is."""
+
+    class Meta:
+        # The OpenAPI document then says additionalProperties: true, which is what these objects are.
+        unknown = INCLUDE
 
     def dump(self, obj, *, many=None):
         return dict(obj or {})

@@ -16,6 +16,7 @@ from api.schemas.common import (
     href,
     list_schema,
     ref,
+    require_one_place,
     validate_hostname,
 )
 from api.schemas.event import EventSchema
@@ -200,10 +201,7 @@ class DeviceCreateSchema(RequestSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _where(self, data, **kwargs):
-        if not data.get("metro") and not data.get("facility"):
-            raise ValidationError("give a metro (or a facility)", "metro")
-        if data.get("metro") and data.get("facility"):
-            raise ValidationError("give a metro or a facility, not both", "facility")
+        require_one_place(data)
 
 
 class DeviceUpdateSchema(RequestSchema):

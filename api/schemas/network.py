@@ -5,7 +5,16 @@ import ipaddress
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import AllListArgs, JSONObject, OneOrMany, RequestSchema, Tags, href, list_schema
+from api.schemas.common import (
+    AllListArgs,
+    JSONObject,
+    OneOrMany,
+    RequestSchema,
+    Tags,
+    href,
+    list_schema,
+    require_one_place,
+)
 from api.schemas.ip import IpAddressSchema, IpReservationSchema
 
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
@@ -72,10 +81,7 @@ class IpReservationCreateSchema(RequestSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _where(self, data, **kwargs):
-        if not data.get("metro") and not data.get("facility"):
-            raise ValidationError("give a metro (or a facility)", "metro")
-        if data.get("metro") and data.get("facility"):
-            raise ValidationError("give a metro or a facility, not both", "facility")
+        require_one_place(data)
 
 
 class IpReservationUpdateSchema(RequestSchema):
