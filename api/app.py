@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import observability, security, web
 from api.core import db as dbmod
+from api.core import forwarding
 from api.core.config import Settings
 from api.core.errors import ServiceError, Unauthorized
 from api.core.secrets import SecretBox, secret_key
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.wsgi_app = forwarding.wrap(app.wsgi_app, settings.trusted_proxy_networks)
     app.config.update(
         API_TITLE="Ingot Metal API",
         API_VERSION="1.0.0",

@@ -23,6 +23,7 @@ from api.core.db import Database
 from api.core.errors import ServiceError
 from api.core.logs import configure
 from api.core.secrets import SecretBox, secret_key
+from api.core.tls import server_context
 from api.embedded import Embedded, prepare_database
 from api.engine.worker import Worker
 from api.models import Membership, Project, User
@@ -69,9 +70,12 @@ def _secret_box(settings: Settings) -> SecretBox:
 @click.option("--no-worker", is_flag=True, help="Do not run the engine's worker in this process.")
 @click.option("--production", is_flag=True,
               help="Exec gunicorn with deploy/gunicorn.conf.py (PostgreSQL; run `ingot worker` separately).")
-def serve(host, port, demo, no_worker, production):
+@click.option("--tls-cert", default=None, help="Serve HTTPS with this PEM certificate [INGOT_TLS_CERT].")
+@click.option("--tls-key", default=None, help="The certificate's PEM private key [INGOT_TLS_KEY].")
+def serve(host, port, demo, no_worker, production, tls_cert, tls_key):
     """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
-    settings = _settings()
+    settings = Settings.from_env(tls_cert=tls_cert, tls_key=tls_key)
+    _check_tls(settings)
     if production:
         _exec_gunicorn(settings, host, port, demo)
     _logging(settings)
@@ -94,6 +98,17 @@ def serve(host, port, demo, no_worker, production):
         pass
     click.echo("stopping")
     emb.stop()
+
+
+def _check_tls(settings: Settings) -> None:
+    """Raises click.ClickException when the TLS certificate or key is unusable; passes them on to
+    a gunicorn this process becomes (it reads them from the environment)."""
+    try:
+        server_context(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.tls_cert:
+        os.environ.update(INGOT_TLS_CERT=settings.tls_cert, INGOT_TLS_KEY=settings.tls_key)
 
 
 def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None:

@@ -14,6 +14,7 @@ from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.tls import server_context
 from api.core.urls import redact_path
 from api.engine.worker import Worker
 from api.services import auth, demo
@@ -84,7 +85,8 @@ class Embedded:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.settings.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def start(self) -> "Embedded":
         self.database = prepare_database(self.settings)
@@ -93,7 +95,8 @@ class Embedded:
         if self.with_simlab:
             self.lab = SimLab(delay=self.settings.sim_delay)
             wsgi = DispatcherMiddleware(self.app, {SIMLAB_PATH: create_lab_app(self.lab)})
-        self.server = make_server(self.host, self.port, wsgi, threaded=True, request_handler=_RedactingHandler)
+        self.server = make_server(self.host, self.port, wsgi, threaded=True, request_handler=_RedactingHandler,
+                                  ssl_context=server_context(self.settings))
         self.port = self.server.server_port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url

@@ -49,9 +49,9 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
 from api.core import db
-from api.core.config import Settings
+from api.core.config import Settings, proxy_networks
 from api.core.errors import NotFound, ServiceError, TooManyRequests
-from api.core.remote import client_address, trusted_networks
+from api.core.remote import client_address
 from api.core.strict_input import InputError, escape_controls, parse_json_body
 from api.core.urls import API_PREFIX
 from api.http_errors import error_response
@@ -160,7 +160,7 @@ def init_app(app: Flask) -> None:
         ValueError: ``INGOT_TRUSTED_PROXIES`` names something that is not an address or network.
     """
     settings: Settings = app.config["INGOT"]
-    trusted_networks(settings.trusted_proxies)
+    proxy_networks(settings.trusted_proxies)
     app.extensions["ingot.auth_limiter"] = FailureLimiter(limit=settings.auth_failure_limit,
                                                           window=settings.auth_failure_window,
                                                           lookup_limit=settings.boot_lookup_limit)

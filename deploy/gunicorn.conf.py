@@ -11,7 +11,9 @@ Everything is read from the environment, through ``api.core.config.Settings``:
     INGOT_WEB_THREADS       threads per worker (gthread)        (4)
     INGOT_WEB_TIMEOUT       seconds before a stuck worker is killed (60)
     INGOT_GRACEFUL_TIMEOUT  seconds running requests get on SIGTERM (30)
-    INGOT_FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-*  (127.0.0.1)
+    INGOT_TRUSTED_PROXIES   proxies trusted for X-Forwarded-* (addresses/CIDRs; none)
+                            -- gunicorn's forwarded_allow_ips and the app's ProxyFix both
+    INGOT_TLS_CERT / INGOT_TLS_KEY  serve HTTPS with this certificate and key (certfile/keyfile)
     INGOT_MIGRATE_ON_START  run migrations (+ bootstrap operator) in the master, once (1)
     INGOT_LOG_LEVEL         gunicorn's own log level               (info)
     INGOT_DB_POOL_SIZE / INGOT_DB_MAX_OVERFLOW   per-worker connection pool (see api/wsgi.py)
@@ -48,7 +50,10 @@ timeout = _settings.web_timeout
 graceful_timeout = _settings.graceful_timeout
 keepalive = 5
 backlog = 2048
-forwarded_allow_ips = _settings.forwarded_allow_ips
+# one setting: the proxies gunicorn believes for the scheme are those the app believes (api/core/forwarding.py)
+forwarded_allow_ips = ",".join(str(n) for n in _settings.trusted_proxy_networks)
+certfile = _settings.tls_cert or None
+keyfile = _settings.tls_key or None
 proc_name = "ingot-api"
 accesslog = None          # Ingot writes its own access log, with the request id (api/observability.py)
 errorlog = "-"

@@ -1,6 +1,8 @@
 """Settings from ``INGOT_*`` environment variables, with safe defaults: the one place they are read."""
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -13,6 +15,25 @@ def _bool(value: str) -> bool:
 
 
 CASTS = {"bool": _bool, "float": float, "int": int}
+
+
+
+@functools.lru_cache(maxsize=8)
+def proxy_networks(setting: str) -> tuple:
+    """The networks of a ``trusted_proxies`` setting (comma-separated IPs or CIDRs).
+
+    Raises:
+        ValueError: an entry that is not an IP address or network (the message names it).
+    """
+    out = []
+    for item in (x.strip() for x in setting.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"INGOT_TRUSTED_PROXIES: {item!r} is not an address or CIDR") from None
+    return tuple(out)
 
 
 @dataclass
@@ -57,8 +78,13 @@ class Settings:
     web_threads: int = 4              # threads per gunicorn worker process
     web_timeout: int = 60             # seconds before a stuck worker is killed
     graceful_timeout: int = 30        # seconds running requests get on SIGTERM
-    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-*
-    trusted_proxies: str = ""         # comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed
+    # HTTPS served by Ingot itself (`ingot serve --tls-cert/--tls-key`, gunicorn's certfile/keyfile)
+    tls_cert: str = ""                # PEM certificate (chain) file
+    tls_key: str = ""                 # its PEM private key file
+    # reverse proxies whose X-Forwarded-For/-Proto/-Host/-Port are believed: comma-separated
+    # addresses or CIDRs (empty: none, the headers are ignored). The one setting for the app
+    # (werkzeug's ProxyFix), gunicorn's forwarded_allow_ips and the limiters' source address.
+    trusted_proxies: str = ""
     log_level: str = "info"           # gunicorn's own log
     migrate_on_start: bool = True     # migrations (+ bootstrap operator) run once in the gunicorn master
     db_pool_size: int = 0             # connections per API process (0: web_threads)
@@ -81,6 +107,9 @@ class Settings:
     qemu_ingot_port: int = 0          # the qemu driver's ingot_port
     extra: dict = field(default_factory=dict)
 
+    # older names still read when the new one is not set
+    ALIASES = {"trusted_proxies": "INGOT_FORWARDED_ALLOW_IPS"}
+
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
         """Settings from ``environ`` (default ``os.environ``); ``overrides`` that are not None win.
@@ -95,6 +124,8 @@ class Settings:
                 continue
             name = "INGOT_" + f.name.upper()
             raw = env.get(name)
+            if raw is None and f.name in cls.ALIASES:
+                raw = env.get(cls.ALIASES[f.name])
             cast = CASTS.get(f.type if isinstance(f.type, str) else f.type.__name__)
             if raw is None or (cast is not None and not raw.strip()):
                 continue
@@ -116,6 +147,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_networks(self) -> list:
+        """``trusted_proxies`` parsed. Raises ValueError naming INGOT_TRUSTED_PROXIES for a bad entry."""
+        return list(proxy_networks(self.trusted_proxies))
 
 
 def current_settings() -> Settings:

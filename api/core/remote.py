@@ -3,29 +3,11 @@ configured trusted reverse proxies (``INGOT_TRUSTED_PROXIES``), the client
 the proxies name in ``X-Forwarded-For``. A header from anyone else is ignored."""
 from __future__ import annotations
 
-import functools
 import ipaddress
 
 from flask import request
 
-from api.core.config import current_settings
-
-
-@functools.lru_cache(maxsize=8)
-def trusted_networks(setting: str) -> tuple:
-    """The networks of a ``trusted_proxies`` setting (comma-separated IPs or CIDRs).
-
-    Raises:
-        ValueError: an entry that is not an IP address or network (the message names it).
-    """
-    nets = []
-    for item in (part.strip() for part in setting.split(",")):
-        if item:
-            try:
-                nets.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"INGOT_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
-    return tuple(nets)
+from api.core.config import current_settings, proxy_networks
 
 
 def _trusted(address: str, nets: tuple) -> bool:
@@ -54,5 +36,5 @@ def resolve(peer: str, forwarded_for: str, nets: tuple) -> str:
 
 def client_address() -> str:
     """This request's client address (see the module)."""
-    nets = trusted_networks(current_settings().trusted_proxies)
+    nets = proxy_networks(current_settings().trusted_proxies)
     return resolve(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""), nets) or "unknown"

@@ -137,6 +137,9 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
         return result
     events.record(s, "machine.released", result, machine=m)  # the operator's words: the machine's name
     finish_delete(s, d)
+    if args.get("termination"):
+        events.record(s, "device.terminated", f"device {d.hostname} deleted at its termination time",
+                      actor="system:termination", device=d)
     return f"device deleted; its machine was released{wiped}"
 
 

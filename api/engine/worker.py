@@ -33,12 +33,14 @@ from api.engine.operations import OPERATIONS, advance_percentage, progress, star
 from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
+from api.engine.termination import terminate_due
 from api.models import Device, Machine, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
+TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
 
 
 def _position(m: Machine) -> tuple:
@@ -73,6 +75,7 @@ class Worker:
                                                           thread_name_prefix="ingot-step")
         self.on_step = on_step or observe_step  # engine step metrics by default
         self.stop = threading.Event()
+        self._terminations_checked = 0.0
 
     # -- claiming ---------------------------------------------------------
     def claim(self) -> list[str]:
@@ -252,7 +255,11 @@ class Worker:
 
     # -- loop ---------------------------------------------------------------
     def run_once(self) -> int:
-        """Claim and run one batch; returns how many steps ran."""
+        """Start the deletes whose termination time has come (at most once a
+        :data:`TERMINATION_INTERVAL`), then claim and run one batch; returns how many steps ran."""
+        if time.monotonic() - self._terminations_checked >= TERMINATION_INTERVAL:
+            self._terminations_checked = time.monotonic()
+            terminate_due(self.db)
         ids = self.claim()
         if ids:
             list(self.pool.map(self._safe_step, ids))

@@ -7,6 +7,7 @@ import json
 import yaml
 
 from api.models import Device
+from api.schemas.metadata import identity
 
 
 def _addresses(device: Device) -> list[dict]:
@@ -24,19 +25,7 @@ def equinix(device: Device, metadata_url: str) -> dict:
     """The Equinix-style ``/metadata`` JSON."""
     nics = device.machine.nics if device.machine else []
     return {
-        "id": device.id,
-        "hostname": device.hostname,
-        "iqn": f"iqn.2026-01.ingot:device.{device.short_id}",
-        "operating_system": {"slug": device.operating_system.slug, "distro": device.operating_system.distro,
-                             "version": device.operating_system.version},
-        "plan": device.plan.slug,
-        "class": device.plan.slug,
-        "metro": device.metro.code,
-        "facility": device.metro.code,
-        "tags": list(device.tags or []),
-        "ssh_keys": [k.key for k in device.ssh_keys],
-        "customdata": device.customdata or {},
-        "specs": device.plan.specs or {},
+        **identity(device),
         "network": {
             "bonding": {"mode": 0},
             "interfaces": [{"name": n.name or f"eth{i}", "mac": n.mac} for i, n in enumerate(nics)],
@@ -44,7 +33,6 @@ def equinix(device: Device, metadata_url: str) -> dict:
         },
         "phone_home_url": f"{metadata_url}/phone-home",
         "user_state_url": f"{metadata_url}/events",
-        "volumes": [],
     }
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, sele
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin, utcnow
-from api.models.catalog import Metro, Plan
+from api.models.catalog import Facility, Metro, Plan
 
 
 class Machine(IdMixin, TimestampMixin, Base):
@@ -114,3 +114,6 @@ _plan_metros = select(Machine.plan_id, Machine.metro_id).distinct().subquery()
 Plan.available_metros = relationship(
     Metro, secondary=_plan_metros, primaryjoin=Plan.id == _plan_metros.c.plan_id,
     secondaryjoin=_plan_metros.c.metro_id == Metro.id, viewonly=True, order_by=Metro.code)
+Plan.available_facilities = relationship(
+    Facility, secondary=_plan_metros, primaryjoin=Plan.id == _plan_metros.c.plan_id,
+    secondaryjoin=_plan_metros.c.metro_id == Facility.metro_id, viewonly=True, order_by=Facility.code)

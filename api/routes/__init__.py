@@ -5,25 +5,31 @@ from flask import Flask
 from flask_smorest import Api
 
 from api.routes import (
+    batches,
     boot,
     capacity,
     catalog,
     devices,
     directory,
     events,
+    facilities,
     fleet_reports,
     health,
     machines,
+    memberships,
     network,
+    organizations,
     projects,
     reservations,
     ssh_keys,
+    unimplemented,
     users,
 )
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
-                   boot, capacity, directory, fleet_reports):
+                   boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
+    unimplemented.register(app)  # last: a JSON 501 for each Equinix operation none of the above serves

@@ -1,4 +1,4 @@
-"""Metros, plans and operating systems (tenant views + operator input)."""
+"""Metros, facilities, plans and operating systems (tenant views + operator input)."""
 from __future__ import annotations
 
 from jinja2 import TemplateSyntaxError
@@ -32,6 +32,33 @@ class MetroCreateSchema(RequestSchema):
 MetroUpdateSchema = update_schema(MetroCreateSchema, "MetroUpdate", exclude=("code",))
 
 
+class FacilitySchema(Schema):
+    """A facility: the operator's alias for a place in a metro."""
+
+    id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    features = fields.List(fields.String())
+    ip_ranges = fields.Constant([])
+    metro = fields.Nested(MetroSchema)
+    href = fields.Function(lambda f: href("facilities", f.id))
+
+
+FacilityListSchema = list_schema("facilities", FacilitySchema, "FacilityList")
+
+
+class FacilityCreateSchema(RequestSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9]{2,16}$",
+                         error="must be 2 to 16 lowercase letters or digits"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    metro = fields.String(required=True)
+    features = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                           validate=validate.Length(max=32))
+
+
+FacilityUpdateSchema = update_schema(FacilityCreateSchema, "FacilityUpdate", exclude=("code", "metro"))
+
+
 class PlanRefSchema(Schema):
     """A plan as embedded in a device or reservation."""
 
@@ -47,15 +74,19 @@ class PlanRefSchema(Schema):
 
 
 class PlanSchema(PlanRefSchema):
-    """A plan as listed in the catalogue."""
+    """A plan as listed in the catalogue: where it is offered (the metros that have machines of
+    it, and their facilities) at which hourly price."""
 
     type = fields.Constant("standard")
     legacy = fields.Constant(False)
-    match = fields.Dict()
-    deployment_types = fields.Constant(["on_demand", "reservation"])
-    # the metros that have machines of this plan
+    categories = fields.Constant(["compute"])
+    match = fields.Dict()  # Ingot extension: the inspection rules a machine of the plan satisfies
+    # on demand; hardware reservations are Ingot's operators' to make, and there is no spot market
+    deployment_types = fields.Constant(["on_demand"])
     available_in_metros = fields.Function(lambda p: [
-        {"id": m.id, "code": m.code, "href": href("locations/metros", m.id)} for m in p.available_metros])
+        {"href": href("locations/metros", m.id), "price": {"hour": p.price_hour}} for m in p.available_metros])
+    available_in = fields.Function(lambda p: [
+        {"href": href("facilities", f.id), "price": {"hour": p.price_hour}} for f in p.available_facilities])
 
 
 PlanListSchema = list_schema("plans", PlanSchema, "PlanList")
@@ -103,8 +134,8 @@ class OperatingSystemSchema(OperatingSystemRefSchema):
 
     distro_label = fields.Function(lambda o: o.distro.capitalize())
     provisionable_on = fields.List(fields.String())
-    install_method = fields.String()
-    default_user = fields.String()
+    install_method = fields.String()  # Ingot extension: how the OS is installed
+    default_user = fields.String()    # Ingot extension: the user its SSH keys are for
     preinstallable = fields.Constant(False)
     licensed = fields.Constant(False)
     pricing = fields.Constant({})

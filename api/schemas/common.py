@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
 
 from api.core.strict_input import has_control
 from api.core.urls import API_PREFIX
@@ -23,6 +23,21 @@ HOSTNAME_RE = re.compile(
 
 def href(kind: str, obj_id: str) -> str:
     return f"{API_PREFIX}/{kind}/{obj_id}"
+
+
+def ref(kind: str, obj_id: str | None) -> dict | None:
+    """An Equinix ``Href``: ``{"href": ...}`` (``None`` for no object)."""
+    return {"href": href(kind, obj_id)} if obj_id else None
+
+
+def refs(kind: str, rows) -> list[dict]:
+    """``Href``s of ``rows`` (objects with an ``id``)."""
+    return [{"href": href(kind, r.id)} for r in rows]
+
+
+def id_ref(kind: str, obj_id: str | None) -> dict | None:
+    """A related object the spec embeds whole, as its ``id`` and ``href`` (``None`` for no object)."""
+    return {"id": obj_id, "href": href(kind, obj_id)} if obj_id else None
 
 
 class View:
@@ -79,6 +94,12 @@ class ListArgs(RequestSchema):
     exclude = fields.String()
 
 
+class AllListArgs(ListArgs):
+    """A list the spec does not paginate (plans, metros, keys…): every item on one page unless asked."""
+
+    per_page = fields.Integer(load_default=MAX_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
 class LinkSchema(Schema):
     href = fields.String()
 
@@ -95,17 +116,58 @@ class MetaSchema(Schema):
 
 
 class HrefField(fields.Field):
-    """Dumps a related object (or its id) as ``{"href": ...}``."""
+    """Dumps a related object (or its id) that the spec embeds whole (a ``Project`` in a
+    ``Device``) as ``{"id": ..., "href": ...}``."""
 
     def __init__(self, kind: str, **kwargs):
         super().__init__(**kwargs)
         self.kind = kind
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        obj_id = value if isinstance(value, str) else value.id
-        return {"id": obj_id, "href": href(self.kind, obj_id)}
+        return id_ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Ref(HrefField):
+    """Dumps a related object (or its id) that the spec types as ``Href``: ``{"href": ...}``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Refs(HrefField):
+    """Dumps a list of related objects as a list of ``Href``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return refs(self.kind, value or [])
+
+
+class OneOrMany(fields.Field):
+    """A string, or a list of strings (Equinix's ``metro`` and ``facility`` inputs); loads a list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+            raise ValidationError("must be a code or id, or a non-empty list of them")
+        return items
+
+
+def require_one_place(data: dict) -> None:
+    """Check that a create names a metro or a facility, not both; raises ValidationError naming the field."""
+    if not data.get("metro") and not data.get("facility"):
+        raise ValidationError("give a metro (or a facility)", "metro")
+    if data.get("metro") and data.get("facility"):
+        raise ValidationError("give a metro or a facility, not both", "facility")
+
+
+class FreeFormSchema(Schema):
+    """A JSON object of any keys (customdata, a metadata document), dumped as it is."""
+
+    class Meta:
+        # The OpenAPI document then says additionalProperties: true, which is what these objects are.
+        unknown = INCLUDE
+
+    def dump(self, obj, *, many=None):
+        return dict(obj or {})
 
 
 class Tags(fields.Field):

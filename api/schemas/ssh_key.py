@@ -6,10 +6,9 @@ from marshmallow import Schema, fields, validate
 from api.schemas.common import MULTILINE, RequestSchema, href, list_schema
 
 
-def _owner(k):
-    if k.project_id:
-        return {"id": k.project_id, "href": href("projects", k.project_id)}
-    return {"id": k.user_id, "href": href("users", k.user_id)}
+def _entity(k):
+    """Whose key it is: its project's or its user's ``Href``."""
+    return {"href": href("projects", k.project_id) if k.project_id else href("users", k.user_id)}
 
 
 class SSHKeySchema(Schema):
@@ -17,7 +16,7 @@ class SSHKeySchema(Schema):
     label = fields.String()
     key = fields.String()
     fingerprint = fields.String()
-    owner = fields.Function(_owner)
+    entity = fields.Function(_entity)
     href = fields.Function(lambda k: href("ssh-keys", k.id))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

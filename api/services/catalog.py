@@ -1,6 +1,6 @@
-"""The catalogue operators keep: metros, plans, operating systems and IP
-pools. Lookups by slug/code or id, and one create/update/delete for all four
-(each validated, audited and committed)."""
+"""The catalogue operators keep: metros, facilities, plans, operating systems
+and IP pools. Lookups by slug/code or id, and one create/update/delete for all
+five (each validated, audited and committed)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,7 +12,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core import events
 from api.core.errors import Conflict, Invalid, NotFound
-from api.models import Device, IpAssignment, IpPool, IpReservation, Machine, Metro, OperatingSystem, Plan
+from api.models import (
+    Device,
+    Facility,
+    IpAssignment,
+    IpPool,
+    IpReservation,
+    Machine,
+    Metro,
+    OperatingSystem,
+    Plan,
+)
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):
@@ -25,6 +35,16 @@ def _by_key(session: Session, model, key_col, value: str, field: str, what: str)
 def find_metro(session: Session, value: str, field: str = "metro") -> Metro:
     """Metro by code or id. Raises Invalid naming ``field``."""
     return _by_key(session, Metro, Metro.code, value, field, "metro")
+
+
+def find_facility(session: Session, value: str, field: str = "facility") -> Facility:
+    """Facility by code or id. Raises Invalid naming ``field``."""
+    return _by_key(session, Facility, Facility.code, value, field, "facility")
+
+
+def metro_facility(session: Session, metro: Metro) -> Facility | None:
+    """The facility a device placed in ``metro`` shows: the metro's first, if it has any."""
+    return session.scalar(select(Facility).where(Facility.metro_id == metro.id).order_by(Facility.code).limit(1))
 
 
 def find_plan(session: Session, value: str, field: str = "plan") -> Plan:
@@ -50,8 +70,8 @@ def _used(session: Session, *queries) -> bool:
     return any(session.scalar(q.limit(1)) is not None for q in queries)
 
 
-def _pool_columns(session: Session, data: dict) -> dict:
-    """A pool is created in a metro named by code or id."""
+def _in_metro(session: Session, data: dict) -> dict:
+    """A pool or facility is created in a metro named by code or id."""
     metro = find_metro(session, data["metro"])
     return {**{k: v for k, v in data.items() if k != "metro"}, "metro_id": metro.id}
 
@@ -82,13 +102,22 @@ class Kind:
 METRO = Kind(
     "metro", Metro, "Metro", "code", (Metro.code,),
     lambda s, r: _used(s, select(Machine.id).where(Machine.metro_id == r.id),
+                       select(Facility.id).where(Facility.metro_id == r.id),
                        select(IpPool.id).where(IpPool.metro_id == r.id)),
-    "metro is in use by machines or IP pools")
+    "metro is in use by machines, facilities or IP pools")
 PLAN = Kind(
     "plan", Plan, "Plan", "slug", (Plan.slug,),
     lambda s, r: _used(s, select(Machine.id).where(Machine.plan_id == r.id),
                        select(Device.id).where(Device.plan_id == r.id)),
-    "plan is in use by machines or devices", load=(selectinload(Plan.available_metros),))
+    "plan is in use by machines or devices",
+    load=(selectinload(Plan.available_metros), selectinload(Plan.available_facilities)))
+FACILITY = Kind(
+    "facility", Facility, "Facility", "code", (Facility.code,),
+    lambda s, r: _used(s, select(Device.id).where(Device.facility_id == r.id, Device.deleted_at.is_(None)),
+                       select(IpReservation.id).where(IpReservation.facility_id == r.id)),
+    "the facility is in use by devices or IP reservations",
+    bodies={"created": "facility {row.code} in metro {row.metro.code}"},
+    load=(selectinload(Facility.metro),), columns=_in_metro)
 OPERATING_SYSTEM = Kind(
     "operating_system", OperatingSystem, "Operating system", "slug", (OperatingSystem.slug,),
     lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id, Device.deleted_at.is_(None))),
@@ -100,7 +129,7 @@ IP_POOL = Kind(
     "the pool has addresses in use",
     bodies={"created": "{row.kind} pool {row.cidr} in {row.metro.code}", "updated": "changed {changed}",
             "deleted": "pool {row.cidr} deleted"},
-    load=(selectinload(IpPool.metro),), columns=_pool_columns)
+    load=(selectinload(IpPool.metro),), columns=_in_metro)
 
 
 def list_query(kind: Kind):

@@ -64,6 +64,13 @@ def create(session: Session, principal: Principal, *, key: str, label: str,
     Raises:
         Invalid: a malformed key. Forbidden: a user key asked for by a project API key.
     """
+    row = add(session, principal, key=key, label=label, project=project)
+    session.commit()
+    return row
+
+
+def add(session: Session, principal: Principal, *, key: str, label: str, project: Project | None = None) -> SSHKey:
+    """:func:`create` without the commit (a device create adds its inline keys with it)."""
     user_id = None if project else principal.require_user().id
     row = SSHKey(label=label, key=key.strip(), fingerprint=fingerprint(key), user_id=user_id,
                  project_id=project.id if project else None)
@@ -72,7 +79,6 @@ def create(session: Session, principal: Principal, *, key: str, label: str,
     owner = "project SSH key" if project else "SSH key"
     events.record(session, "ssh_key.created", f"{owner} {row.label or row.fingerprint} added", actor=principal.actor,
                   project_id=row.project_id, target_type="ssh_key", target_id=row.id)
-    session.commit()
     return row
 
 

@@ -9,6 +9,9 @@ test folder (or a benchmark) needs, each helper once.
 * ``server``   -- ``start_server``: Ingot on a real HTTP server with the simulated lab
 * ``production`` -- gunicorn and ``ingot worker`` processes started the way production does
 * ``keys``     -- ``ssh_public_key``
+* ``tls``      -- ``make_test_pki``: a test CA and a server certificate it signs
+* ``equinix_sdk`` -- the official Equinix Metal SDK as the oracle of the wire contract (``Client``,
+  ``decode``, ``undeclared``, ``EXTENSIONS``, ``sdk_operations``)
 * ``stats``    -- ``percentile``
 * ``dnsmasq``  -- ``dnsmasq_test``: ``dnsmasq --test`` on a rendered configuration
 * ``netboot``  -- a machine's netboot driven in process (``at_step``, ``lookup``, ``boot_credential``,

@@ -291,7 +291,7 @@ def test_ssh_keys_api_keys_ips_and_the_password_pages(console, server):
 
     page.get_by_role("link", name="IP addresses").click()
     form = page.get_by_role("form", name="Reserve a block")
-    form.get_by_label("Description").fill("vip")
+    form.get_by_label("Details").fill("vip")
     form.get_by_role("button", name="Reserve").click()
     expect(page.get_by_role("table", name="Reserved blocks")).to_contain_text("vip")
     console.shot(page, "ips")

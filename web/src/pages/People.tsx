@@ -26,7 +26,7 @@ export function People() {
                 <thead><tr><th>Name</th><th>Members</th><th>Devices</th><th>Created</th></tr></thead>
                 <tbody>{d.projects.map((p: any) => (
                   <tr><td><Link href={`/projects/${p.id}/devices`}>{p.name}</Link><div class="mono small muted">{p.id}</div></td>
-                    <td>{(p.members || []).map((m: any) => email.get(m.id) || m.id).join(", ") || "—"}</td>
+                    <td>{(p.members || []).map((m: any) => m.href.split("/").pop()).map((id: string) => email.get(id) || id).join(", ") || "—"}</td>
                     <td><DeviceCount pid={p.id} /></td><td>{when(p.created_at)}</td></tr>))}
                 </tbody></table></div>)}
             <h2>Users</h2>
