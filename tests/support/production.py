@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 # The production command lines (relative to the repository / image WORKDIR).
 API_ARGV = ["gunicorn", "-c", "deploy/gunicorn.conf.py", "api.wsgi:app"]
 WORKER_ARGV = ["ingot", "worker"]
-MIGRATE_ARGV = ["ingot", "db", "upgrade"]
+MIGRATE_ARGV = ["ingot", "admin", "db", "upgrade"]
 HEALTHCHECK_URL_PATH = "/healthz"
 
 SECRET_KEY = "production-test-secret-key"
