@@ -1,7 +1,7 @@
 """Devices: the Equinix ``Device`` shape, create/update input, actions."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (
@@ -164,8 +164,20 @@ class DeviceDeleteArgs(RequestSchema):
 
 
 class BatchInstanceSchema(DeviceCreateSchema):
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
-    hostnames = fields.List(fields.String(validate=validate_hostname), load_default=list)
+    quantity = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100), metadata={
+        "description": "How many devices (default: one per name in `hostnames`, else 1)."})
+    hostnames = fields.List(fields.String(validate=validate_hostname), load_default=list,
+                            validate=validate.Length(max=100))
+
+    @post_load
+    def _quantity(self, data, **kwargs):
+        """Three hostnames and no quantity are three devices; more names than devices is an error."""
+        names = data.get("hostnames") or []
+        if data.get("quantity") is None:
+            data["quantity"] = len(names) or 1
+        elif len(names) > data["quantity"]:
+            raise ValidationError(f"{len(names)} hostnames for a quantity of {data['quantity']}", "hostnames")
+        return data
 
 
 MAX_BATCH = 100

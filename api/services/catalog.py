@@ -4,6 +4,7 @@ pools. Lookups by slug/code or id, and one create/update/delete for all four
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Callable
 
 from sqlalchemy import or_, select
@@ -51,8 +52,17 @@ def _used(session: Session, *queries) -> bool:
 
 
 def _pool_columns(session: Session, data: dict) -> dict:
-    """A pool is created in a metro named by code or id."""
+    """A pool is created in a metro named by code or id, and overlaps no other pool of that metro.
+
+    Raises:
+        Invalid: an unknown metro, or an overlapping pool (one address would be handed out twice).
+    """
     metro = find_metro(session, data["metro"])
+    network = ipaddress.ip_network(data["cidr"])
+    for other in session.scalars(select(IpPool).where(IpPool.metro_id == metro.id)):
+        theirs = ipaddress.ip_network(other.cidr)
+        if theirs.version == network.version and theirs.overlaps(network):
+            raise Invalid(f"cidr: {network} overlaps the {other.kind} pool {theirs} of metro {metro.code}")
     return {**{k: v for k, v in data.items() if k != "metro"}, "metro_id": metro.id}
 
 

@@ -75,6 +75,8 @@ def test_member_creates_powers_and_deletes_a_device_then_the_operator_sees_its_m
     expect(timeline.locator("li[data-type='device.created']")).to_be_visible()
     expect(timeline.locator("li[data-type='device.power_off.succeeded']")).to_be_visible(timeout=WAIT)
     expect(timeline.locator("li[data-type='device.power_on.succeeded']")).to_be_visible(timeout=WAIT)
+    # the device's story in the order it happened: its creation first
+    expect(timeline.locator("li").first).to_have_attribute("data-type", "device.created")
     expect(page.get_by_text("frontend")).to_be_visible()
     console.shot(page, "device")
 
