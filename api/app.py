@@ -17,6 +17,7 @@ from api.core.urls import API_PREFIX, PUBLIC_API_PATHS
 from api.http_errors import error_response, http_exception_messages, register_error_handlers
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
+from api.routes.docs import DOCS_ASSETS
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served by Ingot from the swagger-ui-bundle package, no CDN
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},  # nothing leaves the page
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_SORT_KEYS=False,
     )

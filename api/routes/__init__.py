@@ -10,6 +10,7 @@ from api.routes import (
     catalog,
     devices,
     directory,
+    docs,
     events,
     fleet_reports,
     health,
@@ -27,3 +28,4 @@ def register_blueprints(app: Flask, api: Api) -> None:
                    boot, capacity, directory, fleet_reports):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)

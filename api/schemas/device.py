@@ -117,7 +117,10 @@ class DeviceCreateSchema(RequestSchema):
     plan = fields.String(required=True)
     metro = fields.String(required=True)
     operating_system = fields.String(required=True)
-    userdata = fields.String(load_default="", validate=validate_userdata)
+    userdata = fields.String(load_default="", validate=validate_userdata, metadata={
+        "maxLength": MAX_USERDATA_BYTES,
+        "description": f"User data for cloud-init (or the installer), at most {MAX_USERDATA_BYTES // 1024} KiB "
+                       "in UTF-8; readable by the device from its metadata service."})
     customdata = JSONObject(load_default=dict)
     tags = Tags(load_default=list)
     billing_cycle = fields.String(load_default="hourly", validate=validate.OneOf(BILLING_CYCLES))
@@ -151,10 +154,17 @@ class DeviceUpdateSchema(RequestSchema):
 
 
 class DeviceActionSchema(RequestSchema):
-    type = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    operating_system = fields.String()
-    preserve_data = fields.Boolean(load_default=False)
-    deprovision_fast = fields.Boolean(load_default=False)
+    """An action on a device; the engine carries it out and records each step as an event."""
+
+    type = fields.String(required=True, validate=validate.OneOf(ACTIONS), metadata={
+        "description": "What to do: `power_on` (from `inactive`), `power_off`, `reboot` and `rescue` "
+                       "(from `active`), `reinstall` (from `active`, `inactive` or `failed`)."})
+    operating_system = fields.String(metadata={
+        "description": "`reinstall`: another operating system's slug (default: the device's own)."})
+    preserve_data = fields.Boolean(load_default=False, metadata={
+        "description": "`reinstall`: keep the disks' data (no wipe before installing)."})
+    deprovision_fast = fields.Boolean(load_default=False, metadata={
+        "description": "`reinstall`: skip the disk wipe before installing."})
 
 
 class DeviceDeleteArgs(RequestSchema):
