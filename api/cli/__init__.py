@@ -1,16 +1,20 @@
 """The ``ingot`` command: a client of the HTTP API for tenants and operators (``api.cli.client``, which
 imports nothing of the server), and the server's own commands (``api.cli.admin``: ``serve``, ``worker``,
-``ingot admin …``). A plain click group: no Flask CLI options or commands."""
+``ingot admin …``). A plain click group: no Flask CLI options or commands.
+
+The server's commands are loaded when they are called (or listed by ``--help``), as click's docs
+show for lazily loaded subcommands: a client command never imports the server, so it starts fast on
+a laptop."""
 from __future__ import annotations
+
+import importlib
 
 import click
 
-from api.cli import admin
 from api.cli.client import account, catalog, devices, fleet, network
 from api.cli.client.context import CliContext
 from api.cli.client.http import cli_version
 from api.cli.client.profiles import ENV_PROFILE
-from api.terraform.cli import terraform
 
 SECTIONS = (
     ("Sign in and projects", ("login", "logout", "project", "ssh-key", "api-key")),
@@ -20,16 +24,28 @@ SECTIONS = (
 )
 
 
+# loaded on first use: "module:attribute"
+LAZY = {"serve": "api.cli.admin:serve", "worker": "api.cli.admin:worker", "admin": "api.cli.admin:admin",
+        "terraform": "api.terraform.cli:terraform"}  # the provider runs on the tenant's machine: not admin
+
+
 class IngotGroup(click.Group):
     """``ingot --help`` lists the commands by audience, each with its one line of help."""
 
     def list_commands(self, ctx):
-        return [name for _, names in SECTIONS for name in names if name in self.commands]
+        return [name for _, names in SECTIONS for name in names if name in self.commands or name in LAZY]
+
+    def get_command(self, ctx, name):
+        if name in LAZY and name not in self.commands:
+            module, attribute = LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def format_commands(self, ctx, formatter):
-        width = formatter.width - 6 - max(len(n) for n in self.commands)
-        for title, names in SECTIONS:
-            rows = [(n, self.commands[n].get_short_help_str(limit=width)) for n in names if n in self.commands]
+        names = self.list_commands(ctx)
+        width = formatter.width - 6 - max(len(n) for n in names)
+        for title, section in SECTIONS:
+            rows = [(n, self.get_command(ctx, n).get_short_help_str(limit=width)) for n in section if n in names]
             if rows:
                 with formatter.section(title):
                     formatter.write_dl(rows)
@@ -50,7 +66,6 @@ def main(ctx: click.Context, profile: str | None):
     ctx.obj = CliContext(profile)
 
 
-for _module in (account, devices, network, catalog, fleet, admin):
+for _module in (account, devices, network, catalog, fleet):
     for _command in _module.COMMANDS:
         main.add_command(_command)
-main.add_command(terraform)  # the provider runs on the tenant's machine: not an admin command

@@ -453,5 +453,3 @@ def machines_enroll(path, concurrency, timeout, no_check, as_json):
 admin.add_command(dnsmasq_config)
 admin.add_command(ramdisk)
 admin.add_command(image)
-
-COMMANDS = (serve, worker, admin)

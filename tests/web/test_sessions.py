@@ -175,8 +175,8 @@ def test_user_create_with_a_password_and_set_password(settings, monkeypatch, cli
     monkeypatch.setenv("INGOT_DATA_DIR", settings.data_dir)
     monkeypatch.setenv("INGOT_SECRET_KEY", settings.secret_key)
     runner = CliRunner()
-    r = runner.invoke(main, ["admin", "user", "create", "--email", "dave@example.com", "--project", "dave", "--password"],
-                      input="first password\nfirst password\n")
+    r = runner.invoke(main, ["admin", "user", "create", "--email", "dave@example.com", "--project", "dave",
+                             "--password"], input="first password\nfirst password\n")
     assert r.exit_code == 0, r.output
     assert "first password" not in r.output
     assert _sign_in_status(client, "dave@example.com", "first password") == 201

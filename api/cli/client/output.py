@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from typing import Any, Callable
 
 import click
@@ -11,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 FORMATS = ("table", "json", "yaml")
+PIPE_WIDTH = 250  # a table piped to a file or grep: wide, rather than cut at 80 columns
 
 
 def output_option(f):
@@ -48,7 +51,8 @@ def text(value: Any) -> str:
 
 
 def stdout() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(highlight=False, width=PIPE_WIDTH if piped else None)
 
 
 def stderr() -> Console:
@@ -64,11 +68,15 @@ def show(data: Any, fmt: str, columns: list[Column], *, title: str | None = None
         click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
         return
     if isinstance(data, list):
-        table = Table(*[c.header for c in columns], title=title, show_lines=False)
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c.header, overflow="fold")  # a narrow terminal wraps values, never cuts ids
         for item in data:
             table.add_row(*[text(value_at(item, c.path)) for c in columns])
     else:
-        table = Table("field", "value", title=title, show_header=False)
+        table = Table(title=title, show_header=False)
+        table.add_column("field", no_wrap=True)
+        table.add_column("value", overflow="fold")
         for c in columns:
             table.add_row(c.header, text(value_at(data, c.path)))
     stdout().print(table)

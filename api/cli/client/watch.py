@@ -11,6 +11,7 @@ from api.cli.client.http import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_TIMEOUT, ApiCl
 from api.cli.client.output import stderr
 
 POLL = 1.0                          # seconds between looks
+MESSAGE_WIDTH = 60                  # characters of the last event shown beside the bar
 EVENTS_PAGE = 100
 STEPS_RE = re.compile(r"Steps: ([a-z_, ]+)\.")
 IMAGING = ("provision", "reinstall")  # operations whose progress is the device's provisioning_percentage
@@ -83,8 +84,9 @@ def follow(api: ApiClient, device_id: str, operation: str, timeout: float, curso
     started = time.monotonic()
     last_line = None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(operation, total=100)
+                  TimeElapsedColumn(), TextColumn("[dim]{task.fields[message]}"), console=console,
+                  disable=not console.is_interactive) as bar:
+        task = bar.add_task(operation, total=100, message="")
         while True:
             try:
                 device = api.get(f"/devices/{device_id}")
@@ -97,8 +99,9 @@ def follow(api: ApiClient, device_id: str, operation: str, timeout: float, curso
                 op.read(event)
             pct, state = op.percentage(device), device.get("state", "")
             line = f"{state} {pct}% {op.step}: {op.message}"
-            bar.update(task, completed=pct, description=f"{device.get('hostname', '')} {state} · {op.step}")
-            if not console.is_terminal and line != last_line:
+            bar.update(task, completed=pct, description=f"{device.get('hostname', '')} {state} · {op.step}",
+                       message=op.message[:MESSAGE_WIDTH])
+            if not console.is_interactive and line != last_line:
                 console.print(f"{time.monotonic() - started:5.0f}s  {state:<14} {pct:3d}%  {op.step}: {op.message}",
                               markup=False, highlight=False)
             last_line = line
