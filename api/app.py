@@ -83,6 +83,14 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             return error_response(403, ["this API key is read-only"])
         return None
 
+    @app.before_request
+    def _json_bodies():
+        """A body the API cannot read as JSON is a 415 that says so (not "field: missing")."""
+        if (request.path.startswith(API_PREFIX + "/") and request.method in ("POST", "PUT", "PATCH")
+                and request.content_length and not request.is_json and request.mimetype != "multipart/form-data"):
+            return error_response(415, ["body: send JSON, with the header Content-Type: application/json"])
+        return None
+
     api = IngotApi(app, spec_kwargs={
         "components": {"securitySchemes": {
             "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},

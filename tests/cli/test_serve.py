@@ -3,11 +3,12 @@ server on the same SQLite database refuses to start, a device whose machine is f
 from __future__ import annotations
 
 import signal
+import subprocess
 
 import requests
 
 from tests.support.cli import STOP_LIMIT, Demo, Laptop
-from tests.support.production import Proc, base_env
+from tests.support.production import ROOT, Proc, base_env
 from tests.support.waiting import LOAD_SLACK, wait_for
 
 BODY = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
@@ -90,3 +91,9 @@ def test_demo_refuses_to_bind_beyond_loopback_unless_told_twice(tmp_path):
     r = Laptop(tmp_path).run("serve", "--demo", "--host", "0.0.0.0", "--port", "0", code=2, **env)
     assert "--i-know-demo-is-insecure" in r.stderr and "tokens and passwords" in r.stderr, r.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was made
+
+
+def test_make_demo_installs_only_what_ingot_runs_on():
+    recipe = subprocess.run(["make", "-n", "-B", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    installs = [ln for ln in recipe.stdout.splitlines() if "pip install" in ln]
+    assert installs == [".venv/bin/pip install -q -e ."], recipe.stdout  # not the [test] extras

@@ -45,7 +45,8 @@ class Laptop:
     def config(self) -> Path:
         return self.home / ".config" / "ingot" / "config.yaml"
 
-    def run(self, *args: str, code: int | None = 0, input: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, code: int | None = 0, input: str | None = None,
+            **env: str) -> subprocess.CompletedProcess:
         """``ingot ARGS``; asserts its exit code is ``code`` (None: any)."""
         r = subprocess.run([INGOT, *args], cwd=self.cwd, env={**self.env, **env}, input=input, text=True,
                            capture_output=True, timeout=CLI_TIMEOUT)
