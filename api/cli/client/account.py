@@ -7,6 +7,7 @@ from api.cli.client.context import CliContext, pass_cli, project_option
 from api.cli.client.http import EXIT_NOT_FOUND, ApiClient, CliError
 from api.cli.client.output import Column, output_option, show
 from api.cli.client.profiles import ENV_ENDPOINT, ENV_TOKENS, first_env
+from api.cli.client.resources import add_delete_command, changes
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 PROJECT_COLUMNS = [Column("id", "id"), Column("name", "name"), Column("created", "created_at")]
@@ -177,19 +178,11 @@ def ssh_key_create(cli: CliContext, label, key, key_file, project, fmt):
 @pass_cli
 def ssh_key_update(cli: CliContext, key_id, label, key, key_file, fmt):
     """Change a key's label or key."""
-    body = {k: v for k, v in (("label", label), ("key", _key_text(key, key_file))) if v is not None}
-    if not body:
-        raise click.UsageError("nothing to change: give --label, --key or --key-file")
+    body = changes({"label": label, "key": _key_text(key, key_file)})
     show(cli.api.put(f"/ssh-keys/{key_id}", body), fmt, KEY_COLUMNS)
 
 
-@ssh_key.command("delete")
-@click.argument("key_id", metavar="ID")
-@pass_cli
-def ssh_key_delete(cli: CliContext, key_id: str):
-    """Delete a key."""
-    cli.api.delete(f"/ssh-keys/{key_id}")
-    click.echo(f"ssh key {key_id} deleted", err=True)
+add_delete_command(ssh_key, "Delete a key.", "ID", lambda cli, key_id: f"/ssh-keys/{key_id}")
 
 
 # --- API keys -----------------------------------------------------------------------------
@@ -225,13 +218,7 @@ def api_key_create(cli: CliContext, description: str, read_only: bool, project: 
          [*API_KEY_COLUMNS, Column("token", "token")])
 
 
-@api_key.command("delete")
-@click.argument("key_id", metavar="ID")
-@pass_cli
-def api_key_delete(cli: CliContext, key_id: str):
-    """Revoke an API key."""
-    cli.api.delete(f"/api-keys/{key_id}")
-    click.echo(f"API key {key_id} revoked", err=True)
+add_delete_command(api_key, "Revoke an API key.", "ID", lambda cli, key_id: f"/api-keys/{key_id}", done="revoked")
 
 
 COMMANDS = (login, logout, project, ssh_key, api_key)

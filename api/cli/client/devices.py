@@ -6,7 +6,7 @@ import click
 from api.cli.client.context import UUID_RE, CliContext, pass_cli, project_option
 from api.cli.client.http import EXIT_NOT_FOUND, CliError
 from api.cli.client.output import Column, output_option, show
-from api.cli.client.resources import json_value
+from api.cli.client.resources import changes, json_value
 from api.cli.client.watch import EventCursor, follow
 
 WAIT_TIMEOUT = 3600.0
@@ -156,10 +156,7 @@ def device_update(cli: CliContext, ref, hostname, description, tags, no_tags, us
             "customdata": json_value(customdata) if customdata else None, "always_pxe": always_pxe,
             "ipxe_script_url": ipxe_script_url, "locked": locked,
             "tags": [] if no_tags else (list(tags) or None)}
-    body = {k: v for k, v in body.items() if v is not None}
-    if not body:
-        raise click.UsageError("nothing to change: give at least one option")
-    show(cli.api.put(f"/devices/{resolve(cli, ref, project)}", body), fmt, DETAIL)
+    show(cli.api.put(f"/devices/{resolve(cli, ref, project)}", changes(body)), fmt, DETAIL)
 
 
 @device.command("delete")

@@ -6,7 +6,7 @@ import click
 from api.cli.client.context import UUID_RE, CliContext, pass_cli
 from api.cli.client.http import EXIT_NOT_FOUND, CliError
 from api.cli.client.output import Column, output_option, show
-from api.cli.client.resources import json_value
+from api.cli.client.resources import add_delete_command, changes, json_value
 
 COLUMNS = [Column("id", "id"), Column("hostname", "hostname"), Column("state", "state"),
            Column("metro", "metro.code"), Column("plan", "plan.slug"), Column("power", "power_state"),
@@ -121,10 +121,7 @@ def machine_update(cli: CliContext, ref, hostname, plan, bmc_driver, bmc_address
     body = {"hostname": hostname, "plan": plan,
             "bmc": _bmc(bmc_driver, bmc_address, bmc_username, bmc_password, bmc_options),
             "nics": [_nic(n) for n in nics] or None}
-    body = {k: v for k, v in body.items() if v is not None}
-    if not body:
-        raise click.UsageError("nothing to change: give at least one option")
-    show(cli.api.put(f"/machines/{resolve(cli, ref)}", body), fmt, DETAIL)
+    show(cli.api.put(f"/machines/{resolve(cli, ref)}", changes(body)), fmt, DETAIL)
 
 
 @machine.command("maintenance")
@@ -158,13 +155,8 @@ def machine_inspect(cli: CliContext, ref):
     click.echo(f"inspection of {ref} accepted", err=True)
 
 
-@machine.command("delete")
-@click.argument("ref", metavar="ID|HOSTNAME")
-@pass_cli
-def machine_delete(cli: CliContext, ref):
-    """Delete a machine that no device uses."""
-    cli.api.delete(f"/machines/{resolve(cli, ref)}")
-    click.echo(f"machine {ref} deleted", err=True)
+add_delete_command(machine, "Delete a machine that no device uses.", "ID|HOSTNAME",
+                   lambda cli, ref: f"/machines/{resolve(cli, ref)}")
 
 
 COMMANDS = (machine,)

@@ -6,6 +6,7 @@ import click
 from api.cli.client.context import CliContext, pass_cli, project_option
 from api.cli.client.devices import resolve as resolve_device
 from api.cli.client.output import Column, output_option, show
+from api.cli.client.resources import add_delete_command, changes
 
 COLUMNS = [Column("id", "id"), Column("type", "type"), Column("network", "cidr_notation"),
            Column("address", "address"), Column("metro", "metro.code"), Column("public", "public"),
@@ -67,10 +68,8 @@ def ip_request(cli: CliContext, kind, metro, quantity, tags, description, projec
 @pass_cli
 def ip_update(cli: CliContext, ip_id, tags, description, fmt):
     """Change a reserved block's tags or description."""
-    body = {k: v for k, v in (("tags", list(tags) or None), ("description", description)) if v is not None}
-    if not body:
-        raise click.UsageError("nothing to change: give --tag or --description")
-    show(cli.api.put(f"/ips/{ip_id}", body), fmt, COLUMNS)
+    show(cli.api.put(f"/ips/{ip_id}", changes({"tags": list(tags) or None, "description": description})), fmt,
+         COLUMNS)
 
 
 @ip.command("assign")
@@ -85,13 +84,8 @@ def ip_assign(cli: CliContext, device_ref, address, project, fmt):
     show(cli.api.post(f"/devices/{device_id}/ips", {"address": address}), fmt, ASSIGNED)
 
 
-@ip.command("delete")
-@click.argument("ip_id", metavar="ID")
-@pass_cli
-def ip_delete(cli: CliContext, ip_id):
-    """Release a reserved block, or unassign an address from its device."""
-    cli.api.delete(f"/ips/{ip_id}")
-    click.echo(f"{ip_id} released", err=True)
+add_delete_command(ip, "Release a reserved block, or unassign an address from its device.", "ID",
+                   lambda cli, ip_id: f"/ips/{ip_id}", done="released")
 
 
 COMMANDS = (ip,)

@@ -76,6 +76,18 @@ def json_value(value: str) -> Any:
         raise click.BadParameter(f"not JSON (or @file with JSON): {exc}") from None
 
 
+def changes(body: dict) -> dict:
+    """An update's body: the options that were given (None: not given).
+
+    Raises:
+        click.UsageError: none was given.
+    """
+    body = {k: v for k, v in body.items() if v is not None}
+    if not body:
+        raise click.UsageError("nothing to change: give at least one option")
+    return body
+
+
 def body_of(fields: tuple[Field, ...], values: dict, creating: bool) -> dict:
     """The request body: the options given (on update only those)."""
     body = {}
@@ -131,15 +143,19 @@ def add_write_commands(group: click.Group, res: Resource, who: str = "Operator: 
     @output_option
     @pass_cli
     def update_cmd(cli: CliContext, ref: str, fmt: str, **values):
-        body = body_of(res.fields, values, creating=False)
-        if not body:
-            raise click.UsageError("nothing to change: give at least one option")
+        body = changes(body_of(res.fields, values, creating=False))
         show(cli.api.put(f"{res.path}/{res.resolve(cli, ref)}", body), fmt, res.detail)
 
-    @group.command("delete", help=f"{who}delete a {res.noun}.")
-    @click.argument("ref", metavar="ID" + (f"|{res.lookup.upper()}" if res.lookup else ""))
+    add_delete_command(group, f"{who}delete a {res.noun}.", "ID" + (f"|{res.lookup.upper()}" if res.lookup else ""),
+                       lambda cli, ref: f"{res.path}/{res.resolve(cli, ref)}")
+
+
+def add_delete_command(group: click.Group, help_text: str, metavar: str, path_of: Callable[[CliContext, str], str],
+                       done: str = "deleted") -> None:
+    """``delete REF`` on ``group``: ``DELETE path_of(cli, REF)``."""
+    @group.command("delete", help=help_text)
+    @click.argument("ref", metavar=metavar)
     @pass_cli
     def delete_cmd(cli: CliContext, ref: str):
-        obj_id = res.resolve(cli, ref)
-        cli.api.delete(f"{res.path}/{obj_id}")
-        click.echo(f"{res.noun} {ref} deleted", err=True)
+        cli.api.delete(path_of(cli, ref))
+        click.echo(f"{ref} {done}", err=True)
