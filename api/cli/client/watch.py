@@ -88,15 +88,15 @@ def follow(api: ApiClient, device_id: str, operation: str, timeout: float, curso
                   disable=not console.is_interactive) as bar:
         task = bar.add_task(operation, total=100, message="")
         while True:
-            try:
+            try:  # the device may go between its read and its events' read: gone either way
                 device = api.get(f"/devices/{device_id}")
+                for event in cursor.new():
+                    op.read(event)
             except CliError as exc:
                 if gone_ends and exc.exit_code == EXIT_NOT_FOUND:
                     bar.update(task, completed=100, description=f"{operation}: done")
                     return None
                 raise
-            for event in cursor.new():
-                op.read(event)
             pct, state = op.percentage(device), device.get("state", "")
             line = f"{state} {pct}% {op.step}: {op.message}"
             bar.update(task, completed=pct, description=f"{device.get('hostname', '')} {state} · {op.step}",
