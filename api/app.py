@@ -23,6 +23,7 @@ from api.http_errors import (
 )
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
+from api.routes.docs import DOCS_ASSETS
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served by Ingot from the swagger-ui-bundle package, no CDN
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},  # nothing leaves the page
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -88,6 +90,14 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             return service_error_response(exc)
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
             return error_response(403, ["this API key is read-only"])
+        return None
+
+    @app.before_request
+    def _json_bodies():
+        """A body the API cannot read as JSON is a 415 that says so (not "field: missing")."""
+        if (request.path.startswith(API_PREFIX + "/") and request.method in ("POST", "PUT", "PATCH")
+                and request.content_length and not request.is_json and request.mimetype != "multipart/form-data"):
+            return error_response(415, ["body: send JSON, with the header Content-Type: application/json"])
         return None
 
     api = IngotApi(app, spec_kwargs={

@@ -4,7 +4,6 @@ users, a real Ingot HTTP server with the simulated lab, and factories of real
 BMC peers. Helpers live in tests/support; this file only declares fixtures."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -39,15 +38,6 @@ def pytest_collection_modifyitems(config, items):
         parts = item.path.relative_to(config.rootpath).parts
         if len(parts) > 1 and parts[0] == "tests" and parts[1] in FOLDER_MARKS:
             item.add_marker(getattr(pytest.mark, FOLDER_MARKS[parts[1]]))
-
-
-@pytest.fixture(autouse=True)
-def _forget_flask_cli_env():
-    """Flask's CLI (`ingot …` invoked in-process by CLI tests) sets FLASK_RUN_FROM_CLI;
-    a Flask program started later as a subprocess (sushy-emulator) would then
-    ignore app.run() and exit. Keep it from leaking between tests."""
-    yield
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
 
 
 # --- databases -------------------------------------------------------------------

@@ -14,17 +14,24 @@ Failure injection per host (``PUT /hosts/<name> {"fail": ...}``):
 ``no_phone_home`` (the installed system never calls back), ``wipe_fails`` /
 ``wipe_hangs`` (the deploy agent's disk wipe). Delays: the lab's ``delay``
 (seconds per boot stage), per host ``delay`` and ``bmc_delay`` (how long a
-power command takes to answer, after it took effect). The lab is a small WSGI app (mounted by ``ingot serve
---demo`` at ``/_simlab``, or run on its own) that the ``sim`` BMC driver calls.
+power command takes to answer, after it took effect). The lab is a small WSGI app that the ``sim`` BMC
+driver calls; ``ingot serve --demo`` serves it on a loopback port of its own, never on the API's.
+
+With a ``state_file`` the lab keeps its hosts (power, boot device, disk) across restarts, as real
+machines keep running while Ingot restarts: ``resume()`` carries on what each powered-on host was
+doing (an installer starts over, an installed system that had not phoned home yet does so).
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 import re
 import shlex
 import threading
 import time
+from pathlib import Path
 
 import requests
 from flask import Flask, jsonify, request
@@ -38,6 +45,7 @@ CHAIN_DEPTH = 4
 SERVICE_RETRIES = 10  # ~12 s of 5xx/refused before a callback counts as failed
 HTTP_TIMEOUT = 10
 UNKNOWN_RETRIES = 3
+SAVE_EVERY = 0.25  # seconds between looks at whether the state file needs writing
 
 
 @dataclasses.dataclass
@@ -59,6 +67,7 @@ class SimHost:
     disks: list = dataclasses.field(default_factory=lambda: [{"name": "sda", "size_gb": 240, "type": "SSD"}])
     nics: list = dataclasses.field(default_factory=list)
     generation: int = 0                 # bumps on every power change: stale boots stop
+    booting: str | None = None          # what the current boot started from (pxe or disk); resume() redoes it
     boots: int = 0
     power_ons: int = 0                  # power-on and reset commands that took effect
     ipxe_fetches: int = 0
@@ -73,12 +82,82 @@ class SimHost:
 class SimLab:
     """The simulated hardware; thread-safe."""
 
-    def __init__(self, ingot_url: str = "", delay: float = 0.5):
+    def __init__(self, ingot_url: str = "", delay: float = 0.5, state_file: str | Path | None = None):
         self.ingot_url = ingot_url.rstrip("/")
         self.delay = delay
         self.hosts: dict[str, SimHost] = {}
         self.lock = threading.RLock()
         self.http = requests.Session()
+        self.state_file = Path(state_file) if state_file else None
+        self._saved = ""
+        self._stopped = threading.Event()
+        if self.state_file is not None:
+            self._load()
+            threading.Thread(target=self._keep_saving, name="simlab-state", daemon=True).start()
+
+    # -- state across restarts ------------------------------------------------
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("simulated lab: ignoring unreadable state file %s: %s", self.state_file, exc)
+            return
+        names = {f.name for f in dataclasses.fields(SimHost)}
+        for item in data.get("hosts", []):
+            h = SimHost(**{k: v for k, v in item.items() if k in names})
+            self.hosts[h.name] = h
+        self._saved = self._state_text()
+
+    def _state_text(self) -> str:
+        with self.lock:
+            return json.dumps({"hosts": [h.public() for h in self.hosts.values()]}, sort_keys=True)
+
+    def save(self) -> None:
+        """Write the state file if the hosts changed since the last write (atomically)."""
+        if self.state_file is None:
+            return
+        text = self._state_text()
+        if text == self._saved:
+            return
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, self.state_file)
+        self._saved = text
+
+    def _keep_saving(self) -> None:
+        while not self._stopped.wait(SAVE_EVERY):
+            try:
+                self.save()
+            except OSError:  # a full disk must not take the lab down; the next look tries again
+                log.exception("simulated lab: could not save %s", self.state_file)
+
+    def resume(self) -> list[str]:
+        """Carry on what each powered-on host was doing when the lab last stopped (call once Ingot
+        answers); returns the hosts that boot again."""
+        resumed = []
+        with self.lock:
+            for h in self.hosts.values():
+                if h.power != "on" or (h.booting == "disk" and (h.disk_booted or h.disk_os is None)):
+                    continue  # off, or running its installed system: nothing was interrupted
+                h.generation += 1
+                self._note(h, f"lab restarted: booting again from {h.booting or 'disk'}")
+                threading.Thread(target=self._boot, args=(h, h.generation, h.booting), daemon=True,
+                                 name=f"sim-{h.name}").start()
+                resumed.append(h.name)
+        return resumed
+
+    def stop(self) -> None:
+        """Save the hosts as they are and end every simulated boot (the hosts keep their power)."""
+        with self.lock:
+            self._stopped.set()
+            try:
+                self.save()
+            finally:
+                for h in self.hosts.values():
+                    h.generation += 1
 
     # -- BMC side -------------------------------------------------------------
     def host(self, name: str, spec: dict | None = None) -> SimHost:
@@ -100,7 +179,7 @@ class SimLab:
             if action in ("off", "soft_off"):
                 if h.power == "on":
                     self._note(h, "power off")
-                h.power = "off"
+                h.power, h.booting = "off", None
                 h.generation += 1
                 return
             if action == "reset" or (action == "on" and h.power == "off"):
@@ -136,18 +215,20 @@ class SimLab:
             time.sleep(min(0.05, seconds))
         return self._alive(h, gen)
 
-    def _boot(self, h: SimHost, gen: int) -> None:
+    def _boot(self, h: SimHost, gen: int, device: str | None = None) -> None:
         try:
-            self._boot_inner(h, gen)
+            self._boot_inner(h, gen, device)
         except requests.RequestException as exc:
             self._note(h, f"network error: {exc}")
         except Exception:  # a simulated host must never take the process down
             log.exception("sim host %s crashed", h.name)
 
-    def _boot_inner(self, h: SimHost, gen: int) -> None:
+    def _boot_inner(self, h: SimHost, gen: int, device: str | None = None) -> None:
         with self.lock:
-            device = h.boot_once or h.boot_persistent
-            h.boot_once = None
+            if device is None:
+                device = h.boot_once or h.boot_persistent
+                h.boot_once = None
+            h.booting = "pxe" if device == "pxe" or h.disk_os is None else "disk"
             h.boots += 1
         if not self._sleep(h, gen, self._delay(h)):
             return
@@ -297,6 +378,8 @@ class SimLab:
             self._note(h, "no bootable disk")
             return
         self._note(h, f"booting {h.disk_os} from disk")
+        with self.lock:
+            h.booting = "disk"
         if h.disk_booted or not h.disk_metadata_url:
             return
         if not self._sleep(h, gen, self._delay(h)):

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import NoDatabase, open_existing
 from api.core.strict_input import escape_controls
 from api.models import Device, IpPool, Machine, Metro
 
@@ -121,7 +121,7 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
 
     out: list[str] = [
         "# dnsmasq configuration for Ingot's provisioning network",
-        "# rendered by `ingot dnsmasq-config`" + (f" for metro {opts.metro}" if opts.metro else "")
+        "# rendered by `ingot admin dnsmasq-config`" + (f" for metro {opts.metro}" if opts.metro else "")
         + " (the same inventory renders the same bytes)",
         "# Re-render after enrolling machines or creating devices, then reload dnsmasq",
         "# (a host missing here still boots: it gets a dynamic address and is found by MAC).",
@@ -222,13 +222,19 @@ def write_atomically(path: str, text: str) -> None:
 @click.option("--no-static-leases", is_flag=True, help="Do not give devices' private addresses as static leases.")
 def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, lease_time,
                    metro, no_static_leases):
-    """Render the dnsmasq DHCP/TFTP/iPXE config from the inventory (to standard output by default)."""
+    """Render dnsmasq's DHCP/TFTP/iPXE config from the inventory.
+
+    To standard output unless --output is given.
+    """
     settings = Settings.from_env()
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,
                           bios_loader=bios_loader, efi_loader=efi_loader, lease_time=lease_time, metro=metro,
                           static_leases=not no_static_leases)
-    database = Database(settings.resolved_database_url)
+    try:
+        database = open_existing(settings.resolved_database_url, settings.where())
+    except NoDatabase as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         with database.Session() as s:
             text = render(s, opts)

@@ -15,7 +15,7 @@ same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
 
 Built entirely without root or loop mounts: ``mkfs.fat --offset``, mtools
 ``mcopy`` and ``syslinux --offset --install`` operate on the image file.
-:func:`image` is its command group, wired as ``ingot image build-tiny-os``.
+:func:`image` is its command group, wired as ``ingot admin image build-tiny-os``.
 """
 from __future__ import annotations
 

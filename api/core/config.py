@@ -9,6 +9,19 @@ from pathlib import Path
 
 from flask import current_app
 
+DATA_DIR_NAME = ".ingot"
+
+
+def find_data_dir(start: Path | None = None) -> tuple[str, str]:
+    """The data directory when ``INGOT_DATA_DIR`` is not set, and how it was found: the nearest
+    ``.ingot`` folder in ``start`` (the current directory) or one of its parents, as git finds ``.git``;
+    else ``.ingot`` in ``start`` itself (which only ``ingot serve`` creates)."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / DATA_DIR_NAME).is_dir():
+            return str(folder / DATA_DIR_NAME), f"the nearest {DATA_DIR_NAME} folder above {start}"
+    return str(start / DATA_DIR_NAME), f"no {DATA_DIR_NAME} folder in {start} or above it: a new one there"
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
@@ -43,10 +56,11 @@ class Settings:
     Each field ``foo_bar`` is read from ``INGOT_FOO_BAR``.
     """
 
-    data_dir: str = "./.ingot"
+    data_dir: str = "./.ingot"        # from_env: INGOT_DATA_DIR, else find_data_dir() (docs/operator-guide.md)
+    data_dir_source: str = ""         # how from_env chose data_dir (for messages; not read from the environment)
     database_url: str = ""            # default: sqlite under data_dir
     secret_key: str = ""              # Fernet key material for secrets at rest
-    new_secret_key: str = ""          # `ingot secrets rotate`: the key to re-encrypt with
+    new_secret_key: str = ""          # `ingot admin secrets rotate`: the key to re-encrypt with
     bootstrap_token: str = ""         # creates the first operator when set
     external_url: str = ""            # base URL machines use to reach Ingot (boot, metadata)
     production: bool = False
@@ -102,6 +116,7 @@ class Settings:
     kernel_deb: str = ""              # a local linux-image-*.deb for the ramdisk build
     # simulated lab and QEMU machines (defaults of the sim and qemu BMC drivers' options)
     sim_lab_url: str = ""             # where the sim BMC driver finds the simulated lab
+    sim_lab_port: int = 0             # `ingot serve --demo`: the lab's own loopback port (0: any free one)
     sim_delay: float = 0.5            # seconds a simulated host takes per boot stage
     qemu_state_dir: str = ""          # the qemu driver's state_dir (default ~/.cache/ingot/qemu)
     qemu_ingot_port: int = 0          # the qemu driver's ingot_port
@@ -120,7 +135,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            if f.name == "extra":
+            if f.name in ("extra", "data_dir_source"):
                 continue
             name = "INGOT_" + f.name.upper()
             raw = env.get(name)
@@ -135,6 +150,10 @@ class Settings:
                 raise ValueError(f"{name} must be {'an integer' if cast is int else 'a number'}, "
                                  f"not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" not in values:
+            values["data_dir"], values["data_dir_source"] = find_data_dir()
+        else:
+            values.setdefault("data_dir_source", "INGOT_DATA_DIR")
         return cls(**values)
 
     @property
@@ -143,6 +162,18 @@ class Settings:
             return self.database_url
         path = Path(self.data_dir).resolve() / "ingot.sqlite"
         return f"sqlite:///{path}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or None on another database."""
+        url = self.resolved_database_url
+        return Path(url.split("sqlite:///", 1)[-1]) if url.startswith("sqlite:///") else None
+
+    def where(self) -> str:
+        """The database and data directory in force, and why, for messages."""
+        if self.database_url:
+            return f"database INGOT_DATABASE_URL ({self.database_url.split('@')[-1]}), data directory {self.data_dir}"
+        return f"data directory {Path(self.data_dir).resolve()} ({self.data_dir_source or 'set by the caller'})"
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,6 +93,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class NoDatabase(RuntimeError):
+    """There is no Ingot database where the settings point (a command refuses to make an empty one)."""
+
+
+def open_existing(url: str, where: str) -> Database:
+    """Open an Ingot database that exists and has its schema; never create one. ``where`` says, for the
+    error, where the settings looked (``Settings.where()``).
+
+    Raises:
+        NoDatabase: the SQLite file does not exist, or the database has no Ingot schema.
+    """
+    hint = ("run the command where `ingot serve` runs, or set INGOT_DATA_DIR (or INGOT_DATABASE_URL) to what "
+            "the server uses; `ingot admin db upgrade` makes a new database")
+    if url.startswith("sqlite:///") and not Path(url.split("sqlite:///", 1)[-1]).is_file():
+        raise NoDatabase(f"no Ingot database at {url.split('sqlite:///', 1)[-1]} ({where}): {hint}")
+    database = Database(url)
+    try:
+        migrated = inspect(database.engine).has_table("alembic_version")
+    except Exception:
+        database.dispose()
+        raise
+    if not migrated:
+        database.dispose()
+        raise NoDatabase(f"the database has no Ingot schema ({where}): {hint}")
+    return database
 
 
 def _configure_sqlite(engine: Engine) -> None:

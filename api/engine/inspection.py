@@ -58,19 +58,27 @@ def apply_inspection(session: Session, m: Machine, facts: dict) -> str:
             m.nics.append(Nic(mac=mac, name=nic.get("name") or f"eth{len(known) + i}"))
             known.add(mac)
     candidates = [m.plan] if m.plan else list(session.scalars(select(Plan).order_by(Plan.slug)))
-    why = {}
+    why: dict[str, list[str]] = {}
+    fitting: list[Plan] = []
     for plan in candidates:
         if not plan.match and m.plan is None:
             continue  # a plan without rules matches only when chosen explicitly
         reasons = plan_mismatches(plan, facts)
-        if not reasons:
-            m.plan = plan
-            transition(m, "machine", "inspected")
-            return f"inspected: {facts.get('cpus')} CPUs, {facts.get('memory_mib')} MiB, " \
-                   f"{len(facts.get('disks') or [])} disks, {len(facts.get('nics') or [])} NICs; plan {plan.slug}"
-        why[plan.slug] = reasons
+        if reasons:
+            why[plan.slug] = reasons
+        else:
+            fitting.append(plan)
+    others = "; ".join(f"{slug}: {', '.join(r)}" for slug, r in why.items())
+    if fitting:
+        plan = fitting[0]  # several fit: the first by slug, and the event says which others did
+        m.plan = plan
+        transition(m, "machine", "inspected")
+        also = (f"; also fit: {', '.join(p.slug for p in fitting[1:])} (the first by slug is chosen)"
+                if len(fitting) > 1 else "")
+        return (f"inspected: {facts.get('cpus')} CPUs, {facts.get('memory_mib')} MiB, "
+                f"{len(facts.get('disks') or [])} disks, {len(facts.get('nics') or [])} NICs; plan {plan.slug}"
+                + also + (f"; other plans do not fit ({others})" if others else ""))
     transition(m, "machine", "no_plan")
-    detail = "; ".join(f"{slug}: {', '.join(r)}" for slug, r in why.items()) or "no plan has match rules"
-    events.record(session, "machine.inspect.no_plan", f"facts fit no plan ({detail})", state="warning",
-                  machine=m)
+    events.record(session, "machine.inspect.no_plan", f"facts fit no plan ({others or 'no plan has match rules'})",
+                  state="warning", machine=m)
     return "inspected, but no plan matches; the machine stays enrolled"

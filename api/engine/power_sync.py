@@ -51,6 +51,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
 from api.engine.drivers import build_driver
+from api.engine.states import transition
 from api.models import Machine, as_utc, utcnow
 
 log = logging.getLogger("ingot.fleet")
@@ -350,10 +351,23 @@ class PowerSync:
                           f"machine {m.hostname} is powered {observed} but should be {expected} "
                           f"(changed outside Ingot; BMC {m.bmc_driver} {m.bmc_address})",
                           state="warning", machine=m)
+            if observed == "off" and m.device is not None and m.device.state == "active":
+                _device_lost_power(s, m)
         elif drifted_before and not drifted_now:
             report.drift_resolved.append(m.hostname)
             events.record(s, "machine.power.drift_resolved",
                           f"machine {m.hostname} is powered {observed} again, as expected", machine=m)
+
+
+def _device_lost_power(s, m: Machine) -> None:
+    """An active device's machine is off (a power cut, a restart of the lab, a shutdown inside the OS): the
+    device says so (``inactive``, which a tenant's ``power_on`` leaves) rather than ``active`` over a dead
+    machine, and its owner gets an event."""
+    d = m.device
+    transition(d, "device", "power_lost")
+    m.power_expected = "off"
+    events.record(s, "device.power.lost", f"{d.hostname} was found powered off (not by Ingot); it is inactive "
+                  "now: power it on to bring it back", state="warning", outcome="failed", machine=m, device=d)
 
 
 def _operation_since_last_check(m: Machine) -> bool:

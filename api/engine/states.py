@@ -60,7 +60,7 @@ DEVICE_STATES = {
     "active": "Running. Power actions, reinstall and rescue are allowed.",
     "powering_on": "A power-on is in progress.",
     "powering_off": "A power-off is in progress.",
-    "inactive": "Powered off by its owner.",
+    "inactive": "Powered off by its owner (or found off by the power sync).",
     "reinstalling": "Being imaged again with a (possibly new) operating system.",
     "deprovisioning": "Being deleted; the machine is being released.",
     "failed": "Provisioning failed; the events say why. Delete or reinstall it.",
@@ -78,6 +78,7 @@ DEVICE_TRANSITIONS = [
     ("inactive", "power_on", "powering_on"),
     ("powering_on", "powered_on", "active"),
     ("powering_on", "power_failed", "inactive"),
+    ("active", "power_lost", "inactive"),          # the power sync found its machine off (not by Ingot)
     ("active", "reboot", "active"),
     ("active", "rescue", "active"),
     ("active", "reinstall", "reinstalling"),

@@ -60,6 +60,25 @@ def _record_both(s, type_: str, said: Outcome, m: Machine, d: Device | None, **k
         events.record(s, "machine." + type_.split(".", 1)[1], said.detail, machine=m, **kw)
 
 
+def resume_after_restart(db: Database) -> int:
+    """After a restart on SQLite (one process, the database's lock held): release the leases the previous
+    process's worker held, so its operations go on at once rather than when the leases expire, and tell
+    each device or machine so. Returns how many operations resume."""
+    now = utcnow()
+    with db.transaction() as s:
+        busy = list(s.scalars(select(Machine).where(Machine.operation.is_not(None))))
+        for m in busy:
+            d = s.scalar(select(Device).where(Device.machine_id == m.id))
+            if m.lease_owner is not None:
+                m.lease_owner, m.lease_expires_at = None, None
+            m.next_check_at = now
+            kind = "device" if d is not None else "machine"
+            events.record(s, f"{kind}.{m.operation}.resumed",
+                          f"Ingot restarted during step {m.step} of {m.operation.replace('_', ' ')}; "
+                          "the engine carries on from that step", machine=m, device=d)
+    return len(busy)
+
+
 class Worker:
     """One engine worker. ``run_forever`` until ``stop`` is set."""
 

@@ -11,6 +11,7 @@ from api.routes import (
     catalog,
     devices,
     directory,
+    docs,
     events,
     facilities,
     fleet_reports,
@@ -32,4 +33,5 @@ def register_blueprints(app: Flask, api: Api) -> None:
                    boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
     unimplemented.register(app)  # last: a JSON 501 for each Equinix operation none of the above serves

@@ -75,5 +75,5 @@ def ramdisk_file(name):
         raise NotFound("No such boot file")
     directory = Path(settings().ramdisk_dir or Path(settings().data_dir) / "ramdisk")
     if not (directory / name).exists():
-        abort(404, description=f"{name} is not built; run `ingot ramdisk build`")
+        abort(404, description=f"{name} is not built; run `ingot admin ramdisk build`")
     return send_from_directory(directory.resolve(), name)

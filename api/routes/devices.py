@@ -104,10 +104,16 @@ def delete_device(args, device_id):
 
 
 @blp.route("/devices/<device_id>/actions", methods=["POST"])
-@blp.arguments(DeviceActionSchema)
+@blp.arguments(DeviceActionSchema, example={"type": "reinstall", "operating_system": "debian_12"})
 @blp.response(202)
 def device_action(data, device_id):
-    """Power on/off, reboot, reinstall (optionally with a new OS or iPXE script URL) or rescue a device."""
+    """Power on/off, reboot, reinstall (optionally with a new OS or iPXE script URL) or rescue a device.
+
+    Members of the device's project (and operators) may call it. The answer is 202 at once; the
+    engine then drives the machine step by step, each step an event of the device
+    (`GET /devices/{id}/events?sort=asc`). A 409 means the device's state does not allow the action
+    now (e.g. `power_on` of an `active` device) or another operation is running; a 422 names a wrong
+    field. Unlike Equinix, `reinstall` also takes `deprovision_fast`."""
     s = session()
     p = principal()
     devices.action(s, p, devices.visible_device(s, p, device_id), data, box())

@@ -23,6 +23,8 @@ def _filtered(q, args: dict):
         q = q.where(Event.created_at >= args["since"])
     if args.get("until"):
         q = q.where(Event.created_at <= args["until"])
+    if args.get("sort") == "asc":
+        return q.order_by(Event.created_at, Event.id)
     return q.order_by(Event.created_at.desc(), Event.id)
 
 
@@ -30,7 +32,7 @@ def _filtered(q, args: dict):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def device_events(args, device_id):
-    """List a device's events, newest first."""
+    """List a device's events, newest first (``?sort=asc``: oldest first)."""
     device = devices.visible_device(session(), principal(), device_id)
     return paginate(_filtered(select(Event).where(Event.device_id == device.id), args), args, "events")
 
@@ -39,7 +41,7 @@ def device_events(args, device_id):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def project_events(args, project_id):
-    """List a project's events, newest first."""
+    """List a project's events, newest first (``?sort=asc``: oldest first)."""
     project = auth.visible_project(session(), principal(), project_id)
     return paginate(_filtered(select(Event).where(Event.project_id == project.id), args), args, "events")
 

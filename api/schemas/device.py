@@ -1,7 +1,7 @@
 """Devices: the Equinix ``Device`` shape, create/update input, actions, batches."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, pre_load, validate, validates_schema
 
 from api.schemas.catalog import FacilitySchema, MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (
@@ -177,7 +177,11 @@ class DeviceCreateSchema(RequestSchema):
     metro = OneOrMany(load_default=None, allow_none=True)
     facility = OneOrMany(load_default=None, allow_none=True)
     operating_system = fields.String(required=True)
-    userdata = fields.String(load_default="", validate=validate_userdata, metadata=MULTILINE)
+    userdata = fields.String(load_default="", validate=validate_userdata, metadata={
+        **MULTILINE,
+        "maxLength": MAX_USERDATA_BYTES,
+        "description": f"User data for cloud-init (or the installer), at most {MAX_USERDATA_BYTES // 1024} KiB "
+                       "in UTF-8; readable by the device from its metadata service."})
     customdata = JSONObject(load_default=dict)
     tags = Tags(load_default=list)
     billing_cycle = fields.String(load_default="hourly", validate=validate.OneOf(BILLING_CYCLES))
@@ -230,11 +234,19 @@ class DeviceUpdateSchema(RequestSchema):
 
 
 class DeviceActionSchema(RequestSchema):
-    type = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    operating_system = fields.String()
-    ipxe_script_url = fields.String(allow_none=True, validate=[validate.Length(max=2048), validate_url])
-    preserve_data = fields.Boolean(load_default=False)
-    deprovision_fast = fields.Boolean(load_default=False)
+    """An action on a device; the engine carries it out and records each step as an event."""
+
+    type = fields.String(required=True, validate=validate.OneOf(ACTIONS), metadata={
+        "description": "What to do: `power_on` (from `inactive`), `power_off`, `reboot` and `rescue` "
+                       "(from `active`), `reinstall` (from `active`, `inactive` or `failed`)."})
+    operating_system = fields.String(metadata={
+        "description": "`reinstall`: another operating system's slug (default: the device's own)."})
+    ipxe_script_url = fields.String(allow_none=True, validate=[validate.Length(max=2048), validate_url], metadata={
+        "description": "`reinstall`: chain this iPXE script (with the `custom_ipxe` OS) from now on."})
+    preserve_data = fields.Boolean(load_default=False, metadata={
+        "description": "`reinstall`: keep the disks' data (no wipe before installing)."})
+    deprovision_fast = fields.Boolean(load_default=False, metadata={
+        "description": "`reinstall`: skip the disk wipe before installing."})
 
 
 class DeviceDeleteArgs(RequestSchema):
@@ -244,8 +256,20 @@ class DeviceDeleteArgs(RequestSchema):
 
 
 class BatchInstanceSchema(DeviceCreateSchema):
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
-    hostnames = fields.List(fields.String(validate=validate_hostname), load_default=list)
+    quantity = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100), metadata={
+        "description": "How many devices (default: one per name in `hostnames`, else 1)."})
+    hostnames = fields.List(fields.String(validate=validate_hostname), load_default=list,
+                            validate=validate.Length(max=100))
+
+    @post_load
+    def _quantity(self, data, **kwargs):
+        """Three hostnames and no quantity are three devices; more names than devices is an error."""
+        names = data.get("hostnames") or []
+        if data.get("quantity") is None:
+            data["quantity"] = len(names) or 1
+        elif len(names) > data["quantity"]:
+            raise ValidationError(f"{len(names)} hostnames for a quantity of {data['quantity']}", "hostnames")
+        return data
 
 
 MAX_BATCH = 100

@@ -26,9 +26,15 @@ SSHKeyListSchema = list_schema("ssh_keys", SSHKeySchema, "SSHKeyList")
 
 
 class SSHKeyCreateSchema(RequestSchema):
-    label = fields.String(load_default="", validate=validate.Length(max=255))
+    """A public key to put on devices (``authorized_keys`` of their default user)."""
+
+    label = fields.String(load_default="", validate=validate.Length(max=255),
+                          metadata={"description": "A name for the key, shown in lists.", "example": "laptop"})
     # a pasted key may end in a line break; the key itself must be one line (services/ssh_keys.py)
-    key = fields.String(required=True, validate=validate.Length(min=1, max=16384), metadata=MULTILINE)
+    key = fields.String(required=True, validate=validate.Length(min=1, max=16384), metadata={
+        **MULTILINE,
+        "description": "The public key in OpenSSH form: type, base64 data and an optional comment.",
+        "example": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKk2Sa0ujJYU9d3OAZ4vjXP1a2ZNj4N4nmSgJ6c9CR8Z alice@laptop"})
 
 
 class SSHKeyUpdateSchema(RequestSchema):

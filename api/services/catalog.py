@@ -4,6 +4,7 @@ five (each validated, audited and committed)."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Callable
 
 from sqlalchemy import or_, select
@@ -70,8 +71,23 @@ def _used(session: Session, *queries) -> bool:
     return any(session.scalar(q.limit(1)) is not None for q in queries)
 
 
+def _pool_columns(session: Session, data: dict) -> dict:
+    """A pool is created in a metro named by code or id, and overlaps no other pool of that metro.
+
+    Raises:
+        Invalid: an unknown metro, or an overlapping pool (one address would be handed out twice).
+    """
+    metro = find_metro(session, data["metro"])
+    network = ipaddress.ip_network(data["cidr"])
+    for other in session.scalars(select(IpPool).where(IpPool.metro_id == metro.id)):
+        theirs = ipaddress.ip_network(other.cidr)
+        if theirs.version == network.version and theirs.overlaps(network):
+            raise Invalid(f"cidr: {network} overlaps the {other.kind} pool {theirs} of metro {metro.code}")
+    return _in_metro(session, data)
+
+
 def _in_metro(session: Session, data: dict) -> dict:
-    """A pool or facility is created in a metro named by code or id."""
+    """A pool or facility is created in a metro named by code or id. Raises Invalid for an unknown metro."""
     metro = find_metro(session, data["metro"])
     return {**{k: v for k, v in data.items() if k != "metro"}, "metro_id": metro.id}
 
@@ -129,7 +145,7 @@ IP_POOL = Kind(
     "the pool has addresses in use",
     bodies={"created": "{row.kind} pool {row.cidr} in {row.metro.code}", "updated": "changed {changed}",
             "deleted": "pool {row.cidr} deleted"},
-    load=(selectinload(IpPool.metro),), columns=_in_metro)
+    load=(selectinload(IpPool.metro),), columns=_pool_columns)
 
 
 def list_query(kind: Kind):

@@ -1,4 +1,4 @@
-"""`ingot terraform ...` commands. Wire into api/cli.py with:
+"""`ingot terraform ...` commands. Wired into the ``ingot`` command (api/cli/__init__.py) with:
 
     from api.terraform.cli import terraform
     main.add_command(terraform)

@@ -258,6 +258,20 @@ def test_batch_create(lab, tenant):
     assert r.status_code == 422
 
 
+def test_batch_hostnames_without_quantity_make_one_device_each(lab, tenant):
+    body = {"batches": [{**BASE, "hostnames": ["h-1", "h-2", "h-3"]}]}
+    r = tenant.post(f"/projects/{tenant.project_id}/devices/batch", json=body)
+    assert r.status_code == 201, r.get_json()
+    (batch,) = r.get_json()["batches"]
+    assert batch["quantity"] == 3 and len(batch["devices"]) == 3
+    names = sorted(d["hostname"] for d in tenant.get(f"/projects/{tenant.project_id}/devices").get_json()["devices"])
+    assert names == ["h-1", "h-2", "h-3"]
+    # more names than devices is an error, not names quietly dropped
+    r = tenant.post(f"/projects/{tenant.project_id}/devices/batch",
+                    json={"batches": [{**BASE, "hostnames": ["x-1", "x-2"], "quantity": 1}]})
+    assert r.status_code == 422 and "hostnames" in r.get_json()["errors"][0], r.get_json()
+
+
 def test_delete_of_queued_device_starts_deprovisioning(lab, tenant, database):
     d = create(tenant).get_json()
     assert tenant.delete(f"/devices/{d['id']}").status_code == 204

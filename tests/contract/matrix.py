@@ -31,8 +31,8 @@ WHY_NOT = {
     "VRFs": "Ingot has no VRFs",
     "SpotMarket": "Ingot has no spot market: devices are on demand",
     "Licenses": "Ingot sells no licensed software",
-    "Emails": "operators manage users and their emails (`ingot user create`)",
-    "PasswordResetTokens": "operators set passwords (`ingot user set-password`)",
+    "Emails": "operators manage users and their emails (`ingot admin user create`)",
+    "PasswordResetTokens": "operators set passwords (`ingot admin user set-password`)",
     "UserVerificationTokens": "operators create users; there is nothing to verify",
     "TwoFactorAuth": "Ingot has no two-factor sign-in",
     "PaymentMethods": "Ingot bills nothing",
@@ -46,7 +46,7 @@ WHY_NOT = {
     "ConsoleLogDetails": "no console screenshots (the serial console comes in a later issue)",
 }
 WHY_NOT_OPERATION = {
-    "createUser": "operators create users (`ingot user create`)",
+    "createUser": "operators create users (`ingot admin user create`)",
     "findInstanceBandwidth": "Ingot meters no traffic",
     "findTraffic": "Ingot meters no traffic",
     "findDeviceUsages": "Ingot meters no usage",

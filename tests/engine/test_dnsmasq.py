@@ -1,4 +1,4 @@
-"""`ingot dnsmasq-config`: the rendered configuration for the demo inventory
+"""`ingot admin dnsmasq-config`: the rendered configuration for the demo inventory
 passes `dnsmasq --test`, and carries a static lease and chain URL per machine."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The wheel works on its own: `python -m build` makes it, a fresh virtualenv installs it
 (with its dependencies, from the package index), and from a directory outside the checkout
-`ingot serve --demo` provisions a device, `ingot db upgrade` migrates PostgreSQL and
+`ingot serve --demo` provisions a device, `ingot admin db upgrade` migrates PostgreSQL and
 `ingot terraform install` writes a provider that starts."""
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_db_upgrade_migrates_postgresql(installed):
     pg = PostgresServer().start()
     try:
         url = pg.create_database()
-        installed.run(installed.bin("ingot"), "db", "upgrade", INGOT_DATABASE_URL=url)
+        installed.run(installed.bin("ingot"), "admin", "db", "upgrade", INGOT_DATABASE_URL=url)
         with psycopg.connect(host="127.0.0.1", port=pg.port, user="postgres", dbname=make_url(url).database) as conn:
             version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         assert version == (head_revision(),)

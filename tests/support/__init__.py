@@ -8,6 +8,7 @@ test folder (or a benchmark) needs, each helper once.
 * ``clients``  -- HTTP clients: ``Tenant`` (in process), ``Cloud`` and ``Fleet`` (a real server), ``make_user``
 * ``server``   -- ``start_server``: Ingot on a real HTTP server with the simulated lab
 * ``production`` -- gunicorn and ``ingot worker`` processes started the way production does
+* ``cli``      -- ``Laptop``: the ``ingot`` command as a separate process, with a home of its own
 * ``keys``     -- ``ssh_public_key``
 * ``tls``      -- ``make_test_pki``: a test CA and a server certificate it signs
 * ``equinix_sdk`` -- the official Equinix Metal SDK as the oracle of the wire contract (``Client``,

@@ -10,7 +10,7 @@ Everything lands in a cache directory (``INGOT_RAMDISK_CACHE``, default
 ``~/.cache/ingot/ramdisk``) keyed by kernel version and by a hash of the
 initramfs inputs, so a machine builds each variant once.
 
-Public entry points: :func:`build_ramdisk` (wired as ``ingot ramdisk build``),
+Public entry points: :func:`build_ramdisk` (wired as ``ingot admin ramdisk build``),
 :func:`fetch_kernel` and :func:`build_initramfs` (reused by
 :mod:`api.boot.tiny_os`).
 """

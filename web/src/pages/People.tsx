@@ -30,7 +30,7 @@ export function People() {
                     <td><DeviceCount pid={p.id} /></td><td>{when(p.created_at)}</td></tr>))}
                 </tbody></table></div>)}
             <h2>Users</h2>
-            <p class="muted small">Add users with <code>ingot user create --email … --password</code>.</p>
+            <p class="muted small">Add users with <code>ingot admin user create --email … --password</code>.</p>
             {d.users.length === 0 ? <Empty>No users.</Empty> : (
               <div class="table-wrap"><table class="list" aria-label="Users">
                 <thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Created</th></tr></thead>
