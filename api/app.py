@@ -8,7 +8,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from api import observability, security, web
+from api import idempotency, observability, security, web
 from api.core import db as dbmod
 from api.core.config import Settings
 from api.core.errors import ServiceError
@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
             return error_response(403, ["this API key is read-only"])
         return None
+
+    idempotency.init_app(app)  # after authentication: a key is remembered per caller
 
     api = IngotApi(app, spec_kwargs={
         "components": {"securitySchemes": {
