@@ -11,7 +11,7 @@ from tf.utils import Diagnostics
 from . import spec as specmod
 from . import states
 from .calls import Api
-from .client import NotFound
+from .client import NotFound, new_idempotency_key
 from .diagnostics import OpError, log, report
 from .values import coerce, equal, state_path
 from .waiters import Waits
@@ -97,7 +97,9 @@ class Resources:
     def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
         """Create and wait. A created object that does not become ready is returned with an error in `diags`."""
         call = td.api.create
-        obj = self.api.call(call, planned, states.request_body(td, planned, "create"))
+        # one key per create: a retry after a lost answer gets the object the first attempt made
+        key = new_idempotency_key()
+        obj = self.api.call(call, planned, states.request_body(td, planned, "create"), idempotency_key=key)
         if not isinstance(obj, dict) or not obj.get("id"):
             raise OpError(f"{td.name}: the API did not return the created object", repr(obj)[:500])
         working = {**planned, "id": obj["id"]}

@@ -445,7 +445,7 @@ def test_interrupt_during_create_keeps_the_device_in_state(backend, make_tf):
     tf.write(device_tf(b, "tf-interrupted"))
     tf.init()
     with b.failing("never_boots"):
-        proc = subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
+        proc = subprocess.Popen([*tf.command, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
         def waiting_for_active():
