@@ -2,7 +2,8 @@
 answered once per key (services/idempotency.py keeps the answers 24 hours, per caller and project).
 
 A retry after a lost answer (a dropped connection, a proxy timeout) then gets the object the first
-request made, marked `Idempotent-Replayed: true`, instead of making a second one. Only successful
+request made, marked `Idempotent-Replayed: true`, instead of making a second one; a retry that
+arrives while the first attempt is still being served gets 409 with Retry-After. Only successful
 answers are kept: a request that failed may be retried with the same key and runs again.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from api.http_errors import error_response
 from api.services import idempotency
 
 REPLAYED = "Idempotent-Replayed"
+RETRY_AFTER = 1  # seconds a retry that overtook its first attempt is told to wait
 MAX_REMEMBERED = 1_000_000  # bytes of answer kept; larger answers are not remembered
 
 
@@ -38,7 +40,11 @@ def init_app(app: Flask) -> None:
     def _replay_known_key():
         try:
             req = _request()
-            first = idempotency.replay(db.session(), box, req) if req else None
+            first = idempotency.begin(db.session(), box, req) if req else None
+        except idempotency.InProgress as exc:
+            resp = error_response(exc.status, exc.messages)
+            resp.headers["Retry-After"] = str(RETRY_AFTER)
+            return resp
         except ServiceError as exc:
             return error_response(exc.status, exc.messages)
         g.idempotent_request = req
@@ -52,8 +58,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _remember_answer(response):
-        req = g.get("idempotent_request")
-        if req is not None and 200 <= response.status_code < 300 and not response.is_streamed \
-                and (response.content_length or 0) <= MAX_REMEMBERED:
-            idempotency.remember(db.session(), box, req, response.status_code, response.get_data(as_text=True))
+        req = g.pop("idempotent_request", None)
+        if req is not None:
+            keep = not response.is_streamed and (response.content_length or 0) <= MAX_REMEMBERED
+            idempotency.finish(db.session(), box, req, response.status_code if keep else 500,
+                               response.get_data(as_text=True) if keep else "")
         return response

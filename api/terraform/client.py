@@ -46,7 +46,8 @@ def new_idempotency_key() -> str:
 class Client:
     """Requests with retries: a network failure or a 429/502/503/504 is retried up to `max_retries` times,
     waiting 1 s, 2 s, 4 s ... up to `max_retry_wait` seconds. A POST is retried after a network failure only
-    when it carries an `Idempotency-Key` (the API then answers the retry with the first request's object)."""
+    when it carries an `Idempotency-Key` (the API then answers the retry with the first request's object, or
+    409 with Retry-After while that first request is still being served: retried too)."""
 
     def __init__(self, endpoint: str, token: Optional[str], base_path: str = "/metal/v1",
                  auth_header: str = "X-Auth-Token", max_retries: int = 10, max_retry_wait: float = 30.0,
@@ -85,7 +86,8 @@ class Client:
                     self._pause(attempt)
                     continue
                 raise APIError(0, f"cannot reach the API: {exc}", method, url) from exc
-            if resp.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+            in_progress = idempotency_key and resp.status_code == 409 and "Retry-After" in resp.headers
+            if (resp.status_code in RETRY_STATUSES or in_progress) and attempt <= self.max_retries:
                 print(f"[WARN] {method} {url}: HTTP {resp.status_code}, retrying", file=sys.stderr, flush=True)
                 self._pause(attempt)
                 continue

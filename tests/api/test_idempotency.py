@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from sqlalchemy import func, select, update
 
@@ -78,3 +80,29 @@ def test_every_create_route_takes_a_key(lab, tenant, database):
     k1 = post(tenant, "/user/api-keys", {"description": "x"}, "k-api").get_json()
     k2 = post(tenant, "/user/api-keys", {"description": "x"}, "k-api").get_json()
     assert k1["token"] == k2["token"]
+
+
+SLOW = json.dumps({**BASE, "hostname": "slow"})
+
+
+def send_slow(t):
+    return t.client.post(f"{API}/projects/{t.project_id}/devices", data=SLOW, content_type="application/json",
+                         headers={**t.headers, "Idempotency-Key": "k-slow"})
+
+
+def test_a_retry_that_overtakes_the_first_attempt_is_told_to_wait(lab, tenant, database):
+    """The first attempt is still being served (its key is marked in progress): the retry gets 409 with
+    Retry-After, makes nothing, and once the first attempt has answered the retry gets that answer."""
+    with database.transaction() as s:
+        s.add(IdempotentRequest(actor=f"user:{tenant.user_id}", scope=tenant.project_id, key="k-slow", method="POST",
+                                path=f"{API}/projects/{tenant.project_id}/devices",
+                                request_digest=hashlib.sha256(SLOW.encode()).hexdigest(), status=0, answer=""))
+    r = send_slow(tenant)
+    assert r.status_code == 409 and r.headers["Retry-After"] == "1"
+    assert "still being served" in r.get_json()["errors"][0]
+    assert count(database, Device) == 0
+    # a key left in progress by a server that stopped mid-request is taken over after a while
+    with database.transaction() as s:
+        s.execute(update(IdempotentRequest).values(created_at=utcnow() - dt.timedelta(minutes=11)))
+    r = send_slow(tenant)
+    assert r.status_code == 201 and count(database, Device) == 1
