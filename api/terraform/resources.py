@@ -105,8 +105,12 @@ class Resources:
         working = {**planned, "id": obj["id"]}
         log("INFO", f"{td.name} {obj['id']} created")
         try:
+            created = obj
             obj = self.waits.after(td, call, working, obj)
             obj = self.api.call(td.api.read, working) or obj
+            if isinstance(obj, dict) and isinstance(created, dict):
+                # what only the create answer shows (an API key's token, a first root password) stays
+                obj = {**created, **{k: v for k, v in obj.items() if v is not None}}
         except Exception as exc:  # noqa: BLE001
             # The object exists: keep it in the state with the error, so Terraform marks it
             # tainted and the next apply replaces it instead of leaking a second one.

@@ -149,6 +149,25 @@ class Terraform:
         return p.read_text() if p.exists() else ""
 
 
+def summary(res) -> str:
+    """The closing line of an apply or destroy (or the end of its output), for assertion messages."""
+    m = re.search(r"(Apply complete!|Destroy complete!).*", res.stdout)
+    return m.group(0) if m else res.stdout[-500:]
+
+
+def assert_no_changes(tf: "Terraform", *args: str) -> None:
+    """A plan of `tf` finds nothing to do."""
+    res = tf.plan("-detailed-exitcode", *args, check=False)
+    assert res.returncode == 0, f"expected no changes, got:\n{res.stdout[-3000:]}"
+    assert "No changes" in res.stdout
+
+
+def assert_all_available(b: "Backend") -> None:
+    """Every machine of `b` is back to available (or idle) after a destroy."""
+    busy = b.wait_all_available()
+    assert not busy, f"machines not back to available: {busy}"
+
+
 def _errors(stderr: str) -> str:
     """The interesting part of terraform's stderr (the wheel's build logs a lot there)."""
     m = re.search(r"(?m)^(Error|Warning): ", stderr)
