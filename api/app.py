@@ -8,7 +8,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from api import observability, security, web
+from api import idempotency, observability, security, web
 from api.core import db as dbmod
 from api.core import forwarding
 from api.core.config import Settings
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
                 and request.content_length and not request.is_json and request.mimetype != "multipart/form-data"):
             return error_response(415, ["body: send JSON, with the header Content-Type: application/json"])
         return None
+    idempotency.init_app(app)  # after authentication: a key is remembered per caller
 
     api = IngotApi(app, spec_kwargs={
         "components": {"securitySchemes": {

@@ -153,7 +153,8 @@ def test_db_upgrade_migrates_postgresql(installed):
 def test_terraform_install_writes_a_provider_that_starts(installed, tmp_path):
     mirror = tmp_path / "mirror"
     out = installed.run(installed.bin("ingot"), "terraform", "install", "--dir", str(mirror)).stdout
-    assert 'source  = "terraform.local/ingot/metal"' in out
+    assert '"registry.terraform.io/equinix/equinix", "registry.terraform.io/equinix/metal"' in out
+    assert list(mirror.glob("registry.terraform.io/equinix/equinix/4.14.0/*/terraform-provider-equinix_v4.14.0"))
     exe, = mirror.glob("terraform.local/ingot/metal/*/*/terraform-provider-metal_v*")
     assert str(ROOT) not in exe.read_text(), "the provider must not depend on the checkout"
     # Terraform starts it with this variable; it answers with the go-plugin handshake line
