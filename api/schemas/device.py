@@ -1,6 +1,9 @@
 """Devices: the Equinix ``Device`` shape, create/update input, actions."""
 from __future__ import annotations
 
+import functools
+import ipaddress
+
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
@@ -43,12 +46,21 @@ class IpAddressSchema(Schema):
     created_at = fields.DateTime()
 
     def _netmask(self, a):
-        import ipaddress
-        return str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).netmask)
+        return _netmask(":" in a.address, a.prefix)
 
     def _network(self, a):
-        import ipaddress
-        return str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).network_address)
+        return _network_address(a.address, a.prefix)
+
+
+# parsing an address is most of an IP's cost in a device list (the profile in bench/RESULTS.md)
+@functools.lru_cache(maxsize=256)
+def _netmask(v6: bool, prefix: int) -> str:
+    return str(ipaddress.ip_network(f"{'::' if v6 else '0.0.0.0'}/{prefix}").netmask)
+
+
+@functools.lru_cache(maxsize=65536)
+def _network_address(address: str, prefix: int) -> str:
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 class DeviceSchema(Schema):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import random
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,11 @@ from api.models import Device, IpAssignment, IpPool, IpReservation
 DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 # prefix length shown for a single device address of each kind
 DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
+# a pool of at most this many addresses is read whole (lowest free address first); a bigger
+# one is probed at PROBES random hosts at a time, without a lock
+SCAN_LIMIT = 4096
+PROBES = 32
+_random = random.SystemRandom()
 
 
 def _reserved_networks(session: Session, pool: IpPool) -> list:
@@ -21,12 +27,12 @@ def _reserved_networks(session: Session, pool: IpPool) -> list:
             session.scalars(select(IpReservation.network).where(IpReservation.pool_id == pool.id))]
 
 
-def _free_address(session: Session, pool: IpPool):
+def _free_address(session: Session, pool: IpPool, reserved: list):
+    """The lowest free address of a small pool (reads every address assigned in it)."""
     net = ipaddress.ip_network(pool.cidr)
     taken = set(session.scalars(select(IpAssignment.address).where(IpAssignment.pool_id == pool.id)))
     if pool.gateway:
         taken.add(pool.gateway)
-    reserved = _reserved_networks(session, pool)
     # the first host is conventionally the gateway; skip it even if unset
     hosts = net.hosts()
     next(hosts, None)
@@ -36,6 +42,21 @@ def _free_address(session: Session, pool: IpPool):
             continue
         return s
     return None
+
+
+def _probed_address(session: Session, pool: IpPool, reserved: list) -> str | None:
+    """A free address among PROBES random hosts of a big pool (reads at most PROBES rows),
+    or None when all of them are taken."""
+    net = ipaddress.ip_network(pool.cidr)
+    # skip the network address and the first host (the conventional gateway); IPv4 also the broadcast
+    lo, hi = int(net.network_address) + 2, int(net.broadcast_address) - (1 if net.version == 4 else 0)
+    picks = {ipaddress.ip_address(_random.randint(lo, hi)) for _ in range(PROBES)}
+    picks = {str(a) for a in picks if not any(a in r for r in reserved)} - {pool.gateway}
+    if not picks:
+        return None
+    taken = set(session.scalars(select(IpAssignment.address).where(IpAssignment.address.in_(picks))))
+    free = sorted(picks - taken)
+    return _random.choice(free) if free else None
 
 
 def assign_device_addresses(session: Session, device: Device) -> list[IpAssignment]:
@@ -63,24 +84,41 @@ def assign_device_addresses(session: Session, device: Device) -> list[IpAssignme
 
 
 def _take_address(session: Session, device: Device, pool: IpPool, kind: str) -> IpAssignment | None:
+    reserved = _reserved_networks(session, pool)
+    if ipaddress.ip_network(pool.cidr).num_addresses > SCAN_LIMIT:
+        # concurrent creates probe different random hosts, so they neither wait for each other
+        # nor read the whole pool; a rare clash is caught by the unique index and probed again
+        for _ in range(8):
+            addr = _probed_address(session, pool, reserved)
+            if addr is not None and (a := _insert(session, device, pool, kind, addr)):
+                return a
+    # a small pool (or a big one nearly full): read it whole
+    if _free_address(session, pool, reserved) is None:
+        return None  # full: skip it without waiting for the creates that fill it
     if session.get_bind().dialect.name == "postgresql":
         # concurrent creates would all pick the same first free address and exhaust the
         # retries below; holding the pool row until commit makes them take turns
         session.execute(select(IpPool.id).where(IpPool.id == pool.id).with_for_update())
     for _ in range(5):  # a concurrent create may take the same address first (unique index)
-        addr = _free_address(session, pool)
+        addr = _free_address(session, pool, reserved)
         if addr is None:
             return None
-        try:
-            with session.begin_nested():
-                a = IpAssignment(device=device, pool=pool, address=addr,
-                                 prefix=DEVICE_PREFIX[kind], kind=kind, management=True)
-                session.add(a)
-                session.flush()
+        if a := _insert(session, device, pool, kind, addr):
             return a
-        except IntegrityError:
-            continue
     return None
+
+
+def _insert(session: Session, device: Device, pool: IpPool, kind: str, addr: str) -> IpAssignment | None:
+    """The assignment of ``addr`` to ``device``, or None when another create took it first."""
+    try:
+        with session.begin_nested():
+            a = IpAssignment(device=device, pool=pool, address=addr, prefix=DEVICE_PREFIX[kind], kind=kind,
+                             management=True)
+            session.add(a)
+            session.flush()
+        return a
+    except IntegrityError:
+        return None
 
 
 RESERVATION_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
