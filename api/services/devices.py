@@ -11,7 +11,7 @@ import string
 import uuid
 
 from sqlalchemy import String, cast, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from api.core import events
 from api.core.errors import Conflict, Invalid, ServiceError
@@ -40,13 +40,14 @@ from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_pl
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 
 
-# everything the Device JSON shows, loaded in a few queries instead of one per relation
-DEVICE_JSON = (selectinload(Device.plan), selectinload(Device.metro), selectinload(Device.operating_system),
+# everything the Device JSON shows, loaded in a few queries instead of one per relation: the
+# many-to-one rows joined to the device's own row, the lists each in one more query
+DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Device.operating_system),
                selectinload(Device.ssh_keys),
-               selectinload(Device.ip_assignments).selectinload(IpAssignment.pool),
-               selectinload(Device.machine).selectinload(Machine.nics))
+               selectinload(Device.ip_assignments).joinedload(IpAssignment.pool),
+               joinedload(Device.machine).selectinload(Machine.nics))
 # a list shows only the NICs of each device's machine: its other columns (facts, BMC) stay unread
-DEVICE_LIST_JSON = DEVICE_JSON[:-1] + (selectinload(Device.machine).load_only(Machine.id)
+DEVICE_LIST_JSON = DEVICE_JSON[:-1] + (joinedload(Device.machine).load_only(Machine.id)
                                        .selectinload(Machine.nics),)
 
 

@@ -16,8 +16,9 @@ DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 # prefix length shown for a single device address of each kind
 DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
 # a pool of at most this many addresses is read whole (lowest free address first); a bigger
-# one is probed at PROBES random hosts at a time, without a lock
-SCAN_LIMIT = 4096
+# one (a /24 already) is probed at PROBES random hosts at a time, without a lock: reading a
+# whole pool and locking it made every create in a metro wait for the one before it
+SCAN_LIMIT = 64
 PROBES = 32
 _random = random.SystemRandom()
 
