@@ -8,7 +8,8 @@ time per request, and (--profile) a pyinstrument profile — for a device list o
 The app runs in this process (Flask's test client: no HTTP server, no network),
 so the figures are the request's own work: routing, token check, queries,
 serialisation. CPU time (of this process: with SQLite that includes the queries)
-is much less disturbed by other load on the host than latency is. The inventory is bulk-inserted (bench/_common.bulk_devices).
+is much less disturbed by other load on the host than latency is. The inventory
+is bulk-inserted (bench/_common.bulk_devices).
 """
 from __future__ import annotations
 
