@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import random
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,10 +16,10 @@ DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 # prefix length shown for a single device address of each kind
 DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
 # a pool of at most this many addresses is read whole (lowest free address first); a bigger
-# one (a /24 already) is probed at PROBES random hosts at a time, without a lock: reading a
-# whole pool and locking it made every create in a metro wait for the one before it
+# one (a /24 already) is probed WINDOW hosts at a time without a lock: reading a whole pool
+# and locking it made every create in a metro wait for the one before it
 SCAN_LIMIT = 64
-PROBES = 32
+WINDOW = 64
 _random = random.SystemRandom()
 
 
@@ -45,18 +45,24 @@ def _free_address(session: Session, pool: IpPool, reserved: list):
     return None
 
 
-def _probed_address(session: Session, pool: IpPool, reserved: list) -> str | None:
-    """A free address among PROBES random hosts of a big pool (reads at most PROBES rows),
-    or None when all of them are taken."""
+def _probed_address(session: Session, pool: IpPool, reserved: list, round_: int) -> str | None:
+    """A free address of a big pool, picked at random in a window of WINDOW hosts just above
+    as many hosts as the pool has addresses taken (moved up one window per ``round_``), so
+    the pool still fills from the bottom; reads at most WINDOW rows. None: the window is full."""
     net = ipaddress.ip_network(pool.cidr)
     # skip the network address and the first host (the conventional gateway); IPv4 also the broadcast
     lo, hi = int(net.network_address) + 2, int(net.broadcast_address) - (1 if net.version == 4 else 0)
-    picks = {ipaddress.ip_address(_random.randint(lo, hi)) for _ in range(PROBES)}
-    picks = {str(a) for a in picks if not any(a in r for r in reserved)} - {pool.gateway}
+    taken = session.scalar(select(func.count()).select_from(IpAssignment).where(IpAssignment.pool_id == pool.id))
+    start = lo + (taken or 0) + round_ * WINDOW
+    if start > hi:
+        return None
+    window = (ipaddress.ip_address(i) for i in range(start, min(start + WINDOW, hi + 1)))
+    picks = {str(a) for a in window if not any(a in r for r in reserved)} - {pool.gateway}
     if not picks:
         return None
-    taken = set(session.scalars(select(IpAssignment.address).where(IpAssignment.address.in_(picks))))
-    free = sorted(picks - taken)
+    used = set(session.scalars(select(IpAssignment.address).where(IpAssignment.address.in_(picks))))
+    free = sorted(picks - used)
+    # concurrent creates see the same window: a random pick keeps them from choosing one address
     return _random.choice(free) if free else None
 
 
@@ -87,10 +93,10 @@ def assign_device_addresses(session: Session, device: Device) -> list[IpAssignme
 def _take_address(session: Session, device: Device, pool: IpPool, kind: str) -> IpAssignment | None:
     reserved = _reserved_networks(session, pool)
     if ipaddress.ip_network(pool.cidr).num_addresses > SCAN_LIMIT:
-        # concurrent creates probe different random hosts, so they neither wait for each other
-        # nor read the whole pool; a rare clash is caught by the unique index and probed again
-        for _ in range(8):
-            addr = _probed_address(session, pool, reserved)
+        # concurrent creates pick different hosts of one window, so they neither wait for each
+        # other nor read the whole pool; a clash is caught by the unique index and probed again
+        for round_ in range(8):
+            addr = _probed_address(session, pool, reserved, round_)
             if addr is not None and (a := _insert(session, device, pool, kind, addr)):
                 return a
     # a small pool (or a big one nearly full): read it whole
