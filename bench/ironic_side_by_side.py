@@ -123,6 +123,25 @@ def measure(label: str, fn, *, clients: int, duration: float = 0.0, total: int =
     return r
 
 
+def operator_steps(args, name: str, enroll, one_url, list_url: str, headers: dict) -> dict:
+    """Enroll (half by 1 client, half by 8), get one (1 and 8 clients), list 100."""
+    say(f"{name}:")
+    half = args.n // 2
+    res = {"enroll, 1 client": measure("enroll 1", enroll, clients=1, total=half),
+           "enroll, 8 clients": measure("enroll 8", lambda s, i: enroll(s, half + i), clients=8,
+                                        total=args.n - half)}
+    url = one_url()
+
+    def get(s, i):
+        return s.get(url, headers=headers, timeout=60).status_code == 200
+
+    res["get one, 1 client"] = measure("get 1", get, clients=1, duration=args.duration)
+    res["get one, 8 clients"] = measure("get 8", get, clients=8, duration=args.duration)
+    res["list 100, 1 client"] = measure("list 100", lambda s, i: s.get(
+        list_url, headers=headers, timeout=60).status_code == 200, clients=1, duration=args.duration)
+    return res
+
+
 def run_ingot(args, tmp: Path) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -140,7 +159,7 @@ def run_ingot(args, tmp: Path) -> dict:
         ids: list[str] = []
 
         def enroll(s, i):
-            k = len(ids) + i
+            k = i
             r = s.post(f"{api}/machines", headers=op, timeout=60, json={
                 "hostname": f"bench-{os.getpid()}-{k:05d}", "metro": "lab", "plan": "sim.small",
                 "bmc": {"driver": "sim", "address": f"bench-{k:05d}"},
@@ -150,20 +169,8 @@ def run_ingot(args, tmp: Path) -> dict:
                 ids.append(r.json()["id"])
             return r.status_code == 201
 
-        say("Ingot:")
-        half = args.n // 2
-        res["enroll, 1 client"] = measure("enroll 1", enroll, clients=1, total=half)
-        res["enroll, 8 clients"] = measure("enroll 8", lambda s, i: enroll(s, half + i), clients=8,
-                                           total=args.n - half)
-        one = ids[len(ids) // 2]
-        def get(s, i):
-            return s.get(f"{api}/machines/{one}", headers=op, timeout=60).status_code == 200
-
-        res["get one, 1 client"] = measure("get 1", get, clients=1, duration=args.duration)
-        res["get one, 8 clients"] = measure("get 8", get, clients=8, duration=args.duration)
-        res["list 100, 1 client"] = measure("list 100", lambda s, i: s.get(
-            f"{api}/machines?per_page=100", headers=op, timeout=60).status_code == 200,
-            clients=1, duration=args.duration)
+        res.update(operator_steps(args, "Ingot", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
+                                  f"{api}/machines?per_page=100", op))
         devices: list[str] = []
 
         def create(s, i):
@@ -217,27 +224,15 @@ def run_ironic(args, tmp: Path, venv: Path) -> dict:
         uuids: list[str] = []
 
         def enroll(s, i):
-            k = len(uuids) + i
+            k = i
             r = s.post(f"{api}/nodes", headers=IRONIC_HEADERS, timeout=60,
                        json={"name": f"bench-{k:05d}", "driver": "fake-hardware", "resource_class": "bench"})
             if r.status_code == 201:
                 uuids.append(r.json()["uuid"])
             return r.status_code == 201
 
-        say("Ironic:")
-        half = args.n // 2
-        res["enroll, 1 client"] = measure("enroll 1", enroll, clients=1, total=half)
-        res["enroll, 8 clients"] = measure("enroll 8", lambda s, i: enroll(s, half + i), clients=8,
-                                           total=args.n - half)
-        one = uuids[len(uuids) // 2]
-        def get(s, i):
-            return s.get(f"{api}/nodes/{one}", headers=IRONIC_HEADERS, timeout=60).status_code == 200
-
-        res["get one, 1 client"] = measure("get 1", get, clients=1, duration=args.duration)
-        res["get one, 8 clients"] = measure("get 8", get, clients=8, duration=args.duration)
-        res["list 100, 1 client"] = measure("list 100", lambda s, i: s.get(
-            f"{api}/nodes/detail?limit=100", headers=IRONIC_HEADERS, timeout=60).status_code == 200,
-            clients=1, duration=args.duration)
+        res.update(operator_steps(args, "Ironic", enroll, lambda: f"{api}/nodes/{uuids[len(uuids) // 2]}",
+                                  f"{api}/nodes/detail?limit=100", IRONIC_HEADERS))
         try:  # the tenant path needs available nodes: enroll -> manageable -> available
             pool = uuids[:args.tenant]
             for target, state in (("manage", "manageable"), ("provide", "available")):
