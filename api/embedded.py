@@ -16,7 +16,9 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.urls import redact_path
 from api.engine.worker import Worker
+from api.serial_console import SerialConsoleServer
 from api.services import auth, demo
+from api.services.bmc_discovery import BmcProber
 from api.services.fleet_samples import FleetSampler
 from api.services.migrate import upgrade
 
@@ -81,6 +83,7 @@ class Embedded:
         self.demo_tokens: dict | None = None
         self.worker: Worker | None = None
         self.lab: SimLab | None = None
+        self.serial_console: SerialConsoleServer | None = None
 
     @property
     def url(self) -> str:
@@ -110,11 +113,19 @@ class Embedded:
             self.worker = Worker(self.database, self.settings, self.app.extensions["ingot.secrets"])
             self.worker.start_thread()
             FleetSampler(self.database, self.worker.stop).start_thread()  # the console's fleet-use chart
+            BmcProber(self.database, self.settings, self.app.extensions["ingot.secrets"],
+                      self.worker.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
+        if self.settings.serial_console_port:
+            self.serial_console = SerialConsoleServer(self.settings, self.database,
+                                                      self.app.extensions["ingot.secrets"],
+                                                      port=self.settings.serial_console_port).start()
         return self
 
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop.set()
+        if self.serial_console is not None:
+            self.serial_console.stop()
         self.server.shutdown()
         self.thread.join(timeout=10)
         if self.lab is not None:

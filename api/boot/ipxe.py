@@ -20,13 +20,13 @@ _sandbox.filters["shell_quote"] = shlex.quote
 
 UNKNOWN_RETRY_SECONDS = 60
 NETBOOT_WAITS = {"wait_wipe": "wipe", "wait_rescue": "rescue", "wait_install": "install",
-                 "wait_deploy": "install"}
+                 "wait_deploy": "install", "wait_inspect": "inspect"}
 _URL_OK = re.compile(r"^https?://[^\s${}]+$")
 
 
 @dataclasses.dataclass
 class BootScript:
-    kind: str      # install | deploy | wipe | rescue | chain | exit | unknown
+    kind: str      # install | deploy | wipe | rescue | inspect | chain | exit | unknown
     text: str
 
 
@@ -60,8 +60,11 @@ def _engine_phase(machine: Machine) -> str | None:
 
 def boot_phase(machine: Machine, device: Device | None) -> str:
     """What a PXE boot of ``machine`` should do right now: ``install``,
-    ``wipe``, ``rescue``, ``chain`` (the tenant's ipxe_script_url) or ``exit``
-    (boot from the local disk)."""
+    ``wipe``, ``rescue``, ``inspect`` (Ingot's ramdisk reports the hardware: a
+    machine without a BMC, or a discovered one), ``chain`` (the tenant's
+    ipxe_script_url) or ``exit`` (boot from the local disk)."""
+    if not machine.operation and machine.state == "discovered":
+        return "inspect"
     phase = _engine_phase(machine)
     if phase == "install" and device is None:
         phase = None
@@ -84,20 +87,31 @@ def _chain(device: Device) -> BootScript:
     return BootScript("chain", _env.get_template("chain.ipxe.j2").render(device=device, url=url))
 
 
-def script_for(machine: Machine, device: Device | None, base_url: str, metadata_token: str | None) -> BootScript:
-    """The iPXE script for ``machine``'s current step."""
+def inspection_url(base_url: str, token: str) -> str:
+    """Where Ingot's ramdisk posts the hardware it found (``token``: the boot's one-time credential)."""
+    return f"{base_url}/metal/v1/boot/inspection/{token}"
+
+
+def script_for(machine: Machine, device: Device | None, base_url: str, metadata_token: str | None,
+               inspection_token: str | None = None) -> BootScript:
+    """The iPXE script for ``machine``'s current step (``inspection_token``: the one-time
+    credential of an ``inspect`` boot's report)."""
     phase = boot_phase(machine, device)
     metadata_url = f"{base_url}/metadata/{metadata_token}" if metadata_token else ""
+    if phase == "inspect" and inspection_token:
+        return BootScript("inspect", _env.get_template("agent.ipxe.j2").render(
+            machine=machine, base_url=base_url, metadata_url="", action="inspect",
+            report_url=inspection_url(base_url, inspection_token)))
     if phase in ("wipe", "rescue"):
         return BootScript(phase, _env.get_template("agent.ipxe.j2").render(
-            machine=machine, base_url=base_url, metadata_url=metadata_url, action=phase))
+            machine=machine, base_url=base_url, metadata_url=metadata_url, action=phase, report_url=""))
     if phase == "install":
         os_row = device.operating_system
         if os_row.install_method == "custom_ipxe":
             return _chain(device)
         if os_row.install_method == "image":
             return BootScript("deploy", _env.get_template("agent.ipxe.j2").render(
-                machine=machine, base_url=base_url, metadata_url=metadata_url, action="deploy"))
+                machine=machine, base_url=base_url, metadata_url=metadata_url, action="deploy", report_url=""))
         values = dict(device=device, machine=machine, os=os_row, base_url=base_url,
                       metadata_url=metadata_url, hostname=device.hostname)
         cmdline = render_operator_template(os_row.cmdline_template, **values).strip()

@@ -33,7 +33,7 @@ from api.engine.operations import OPERATIONS, advance_percentage, progress, star
 from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
-from api.models import Device, Machine, as_utc, utcnow
+from api.models import Device, Machine, Metro, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
@@ -84,7 +84,9 @@ class Worker:
     # -- one step -----------------------------------------------------------
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
         with self.db.Session() as s:
-            m = s.get(Machine, machine_id)
+            # the NICs and the metro's provisioning network: a machine without a BMC is woken through them
+            m = s.get(Machine, machine_id, options=[selectinload(Machine.nics), selectinload(Machine.metro)
+                                                    .selectinload(Metro.provisioning_network)])
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
             d = s.scalar(select(Device).where(Device.machine_id == m.id)

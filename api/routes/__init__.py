@@ -10,6 +10,7 @@ from api.routes import (
     catalog,
     devices,
     directory,
+    discovery,
     events,
     fleet_reports,
     health,
@@ -24,6 +25,6 @@ from api.routes import (
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
-                   boot, capacity, directory, fleet_reports):
+                   boot, capacity, directory, fleet_reports, discovery):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)

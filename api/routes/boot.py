@@ -8,12 +8,13 @@ from flask import Response, abort, request, send_from_directory
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.boot.ipxe import script_for, unknown_machine_script
+from api.boot.ipxe import boot_phase, script_for, unknown_machine_script
 from api.core.errors import Invalid, NotFound
 from api.core.urls import external_url
 from api.routes.common import API_PREFIX, box, session, settings
+from api.schemas.discovery import InspectionReportSchema, LeaseSchema
 from api.schemas.machine import MAC_RE
-from api.services import callbacks
+from api.services import bmc_discovery, callbacks, discovery
 
 blp = Blueprint("boot", __name__, url_prefix=API_PREFIX + "/boot",
                 description="Netboot for machines (no token; provisioning network)")
@@ -25,13 +26,16 @@ class IpxeArgs(Schema):
     class Meta:
         unknown = "exclude"
     mac = fields.String(required=True)
+    metro = fields.String(load_default=None)  # the metro whose dnsmasq config chained here (discovery)
 
 
 def _script(machine, source: str) -> Response:
     s = session()
     device = callbacks.device_of_machine(s, machine)
     token = box().decrypt(device.metadata_token_enc) if device is not None and device.metadata_token_enc else None
-    script = script_for(machine, device, external_url(), token)
+    # an inspection boot carries a one-time credential for its hardware report
+    report = discovery.new_inspection_token(machine) if boot_phase(machine, device) == "inspect" else None
+    script = script_for(machine, device, external_url(), token, report)
     callbacks.boot_fetched(s, machine, script.kind, source)
     return Response(script.text, mimetype="text/plain")
 
@@ -47,8 +51,9 @@ def ipxe_by_mac(args):
     s = session()
     machine = callbacks.machine_by_mac(s, mac)
     if machine is None:
-        callbacks.unknown_mac(s, mac.lower(), request.remote_addr or "?")
-        return Response(unknown_machine_script(mac.lower()).text, mimetype="text/plain")
+        machine = discovery.unknown_mac_boot(s, mac.lower(), request.remote_addr or "?", args["metro"])
+        if machine is None:
+            return Response(unknown_machine_script(mac.lower()).text, mimetype="text/plain")
     return _script(machine, f"{request.remote_addr} (mac {mac.lower()})")
 
 
@@ -60,6 +65,23 @@ def ipxe_by_token(token):
     if machine is None:
         raise NotFound("Machine not found")
     return _script(machine, f"{request.remote_addr} (boot token)")
+
+
+@blp.route("/inspection/<token>", methods=["POST"])
+@blp.arguments(InspectionReportSchema)
+@blp.response(200, content_type="application/json")
+def inspection_report(facts, token):
+    """Ingot's ramdisk reports the hardware it found (the boot's one-time URL)."""
+    m = discovery.inspection_report(session(), token, facts, request.remote_addr or "?")
+    return {"status": "ok", "machine": m.state}
+
+
+@blp.route("/discovery/<token>/leases", methods=["POST"])
+@blp.arguments(LeaseSchema)
+@blp.response(200, content_type="application/json")
+def discovery_lease(lease, token):
+    """A metro's DHCP lease hook reports a lease (BMC discovery)."""
+    return {"status": bmc_discovery.lease(session(), token, lease)}
 
 
 @blp.route("/files/<name>", methods=["GET"])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
+from api.core.config import current_settings
+from api.core.urls import sos_address
 from api.schemas.catalog import MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (
     HrefField,
@@ -83,6 +85,7 @@ class DeviceSchema(Schema):
     user = fields.Constant(None)
     spot_instance = fields.Constant(False)
     rescue = fields.Boolean()
+    sos = fields.Function(lambda d: sos_address(current_settings()), allow_none=True)
     actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS])
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
