@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 log = logging.getLogger("ingot.serial_console")
 
 HISTORY_BYTES = 64 * 1024
+PENDING_BYTES = 4096      # keystrokes typed before the console is connected, sent when it is
 REOPEN_SECONDS = 3.0
 
 
@@ -44,6 +45,7 @@ class Hub:
         self._history_size = 0
         self._console = None
         self._opening: asyncio.Task | None = None
+        self._pending = bytearray()
 
     @property
     def writer(self) -> Viewer | None:
@@ -53,6 +55,8 @@ class Hub:
     def attach(self, viewer: Viewer) -> bool:
         """Add a viewer (shown the history); returns True when it has the keyboard."""
         self.viewers.append(viewer)
+        if self._console is not None:
+            viewer.notice("connected")
         if self.history:
             viewer.show(b"".join(self.history))
         if self._console is None and self._opening is None:
@@ -75,14 +79,21 @@ class Hub:
         if viewer is not self.writer:
             return False
         console = self._console
-        if console is None:
-            viewer.notice("the console is not connected; your keystrokes were dropped")
+        if console is None:   # still connecting: kept (up to a few KiB) and sent once connected
+            if len(self._pending) + len(data) > PENDING_BYTES:
+                viewer.notice("the console is not connected; your keystrokes were dropped")
+            else:
+                self._pending += data
             return True
+        await self._send(console, data)
+        return True
+
+    async def _send(self, console, data: bytes) -> None:
         try:
             await self._loop.run_in_executor(None, console.write, data)
         except Exception as exc:  # noqa: BLE001 - the console says why; the session goes on
-            viewer.notice(f"could not send to the console: {exc}")
-        return True
+            if self.writer is not None:
+                self.writer.notice(f"could not send to the console: {exc}")
 
     # -- the console -------------------------------------------------------------------
     def _output(self, data: bytes) -> None:
@@ -135,18 +146,21 @@ class Hub:
                     await self._loop.run_in_executor(None, console.close)
                     return
                 self._console = console
+                self._broadcast("connected")
                 if console.history:
                     self.history.clear()
                     self._history_size = 0
                     self._output(console.history)
-                if told:
-                    self._broadcast("the console is connected")
+                if self._pending:
+                    pending, self._pending = bytes(self._pending), bytearray()
+                    await self._send(console, pending)
                 return
         finally:
             self._opening = None
 
     def _close(self) -> None:
         console, self._console = self._console, None
+        self._pending.clear()
         if self._opening is not None:
             self._opening.cancel()
             self._opening = None

@@ -4,7 +4,8 @@ Ingot's dnsmasq configuration runs a lease hook (``dhcp-script``) that posts
 each new lease to ``/metal/v1/boot/discovery/<secret>/leases``; the secret
 names the metro, whose operators turned BMC discovery on. :func:`lease`
 records the BMC by its MAC (a BMC seen again is updated, never enrolled
-twice: a new address is written to its machine). :class:`BmcProber` (a
+twice: a new address is written to its machine; a new lease of one that
+failed probes it again at once, a renewal after ten minutes). :class:`BmcProber` (a
 thread of ``ingot worker`` and ``ingot serve``) then tries Redfish, then
 IPMI, with the metro's default credentials; a BMC that answers both its
 power state and its inventory is enrolled, in the transaction that records
@@ -41,7 +42,6 @@ from api.services.provisioning_networks import by_lease_hook_token
 log = logging.getLogger("ingot.discovery")
 
 PROBE_ATTEMPTS = 3                       # probes per lease before the BMC counts as failed
-RETRY_AFTER = dt.timedelta(seconds=30)   # between those probes (times the attempt number)
 RETRY_FAILED_AFTER = dt.timedelta(minutes=10)  # a failed BMC's renewed lease tries again after this
 LEASE_SECONDS = 120.0
 
@@ -100,7 +100,11 @@ def lease(session: Session, token: str, data: dict) -> str:
         return row.message or "probing"
     row.seen_at = now
     result = "seen again"
-    if row.address != ip:
+    if row.state != "enrolled" and data["action"] == "add" and row.address == ip:
+        # a new lease (the BMC restarted, or its credentials were fixed): probe it now
+        row.state, row.attempts, row.next_check_at = "pending", 0, now
+        result = "probing again"
+    elif row.address != ip:
         old, row.address = row.address, ip
         m = session.get(Machine, row.machine_id) if row.machine_id else None
         if m is not None and bmc_host(m.bmc_address) == old:
@@ -244,8 +248,9 @@ class BmcProber:
             row.message = "; ".join(failures) or "no answer"
             row.lease_owner = row.lease_expires_at = None
             if row.attempts < PROBE_ATTEMPTS:
-                row.next_check_at = utcnow() + RETRY_AFTER * row.attempts
-                then = f"trying again in {(RETRY_AFTER * row.attempts).total_seconds():.0f} s"
+                delay = self.settings.discovery_retry_seconds * row.attempts
+                row.next_check_at = utcnow() + dt.timedelta(seconds=delay)
+                then = f"trying again in {delay:g} s"
             else:
                 row.state, row.next_check_at = "failed", None
                 then = "giving up until its next DHCP lease"
