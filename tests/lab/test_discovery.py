@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from api.boot.dnsmasq import dnsmasq_config
 from api.models import BmcDiscovery, Event, Machine, ProvisioningNetwork
 from api.services.provisioning_networks import lease_hook_token
 from tests.support.clients import API
+from tests.support.settings import process_env
 
 FACTS = {"cpus": 2, "memory_mib": 2048, "serial": "NUC-0001", "vendor": "Intel", "model": "NUC",
          "disks": [{"name": "nvme0n1", "size_bytes": 256_000_000_000, "size_gb": 256.0, "type": "nvme"}],
@@ -199,3 +202,24 @@ def test_lease_hook_records_each_bmc_once(lab, operator, client, database, box):
     # a rotated secret replaces the old one
     set_network(operator, {"bmc_discovery": True, "rotate_lease_hook_token": True})
     assert lease(token).status_code == 404
+
+
+def test_dnsmasq_config_lease_hook(lab, operator, settings, tmp_path):
+    env = process_env(settings, INGOT_EXTERNAL_URL="http://10.66.0.2:8080")
+    hook = tmp_path / "hook.sh"
+    args = ["--tftp-root", str(tmp_path), "--lease-hook", str(hook)]
+    result = CliRunner().invoke(dnsmasq_config, args, env=env)
+    assert result.exit_code == 2 and "--lease-hook needs --metro" in result.output, result.output
+    result = CliRunner().invoke(dnsmasq_config, ["--metro", "lab", *args], env=env)
+    assert result.exit_code == 2 and "BMC discovery is off in metro lab" in result.output, result.output
+    assert not hook.exists()
+
+    assert set_network(operator, {"bmc_discovery": True}).status_code == 200
+    result = CliRunner().invoke(dnsmasq_config, ["--metro", "lab", *args], env=env)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert f"dhcp-script={hook}" in text
+    assert "dhcp-boot=tag:ipxe,tag:!ingot,http://10.66.0.2:8080/metal/v1/boot/ipxe?mac=${net0/mac}&metro=lab" in text
+    script = hook.read_text()
+    assert oct(hook.stat().st_mode & 0o777) == "0o750"
+    assert re.search(r"url='http://10\.66\.0\.2:8080/metal/v1/boot/discovery/[A-Za-z0-9_-]{20,}/leases'", script)

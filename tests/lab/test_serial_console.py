@@ -4,10 +4,18 @@ keys of another project and unknown targets are refused and recorded; an operato
 machine by its id. Every session is an event with who, from where and how long."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.support.clients import Cloud, make_user
 from tests.support.console import ConsoleClient, ConsoleRefused, new_key, public_line
+from tests.support.peers._util import popen_peer, stop_process
+from tests.support.ports import free_port
+from tests.support.settings import process_env
+from tests.support.waiting import wait_for
 
 
 def add_key(cloud: Cloud, path: str, headers: dict, label: str):
@@ -98,3 +106,32 @@ def test_operator_attaches_by_machine_id_tenants_cannot(console_server):
         ConsoleClient("127.0.0.1", port, "no-such-device", operator_key)
     refused = cloud.wait_event("no-such-device", "console.login.refused")
     assert "no such device or machine" in refused["body"], refused
+
+
+def test_ingot_serial_console_command(console_server, tmp_path):
+    """`ingot serial-console` alone (another process, the same database) serves the same consoles."""
+    cloud = Cloud(console_server)
+    dev = cloud.create(hostname="console-3")
+    cloud.wait_state(dev["id"], "active")
+    key = add_key(cloud, f"/projects/{console_server.project_id}/ssh-keys", cloud.member, "cli")
+    port = free_port()
+    env = {**os.environ, **process_env(console_server.settings,
+                                       INGOT_SIM_LAB_URL=console_server.settings.sim_lab_url,
+                                       INGOT_SERIAL_CONSOLE_HOST_KEY=str(tmp_path / "host_key"))}
+    proc = popen_peer([sys.executable, "-m", "api.cli", "serial-console", "--port", str(port)], env=env,
+                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def connected():
+            try:
+                return ConsoleClient("127.0.0.1", port, dev["id"], key)
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                return None
+        session = wait_for(connected, timeout=60, message="`ingot serial-console` answering")
+        session.wait_for_text("login: ")
+        session.send("from-the-command\r")
+        session.wait_for_text("from-the-command")
+        session.close()
+        assert (tmp_path / "host_key").exists() and oct((tmp_path / "host_key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        stop_process(proc)
