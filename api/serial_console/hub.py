@@ -46,6 +46,7 @@ class Hub:
         self._console = None
         self._opening: asyncio.Task | None = None
         self._pending = bytearray()
+        self._last_reason = ""   # what the viewers were last told: a console that keeps failing says it once
 
     @property
     def writer(self) -> Viewer | None:
@@ -109,7 +110,9 @@ class Hub:
             return
         self._console = None
         if self.viewers:
-            self._broadcast(f"console closed ({reason}); reconnecting")
+            if reason != self._last_reason:
+                self._last_reason = reason
+                self._broadcast(f"console closed ({reason}); reconnecting every {REOPEN_SECONDS:g} s")
             self._opening = self._loop.create_task(self._open_loop(delay=REOPEN_SECONDS))
 
     def _broadcast(self, text: str) -> None:
@@ -117,7 +120,6 @@ class Hub:
             v.notice(text)
 
     async def _open_loop(self, delay: float = 0.0) -> None:
-        told = ""
         try:
             while self.viewers:
                 if delay:
@@ -135,8 +137,8 @@ class Hub:
                 try:
                     console = await self._loop.run_in_executor(None, self._opener, on_output, on_closed)
                 except Exception as exc:  # noqa: BLE001 - shown to the viewers; tried again
-                    if str(exc) != told:
-                        told = str(exc)
+                    if str(exc) != self._last_reason:
+                        self._last_reason = str(exc)
                         self._broadcast(f"the console is not available: {exc}; retrying every "
                                         f"{REOPEN_SECONDS:g} s (~. to leave)")
                     delay = REOPEN_SECONDS

@@ -22,7 +22,7 @@ import threading
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.bmc import BMCError, Inventory
@@ -174,18 +174,9 @@ class BmcProber:
 
     def claim(self) -> list[str]:
         now = utcnow()
-        with self.db.transaction() as s:
-            q = (select(BmcDiscovery.id).where(BmcDiscovery.state == "pending", BmcDiscovery.next_check_at <= now,
-                                               or_(BmcDiscovery.lease_expires_at.is_(None),
-                                                   BmcDiscovery.lease_expires_at < now))
-                 .order_by(BmcDiscovery.next_check_at).limit(8))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
-            ids = list(s.scalars(q))
-            if ids:
-                s.execute(update(BmcDiscovery).where(BmcDiscovery.id.in_(ids)).values(
-                    lease_owner=self.name, lease_expires_at=now + dt.timedelta(seconds=LEASE_SECONDS)))
-        return ids
+        return self.db.claim(BmcDiscovery, BmcDiscovery.state == "pending", BmcDiscovery.next_check_at <= now,
+                             order_by=BmcDiscovery.next_check_at, limit=8, owner=self.name,
+                             until=now + dt.timedelta(seconds=LEASE_SECONDS), now=now)
 
     def run_once(self) -> int:
         """Probe the BMCs due now; returns how many."""

@@ -33,3 +33,18 @@ def test_ipmi_sol_console(console_server, make_ipmi_bmc):
         session.wait_closed()
     opened = cloud.wait_event(mid, "machine.console.closed")
     assert "detached (~.)" in opened["body"]
+
+
+def test_ipmi_sol_refused_says_why(console_server, make_ipmi_bmc):
+    cloud = Cloud(console_server)
+    bmc = make_ipmi_bmc()
+    r = cloud.http.post(f"{cloud.api}/machines", headers=cloud.op, json={
+        "hostname": "ipmi-2", "metro": "lab", "plan": "sim.small", "inspect": False,
+        "bmc": {"driver": "ipmi", "address": bmc.address, "username": bmc.username, "password": "not-it"}})
+    assert r.status_code == 201, r.text
+    key = new_key()
+    assert cloud.http.post(f"{cloud.api}/ssh-keys", headers=cloud.op,
+                           json={"label": "op", "key": public_line(key)}).status_code == 201
+    session = ConsoleClient("127.0.0.1", console_server.settings.serial_console_port, r.json()["id"], key)
+    session.wait_for_text("the console is not available: IPMI SOL: Incorrect password")
+    session.close()
