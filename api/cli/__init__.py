@@ -20,13 +20,12 @@ SECTIONS = (
     ("Sign in and projects", ("login", "logout", "project", "ssh-key", "api-key")),
     ("Tenants", ("device", "ip", "plan", "metro", "os", "capacity", "terraform")),
     ("Operators", ("machine", "ip-pool")),
-    ("Running Ingot (on the server)", ("serve", "worker", "serial-console", "admin")),
+    ("Running Ingot (on the server)", ("serve", "worker", "admin")),
 )
 
 
 # loaded on first use: "module:attribute"
 LAZY = {"serve": "api.cli.admin:serve", "worker": "api.cli.admin:worker", "admin": "api.cli.admin:admin",
-        "serial-console": "api.cli.admin:serial_console",
         "terraform": "api.terraform.cli:terraform"}  # the provider runs on the tenant's machine: not admin
 
 

@@ -250,7 +250,9 @@ def run_until_stopped(w: Worker, flag: StopFlag) -> None:
 @click.option("--host", default=None, help="Address to listen on [INGOT_SERIAL_CONSOLE_HOST, 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="SSH port [INGOT_SERIAL_CONSOLE_PORT, 2222].")
 def serial_console(host, port):
-    """Serve serial consoles over SSH: ssh {device-id}@HOST -p PORT (docs/serial-console.md)."""
+    """Serve the serial consoles over SSH.
+
+    ssh {device-id}@HOST -p PORT (docs/serial-console.md)."""
     settings = _settings()
     _logging(settings)
     serve_serial_console(settings, prepare_database(settings), _secret_box(settings), host, port)
@@ -479,5 +481,6 @@ def machines_enroll(path, concurrency, timeout, no_check, as_json):
 # --- commands that live with their subject --------------------------------------
 
 admin.add_command(dnsmasq_config)
+admin.add_command(serial_console)
 admin.add_command(ramdisk)
 admin.add_command(image)

@@ -4,7 +4,7 @@ session to the machine's console hub.
 Only public keys are accepted (no passwords, no forwarding, no subsystems);
 the SSH user name names the console. The server runs its own asyncio loop in
 a thread (``start``/``stop``, as ``ingot serve`` runs it) or in the calling
-thread (``serve_forever``, as ``ingot serial-console`` does). Database calls
+thread (``serve_forever``, as ``ingot admin serial-console`` does). Database calls
 and the consoles' blocking calls run in the loop's thread pool.
 """
 from __future__ import annotations

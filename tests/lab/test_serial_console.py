@@ -109,7 +109,7 @@ def test_operator_attaches_by_machine_id_tenants_cannot(console_server):
 
 
 def test_ingot_serial_console_command(console_server, tmp_path):
-    """`ingot serial-console` alone (another process, the same database) serves the same consoles."""
+    """`ingot admin serial-console` alone (another process, the same database) serves the same consoles."""
     cloud = Cloud(console_server)
     dev = cloud.create(hostname="console-3")
     cloud.wait_state(dev["id"], "active")
@@ -118,7 +118,7 @@ def test_ingot_serial_console_command(console_server, tmp_path):
     env = {**os.environ, **process_env(console_server.settings,
                                        INGOT_SIM_LAB_URL=console_server.settings.sim_lab_url,
                                        INGOT_SERIAL_CONSOLE_HOST_KEY=str(tmp_path / "host_key"))}
-    proc = popen_peer([sys.executable, "-m", "api.cli", "serial-console", "--port", str(port)], env=env,
+    proc = popen_peer([sys.executable, "-m", "api.cli", "admin", "serial-console", "--port", str(port)], env=env,
                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         def connected():
@@ -127,7 +127,7 @@ def test_ingot_serial_console_command(console_server, tmp_path):
             except OSError:
                 assert proc.poll() is None, proc.stderr.read().decode()
                 return None
-        session = wait_for(connected, timeout=60, message="`ingot serial-console` answering")
+        session = wait_for(connected, timeout=60, message="`ingot admin serial-console` answering")
         session.wait_for_text("login: ")
         session.send("from-the-command\r")
         session.wait_for_text("from-the-command")
