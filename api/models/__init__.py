@@ -2,6 +2,7 @@
 from api.models.base import Base, as_utc, new_id, utcnow  # noqa: F401
 from api.models.catalog import Facility, Metro, OperatingSystem, Plan  # noqa: F401
 from api.models.device import Batch, Device, SSHKey, device_ssh_keys  # noqa: F401
+from api.models.discovery import BmcDiscovery, ProvisioningNetwork  # noqa: F401
 from api.models.event import Event  # noqa: F401
 from api.models.idempotency import IdempotentRequest  # noqa: F401
 from api.models.identity import (  # noqa: F401

@@ -11,6 +11,7 @@ from api.routes import (
     catalog,
     devices,
     directory,
+    discovery,
     docs,
     events,
     facilities,
@@ -30,7 +31,8 @@ from api.routes import (
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
-                   boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches):
+                   boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches,
+                   discovery):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
