@@ -32,8 +32,9 @@ def external_url() -> str:
 
 
 def sos_address(settings: Settings) -> str | None:
-    """A device's ``sos`` (Equinix's serial-over-SSH host): where Ingot's serial console answers,
-    ``host`` on port 22 else ``host:port`` (``ssh {device-id}@host -p port``); None while it is off."""
+    """A device's ``sos`` (the spec's "hostname used to connect via SOS"): where Ingot's serial
+    console answers, ``host`` on port 22 (so Equinix-era ``ssh {device-id}@{sos}`` works unchanged)
+    else ``host:port`` (``ssh ssh://{device-id}@{sos}``); None while it is off."""
     port = settings.serial_console_port
     if not port:
         return None

@@ -30,7 +30,7 @@ def test_tenant_console_viewers_detach_and_refusals(console_server):
     port = console_server.settings.serial_console_port
     dev = cloud.create(hostname="console-1")
     cloud.wait_state(dev["id"], "active")
-    assert cloud.device(dev["id"])["sos"] == f"{dev['id']}@127.0.0.1:{port}"
+    assert cloud.device(dev["id"])["sos"] == f"127.0.0.1:{port}"
     project_key = add_key(cloud, f"/projects/{console_server.project_id}/ssh-keys", cloud.member, "laptop")
 
     writer = ConsoleClient("127.0.0.1", port, dev["id"], project_key)
