@@ -169,8 +169,9 @@ class BmcProber:
         while not self.stop.wait(self.interval):
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. the database is away; try again next time
-                log.exception("BMC discovery: probing failed")
+            except Exception as exc:  # noqa: BLE001 - try again next time
+                if not self.db.outage.failed(exc):  # an outage is one line for the whole process
+                    log.exception("BMC discovery: probing failed")
 
     def claim(self) -> list[str]:
         now = utcnow()
