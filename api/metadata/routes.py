@@ -14,7 +14,7 @@ from api.core.secrets import current_box
 from api.core.urls import external_url
 from api.metadata import documents
 from api.models import Device, IpAssignment
-from api.services import callbacks
+from api.services import bgp, callbacks
 
 blp = Blueprint("metadata", __name__)
 
@@ -56,7 +56,8 @@ def _json_body() -> dict:
 
 @blp.get("/metadata/<token>/metadata")
 def metadata(token):
-    return jsonify(documents.equinix(_device(token), _url(token)))
+    d = _device(token)
+    return jsonify(documents.equinix(d, _url(token), bgp.neighbour_data(db.session(), d, current_box())))
 
 
 @blp.get("/metadata/<token>/userdata")
@@ -177,7 +178,7 @@ def ec2_user(token, version):
 @blp.get("/metadata")
 def metadata_by_source():
     d, token = _device_by_source()
-    return jsonify(documents.equinix(d, _url(token)))
+    return jsonify(documents.equinix(d, _url(token), bgp.neighbour_data(db.session(), d, current_box())))
 
 
 @blp.get("/userdata")

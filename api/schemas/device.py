@@ -14,6 +14,7 @@ from api.schemas.common import (
     list_schema,
     validate_hostname,
 )
+from api.schemas.ports import NETWORK_TYPES, port_views
 
 MAX_USERDATA_BYTES = 64 * 1024
 DEVICE_STATES = ("queued", "provisioning", "active", "powering_on", "powering_off", "inactive",
@@ -76,10 +77,8 @@ class DeviceSchema(Schema):
     project = HrefField("projects", attribute="project_id")
     ssh_keys = fields.Function(lambda d: [{"id": k.id, "href": href("ssh-keys", k.id)} for k in d.ssh_keys])
     root_password = fields.Function(lambda d: d.root_password)
-    network_ports = fields.Function(lambda d: [
-        {"id": n.id, "name": n.name or f"eth{i}", "type": "NetworkPort",
-         "data": {"mac": n.mac, "bonded": False}}
-        for i, n in enumerate(d.machine.nics if d.machine else [])])
+    # the machine's ports: bond0, eth0, eth1…
+    network_ports = fields.Function(lambda d: port_views(d.machine.ports) if d.machine else [])
     user = fields.Constant(None)
     spot_instance = fields.Constant(False)
     rescue = fields.Boolean()
@@ -148,6 +147,8 @@ class DeviceUpdateSchema(RequestSchema):
     always_pxe = fields.Boolean()
     ipxe_script_url = fields.String(allow_none=True, validate=validate.Length(max=2048))
     locked = fields.Boolean()
+    # an Ingot shortcut (Equinix's Terraform resource metal_device_network_type does it port by port)
+    network_type = fields.String(validate=validate.OneOf(NETWORK_TYPES))
 
 
 class DeviceActionSchema(RequestSchema):

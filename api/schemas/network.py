@@ -83,3 +83,10 @@ class IpReservationUpdateSchema(RequestSchema):
 
 class IpAttachSchema(RequestSchema):
     address = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class AvailableArgs(RequestSchema):
+    cidr = fields.Integer(required=True, validate=validate.Range(min=0, max=128))
+
+
+AvailableSchema = Schema.from_dict({"available": fields.List(fields.String())}, name="IPAvailabilitiesList")

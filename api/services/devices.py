@@ -33,9 +33,10 @@ from api.models import (
     utcnow,
 )
 from api.schemas.common import View
-from api.services import ipam, scheduler
+from api.services import ipam, ports, scheduler
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
+from api.services.ports import PORT_JSON
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 
@@ -44,7 +45,8 @@ ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day af
 DEVICE_JSON = (selectinload(Device.plan), selectinload(Device.metro), selectinload(Device.operating_system),
                selectinload(Device.ssh_keys),
                selectinload(Device.ip_assignments).selectinload(IpAssignment.pool),
-               selectinload(Device.machine).selectinload(Machine.nics))
+               selectinload(Device.machine).selectinload(Machine.nics),
+               selectinload(Device.machine).selectinload(Machine.ports).options(*PORT_JSON))
 
 
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
@@ -175,6 +177,7 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     device.root_password_enc = box.encrypt(_root_password())
     _issue_metadata_token(device, box)
     ipam.assign_device_addresses(session, device)
+    ports.ensure_ports(session, machine)
     events.record(session, "device.created",
                   f"device {device.hostname} created on machine {machine.hostname}"
                   + (f" (hardware reservation {reservation.short_id})" if reservation else ""),
@@ -232,7 +235,11 @@ UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billi
 
 
 def update(session: Session, principal: Principal, device: Device, data: dict) -> Device:
-    """Change the fields given. Raises Invalid when always_pxe lacks a URL."""
+    """Change the fields given; ``network_type`` converts the ports (the engine carries it out).
+
+    Raises:
+        Invalid: always_pxe lacks a URL; a network type the ports cannot take now.
+    """
     changes = {k: v for k, v in data.items()
                if k in UPDATABLE and getattr(device, k) != (v or ("" if k == "ipxe_script_url" else v))}
     if "ipxe_script_url" in changes:
@@ -244,6 +251,8 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
         raise Invalid("ipxe_script_url: must be an http:// or https:// URL")
     for key, value in changes.items():
         setattr(device, key, value)
+    if data.get("network_type"):
+        ports.set_network_type(session, principal, device, data["network_type"])
     if changes:
         events.record(session, "device.updated", "changed " + ", ".join(sorted(changes)),
                       actor=principal.actor, device=device)

@@ -38,16 +38,20 @@ def _free_address(session: Session, pool: IpPool):
     return None
 
 
-def assign_device_addresses(session: Session, device: Device) -> list[IpAssignment]:
-    """Give ``device`` one address of each kind its metro has a pool for.
+def assign_device_addresses(session: Session, device: Device,
+                            kinds: tuple[str, ...] = DEVICE_ADDRESS_KINDS) -> list[IpAssignment]:
+    """Give ``device`` one address of each of ``kinds`` its metro has a pool for.
+    Pools with a gateway (on-link networks) come first; gateway-less pools are
+    routed ranges for elastic IPs.
 
     Raises:
         NoCapacity: every pool of some kind in the metro is exhausted.
     """
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == device.metro_id)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: not p.gateway)  # stable: creation order within each group
     out = []
-    for kind in DEVICE_ADDRESS_KINDS:
+    for kind in kinds:
         candidates = [p for p in pools if p.kind == kind]
         if not candidates:
             continue
@@ -97,6 +101,7 @@ def reserve_block(session: Session, project_id: str, metro, kind: str, quantity:
         raise Invalid("quantity: must be a power of two (1, 2, 4, 8, …)")
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == metro.id, IpPool.kind == kind)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: bool(p.gateway))  # routed (gateway-less) pools hold elastic IPs first
     if not pools:
         raise Invalid(f"type: metro {metro.code} has no {kind} pool")
     for pool in pools:
