@@ -167,15 +167,29 @@ def diff(current: list[Path], wanted: list[Path]) -> tuple[list[Path], list[Path
     return [p for p in cur if p not in want_set], [p for p in want if p not in cur_set]
 
 
-def _enter(path: Path) -> list[str]:
-    return list(path[:-1])
+def _leave(block: str) -> str:
+    return "exit-address-family" if block.startswith("address-family ") else "exit"
 
 
-def _leave(path: Path) -> list[str]:
-    return ["exit-address-family" if c.startswith("address-family ") else "exit" for c in reversed(path[:-1])]
+def _emit(items: list[tuple[Path, str]]) -> list[str]:
+    """(block, command) pairs -> commands, entering and leaving blocks only when the next one needs it."""
+    out: list[str] = []
+    stack: list[str] = []
+    for block, command in items:
+        while tuple(stack) != tuple(block[:len(stack)]):
+            out.append(_leave(stack.pop()))
+        for b in block[len(stack):]:
+            out.append(b)
+            stack.append(b)
+        out.append(command)
+        if _opens_block(command):
+            stack.append(command)  # e.g. a new route-map entry: the CLI is now inside it
+    while stack:
+        out.append(_leave(stack.pop()))
+    return out
 
 
-def _remove_commands(remove: list[Path], current: list[Path], wanted: list[Path]) -> list[str]:
+def _removals(remove: list[Path], current: list[Path], wanted: list[Path]) -> list[tuple[Path, str]]:
     """``no`` commands; a peer-group, neighbour or route-map entry that goes as a
     whole is removed with one command, not line by line."""
     wanted_set = set(wanted)
@@ -195,7 +209,7 @@ def _remove_commands(remove: list[Path], current: list[Path], wanted: list[Path]
     for g in gone_groups:
         gone_neighbours |= members_of.get(g, set())
     gone_maps = {p[0] for p in remove if len(p) == 1 and p[0].startswith("route-map ")}
-    cmds: list[str] = []
+    items: list[tuple[Path, str]] = []
     # the deepest lines first (address families), then neighbours, then groups, then the rest
     for p in sorted(remove, key=lambda p: -len(p)):
         name = _neighbour_name(p[-1])
@@ -204,14 +218,14 @@ def _remove_commands(remove: list[Path], current: list[Path], wanted: list[Path]
         if len(p) == 2 and p[0] in gone_maps:
             continue
         line = p[-1]
-        cmds += _enter(p) + [line[3:] if line.startswith("no ") else "no " + line] + _leave(p)
+        items.append((p[:-1], line[3:] if line.startswith("no ") else "no " + line))
     for name in sorted(gone_neighbours - gone_groups):
         bgp = next(p[0] for p in current if len(p) == 2 and _neighbour_name(p[1]) == name)
-        cmds += [bgp, f"no neighbor {name}", "exit"]
+        items.append(((bgp,), f"no neighbor {name}"))
     for name in sorted(gone_groups):
         bgp = next(p[0] for p in current if len(p) == 2 and _neighbour_name(p[1]) == name)
-        cmds += [bgp, f"no neighbor {name} peer-group", "exit"]
-    return cmds
+        items.append(((bgp,), f"no neighbor {name} peer-group"))
+    return items
 
 
 def commands(current: list[Path], wanted: list[Path]) -> list[str]:
@@ -219,16 +233,14 @@ def commands(current: list[Path], wanted: list[Path]) -> list[str]:
     owned part ``current`` into ``wanted``; empty when they are equal. Entering
     ``router bgp <asn>`` creates the instance when the router has none."""
     remove, add = diff(current, wanted)
-    cmds = _remove_commands(remove, current, wanted)
+    items = _removals(remove, current, wanted)
     # a group or neighbour removed as a whole loses all its lines: those still wanted come back
-    gone = {c.split()[2] for c in cmds if c.startswith("no neighbor ")
+    gone = {c.split()[2] for _, c in items if c.startswith("no neighbor ")
             and (len(c.split()) == 3 or c.endswith(" peer-group"))}
     again = {p for p in wanted if len(p) >= 2 and p[0].startswith("router bgp ") and _neighbour_name(p[-1]) in gone}
     todo = set(add) | again
-    for p in wanted:
-        if p in todo and not _is_container(p):
-            cmds += _enter(p) + [p[-1]] + _leave(p)
-    return cmds
+    items += [(p[:-1], p[-1]) for p in wanted if p in todo and not _is_container(p)]
+    return _emit(items)
 
 
 def describe(remove: list[Path], add: list[Path]) -> list[str]:

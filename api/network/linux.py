@@ -13,6 +13,7 @@ them, named by the engine); uplinks and the bridge itself are the operator's.
 from __future__ import annotations
 
 import json
+import re
 
 from api.network.base import LldpNeighbour, NetworkError, PortConfig, SwitchDriver
 from api.network.transport import open_shell
@@ -31,49 +32,63 @@ class LinuxBridgeSwitch(SwitchDriver):
         self.bond_mode = self.options.get("bond_mode") or "802.3ad"
         self.shell = open_shell(self.address, label=self.label, timeout=self.timeout, options=self.options,
                                 username=self.username, password=self.password, private_key=self.private_key)
+        self._link_cache: dict[str, dict] | None = None
+        self._vlan_cache: dict[str, dict[int, tuple[bool, bool]]] | None = None
 
     # -- commands -------------------------------------------------------------
+    # Reads take the whole link and VLAN tables at once, and changes go in one
+    # ``-batch`` per tool: a port change is a handful of round trips, not dozens.
     def _tool(self, name: str) -> str:
         return self.options.get(f"{name}_command") or name
 
-    def _run(self, tool: str, *args: str, check: bool = True) -> str:
-        return self.shell.run([self._tool(tool), *args], check=check).out
-
-    def _change(self, done: list[str], tool: str, *args: str) -> None:
-        self._run(tool, *args)
-        done.append(" ".join((tool, *args)))
-
     def _json(self, tool: str, *args: str):
-        out = self._run(tool, "-j", *args)
+        out = self.shell.run([self._tool(tool), "-j", *args]).out
         try:
             return json.loads(out or "[]")
         except ValueError:
             raise NetworkError(f"unreadable output: {out[:200]!r}", device=self.label,
                                command=" ".join((tool, "-j", *args))) from None
 
+    def _links(self) -> dict[str, dict]:
+        if self._link_cache is None:
+            self._link_cache = {link["ifname"]: link for link in self._json("ip", "-d", "link", "show")
+                                if link.get("ifname")}
+        return self._link_cache
+
     def _link(self, name: str) -> dict | None:
-        out = self.shell.run([self._tool("ip"), "-j", "-d", "link", "show", "dev", name], check=False)
-        if out.rc != 0:
-            return None
-        try:
-            links = json.loads(out.out or "[]")
-        except ValueError:
-            return None
-        return links[0] if links else None
+        return self._links().get(name)
+
+    def _vlan_table(self) -> dict[str, dict[int, tuple[bool, bool]]]:
+        if self._vlan_cache is None:
+            data = self._json("bridge", "vlan", "show")
+            # iproute2 >= 5.x: [{"ifname": …, "vlans": [...]}]; older: {"<ifname>": [...]}
+            items = data.items() if isinstance(data, dict) else ((d.get("ifname"), d.get("vlans", [])) for d in data)
+            table: dict[str, dict[int, tuple[bool, bool]]] = {}
+            for ifname, entries in items:
+                vlans = table.setdefault(ifname, {})
+                for v in entries:
+                    flags = set(v.get("flags") or [])
+                    for vid in range(int(v["vlan"]), int(v.get("vlanEnd", v["vlan"])) + 1):
+                        vlans[vid] = ("PVID" in flags, "Egress Untagged" in flags)
+            self._vlan_cache = table
+        return self._vlan_cache
+
+    def _apply(self, tool: str, lines: list[str]) -> list[str]:
+        """Run ``lines`` (each a command of ``tool`` without its name) as one batch; returns them."""
+        if not lines:
+            return []
+        self._link_cache = self._vlan_cache = None
+        result = self.shell.run([self._tool(tool), "-batch", "-"], stdin="\n".join(lines) + "\n", check=False)
+        if result.rc != 0:
+            failed = re.search(r"-:(\d+)", result.err or "")
+            line = lines[int(failed.group(1)) - 1] if failed and int(failed.group(1)) <= len(lines) else \
+                "; ".join(lines)
+            detail = (result.err or result.out).strip().splitlines()
+            raise NetworkError(f"exit {result.rc}: {' '.join(detail[-2:]) or 'no output'}", device=self.label,
+                               command=f"{tool} {line}")
+        return [f"{tool} {line}" for line in lines]
 
     # -- ports ------------------------------------------------------------------
-    def _vlans(self, port: str) -> dict[int, tuple[bool, bool]]:
-        data = self._json("bridge", "vlan", "show", "dev", port)
-        # iproute2 >= 5.x: [{"ifname": …, "vlans": [...]}]; older: {"<ifname>": [...]}
-        entries = data.get(port, []) if isinstance(data, dict) else \
-            [v for item in data if item.get("ifname") == port for v in item.get("vlans", [])]
-        out: dict[int, tuple[bool, bool]] = {}
-        for v in entries:
-            flags = set(v.get("flags") or [])
-            for vid in range(int(v["vlan"]), int(v.get("vlanEnd", v["vlan"])) + 1):
-                out[vid] = ("PVID" in flags, "Egress Untagged" in flags)
-        return out
-
     def _wanted(self, config: PortConfig) -> dict[int, tuple[bool, bool]]:
         if config.mode == "down":
             return {}
@@ -87,25 +102,22 @@ class LinuxBridgeSwitch(SwitchDriver):
         link = self._link(port)
         if link is None:
             raise NetworkError(f"no interface {port}", device=self.label, command=f"ip link show dev {port}")
-        done: list[str] = []
+        links = []
         if link.get("master") != self.bridge:
-            self._change(done, "ip", "link", "set", "dev", port, "master", self.bridge)
+            links.append(f"link set dev {port} master {self.bridge}")
         if "UP" not in (link.get("flags") or []):
-            self._change(done, "ip", "link", "set", "dev", port, "up")
-        current, wanted = self._vlans(port), self._wanted(config)
-        for vid in sorted(current):
-            if current[vid] != wanted.get(vid):
-                self._change(done, "bridge", "vlan", "del", "dev", port, "vid", str(vid))
-        for vid in sorted(wanted):
-            if current.get(vid) != wanted[vid]:
-                flags = ["pvid", "untagged"] if wanted[vid] == UNTAGGED else []
-                self._change(done, "bridge", "vlan", "add", "dev", port, "vid", str(vid), *flags)
-        return done
+            links.append(f"link set dev {port} up")
+        done = self._apply("ip", links)
+        current, wanted = self._vlan_table().get(port, {}), self._wanted(config)
+        vlans = [f"vlan del dev {port} vid {vid}" for vid in sorted(current) if current[vid] != wanted.get(vid)]
+        vlans += [f"vlan add dev {port} vid {vid}" + (" pvid untagged" if wanted[vid] == UNTAGGED else "")
+                  for vid in sorted(wanted) if current.get(vid) != wanted[vid]]
+        return done + self._apply("bridge", vlans)
 
     def port_config(self, port: str) -> PortConfig | None:
         if self._link(port) is None:
             return None
-        current = self._vlans(port)
+        current = self._vlan_table().get(port, {})
         untagged = next((vid for vid, flags in current.items() if flags == UNTAGGED), None)
         tagged = tuple(sorted(vid for vid, flags in current.items() if flags == TAGGED))
         if untagged is None and not tagged:
@@ -118,43 +130,40 @@ class LinuxBridgeSwitch(SwitchDriver):
     def bond_members(self, bond: str) -> list[str]:
         if self._link(bond) is None:
             return []
-        return sorted(link["ifname"] for link in self._json("ip", "link", "show", "master", bond) if link.get("ifname"))
+        return sorted(name for name, link in self._links().items() if link.get("master") == bond)
 
-    def _to_bridge(self, done: list[str], port: str) -> None:
-        self._change(done, "ip", "link", "set", "dev", port, "nomaster")
-        self._change(done, "ip", "link", "set", "dev", port, "master", self.bridge)
-        self._change(done, "ip", "link", "set", "dev", port, "up")
+    def _to_bridge(self, port: str) -> list[str]:
+        return [f"link set dev {port} nomaster", f"link set dev {port} master {self.bridge}",
+                f"link set dev {port} up"]
 
     def set_bond(self, bond: str, members: list[str]) -> list[str]:
-        done: list[str] = []
         exists = self._link(bond) is not None
         current = set(self.bond_members(bond)) if exists else set()
+        lines: list[str] = []
         if not members:
             for port in sorted(current):
-                self._to_bridge(done, port)
+                lines += self._to_bridge(port)
             if exists:
-                self._change(done, "ip", "link", "del", "dev", bond)
-            return done
+                lines.append(f"link del dev {bond}")
+            return self._apply("ip", lines)
         if not exists:
-            self._change(done, "ip", "link", "add", "name", bond, "type", "bond", "mode", self.bond_mode,
-                         "miimon", "100", *(["lacp_rate", "fast"] if self.bond_mode == "802.3ad" else []))
+            lines.append(f"link add name {bond} type bond mode {self.bond_mode} miimon 100"
+                         + (" lacp_rate fast" if self.bond_mode == "802.3ad" else ""))
         for port in sorted(current - set(members)):
-            self._to_bridge(done, port)
+            lines += self._to_bridge(port)
         for port in sorted(set(members) - current):
-            self._change(done, "ip", "link", "set", "dev", port, "down")
-            self._change(done, "ip", "link", "set", "dev", port, "nomaster")
-            self._change(done, "ip", "link", "set", "dev", port, "master", bond)
-            self._change(done, "ip", "link", "set", "dev", port, "up")
+            lines += [f"link set dev {port} down", f"link set dev {port} nomaster",
+                      f"link set dev {port} master {bond}", f"link set dev {port} up"]
         link = self._link(bond) or {}
         if link.get("master") != self.bridge:
-            self._change(done, "ip", "link", "set", "dev", bond, "master", self.bridge)
+            lines.append(f"link set dev {bond} master {self.bridge}")
         if "UP" not in (link.get("flags") or []):
-            self._change(done, "ip", "link", "set", "dev", bond, "up")
-        return done
+            lines.append(f"link set dev {bond} up")
+        return self._apply("ip", lines)
 
     # -- LLDP -----------------------------------------------------------------------
     def lldp_neighbours(self) -> list[LldpNeighbour]:
-        out = self._run("lldpcli", "-f", "json0", "show", "neighbors")
+        out = self.shell.run([self._tool("lldpcli"), "-f", "json0", "show", "neighbors"]).out
         try:
             return parse_lldpcli_json0(json.loads(out or "{}"))
         except (ValueError, KeyError, TypeError, IndexError):

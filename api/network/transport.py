@@ -3,9 +3,10 @@ inside a network namespace) or an SSH session (paramiko).
 
 An address is ``local`` (or ``local:<netns>``) or ``ssh://host[:port]`` (also
 plain ``host[:port]``). Options every driver understands: ``sudo`` (prefix
-each command with ``sudo -n``), ``netns`` (run inside that namespace; local
-only), ``host_key`` (the device's SSH public host key, ``ssh-ed25519 AAAA…``:
-checked when given, otherwise any key is accepted and a warning logged once).
+each command with ``sudo -n``), ``netns`` (run inside that namespace, locally
+or over SSH: a switch living in a namespace of a Linux box), ``host_key`` (the
+device's SSH public host key, ``ssh-ed25519 AAAA…``: checked when given,
+otherwise any key is accepted and a warning logged once).
 """
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ class Result:
 class Shell:
     """Runs one command (an argv list) on the device and returns its result."""
 
-    def __init__(self, label: str, timeout: float, options: dict[str, Any]):
+    def __init__(self, label: str, timeout: float, options: dict[str, Any], netns: str = ""):
         self.label = label
         self.timeout = timeout
         self.sudo = bool(options.get("sudo"))
+        self.netns = netns or options.get("netns") or ""
 
     def argv(self, argv: list[str]) -> list[str]:
-        return (["sudo", "-n"] if self.sudo else []) + list(argv)
+        inner = ["ip", "netns", "exec", self.netns, *argv] if self.netns else list(argv)
+        return (["sudo", "-n"] if self.sudo else []) + inner
 
     def run(self, argv: list[str], stdin: str | None = None, check: bool = True) -> Result:
         """Raises NetworkError (a non-zero exit with ``check``), NetworkUnreachable, NetworkAuthFailed."""
@@ -60,14 +63,6 @@ class Shell:
 
 
 class LocalShell(Shell):
-    def __init__(self, label: str, timeout: float, options: dict[str, Any], netns: str = ""):
-        super().__init__(label, timeout, options)
-        self.netns = netns or options.get("netns") or ""
-
-    def argv(self, argv: list[str]) -> list[str]:
-        inner = ["ip", "netns", "exec", self.netns, *argv] if self.netns else list(argv)
-        return super().argv(inner)
-
     def _run(self, argv: list[str], stdin: str | None) -> Result:
         try:
             p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=self.timeout)

@@ -33,7 +33,8 @@ def test_create_returns_queued_device_in_equinix_shape(lab, tenant):
     public4 = next(a for a in d["ip_addresses"] if a["address_family"] == 4 and a["public"])
     assert public4["address"].startswith("203.0.113.") and public4["gateway"] == "203.0.113.1"
     assert [p["name"] for p in d["network_ports"]] == ["bond0", "eth0"]
-    assert d["network_ports"][1]["data"]["mac"].startswith("52:54:00") and d["network_ports"][0]["network_type"] == "layer3"
+    assert d["network_ports"][1]["data"]["mac"].startswith("52:54:00")
+    assert d["network_ports"][0]["network_type"] == "layer3"
     assert {"created_at", "updated_at", "billing_cycle", "ipxe_script_url", "ssh_keys", "description"} <= set(d)
 
 

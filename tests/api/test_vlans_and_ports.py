@@ -168,7 +168,7 @@ def test_layer2_conversion_drops_the_addresses_and_layer3_brings_them_back(vlan_
 
 def test_bond_disbond_and_the_network_type_shortcut(lab, tenant, operator):
     d = device(tenant, "types-1")
-    m = operator.get(f"/machines?per_page=100").get_json()["machines"]
+    m = operator.get("/machines?per_page=100").get_json()["machines"]
     machine = next(x for x in m if x["device"] and x["device"]["id"] == d["id"])
     # give the machine a second NIC: hybrid needs one to take out of the bond
     nics = machine["nics"] + [{"mac": "52:54:00:ff:00:01", "name": "eth1"}]
