@@ -118,13 +118,22 @@ class NetworkWorker:
 
     def __init__(self, db: Database, settings: Settings, box: SecretBox, name: str):
         self.db, self.settings, self.box, self.name = db, settings, box, name
-        self._last_check = 0.0
+
+    @property
+    def lease(self) -> dt.timedelta:
+        """A sync's lease outlives any one command (and is renewed between commands)."""
+        return dt.timedelta(seconds=max(self.settings.lease_seconds, 2 * self.settings.network_timeout))
+
+    def _renew(self, job: "Job") -> None:
+        with self.db.transaction() as s:
+            s.execute(update(NetworkSync).where(NetworkSync.id == job.id, NetworkSync.lease_owner == self.name)
+                      .values(lease_expires_at=utcnow() + self.lease))
 
     # -- claiming -------------------------------------------------------------------
     def claim(self, limit: int = 16) -> list[str]:
         """Lease up to ``limit`` due syncs; their queued port batches become in_progress."""
         now = utcnow()
-        until = now + dt.timedelta(seconds=self.settings.lease_seconds)
+        until = now + self.lease
         with self.db.transaction() as s:
             q = (select(NetworkSync.id).where(NetworkSync.state == "pending", NetworkSync.next_check_at <= now,
                                               or_(NetworkSync.lease_expires_at.is_(None),
@@ -185,6 +194,7 @@ class NetworkWorker:
                 try:
                     done += [f"{plan.switch.label}: {c}" for c in driver.set_bond(plan.bond, plan.members)]
                     for port, config in sorted(plan.ports.items()):
+                        self._renew(job)
                         done += [f"{plan.switch.label}: {c}" for c in driver.configure_port(port, config)]
                 finally:
                     driver.close()

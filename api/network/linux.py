@@ -4,7 +4,8 @@ switch that runs Linux (SONiC, Cumulus).
 
 Options: ``bridge`` (default ``br0``), ``l3_vlan`` (the provider's routed VLAN,
 untagged on layer-3 ports; default 1), ``bond_mode`` (default ``802.3ad``: LACP),
-``ip_command``, ``bridge_command``, ``lldpcli_command`` (other paths to the tools),
+``ip_command``, ``bridge_command``, ``lldpcli_command`` (other paths to the tools), ``lldpd_socket``
+(lldpcli's ``-u``: an lldpd with a control socket of its own),
 and the transport's (:mod:`api.network.transport`): ``sudo``, ``netns``, ``host_key``.
 
 Ingot touches only the ports of enrolled machines (and the bonds it creates for
@@ -163,7 +164,9 @@ class LinuxBridgeSwitch(SwitchDriver):
 
     # -- LLDP -----------------------------------------------------------------------
     def lldp_neighbours(self) -> list[LldpNeighbour]:
-        out = self.shell.run([self._tool("lldpcli"), "-f", "json0", "show", "neighbors"]).out
+        sock = self.options.get("lldpd_socket")
+        out = self.shell.run([self._tool("lldpcli"), *(["-u", sock] if sock else []), "-f", "json0", "show",
+                              "neighbors"]).out
         try:
             return parse_lldpcli_json0(json.loads(out or "{}"))
         except (ValueError, KeyError, TypeError, IndexError):

@@ -101,15 +101,19 @@ def _learn(session: Session, nic: Nic, sw: Switch, port: str, how: str, actor: s
 
 
 def discover(session: Session, actor: str, sw: Switch, neighbours: list[LldpNeighbour]) -> list[str]:
-    """Cable the NICs whose MAC a neighbour on a switch port announces; audited and committed."""
+    """Cable the NICs whose MAC a neighbour on a switch port announces; audited (the read too) and committed."""
     changes = []
     for n in neighbours:
-        macs = {normalize_mac(x) for x in (n.port_id, n.chassis_id) if x}
-        nic = session.scalar(select(Nic).where(Nic.mac.in_(macs))) if macs else None
+        # the port id names the NIC; the chassis id (a bond's MAC, say) only when the port id is no MAC
+        nic = None
+        for mac in (normalize_mac(x) for x in (n.port_id, n.chassis_id) if x):
+            nic = nic or session.scalar(select(Nic).where(Nic.mac == mac))
         if nic is not None and nic.machine.metro_id == sw.metro_id:
             change = _learn(session, nic, sw, n.local_port, "LLDP on the switch", actor)
             if change:
                 changes.append(change)
+    events.record(session, "switch.discovered", f"{len(neighbours)} LLDP neighbours read on {sw.name}, "
+                  f"{len(changes)} NICs cabled", actor=actor, target_type="switch", target_id=sw.id)
     session.commit()
     return changes
 

@@ -104,7 +104,7 @@ class LabVM:
                "-smp", "2", "-m", "1024", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                "-serial", f"file:{self.workdir / 'console.log'}",
                "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
-               "-append", "console=ttyS0 panic=-1 quiet",
+               "-append", "console=ttyS0 panic=-1 quiet no_timer_check",
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                "-device", "virtio-net-pci,netdev=n0,romfile=",
                "-virtfs", "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap",
