@@ -126,6 +126,19 @@ class Lab:
         wait_for(lambda: self.vtysh("show running-config", check=False).strip().endswith("end"), timeout=120,
                  interval=0.5, message="FRR answering on its vty sockets")
 
+    def start_lldpd(self, name: str, interfaces: str, hostname: str = "", port_names: bool = True) -> str:
+        """lldpd in namespace ``name`` (a control socket of its own, a frame a second, port ids by
+        name or else by MAC); returns its socket. ``hostname`` is the system name it announces."""
+        sock, base = f"{self.shell.rundir}/lldpd-{name}.sock", f"{self.shell.rundir}/lldpd-{name}"
+        self.shell.sh(f"ip netns exec {self.ns(name)} setsid lldpd -d -u {sock} -I {interfaces} "
+                      f"> {base}.log 2>&1 < /dev/null & echo $! > {base}.pid")
+        wait_for(lambda: self.shell.sh(f"[ -S {sock} ] && echo yes || echo no").strip() == "yes", timeout=120,
+                 interval=0.5, message=f"lldpd in {name}")
+        self.shell.sh((f"lldpcli -u {sock} configure lldp portidsubtype ifname && " if port_names else "")
+                      + f"lldpcli -u {sock} configure lldp tx-interval 1"
+                      + (f" && lldpcli -u {sock} configure system hostname {hostname}" if hostname else ""))
+        return sock
+
     def vtysh(self, *commands: str, check: bool = True) -> str:
         args = " ".join(f"-c {shlex.quote(c)}" for c in commands)
         return self.shell.sh(f"vtysh --vty_socket {self.frr} --config_dir {self.frr} {args}", check=check)
