@@ -69,15 +69,10 @@ class LldpNeighbour:
     port_description: str = ""
 
 
-class SwitchDriver(abc.ABC):
-    """Ports, VLANs, bonds and LLDP of one switch.
+class Driver(abc.ABC):
+    """What every switch and router driver is built from: where the device is and how to log in."""
 
-    Every method raises :class:`NetworkUnreachable`, :class:`NetworkAuthFailed`,
-    :class:`NetworkUnsupported` or :class:`NetworkError` (naming the command),
-    never a library's own exception type.
-    """
-
-    name = "base"
+    kind = "device"
 
     def __init__(self, address: str, username: str | None = None, password: str | None = None,
                  private_key: str | None = None, options: dict[str, Any] | None = None, timeout: float = 30.0,
@@ -88,7 +83,19 @@ class SwitchDriver(abc.ABC):
         self.private_key = private_key
         self.options = dict(options or {})
         self.timeout = timeout
-        self.label = label or f"switch {address}"
+        self.label = label or f"{self.kind} {address}"
+
+
+class SwitchDriver(Driver):
+    """Ports, VLANs, bonds and LLDP of one switch.
+
+    Every method raises :class:`NetworkUnreachable`, :class:`NetworkAuthFailed`,
+    :class:`NetworkUnsupported` or :class:`NetworkError` (naming the command),
+    never a library's own exception type.
+    """
+
+    name = "base"
+    kind = "switch"
 
     @abc.abstractmethod
     def configure_port(self, port: str, config: PortConfig) -> list[str]:
@@ -186,24 +193,14 @@ class SessionState:
         return self.state == "Established"
 
 
-class RouterDriver(abc.ABC):
+class RouterDriver(Driver):
     """Elastic IP routes and the BGP sessions of devices on one router.
 
     Errors as :class:`SwitchDriver`'s.
     """
 
     name = "base"
-
-    def __init__(self, address: str, username: str | None = None, password: str | None = None,
-                 private_key: str | None = None, options: dict[str, Any] | None = None, timeout: float = 30.0,
-                 label: str = ""):
-        self.address = address
-        self.username = username
-        self.password = password
-        self.private_key = private_key
-        self.options = dict(options or {})
-        self.timeout = timeout
-        self.label = label or f"router {address}"
+    kind = "router"
 
     @abc.abstractmethod
     def apply(self, config: RouterConfig, previous: RouterConfig | None = None) -> ApplyResult:
