@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
@@ -15,7 +15,7 @@ class BgpConfig(IdMixin, TimestampMixin, Base):
     __tablename__ = "bgp_configs"
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), unique=True)
-    asn: Mapped[int] = mapped_column(Integer)
+    asn: Mapped[int] = mapped_column(BigInteger)  # 4-byte ASNs pass 2**31
     deployment_type: Mapped[str] = mapped_column(String(8))   # local | global
     md5_enc: Mapped[str] = mapped_column(Text, default="")     # Fernet token
     use_case: Mapped[str] = mapped_column(Text, default="")

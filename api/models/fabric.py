@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
@@ -46,7 +46,7 @@ class Router(IdMixin, TimestampMixin, ManagedMixin, Base):
     __tablename__ = "routers"
 
     metro_id: Mapped[str] = mapped_column(ForeignKey("metros.id"), unique=True)
-    asn: Mapped[int] = mapped_column(Integer)
+    asn: Mapped[int] = mapped_column(BigInteger)  # 4-byte ASNs pass 2**31
     peer_ipv4: Mapped[list] = mapped_column(default=list)
     peer_ipv6: Mapped[list] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -72,8 +72,8 @@ class AsnRange(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "asn_ranges"
 
-    first: Mapped[int] = mapped_column(Integer)
-    last: Mapped[int] = mapped_column(Integer)
+    first: Mapped[int] = mapped_column(BigInteger)
+    last: Mapped[int] = mapped_column(BigInteger)
     description: Mapped[str] = mapped_column(Text, default="")
 
 

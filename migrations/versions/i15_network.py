@@ -15,8 +15,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('asn_ranges',
-    sa.Column('first', sa.Integer(), nullable=False),
-    sa.Column('last', sa.Integer(), nullable=False),
+    sa.Column('first', sa.BigInteger(), nullable=False),
+    sa.Column('last', sa.BigInteger(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -50,7 +50,7 @@ def upgrade() -> None:
 
     op.create_table('bgp_configs',
     sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('asn', sa.Integer(), nullable=False),
+    sa.Column('asn', sa.BigInteger(), nullable=False),
     sa.Column('deployment_type', sa.String(length=8), nullable=False),
     sa.Column('md5_enc', sa.Text(), nullable=False),
     sa.Column('use_case', sa.Text(), nullable=False),
@@ -78,7 +78,7 @@ def upgrade() -> None:
 
     op.create_table('routers',
     sa.Column('metro_id', sa.String(length=36), nullable=False),
-    sa.Column('asn', sa.Integer(), nullable=False),
+    sa.Column('asn', sa.BigInteger(), nullable=False),
     sa.Column('peer_ipv4', sa.JSON(), nullable=False),
     sa.Column('peer_ipv6', sa.JSON(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
