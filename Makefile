@@ -70,10 +70,10 @@ test-sqlite: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL, except the folders whose subject is not the
-# database (QEMU boots, Terraform runs, BMC emulators) and tests/production,
-# which runs on PostgreSQL already: they run once, above.
+# database (QEMU boots, Terraform runs, BMC emulators, the network lab) and
+# tests/production, which runs on PostgreSQL already: they run once, above.
 test-postgres: $(STAMP) $(WEB_DIST)
-	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc and not production" $(PYTEST_ARGS)
+	INGOT_TEST_DB=postgres $(BIN)/python -m pytest -m "not qemu and not terraform and not bmc and not production and not network" $(PYTEST_ARGS)
 
 # Benchmarks (minutes each; see bench/README.md). Each prints its figures and
 # a baseline measured in the same run.

@@ -29,8 +29,9 @@ def pytest_report_header(config):
 
 
 # folders marked so the PostgreSQL pass can leave them out: their subject is not the database
-# (QEMU, Terraform, BMC emulators), or they run on PostgreSQL in both passes (production)
-FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "production": "production"}
+# (QEMU, Terraform, BMC emulators, the network lab), or they run on PostgreSQL in both passes (production)
+FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "production": "production",
+                "network": "network"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -81,6 +81,7 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
     """Give ``device`` the addresses ``wanted`` (see :func:`wanted_addresses`): from one of the
     project's reservations when it names some, else from the metro's pools (a block of ``cidr``
     when that is larger than one address). By default one address of each kind the metro has a pool for.
+    Pools with a gateway (on-link networks) come first; gateway-less pools are routed ranges for elastic IPs.
 
     Raises:
         Invalid: a kind the metro has no pool of; a reservation not the project's, in another
@@ -88,6 +89,7 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
     """
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == device.metro_id)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: not p.gateway)  # on-link pools first; gateway-less ones are routed
     explicit = wanted is not None
     wanted = wanted if explicit else [{"kind": k, "cidr": None, "ip_reservations": []} for k in DEVICE_ADDRESS_KINDS]
     out = []
@@ -205,6 +207,7 @@ def reserve_block(session: Session, project_id: str, metro, kind: str, quantity:
         raise Invalid("quantity: must be a power of two (1, 2, 4, 8, …)")
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == metro.id, IpPool.kind == kind)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: bool(p.gateway))  # routed (gateway-less) pools hold elastic IPs first
     if not pools:
         raise Invalid(f"type: metro {metro.code} has no {kind} pool")
     for pool in pools:

@@ -10,11 +10,13 @@ from api.core import events
 from api.core.config import Settings
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, new_token
+from api.engine import network as netsync
 from api.engine import operations
 from api.engine.drivers import driver_for
 from api.engine.inspection import normalize_mac
 from api.engine.states import InvalidTransition, transition
 from api.models import Device, HardwareReservation, Machine, Nic
+from api.services import ports, wiring
 from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 
 
@@ -43,6 +45,11 @@ def list_query(args: dict):
 
 
 def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
+    """The machine's NICs (a NIC keeps its row, and its port, when its MAC stays), with their cabling.
+
+    Raises:
+        Invalid: a MAC listed twice or another machine's; bad cabling (see api.services.wiring.cabling).
+    """
     macs = [normalize_mac(n["mac"]) for n in nics]
     if len(set(macs)) != len(macs):
         raise Invalid("nics: the same MAC is listed twice")
@@ -50,7 +57,19 @@ def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
         other = session.scalar(select(Nic).where(Nic.mac == mac))
         if other is not None and other.machine_id != m.id:
             raise Invalid(f"nics: MAC {mac} belongs to another machine")
-    m.nics = [Nic(mac=normalize_mac(n["mac"]), name=n.get("name") or f"eth{i}") for i, n in enumerate(nics)]
+    cables = wiring.cabling(session, m, nics)
+    old = {n.mac: n for n in m.nics}
+    kept = []
+    for i, n in enumerate(nics):
+        nic = old.get(macs[i]) or Nic(mac=macs[i])
+        nic.name = n.get("name") or f"eth{i}"
+        kept.append(nic)
+    m.nics = kept
+    wiring.apply_cabling(kept, cables)
+    session.flush()
+    ports.ensure_ports(session, m)
+    if wiring.cabled(m):
+        netsync.request(session, "ports", m.id)
 
 
 def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
@@ -70,9 +89,9 @@ def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
                 bmc_password_enc=box.encrypt(bmc.get("password") or ""), bmc_options=bmc.get("options") or {},
                 boot_token=new_token())
     session.add(m)
-    _set_nics(session, m, data.get("nics") or [])
     try:
         session.flush()
+        _set_nics(session, m, data.get("nics") or [])
     except IntegrityError:
         session.rollback()
         raise Conflict("hostname or a NIC MAC is already enrolled") from None
