@@ -29,8 +29,9 @@ pyghmi's process-wide state can itself wedge: when its I/O thread has died,
 or a call times out although the BMC answers an RMCP presence ping (so the
 BMC is alive and pyghmi is not), every later call to every BMC would hang.
 The driver then throws that state away (:func:`reset_pyghmi`): the I/O
-thread, its sockets and its session tables start afresh, the per-BMC locks
-too (an abandoned worker may hold one forever). The call that saw the wedge
+thread, its sockets, its session tables and its module-wide locks start
+afresh, the per-BMC locks too (a stuck or abandoned thread may hold any of
+them for ever). The call that saw the wedge
 still fails as unreachable; the engine's retry gets a fresh session.
 Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
 1.6 on Python 3 never recognises its own live session (it compares the str
@@ -145,7 +146,11 @@ def reset_pyghmi(reason: str) -> None:
     session_cls.keepalive_sessions = {}
     session_cls.peeraddr_to_nodes = {}
     session_cls.socketpool = {}
-    session_cls.socketchecking = None  # pyghmi makes a new one; a wedged thread may hold the old
+    # a thread stuck inside pyghmi may hold its module-wide locks for ever (seen in CI: every later
+    # login waited on KEEPALIVE_SESSIONS); pyghmi looks them up by name at each use
+    session_cls.socketchecking = None  # pyghmi makes a new one
+    ipmi_session.KEEPALIVE_SESSIONS = threading.RLock()
+    ipmi_session.WAITING_SESSIONS = threading.RLock()
     ipmi_session.iosockets = []
     ipmi_session.iothread = None
     ipmi_session.iothreadready = False

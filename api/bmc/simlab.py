@@ -19,7 +19,8 @@ driver calls; ``ingot serve --demo`` serves it on a loopback port of its own, ne
 
 With a ``state_file`` the lab keeps its hosts (power, boot device, disk) across restarts, as real
 machines keep running while Ingot restarts: ``resume()`` carries on what each powered-on host was
-doing (an installer starts over, an installed system that had not phoned home yet does so).
+doing (a network boot carries on with the script it was running, one-time credential and all, as an
+installer in a machine's memory would; an installed system that had not phoned home yet does so).
 """
 from __future__ import annotations
 
@@ -68,6 +69,10 @@ class SimHost:
     nics: list = dataclasses.field(default_factory=list)
     generation: int = 0                 # bumps on every power change: stale boots stop
     booting: str | None = None          # what the current boot started from (pxe or disk); resume() redoes it
+    # the iPXE script a network boot is running (its installer or agent, with that boot's one-time
+    # credential, lives in the host's memory): resume() carries it on instead of asking for it again
+    netboot_script: str | None = None
+    netboot_base: str | None = None     # Ingot's URL when it was fetched (a restarted demo may have moved)
     boots: int = 0
     power_ons: int = 0                  # power-on and reset commands that took effect
     ipxe_fetches: int = 0
@@ -143,9 +148,14 @@ class SimLab:
                 if h.power != "on" or (h.booting == "disk" and (h.disk_booted or h.disk_os is None)):
                     continue  # off, or running its installed system: nothing was interrupted
                 h.generation += 1
-                self._note(h, f"lab restarted: booting again from {h.booting or 'disk'}")
-                threading.Thread(target=self._boot, args=(h, h.generation, h.booting), daemon=True,
-                                 name=f"sim-{h.name}").start()
+                if h.booting == "pxe" and h.netboot_script:
+                    self._note(h, "lab restarted: the network boot carries on")
+                    script = h.netboot_script.replace(h.netboot_base or self.ingot_url, self.ingot_url)
+                    target, args = self._carry_on, (h, h.generation, script)
+                else:
+                    self._note(h, f"lab restarted: booting again from {h.booting or 'disk'}")
+                    target, args = self._boot, (h, h.generation, h.booting)
+                threading.Thread(target=target, args=args, daemon=True, name=f"sim-{h.name}").start()
                 resumed.append(h.name)
         return resumed
 
@@ -223,12 +233,23 @@ class SimLab:
         except Exception:  # a simulated host must never take the process down
             log.exception("sim host %s crashed", h.name)
 
+    def _carry_on(self, h: SimHost, gen: int, script: str) -> None:
+        """Run the network boot's script again from where the host keeps it (after a lab restart)."""
+        try:
+            if self._run_ipxe(h, gen, script) == "disk":
+                self._boot_disk(h, gen)
+        except requests.RequestException as exc:
+            self._note(h, f"network error: {exc}")
+        except Exception:  # a simulated host must never take the process down
+            log.exception("sim host %s crashed", h.name)
+
     def _boot_inner(self, h: SimHost, gen: int, device: str | None = None) -> None:
         with self.lock:
             if device is None:
                 device = h.boot_once or h.boot_persistent
                 h.boot_once = None
             h.booting = "pxe" if device == "pxe" or h.disk_os is None else "disk"
+            h.netboot_script = None
             h.boots += 1
         if not self._sleep(h, gen, self._delay(h)):
             return
@@ -242,6 +263,7 @@ class SimLab:
                 script = self._get(f"{self.ingot_url}/metal/v1/boot/ipxe", params={"mac": h.mac}).text
                 with self.lock:
                     h.ipxe_fetches += 1
+                    h.netboot_script, h.netboot_base = script, self.ingot_url
                 outcome = self._run_ipxe(h, gen, script)
                 if outcome != "retry":
                     break

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from sqlalchemy import or_, select
 
+from api import _bundled as bundled
 from api.boot.dnsmasq import dnsmasq_config
 from api.boot.ramdisk.cli import ramdisk
 from api.boot.tiny_os import image
@@ -177,7 +178,7 @@ def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None
     if settings.is_sqlite or demo:
         raise click.ClickException("--production needs PostgreSQL (INGOT_DATABASE_URL) and no --demo; "
                                    "on SQLite, `ingot serve` runs the API with its one in-process worker")
-    conf = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+    conf = bundled.locate(bundled.DEPLOY) / "gunicorn.conf.py"  # the wheel's copy, or the checkout's
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     bind = settings.bind or f"{host}:{port}"
     os.execv(gunicorn, [gunicorn, "-b", bind, "-c", str(conf), "api.wsgi:app"])

@@ -136,8 +136,9 @@ FACILITY = Kind(
     load=(selectinload(Facility.metro),), columns=_in_metro)
 OPERATING_SYSTEM = Kind(
     "operating_system", OperatingSystem, "Operating system", "slug", (OperatingSystem.slug,),
-    lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id, Device.deleted_at.is_(None))),
-    "operating system is in use by devices")
+    # deleted devices count: they keep their operating system for their history
+    lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id)),
+    "operating system is in use by devices (deleted ones too: they keep it for their history)")
 IP_POOL = Kind(
     "ip_pool", IpPool, "IP pool", "cidr", (IpPool.created_at, IpPool.id),
     lambda s, r: _used(s, select(IpAssignment.id).where(IpAssignment.pool_id == r.id),
@@ -198,4 +199,9 @@ def delete(session: Session, actor: str, kind: Kind, row) -> None:
         raise Conflict(kind.in_use_message)
     _audit(session, actor, kind, "deleted", row)
     session.delete(row)
+    try:
+        session.flush()
+    except IntegrityError:  # a reference the check above does not know of: still in use, not a 500
+        session.rollback()
+        raise Conflict(kind.in_use_message) from None
     session.commit()

@@ -193,8 +193,6 @@ def _free_block(session: Session, pool: IpPool, prefix: int):
     return None
 
 
-RESERVATION_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
-
 
 def reserve_block(session: Session, project_id: str, metro, kind: str, quantity: int, **columns) -> IpReservation:
     """Carve a block of ``quantity`` addresses (a power of two) from a pool; ``columns`` (tags,

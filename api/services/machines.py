@@ -15,7 +15,7 @@ from api.engine import operations
 from api.engine.drivers import driver_for
 from api.engine.inspection import normalize_mac
 from api.engine.states import InvalidTransition, transition
-from api.models import Device, HardwareReservation, Machine, Nic
+from api.models import HardwareReservation, Machine, Nic
 from api.services import ports, wiring
 from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 
@@ -25,10 +25,6 @@ def get(session: Session, machine_id: str) -> Machine:
     if m is None:
         raise NotFound("Machine not found")
     return m
-
-
-def current_device(session: Session, m: Machine) -> Device | None:
-    return session.scalar(select(Device).where(Device.machine_id == m.id))
 
 
 # everything the Machine JSON shows, loaded with the list instead of once per machine
@@ -151,7 +147,7 @@ def set_maintenance(session: Session, m: Machine, on: bool, reason: str, actor: 
 
 def delete(session: Session, m: Machine, actor: str) -> None:
     """Raises Conflict while a device or reservation uses it or it is busy."""
-    if current_device(session, m) is not None or m.state in ("allocated", "provisioning", "active",
+    if m.device is not None or m.state in ("allocated", "provisioning", "active",
                                                                "deprovisioning", "cleaning"):
         raise Conflict("machine is in use by a device")
     if m.operation:
@@ -201,7 +197,7 @@ def action(session: Session, m: Machine, data: dict, actor: str) -> None:
     kind = data["type"]
     if kind == "set_boot_device":
         raise Invalid("type: set_boot_device is applied directly")  # by set_boot_device
-    if kind in ("power_on", "power_off", "reboot") and current_device(session, m) is not None:
+    if kind in ("power_on", "power_off", "reboot") and m.device is not None:
         raise Conflict("machine hosts a device; use the device's actions")
     try:
         operations.start(session, m, MACHINE_OPS[kind], actor=actor)

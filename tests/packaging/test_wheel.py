@@ -80,6 +80,7 @@ def test_the_wheel_carries_the_migrations_and_the_provider_schema(installed):
     assert any(n.startswith("api/_bundled/migrations/versions/") and n.endswith(".py") for n in names)
     assert "api/_bundled/provider-schema/provider.json" in names
     assert "api/_bundled/provider-schema/resources/metal_device.json" in names
+    assert "api/_bundled/deploy/gunicorn.conf.py" in names  # `ingot serve --production` from the wheel
     # the installed package finds them inside itself, not in this checkout
     out = installed.run(installed.bin("python"), "-c",
                         "import api._bundled as b; print(b.locate('migrations')); print(b.locate('provider-schema'))")
