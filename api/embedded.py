@@ -21,7 +21,9 @@ from api.core.secrets import new_token
 from api.core.tls import server_context
 from api.core.urls import redact_path
 from api.engine.worker import Worker, resume_after_restart
+from api.serial_console import SerialConsoleServer
 from api.services import auth, demo
+from api.services.bmc_discovery import BmcProber
 from api.services.fleet_samples import FleetSampler
 from api.services.migrate import upgrade
 
@@ -103,6 +105,7 @@ class Embedded:
         self.worker: Worker | None = None
         self.lab: SimLab | None = None
         self.lab_url = ""
+        self.serial_console: SerialConsoleServer | None = None
 
     @property
     def url(self) -> str:
@@ -153,6 +156,12 @@ class Embedded:
             self.worker = Worker(self.database, self.settings, self.app.extensions["ingot.secrets"])
             self.worker_thread = self.worker.start_thread()
             FleetSampler(self.database, self.worker.stop).start_thread()  # the console's fleet-use chart
+            BmcProber(self.database, self.settings, self.app.extensions["ingot.secrets"],
+                      self.worker.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
+        if self.settings.serial_console_port:
+            self.serial_console = SerialConsoleServer(self.settings, self.database,
+                                                      self.app.extensions["ingot.secrets"],
+                                                      port=self.settings.serial_console_port).start()
 
     def _start_lab(self) -> None:
         """The simulated lab on its own loopback port, under a secret path: never on the API's port."""
@@ -171,6 +180,8 @@ class Embedded:
         """Stop serving and working (running steps end first, within ``STOP_WAIT`` seconds)."""
         if self.worker is not None:
             self.worker.stop.set()
+        if self.serial_console is not None:
+            self.serial_console.stop()
         self.server.shutdown()
         self.thread.join(timeout=STOP_WAIT)
         if self.worker is not None:

@@ -19,6 +19,7 @@ from tests.support.peers._util import stopped_afterwards
 from tests.support.peers.http_tap import start_black_hole, start_http_tap
 from tests.support.peers.ipmi import start_ipmi_sim
 from tests.support.peers.redfish import fake_system, start_sushy_emulator
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.server import start_server
 from tests.support.settings import TEST_DB, make_settings
@@ -149,6 +150,15 @@ def lab(database, box, settings):
 @pytest.fixture
 def server(settings):
     """A real Ingot server with its in-process worker (see tests/support/server.py)."""
+    emb = start_server(settings)
+    yield emb
+    emb.stop()
+
+
+@pytest.fixture
+def console_server(settings):
+    """A real Ingot server (simulated lab) that also serves serial consoles over SSH, as `ingot serve` does."""
+    settings.serial_console_port = free_port()
     emb = start_server(settings)
     yield emb
     emb.stop()

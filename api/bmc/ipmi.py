@@ -57,6 +57,7 @@ from api.bmc.base import (
     BMCUnsupported,
     Inventory,
 )
+from api.bmc.sol import SolConsole
 
 try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
     from pyghmi import exceptions as pyghmi_exc
@@ -443,6 +444,13 @@ class IPMIDriver(BMCDriver):
             )
 
         return self._call("inventory", do)
+
+    def open_console(self, on_output, on_closed) -> SolConsole:
+        """The machine's serial console over IPMI Serial-over-LAN."""
+        try:
+            return SolConsole(self.host, self.port, self.username or "", self.password or "", on_output, on_closed)
+        except Exception as exc:  # noqa: BLE001 - pyghmi's own errors, typed for the caller
+            raise self._translate(exc, "serial-over-LAN") from exc
 
     def close(self) -> None:
         # The Command (and its IPMI session) is shared by every driver for this

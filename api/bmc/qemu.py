@@ -12,8 +12,10 @@ every boot.
 Drivers are rebuilt per call, maybe in another process, so everything lives
 in a state directory: ``<state_dir>/<name>.json`` (pid, process start time,
 boot devices, disk), ``<name>.serial.log`` (the VM's serial console, one per
-power on; the previous one is kept as ``.serial.log.1``), ``<name>.qemu.log``
-(QEMU's own stderr) and ``<name>.qmp`` (QMP socket for ACPI soft power off).
+power on; the previous one is kept as ``.serial.log.1``), ``<name>.serial.sock``
+(the same serial port, interactive: :meth:`QemuDriver.open_console`),
+``<name>.qemu.log`` (QEMU's own stderr) and ``<name>.qmp`` (QMP socket for ACPI
+soft power off).
 
 Options (``machine.bmc.options``):
 
@@ -54,12 +56,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnsupported, Inventory
+from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory
+from api.bmc.console import SocketConsole
 
 GUEST_INGOT_IP = "10.0.2.100"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch
 _MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
+CONSOLE_HISTORY = 16 * 1024   # bytes of the serial log a new console starts with
 
 
 def default_state_dir() -> Path:
@@ -129,6 +133,10 @@ class QemuDriver(BMCDriver):
     @property
     def serial_log(self) -> Path:
         return self._path(".serial.log")
+
+    @property
+    def serial_socket(self) -> Path:
+        return self._path(".serial.sock")
 
     @property
     def qemu_log(self) -> Path:
@@ -225,11 +233,28 @@ class QemuDriver(BMCDriver):
         except OSError:
             return ""
 
+    def open_console(self, on_output, on_closed) -> SocketConsole:
+        """The VM's serial port, interactive (QEMU serves one client at a time; Ingot's serial
+        console server holds that one connection and shares it). ``history``: the end of this
+        boot's serial log."""
+        if self.power_state() != POWER_ON:
+            raise BMCUnreachable("the VM is powered off", address=self.address)
+        try:
+            with open(self.serial_log, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - CONSOLE_HISTORY))
+                history = fh.read()
+        except OSError:
+            history = b""
+        return SocketConsole(str(self.serial_socket), on_output, on_closed, history=history,
+                             timeout=self.timeout, label=self.address)
+
     def forget(self, remove_disk: bool = False) -> None:
         """Power off and delete the VM's state files (and its disk if ``remove_disk``)."""
         with self._locked() as state:
             self._power_off(state)
-        for suffix in (".json", ".serial.log", ".serial.log.1", ".qemu.log", ".qmp", ".pid", ".lock"):
+        for suffix in (".json", ".serial.log", ".serial.log.1", ".serial.sock", ".qemu.log", ".qmp", ".pid",
+                       ".lock"):
             self._path(suffix).unlink(missing_ok=True)
         if remove_disk:
             self.disk.unlink(missing_ok=True)
@@ -271,7 +296,10 @@ class QemuDriver(BMCDriver):
             self.qemu, "-name", self.address, "-accel", accel, "-m", str(self.memory),
             "-smp", str(self.cpus), "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
             "-smbios", f"type=1,manufacturer=QEMU,serial={self.address}",
-            "-serial", f"file:{self.serial_log}",
+            # the serial port: a socket for interactive consoles, everything it prints also logged
+            "-chardev", "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s" % (
+                str(self.serial_socket).replace(",", ",,"), str(self.serial_log).replace(",", ",,")),
+            "-serial", "chardev:serial0",
             "-qmp", f"unix:{self._path('.qmp')},server=on,wait=off",
             "-netdev", netdev, "-device", f"{self.nic_model},netdev=n0,mac={self.mac}",
             *drive, "-boot", boot,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import requests
 
 from api.bmc.base import BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory
+from api.bmc.console import EchoConsole
 
 SPEC_KEYS = ("mac", "cpus", "memory_mib", "disks", "nics")
 
@@ -55,6 +56,10 @@ class SimDriver(BMCDriver):
         nics = h.get("nics") or ([{"mac": h["mac"], "name": "eth0"}] if h.get("mac") else [])
         return Inventory(cpus=h.get("cpus"), memory_mib=h.get("memory_mib"), disks=h.get("disks") or [],
                          nics=nics, serial=f"SIM-{self.address}", vendor="Ingot", model="Simulated host")
+
+    def open_console(self, on_output, on_closed) -> EchoConsole:
+        """A simulated console: a login prompt that echoes."""
+        return EchoConsole(self.address, on_output, on_closed)
 
     def close(self) -> None:
         self._http.close()

@@ -11,8 +11,11 @@ What the rendered file does (see docs/dnsmasq.md):
 - a PXE ROM (BIOS or UEFI) that is not iPXE yet gets an iPXE binary over TFTP;
 - iPXE on a known machine chains to the machine's own script URL
   (``/metal/v1/boot/ipxe/<boot token>``), and iPXE on an unknown host chains
-  to ``/metal/v1/boot/ipxe?mac=${net0/mac}`` (Ingot tells it to retry later
-  and records an event for the operator).
+  to ``/metal/v1/boot/ipxe?mac=${net0/mac}`` (``&metro=<code>`` with
+  ``--metro``): Ingot tells it to retry later and records an event for the
+  operator, or, where the metro discovers unknown MACs, inspects it;
+- with ``--lease-hook FILE`` dnsmasq runs that script (written next to the
+  config) on every lease, and it tells Ingot about BMCs taking addresses.
 """
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core.config import Settings
 from api.core.db import NoDatabase, open_existing
+from api.core.secrets import SecretBox, secret_key
 from api.core.strict_input import escape_controls
-from api.models import Device, IpPool, Machine, Metro
+from api.models import Device, IpPool, Machine, Metro, ProvisioningNetwork
 
 _RANGE_OK = re.compile(r"[A-Za-z0-9:.,_-]+")  # fullmatch
 _IFACE_OK = re.compile(r"[A-Za-z0-9_.:-]{1,15}")
@@ -47,6 +51,7 @@ class DnsmasqOptions:
     lease_time: str = "12h"
     metro: str | None = None                # only machines of this metro (code)
     static_leases: bool = True              # devices' private IPv4 as static leases
+    lease_hook: str | None = None           # dhcp-script: the lease hook's path (BMC discovery)
 
 
 class DnsmasqError(ValueError):
@@ -72,7 +77,8 @@ def _validate(opts: DnsmasqOptions) -> None:
             raise DnsmasqError(f"dhcp-range {r!r}: only letters, digits and , . : _ - are allowed")
     if opts.interface and not _IFACE_OK.fullmatch(opts.interface):
         raise DnsmasqError(f"interface {opts.interface!r} is not an interface name")
-    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.lease_time):
+    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.lease_time) + (
+            (opts.lease_hook,) if opts.lease_hook is not None else ()):
         if not value or any(c in value for c in ",#\n\r"):
             raise DnsmasqError(f"{value!r}: must be non-empty, without commas, '#' or newlines")
 
@@ -156,12 +162,17 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
         f"dhcp-boot=tag:!ipxe,tag:efi-x86_64,{opts.efi_loader}",
         f"dhcp-boot=tag:!ipxe,tag:!efi-x86_64,{opts.bios_loader}",
         "",
-        "# second stage: iPXE of a host Ingot does not know asks by MAC (Ingot logs an event)",
-        f"dhcp-boot=tag:ipxe,tag:!ingot,{base}/metal/v1/boot/ipxe?mac=${{net0/mac}}",
+        "# second stage: iPXE of a host Ingot does not know asks by MAC (Ingot logs an event, or,",
+        "# where the metro discovers unknown MACs, inspects the host)",
+        f"dhcp-boot=tag:ipxe,tag:!ingot,{base}/metal/v1/boot/ipxe?mac=${{net0/mac}}"
+        + (f"&metro={opts.metro}" if opts.metro else ""),
         "",
         "# known machines: a tag per machine, a static lease where its device has a private address,",
         "# and iPXE chains to the machine's own script",
     ]
+    if opts.lease_hook:
+        out += ["# every lease is told to Ingot by this script (BMC discovery; it holds the metro's hook secret)",
+                f"dhcp-script={opts.lease_hook}", ""]
     seen_names: set[str] = set()
     for m in machines:
         if not m.nics:
@@ -188,15 +199,40 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Replace ``path`` in one rename (dnsmasq never reads half a file), mode 0640."""
+LEASE_HOOK = r"""#!/bin/sh
+# Ingot's DHCP lease hook for metro {metro} (dnsmasq dhcp-script), written by `ingot admin dnsmasq-config`.
+# dnsmasq runs it as: add|old|del MAC IP [HOSTNAME]; it tells Ingot, which probes new BMCs.
+# It holds the metro's lease hook secret: keep it readable by root and dnsmasq only.
+case "$1" in add|old) ;; *) exit 0 ;; esac
+clean() {{ printf '%s' "$1" | tr -cd 'A-Za-z0-9.:_-' | cut -c1-64; }}
+body="{{\"action\": \"$1\", \"mac\": \"$(clean "$2")\", \"ip\": \"$(clean "$3")\","
+body="$body \"hostname\": \"$(clean "${{4:-}}")\"}}"
+url='{url}'
+if command -v curl >/dev/null 2>&1; then
+    curl -fsS -m 10 -H 'Content-Type: application/json' --data "$body" "$url" >/dev/null 2>&1
+else
+    wget -q -T 10 -O /dev/null --header 'Content-Type: application/json' --post-data "$body" "$url" 2>/dev/null
+fi
+exit 0
+"""
+
+
+def lease_hook_script(url: str, metro: str) -> str:
+    """The lease hook: a POSIX shell script posting each new or renewed lease to ``url``."""
+    if not re.match(r"^https?://[A-Za-z0-9._~:/%-]+$", url):
+        raise DnsmasqError(f"unusable lease hook URL {url!r}")
+    return LEASE_HOOK.format(url=url, metro=metro)
+
+
+def write_atomically(path: str, text: str, mode: int = 0o640) -> None:
+    """Replace ``path`` in one rename (dnsmasq never reads half a file), mode 0640 (or ``mode``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".ingot-dnsmasq-", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o640)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -220,8 +256,11 @@ def write_atomically(path: str, text: str) -> None:
 @click.option("--lease-time", default="12h", show_default=True)
 @click.option("--metro", default=None, help="Only the machines and pools of this metro (code).")
 @click.option("--no-static-leases", is_flag=True, help="Do not give devices' private addresses as static leases.")
+@click.option("--lease-hook", type=click.Path(dir_okay=False), default=None,
+              help="Write the metro's DHCP lease hook (BMC discovery) to FILE and run it on every lease "
+                   "(needs --metro, with BMC discovery on).")
 def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, lease_time,
-                   metro, no_static_leases):
+                   metro, no_static_leases, lease_hook):
     """Render dnsmasq's DHCP/TFTP/iPXE config from the inventory.
 
     To standard output unless --output is given.
@@ -230,7 +269,8 @@ def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loa
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,
                           bios_loader=bios_loader, efi_loader=efi_loader, lease_time=lease_time, metro=metro,
-                          static_leases=not no_static_leases)
+                          static_leases=not no_static_leases,
+                          lease_hook=os.path.abspath(lease_hook) if lease_hook else None)
     try:
         database = open_existing(settings.resolved_database_url, settings.where())
     except NoDatabase as exc:
@@ -238,12 +278,36 @@ def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loa
     try:
         with database.Session() as s:
             text = render(s, opts)
+            hook = _lease_hook(s, opts, settings) if lease_hook else None
     except DnsmasqError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
         database.dispose()
+    if hook is not None:
+        write_atomically(opts.lease_hook, hook, mode=0o750)
+        click.echo(f"wrote the lease hook {opts.lease_hook}", err=True)
     if output:
         write_atomically(output, text)
         click.echo(f"wrote {output}; reload dnsmasq to apply it", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _lease_hook(session: Session, opts: DnsmasqOptions, settings: Settings) -> str:
+    """The metro's lease hook script (its secret decrypted with the server's key).
+
+    Raises:
+        DnsmasqError: no --metro, or BMC discovery is off there.
+    """
+    if not opts.metro:
+        raise DnsmasqError("--lease-hook needs --metro: the hook's secret belongs to one metro")
+    net = session.scalar(select(ProvisioningNetwork).join(Metro, Metro.id == ProvisioningNetwork.metro_id)
+                         .where(Metro.code == opts.metro))
+    if net is None or not net.bmc_discovery or not net.lease_hook_token_enc:
+        raise DnsmasqError(f"BMC discovery is off in metro {opts.metro}: turn it on first "
+                           "(PUT /locations/metros/{id}/provisioning-network {\"bmc_discovery\": true})")
+    try:
+        token = SecretBox(secret_key(settings)).decrypt(net.lease_hook_token_enc)
+    except (RuntimeError, ValueError) as exc:
+        raise DnsmasqError(str(exc)) from None
+    return lease_hook_script(f"{opts.ipxe_base_url.rstrip('/')}/metal/v1/boot/discovery/{token}/leases", opts.metro)

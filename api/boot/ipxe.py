@@ -32,12 +32,12 @@ _sandbox.filters["shell_quote"] = shlex.quote
 
 UNKNOWN_RETRY_SECONDS = 60
 NETBOOT_WAITS = {"wait_wipe": "wipe", "wait_rescue": "rescue", "wait_install": "install",
-                 "wait_deploy": "install"}
+                 "wait_deploy": "install", "wait_inspect": "inspect"}
 
 
 @dataclasses.dataclass
 class BootScript:
-    kind: str      # install | deploy | wipe | rescue | chain | exit | unknown
+    kind: str      # install | deploy | wipe | rescue | inspect | chain | exit | unknown
     text: str
     credential: bool = False  # it carries a boot credential (handed out once per step)
 
@@ -104,8 +104,11 @@ def boot_expected(machine: Machine, wait_pos: int) -> bool:
 
 def boot_phase(machine: Machine, device: Device | None) -> str:
     """What a PXE boot of ``machine`` should do right now: ``install``,
-    ``wipe``, ``rescue``, ``chain`` (the tenant's ipxe_script_url) or ``exit``
-    (boot from the local disk)."""
+    ``wipe``, ``rescue``, ``inspect`` (Ingot's ramdisk reports the hardware: a
+    machine without a BMC, or a discovered one), ``chain`` (the tenant's
+    ipxe_script_url) or ``exit`` (boot from the local disk)."""
+    if not machine.operation and machine.state == "discovered":
+        return "inspect"
     wanted = netboot(machine)
     if wanted and not (wanted.phase == "install" and device is None):
         return wanted.phase
@@ -126,29 +129,44 @@ def _chain(device: Device) -> BootScript:
 
 
 def needs_agent(phase: str, device: Device | None) -> bool:
-    """A boot in ``phase`` runs our installer or deploy agent, which needs a boot credential."""
+    """A boot in ``phase`` runs our installer or deploy agent, which needs a boot credential
+    (an ``inspect`` boot's ramdisk only reports hardware, with its own one-time inspection token)."""
     if phase in ("wipe", "rescue"):
         return True
     return phase == "install" and device is not None and device.operating_system.install_method != "custom_ipxe"
 
 
-def script_for(machine: Machine, device: Device | None, base_url: str, agent_token: str | None) -> BootScript:
+def inspection_url(base_url: str, token: str) -> str:
+    """Where Ingot's ramdisk posts the hardware it found (``token``: the boot's one-time inspection token)."""
+    return f"{base_url}/metal/v1/boot/inspection/{token}"
+
+
+def script_for(machine: Machine, device: Device | None, base_url: str, agent_token: str | None,
+               inspection_token: str | None = None) -> BootScript:
     """The iPXE script for ``machine``'s current step. ``agent_token`` is the boot
-    credential of this boot (see :func:`needs_agent`); without one such a boot gets ``exit``."""
+    credential of this boot (see :func:`needs_agent`); without one such a boot gets ``exit``.
+    ``inspection_token``: the one-time token of an ``inspect`` boot's hardware report (without
+    one, an ``inspect`` boot gets ``exit``)."""
     phase = boot_phase(machine, device)
     if needs_agent(phase, device) and not agent_token:
         return exit_script("no boot of this machine is expected now; boot from disk")
     agent_url = f"{base_url}/metadata/{agent_token}" if agent_token else ""
+    if phase == "inspect":
+        if not inspection_token:
+            return exit_script("no inspection of this machine is expected now; boot from disk")
+        return BootScript("inspect", _env.get_template("agent.ipxe.j2").render(
+            machine=machine, base_url=base_url, metadata_url="", action="inspect",
+            report_url=inspection_url(base_url, inspection_token)))
     if phase in ("wipe", "rescue"):
         return BootScript(phase, _env.get_template("agent.ipxe.j2").render(
-            machine=machine, base_url=base_url, metadata_url=agent_url, action=phase))
+            machine=machine, base_url=base_url, metadata_url=agent_url, action=phase, report_url=""))
     if phase == "install":
         os_row = device.operating_system
         if os_row.install_method == "custom_ipxe":
             return _chain(device)
         if os_row.install_method == "image":
             return BootScript("deploy", _env.get_template("agent.ipxe.j2").render(
-                machine=machine, base_url=base_url, metadata_url=agent_url, action="deploy"))
+                machine=machine, base_url=base_url, metadata_url=agent_url, action="deploy", report_url=""))
         # on the kernel command line, metadata_url is the installer's own (one-time) URL
         values = dict(device=device, machine=machine, os=os_row, base_url=base_url,
                       metadata_url=agent_url, agent_url=agent_url, hostname=device.hostname)

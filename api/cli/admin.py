@@ -33,7 +33,9 @@ from api.embedded import Embedded, prepare_database
 from api.engine.worker import Worker
 from api.models import Membership, Project, User
 from api.observability import serve_metrics
+from api.serial_console import serve_serial_console
 from api.services import auth, passwords
+from api.services.bmc_discovery import BmcProber
 from api.services.enrollment import enroll_from_file, read_inventory
 from api.services.fleet_samples import FleetSampler
 from api.services.migrate import current_revision, upgrade
@@ -231,6 +233,7 @@ def worker(threads, name, metrics_port, metrics_host):
         serve_metrics(metrics_port, metrics_host or settings.worker_metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
     FleetSampler(database, w.stop).start_thread()  # the console's fleet-use chart
+    BmcProber(database, settings, box, w.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
     run_until_stopped(w, flag)
 
 
@@ -242,6 +245,18 @@ def run_until_stopped(w: Worker, flag: StopFlag) -> None:
     flag.wait(alive=loop.is_alive)
     w.stop.set()
     loop.join(WORKER_STOP_WAIT)
+
+
+@click.command("serial-console")
+@click.option("--host", default=None, help="Address to listen on [INGOT_SERIAL_CONSOLE_HOST, 127.0.0.1].")
+@click.option("--port", default=None, type=int, help="SSH port [INGOT_SERIAL_CONSOLE_PORT, 2222].")
+def serial_console(host, port):
+    """Serve the serial consoles over SSH.
+
+    ssh {device-id}@HOST -p PORT (docs/serial-console.md)."""
+    settings = _settings()
+    _logging(settings)
+    serve_serial_console(settings, prepare_database(settings), _secret_box(settings), host, port)
 
 
 # --- database -------------------------------------------------------------------
@@ -467,5 +482,6 @@ def machines_enroll(path, concurrency, timeout, no_check, as_json):
 # --- commands that live with their subject --------------------------------------
 
 admin.add_command(dnsmasq_config)
+admin.add_command(serial_console)
 admin.add_command(ramdisk)
 admin.add_command(image)

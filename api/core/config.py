@@ -125,6 +125,12 @@ class Settings:
     sim_delay: float = 0.5            # seconds a simulated host takes per boot stage
     qemu_state_dir: str = ""          # the qemu driver's state_dir (default ~/.cache/ingot/qemu)
     qemu_ingot_port: int = 0          # the qemu driver's ingot_port
+    discovery_retry_seconds: float = 30.0  # BMC discovery: a failed probe is tried again after this (x attempt)
+    # the serial console over SSH (`ingot admin serial-console`; `ingot serve` runs it too when the port is set)
+    serial_console_port: int = 0      # SSH port of the serial console (0: off; `ingot admin serial-console`: 2222)
+    serial_console_host: str = "127.0.0.1"  # address it listens on
+    serial_console_public_host: str = ""    # the host name in devices' `sos` (default: the external URL's host)
+    serial_console_host_key: str = ""       # its SSH host key (default <data_dir>/serial-console/ssh_host_ed25519_key)
     extra: dict = field(default_factory=dict)
 
     # older names still read when the new one is not set

@@ -6,13 +6,14 @@ and CLI commands open their own with :meth:`Database.transaction`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 from pathlib import Path
 from typing import Iterator
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,6 +94,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def claim(self, model, *where, order_by, limit: int, owner: str, until: dt.datetime,
+              now: dt.datetime) -> list[str]:
+        """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
+        matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
+        Workers on PostgreSQL skip rows another one is claiming (``FOR UPDATE SKIP LOCKED``)."""
+        with self.transaction() as s:
+            q = (select(model.id).where(*where, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
+                 .order_by(order_by).limit(limit))
+            if not self.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            ids = list(s.scalars(q))
+            if ids:
+                s.execute(update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until))
+        return ids
 
 
 class NoDatabase(RuntimeError):

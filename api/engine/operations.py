@@ -13,6 +13,7 @@ from typing import Callable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from api.bmc import CALLBACK_POWERED
 from api.core import events
 from api.core.errors import Conflict
 from api.engine.inspection import apply_inspection
@@ -63,6 +64,13 @@ def _plan_reboot(m: Machine | None, d: Device | None, args: dict) -> list[str]:
 
 def _plan_rescue(m: Machine | None, d: Device | None, args: dict) -> list[str]:
     return ["power_off", *NETBOOT, "wait_rescue", "finish"]
+
+
+def _plan_inspect(m: Machine | None, d: Device | None, args: dict) -> list[str]:
+    if m is not None and m.bmc_driver in CALLBACK_POWERED:
+        # no BMC to read: Ingot's ramdisk reports the hardware, then powers the machine off
+        return ["power_off", *NETBOOT, "wait_inspect", "finish"]
+    return ["inspect", "finish"]
 
 
 # Preparations (run by start(), after the state transitions, before planning) ----
@@ -186,7 +194,10 @@ def _rescue_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str
 
 
 def _inspected(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
-    return apply_inspection(s, m, m.operation_args.get("out", {}).get("inspect") or {})
+    out = m.operation_args.get("out", {})
+    if "wait_inspect" in out:
+        m.power_expected = "off"  # the ramdisk powered it off
+    return apply_inspection(s, m, out.get("inspect") or out.get("wait_inspect") or {})
 
 
 def _inspect_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
@@ -239,7 +250,7 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in [
               _rescued, _rescue_failed, machine_event="rescue", device_event="rescue",
               prepare=_prepare_rescue),
     Operation("inspect", "Read the hardware inventory and match a plan.",
-              lambda m, d, a: ["inspect", "finish"], _inspected, _inspect_failed,
+              _plan_inspect, _inspected, _inspect_failed,
               machine_event="inspect"),
     Operation("machine_power_on", "Operator: power on.", lambda m, d, a: ["power_on", "finish"],
               _powered("", "on"), _nothing_failed),

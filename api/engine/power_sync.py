@@ -50,7 +50,7 @@ from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
-from api.engine.drivers import build_driver
+from api.engine.drivers import build_driver, machine_options
 from api.engine.states import transition
 from api.models import Machine, as_utc, utcnow
 
@@ -261,7 +261,7 @@ class PowerSync:
                     password = ""
                 targets.append(PowerTarget(m.id, functools.partial(
                     build_driver, self.settings, m.bmc_driver, m.bmc_address, m.bmc_username, password,
-                    dict(m.bmc_options or {}), self.timeout)))
+                    machine_options(m), self.timeout)))
         return snaps, targets
 
     def _sweep(self, force: bool) -> SyncReport:
@@ -343,7 +343,7 @@ class PowerSync:
             return
         watched = m.state not in NO_DRIFT_STATES and expected in KNOWN
         drifted_before = watched and not fresh and before in KNOWN and before != expected
-        drifted_now = watched and observed != expected
+        drifted_now = watched and observed in KNOWN and observed != expected  # "unknown": a wol machine
         if drifted_now and not drifted_before:
             report.drift_started.append(m.hostname)
             DRIFT_TOTAL.labels(observed, expected).inc()
@@ -353,7 +353,7 @@ class PowerSync:
                           state="warning", machine=m)
             if observed == "off" and m.device is not None and m.device.state == "active":
                 _device_lost_power(s, m)
-        elif drifted_before and not drifted_now:
+        elif drifted_before and not drifted_now and observed in KNOWN:
             report.drift_resolved.append(m.hostname)
             events.record(s, "machine.power.drift_resolved",
                           f"machine {m.hostname} is powered {observed} again, as expected", machine=m)

@@ -7,6 +7,8 @@ table cannot happen. ``"*"`` as ``from_state`` means "any non-final state".
 from __future__ import annotations
 
 MACHINE_STATES = {
+    "discovered": "Found by itself (an unknown MAC netbooted); inspected by Ingot's ramdisk, waiting for "
+                  "an operator (or an auto-accept rule) to accept it.",
     "enrolled": "Known to Ingot; not yet inspected or not matched to a plan.",
     "inspecting": "Reading hardware facts from the BMC.",
     "available": "Inspected, clean, in the pool for allocation.",
@@ -28,6 +30,8 @@ MACHINE_TRANSITIONS = [
     ("inspecting", "no_plan", "enrolled"),
     ("inspecting", "fail", "failed"),
     ("enrolled", "accept", "available"),          # enrolled with a plan, no inspection asked
+    ("discovered", "accept", "available"),        # a discovered machine whose facts fit a plan
+    ("discovered", "accept_without_plan", "enrolled"),
     ("available", "allocate", "allocated"),
     ("allocated", "provision", "provisioning"),
     ("provisioning", "provisioned", "active"),

@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError
@@ -35,7 +35,7 @@ from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
 from api.engine.termination import terminate_due
-from api.models import Device, Machine, as_utc, utcnow
+from api.models import Device, Machine, Metro, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
@@ -102,24 +102,16 @@ class Worker:
     def claim(self) -> list[str]:
         """Lease up to ``batch`` due machines; returns their ids."""
         now = utcnow()
-        lease_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
-        with self.db.transaction() as s:
-            q = (select(Machine.id)
-                 .where(Machine.operation.is_not(None), Machine.next_check_at <= now,
-                        or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now))
-                 .order_by(Machine.next_check_at).limit(self.batch))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
-            ids = list(s.scalars(q))
-            if ids:
-                s.execute(update(Machine).where(Machine.id.in_(ids))
-                          .values(lease_owner=self.name, lease_expires_at=lease_until))
-        return ids
+        return self.db.claim(Machine, Machine.operation.is_not(None), Machine.next_check_at <= now,
+                             order_by=Machine.next_check_at, limit=self.batch, owner=self.name,
+                             until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
 
     # -- one step -----------------------------------------------------------
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
         with self.db.Session() as s:
-            m = s.get(Machine, machine_id)
+            # the NICs and the metro's provisioning network: a machine without a BMC is woken through them
+            m = s.get(Machine, machine_id, options=[selectinload(Machine.nics), selectinload(Machine.metro)
+                                                    .selectinload(Metro.provisioning_network)])
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
             d = s.scalar(select(Device).where(Device.machine_id == m.id)

@@ -3,6 +3,7 @@ from api.models.base import Base, as_utc, new_id, utcnow  # noqa: F401
 from api.models.bgp import BgpConfig, BgpSession  # noqa: F401
 from api.models.catalog import Facility, Metro, OperatingSystem, Plan  # noqa: F401
 from api.models.device import Batch, Device, SSHKey, device_ssh_keys  # noqa: F401
+from api.models.discovery import BmcDiscovery, ProvisioningNetwork  # noqa: F401
 from api.models.event import Event  # noqa: F401
 from api.models.fabric import AsnRange, GlobalBgpRange, NetworkSync, Router, Switch, VlanRange  # noqa: F401
 from api.models.idempotency import IdempotentRequest  # noqa: F401

@@ -59,6 +59,10 @@ class Machine(IdMixin, TimestampMixin, Base):
     install_result: Mapped[str | None] = mapped_column(String(16), default=None)  # ok | failed
     install_message: Mapped[str] = mapped_column(Text, default="")
     phoned_home_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # inspection by Ingot's ramdisk (machines without a BMC, discovered hosts): the hash of the
+    # one-time credential its script carries, and the facts it reported
+    inspection_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    reported_facts: Mapped[dict] = mapped_column(default=dict)
 
     metro: Mapped[Metro] = relationship()
     plan: Mapped[Plan | None] = relationship()

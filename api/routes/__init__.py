@@ -12,6 +12,7 @@ from api.routes import (
     catalog,
     devices,
     directory,
+    discovery,
     docs,
     events,
     fabric,
@@ -35,7 +36,7 @@ from api.routes import (
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
                    boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches,
-                   vlans, ports, bgp, fabric):
+                   vlans, ports, bgp, fabric, discovery):
         api.register_blueprint(module.blp)
     api.register_blueprint(fabric.boot_blp)
     app.register_blueprint(health.blp)

@@ -1,25 +1,30 @@
-"""Netboot: the iPXE script for a machine's current step, and the deploy
-ramdisk files. No API token: machines on the provisioning network call these.
+"""Netboot: the iPXE script for a machine's current step, the deploy ramdisk
+files, the inspection ramdisk's hardware report and a metro's DHCP lease hook
+(discovery). No API token: machines on the provisioning network call these.
 
 A lookup by MAC is anonymous, so it is limited per source address: each one
-that hands out no boot credential counts (api/security.py), and a source over
-the limit gets 429 and no script at all. A boot credential is in a script once
-per step (api/services/callbacks.py)."""
+that hands out no boot credential counts (api/security.py) — an unknown MAC,
+discovered or not, included — and a source over the limit gets 429 and no
+script at all. A boot credential is in a script once per step
+(api/services/callbacks.py); an inspection boot carries its own one-time
+inspection token instead. A token in a URL that matches nothing is a counted
+404 (a failed guess)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Response, abort, send_from_directory
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.core.errors import NotFound
 from api.core.remote import client_address
 from api.core.urls import external_url
 from api.routes.common import API_PREFIX, box, session, settings
+from api.schemas.discovery import InspectionReportSchema, LeaseSchema
 from api.schemas.machine import validate_mac
 from api.security import count_lookup, refuse_if_blocked, secret_not_found
-from api.services import callbacks
+from api.services import bmc_discovery, callbacks, discovery
 
 blp = Blueprint("boot", __name__, url_prefix=API_PREFIX + "/boot",
                 description="Netboot for machines (no token; provisioning network)")
@@ -31,6 +36,8 @@ class IpxeArgs(Schema):
     class Meta:
         unknown = "exclude"
     mac = fields.String(required=True, validate=validate_mac)
+    # the metro whose dnsmasq config chained here (unknown-MAC discovery)
+    metro = fields.String(load_default=None, validate=validate.Length(max=64))
 
 
 def _text(script) -> Response:
@@ -47,6 +54,8 @@ def ipxe_by_mac(args):
     mac = args["mac"].lower().replace("-", ":")
     source = client_address()
     machine = callbacks.machine_by_mac(session(), mac)
+    if machine is None:
+        machine = discovery.unknown_mac_boot(session(), mac, source, args["metro"])
     if machine is None:
         script = callbacks.unknown_machine(session(), mac, source)
     else:
@@ -65,6 +74,29 @@ def ipxe_by_token(token):
         raise secret_not_found()
     return _text(callbacks.boot_script(session(), box(), machine, external_url(),
                                        f"{client_address()} (boot token)"))
+
+
+@blp.route("/inspection/<token>", methods=["POST"])
+@blp.arguments(InspectionReportSchema)
+@blp.response(200, content_type="application/json")
+def inspection_report(facts, token):
+    """Ingot's ramdisk reports the hardware it found (the boot's one-time URL)."""
+    try:
+        m = discovery.inspection_report(session(), token, facts, client_address())
+    except NotFound:
+        raise secret_not_found() from None
+    return {"status": "ok", "machine": m.state}
+
+
+@blp.route("/discovery/<token>/leases", methods=["POST"])
+@blp.arguments(LeaseSchema)
+@blp.response(200, content_type="application/json")
+def discovery_lease(lease, token):
+    """A metro's DHCP lease hook reports a lease (BMC discovery)."""
+    try:
+        return {"status": bmc_discovery.lease(session(), token, lease)}
+    except NotFound:
+        raise secret_not_found() from None
 
 
 @blp.route("/files/<name>", methods=["GET"])

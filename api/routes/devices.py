@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from api.core.urls import external_url
-from api.routes.common import api_blueprint, box, paginate, principal, session
+from api.core.urls import external_url, sos_address
+from api.routes.common import api_blueprint, box, paginate, principal, session, settings
 from api.schemas.common import FreeFormSchema
 from api.schemas.device import (
     DeviceActionSchema,
@@ -26,8 +26,9 @@ blp = api_blueprint("devices", "Devices")
 def present_devices(rows) -> list:
     """The devices with what the caller may see of them (see :func:`api.services.devices.present`)."""
     s = session()
-    return devices.present(s, list(rows), box(), principal().member_project_ids(s),
-                           urlparse(external_url()).hostname or "localhost")
+    # Equinix's shape, <device id>@<host>; with the SSH serial console on, its host (and port, if not 22)
+    sos_host = sos_address(settings()) or urlparse(external_url()).hostname or "localhost"
+    return devices.present(s, list(rows), box(), principal().member_project_ids(s), sos_host)
 
 
 def present_page(page: dict) -> dict:

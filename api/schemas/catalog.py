@@ -83,10 +83,14 @@ class PlanSchema(PlanRefSchema):
     match = fields.Dict()  # Ingot extension: the inspection rules a machine of the plan satisfies
     # on demand; hardware reservations are Ingot's operators' to make, and there is no spot market
     deployment_types = fields.Constant(["on_demand"])
+    # the spec's href and price, and the code Terraform's plan filters match on (Equinix gave the whole
+    # metro with ?include=available_in_metros; the spec's item allows more properties)
     available_in_metros = fields.Function(lambda p: [
-        {"href": href("locations/metros", m.id), "price": {"hour": p.price_hour}} for m in p.available_metros])
+        {"href": href("locations/metros", m.id), "code": m.code, "price": {"hour": p.price_hour}}
+        for m in p.available_metros])
     available_in = fields.Function(lambda p: [
-        {"href": href("facilities", f.id), "price": {"hour": p.price_hour}} for f in p.available_facilities])
+        {"href": href("facilities", f.id), "code": f.code, "price": {"hour": p.price_hour}}
+        for f in p.available_facilities])
 
 
 PlanListSchema = list_schema("plans", PlanSchema, "PlanList")

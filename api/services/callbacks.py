@@ -34,7 +34,7 @@ from api.boot.ipxe import (
 )
 from api.core import events
 from api.core.errors import Conflict, Forbidden, NotFound
-from api.core.secrets import SecretBox, hash_token
+from api.core.secrets import SecretBox, hash_token, new_token
 from api.engine.inspection import normalize_mac
 from api.engine.operations import OPERATIONS, advance_percentage, progress
 from api.models import Device, Event, Machine, Nic, utcnow
@@ -109,22 +109,32 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
             _contested(session, box, m, device, first, source)
             session.commit()
             return exit_script("this step's boot credential was handed out already; boot from disk")
+    phase = boot_phase(m, device)
+    report = _inspection_token(m) if phase == "inspect" else None
     try:
-        script = script_for(m, device, base_url, token)
+        script = script_for(m, device, base_url, token, report)
     except TemplateProblem as exc:  # the OS record's templates are broken: tell the operator, boot nothing
         session.rollback()
         events.record(session, "machine.boot.template_error", f"the OS's boot templates do not render: {exc}",
                       state="error", outcome="failed", actor=f"machine:{m.id}", machine=m)
         session.commit()
         return exit_script("the operating system's boot templates do not render (see the machine's events)")
-    script.credential = token is not None
-    if script.credential or not needs_agent(boot_phase(m, device), device):
+    # an inspection step's report token counts as handed out; a discovered machine's (any MAC) does not
+    script.credential = token is not None or (report is not None and m.operation is not None)
+    if script.credential or not needs_agent(phase, device):
         m.boot_fetched_at = utcnow()
         _wake(m)
         events.record(session, "machine.boot.ipxe", f"served {script.kind} iPXE script to {source}",
                       actor=f"machine:{m.id}", machine=m, device=device)
     session.commit()
     return script
+
+
+def _inspection_token(m: Machine) -> str:
+    """A one-time token for this inspection boot's hardware report (i20; it replaces the previous one)."""
+    token = new_token()
+    m.inspection_token_hash = hash_token(token)
+    return token
 
 
 def _contested(session: Session, box: SecretBox, m: Machine, device: Device | None, first, source: str) -> None:

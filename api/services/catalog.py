@@ -77,13 +77,14 @@ def _pool_columns(session: Session, data: dict) -> dict:
     Raises:
         Invalid: an unknown metro, or an overlapping pool (one address would be handed out twice).
     """
-    metro = find_metro(session, data["metro"])
+    columns = _in_metro(session, data)
+    metro = session.get(Metro, columns["metro_id"])  # just loaded: from the session, no second query
     network = ipaddress.ip_network(data["cidr"])
     for other in session.scalars(select(IpPool).where(IpPool.metro_id == metro.id)):
         theirs = ipaddress.ip_network(other.cidr)
         if theirs.version == network.version and theirs.overlaps(network):
             raise Invalid(f"cidr: {network} overlaps the {other.kind} pool {theirs} of metro {metro.code}")
-    return _in_metro(session, data)
+    return columns
 
 
 def _in_metro(session: Session, data: dict) -> dict:

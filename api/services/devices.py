@@ -62,7 +62,7 @@ def visible_device(session: Session, principal: Principal, device_id: str) -> De
 
 def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str) -> list[View]:
     """The devices as a caller who belongs to the ``member_of`` projects sees them, with their
-    newest events and their serial-console address (``<device id>@<sos_host>``).
+    newest events and their serial-console host (``sos``: ``ssh {device id}@{sos}``).
 
     userdata, customdata and the root password are shown only to members of
     the device's project (an operator who is not a member sees the device
@@ -74,7 +74,7 @@ def present(session: Session, devices: list[Device], box: SecretBox, member_of: 
         private_shown = device.project_id in member_of
         created = as_utc(device.created_at)
         recent = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
-        out.append(View(device, private_shown=private_shown, sos=f"{device.id}@{sos_host}",
+        out.append(View(device, private_shown=private_shown, sos=sos_host,
                         provisioning_events=recent_events.get(device.id, []),
                         root_password=box.decrypt(device.root_password_enc) if private_shown and recent else None))
     return out

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.bmc import BMCError
+from api.bmc import CALLBACK_POWERED, BMCError
 from api.core import events
 from api.core.config import Settings
 from api.core.errors import Conflict, Invalid, NotFound
@@ -68,29 +68,43 @@ def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
         netsync.request(session, "ports", m.id)
 
 
-def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
-    """Add a machine. With a plan and no ``inspect``, it goes straight to
-    ``available``; otherwise it is inspected first.
+def set_bmc(m: Machine, bmc: dict, box: SecretBox) -> None:
+    """Point ``m`` at the BMC ``bmc`` (a password left out keeps the stored one)."""
+    m.bmc_driver, m.bmc_address = bmc["driver"], bmc.get("address") or ""
+    m.bmc_username = bmc.get("username") or ""
+    if bmc.get("password") or bmc["driver"] in CALLBACK_POWERED:
+        m.bmc_password_enc = box.encrypt(bmc.get("password") or "")
+    m.bmc_options = bmc.get("options") or {}
+
+
+def _check_wakeable(m: Machine) -> None:
+    """Raises Invalid when a machine without a BMC has no MAC to wake."""
+    if m.bmc_driver in CALLBACK_POWERED and not m.nics and not (m.bmc_options or {}).get("mac") \
+            and not (m.bmc_options or {}).get("macs"):
+        raise Invalid("nics: a wol machine needs its NICs' MACs (its Wake-on-LAN packet names them)")
+
+
+def add(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
+    """Add a machine in the session, inspection queued unless a plan is given and ``inspect``
+    is not asked (then ``available``); the caller commits.
 
     Raises:
-        Invalid: unknown metro/plan, duplicate MAC; Conflict: hostname taken.
+        Invalid: unknown metro/plan, duplicate MAC, a wol machine without MACs; Conflict: hostname taken.
     """
     metro = find_metro(session, data["metro"])
     plan = find_plan(session, data["plan"]) if data.get("plan") else None
-    bmc = data["bmc"]
     if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
         raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
-    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled",
-                bmc_driver=bmc["driver"], bmc_address=bmc["address"], bmc_username=bmc.get("username") or "",
-                bmc_password_enc=box.encrypt(bmc.get("password") or ""), bmc_options=bmc.get("options") or {},
-                boot_token=new_token())
+    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token())
+    set_bmc(m, data["bmc"], box)
     session.add(m)
     try:
-        session.flush()
+        session.flush()  # the machine's id first: its NICs' ports are keyed on it
         _set_nics(session, m, data.get("nics") or [])
     except IntegrityError:
         session.rollback()
         raise Conflict("hostname or a NIC MAC is already enrolled") from None
+    _check_wakeable(m)
     events.record(session, "machine.enrolled", f"machine {m.hostname} enrolled ({m.bmc_driver} BMC)",
                   actor=actor, machine=m)
     inspect = data.get("inspect")
@@ -98,6 +112,17 @@ def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
         operations.start(session, m, "inspect", actor=actor)
     else:
         transition(m, "machine", "accept")
+    return m
+
+
+def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
+    """Add a machine. With a plan and no ``inspect``, it goes straight to
+    ``available``; otherwise it is inspected first.
+
+    Raises:
+        Invalid: unknown metro/plan, duplicate MAC; Conflict: hostname taken.
+    """
+    m = add(session, data, box, actor)
     session.commit()
     return m
 
@@ -112,14 +137,10 @@ def update(session: Session, m: Machine, data: dict, box: SecretBox, actor: str)
             raise Conflict(f"plan: cannot change the plan of a machine that is {m.state}")
         m.plan = find_plan(session, data["plan"]) if data["plan"] else None
     if "bmc" in data:
-        bmc = data["bmc"]
-        m.bmc_driver, m.bmc_address = bmc["driver"], bmc["address"]
-        m.bmc_username = bmc.get("username") or ""
-        if bmc.get("password"):
-            m.bmc_password_enc = box.encrypt(bmc["password"])
-        m.bmc_options = bmc.get("options") or {}
+        set_bmc(m, data["bmc"], box)
     if "nics" in data:
         _set_nics(session, m, data["nics"])
+    _check_wakeable(m)
     changed = sorted(k for k in data)
     events.record(session, "machine.updated", "changed " + ", ".join(changed), actor=actor, machine=m)
     session.commit()

@@ -1,14 +1,14 @@
 """tenant networking: switches, routers, VLANs, ports, BGP
 
 Revision ID: i15_network
-Revises: i16_terraform
+Revises: i20_lab
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'i15_network'
-down_revision = 'i16_terraform'
+down_revision = 'i20_lab'
 branch_labels = None
 depends_on = None
 

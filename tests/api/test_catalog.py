@@ -12,7 +12,7 @@ def test_tenant_catalogue(lab, tenant):
     assert small["specs"]["memory"] == {"total": "8GB"}
     metros = tenant.get("/locations/metros").get_json()["metros"]
     assert [(m["code"], m["name"]) for m in metros] == [("lab", "Ingot demo lab")]
-    assert small["available_in_metros"] == [{"href": metros[0]["href"], "price": {"hour": 0.1}}]
+    assert small["available_in_metros"] == [{"href": metros[0]["href"], "code": "lab", "price": {"hour": 0.1}}]
     assert small["deployment_types"] == ["on_demand"]
     oses = {o["slug"]: o for o in tenant.get("/operating-systems").get_json()["operating_systems"]}
     assert set(oses) == {"ubuntu_24_04", "debian_12", "custom_ipxe"}

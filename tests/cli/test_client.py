@@ -35,7 +35,8 @@ def test_login_create_wait_list_delete(server, tmp_path):
     progress = [ln for ln in r.stderr.splitlines() if re.search(r"\s\d+%\s", ln)]
     percentages = [int(re.search(r"\s(\d+)%\s", ln).group(1)) for ln in progress]
     assert percentages == sorted(percentages) and percentages[-1] == 100, r.stderr
-    assert any("wait_install" in ln for ln in progress) and "active" in progress[-1], r.stderr
+    # how many steps it sees depends on the machine's speed: it starts queued or provisioning, ends active
+    assert re.search(r"\b(queued|provisioning)\b", progress[0]) and "active" in progress[-1], r.stderr
     assert "203.0.113." in r.stdout  # it ends with the device's addresses
 
     devices = json.loads(laptop.run("device", "list", "-o", "json").stdout)

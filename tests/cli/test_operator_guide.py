@@ -36,7 +36,9 @@ def api_only(settings):
 def test_the_guides_curl_examples_run_as_written(api_only, tmp_path):
     commands = curl_examples(GUIDE.read_text())
     assert len(commands) >= 8, commands  # metros, plans, OSes, a machine, pools
-    env = {"PATH": "/usr/bin:/bin", "OP": api_only.operator_token, "API": f"{api_only.url}/metal/v1"}
+    # METRO and ID: the placeholders of i20's abbreviated examples (WoL, discovery), which send no token
+    env = {"PATH": "/usr/bin:/bin", "OP": api_only.operator_token, "API": f"{api_only.url}/metal/v1",
+           "METRO": "am", "ID": "example"}
     for command in commands:
         r = subprocess.run(["bash", "-euo", "pipefail", "-c", command], env=env, cwd=tmp_path, text=True,
                            capture_output=True, timeout=60)

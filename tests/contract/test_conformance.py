@@ -139,7 +139,7 @@ def test_devices_and_addresses(member, contract_server):
     assert d.facility.code == "lab1" and d.created_by.id == STATE["me"].id and d.termination_time
     assert [(a.address_family, a.public) for a in d.ip_addresses] == [(4, False)]  # private only
     assert d.ssh_keys == [metalv1.Href(href=STATE["project_key"].href)]
-    assert d.sos == f"{d.id}@127.0.0.1" and d.user == "root" and d.spot_instance is False
+    assert d.sos == "127.0.0.1" and d.user == "root" and d.spot_instance is False
     wait_for(lambda: member.call("find_device_by_id", d.id).state == "active", timeout=180, interval=0.5,
              message="device active")
     got = member.call("find_device_by_id", d.id)

@@ -49,6 +49,7 @@ OPERATOR_ONLY = [
     (r"PUT|DELETE", r"^/metal/v1/organizations/\{organization_id\}$"),
     (r".*", r"^/metal/v1/(switches|routers|global-bgp-ranges)($|/)"),
     (r"POST|PUT|PATCH|DELETE", r"^/metal/v1/(vlan-ranges|bgp-asn-ranges)($|/)"),
+    (r".*", r"^/metal/v1/locations/metros/\{metro_id\}/provisioning-network$"),
 ]
 
 # path parameters that name an object of one project: another project's member gets 404
@@ -112,6 +113,9 @@ BODIES = {
         f"- {{hostname: bulk-{who}{w.n}, metro: lab, plan: sim.small, bmc: {{driver: sim, address: x}}}}\n").encode()),
     ("POST", "/machines/{machine_id}/maintenance"): lambda w, who: {"reason": "matrix"},
     ("POST", "/machines/{machine_id}/actions"): lambda w, who: {"type": "power_on"},
+    ("POST", "/machines/{machine_id}/accept"): lambda w, who: {"hostname": f"accepted-{who}{w.n}"},
+    ("PUT", "/locations/metros/{metro_id}/provisioning-network"): lambda w, who: {
+        "wol_broadcast": "10.0.0.255", "unknown_mac_discovery": who == "member"},
     ("POST", "/hardware-reservations"): None,  # filled in the test: needs a free machine
     ("PUT", "/hardware-reservations/{reservation_id}"): lambda w, who: {"provisionable": False},
     ("POST", "/ip-pools"): lambda w, who: {"metro": w.metro_code, "type": "public_ipv4",

@@ -30,6 +30,9 @@ EXTENSIONS: dict[str, dict[str, str]] = {
               "outcome": "ok, failed, denied, retry or timeout",
               "target_type": "what it happened to", "target_id": "the id of that"},
     "Plan": {"match": "the inspection rules a machine of the plan satisfies"},
+    "PlanAvailableInMetrosInner": {"code": "the metro's code, which Terraform's plan filters match on (Equinix "
+                                           "gave the whole metro with ?include=available_in_metros)"},
+    "PlanAvailableInInner": {"code": "the facility's code (likewise)"},
     "OperatingSystem": {"install_method": "how Ingot installs it (ipxe_recipe, image, custom_ipxe)",
                         "default_user": "the user the device's SSH keys are for"},
     "Device": {"rescue": "whether the device boots Ingot's rescue environment"},

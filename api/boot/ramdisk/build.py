@@ -61,6 +61,8 @@ MODULE_SETS: dict[str, tuple[str, ...]] = {
                 "ehci_pci"),
 }
 MODULE_SETS["hardware"] = tuple(dict.fromkeys(MODULE_SETS["nic"] + MODULE_SETS["storage"]))
+# the host side of the machine's own BMC, for `ipmitool lan print` during inspection
+MODULE_SETS["ipmi"] = ("ipmi_msghandler", "ipmi_si", "ipmi_devintf")
 
 #: Files of the deploy agent, relative to this package: (source, path in the initramfs, mode)
 AGENT_FILES = (

@@ -2,8 +2,9 @@
 # Ingot deploy agent: /init of the deploy ramdisk (busybox sh).
 #
 # Kernel command line (from Ingot's iPXE script):
-#   ingot.metadata=<base>/metadata/<boot-credential> required (this boot's one-time URL)
-#   ingot.action=deploy|wipe|rescue                 default: what <metadata>/deploy says
+#   ingot.metadata=<base>/metadata/<boot-credential> this boot's one-time URL (required, except inspect)
+#   ingot.action=deploy|wipe|rescue|inspect          default: what <metadata>/deploy says
+#   ingot.report=<URL>                               inspect: where to POST the hardware found (one-time)
 #   ingot.after=reboot|poweroff|shell               default: reboot (or "after" in the JSON)
 #   BOOTIF=01-aa-bb-cc-dd-ee-ff                     optional: NIC to use first
 # Contract: docs/ramdisk.md.
@@ -46,6 +47,20 @@ complete() { # complete ok | complete failed MESSAGE
 	http_post "$MD/deploy/complete" "$body" 10 || log "could not report completion"
 	finish
 }
+
+if [ "$ACTION" = inspect ]; then
+	# inspection (a machine without a BMC, or one that netbooted with an unknown MAC): report the
+	# hardware to the one-time URL Ingot put on the command line, then power off
+	REPORT=$(cmdline_get ingot.report)
+	AFTER=${AFTER:-poweroff}
+	[ -n "$REPORT" ] || { log "inspect: no ingot.report= on the kernel command line"; finish; }
+	for h in /etc/ingot/hooks/*.sh; do [ -f "$h" ] && . "$h"; done
+	net_up || finish
+	inspect_facts > /tmp/facts.json
+	log "hardware: $(cat /tmp/facts.json)"
+	http_post "$REPORT" "$(cat /tmp/facts.json)" 10 && log "hardware reported" || log "could not report the hardware"
+	finish
+fi
 
 if [ -z "$MD" ] && [ "$ACTION" != wipe ]; then
 	log "no ingot.metadata= on the kernel command line; nothing to do"

@@ -6,7 +6,8 @@
 # up DHCP, GETs <metadata>/metadata, writes the "ssh_keys" into
 # /root/.ssh/authorized_keys on its own root filesystem (the FAT partition 1 of
 # the disk it booted from), then POSTs the phone-home URL (<metadata>/phone-home
-# without one) once per metadata URL and stays up.
+# without one) once per metadata URL and stays up, with a login prompt on its
+# serial console (root, no password: a test OS).
 . /lib/ingot/lib.sh
 early_setup
 exec </dev/console >/dev/console 2>&1
@@ -69,4 +70,7 @@ fi
 sync
 umount /sysroot 2>/dev/null
 log "ready"
-while :; do sleep 3600; done
+# a login prompt on the serial console, as an installed OS has one
+echo 'root::0:0:root:/root:/bin/sh' > /etc/passwd
+echo 'root:x:0:' > /etc/group
+while :; do setsid getty -L 115200 ttyS0 vt100; sleep 1; done

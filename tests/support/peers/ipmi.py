@@ -114,11 +114,12 @@ class IpmiSim(Stoppable):
 def start_ipmi_sim(port: int | None = None, *, username: str = DEFAULT_USERNAME,
                    password: str = DEFAULT_PASSWORD, power: int = 0, boot: str = "none",
                    fru: dict[str, str] | None = None, startup_timeout: float = 60.0,
-                   workdir: str | None = None) -> IpmiSim:
+                   workdir: str | None = None, sol: str | None = None) -> IpmiSim:
     """Start ipmi_sim on 127.0.0.1:``port`` (a free UDP port by default).
 
     ``power``/``boot`` seed the simulated machine; ``fru`` overrides
-    :data:`DEFAULT_FRU` fields.
+    :data:`DEFAULT_FRU` fields; ``sol`` connects its Serial-over-LAN to a serial
+    device, e.g. ``"tcp:127.0.0.1:4000"`` (ipmi_sim dials it at start).
     """
     binary = require_binary("ipmi_sim", "apt-get install -y openipmi")
     host = "127.0.0.1"
@@ -158,6 +159,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   chassis_control "{control}"
+{f'  sol "{sol}" 115200' if sol else ''}
 user 2 true "{username}" "{password}" admin 10 none md2 md5 straight
 """)
     emu = os.path.join(workdir, "bmc.emu")
