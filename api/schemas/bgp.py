@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import RequestSchema, href
+from api.schemas.common import MULTILINE, RequestSchema, href
 
 MD5 = validate.Regexp(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d]{10,20}$",
                       error="must be 10 to 20 letters and digits, with a lowercase, an uppercase letter and a digit")
@@ -69,7 +69,7 @@ class BgpConfigRequestSchema(RequestSchema):
     asn = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4294967295))
     deployment_type = fields.String(required=True, validate=validate.OneOf(("local", "global")))
     md5 = fields.String(validate=MD5)
-    use_case = fields.String(load_default="", validate=validate.Length(max=1024))
+    use_case = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class BgpRouteSchema(Schema):

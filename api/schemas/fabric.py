@@ -6,7 +6,7 @@ import ipaddress
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import RequestSchema, href, list_schema, update_schema
+from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
 
 NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", error="must be letters, digits, '.', '_' or '-'")
 PORT_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$", error="must be a port name like swp1 or Ethernet4")
@@ -39,9 +39,9 @@ class ManagedInputSchema(RequestSchema):
                             metadata={"description": "local, local:<netns> or ssh://host[:port]"})
     username = fields.String(load_default="", validate=validate.Length(max=255))
     password = fields.String(load_only=True, validate=validate.Length(max=255))
-    private_key = fields.String(load_only=True, validate=validate.Length(max=16384))
+    private_key = fields.String(load_only=True, validate=validate.Length(max=16384), metadata=MULTILINE)  # PEM
     options = fields.Dict(load_default=dict)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class SwitchSchema(ManagedSchema):
@@ -96,7 +96,7 @@ RouterUpdateSchema = update_schema(RouterCreateSchema, "RouterUpdate", exclude=(
 class RangeInputSchema(RequestSchema):
     first = fields.Integer(required=True, strict=True)
     last = fields.Integer(required=True, strict=True)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class VlanRangeSchema(Schema):
@@ -123,7 +123,7 @@ class VlanRangeCreateSchema(RangeInputSchema):
 
 
 class DescriptionSchema(RequestSchema):
-    description = fields.String(validate=validate.Length(max=1024))
+    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
 
 
 class AsnRangeSchema(Schema):

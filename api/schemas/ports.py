@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.models import Port, PortVlanAssignment
 from api.schemas.catalog import MetroSchema
-from api.schemas.common import RequestSchema, Tags, View, href
+from api.schemas.common import MULTILINE, RequestSchema, Tags, View, href
 
 NETWORK_TYPES = ("layer3", "hybrid", "hybrid-bonded", "layer2-individual", "layer2-bonded")
 LIVE = ("assigning", "assigned")
@@ -72,7 +72,7 @@ class VirtualNetworkCreateSchema(RequestSchema):
     metro = fields.String(validate=validate.Length(min=1, max=64))
     facility = fields.String(validate=validate.Length(min=1, max=64))
     vxlan = fields.Integer(validate=validate.Range(min=2, max=4094), allow_none=True)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
     tags = Tags(load_default=list)
 
     @validates_schema
@@ -82,7 +82,7 @@ class VirtualNetworkCreateSchema(RequestSchema):
 
 
 class VirtualNetworkUpdateSchema(RequestSchema):
-    description = fields.String(validate=validate.Length(max=1024))
+    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
     tags = Tags()
 
 

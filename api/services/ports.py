@@ -274,10 +274,17 @@ def _drop_addresses(session: Session, device: Device) -> list[str]:
     return gone
 
 
-def _add_addresses(session: Session, device: Device, kinds: tuple[str, ...]) -> list[str]:
+def _add_addresses(session: Session, device: Device, kinds: tuple[str, ...] | None, field: str) -> list[str]:
+    """An address of each of ``kinds`` the device lacks (None: of each default kind its metro has a pool for).
+
+    Raises:
+        Invalid, NoCapacity (naming ``field``): a kind asked for has no pool, or no address left.
+    """
     have = {a.kind for a in device.ip_assignments if a.management}
+    if kinds is None:
+        kinds = tuple(k for k in DEFAULT_IPS if k in ipam.pool_kinds(session, device.metro_id))
     added = ipam.assign_device_addresses(session, device, [{"kind": k, "cidr": None, "ip_reservations": []}
-                                                            for k in kinds if k not in have])
+                                                            for k in kinds if k not in have], field=field)
     session.expire(device, ["ip_assignments"])
     return [f"{a.address}/{a.prefix}" for a in added]
 
@@ -304,7 +311,8 @@ def convert_layer3(session: Session, principal: Principal, port: Port, device: D
     (default: public and private IPv4, public IPv6) assigned again.
 
     Raises:
-        Invalid: not a bond port, VLANs still assigned, a private IPv6 asked for.
+        Invalid: not a bond port, VLANs still assigned, a private IPv6 asked for, a kind asked for
+        the metro has no pool of. NoCapacity: no address left of a kind (both name ``request_ips``).
     """
     if port.kind != "bond":
         raise Invalid(f"port: {port.name} is not a bond port; convert bond0")
@@ -323,7 +331,7 @@ def convert_layer3(session: Session, principal: Principal, port: Port, device: D
             p.bonded = True
         p.native_vlan_id = None
     port.layer2 = False
-    added = _add_addresses(session, device, tuple(kinds) or DEFAULT_IPS)
+    added = _add_addresses(session, device, tuple(kinds) or None, "request_ips")
     batch = _change(session, principal, device, port, "convert_layer3",
                     "layer 3" + (f"; assigned {', '.join(added)}" if added else ""), router=True)
     session.commit()
@@ -401,7 +409,7 @@ def set_network_type(session: Session, principal: Principal, device: Device, tar
         gone = _drop_addresses(session, device)
         note = f"; released {', '.join(gone)}" if gone else ""
     elif was_layer2 and not layer2:
-        added = _add_addresses(session, device, DEFAULT_IPS)
+        added = _add_addresses(session, device, None, "network_type")
         note = f"; assigned {', '.join(added)}" if added else ""
     return _change(session, principal, device, bond0, "network_type", f"network type {target}{note}",
                    router=layer2 != was_layer2)

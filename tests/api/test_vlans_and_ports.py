@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from api.engine.network import NetworkWorker
-from api.models import NetworkSync
+from api.models import IpPool, NetworkSync
 from tests.support.equinix_models import decode
 
 BASE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
@@ -198,3 +198,50 @@ def test_port_changes_record_a_sync_per_machine(vlan_range, tenant, database):
     with database.Session() as s:
         rows = s.scalars(select(NetworkSync).where(NetworkSync.kind == "ports")).all()
     assert len(rows) == 1 and rows[0].wanted == 2 and rows[0].state == "pending"
+
+
+def test_layer3_conversion_with_no_address_left_is_a_422_naming_request_ips(vlan_range, tenant, database):
+    d = device(tenant, "l3-empty")
+    port = bond0(d)
+    assert tenant.post(f"/ports/{port['id']}/convert/layer-2", {}).status_code == 200
+    with database.Session() as s:  # the metro's public IPv4 pool runs dry and its IPv6 pool goes
+        s.scalar(select(IpPool).where(IpPool.kind == "public_ipv4")).cidr = "198.51.100.7/32"
+        s.delete(s.scalar(select(IpPool).where(IpPool.kind == "public_ipv6")))
+        s.commit()
+    url = f"/ports/{port['id']}/convert/layer-3"
+    dry_message = "request_ips: no free public_ipv4 address left in metro lab"
+    dry = tenant.post(url, {"request_ips": [{"address_family": 4, "public": True}]})
+    assert dry.status_code == 422 and errors(dry) == dry_message
+    gone = tenant.post(url, {"request_ips": [{"address_family": 6, "public": True}]})
+    assert gone.status_code == 422 and errors(gone) == "request_ips: metro lab has no public_ipv6 pool"
+    default = tenant.post(url, {})  # the defaults skip the kinds the metro has no pool of, as a device create does
+    assert default.status_code == 422 and errors(default) == dry_message
+    after = tenant.get(f"/devices/{d['id']}").get_json()  # nothing was written
+    assert after["ip_addresses"] == [] and bond0(after)["network_type"] == "layer2-bonded"
+    private = tenant.post(url, {"request_ips": [{"address_family": 4, "public": False}]})
+    assert private.status_code == 200 and decode("Port", private.get_json()).network_type == "layer3"
+    ips = tenant.get(f"/devices/{d['id']}").get_json()["ip_addresses"]
+    assert [(a["address_family"], a["public"]) for a in ips] == [(4, False)]
+
+
+def test_free_text_keeps_its_lines_and_names_stay_on_one(vlan_range, tenant, operator):
+    pid = tenant.project_id
+    vn = tenant.post(f"/projects/{pid}/virtual-networks", {"metro": "lab", "description": "backend\n\tpods"})
+    assert vn.status_code == 201 and vn.get_json()["description"] == "backend\n\tpods"
+    changed = tenant.put(f"/virtual-networks/{vn.get_json()['id']}", {"description": "a\r\nb"})
+    assert changed.status_code == 200, changed.get_json()
+    bad = tenant.post(f"/projects/{pid}/virtual-networks", {"metro": "lab", "tags": ["a\nb"]})
+    assert bad.status_code == 422 and "tags" in errors(bad)
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    sw = operator.post("/switches", {"name": "tor-1", "metro": "lab", "driver": "linux", "address": "ssh://tor-1",
+                                     "private_key": key, "description": "rack 1\nrow 2"})
+    assert sw.status_code == 201 and sw.get_json()["private_key_set"] is True, sw.get_json()
+    for field, value in (("name", "tor\n2"), ("address", "ssh://a\nb"), ("username", "root\n")):
+        body = {"name": "tor-2", "metro": "lab", "driver": "linux", "address": "ssh://tor-2", field: value}
+        r = operator.post("/switches", body)
+        assert r.status_code == 422 and field in errors(r), (field, r.get_json())
+    r = operator.post("/bgp-asn-ranges", {"first": 4200000000, "last": 4200000009, "description": "one\ntwo"})
+    assert r.status_code == 201, r.get_json()
+    r = tenant.post(f"/projects/{pid}/bgp-configs", {"deployment_type": "local", "asn": 4200000000,
+                                                     "use_case": "LoadBalancers\nand the API"})
+    assert r.status_code == 204, r.get_data(as_text=True)
