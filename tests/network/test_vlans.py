@@ -13,12 +13,6 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.timeout(1800)
 
 
-def vlan_link(lab, host: str, vlan: int, address: str) -> None:
-    """The host's OS puts a tagged interface on its bond, as a tenant does for a hybrid port."""
-    lab.run(host, f"ip link add link bond0 name bond0.{vlan} type vlan id {vlan} && "
-                  f"ip addr add {address}/24 dev bond0.{vlan} && ip link set bond0.{vlan} up")
-
-
 def test_vlans_reach_isolate_and_cut(netcloud):
     c = netcloud.setup(router=False)
     lab = c.lab
@@ -49,10 +43,10 @@ def test_vlans_reach_isolate_and_cut(netcloud):
                          c.call("GET", f"/ports/{port1['id']}/vlan-assignments", c.a.headers)).vlan_assignments
     assert [(x.vlan, x.state) for x in assignments] == [(vn_a.vxlan, "assigned")]
 
-    vlan_link(lab, h1, vn_a.vxlan, "192.168.10.1")
-    vlan_link(lab, h2, vn_a.vxlan, "192.168.10.2")
-    vlan_link(lab, h3, vn_b.vxlan, "192.168.10.3")   # the same subnet, another project's VLAN
-    vlan_link(lab, h3, vn_a.vxlan, "192.168.10.4")   # tagging project A's VLAN: not on its port
+    lab.vlan_link(h1, vn_a.vxlan, "192.168.10.1")
+    lab.vlan_link(h2, vn_a.vxlan, "192.168.10.2")
+    lab.vlan_link(h3, vn_b.vxlan, "192.168.10.3")   # the same subnet, another project's VLAN
+    lab.vlan_link(h3, vn_a.vxlan, "192.168.10.4")   # tagging project A's VLAN: not on its port
     lab.reaches(h1, "192.168.10.2")
     lab.reaches(h2, "192.168.10.1")
     assert not lab.ping(h1, "192.168.10.3", count=3)

@@ -174,6 +174,11 @@ class Lab:
             out.append(text.strip())
         return out
 
+    def vlan_link(self, host: str, vlan: int, address: str) -> None:
+        """The host's OS puts a tagged interface on its bond, as a tenant does for a hybrid port."""
+        self.run(host, f"ip link add link bond0 name bond0.{vlan} type vlan id {vlan} && "
+                       f"ip addr add {address}/24 dev bond0.{vlan} && ip link set bond0.{vlan} up")
+
     # -- checks with packets --------------------------------------------------------------------
     def ping(self, name: str, address: str, count: int = 2, wait: float = 1.0) -> bool:
         """Whether ``address`` answers from namespace ``name``."""
