@@ -17,8 +17,9 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("eth0", 0))
 s.settimeout(120)
 while True:
-    frame = s.recv(4096)
-    if frame[12:14] == b"\\x88\\xcc":
+    frame, where = s.recvfrom(4096)
+    # a frame received (h1's own lldpd sends on eth0 too, and a packet socket sees that as well)
+    if where[2] != socket.PACKET_OUTGOING and frame[12:14] == b"\\x88\\xcc":
         print(binascii.hexlify(frame).decode())
         break
 """
