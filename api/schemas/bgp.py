@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import MULTILINE, RequestSchema, href
+from api.schemas.network import validate_cidr
 
 MD5 = validate.Regexp(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d]{10,20}$",
                       error="must be 10 to 20 letters and digits, with a lowercase, an uppercase letter and a digit")
@@ -23,7 +24,7 @@ GlobalBgpRangeListSchema = Schema.from_dict({"global_bgp_ranges": fields.List(fi
 
 class GlobalBgpRangeCreateSchema(RequestSchema):
     project_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    range = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    range = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_cidr])
 
 
 class BgpSessionSchema(Schema):

@@ -240,6 +240,9 @@ def test_free_text_keeps_its_lines_and_names_stay_on_one(vlan_range, tenant, ope
         body = {"name": "tor-2", "metro": "lab", "driver": "linux", "address": "ssh://tor-2", field: value}
         r = operator.post("/switches", body)
         assert r.status_code == 422 and field in errors(r), (field, r.get_json())
+    for bad_range in ("ok$", "198.51.100.1/24", ""):  # not a network: a 422 naming the field (it was a 500)
+        r = operator.post("/global-bgp-ranges", {"project_id": pid, "range": bad_range})
+        assert r.status_code == 422 and "range" in errors(r), (bad_range, r.get_json())
     r = operator.post("/bgp-asn-ranges", {"first": 4200000000, "last": 4200000009, "description": "one\ntwo"})
     assert r.status_code == 201, r.get_json()
     r = tenant.post(f"/projects/{pid}/bgp-configs", {"deployment_type": "local", "asn": 4200000000,

@@ -145,6 +145,14 @@ BODIES = {
                                            "address": "local", "password": "secret"},
     ("PUT", "/switches/{switch_id}"): lambda w, who: {"description": f"changed by {who}"},
     ("POST", "/switches/{switch_id}/discover"): lambda w, who: None,
+    # the netboot callbacks (public: only the hostile-input test sends these)
+    ("POST", "/boot/lldp"): lambda w, who: {"token": w.boot_token, "frames": [
+        {"mac": "52:54:00:00:00:01", "frame": "0180c200000e" + "00" * 20}]},
+    ("POST", "/boot/inspection/{token}"): lambda w, who: {
+        "cpus": 4, "memory_mib": 8192, "disks": [{"name": "sda", "size_bytes": 2 ** 30, "size_gb": 1.0}],
+        "nics": [{"name": "eth0", "mac": "52:54:00:00:00:01"}], "serial": "s1", "vendor": "v", "model": "m"},
+    ("POST", "/boot/discovery/{token}/leases"): lambda w, who: {"action": "add", "mac": "52:54:00:00:00:01",
+                                                               "ip": "10.0.0.5", "hostname": "bmc-1"},
     ("POST", "/routers"): lambda w, who: {"metro": w.metro_code, "driver": "frr", "address": "local", "asn": 65001},
     ("PUT", "/routers/{router_id}"): lambda w, who: {"description": f"changed by {who}"},
     ("POST", "/vlan-ranges"): lambda w, who: {"metro": w.metro_code, "first": 100, "last": 109},
