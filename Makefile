@@ -70,12 +70,12 @@ test-sqlite: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL, except the folders whose subject is not the
-# database (QEMU boots, Terraform runs, BMC emulators, the lab, the CLI and
-# browser clients) and tests/production, which runs on PostgreSQL already:
-# they run once, above (folder marks in tests/conftest.py).
+# database (QEMU boots, Terraform runs, BMC emulators, the lab, the network
+# lab, the CLI and browser clients) and tests/production, which runs on
+# PostgreSQL already: they run once, above (folder marks in tests/conftest.py).
 test-postgres: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=postgres $(BIN)/python -m pytest \
-		-m "not qemu and not terraform and not bmc and not lab and not client and not production" $(PYTEST_ARGS)
+		-m "not qemu and not terraform and not bmc and not lab and not network and not client and not production" $(PYTEST_ARGS)
 
 # Benchmarks (minutes each; see bench/README.md). Each prints its figures and
 # a baseline measured in the same run.

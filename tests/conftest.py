@@ -30,11 +30,11 @@ def pytest_report_header(config):
 
 
 # folders marked so the PostgreSQL pass can leave them out: their subject is not the database
-# (QEMU, Terraform, BMC emulators, the lab, the CLI and browser clients: the server calls they make are the
-# ones tests/api, tests/engine and tests/security run on both databases), or they run on PostgreSQL in both
-# passes (production)
+# (QEMU, Terraform, BMC emulators, the lab, the network lab, the CLI and browser clients: the server calls they
+# make are the ones tests/api, tests/engine and tests/security run on both databases), or they run on PostgreSQL
+# in both passes (production)
 FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "fleet": "bmc", "lab": "lab",
-                "cli": "client", "web": "client", "production": "production"}
+                "network": "network", "cli": "client", "web": "client", "production": "production"}
 
 
 def pytest_collection_modifyitems(config, items):

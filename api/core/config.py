@@ -77,6 +77,11 @@ class Settings:
     timeout_rescue: float = 1800.0    # the rescue environment coming up
     bmc_timeout: float = 10.0
     bmc_retries: int = 5
+    # switches and routers (api/network, api/engine/network.py)
+    network_timeout: float = 30.0     # seconds one switch or router command may take
+    network_retries: int = 5          # attempts of a port or router change before it fails
+    timeout_network: float = 300.0    # a port or router change not done by then fails (and is rolled back)
+    network_check_interval: float = 60.0  # seconds between BGP status and drift reads of a router; 0: off
     power_sync_interval: float = 60.0  # seconds between power reads of one machine; 0 turns the sync off
     power_sync_concurrency: int = 100  # BMC calls in flight at once
     power_sync_timeout: float = 5.0    # seconds each BMC has (at most bmc_timeout): 1,000 dead BMCs, 100 at

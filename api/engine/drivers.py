@@ -1,6 +1,6 @@
 """The one way Ingot builds a BMC driver: from a machine's BMC record (or an
 inventory entry's), with the driver options Settings provide, every call timed
-into ``ingot_bmc_call_duration_seconds``."""
+into ``ingot_bmc_call_duration_seconds``; and a switch or router driver from its record."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,7 @@ from api.core.config import Settings
 from api.core.metrics import timed_driver
 from api.core.secrets import SecretBox
 from api.models import Machine
+from api.network import RouterDriver, SwitchDriver, router_driver, switch_driver
 
 # driver -> {option: Settings field}: a machine's own option wins over the setting
 SETTINGS_OPTIONS = {
@@ -51,3 +52,17 @@ def driver_for(machine: Machine, box: SecretBox, settings: Settings) -> BMCDrive
     """The BMC driver of ``machine`` (its password decrypted)."""
     return build_driver(settings, machine.bmc_driver, machine.bmc_address, machine.bmc_username,
                         box.decrypt(machine.bmc_password_enc), machine_options(machine))
+
+
+def network_driver(kind: str, endpoint, box: SecretBox, settings: Settings) -> SwitchDriver | RouterDriver:
+    """The driver of a switch or router (``kind``), credentials decrypted; ``endpoint``
+    has driver, address, username, password_enc, private_key_enc, options and label.
+
+    Raises:
+        NetworkUnsupported: no driver of that name.
+    """
+    build = switch_driver if kind == "switch" else router_driver
+    return build(endpoint.driver, endpoint.address, username=endpoint.username or None,
+                 password=box.decrypt(endpoint.password_enc) or None,
+                 private_key=box.decrypt(endpoint.private_key_enc) or None, options=endpoint.options,
+                 timeout=settings.network_timeout, label=endpoint.label)

@@ -29,6 +29,7 @@ from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
 from api.engine import steps as step_table
 from api.engine.drivers import driver_for
+from api.engine.network import NetworkWorker
 from api.engine.operations import OPERATIONS, advance_percentage, progress, start
 from api.engine.power_sync import PowerSync
 from api.engine.states import transition
@@ -95,6 +96,7 @@ class Worker:
         self.on_step = on_step or observe_step  # engine step metrics by default
         self.stop = threading.Event()
         self._terminations_checked = 0.0
+        self.network = NetworkWorker(db, settings, box, self.name)  # switch and router changes
 
     # -- claiming ---------------------------------------------------------
     def claim(self) -> list[str]:
@@ -267,21 +269,27 @@ class Worker:
     # -- loop ---------------------------------------------------------------
     def run_once(self) -> int:
         """Start the deletes whose termination time has come (at most once a
-        :data:`TERMINATION_INTERVAL`), then claim and run one batch; returns how many steps ran."""
+        :data:`TERMINATION_INTERVAL`), then claim and run one batch of machine steps and network changes;
+        returns how many ran."""
         if time.monotonic() - self._terminations_checked >= TERMINATION_INTERVAL:
             self._terminations_checked = time.monotonic()
             terminate_due(self.db)
         ids = self.claim()
-        if ids:
-            list(self.pool.map(self._safe_step, ids))
-        return len(ids)
+        syncs = self.network.claim()
+        checks = self.network.check_due()
+        futures = [self.pool.submit(self._safe, self.run_step, i) for i in ids]
+        futures += [self.pool.submit(self._safe, self.network.run, i) for i in syncs]
+        futures += [self.pool.submit(self._safe, self.network.check, i) for i in checks]
+        for f in futures:
+            f.result()
+        return len(ids) + len(syncs)
 
-    def _safe_step(self, machine_id: str) -> None:
+    def _safe(self, run: Callable[[str], object], target_id: str) -> None:
         try:
-            self.run_step(machine_id)
-        except Exception as exc:  # keep the loop alive; the lease expires and the step is retried
+            run(target_id)
+        except Exception as exc:  # keep the loop alive; the lease expires and the work is retried
             if not self.db.outage.failed(exc):
-                log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
+                log.exception("worker %s: %s of %s failed to record", self.name, run.__name__, target_id)
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)

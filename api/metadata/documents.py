@@ -21,8 +21,8 @@ def _addresses(device: Device) -> list[dict]:
     return out
 
 
-def equinix(device: Device, metadata_url: str) -> dict:
-    """The Equinix-style ``/metadata`` JSON."""
+def equinix(device: Device, metadata_url: str, bgp_neighbors: list[dict] | None = None) -> dict:
+    """The Equinix-style ``/metadata`` JSON (``bgp_neighbors``: api.services.bgp.neighbour_data)."""
     nics = device.machine.nics if device.machine else []
     return {
         **identity(device),
@@ -31,6 +31,7 @@ def equinix(device: Device, metadata_url: str) -> dict:
             "interfaces": [{"name": n.name or f"eth{i}", "mac": n.mac} for i, n in enumerate(nics)],
             "addresses": _addresses(device),
         },
+        "bgp_neighbors": bgp_neighbors or [],
         "phone_home_url": f"{metadata_url}/phone-home",
         "user_state_url": f"{metadata_url}/events",
     }

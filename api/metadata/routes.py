@@ -27,7 +27,7 @@ from api.core.urls import external_url
 from api.metadata import documents
 from api.models import Device, IpAssignment
 from api.security import secret_not_found
-from api.services import boot_credentials, callbacks
+from api.services import bgp, boot_credentials, callbacks
 from api.services.boot_credentials import Presented
 
 blp = Blueprint("metadata", __name__)
@@ -85,7 +85,8 @@ def _json_body() -> dict:
 
 @blp.get("/metadata/<token>/metadata")
 def metadata(token):
-    return jsonify(documents.equinix(_device(token), _url(token)))
+    d = _device(token)
+    return jsonify(documents.equinix(d, _url(token), bgp.neighbour_data(db.session(), d, current_box())))
 
 
 @blp.get("/metadata/<token>/userdata")
@@ -203,7 +204,7 @@ def ec2_user(token, version):
 @blp.get("/metadata")
 def metadata_byclient_address():
     d, token = _device_byclient_address()
-    return jsonify(documents.equinix(d, _url(token)))
+    return jsonify(documents.equinix(d, _url(token), bgp.neighbour_data(db.session(), d, current_box())))
 
 
 @blp.get("/userdata")

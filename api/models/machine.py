@@ -68,6 +68,8 @@ class Machine(IdMixin, TimestampMixin, Base):
     plan: Mapped[Plan | None] = relationship()
     nics: Mapped[list["Nic"]] = relationship(back_populates="machine", cascade="all, delete-orphan",
                                              order_by="Nic.name")
+    # bond0 first, then the NICs' ports (api.models.ports; written by api.services.ports)
+    ports: Mapped[list["Port"]] = relationship(viewonly=True, order_by="(Port.kind, Port.name)")  # noqa: F821
     # the device running on this machine, if any (read-only: the device holds machine_id)
     device: Mapped["Device | None"] = relationship(  # noqa: F821
         primaryjoin="Device.machine_id == Machine.id", foreign_keys="Device.machine_id", viewonly=True,
@@ -80,8 +82,12 @@ class Nic(IdMixin, TimestampMixin, Base):
     machine_id: Mapped[str] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"), index=True)
     mac: Mapped[str] = mapped_column(String(17), unique=True)
     name: Mapped[str] = mapped_column(String(32), default="")
+    # where the cable ends: from enrolment, or LLDP (api.services.wiring)
+    switch_id: Mapped[str | None] = mapped_column(ForeignKey("switches.id"), default=None, index=True)
+    switch_port: Mapped[str] = mapped_column(String(64), default="")
 
     machine: Mapped[Machine] = relationship(back_populates="nics")
+    switch = relationship("Switch")
 
 
 class BootCredential(IdMixin, Base):

@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 from api.routes import (
     batches,
+    bgp,
     boot,
     capacity,
     catalog,
@@ -14,6 +15,7 @@ from api.routes import (
     discovery,
     docs,
     events,
+    fabric,
     facilities,
     fleet_reports,
     health,
@@ -21,19 +23,22 @@ from api.routes import (
     memberships,
     network,
     organizations,
+    ports,
     projects,
     reservations,
     ssh_keys,
     unimplemented,
     users,
+    vlans,
 )
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
                    boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches,
-                   discovery):
+                   vlans, ports, bgp, fabric, discovery):
         api.register_blueprint(module.blp)
+    api.register_blueprint(fabric.boot_blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
     unimplemented.register(app)  # last: a JSON 501 for each Equinix operation none of the above serves

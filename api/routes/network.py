@@ -9,6 +9,8 @@ from api.routes.crud import Schemas, Summaries, crud_routes
 from api.schemas.common import AllListArgs, FreeFormSchema
 from api.schemas.ip import IpAddressSchema, IpReservationSchema
 from api.schemas.network import (
+    AvailableArgs,
+    AvailableSchema,
     IpAssignmentListSchema,
     IpAttachSchema,
     IpPoolCreateSchema,
@@ -65,6 +67,15 @@ def get_ip(ip_id):
     obj = network.visible_ip(session(), principal(), ip_id)
     schema = IpAddressSchema() if isinstance(obj, IpAssignment) else IpReservationSchema()
     return jsonify(schema.dump(obj))
+
+
+@blp.route("/ips/<ip_id>/available", methods=["GET"])
+@blp.arguments(AvailableArgs, location="query")
+@blp.response(200, AvailableSchema)
+def available(args, ip_id):
+    """List the subnets of a size (``cidr`` bits) of a reserved block that are not assigned."""
+    s = session()
+    return {"available": network.available(s, network.visible_ip(s, principal(), ip_id), args["cidr"])}
 
 
 @blp.route("/ips/<ip_id>", methods=["PATCH", "PUT"])

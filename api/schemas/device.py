@@ -23,7 +23,7 @@ from api.schemas.common import (
 )
 from api.schemas.event import EventSchema
 from api.schemas.ip import IpAddressSchema
-from api.schemas.ports import network_ports
+from api.schemas.ports import NETWORK_TYPES, port_views
 
 MAX_USERDATA_BYTES = 64 * 1024
 DEVICE_STATES = ("queued", "provisioning", "active", "powering_on", "powering_off", "inactive",
@@ -70,7 +70,6 @@ class DeviceSchema(Schema):
     facility = fields.Nested(FacilitySchema, allow_none=True)
     operating_system = fields.Nested(OperatingSystemRefSchema)
     ip_addresses = fields.List(fields.Nested(IpAddressSchema), attribute="ip_assignments")
-    network_ports = fields.Function(network_ports)
     network_frozen = fields.Constant(False)
     tags = Tags()
     userdata = fields.String()
@@ -89,6 +88,8 @@ class DeviceSchema(Schema):
     user = fields.Function(lambda d: d.operating_system.default_user or "root")
     created_by = fields.Function(_created_by)
     sos = fields.String()
+    # the machine's ports: bond0, eth0, eth1…
+    network_ports = fields.Function(lambda d: port_views(d.machine.ports) if d.machine else [])
     spot_instance = fields.Constant(False)
     termination_time = fields.DateTime(allow_none=True)
     rescue = fields.Boolean()  # Ingot extension: the device boots the rescue environment
@@ -231,6 +232,8 @@ class DeviceUpdateSchema(RequestSchema):
     spot_instance = fields.Boolean(validate=_refuse("spot_instance", NO_SPOT))
     network_frozen = fields.Boolean(validate=_refuse("network_frozen", NO_FREEZE))
     firmware_set_id = fields.String(allow_none=True, validate=_refuse("firmware_set_id", NO_FIRMWARE_SETS))
+    # an Ingot shortcut (Equinix's Terraform resource metal_device_network_type does it port by port)
+    network_type = fields.String(validate=validate.OneOf(NETWORK_TYPES))
 
 
 class DeviceActionSchema(RequestSchema):

@@ -23,11 +23,16 @@ class NicSchema(Schema):
     id = fields.String(dump_only=True)
     mac = fields.String()
     name = fields.String()
+    switch = fields.Function(lambda n: {"id": n.switch.id, "name": n.switch.name} if n.switch else None)
+    switch_port = fields.String()
 
 
 class NicInputSchema(RequestSchema):
     mac = fields.String(required=True, validate=validate_mac)
     name = fields.String(load_default="", validate=validate.Length(max=32))
+    switch = fields.String(load_default="", validate=validate.Length(max=128),
+                           metadata={"description": "The switch's name or id (with switch_port)"})
+    switch_port = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class BMCSchema(Schema):

@@ -106,3 +106,10 @@ class IpAttachSchema(RequestSchema):
 
     address = fields.String(required=True, validate=validate.Length(min=1, max=64))
     customdata = JSONObject(load_default=dict)
+
+
+class AvailableArgs(RequestSchema):
+    cidr = fields.Integer(required=True, validate=validate.Range(min=0, max=128))
+
+
+AvailableSchema = Schema.from_dict({"available": fields.List(fields.String())}, name="IPAvailabilitiesList")

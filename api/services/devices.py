@@ -34,10 +34,11 @@ from api.models import (
     utcnow,
 )
 from api.schemas.common import View, is_http_url
-from api.services import ipam, scheduler, ssh_keys
+from api.services import ipam, ports, scheduler, ssh_keys
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_facility, find_metro, find_os, find_plan, in_metro_and_plan, metro_facility
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
+from api.services.ports import PORT_JSON
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
 PROVISIONING_EVENTS = 10  # the newest events a device's JSON shows
@@ -50,7 +51,8 @@ DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Dev
                selectinload(Device.ssh_keys),
                selectinload(Device.ip_assignments).options(
                    joinedload(IpAssignment.pool).joinedload(IpPool.metro), joinedload(IpAssignment.reservation)),
-               joinedload(Device.machine).selectinload(Machine.nics))
+               joinedload(Device.machine).options(selectinload(Machine.nics),
+                                                  selectinload(Machine.ports).options(*PORT_JSON)))
 
 
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
@@ -276,6 +278,7 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     issue_root_password(device, box)
     issue_metadata_secret(device, box)
     ipam.assign_device_addresses(session, device, wanted_ips)
+    ports.ensure_ports(session, machine)
     events.record(session, "device.created", f"device {device.hostname} created"
                   + (f" on hardware reservation {reservation.short_id}" if reservation else "")
                   + (f"; it will be deleted at {termination_time.isoformat()}" if termination_time else ""),
@@ -305,7 +308,11 @@ UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billi
 
 
 def update(session: Session, principal: Principal, device: Device, data: dict) -> Device:
-    """Change the fields given. Raises Invalid when always_pxe lacks a URL."""
+    """Change the fields given; ``network_type`` converts the ports (the engine carries it out).
+
+    Raises:
+        Invalid: always_pxe lacks a URL; a network type the ports cannot take now.
+    """
     changes = {k: v for k, v in data.items()
                if k in UPDATABLE and getattr(device, k) != (v or ("" if k == "ipxe_script_url" else v))}
     if "ipxe_script_url" in changes:
@@ -317,6 +324,8 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
         raise Invalid("ipxe_script_url: must be an http:// or https:// URL without spaces")
     for key, value in changes.items():
         setattr(device, key, value)
+    if data.get("network_type"):
+        ports.set_network_type(session, principal, device, data["network_type"])
     if changes:
         events.record(session, "device.updated", "changed " + ", ".join(sorted(changes)),
                       actor=principal.actor, device=device)

@@ -36,7 +36,7 @@ def _free_address(session: Session, pool: IpPool):
         taken.add(pool.gateway)
     reserved = _reserved_networks(session, pool) + _device_blocks(session, pool)
     # the first host is conventionally the gateway; skip it even if unset
-    hosts = net.hosts()
+    hosts = iter(net.hosts())  # a /31 or /32 gives a list, not a generator
     next(hosts, None)
     for addr in hosts:
         s = str(addr)
@@ -77,10 +77,18 @@ def wanted_addresses(entries: list[dict] | None, subnet_sizes: dict[str, int | N
     return out
 
 
-def assign_device_addresses(session: Session, device: Device, wanted: list[dict] | None = None) -> list[IpAssignment]:
+def pool_kinds(session: Session, metro_id: str) -> set[str]:
+    """The kinds of address the metro has a pool for."""
+    return set(session.scalars(select(IpPool.kind).where(IpPool.metro_id == metro_id)))
+
+
+def assign_device_addresses(session: Session, device: Device, wanted: list[dict] | None = None,
+                            field: str | None = None) -> list[IpAssignment]:
     """Give ``device`` the addresses ``wanted`` (see :func:`wanted_addresses`): from one of the
     project's reservations when it names some, else from the metro's pools (a block of ``cidr``
     when that is larger than one address). By default one address of each kind the metro has a pool for.
+    Pools with a gateway (on-link networks) come first; gateway-less pools are routed ranges for elastic IPs.
+    The errors name ``field`` when given (the request's field that asked for the addresses).
 
     Raises:
         Invalid: a kind the metro has no pool of; a reservation not the project's, in another
@@ -88,6 +96,7 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
     """
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == device.metro_id)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: not p.gateway)  # on-link pools first; gateway-less ones are routed
     explicit = wanted is not None
     wanted = wanted if explicit else [{"kind": k, "cidr": None, "ip_reservations": []} for k in DEVICE_ADDRESS_KINDS]
     out = []
@@ -99,7 +108,7 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
         candidates = [p for p in pools if p.kind == kind]
         if not candidates:
             if explicit:
-                raise Invalid(f"ip_addresses: metro {device.metro.code} has no {kind} pool")
+                raise Invalid(f"{field or 'ip_addresses'}: metro {device.metro.code} has no {kind} pool")
             continue
         prefix = w["cidr"] or DEVICE_PREFIX[kind]
         assignment = None
@@ -109,7 +118,7 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
                 break
         if assignment is None:
             size = f"/{prefix} block of" if prefix < DEVICE_PREFIX[kind] else "free"
-            raise NoCapacity(f"metro: no {size} {kind} address in {device.metro.code}")
+            raise NoCapacity(f"{field or 'metro'}: no {size} {kind} address left in metro {device.metro.code}")
         out.append(assignment)
     return out
 
@@ -203,6 +212,7 @@ def reserve_block(session: Session, project_id: str, metro, kind: str, quantity:
         raise Invalid("quantity: must be a power of two (1, 2, 4, 8, …)")
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == metro.id, IpPool.kind == kind)
                             .order_by(IpPool.created_at)).all()
+    pools = sorted(pools, key=lambda p: bool(p.gateway))  # routed (gateway-less) pools hold elastic IPs first
     if not pools:
         raise Invalid(f"type: metro {metro.code} has no {kind} pool")
     for pool in pools:

@@ -10,11 +10,13 @@ from api.core import events
 from api.core.config import Settings
 from api.core.errors import Conflict, Invalid, NotFound
 from api.core.secrets import SecretBox, new_token
+from api.engine import network as netsync
 from api.engine import operations
 from api.engine.drivers import driver_for
 from api.engine.inspection import normalize_mac
 from api.engine.states import InvalidTransition, transition
 from api.models import HardwareReservation, Machine, Nic
+from api.services import ports, wiring
 from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 
 
@@ -39,6 +41,11 @@ def list_query(args: dict):
 
 
 def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
+    """The machine's NICs (a NIC keeps its row, and its port, when its MAC stays), with their cabling.
+
+    Raises:
+        Invalid: a MAC listed twice or another machine's; bad cabling (see api.services.wiring.cabling).
+    """
     macs = [normalize_mac(n["mac"]) for n in nics]
     if len(set(macs)) != len(macs):
         raise Invalid("nics: the same MAC is listed twice")
@@ -46,7 +53,19 @@ def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
         other = session.scalar(select(Nic).where(Nic.mac == mac))
         if other is not None and other.machine_id != m.id:
             raise Invalid(f"nics: MAC {mac} belongs to another machine")
-    m.nics = [Nic(mac=normalize_mac(n["mac"]), name=n.get("name") or f"eth{i}") for i, n in enumerate(nics)]
+    cables = wiring.cabling(session, m, nics)
+    old = {n.mac: n for n in m.nics}
+    kept = []
+    for i, n in enumerate(nics):
+        nic = old.get(macs[i]) or Nic(mac=macs[i])
+        nic.name = n.get("name") or f"eth{i}"
+        kept.append(nic)
+    m.nics = kept
+    wiring.apply_cabling(kept, cables)
+    session.flush()
+    ports.ensure_ports(session, m)
+    if wiring.cabled(m):
+        netsync.request(session, "ports", m.id)
 
 
 def set_bmc(m: Machine, bmc: dict, box: SecretBox) -> None:
@@ -79,13 +98,13 @@ def add(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
     m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token())
     set_bmc(m, data["bmc"], box)
     session.add(m)
-    _set_nics(session, m, data.get("nics") or [])
-    _check_wakeable(m)
     try:
-        session.flush()
+        session.flush()  # the machine's id first: its NICs' ports are keyed on it
+        _set_nics(session, m, data.get("nics") or [])
     except IntegrityError:
         session.rollback()
         raise Conflict("hostname or a NIC MAC is already enrolled") from None
+    _check_wakeable(m)
     events.record(session, "machine.enrolled", f"machine {m.hostname} enrolled ({m.bmc_driver} BMC)",
                   actor=actor, machine=m)
     inspect = data.get("inspect")

@@ -3,13 +3,16 @@ reserve, change, release, assign, unassign (each audited and committed).
 The address arithmetic is :mod:`api.services.ipam`'s."""
 from __future__ import annotations
 
+import ipaddress
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.core import events
-from api.core.errors import Conflict, NotFound
+from api.core.errors import Conflict, Invalid, NotFound
+from api.engine import network as netsync
 from api.models import Device, IpAssignment, IpPool, IpReservation, Project
-from api.services import ipam
+from api.services import bgp, ipam
 from api.services.auth import Principal, visible
 from api.services.catalog import find_facility, find_metro
 
@@ -18,6 +21,8 @@ ASSIGNMENT_JSON = (selectinload(IpAssignment.pool).selectinload(IpPool.metro), s
 RESERVATION_JSON = (selectinload(IpReservation.pool).selectinload(IpPool.metro),
                     selectinload(IpReservation.facility),
                     selectinload(IpReservation.assignments).options(*ASSIGNMENT_JSON))
+
+MAX_AVAILABLE = 4096  # subnets listed by /ips/{id}/available (a /64 has more /128s than anyone reads)
 
 
 def reservations_query(project: Project, types: list[str] | None = None):
@@ -68,6 +73,7 @@ def reserve(session: Session, principal: Principal, project: Project, data: dict
                            facility_id=facility.id if facility else None)
     events.record(session, "ip_reservation.created", f"reserved {r.network}", actor=principal.actor,
                   project_id=project.id, target_type="ip_reservation", target_id=r.id)
+    bgp.resync_routers(session, project.id)  # its devices may announce the block
     session.commit()
     return r
 
@@ -105,12 +111,17 @@ def release(session: Session, principal: Principal, obj: IpReservation | IpAssig
             raise Conflict("addresses of this block are assigned to devices; unassign them first")
         events.record(session, "ip_reservation.deleted", f"released {obj.network}", actor=principal.actor,
                       project_id=obj.project_id, target_type="ip_reservation", target_id=obj.id)
+        project_id = obj.project_id
+        session.delete(obj)
+        session.flush()
+        bgp.resync_routers(session, project_id)
     else:
         if obj.management:
             raise Conflict("a device's management address cannot be unassigned")
         events.record(session, "ip_assignment.deleted", f"unassigned {obj.address}", actor=principal.actor,
                       device=obj.device)
-    session.delete(obj)
+        netsync.request(session, "router", obj.device.metro_id)  # the route goes
+        session.delete(obj)
     session.commit()
 
 
@@ -130,5 +141,23 @@ def assign(session: Session, principal: Principal, device: Device, address: str,
     a = ipam.attach_address(session, device, address, customdata)
     events.record(session, "ip_assignment.created", f"assigned {a.address}/{a.prefix}", actor=principal.actor,
                   device=device)
+    netsync.request(session, "router", device.metro_id)  # the metro's router routes it to the device
     session.commit()
     return a
+
+
+def available(session: Session, obj: IpReservation | IpAssignment, cidr: int) -> list[str]:
+    """The subnets of ``cidr`` bits of a reserved block that no assignment touches.
+
+    Raises:
+        Invalid: ``obj`` is an assignment, or ``cidr`` is not inside the block's size.
+    """
+    if isinstance(obj, IpAssignment):
+        raise Invalid("id: an assigned address has no availability; ask its reserved block")
+    block = ipaddress.ip_network(obj.network)
+    if not block.prefixlen <= cidr <= block.max_prefixlen:
+        raise Invalid(f"cidr: must be between {block.prefixlen} and {block.max_prefixlen} for {block}")
+    used = [ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False) for a in
+            session.scalars(select(IpAssignment).where(IpAssignment.reservation_id == obj.id))]
+    free = [str(n) for n in block.subnets(new_prefix=cidr) if not any(n.overlaps(u) for u in used)]
+    return free[:MAX_AVAILABLE]

@@ -107,14 +107,14 @@ def test_userdata_validation(tenant):
 
 
 def test_unimplemented_operations_answer_501_and_need_a_token(tenant, client):
-    r = tenant.get(f"/projects/{tenant.project_id}/virtual-networks")
-    assert (r.status_code, r.get_json()) == (501, {"errors": ["findVirtualNetworks is not implemented by Ingot"]})
-    r = tenant.post("/ports/x/assign", json={})
-    assert r.get_json() == {"errors": ["assignPort is not implemented by Ingot"]}
-    assert client.get("/metal/v1/projects/x/virtual-networks").status_code == 401
+    r = tenant.get(f"/projects/{tenant.project_id}/vrfs")
+    assert (r.status_code, r.get_json()) == (501, {"errors": ["findVrfs is not implemented by Ingot"]})
+    r = tenant.post(f"/projects/{tenant.project_id}/metal-gateways", json={})
+    assert r.get_json() == {"errors": ["createMetalGateway is not implemented by Ingot"]}
+    assert client.get("/metal/v1/projects/x/vrfs").status_code == 401
     assert client.get("/metal/v1/no-such-thing", headers=tenant.headers).status_code == 404
     spec = client.get("/metal/v1/openapi.json").get_json()
-    assert not any("virtual-networks" in p for p in spec["paths"]), "501 routes are not in Ingot's document"
+    assert not any("/vrfs" in p for p in spec["paths"]), "501 routes are not in Ingot's document"
 
 
 def test_doubled_slashes_are_served_in_place(tenant):

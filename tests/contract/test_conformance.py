@@ -9,6 +9,7 @@ checks that every implemented operation was called."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 import pytest
 import requests
@@ -280,6 +281,141 @@ def _raw_list(client, path: str) -> list:
     assert r.status_code == 200, r.text
     decode("InvitationList", r.json())
     return r.json()["invitations"]
+
+
+def _operator(contract_server, path: str, body: dict) -> dict:
+    """An operator's set-up call (Ingot's own endpoints: no SDK model)."""
+    r = requests.post(f"{contract_server.url}/metal/v1{path}", json=body,
+                      headers={"X-Auth-Token": contract_server.operator_token}, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _wait_batches_done(member, port_id: str) -> list:
+    """The port's assignment batches once the engine has carried every one out (none queued or in progress)."""
+    def done():
+        batches = member.call("find_port_vlan_assignment_batches", port_id).batches
+        return batches if all(b.state in ("completed", "failed") for b in batches) else None
+    return wait_for(done, timeout=120, interval=0.5, message="port changes carried out")
+
+
+def test_elastic_ips_and_bgp(member, contract_server, tmp_path):
+    project, d = STATE["project"], STATE["device"]
+    # the operator's side: an ASN range for local BGP, a global range for the project, and the metro's router
+    # (its FRR is not running: the sessions' status stays as last read, which is what a user sees)
+    _operator(contract_server, "/bgp-asn-ranges", {"first": 4200000000, "last": 4200000009})
+    _operator(contract_server, "/global-bgp-ranges", {"project_id": project.id, "range": "198.51.100.0/24"})
+    _operator(contract_server, "/routers", {"metro": "lab", "driver": "frr", "address": "local", "asn": 65530,
+                                            "peer_ipv4": ["192.0.2.1"],
+                                            "options": {"vty_socket": str(tmp_path / "no-frr")}})
+    block = _one(member.call("request_ip_reservation", project.id, metalv1.RequestIPReservationRequest(
+        metalv1.IPReservationRequestInput(type="public_ipv4", metro="lab", quantity=4, details="lb"))))
+    free = member.call("find_ip_availabilities", block.id, cidr="32").available
+    assert len(free) == 4 and f"{block.address}/32" in free
+    a = member.call("create_ip_assignment", d.id, metalv1.IPAssignmentInput(address=free[1]))
+    left = member.call("find_ip_availabilities", block.id, cidr="32").available
+    assert free[1] not in left and len(left) == 3
+    pairs = list(ipaddress.ip_network(f"{block.network}/30").subnets(new_prefix=31))
+    assert member.call("find_ip_availabilities", block.id, cidr="31").available == [str(pairs[1])]  # .1 is used
+
+    assert _status(member.call, "find_bgp_config_by_project", project.id) == 404
+    with pytest.raises(ApiException) as early:  # a session needs the project's BGP config first
+        member.call("create_bgp_session", d.id, metalv1.BGPSessionInput(address_family="ipv4"))
+    assert early.value.status == 422 and "address_family: the project has no BGP config" in early.value.body
+    assert member.call("request_bgp_config", project.id, metalv1.BgpConfigRequestInput(
+        deployment_type="local", asn=4200000001, md5="Secret1234abc", use_case="LoadBalancers")) is None
+    config = member.call("find_bgp_config_by_project", project.id)
+    assert (config.asn, config.deployment_type, config.status, config.md5) == (4200000001, "local", "enabled",
+                                                                              "Secret1234abc")
+    assert [r.range for r in member.call("find_global_bgp_ranges", project.id).global_bgp_ranges] \
+        == ["198.51.100.0/24"]
+    bs = member.call("create_bgp_session", d.id, metalv1.BGPSessionInput(address_family="ipv4"))
+    assert (bs.address_family, bs.default_route, bs.device.href) == ("ipv4", False, d.href)
+    with pytest.raises(ApiException) as twice:
+        member.call("create_bgp_session", d.id, metalv1.BGPSessionInput(address_family="ipv4"))
+    assert twice.value.status == 422 and "already has session" in twice.value.body
+    assert [s.id for s in member.call("find_bgp_sessions", d.id).bgp_sessions] == [bs.id]
+    assert [s.id for s in member.call("find_project_bgp_sessions", project.id).bgp_sessions] == [bs.id]
+    assert member.call("update_bgp_session", bs.id, True) is None  # the SDK reads no answer
+    got = member.call("find_bgp_session_by_id", bs.id)
+    assert got.default_route is True and got.status in ("unknown", "down")
+    [n] = member.call("get_bgp_neighbor_data", d.id).bgp_neighbors
+    assert (n.address_family, n.customer_as, n.peer_as, n.peer_ips, n.md5_password) == (
+        4, 4200000001, 65530, ["192.0.2.1"], "Secret1234abc")
+    assert n.customer_ip == _one(member.call("find_ip_address_by_id", _id(d.ip_addresses[0].href))).address
+    assert {(r.route, r.exact) for r in n.routes_in} >= {(f"{block.network}/30", False)}
+    assert [(r.route, r.exact) for r in n.routes_out] == [("0.0.0.0/0", True)]
+    member.call("delete_bgp_session", bs.id)
+    assert _status(member.call, "find_bgp_session_by_id", bs.id) == 404
+    assert member.call("find_bgp_sessions", d.id).bgp_sessions == []
+    member.call("delete_ip_address", a.id)
+    member.call("delete_ip_address", block.id)
+
+
+def test_virtual_networks_and_ports(member, contract_server):
+    project, d = STATE["project"], STATE["device"]
+    _operator(contract_server, "/vlan-ranges", {"metro": "lab", "first": 1000, "last": 1009})
+    vn = member.call("create_virtual_network", project.id, metalv1.VirtualNetworkCreateInput(
+        metro="lab", description="backend", tags=["k8s"]))
+    assert (vn.vxlan, vn.metro_code, vn.assigned_to.id, vn.instances) == (1000, "lab", project.id, [])
+    assert member.call("get_virtual_network", vn.id).description == "backend"
+    vn = member.call("update_virtual_network", vn.id, metalv1.VirtualNetworkUpdateInput(description="pods"))
+    assert vn.description == "pods"
+    assert [v.id for v in member.call("find_virtual_networks", project.id, metro="lab").virtual_networks] == [vn.id]
+    spare = member.call("create_virtual_network", project.id, metalv1.VirtualNetworkCreateInput(metro="lab",
+                                                                                              vxlan=1005))
+    assert spare.vxlan == 1005
+
+    ports = {p.name: p for p in member.call("find_device_by_id", d.id).network_ports}
+    bond0, eth0 = ports["bond0"], ports["eth0"]
+    port = member.call("find_port_by_id", bond0.id)
+    assert (port.type, port.network_type, port.data.bonded) == ("NetworkBondPort", "layer3", True)
+    port = member.call("assign_port", bond0.id, metalv1.PortAssignInput(vnid=vn.id))
+    assert [v.id for v in port.virtual_networks] == [vn.id] and port.network_type == "hybrid-bonded"
+    [batch] = _wait_batches_done(member, bond0.id)
+    assert member.call("find_port_vlan_assignment_batch_by_port_id_and_batch_id", bond0.id, batch.id).state \
+        == "completed"
+    [assignment] = member.call("find_port_vlan_assignments", bond0.id).vlan_assignments
+    assert (assignment.vlan, assignment.state, assignment.native) == (1000, "assigned", False)
+    one = member.call("find_port_vlan_assignment_by_port_id_and_assignment_id", bond0.id, assignment.id)
+    assert one.virtual_network.href == vn.href and one.port.href == bond0.href
+    assert [i.id for i in member.call("get_virtual_network", vn.id).instances] == [d.id]
+    with pytest.raises(ApiException) as busy:  # a VLAN in use cannot be deleted
+        member.call("delete_virtual_network", vn.id)
+    assert busy.value.status == 422 and "assigned to ports (bond0)" in busy.value.body
+    port = member.call("unassign_port", bond0.id, metalv1.PortAssignInput(vnid=str(vn.vxlan)))
+    assert port.virtual_networks == [] and port.network_type == "layer3"
+    made = member.call("create_port_vlan_assignment_batch", bond0.id, metalv1.PortVlanAssignmentBatchCreateInput(
+        vlan_assignments=[metalv1.PortVlanAssignmentBatchCreateInputVlanAssignmentsInner(vlan="1000",
+                                                                                         state="assigned")]))
+    assert made.quantity == 1 and made.state in ("queued", "in_progress", "completed")
+    assert {b.state for b in _wait_batches_done(member, bond0.id)} == {"completed"}
+
+    # layer 2: the device's addresses go; a native VLAN; the NICs out of the bond and back
+    port = member.call("convert_layer2", bond0.id, metalv1.PortAssignInput())
+    assert port.network_type == "layer2-bonded" and [v.id for v in port.virtual_networks] == [vn.id]
+    assert member.call("find_device_by_id", d.id).ip_addresses == []
+    port = member.call("assign_native_vlan", bond0.id, vnid=str(vn.vxlan))
+    assert port.native_virtual_network.id == vn.id
+    assert member.call("delete_native_vlan", bond0.id).native_virtual_network is None
+    port = member.call("unassign_port", bond0.id, metalv1.PortAssignInput(vnid=vn.id))
+    assert port.virtual_networks == []
+    port = member.call("disbond_port", bond0.id, bulk_disable=True)
+    assert port.network_type == "layer2-individual"
+    assert member.call("find_port_by_id", eth0.id).data.bonded is False
+    port = member.call("bond_port", bond0.id, bulk_enable=True)
+    assert port.network_type == "layer2-bonded" and member.call("find_port_by_id", eth0.id).data.bonded is True
+    private_v4 = metalv1.PortConvertLayer3InputRequestIpsInner(address_family=4, public=False)
+    port = member.call("convert_layer3", bond0.id,
+                       port_convert_layer3_input=metalv1.PortConvertLayer3Input(request_ips=[private_v4]))
+    assert port.network_type == "layer3"
+    assert [(a.address_family, a.public) for a in member.call("find_device_by_id", d.id).ip_addresses] \
+        == [(4, False)]
+    assert {b.state for b in _wait_batches_done(member, bond0.id)} == {"completed"}
+    member.call("delete_virtual_network", vn.id)
+    member.call("delete_virtual_network", spare.id)
+    assert _status(member.call, "get_virtual_network", vn.id) == 404
+    assert member.call("find_virtual_networks", project.id).virtual_networks == []
 
 
 def test_device_is_deleted(member):

@@ -3,10 +3,6 @@ process resumes from the recorded state and the device completes, without
 repeating what the dead worker already did to the machine."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -15,11 +11,8 @@ from sqlalchemy import select
 from api.models import Device, Machine
 from tests.support.clients import Cloud
 from tests.support.server import start_server
-from tests.support.settings import process_env
 from tests.support.waiting import wait_for
-
-LEASE = 2.0
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.workers import LEASE, WorkerProcess
 
 
 @pytest.fixture
@@ -29,37 +22,6 @@ def api_only(settings):
     emb = start_server(settings, worker=False)
     yield emb
     emb.stop()
-
-
-class WorkerProcess:
-    """``ingot worker`` in its own process, against the server's database."""
-
-    def __init__(self, server, name: str):
-        s = server.settings
-        env = {**os.environ, **process_env(
-            s, INGOT_SIM_LAB_URL=server.simlab_url, INGOT_LEASE_SECONDS=str(LEASE), INGOT_WORKER_POLL_INTERVAL="0.05",
-            INGOT_POWER_SYNC_INTERVAL="0", INGOT_BMC_TIMEOUT="120", INGOT_TIMEOUT_POWER="60", INGOT_TIMEOUT_IPXE="60",
-            INGOT_TIMEOUT_INSTALL="60", INGOT_TIMEOUT_PHONE_HOME="60", INGOT_TIMEOUT_WIPE="60")}
-        self.name = name
-        # `ingot worker` itself on PostgreSQL; on SQLite the CLI refuses a separate worker
-        # process, so the same Worker runs from a stand-in module
-        module = "tests.support.worker_main" if s.is_sqlite else "api.cli"
-        cmd = [sys.executable, "-m", module, *([] if s.is_sqlite else ["worker"]), "--name", name, "--threads", "4"]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
-
-    def kill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=60)
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.stdout.read().decode(errors="replace")
 
 
 def _machine(server, device_id: str) -> Machine:

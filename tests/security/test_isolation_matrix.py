@@ -47,12 +47,15 @@ OPERATOR_ONLY = [
     (r"POST|PUT|PATCH|DELETE", r"^/metal/v1/facilities($|/)"),
     (r"POST", r"^/metal/v1/organizations$"),
     (r"PUT|DELETE", r"^/metal/v1/organizations/\{organization_id\}$"),
+    (r".*", r"^/metal/v1/(switches|routers|global-bgp-ranges)($|/)"),
+    (r"POST|PUT|PATCH|DELETE", r"^/metal/v1/(vlan-ranges|bgp-asn-ranges)($|/)"),
     (r".*", r"^/metal/v1/locations/metros/\{metro_id\}/provisioning-network$"),
 ]
 
 # path parameters that name an object of one project: another project's member gets 404
 PROJECT_SCOPED_PARAMS = {"project_id", "device_id", "ip_id", "reservation_id", "key_id", "membership_id",
-                         "invitation_id", "batch_id", "event_id", "user_id"}
+                         "invitation_id", "batch_id", "event_id", "user_id", "port_id", "vlan_id", "assignment_id",
+                         "session_id"}
 
 # operations whose callers get a fixed answer by design, by who calls ("other", "member", "operator")
 EXPECTED = {
@@ -138,6 +141,48 @@ BODIES = {
     ("POST", "/capacity/metros"): lambda w, who: {"servers": [{"metro": "lab", "plan": "sim.small", "quantity": 1}]},
     ("POST", "/userdata/validate"): lambda w, who: None,
     ("PUT", "/invitations/{invitation_id}"): lambda w, who: None,
+    ("POST", "/switches"): lambda w, who: {"name": f"sw-{who}{w.n}", "metro": w.metro_code, "driver": "linux",
+                                           "address": "local", "password": "secret"},
+    ("PUT", "/switches/{switch_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/switches/{switch_id}/discover"): lambda w, who: None,
+    # the netboot callbacks (public: only the hostile-input test sends these)
+    ("POST", "/boot/lldp"): lambda w, who: {"token": w.boot_token, "frames": [
+        {"mac": "52:54:00:00:00:01", "frame": "0180c200000e" + "00" * 20}]},
+    ("POST", "/boot/inspection/{token}"): lambda w, who: {
+        "cpus": 4, "memory_mib": 8192, "disks": [{"name": "sda", "size_bytes": 2 ** 30, "size_gb": 1.0}],
+        "nics": [{"name": "eth0", "mac": "52:54:00:00:00:01"}], "serial": "s1", "vendor": "v", "model": "m"},
+    ("POST", "/boot/discovery/{token}/leases"): lambda w, who: {"action": "add", "mac": "52:54:00:00:00:01",
+                                                               "ip": "10.0.0.5", "hostname": "bmc-1"},
+    ("POST", "/routers"): lambda w, who: {"metro": w.metro_code, "driver": "frr", "address": "local", "asn": 65001},
+    ("PUT", "/routers/{router_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/vlan-ranges"): lambda w, who: {"metro": w.metro_code, "first": 100, "last": 109},
+    ("PUT", "/vlan-ranges/{vlan_range_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/bgp-asn-ranges"): lambda w, who: {"first": 4200000000 + 10 * w.n, "last": 4200000009 + 10 * w.n},
+    ("PUT", "/bgp-asn-ranges/{asn_range_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/global-bgp-ranges"): lambda w, who: {"project_id": w.project_id, "range": f"198.18.{w.n % 250}.0/24"},
+    ("POST", "/projects/{project_id}/virtual-networks"): lambda w, who: {"metro": "lab", "description": who},
+    ("PUT", "/virtual-networks/{vlan_id}"): lambda w, who: {"description": f"changed by {who}"},
+    ("POST", "/ports/{port_id}/assign"): lambda w, who: {"vnid": w.net.vlans["c" if who == "member" else "d"]},
+    ("POST", "/ports/{port_id}/unassign"): lambda w, who: {"vnid": w.net.vlans["a" if who == "member" else "b"]},
+    ("POST", "/ports/{port_id}/native-vlan"): lambda w, who: None,  # see QUERIES
+    ("POST", "/ports/{port_id}/bond"): lambda w, who: None,
+    ("POST", "/ports/{port_id}/disbond"): lambda w, who: None,
+    ("POST", "/ports/{port_id}/convert/layer-2"): lambda w, who: {},
+    ("POST", "/ports/{port_id}/convert/layer-3"): lambda w, who: {"request_ips": [
+        {"address_family": 4, "public": who == "member"}]},
+    ("POST", "/ports/{port_id}/vlan-assignments/batches"): lambda w, who: {"vlan_assignments": [
+        {"vlan": w.net.vlans["c" if who == "member" else "d"], "state": "assigned"}]},
+    # one BGP config per project (the world has it: 409); one session per family
+    ("POST", "/projects/{project_id}/bgp-configs"): lambda w, who: {"deployment_type": "local", "asn": 65000},
+    ("POST", "/devices/{device_id}/bgp/sessions"): lambda w, who: {"address_family": "ipv4" if who == "member"
+                                                                   else "ipv6"},
+    ("PUT", "/bgp/sessions/{session_id}"): lambda w, who: who == "member",
+}
+
+# query strings, by (method, path template)
+QUERIES = {
+    ("GET", "/ips/{ip_id}/available"): lambda w, who: "?cidr=32",
+    ("POST", "/ports/{port_id}/native-vlan"): lambda w, who: "?vnid=" + w.net.vlans["a" if who == "member" else "b"],
 }
 
 
@@ -218,6 +263,9 @@ def check_matrix(method, path, client, app, database, world, world_b, tenant, ot
 
     body_member = body_for(method, path, world, "member")
     body_oper = body_for(method, path, world_b, "operator")
+    query = QUERIES.get((method, path[len(API):]))
+    if query:
+        url_a, url_b = url_a + query(world, "member"), url_b + query(world_b, "operator")
     if ("POST", "/hardware-reservations") == (method, path[len(API):]):
         # an unreserved machine with no device: each world's own enrolled machine
         body_member = {"project_id": tenant.project_id, "machine_id": world.machine_id}

@@ -19,6 +19,10 @@ test folder (or a benchmark) needs, each helper once.
   ``metadata_secret``) and ``raw_http`` (bytes on a socket, for what the HTTP servers answer themselves)
 * ``world``    -- the security suite's populated world of objects
 * ``terraform``, ``qemu`` -- runners and waits for those folders
+* ``workers``  -- ``WorkerProcess``: ``ingot worker`` in a process of its own (to kill)
+* ``netlab``, ``labvm``, ``netcloud`` -- the network lab (namespaces with a switch, hosts, FRR, BIRD,
+  lldpd; in a small VM when this kernel lacks VLAN filtering) and Ingot set up to drive it
+* ``equinix_models`` -- ``decode``: an answer through the official Equinix SDK's model, no field it lacks
 * ``peers``    -- real protocol peers: sushy-emulator, ipmi_sim, an HTTP tap, a black hole, the
   netboot bridge, a stand-in Ingot for the QEMU component tests
 

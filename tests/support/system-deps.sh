@@ -2,7 +2,7 @@
 # Debian packages the test suite starts or calls for real (nothing is mocked):
 # PostgreSQL, ipmi_sim, dnsmasq (config check), QEMU + iPXE, the tools that
 # build the deploy ramdisk and the bootable test image, and Chromium for the
-# web console's tests.
+# web console's tests; FRR, BIRD, lldpd and sshd for the network lab.
 set -euo pipefail
 
 PKGS=(
@@ -13,6 +13,8 @@ PKGS=(
   busybox-static cpio kmod xz-utils       # the deploy ramdisk
   syslinux syslinux-common mtools dosfstools  # the bootable test OS image
   chromium                                # the web console's browser tests (Playwright drives it)
+  frr bird2 lldpd iputils-ping            # the network lab (tests/network): router, BGP host, LLDP, ping
+  openssh-server                          # the lab's switch and router are driven over SSH
   ca-certificates
 )
 

@@ -1,7 +1,7 @@
 """Stand-in for ``ingot worker`` on SQLite, where the CLI refuses to start a
 separate worker process (a production rule). Same Worker class, same
-settings from the environment, same signals; used only by
-tests/engine/test_worker_kill.py (``python -m tests.support.worker_main``)."""
+settings from the environment, same signals; used by tests.support.workers
+(``python -m tests.support.worker_main``)."""
 from __future__ import annotations
 
 import argparse

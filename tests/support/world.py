@@ -53,11 +53,77 @@ class World:
     facility_id: str = ""
     event_id: str = ""
     user_id: str = ""
+    net: "NetWorld" = None
 
     def tenant_ids(self) -> set[str]:
         return {self.project_id, self.device_id, self.api_key_id, self.ssh_key_id, self.ip_id,
                 self.reservation_id, self.device_ip_id, self.membership_id, self.invitation_id, self.batch_id,
-                self.event_id}
+                self.event_id, self.net.port_id, self.net.bond0_port_id, self.net.eth1_port_id,
+                self.net.session_id, *self.net.vlans.values()}
+
+
+@dataclasses.dataclass
+class NetWorld:
+    """Network objects: the operator's switch, router and ranges; the tenant's VLANs ``a`` and
+    ``b`` (assigned to the layer-2 bond0 of a second device, ``port_id``, which has the IPv4 BGP
+    session) and ``c`` and ``d`` (free); the world's device stays layer 3, with a second NIC
+    (``eth1_port_id``) and no BGP session."""
+
+    switch_id: str
+    router_id: str
+    vlan_range_id: str
+    asn_range_id: str
+    bgp_range_id: str
+    vlans: dict[str, str]
+    port_id: str
+    bond0_port_id: str
+    eth1_port_id: str
+    assignment_id: str
+    batch_id: str
+    session_id: str
+
+
+def _port(tenant, device_id: str, name: str) -> str:
+    ports = _ok(tenant.get(f"/devices/{device_id}"))["network_ports"]
+    return next(p["id"] for p in ports if p["name"] == name)
+
+
+def build_network(tenant, operator, n: int, metro_code: str, device_id: str) -> NetWorld:
+    """The network objects of world ``n`` (the lab metro's router and the project's BGP config
+    are made by the first world and shared)."""
+    pid = tenant.project_id
+    sw = _ok(operator.post("/switches", {"name": f"world-sw{n}", "metro": metro_code, "driver": "linux",
+                                         "address": "local", "options": {"lldpcli_command": "true"}}))
+    routers = [r for r in _ok(operator.get("/routers"))["routers"] if r["metro"]["code"] == "lab"]
+    router = routers[0] if routers else _ok(operator.post("/routers", {
+        "metro": "lab", "driver": "frr", "address": "local", "asn": 65000, "peer_ipv4": ["192.0.2.1"],
+        "peer_ipv6": ["2001:db8::1"]}))
+    _ok(operator.post("/vlan-ranges", {"metro": "lab", "first": 2 + 10 * (n % 400), "last": 11 + 10 * (n % 400)}))
+    vlan_range = _ok(operator.post("/vlan-ranges", {"metro": metro_code, "first": 10, "last": 19}))
+    asn_range = _ok(operator.post("/bgp-asn-ranges", {"first": 4100000000 + 10 * n, "last": 4100000009 + 10 * n}))
+    bgp_range = _ok(operator.post("/global-bgp-ranges", {"project_id": pid, "range": f"198.19.{n % 250}.0/24"}))
+    if tenant.get(f"/projects/{pid}/bgp-config").status_code != 200:
+        _ok(tenant.post(f"/projects/{pid}/bgp-configs", {"deployment_type": "local", "asn": asn_range["first"]}))
+    vlans = {k: _ok(tenant.post(f"/projects/{pid}/virtual-networks", {"metro": "lab"}))["id"] for k in "abcd"}
+    # the world's device gets a second NIC, to take out of its bond
+    machine = next(m for m in _ok(operator.get("/machines?per_page=100"))["machines"]
+                   if m["device"] and m["device"]["id"] == device_id)
+    nics = [{"mac": x["mac"], "name": x["name"]} for x in machine["nics"]]
+    _ok(operator.put(f"/machines/{machine['id']}", {"nics": nics + [
+        {"mac": f"52:54:02:00:{n // 256:02x}:{n % 256:02x}", "name": "eth1"}]}))
+    l2 = _ok(tenant.post(f"/projects/{pid}/devices", {
+        "hostname": f"world-{n}-l2", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}))
+    session = _ok(tenant.post(f"/devices/{l2['id']}/bgp/sessions", {"address_family": "ipv4"}))
+    port = _port(tenant, l2["id"], "bond0")
+    _ok(tenant.post(f"/ports/{port}/convert/layer-2", {}))
+    for k in "ab":
+        _ok(tenant.post(f"/ports/{port}/assign", {"vnid": vlans[k]}))
+    assignment = _ok(tenant.get(f"/ports/{port}/vlan-assignments"))["vlan_assignments"][0]
+    batch = _ok(tenant.get(f"/ports/{port}/vlan-assignments/batches"))["batches"][0]
+    return NetWorld(switch_id=sw["id"], router_id=router["id"], vlan_range_id=vlan_range["id"],
+                    asn_range_id=asn_range["id"], bgp_range_id=bgp_range["id"], vlans=vlans, port_id=port,
+                    bond0_port_id=_port(tenant, device_id, "bond0"), eth1_port_id=_port(tenant, device_id, "eth1"),
+                    assignment_id=assignment["id"], batch_id=batch["id"], session_id=session["id"])
 
 
 def _ok(r, status=(200, 201, 202, 204)):
@@ -128,7 +194,8 @@ def build_world(tenant, operator, database, *, project_keys: bool = False) -> Wo
                  device_ip_id=dev["ip_addresses"][0]["id"],
                  organization_id=project["organization"]["href"].rsplit("/", 1)[-1],
                  membership_id=membership_id, invitation_id=invitation["id"], batch_id=batch["batches"][0]["id"],
-                 facility_id=facility["id"], event_id=event["id"], user_id=tenant.user_id)
+                 facility_id=facility["id"], event_id=event["id"], user_id=tenant.user_id,
+                 net=build_network(tenant, operator, n, metro["code"], dev["id"]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,8 +223,17 @@ def fill(path: str, w: World) -> str:
                  "reservation_id": w.reservation_id, "metro_id": w.metro_id, "plan_id": w.plan_id,
                  "os_id": w.os_id, "pool_id": w.pool_id, "machine_id": w.machine_id,
                  "token": w.boot_token, "name": "vmlinuz", "organization_id": w.organization_id,
-                 "membership_id": w.membership_id, "invitation_id": w.invitation_id, "batch_id": w.batch_id,
-                 "facility_id": w.facility_id, "event_id": w.event_id, "user_id": w.user_id}
+                 "membership_id": w.membership_id, "invitation_id": w.invitation_id,
+                 "batch_id": w.net.batch_id if "/vlan-assignments/" in path else w.batch_id,
+                 "facility_id": w.facility_id, "event_id": w.event_id, "user_id": w.user_id,
+                 "switch_id": w.net.switch_id,
+                 "router_id": w.net.router_id, "vlan_range_id": w.net.vlan_range_id,
+                 "asn_range_id": w.net.asn_range_id, "bgp_range_id": w.net.bgp_range_id,
+                 # a free VLAN (deletable); the layer-2 bond0 carrying VLANs a and b, or, where that
+                 # would refuse, the layer-3 device's eth1 (disbond) or bond0 (back to layer 3)
+                 "vlan_id": w.net.vlans["c"], "port_id": w.net.eth1_port_id if path.endswith("/disbond") else
+                 w.net.bond0_port_id if path.endswith("/convert/layer-3") else w.net.port_id,
+                 "assignment_id": w.net.assignment_id, "session_id": w.net.session_id}
         if name not in table:
             pytest.fail(f"the isolation matrix does not know path parameter {{{name}}} of {path}; "
                         "add it to fill() in tests/support/world.py")
