@@ -47,8 +47,10 @@ from api.bmc.base import (
     BMCError,
     BMCUnreachable,
     BMCUnsupported,
+    Health,
     Inventory,
 )
+from api.bmc.ipmi_health import read_health
 
 try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
     from pyghmi import exceptions as pyghmi_exc
@@ -373,6 +375,11 @@ class IPMIDriver(BMCDriver):
             )
 
         return self._call("inventory", do)
+
+    def health(self) -> Health:
+        """The SDR's sensors and the newest SEL entries (reading every sensor takes a moment: twice the
+        usual time is allowed)."""
+        return self._call("health", read_health, timeout=2 * self.timeout)
 
     def close(self) -> None:
         # The Command (and its IPMI session) is shared by every driver for this

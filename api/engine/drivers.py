@@ -34,6 +34,7 @@ def build_driver(settings: Settings, driver: str, address: str, username: str | 
 
 
 def driver_for(machine: Machine, box: SecretBox, settings: Settings) -> BMCDriver:
-    """The BMC driver of ``machine`` (its password decrypted)."""
+    """The BMC driver of ``machine`` (its password decrypted, its boot mode in the options)."""
     return build_driver(settings, machine.bmc_driver, machine.bmc_address, machine.bmc_username,
-                        box.decrypt(machine.bmc_password_enc), machine.bmc_options)
+                        box.decrypt(machine.bmc_password_enc),
+                        {**(machine.bmc_options or {}), "boot_mode": machine.boot_mode or "bios"})

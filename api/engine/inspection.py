@@ -51,6 +51,8 @@ def apply_inspection(session: Session, m: Machine, facts: dict) -> str:
     """Store facts and NICs and match a plan; the engine calls this when
     inspection succeeds. Returns the event body."""
     m.facts = facts
+    if facts.get("boot_mode") in ("bios", "uefi"):
+        m.boot_mode = facts["boot_mode"]   # the BMC knows how the machine boots; an operator may still change it
     known = {n.mac for n in m.nics}
     for i, nic in enumerate(facts.get("nics") or []):
         mac = normalize_mac(nic.get("mac") or "")

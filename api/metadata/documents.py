@@ -6,6 +6,7 @@ import json
 
 import yaml
 
+from api.metadata.user_state import vendor_data
 from api.models import Device
 
 
@@ -43,7 +44,7 @@ def equinix(device: Device, metadata_url: str) -> dict:
             "addresses": _addresses(device),
         },
         "phone_home_url": f"{metadata_url}/phone-home",
-        "user_state_url": f"{metadata_url}/events",
+        "user_state_url": f"{metadata_url}/user-state",
         "volumes": [],
     }
 
@@ -54,10 +55,11 @@ def nocloud_meta_data(device: Device) -> str:
 
 
 def nocloud_vendor_data(device: Device, metadata_url: str) -> str:
-    """cloud-config Ingot adds to the tenant's: SSH keys and the phone-home call."""
+    """What Ingot adds to the tenant's cloud-init: SSH keys, the phone-home call, and the user-state
+    reporter (see :mod:`api.metadata.user_state`)."""
     doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys],
            "phone_home": {"url": f"{metadata_url}/phone-home", "post": ["instance_id", "hostname"], "tries": 10}}
-    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
+    return vendor_data(doc, f"{metadata_url}/user-state")
 
 
 def nocloud_network_config(device: Device) -> str:

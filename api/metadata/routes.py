@@ -14,6 +14,7 @@ from api.core.secrets import current_box
 from api.core.urls import external_url
 from api.metadata import documents
 from api.models import Device, IpAssignment
+from api.schemas.storage import agent_lines
 from api.services import callbacks
 
 blp = Blueprint("metadata", __name__)
@@ -45,6 +46,12 @@ def _text(body: str, mimetype: str = "text/plain") -> Response:
     return Response(body, mimetype=mimetype)
 
 
+def _report() -> dict:
+    """A phone-home's JSON body if it has one (cloud-init's phone_home module posts a form: nothing to read)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
 def _json_body() -> dict:
     data = request.get_json(silent=True)
     if data is None and request.data:
@@ -66,7 +73,14 @@ def userdata(token):
 
 @blp.post("/metadata/<token>/phone-home")
 def phone_home(token):
-    callbacks.phone_home(db.session(), _device(token), request.remote_addr or "?")
+    callbacks.phone_home(db.session(), _device(token), request.remote_addr or "?", _report())
+    return jsonify({"status": "ok"})
+
+
+@blp.post("/metadata/<token>/user-state")
+def user_state(token):
+    """The installed OS's own state: running, succeeded or failed (the device's user_state)."""
+    callbacks.user_state(db.session(), _device(token), _json_body())
     return jsonify({"status": "ok"})
 
 
@@ -85,9 +99,12 @@ def deploy_instructions(token):
         raise NotFound("Not found")
     phase = boot_phase(m, d)
     os_row = d.operating_system
+    preserve = bool((m.operation_args or {}).get("preserve_data"))
     doc = {"action": {"install": "deploy"}.get(phase, phase), "target_disk": None,
-           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": bool((m.operation_args or {}).get("preserve_data")),
-           "hostname": d.hostname,
+           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": preserve,
+           "hostname": d.hostname, "boot_mode": m.boot_mode,
+           # the layout, one instruction per line (docs/ramdisk.md); a wipe keeps what a reinstall keeps
+           "storage": agent_lines(d.storage, preserve) if d.storage and phase in ("install", "wipe") else [],
            # the engine powers the machine on again (from disk) itself
            "after": "poweroff" if phase in ("install", "wipe") else "reboot"}
     if phase == "install":
@@ -189,7 +206,14 @@ def userdata_by_source():
 @blp.post("/phone-home")
 def phone_home_by_source():
     d, _ = _device_by_source()
-    callbacks.phone_home(db.session(), d, request.remote_addr or "?")
+    callbacks.phone_home(db.session(), d, request.remote_addr or "?", _report())
+    return jsonify({"status": "ok"})
+
+
+@blp.post("/user-state")
+def user_state_by_source():
+    d, _ = _device_by_source()
+    callbacks.user_state(db.session(), d, _json_body())
     return jsonify({"status": "ok"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import RequestSchema, href, list_schema, update_schema
+from api.schemas.storage import StorageField
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$", error="must be lowercase letters, digits, '.', '_' or '-'")
 
@@ -49,6 +50,7 @@ class PlanSchema(PlanRefSchema):
     type = fields.Constant("standard")
     legacy = fields.Constant(False)
     match = fields.Dict()
+    storage = StorageField(dump_only=True)   # Ingot: the default layout of the plan's devices
     deployment_types = fields.Constant(["on_demand", "reservation"])
     # the metros that have machines of this plan
     available_in_metros = fields.Function(lambda p: [
@@ -67,12 +69,14 @@ class PlanCreateSchema(RequestSchema):
     specs = fields.Dict(load_default=dict)
     match = fields.Dict(load_default=dict)
     price_hour = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    storage = StorageField(load_default=dict)
 
 
 PlanUpdateSchema = update_schema(PlanCreateSchema, "PlanUpdate", exclude=("slug",))
 
 
 INSTALL_METHODS = ("ipxe_recipe", "image", "custom_ipxe")
+IMAGE_FORMATS = ("raw", "gz", "xz", "tar", "tar.gz", "tar.xz")
 
 
 class OperatingSystemRefSchema(Schema):
@@ -116,7 +120,8 @@ class OperatingSystemCreateSchema(RequestSchema):
     image_url = fields.String(load_default="")
     image_checksum = fields.String(load_default="", validate=validate.Regexp(
         r"^$|^sha256:[0-9a-f]{64}$", error="must be sha256:<64 hex digits>"))
-    image_format = fields.String(load_default="raw", validate=validate.OneOf(("raw", "gz", "xz")))
+    # raw, gz, xz: a whole-disk image; tar, tar.gz, tar.xz: a root filesystem archive (for storage layouts)
+    image_format = fields.String(load_default="raw", validate=validate.OneOf(IMAGE_FORMATS))
     default_user = fields.String(load_default="root")
 
 

@@ -14,6 +14,7 @@ from api.schemas.common import (
     list_schema,
     validate_hostname,
 )
+from api.schemas.storage import StorageField
 
 MAX_USERDATA_BYTES = 64 * 1024
 DEVICE_STATES = ("queued", "provisioning", "active", "powering_on", "powering_off", "inactive",
@@ -83,6 +84,10 @@ class DeviceSchema(Schema):
     user = fields.Constant(None)
     spot_instance = fields.Constant(False)
     rescue = fields.Boolean()
+    storage = StorageField(dump_only=True)
+    # Ingot: what the installed OS last posted to its user_state_url (running, succeeded, failed)
+    user_state = fields.Function(lambda d: d.user_state or None)
+    user_state_message = fields.Function(lambda d: d.user_state_message or None)
     actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS])
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -94,6 +99,8 @@ class DeviceSchema(Schema):
         if not original.private_shown:
             for key in PRIVATE_FIELDS:
                 data.pop(key, None)
+        if not data.get("storage"):
+            data.pop("storage", None)   # no layout: the OS image's own
         return data
 
 
@@ -109,6 +116,31 @@ class DeviceListArgs(ListArgs):
     tag = fields.String()
     metro = fields.String()
     plan = fields.String()
+
+
+USER_STATES = ("running", "succeeded", "failed")
+WAITABLE = {"state": DEVICE_STATES, "user_state": USER_STATES}
+MAX_WAIT_SECONDS = 300
+
+
+class DeviceGetArgs(RequestSchema):
+    """Ingot: ``wait_for=user_state:succeeded`` (or ``state:active``) holds the answer until the device
+    gets there, it ends ``failed``, or ``timeout`` seconds pass."""
+
+    include = fields.String()
+    exclude = fields.String()
+    wait_for = fields.String()
+    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
+
+    @validates_schema
+    def _wait(self, data, **kwargs):
+        if "timeout" in data and "wait_for" not in data:
+            raise ValidationError("only with wait_for", "timeout")
+        if "wait_for" in data:
+            field, _, value = data["wait_for"].partition(":")
+            if value not in WAITABLE.get(field, ()):
+                raise ValidationError("must be user_state:<" + "|".join(USER_STATES) + "> or state:<a device state>",
+                                      "wait_for")
 
 
 class DeviceCreateSchema(RequestSchema):
@@ -128,6 +160,7 @@ class DeviceCreateSchema(RequestSchema):
     project_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True)
     user_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True)
     locked = fields.Boolean(load_default=False)
+    storage = StorageField(load_default=None, allow_none=True)
 
     @validates_schema
     def _url_scheme(self, data, **kwargs):
@@ -155,6 +188,7 @@ class DeviceActionSchema(RequestSchema):
     operating_system = fields.String()
     preserve_data = fields.Boolean(load_default=False)
     deprovision_fast = fields.Boolean(load_default=False)
+    storage = StorageField(load_default=None, allow_none=True)   # Ingot: a new layout with the new OS
 
 
 class DeviceDeleteArgs(RequestSchema):

@@ -9,6 +9,7 @@ from api.schemas.common import RequestSchema, href, list_schema, validate_hostna
 
 MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 BMC_DRIVERS = ("sim", "redfish", "ipmi", "qemu")
+BOOT_MODES = ("bios", "uefi")
 MACHINE_ACTIONS = ("power_on", "power_off", "reboot", "inspect", "set_boot_device")
 
 
@@ -53,6 +54,7 @@ class MachineSchema(Schema):
     bmc = fields.Function(lambda m: BMCSchema().dump(m))
     nics = fields.List(fields.Nested(NicSchema))
     facts = fields.Dict()
+    boot_mode = fields.String()
     power_state = fields.String()
     power_expected = fields.String()
     power_checked_at = fields.DateTime(allow_none=True)
@@ -77,6 +79,7 @@ class MachineCreateSchema(RequestSchema):
     bmc = fields.Nested(BMCInputSchema, required=True)
     nics = fields.List(fields.Nested(NicInputSchema), load_default=list)
     inspect = fields.Boolean(load_default=None, allow_none=True)
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))  # default: the BMC options', else bios
 
 
 class MachineUpdateSchema(RequestSchema):
@@ -84,6 +87,7 @@ class MachineUpdateSchema(RequestSchema):
     plan = fields.String(allow_none=True)
     bmc = fields.Nested(BMCInputSchema)
     nics = fields.List(fields.Nested(NicInputSchema))
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))
 
 
 class MaintenanceSchema(RequestSchema):

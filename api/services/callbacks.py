@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core import events
+from api.core.errors import Invalid
 from api.core.secrets import hash_token
 from api.engine.inspection import normalize_mac
 from api.engine.operations import OPERATIONS, advance_percentage, progress
@@ -116,8 +117,6 @@ def installer_event(session: Session, d: Device, payload: dict) -> None:
         elif finished and m.install_result != "failed" and _installing(m):
             m.install_result = "ok"  # only the installer's wait: a wipe or image write ends by deploy/complete
         _wake(m)
-    if state:
-        d.user_state = state[:64]
     pct = payload.get("percentage")
     if (m is not None and m.operation and OPERATIONS[m.operation].percentages and isinstance(pct, (int, float))
             and not isinstance(pct, bool) and 0 <= pct <= 100):
@@ -142,10 +141,47 @@ def deploy_complete(session: Session, d: Device, status: str, message: str) -> N
     session.commit()
 
 
-def phone_home(session: Session, d: Device, source: str) -> None:
+MAX_REPORT = 4096
+
+
+def phone_home(session: Session, d: Device, source: str, body: dict | None = None) -> None:
+    """The installed system is up. What it reports of itself (``mdstat``: its /proc/mdstat) goes
+    into the event, so the tenant sees the layout the OS found."""
     m = d.machine
     if m is not None:
         m.phoned_home_at = utcnow()
         _wake(m)
-    events.record(session, "device.phone_home", f"phone-home from {source}", actor=f"device:{d.id}", device=d)
+    text = f"phone-home from {source}"
+    mdstat = (body or {}).get("mdstat")
+    if isinstance(mdstat, str) and mdstat.strip():
+        text += "; /proc/mdstat:\n" + mdstat.strip()[:MAX_REPORT]
+    events.record(session, "device.phone_home", text, actor=f"device:{d.id}", device=d)
+    session.commit()
+
+
+USER_STATES = ("running", "succeeded", "failed")
+
+
+def user_state(session: Session, d: Device, payload: dict) -> None:
+    """What the installed OS says about its own set-up (``POST <metadata>/user-state``): shown on the
+    device as ``user_state`` (and ``user_state_message``), each change an event. It never moves the engine.
+
+    Raises:
+        Invalid: ``state`` is not running, succeeded or failed; ``code`` is not a number; ``message`` is
+            not text or too long.
+    """
+    state, code, message = payload.get("state"), payload.get("code"), payload.get("message")
+    if state not in USER_STATES:
+        raise Invalid(f"state: must be one of {', '.join(USER_STATES)}")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise Invalid("code: must be an integer")
+    if message is not None and (not isinstance(message, str) or len(message) > MAX_REPORT):
+        raise Invalid(f"message: must be text of at most {MAX_REPORT} characters")
+    message = message or ""
+    if (d.user_state, d.user_state_message) != (state, message):
+        events.record(session, f"device.user_state.{state}",
+                      (message or f"the operating system reports {state}") + (f" (code {code})" if code else ""),
+                      state="error" if state == "failed" else "info", actor=f"device:{d.id}", device=d,
+                      outcome="failed" if state == "failed" else "ok")
+    d.user_state, d.user_state_message, d.user_state_at = state, message, utcnow()
     session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.core import events
 from api.core.errors import Conflict, Invalid, NotFound
 from api.models import Device, IpAssignment, IpPool, IpReservation, Machine, Metro, OperatingSystem, Plan
+from api.services.storage import check_plan_layout
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):
@@ -73,6 +74,8 @@ class Kind:
     load: tuple = ()
     # request data -> model columns
     columns: Callable[[Session, dict], dict] = lambda session, data: data
+    # rules a row must keep after a create or an update (raises Invalid)
+    check: Callable[[object], None] = lambda row: None
 
     def body(self, verb: str, row, data: dict | None = None) -> str:
         template = self.bodies.get(verb, f"{self.name} {{row.{self.unique}}} {verb}")
@@ -88,7 +91,8 @@ PLAN = Kind(
     "plan", Plan, "Plan", "slug", (Plan.slug,),
     lambda s, r: _used(s, select(Machine.id).where(Machine.plan_id == r.id),
                        select(Device.id).where(Device.plan_id == r.id)),
-    "plan is in use by machines or devices", load=(selectinload(Plan.available_metros),))
+    "plan is in use by machines or devices", load=(selectinload(Plan.available_metros),),
+    check=lambda plan: check_plan_layout(plan.storage or {}, plan))
 OPERATING_SYSTEM = Kind(
     "operating_system", OperatingSystem, "Operating system", "slug", (OperatingSystem.slug,),
     lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id, Device.deleted_at.is_(None))),
@@ -127,6 +131,7 @@ def create(session: Session, actor: str, kind: Kind, data: dict):
         Invalid: an unknown metro (pools). Conflict: the slug/code/CIDR is taken.
     """
     row = kind.model(**kind.columns(session, data))
+    kind.check(row)
     session.add(row)
     try:
         session.flush()
@@ -142,6 +147,7 @@ def update(session: Session, actor: str, kind: Kind, row, data: dict):
     """Change the fields given; audited and committed."""
     for key, value in data.items():
         setattr(row, key, value)
+    kind.check(row)
     _audit(session, actor, kind, "updated", row, data)
     session.commit()
     return row

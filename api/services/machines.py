@@ -68,6 +68,7 @@ def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
     m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled",
                 bmc_driver=bmc["driver"], bmc_address=bmc["address"], bmc_username=bmc.get("username") or "",
                 bmc_password_enc=box.encrypt(bmc.get("password") or ""), bmc_options=bmc.get("options") or {},
+                boot_mode=data.get("boot_mode") or (bmc.get("options") or {}).get("boot_mode") or "bios",
                 boot_token=new_token())
     session.add(m)
     _set_nics(session, m, data.get("nics") or [])
@@ -105,6 +106,8 @@ def update(session: Session, m: Machine, data: dict, box: SecretBox, actor: str)
         m.bmc_options = bmc.get("options") or {}
     if "nics" in data:
         _set_nics(session, m, data["nics"])
+    if "boot_mode" in data:
+        m.boot_mode = data["boot_mode"]   # the next boot's firmware mode; a device's layout was checked for the old
     changed = sorted(k for k in data)
     events.record(session, "machine.updated", "changed " + ", ".join(changed), actor=actor, machine=m)
     session.commit()
