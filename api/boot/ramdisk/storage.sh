@@ -14,7 +14,7 @@ ST=/tmp/storage.lines
 MNT=/mnt/root
 
 # st_err MESSAGE: what failed, for the report (functions run in pipelines' subshells: a file carries it)
-st_err() st_err "$*" > /tmp/st.fail; log "$*"
+st_err() { echo "$*" > /tmp/st.fail; log "$*"; return 1; }
 
 # st_lines KIND -> the layout's lines of one kind, without the kind
 st_lines() { sed -n "s/^$1 //p" $ST; }
