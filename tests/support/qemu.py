@@ -1,4 +1,5 @@
-"""Waiting on QEMU virtual machines (api.bmc.qemu) by their serial console."""
+"""QEMU virtual machines in tests (api.bmc.qemu): waiting on them by their serial console, reading
+their disk files, and ``Api``, the public API as the end-to-end tests drive it."""
 from __future__ import annotations
 
 import functools
@@ -6,7 +7,10 @@ import os
 import struct
 import subprocess
 
+import requests
+
 from api.bmc.qemu import QemuDriver
+from tests.support.clients import API, trail
 from tests.support.waiting import WaitTimeout, wait_for
 
 # How long a VM (a software-emulated CPU) may take for one boot, image write or wipe: a minute
@@ -82,3 +86,66 @@ def qemu_accel(kernel: str) -> str:
     except OSError:
         return "tcg"
     return "kvm" if b"Linux version" in out else "tcg"
+
+
+class Api:
+    """The public API as a tenant (``member``) and an operator (``op``) see it."""
+
+    def __init__(self, server):
+        self.base = f"{server.url}{API}"
+        self.op = {"X-Auth-Token": server.operator_token}
+        self.member = {"X-Auth-Token": server.token}
+        self.project_id = server.project_id
+        self.http = requests.Session()
+
+    def get(self, path, headers, **kw):
+        return self.http.get(self.base + path, headers=headers, timeout=30, **kw)
+
+    def post(self, path, headers, body, status=201):
+        r = self.http.post(self.base + path, headers=headers, json=body, timeout=30)
+        assert r.status_code == status, f"{path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def events(self, device_id):
+        r = self.get(f"/devices/{device_id}/events", self.member, params={"per_page": 500})
+        assert r.status_code == 200, r.text
+        return sorted(r.json()["events"], key=lambda e: e["created_at"])
+
+    def trail(self, device_id=None):
+        if device_id:
+            return trail(self.events(device_id))
+        return trail(sorted(self.get("/events", self.op, params={"per_page": 500}).json()["events"],
+                            key=lambda e: e["created_at"]))
+
+    def wait_device(self, device_id, states, timeout, vm=None, phone_homes=0):
+        """Wait until the device is in one of ``states`` (and, if asked, has at least
+        ``phone_homes`` phone-home events); returns the state. A device that fails
+        when failing is not wanted ends the wait at once."""
+        def reached():
+            state = self.get(f"/devices/{device_id}", self.member).json()["state"]
+            if state == "failed" and "failed" not in states:
+                raise WaitTimeout(f"device {device_id} failed, wanted {states}")
+            if state in states and (not phone_homes or sum(
+                    e["type"] == "device.phone_home" for e in self.events(device_id)) >= phone_homes):
+                return state
+        try:
+            return wait_for(reached, timeout=timeout, interval=1.0, message=f"device {device_id} in {states}")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{self.trail(device_id)}\n" + (serial_tail(vm) if vm else "")) from None
+
+    def wait_user_state(self, device_id, states, timeout, vm=None) -> dict:
+        """Wait until the device's OS has reported one of ``states``; returns the device."""
+        def reached():
+            d = self.get(f"/devices/{device_id}", self.member).json()
+            return d if d.get("user_state") in states else None
+        try:
+            return wait_for(reached, timeout=timeout, interval=1.0, message=f"device {device_id} user_state {states}")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{self.trail(device_id)}\n" + (serial_tail(vm) if vm else "")) from None
+
+    def wait_machine(self, machine_id, state, timeout):
+        try:
+            wait_for(lambda: self.get(f"/machines/{machine_id}", self.op).json()["state"] == state,
+                     timeout=timeout, interval=0.5, message=f"machine {machine_id} {state}")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{self.trail()}") from None
