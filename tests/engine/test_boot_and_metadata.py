@@ -3,6 +3,7 @@ install config (Ubuntu autoinstall, Debian preseed), and the metadata service
 (Equinix JSON, NoCloud, EC2) — and that a device only ever sees its own data."""
 from __future__ import annotations
 
+import email
 import re
 import shutil
 import subprocess
@@ -89,8 +90,14 @@ def test_ubuntu_ipxe_script_and_autoinstall(client, database, devices):
         "local-hostname"] == "web-1"
     # the tenant's user data reaches cloud-init of the installed system through the NoCloud seed
     assert client.get(f"/metadata/{token}/nocloud/user-data").get_data(as_text=True) == USERDATA
-    vendor = yaml.safe_load(client.get(f"/metadata/{token}/nocloud/vendor-data").get_data(as_text=True))
+    # vendor-data: Ingot's cloud-config and the user-state reporter (a shell part), as MIME multipart
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in email.message_from_string(
+        client.get(f"/metadata/{token}/nocloud/vendor-data").get_data(as_text=True)).walk()
+        if not p.is_multipart()}
+    vendor = yaml.safe_load(parts["text/cloud-config"])
     assert sorted(vendor["ssh_authorized_keys"]) == sorted(KEYS) and vendor["phone_home"]["url"] == f"{md}/phone-home"
+    reporter = next(f["content"] for f in vendor["write_files"] if f["path"] == "/usr/local/sbin/ingot-user-state")
+    assert f"{md}/user-state" in reporter and "ingot-user-state" in parts["text/x-shellscript"]
 
 
 def test_debian_ipxe_script_and_preseed(client, database, devices, tmp_path):
@@ -172,7 +179,7 @@ def test_equinix_metadata_document(client, database, devices):
     assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": _mac(database, ubuntu["id"])}]
     assert {a["address"] for a in doc["network"]["addresses"]} == {a["address"] for a in ubuntu["ip_addresses"]}
     assert doc["phone_home_url"].endswith(f"/metadata/{token}/phone-home")
-    assert doc["user_state_url"].endswith(f"/metadata/{token}/events")
+    assert doc["user_state_url"].endswith(f"/metadata/{token}/user-state")
     assert client.get(f"/metadata/{token}/userdata").get_data(as_text=True) == USERDATA
     net = yaml.safe_load(client.get(f"/metadata/{token}/nocloud/network-config").get_data(as_text=True))
     assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == _mac(database, ubuntu["id"])
@@ -196,8 +203,11 @@ def test_phone_home_and_user_state(client, database, devices):
     assert client.post(f"/metadata/{token}/phone-home", json={"instance_id": "x"}).status_code == 200
     with database.Session() as s:
         d = s.get(Device, ubuntu["id"])
-        assert d.user_state == "running"
+        assert d.user_state == ""        # the installer's events are not the installed OS's own word
         assert d.machine.install_result == "ok" and d.machine.phoned_home_at is not None
+    assert client.post(f"/metadata/{token}/user-state", json={"state": "running"}).status_code == 200
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).user_state == "running"
 
 
 SECRET_PATHS = ["metadata", "userdata", "nocloud/meta-data", "nocloud/user-data", "nocloud/vendor-data",
