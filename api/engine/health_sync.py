@@ -103,10 +103,7 @@ class HealthSync(PowerSync):
     def _record_health(self, results: list[PowerResult]) -> None:
         now = utcnow()
         with self.db.transaction() as s:
-            q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)   # a row the engine holds this instant: next sweep
-            machines = {m.id: m for m in s.scalars(q)}
+            machines = self._machines_of(s, results)   # a row the engine holds this instant: next sweep
             for r in results:
                 m = machines.get(r.machine_id)
                 if m is not None:

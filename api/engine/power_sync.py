@@ -302,13 +302,17 @@ class PowerSync:
                  len(report.drift_started), len(report.drift_resolved), report.drifting)
         return report
 
+    def _machines_of(self, s, results: list[PowerResult]) -> dict[str, Machine]:
+        """The machines of ``results`` by id, locked for this write; a row the engine holds is busy: skipped."""
+        q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
+        if not self.db.is_sqlite:
+            q = q.with_for_update(skip_locked=True)
+        return {m.id: m for m in s.scalars(q)}
+
     def _record(self, results: list[PowerResult], snaps: dict[str, _Snap], report: SyncReport) -> None:
         now = utcnow()
         with self.db.transaction() as s:
-            q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)  # a row the engine holds is busy: skip it
-            machines = {m.id: m for m in s.scalars(q)}
+            machines = self._machines_of(s, results)
             untouched = []
             for r in results:
                 m, snap = machines.get(r.machine_id), snaps[r.machine_id]
