@@ -44,6 +44,7 @@ def _slow_lab(b, seconds: float) -> None:
         assert r.status_code == 200, r.text
 
 
+@pytest.mark.timeout(900)   # two applies and two destroys, each waiting on the lab's boots
 def test_apply_waits_for_the_os_to_say_succeeded(backend, make_tf):
     b = backend
     _slow_lab(b, 1.5)
