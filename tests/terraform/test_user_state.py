@@ -56,10 +56,11 @@ def test_apply_waits_for_the_os_to_say_succeeded(backend, make_tf):
     ok = [*base, "-var", "user_data=#!/bin/sh\necho ready\n"]
     tf.apply(*ok)
     device = b.api("GET", f"/devices/{tf.outputs()['device_id']}")
-    # the apply returned only once the OS had said so (active came seconds earlier)
+    # the apply returned only once the OS had said so
     assert device["state"] == "active" and device["user_state"] == "succeeded", device
     assert device["user_state_message"] == "user data finished"
-    assert "user_state=running" in tf.log() or "user_state=None" in tf.log(), tf.log()[-2000:]
+    # the provider waited for the OS's word after active (what it saw first depends on the load: no count)
+    assert "(waiting for succeeded)" in tf.log(), tf.log()[-2000:]
     types = [e["type"] for e in b.api("GET", f"/devices/{device['id']}/events?per_page=100")["events"]]
     assert "device.user_state.running" in types and "device.user_state.succeeded" in types, types
     tf.run("destroy", "-auto-approve", *ok)
