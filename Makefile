@@ -6,11 +6,13 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# reinstall when the dependencies change
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# reinstall when the dependencies change; `make demo` needs only the run dependencies
+STAMP     := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.run-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 HOST ?= 127.0.0.1
 PORT ?= 8080
+DEMO_ARGS ?=  # e.g. --i-know-demo-is-insecure, which the demo wants with a HOST beyond loopback
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint test-sqlite test-postgres system-deps venv web bench clean
@@ -19,6 +21,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test,postgres]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	rm -f $(VENV)/.run-installed-*
 	touch $@
 
 venv: $(STAMP)
@@ -40,8 +48,8 @@ $(WEB_DIST): $(WEB_MODULES) $(WEB_SOURCES)
 
 web: $(WEB_DIST)
 
-demo: $(STAMP) $(WEB_DIST)
-	$(BIN)/ingot serve --demo --host $(HOST) --port $(PORT)
+demo: $(RUN_STAMP) $(WEB_DIST)
+	$(BIN)/ingot serve --demo --host $(HOST) --port $(PORT) $(DEMO_ARGS)
 
 system-deps:
 	bash tests/support/system-deps.sh

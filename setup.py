@@ -1,4 +1,4 @@
-"""Build hook: copy the top-level provider-schema/ and migrations/ into the package.
+"""Build hook: copy the top-level provider-schema/, migrations/ and deploy/ into the package.
 
 Everything else is declared in pyproject.toml. The folders stay where they are (the
 source of truth, edited there); a built wheel carries copies in api/_bundled/, which
@@ -13,7 +13,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-BUNDLED = ("provider-schema", "migrations")  # api._bundled.NAMES (not imported: the build must not import api)
+# api._bundled.NAMES (not imported: the build must not import api)
+BUNDLED = ("provider-schema", "migrations", "deploy")
 
 
 class build_py_with_data(build_py):

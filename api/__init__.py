@@ -1,0 +1,1 @@
+"""Ingot: a self-hosted bare-metal cloud with an Equinix Metal-shaped API (layers: see README, "Layout")."""

@@ -8,15 +8,22 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from api import observability, security, web
+from api import idempotency, observability, security, web
 from api.core import db as dbmod
+from api.core import forwarding
 from api.core.config import Settings
-from api.core.errors import ServiceError
+from api.core.errors import ServiceError, Unauthorized
 from api.core.secrets import SecretBox, secret_key
 from api.core.urls import API_PREFIX, PUBLIC_API_PATHS
-from api.http_errors import error_response, http_exception_messages, register_error_handlers
+from api.http_errors import (
+    error_response,
+    http_exception_messages,
+    register_error_handlers,
+    service_error_response,
+)
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
+from api.routes.docs import DOCS_ASSETS
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -45,6 +52,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.wsgi_app = forwarding.wrap(app.wsgi_app, settings.trusted_proxy_networks)
     app.config.update(
         API_TITLE="Ingot Metal API",
         API_VERSION="1.0.0",
@@ -52,7 +60,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served by Ingot from the swagger-ui-bundle package, no CDN
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},  # nothing leaves the page
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -65,7 +74,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     app.teardown_appcontext(dbmod.close_session)
     register_error_handlers(app)
     observability.init_app(app)  # request id, access log, /metrics (before auth: every response gets an id)
-    security.init_app(app)  # before authentication: blocked sources never reach the token lookup
+    security.init_app(app)  # before authentication: malformed input never reaches the token lookup
 
     @app.before_request
     def _authenticate():
@@ -75,11 +84,22 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         try:
             g.principal = (web.request_principal(dbmod.session())  # the console's cookie, when no token is sent
                            or auth.authenticate(dbmod.session(), request.headers.get("X-Auth-Token")))
+        except Unauthorized as exc:  # counted per source; a source over the limit gets 429 instead
+            return service_error_response(security.refused_failure("api", exc))
         except ServiceError as exc:
-            return error_response(exc.status, exc.messages)
+            return service_error_response(exc)
         if g.principal.token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
             return error_response(403, ["this API key is read-only"])
         return None
+
+    @app.before_request
+    def _json_bodies():
+        """A body the API cannot read as JSON is a 415 that says so (not "field: missing")."""
+        if (request.path.startswith(API_PREFIX + "/") and request.method in ("POST", "PUT", "PATCH")
+                and request.content_length and not request.is_json and request.mimetype != "multipart/form-data"):
+            return error_response(415, ["body: send JSON, with the header Content-Type: application/json"])
+        return None
+    idempotency.init_app(app)  # after authentication: a key is remembered per caller
 
     api = IngotApi(app, spec_kwargs={
         "components": {"securitySchemes": {

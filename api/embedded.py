@@ -3,8 +3,10 @@ in a thread, and optionally the simulated lab. ``ingot serve`` and the test
 suite both start Ingot through :class:`Embedded`."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from pathlib import Path
 
 from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -14,15 +16,36 @@ from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
 from api.core.config import Settings
 from api.core.db import Database
+from api.core.instance_lock import InstanceLock
+from api.core.secrets import new_token
+from api.core.tls import server_context
 from api.core.urls import redact_path
-from api.engine.worker import Worker
+from api.engine.worker import Worker, resume_after_restart
+from api.serial_console import SerialConsoleServer
 from api.services import auth, demo
+from api.services.bmc_discovery import BmcProber
 from api.services.fleet_samples import FleetSampler
 from api.services.migrate import upgrade
 
 log = logging.getLogger("ingot")
 
-SIMLAB_PATH = "/_simlab"
+LAB_HOST = "127.0.0.1"          # the simulated lab's control API: loopback only, never the API's port
+LAB_STATE_FILE = "simlab.json"  # in the data directory: the lab's hosts across restarts
+STOP_WAIT = 10.0                # seconds stop() gives each thread
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """The lab's server logs nothing: its URL carries its secret, and its chatter is not Ingot's."""
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def _not_found(environ, start_response):
+    """The lab's port outside the lab's secret path."""
+    body = json.dumps({"errors": ["not found"]}).encode()
+    start_response("404 NOT FOUND", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class _RedactingHandler(WSGIRequestHandler):
@@ -81,24 +104,40 @@ class Embedded:
         self.demo_tokens: dict | None = None
         self.worker: Worker | None = None
         self.lab: SimLab | None = None
+        self.lab_url = ""
+        self.serial_console: SerialConsoleServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.settings.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def start(self) -> "Embedded":
+        """Serve. On SQLite, first take the database's lock.
+
+        Raises:
+            AlreadyRunning: another server uses this SQLite database (the message names it).
+        """
+        self.lock = InstanceLock(self.settings.sqlite_path).acquire() if self.settings.is_sqlite else None
+        try:
+            self._start()
+        except BaseException:
+            if self.lock is not None:
+                self.lock.release()
+            raise
+        return self
+
+    def _start(self) -> None:
         self.database = prepare_database(self.settings)
         self.app = create_app(self.settings, database=self.database)
-        wsgi = self.app
+        self.lab_server = None
         if self.with_simlab:
-            self.lab = SimLab(delay=self.settings.sim_delay)
-            wsgi = DispatcherMiddleware(self.app, {SIMLAB_PATH: create_lab_app(self.lab)})
-        self.server = make_server(self.host, self.port, wsgi, threaded=True, request_handler=_RedactingHandler)
+            self._start_lab()
+        self.server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_RedactingHandler,
+                                  ssl_context=server_context(self.settings))
         self.port = self.server.server_port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url
-            # the sim driver finds the lab through Settings (the app and the worker share this object)
-            self.settings.sim_lab_url = self.url + SIMLAB_PATH
         if self.demo_lab:
             with self.database.Session() as s:
                 seeded = demo.seed(s, self.app.extensions["ingot.secrets"], self.settings.data_dir,
@@ -106,18 +145,51 @@ class Embedded:
             self.demo_tokens = seeded or demo.saved_tokens(self.settings.data_dir)
         self.thread = threading.Thread(target=self.server.serve_forever, name="ingot-http", daemon=True)
         self.thread.start()
+        if self.lab is not None:
+            resumed = self.lab.resume()
+            if resumed:
+                log.info("simulated lab: %d powered-on hosts carry on (%s)", len(resumed), ", ".join(resumed))
         if self.with_worker:
+            if self.database.is_sqlite:
+                # we hold the database's lock: no other worker can own a lease on it
+                resume_after_restart(self.database)
             self.worker = Worker(self.database, self.settings, self.app.extensions["ingot.secrets"])
-            self.worker.start_thread()
+            self.worker_thread = self.worker.start_thread()
             FleetSampler(self.database, self.worker.stop).start_thread()  # the console's fleet-use chart
-        return self
+            BmcProber(self.database, self.settings, self.app.extensions["ingot.secrets"],
+                      self.worker.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
+        if self.settings.serial_console_port:
+            self.serial_console = SerialConsoleServer(self.settings, self.database,
+                                                      self.app.extensions["ingot.secrets"],
+                                                      port=self.settings.serial_console_port).start()
+
+    def _start_lab(self) -> None:
+        """The simulated lab on its own loopback port, under a secret path: never on the API's port."""
+        self.lab = SimLab(delay=self.settings.sim_delay, state_file=Path(self.settings.data_dir) / LAB_STATE_FILE)
+        secret = new_token()
+        wsgi = DispatcherMiddleware(_not_found, {f"/{secret}": create_lab_app(self.lab)})
+        self.lab_server = make_server(LAB_HOST, self.settings.sim_lab_port, wsgi, threaded=True,
+                                      request_handler=_QuietHandler)
+        self.lab_url = f"http://{LAB_HOST}:{self.lab_server.server_port}/{secret}"
+        # the sim driver finds the lab through Settings (the app and the worker share this object)
+        self.settings.sim_lab_url = self.lab_url
+        self.lab_thread = threading.Thread(target=self.lab_server.serve_forever, name="ingot-simlab", daemon=True)
+        self.lab_thread.start()
 
     def stop(self) -> None:
+        """Stop serving and working (running steps end first, within ``STOP_WAIT`` seconds)."""
         if self.worker is not None:
             self.worker.stop.set()
+        if self.serial_console is not None:
+            self.serial_console.stop()
         self.server.shutdown()
-        self.thread.join(timeout=10)
-        if self.lab is not None:
-            for h in list(self.lab.hosts.values()):
-                h.power, h.generation = "off", h.generation + 1  # stop simulated boots
+        self.thread.join(timeout=STOP_WAIT)
+        if self.worker is not None:
+            self.worker_thread.join(timeout=STOP_WAIT)
+        if self.lab_server is not None:
+            self.lab.stop()  # saves the hosts as they are (powered on ones stay on)
+            self.lab_server.shutdown()
+            self.lab_thread.join(timeout=STOP_WAIT)
         self.database.dispose()
+        if self.lock is not None:
+            self.lock.release()

@@ -1,11 +1,19 @@
-"""Every error as ``{"errors": ["field: reason", ...]}``, never an HTML page."""
+"""Every error as ``{"errors": ["field: reason", ...]}``, never an HTML page —
+including those the HTTP servers write themselves before any application code
+runs (a request line too long: 414, headers too large: 431, a malformed request:
+400): Werkzeug's development server (``ingot serve``) through
+:func:`serve_json_error_pages`, gunicorn through :func:`gunicorn_write_error`
+(installed by ``deploy/gunicorn.conf.py``)."""
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, jsonify
+from gunicorn.util import write_nonblock
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from api.core.errors import ServiceError
 
@@ -42,6 +50,13 @@ def error_response(status: int, messages: list[str]):
     return resp
 
 
+def service_error_response(error: ServiceError):
+    """A ServiceError's answer: its status, messages and headers (``Retry-After`` of a 429)."""
+    resp = error_response(error.status, error.messages)
+    resp.headers.update(error.headers)
+    return resp
+
+
 def http_exception_messages(error: HTTPException) -> list[str]:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
@@ -58,10 +73,30 @@ def _disk_full(error: OperationalError) -> bool:
     return "database or disk is full" in text or "no space left on device" in text or "disk full" in text
 
 
+# http.server's send_error fills in %(code)d and %(message)s (constant, HTML-escaped texts without quotes)
+JSON_ERROR_PAGE = '{"errors": ["%(code)d %(message)s"]}'
+
+
+def serve_json_error_pages() -> None:
+    """Werkzeug's development server writes its own errors (414, 431, 400) as JSON."""
+    WSGIRequestHandler.error_message_format = JSON_ERROR_PAGE
+    WSGIRequestHandler.error_content_type = "application/json"
+
+
+def gunicorn_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` (its own 400, 414, 431 and 500 pages), as JSON."""
+    body = json.dumps({"errors": [f"{status_int} {reason}" + (f": {mesg}" if mesg else "")]})
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, (head + body).encode("latin1"))
+
+
 def register_error_handlers(app: Flask) -> None:
+    serve_json_error_pages()
+
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
-        return error_response(error.status, error.messages)
+        return service_error_response(error)
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(error: OperationalError):

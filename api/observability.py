@@ -50,7 +50,7 @@ from api.core.urls import redact_path
 from api.models import Device, Machine
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # fullmatch
 
 access_log = logging.getLogger("ingot.access")
 log = logging.getLogger("ingot.observability")
@@ -60,7 +60,7 @@ log = logging.getLogger("ingot.observability")
 
 def _request_id() -> str:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    return incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+    return incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _endpoint_label() -> str:

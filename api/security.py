@@ -1,152 +1,169 @@
-"""Abuse limits and audit glue around every request.
+"""Abuse limits, strict input and audit glue around every request.
 
-- **Failed authentication is rate limited per source address.** Each 401 on
-  the API (bad, missing or expired ``X-Auth-Token``) and each 404 for an
-  unknown per-device metadata or boot token counts as one failure of the
-  request's source address. An address with ``limit`` failures within
-  ``window`` seconds gets ``429 Too Many Requests`` (with ``Retry-After``) on
-  every authenticated path and token path until its oldest failure in the
-  window ages out, so guessing tokens costs time, not just requests.
-  The counter is per process (each gunicorn worker counts on its own); the
-  source address is ``request.remote_addr``, so behind a reverse proxy set up
-  the proxy-headers middleware or every client shares the proxy's address.
+- **Failed authentication is counted per source address and kind**, in the
+  database (``rate_counters``), so every API process shares one count:
+  ``api`` — an ``X-Auth-Token`` (or console sign-in token) that is missing,
+  unknown or expired; ``token`` — a secret in a URL that matches nothing (a
+  metadata secret, a boot credential, a machine's boot token); ``password`` — a
+  console sign-in with a wrong password. Only failures count: a 404 for an
+  absent key under a valid secret, a 403 or a 409 do not. A source with
+  ``limit`` failures of a kind within ``window`` seconds gets ``429`` (with
+  ``Retry-After``) **instead of** the 401/404 its next failing attempts would
+  get, until the count ages out; a request whose credential is valid is always
+  served, whatever others did from the same address. A password sign-in from
+  such a source is refused before the password is checked (passwords can be
+  guessed; 256-bit tokens cannot).
+- **Netboot lookups by MAC are limited per source**: each lookup that hands
+  out no credential (an unknown MAC, a machine with nothing to boot, a
+  credential already issued) counts as ``lookup``; a source with
+  ``boot_lookup_limit`` of them in the window gets ``429`` and no script at all
+  for any MAC, until the count ages out.
+- The source is :func:`api.core.remote.client_address`: the peer, or the
+  client named by ``X-Forwarded-For`` when the peer is a trusted proxy
+  (``INGOT_TRUSTED_PROXIES``).
+- **Strict input, before authentication** (:mod:`api.core.strict_input`): NUL
+  in the path or query (400); a JSON body nested deeper than 32 levels or with
+  a duplicate key (400), NUL (400), invalid Unicode, an integer beyond 64 bits
+  or a number that is not finite (422 naming the field).
 - **Request bodies are bounded** by ``MAX_CONTENT_LENGTH``
   (``INGOT_MAX_REQUEST_BYTES``); a larger body is a JSON ``413``.
 - **Rejected state-changing requests are audited.** A POST/PUT/PATCH/DELETE
   by an authenticated caller that ends in an error is recorded as an
   ``api.request.rejected`` event with actor, target and outcome (``denied``
   for 403/404, ``failed`` otherwise); successful changes are recorded by the
-  routes themselves.
+  services themselves.
 
 Settings: ``auth_failure_limit`` (``INGOT_AUTH_FAILURE_LIMIT``, default 20; 0
-turns the limiter off) and ``auth_failure_window`` (``INGOT_AUTH_FAILURE_WINDOW``,
-seconds, default 60).
+turns the counting of failures off), ``boot_lookup_limit``
+(``INGOT_BOOT_LOOKUP_LIMIT``, default 30; 0: off) and ``auth_failure_window``
+(``INGOT_AUTH_FAILURE_WINDOW``, seconds, default 60) for both.
 """
 from __future__ import annotations
 
-import collections
 import logging
 import math
-import threading
 import time
 from typing import Callable
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
 
 from api.core import db
-from api.core.config import Settings
-from api.core.urls import API_PREFIX, PUBLIC_API_PATHS, TOKEN_PATHS
+from api.core.config import Settings, proxy_networks
+from api.core.errors import NotFound, ServiceError, TooManyRequests
+from api.core.remote import client_address
+from api.core.strict_input import InputError, escape_controls, parse_json_body
+from api.core.urls import API_PREFIX
 from api.http_errors import error_response
-from api.services import audit
+from api.services import audit, rate_limits
 
 log = logging.getLogger("ingot.security")
 
-MAX_TRACKED_ADDRESSES = 100_000
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KINDS = ("api", "token", "password", "lookup")
 
 
-class FailedAuthLimiter:
-    """Sliding-window count of authentication failures per source address.
+class FailureLimiter:
+    """Failures per (kind, source) in a sliding window, counted in the database.
 
-    Thread-safe; memory is bounded by ``max_tracked`` addresses (the
-    quietest are forgotten first when an attacker sprays addresses).
+    ``limit`` bounds the authentication kinds, ``lookup_limit`` the netboot
+    lookups; 0 turns a bound off. ``clock`` gives epoch seconds.
     """
 
     def __init__(self, limit: int = Settings.auth_failure_limit, window: float = Settings.auth_failure_window,
-                 clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED_ADDRESSES):
+                 lookup_limit: int = Settings.boot_lookup_limit, clock: Callable[[], float] = time.time):
         self.limit = limit
         self.window = window
+        self.lookup_limit = lookup_limit
         self.clock = clock
-        self.max_tracked = max_tracked
-        self._failures: dict[str, collections.deque] = {}
-        self._lock = threading.Lock()
 
-    @property
-    def enabled(self) -> bool:
-        return self.limit > 0 and self.window > 0
+    def limit_of(self, kind: str) -> int:
+        return self.lookup_limit if kind == "lookup" else self.limit
 
-    def _trim(self, q: collections.deque, now: float) -> None:
-        while q and q[0] <= now - self.window:
-            q.popleft()
+    def enabled(self, kind: str) -> bool:
+        return self.limit_of(kind) > 0 and self.window > 0
 
-    def retry_after(self, address: str) -> float:
-        """Seconds until ``address`` may try again; 0 when it is not blocked."""
-        if not self.enabled:
+    def retry_after(self, session: Session, kind: str, source: str) -> float:
+        """Seconds until ``source`` is under the limit of ``kind`` again; 0 when it is."""
+        if not self.enabled(kind):
             return 0.0
-        now = self.clock()
-        with self._lock:
-            q = self._failures.get(address)
-            if not q:
-                return 0.0
-            self._trim(q, now)
-            if len(q) < self.limit:
-                if not q:
-                    del self._failures[address]
-                return 0.0
-            # blocked until enough failures age out to fall below the limit
-            return max(0.0, q[len(q) - self.limit] + self.window - now)
+        return rate_limits.retry_after(session, f"{kind}:{source}", self.limit_of(kind), self.window, self.clock())
 
-    def record_failure(self, address: str) -> bool:
-        """Count one failure; returns True when this one reached the limit."""
-        if not self.enabled:
+    def count(self, session: Session, kind: str, source: str) -> bool:
+        """Count one for ``source`` and commit; True when this one reached the limit."""
+        if not self.enabled(kind):
             return False
-        now = self.clock()
-        with self._lock:
-            q = self._failures.get(address)
-            if q is None:
-                if len(self._failures) >= self.max_tracked:
-                    self._evict(now)
-                q = self._failures[address] = collections.deque()
-            self._trim(q, now)
-            q.append(now)
-            # keep no more than the limit: older ones cannot matter any more
-            while len(q) > self.limit:
-                q.popleft()
-            return len(q) == self.limit
-
-    def _evict(self, now: float) -> None:
-        for addr in [a for a, q in self._failures.items() if not q or q[-1] <= now - self.window]:
-            del self._failures[addr]
-        if len(self._failures) >= self.max_tracked:
-            quietest = sorted(self._failures, key=lambda a: self._failures[a][-1])
-            for addr in quietest[: max(1, len(quietest) // 10)]:
-                del self._failures[addr]
-
-    def reset(self, address: str | None = None) -> None:
-        with self._lock:
-            if address is None:
-                self._failures.clear()
-            else:
-                self._failures.pop(address, None)
+        rate_limits.count(session, f"{kind}:{source}", self.window, self.clock())
+        session.commit()
+        return self.retry_after(session, kind, source) > 0
 
 
-def limiter(app: Flask | None = None) -> FailedAuthLimiter:
+def limiter(app: Flask | None = None) -> FailureLimiter:
     return (app or current_app).extensions["ingot.auth_limiter"]
 
 
-def _source() -> str:
-    return request.remote_addr or "unknown"
+def _too_many(what: str, source: str, wait: float) -> TooManyRequests:
+    return TooManyRequests(f"too many {what} from {source}; try again in {math.ceil(wait)} s", wait)
 
 
-def _guarded(path: str) -> bool:
-    """Paths whose access depends on a secret: authenticated API and token URLs."""
-    if TOKEN_PATHS.match(path):
-        return True
-    return path.startswith(API_PREFIX + "/") and not path.startswith(PUBLIC_API_PATHS)
+def refused_failure(kind: str, error: ServiceError, what: str = "failed authentication attempts") -> ServiceError:
+    """What a failed authentication of ``kind`` answers: ``error`` itself (counted), or a 429
+    when its source is over the limit already (not counted again)."""
+    session, source, lim = db.session(), client_address(), limiter()
+    session.rollback()  # the request's reads so far; the count is a transaction of its own
+    wait = lim.retry_after(session, kind, source)
+    if wait > 0:
+        return _too_many(what, source, wait)
+    if lim.count(session, kind, source):
+        log.warning("%s failures from %s reached %d in %.0f s; refusing its failing attempts for a while",
+                    kind, source, lim.limit_of(kind), lim.window)
+    return error
 
 
-def _is_failure(path: str, status: int) -> bool:
-    if status == 401 and path.startswith(API_PREFIX + "/"):
-        return True
-    return status == 404 and bool(TOKEN_PATHS.match(path))
+def secret_not_found() -> ServiceError:
+    """A secret in the URL that matches nothing: a 404, counted (or a 429)."""
+    return refused_failure("token", NotFound("Not found"))
+
+
+def refuse_if_blocked(kind: str, what: str) -> None:
+    """Raises TooManyRequests when this request's source is over the limit of ``kind``."""
+    source = client_address()
+    wait = limiter().retry_after(db.session(), kind, source)
+    if wait > 0:
+        raise _too_many(what, source, wait)
+
+
+def count_lookup() -> None:
+    """Count one netboot lookup by MAC that handed out no credential."""
+    if limiter().count(db.session(), "lookup", client_address()):
+        log.warning("netboot lookups from %s reached %d in %.0f s; answering it 429 for a while",
+                    client_address(), limiter().lookup_limit, limiter().window)
+
+
+def _check_request() -> None:
+    """Raises InputError for what no handler may see (see :mod:`api.core.strict_input`)."""
+    if "\x00" in request.path:
+        raise InputError(400, "path", "NUL characters are not allowed")
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            raise InputError(400, key.replace("\x00", "") or "query", "NUL characters are not allowed")
+    if request.is_json:
+        raw = request.get_data(cache=True)
+        if raw:
+            parse_json_body(raw)
 
 
 def init_app(app: Flask) -> None:
-    """Install the limiter and hooks. Call before the authentication hook is
-    registered so a blocked address never reaches the token lookup."""
+    """Install the limiter and the request hooks (before authentication's).
+
+    Raises:
+        ValueError: ``INGOT_TRUSTED_PROXIES`` names something that is not an address or network.
+    """
     settings: Settings = app.config["INGOT"]
-    app.extensions["ingot.auth_limiter"] = FailedAuthLimiter(limit=settings.auth_failure_limit,
-                                                            window=settings.auth_failure_window)
+    proxy_networks(settings.trusted_proxies)
+    app.extensions["ingot.auth_limiter"] = FailureLimiter(limit=settings.auth_failure_limit,
+                                                          window=settings.auth_failure_window,
+                                                          lookup_limit=settings.boot_lookup_limit)
 
     @app.errorhandler(413)
     def _body_too_large(_error):
@@ -154,64 +171,23 @@ def init_app(app: Flask) -> None:
         return error_response(413, [f"body: the request body is too large (the limit is {limit} bytes)"])
 
     @app.before_request
-    def _refuse_nul_characters():
-        where = _nul_in_request()
-        if where:
-            return error_response(400, [f"{where}: NUL characters are not allowed"])
+    def _refuse_bad_input():
+        try:
+            _check_request()
+        except InputError as exc:
+            return error_response(exc.status, [exc.message])
         return None
-
-    @app.before_request
-    def _refuse_blocked_sources():
-        if not _guarded(request.path):
-            return None
-        wait = limiter(app).retry_after(_source())
-        if wait <= 0:
-            return None
-        resp = error_response(429, [f"too many failed authentication attempts from {_source()}; "
-                                    f"try again in {math.ceil(wait)} s"])
-        resp.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        return resp
 
     @app.after_request
     def _after(response):
-        path = request.path
-        if _is_failure(path, response.status_code):
-            if limiter(app).record_failure(_source()):
-                log.warning("authentication failures from %s reached %d in %.0f s; blocking it",
-                            _source(), limiter(app).limit, limiter(app).window)
         if (request.method in STATE_CHANGING and response.status_code >= 400
                 and response.status_code not in (401, 429) and g.get("principal") is not None):
             _audit_rejected(response)
         return response
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _nul_in_request() -> str:
-    """Where a NUL character hides in the request, or "". No database stores
-    one in a text column (PostgreSQL refuses it outright), so it is a 400."""
-    if "\x00" in request.path:
-        return "path"
-    for key, value in request.args.items(multi=True):
-        if "\x00" in key or "\x00" in value:
-            return key.replace("\x00", "") or "query"
-    if request.is_json and request.content_length:
-        body = request.get_json(silent=True)
-        if _has_nul(body):
-            return "body"
-    return ""
-
-
 def _clean(value: str, size: int) -> str:
-    return (value or "").replace("\x00", "")[:size]
+    return escape_controls(value or "")[:size]
 
 
 def _audit_rejected(response) -> None:
@@ -238,8 +214,8 @@ def _audit_rejected(response) -> None:
                               project_id=args.get("project_id") or None, target_type=_clean(target_type, 32),
                               target_id=_clean(target_id, 36))
     except Exception as exc:  # auditing a failure must not turn it into a 500
-        log.warning("could not record rejected request %s %s: %s", request.method, request.path,
-                    type(exc).__name__)
+        log.warning("could not record rejected request %s %s: %s", request.method,
+                    escape_controls(request.path), type(exc).__name__)
         try:
             db.session().rollback()
         except Exception:

@@ -3,7 +3,7 @@
 Builds the app from ``INGOT_*`` environment variables. It runs no engine
 worker (start ``ingot worker`` processes for that) and applies no migrations
 (the gunicorn master does, once, in ``deploy/gunicorn.conf.py``; or run
-``ingot db upgrade`` yourself and set ``INGOT_MIGRATE_ON_START=0``).
+``ingot admin db upgrade`` yourself and set ``INGOT_MIGRATE_ON_START=0``).
 
 The connection pool is sized for one gunicorn worker process: a gthread
 worker serves ``INGOT_WEB_THREADS`` requests at a time, each holding at most

@@ -52,8 +52,9 @@ from api.bmc.power_sync import PowerTarget, poll_power, summarize
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
+from api.engine.power_sync import PowerSync
 from api.models import Machine
-from api.services.fleet import PowerSync, enroll_from_file
+from api.services.enrollment import enroll_from_file
 from tests.support.peers.http_tap import start_black_hole, start_http_tap
 from tests.support.peers.ipmi import start_ipmi_sim
 from tests.support.peers.redfish import fake_systems, start_sushy_emulator

@@ -11,7 +11,9 @@ Everything is read from the environment, through ``api.core.config.Settings``:
     INGOT_WEB_THREADS       threads per worker (gthread)        (4)
     INGOT_WEB_TIMEOUT       seconds before a stuck worker is killed (60)
     INGOT_GRACEFUL_TIMEOUT  seconds running requests get on SIGTERM (30)
-    INGOT_FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-*  (127.0.0.1)
+    INGOT_TRUSTED_PROXIES   proxies trusted for X-Forwarded-* (addresses/CIDRs; none)
+                            -- gunicorn's forwarded_allow_ips and the app's ProxyFix both
+    INGOT_TLS_CERT / INGOT_TLS_KEY  serve HTTPS with this certificate and key (certfile/keyfile)
     INGOT_MIGRATE_ON_START  run migrations (+ bootstrap operator) in the master, once (1)
     INGOT_LOG_LEVEL         gunicorn's own log level               (info)
     INGOT_DB_POOL_SIZE / INGOT_DB_MAX_OVERFLOW   per-worker connection pool (see api/wsgi.py)
@@ -30,9 +32,15 @@ _OWN_METRICS_DIR = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _OWN_METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ingot-metrics-")
 
+from gunicorn import util as _gunicorn_util  # noqa: E402
+
 from api.core.config import Settings  # noqa: E402 - after the metrics dir is set
+from api.http_errors import gunicorn_write_error  # noqa: E402
 
 _settings = Settings.from_env()
+# gunicorn's own error pages (a request line too long: 414, headers too large: 431, a malformed
+# request: 400) are JSON like every other error; set here, in the master, so every worker has it
+_gunicorn_util.write_error = gunicorn_write_error
 
 bind = _settings.bind or "127.0.0.1:8080"
 workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)
@@ -42,7 +50,10 @@ timeout = _settings.web_timeout
 graceful_timeout = _settings.graceful_timeout
 keepalive = 5
 backlog = 2048
-forwarded_allow_ips = _settings.forwarded_allow_ips
+# one setting: the proxies gunicorn believes for the scheme are those the app believes (api/core/forwarding.py)
+forwarded_allow_ips = ",".join(str(n) for n in _settings.trusted_proxy_networks)
+certfile = _settings.tls_cert or None
+keyfile = _settings.tls_key or None
 proc_name = "ingot-api"
 accesslog = None          # Ingot writes its own access log, with the request id (api/observability.py)
 errorlog = "-"

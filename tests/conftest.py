@@ -4,7 +4,6 @@ users, a real Ingot HTTP server with the simulated lab, and factories of real
 BMC peers. Helpers live in tests/support; this file only declares fixtures."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.support.peers._util import stopped_afterwards
 from tests.support.peers.http_tap import start_black_hole, start_http_tap
 from tests.support.peers.ipmi import start_ipmi_sim
 from tests.support.peers.redfish import fake_system, start_sushy_emulator
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.server import start_server
 from tests.support.settings import TEST_DB, make_settings
@@ -39,15 +39,6 @@ def pytest_collection_modifyitems(config, items):
         parts = item.path.relative_to(config.rootpath).parts
         if len(parts) > 1 and parts[0] == "tests" and parts[1] in FOLDER_MARKS:
             item.add_marker(getattr(pytest.mark, FOLDER_MARKS[parts[1]]))
-
-
-@pytest.fixture(autouse=True)
-def _forget_flask_cli_env():
-    """Flask's CLI (`ingot …` invoked in-process by CLI tests) sets FLASK_RUN_FROM_CLI;
-    a Flask program started later as a subprocess (sushy-emulator) would then
-    ignore app.run() and exit. Keep it from leaking between tests."""
-    yield
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
 
 
 # --- databases -------------------------------------------------------------------
@@ -158,6 +149,15 @@ def lab(database, box, settings):
 @pytest.fixture
 def server(settings):
     """A real Ingot server with its in-process worker (see tests/support/server.py)."""
+    emb = start_server(settings)
+    yield emb
+    emb.stop()
+
+
+@pytest.fixture
+def console_server(settings):
+    """A real Ingot server (simulated lab) that also serves serial consoles over SSH, as `ingot serve` does."""
+    settings.serial_console_port = free_port()
     emb = start_server(settings)
     yield emb
     emb.stop()

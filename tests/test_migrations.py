@@ -44,7 +44,7 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     from api.cli import main
     monkeypatch.setenv("INGOT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("INGOT_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(main, ["db", "upgrade"])
+    result = CliRunner().invoke(main, ["admin", "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"database at revision {head_revision()}" in result.output
     assert (tmp_path / "ingot.sqlite").exists()

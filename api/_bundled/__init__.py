@@ -1,4 +1,4 @@
-"""Data folders shipped inside the package (provider-schema/, migrations/); imports nothing of Ingot's.
+"""Data folders shipped inside the package (provider-schema/, migrations/, deploy/); imports nothing of Ingot's.
 
 The top-level folders of the checkout are the source of truth: building the wheel
 (setup.py) copies them here, so an installed Ingot finds them with importlib.resources.
@@ -11,7 +11,8 @@ from pathlib import Path
 
 PROVIDER_SCHEMA = "provider-schema"
 MIGRATIONS = "migrations"
-NAMES = (PROVIDER_SCHEMA, MIGRATIONS)
+DEPLOY = "deploy"  # gunicorn.conf.py, for `ingot serve --production` from a wheel
+NAMES = (PROVIDER_SCHEMA, MIGRATIONS, DEPLOY)
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

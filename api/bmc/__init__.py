@@ -13,7 +13,11 @@ DRIVERS = {
     "redfish": "api.bmc.redfish:RedfishDriver",
     "ipmi": "api.bmc.ipmi:IPMIDriver",
     "qemu": "api.bmc.qemu:QemuDriver",
+    "wol": "api.bmc.wol:WolDriver",
 }
+# drivers with no BMC behind them: the engine learns their power from the machine's own
+# callbacks (its iPXE fetch, the ramdisk's reports) and Ingot's ramdisk reads their hardware
+CALLBACK_POWERED = frozenset({"wol"})
 
 
 def get_driver(name: str, address: str, username: str | None = None,

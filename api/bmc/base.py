@@ -50,6 +50,7 @@ def error_kind(exc: BaseException | None) -> str:
 
 POWER_ON = "on"
 POWER_OFF = "off"
+POWER_UNKNOWN = "unknown"   # only drivers that cannot read the power (wol without a probe)
 POWER_STATES = (POWER_ON, POWER_OFF)
 
 # set_power() actions
@@ -133,7 +134,7 @@ class BMCDriver(abc.ABC):
 
     @abc.abstractmethod
     def power_state(self) -> str:
-        """Return ``"on"`` or ``"off"``."""
+        """Return ``"on"`` or ``"off"`` (``"unknown"`` from a driver that cannot tell, see wol)."""
 
     @abc.abstractmethod
     def set_power(self, action: str) -> None:
@@ -158,6 +159,11 @@ class BMCDriver(abc.ABC):
     def eject_virtual_media(self) -> None:
         """Detach virtual media (optional capability)."""
         raise BMCUnsupported(f"{self.name} driver has no virtual media", address=self.address)
+
+    def open_console(self, on_output, on_closed):
+        """Attach to the machine's serial console (optional capability): a
+        :class:`api.bmc.console.Console` that hands output to ``on_output(bytes)``."""
+        raise BMCUnsupported(f"the {self.name} driver has no serial console", address=self.address)
 
     def close(self) -> None:
         """Release sessions or sockets; safe to call twice."""

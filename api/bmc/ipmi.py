@@ -25,6 +25,14 @@ session left idle for about half a minute then wedges the next command (its
 own keepalive collides with it). So a Command idle for more than
 ``IDLE_RELOGIN`` seconds is logged out and replaced by a fresh login, which
 costs a few round trips.
+pyghmi's process-wide state can itself wedge: when its I/O thread has died,
+or a call times out although the BMC answers an RMCP presence ping (so the
+BMC is alive and pyghmi is not), every later call to every BMC would hang.
+The driver then throws that state away (:func:`reset_pyghmi`): the I/O
+thread, its sockets, its session tables and its module-wide locks start
+afresh, the per-BMC locks too (a stuck or abandoned thread may hold any of
+them for ever). The call that saw the wedge
+still fails as unreachable; the engine's retry gets a fresh session.
 Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
 1.6 on Python 3 never recognises its own live session (it compares the str
 with the bytes it stored) and the second ``Command`` for the same BMC waits
@@ -51,13 +59,15 @@ from api.bmc.base import (
     Inventory,
 )
 from api.bmc.ipmi_health import read_health
+from api.bmc.sol import SolConsole
 
 try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
     from pyghmi import exceptions as pyghmi_exc
     from pyghmi.ipmi import command as ipmi_command
     from pyghmi.ipmi import fru as ipmi_fru
+    from pyghmi.ipmi.private import session as ipmi_session
 except ImportError:  # pragma: no cover - pyghmi is a hard dependency
-    pyghmi_exc = ipmi_command = ipmi_fru = None  # type: ignore[assignment]
+    pyghmi_exc = ipmi_command = ipmi_fru = ipmi_session = None  # type: ignore[assignment]
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,6 +103,63 @@ def _bmc_lock(key: tuple) -> threading.Lock:
         if lock is None:
             lock = _LOCKS[key] = threading.Lock()
         return lock
+
+
+# ASF presence ping (RMCP class 6): a BMC answers it without a session
+_ASF_PING = bytes([0x06, 0x00, 0xFF, 0x06, 0x00, 0x00, 0x11, 0xBE, 0x80, 0x00, 0x00, 0x00])
+
+
+def asf_ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True if an RMCP/ASF presence ping to ``host:port`` gets a pong."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(_ASF_PING, (host, port))
+            data, _ = s.recvfrom(512)
+        except OSError:  # timeout, refused, unreachable
+            return False
+        return len(data) >= 9 and data[3] == 0x06 and data[8] == 0x40
+
+
+def pyghmi_alive() -> bool:
+    """False when pyghmi's I/O thread was started and has died since."""
+    thread = ipmi_session.iothread
+    return thread is None or thread.is_alive()
+
+
+def reset_pyghmi(reason: str) -> None:
+    """Throw away pyghmi's process-wide I/O thread, sockets and sessions (see module docstring)."""
+    LOG.warning("resetting pyghmi's I/O state: %s", reason)
+    with _LOCKS_GUARD:
+        _COMMANDS.clear()
+        _LOCKS.clear()
+    old, sockets = ipmi_session.iothread, list(ipmi_session.iosockets)
+    if old is not None and old.is_alive():
+        old.running = False  # it leaves its loop at the next wake-up, which the ping below causes
+        try:
+            sockets[0].sendto(b"\x01", (ipmi_session.myself or "127.0.0.1", sockets[0].getsockname()[1]))
+        except (OSError, IndexError):
+            pass
+        threading.Thread.join(old, 1.0)  # pyghmi's own join() logs every session out and waits forever
+    session_cls = ipmi_session.Session
+    session_cls.bmc_handlers = {}
+    session_cls.waiting_sessions = {}
+    session_cls.initting_sessions = {}
+    session_cls.keepalive_sessions = {}
+    session_cls.peeraddr_to_nodes = {}
+    session_cls.socketpool = {}
+    # a thread stuck inside pyghmi may hold its module-wide locks for ever (seen in CI: every later
+    # login waited on KEEPALIVE_SESSIONS); pyghmi looks them up by name at each use
+    session_cls.socketchecking = None  # pyghmi makes a new one
+    ipmi_session.KEEPALIVE_SESSIONS = threading.RLock()
+    ipmi_session.WAITING_SESSIONS = threading.RLock()
+    ipmi_session.iosockets = []
+    ipmi_session.iothread = None
+    ipmi_session.iothreadready = False
+    if old is None or not old.is_alive():
+        for sock in sockets:  # nobody selects on them any more
+            sock.close()
 
 
 def parse_address(address: str, port_option: Any = None) -> tuple[str, int]:
@@ -180,6 +247,8 @@ class IPMIDriver(BMCDriver):
         deadline = time.monotonic() + limit
         done = threading.Event()
         box: dict[str, Any] = {}
+        if not pyghmi_alive():
+            reset_pyghmi("its I/O thread has died")
         lock = _bmc_lock(self._key)
 
         def work() -> None:
@@ -203,6 +272,8 @@ class IPMIDriver(BMCDriver):
         worker.start()
         if not done.wait(limit):
             self._forget()  # the session may be wedged; start afresh next time
+            if asf_ping(self.host, self.port):
+                reset_pyghmi(f"no answer within {limit:g}s from {self.address}, which answers a ping")
             raise BMCUnreachable(f"IPMI {what}: no answer within {limit:g}s", address=self.address)
         if "error" in box:
             raise self._translate(box["error"], what)
@@ -380,6 +451,13 @@ class IPMIDriver(BMCDriver):
         """The SDR's sensors and the newest SEL entries (reading every sensor takes a moment: twice the
         usual time is allowed)."""
         return self._call("health", read_health, timeout=2 * self.timeout)
+
+    def open_console(self, on_output, on_closed) -> SolConsole:
+        """The machine's serial console over IPMI Serial-over-LAN."""
+        try:
+            return SolConsole(self.host, self.port, self.username or "", self.password or "", on_output, on_closed)
+        except Exception as exc:  # noqa: BLE001 - pyghmi's own errors, typed for the caller
+            raise self._translate(exc, "serial-over-LAN") from exc
 
     def close(self) -> None:
         # The Command (and its IPMI session) is shared by every driver for this

@@ -12,8 +12,10 @@ every boot.
 Drivers are rebuilt per call, maybe in another process, so everything lives
 in a state directory: ``<state_dir>/<name>.json`` (pid, process start time,
 boot devices, disk), ``<name>.serial.log`` (the VM's serial console, one per
-power on; the previous one is kept as ``.serial.log.1``), ``<name>.qemu.log``
-(QEMU's own stderr) and ``<name>.qmp`` (QMP socket for ACPI soft power off).
+power on; the previous one is kept as ``.serial.log.1``), ``<name>.serial.sock``
+(the same serial port, interactive: :meth:`QemuDriver.open_console`),
+``<name>.qemu.log`` (QEMU's own stderr) and ``<name>.qmp`` (QMP socket for ACPI
+soft power off).
 
 Options (``machine.bmc.options``):
 
@@ -57,14 +59,16 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnsupported, Inventory
+from api.bmc.base import POWER_OFF, POWER_ON, BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory
+from api.bmc.console import SocketConsole
 
 GUEST_INGOT_IP = "10.0.2.100"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch
+_MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
 OVMF_CODE = ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = ("/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd")
+CONSOLE_HISTORY = 16 * 1024   # bytes of the serial log a new console starts with
 
 
 def default_state_dir() -> Path:
@@ -99,7 +103,7 @@ class QemuDriver(BMCDriver):
     def __init__(self, address: str, username: str | None = None, password: str | None = None,
                  options: dict[str, Any] | None = None, timeout: float = 10.0):
         super().__init__(address, username, password, options, timeout)
-        if not _NAME_RE.match(address or ""):
+        if not _NAME_RE.fullmatch(address or ""):
             raise BMCError(f"invalid QEMU VM name {address!r} (letters, digits, '.', '_', '-')",
                            address=address)
         o = self.options
@@ -113,7 +117,7 @@ class QemuDriver(BMCDriver):
         if self.boot_mode not in ("bios", "uefi"):
             raise BMCError(f"invalid boot_mode {self.boot_mode!r} (bios or uefi)", address=address)
         self.mac = str(o.get("mac") or mac_for(address)).lower()
-        if not _MAC_RE.match(self.mac):
+        if not _MAC_RE.fullmatch(self.mac):
             raise BMCError(f"invalid MAC {self.mac!r}", address=address)
         self.nic_model = o.get("nic_model", "virtio-net-pci")
         self.memory = int(o.get("memory", 512))
@@ -127,8 +131,8 @@ class QemuDriver(BMCDriver):
         self.extra_args = list(o.get("extra_args") or [])
         self.forwards = dict(o.get("forwards") or {})
         for guest, host in self.forwards.items():
-            if not re.match(r"^10\.0\.2\.\d{1,3}:\d{1,5}$", str(guest)) or \
-                    not re.match(r"^[A-Za-z0-9_.-]+:\d{1,5}$", str(host)):
+            if not re.fullmatch(r"10\.0\.2\.\d{1,3}:\d{1,5}", str(guest)) or \
+                    not re.fullmatch(r"[A-Za-z0-9_.-]+:\d{1,5}", str(host)):
                 raise BMCError(f"invalid forward {guest!r} -> {host!r} (want '10.0.2.N:port' -> 'host:port')",
                                address=address)
 
@@ -139,6 +143,10 @@ class QemuDriver(BMCDriver):
     @property
     def serial_log(self) -> Path:
         return self._path(".serial.log")
+
+    @property
+    def serial_socket(self) -> Path:
+        return self._path(".serial.sock")
 
     @property
     def qemu_log(self) -> Path:
@@ -235,11 +243,28 @@ class QemuDriver(BMCDriver):
         except OSError:
             return ""
 
+    def open_console(self, on_output, on_closed) -> SocketConsole:
+        """The VM's serial port, interactive (QEMU serves one client at a time; Ingot's serial
+        console server holds that one connection and shares it). ``history``: the end of this
+        boot's serial log."""
+        if self.power_state() != POWER_ON:
+            raise BMCUnreachable("the VM is powered off", address=self.address)
+        try:
+            with open(self.serial_log, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - CONSOLE_HISTORY))
+                history = fh.read()
+        except OSError:
+            history = b""
+        return SocketConsole(str(self.serial_socket), on_output, on_closed, history=history,
+                             timeout=self.timeout, label=self.address)
+
     def forget(self, remove_disk: bool = False) -> None:
         """Power off and delete the VM's state files (and its disk if ``remove_disk``)."""
         with self._locked() as state:
             self._power_off(state)
-        for suffix in (".json", ".serial.log", ".serial.log.1", ".qemu.log", ".qmp", ".pid", ".lock", ".vars.fd"):
+        for suffix in (".json", ".serial.log", ".serial.log.1", ".serial.sock", ".qemu.log", ".qmp", ".pid",
+                       ".lock", ".vars.fd"):
             self._path(suffix).unlink(missing_ok=True)
         if remove_disk:
             for disk in self.disks:
@@ -286,7 +311,10 @@ class QemuDriver(BMCDriver):
             self.qemu, "-name", self.address, "-accel", accel, "-m", str(self.memory),
             "-smp", str(self.cpus), "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
             "-smbios", f"type=1,manufacturer=QEMU,serial={self.address}",
-            "-serial", f"file:{self.serial_log}",
+            # the serial port: a socket for interactive consoles, everything it prints also logged
+            "-chardev", "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s" % (
+                str(self.serial_socket).replace(",", ",,"), str(self.serial_log).replace(",", ",,")),
+            "-serial", "chardev:serial0",
             "-qmp", f"unix:{self._path('.qmp')},server=on,wait=off",
             "-netdev", netdev, "-device", f"{self.nic_model},netdev=n0,mac={self.mac}",
             *drive, "-boot", boot, *self._firmware(),

@@ -8,6 +8,9 @@ or ``host:port`` gets ``https://``. Options:
   with :class:`BMCError` if there are several.
 * ``verify_tls`` -- ``True`` (default: verify against the system CA store),
   ``False`` (no verification), or a path to a CA bundle file/directory.
+* ``console_command`` -- what to run after an SSH login to the BMC's serial
+  console, for BMCs that need one (iDRAC ``console com2``, iLO ``vsp``);
+  ``ipmi_port`` -- the port of its IPMI SOL (default 623).
 
 Connections are cached per (address, username) for the whole process, so the
 many short-lived drivers the engine builds for one BMC share one sushy root
@@ -41,6 +44,8 @@ from api.bmc.base import (
     Inventory,
 )
 from api.bmc.redfish_health import read_health
+from api.bmc.sol import SolConsole
+from api.bmc.ssh_console import SshConsole
 
 try:
     import requests
@@ -565,6 +570,45 @@ class RedfishDriver(BMCDriver):
             return {"inserted": bool(media.inserted), "image": media.image or None}
 
         return self._call("virtual media status", do)
+
+    # -- serial console --------------------------------------------------------------
+
+    def serial_console_types(self) -> dict[str, int | None]:
+        """The serial console protocols the BMC's managers offer, ``{"IPMI"|"SSH": port or None}``
+        (Redfish ``Manager.SerialConsole``: the ``ConnectTypesSupported`` list, or per-protocol objects)."""
+        def do(conn: _Connection) -> dict[str, int | None]:
+            found: dict[str, int | None] = {}
+            for manager in self._system(conn).managers:
+                sc = (manager.json or {}).get("SerialConsole") or {}
+                if sc.get("ServiceEnabled") is False:
+                    continue
+                for kind in sc.get("ConnectTypesSupported") or []:
+                    found.setdefault(str(kind), None)
+                for kind in ("IPMI", "SSH"):
+                    proto = sc.get(kind)
+                    if isinstance(proto, dict) and proto.get("ServiceEnabled"):
+                        found[kind] = proto.get("Port")
+            return found
+
+        return self._call("serial console", do)
+
+    def open_console(self, on_output, on_closed):
+        """The serial console the BMC offers: IPMI Serial-over-LAN, else SSH (see module docs).
+
+        Raises:
+            BMCUnsupported: the BMC's managers advertise neither.
+        """
+        types = self.serial_console_types()
+        host = urlsplit(normalize_address(self.address)).hostname or ""
+        user, password = self.username or "", self.password or ""
+        if "IPMI" in types:
+            port = int(self.options.get("ipmi_port") or types["IPMI"] or 623)
+            return SolConsole(host, port, user, password, on_output, on_closed)
+        if "SSH" in types:
+            return SshConsole(host, int(types["SSH"] or 22), user, password, on_output, on_closed,
+                              command=self.options.get("console_command"), timeout=self.timeout)
+        raise BMCUnsupported("this Redfish BMC offers no serial console (its Manager lists no SerialConsole "
+                             "over IPMI or SSH)", address=self.address)
 
     def close(self) -> None:
         """Nothing per driver: the connection is shared through the cache."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import requests
 
 from api.bmc.base import BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Health, HealthItem, Inventory
+from api.bmc.console import EchoConsole
 
 SPEC_KEYS = ("mac", "cpus", "memory_mib", "disks", "nics")
 
@@ -66,6 +67,10 @@ class SimDriver(BMCDriver):
             HealthItem("fan", "System Fan", "critical" if rpm <= 500 else "warning" if rpm <= 1000 else "ok", rpm,
                        "RPM"),
             HealthItem("psu", "PSU 1", "ok" if s.get("psu", "ok") == "ok" else "critical", detail=str(s.get("psu")))])
+
+    def open_console(self, on_output, on_closed) -> EchoConsole:
+        """A simulated console: a login prompt that echoes."""
+        return EchoConsole(self.address, on_output, on_closed)
 
     def close(self) -> None:
         self._http.close()

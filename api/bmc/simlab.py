@@ -14,17 +14,25 @@ Failure injection per host (``PUT /hosts/<name> {"fail": ...}``):
 ``no_phone_home`` (the installed system never calls back), ``wipe_fails`` /
 ``wipe_hangs`` (the deploy agent's disk wipe). Delays: the lab's ``delay``
 (seconds per boot stage), per host ``delay`` and ``bmc_delay`` (how long a
-power command takes to answer, after it took effect). The lab is a small WSGI app (mounted by ``ingot serve
---demo`` at ``/_simlab``, or run on its own) that the ``sim`` BMC driver calls.
+power command takes to answer, after it took effect). The lab is a small WSGI app that the ``sim`` BMC
+driver calls; ``ingot serve --demo`` serves it on a loopback port of its own, never on the API's.
+
+With a ``state_file`` the lab keeps its hosts (power, boot device, disk) across restarts, as real
+machines keep running while Ingot restarts: ``resume()`` carries on what each powered-on host was
+doing (a network boot carries on with the script it was running, one-time credential and all, as an
+installer in a machine's memory would; an installed system that had not phoned home yet does so).
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 import re
 import shlex
 import threading
 import time
+from pathlib import Path
 
 import requests
 from flask import Flask, jsonify, request
@@ -40,6 +48,7 @@ CHAIN_DEPTH = 4
 SERVICE_RETRIES = 10  # ~12 s of 5xx/refused before a callback counts as failed
 HTTP_TIMEOUT = 10
 UNKNOWN_RETRIES = 3
+SAVE_EVERY = 0.25  # seconds between looks at whether the state file needs writing
 
 
 @dataclasses.dataclass
@@ -51,6 +60,7 @@ class SimHost:
     boot_persistent: str = "disk"
     disk_os: str | None = None          # what is installed
     disk_metadata_url: str | None = None
+    disk_phone_home_url: str | None = None  # the one-time phone-home URL the installer wrote to the disk
     disk_booted: bool = False           # first boot of the installed system done
     fail: str | None = None
     delay: float | None = None          # seconds per boot stage (None: the lab's)
@@ -61,6 +71,11 @@ class SimHost:
     nics: list = dataclasses.field(default_factory=list)
     sensors: dict = dataclasses.field(default_factory=lambda: dict(SENSORS))
     generation: int = 0                 # bumps on every power change: stale boots stop
+    booting: str | None = None          # what the current boot started from (pxe or disk); resume() redoes it
+    # the iPXE script a network boot is running (its installer or agent, with that boot's one-time
+    # credential, lives in the host's memory): resume() carries it on instead of asking for it again
+    netboot_script: str | None = None
+    netboot_base: str | None = None     # Ingot's URL when it was fetched (a restarted demo may have moved)
     boots: int = 0
     power_ons: int = 0                  # power-on and reset commands that took effect
     ipxe_fetches: int = 0
@@ -75,12 +90,87 @@ class SimHost:
 class SimLab:
     """The simulated hardware; thread-safe."""
 
-    def __init__(self, ingot_url: str = "", delay: float = 0.5):
+    def __init__(self, ingot_url: str = "", delay: float = 0.5, state_file: str | Path | None = None):
         self.ingot_url = ingot_url.rstrip("/")
         self.delay = delay
         self.hosts: dict[str, SimHost] = {}
         self.lock = threading.RLock()
         self.http = requests.Session()
+        self.state_file = Path(state_file) if state_file else None
+        self._saved = ""
+        self._stopped = threading.Event()
+        if self.state_file is not None:
+            self._load()
+            threading.Thread(target=self._keep_saving, name="simlab-state", daemon=True).start()
+
+    # -- state across restarts ------------------------------------------------
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("simulated lab: ignoring unreadable state file %s: %s", self.state_file, exc)
+            return
+        names = {f.name for f in dataclasses.fields(SimHost)}
+        for item in data.get("hosts", []):
+            h = SimHost(**{k: v for k, v in item.items() if k in names})
+            self.hosts[h.name] = h
+        self._saved = self._state_text()
+
+    def _state_text(self) -> str:
+        with self.lock:
+            return json.dumps({"hosts": [h.public() for h in self.hosts.values()]}, sort_keys=True)
+
+    def save(self) -> None:
+        """Write the state file if the hosts changed since the last write (atomically)."""
+        if self.state_file is None:
+            return
+        text = self._state_text()
+        if text == self._saved:
+            return
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, self.state_file)
+        self._saved = text
+
+    def _keep_saving(self) -> None:
+        while not self._stopped.wait(SAVE_EVERY):
+            try:
+                self.save()
+            except OSError:  # a full disk must not take the lab down; the next look tries again
+                log.exception("simulated lab: could not save %s", self.state_file)
+
+    def resume(self) -> list[str]:
+        """Carry on what each powered-on host was doing when the lab last stopped (call once Ingot
+        answers); returns the hosts that boot again."""
+        resumed = []
+        with self.lock:
+            for h in self.hosts.values():
+                if h.power != "on" or (h.booting == "disk" and (h.disk_booted or h.disk_os is None)):
+                    continue  # off, or running its installed system: nothing was interrupted
+                h.generation += 1
+                if h.booting == "pxe" and h.netboot_script:
+                    self._note(h, "lab restarted: the network boot carries on")
+                    script = h.netboot_script.replace(h.netboot_base or self.ingot_url, self.ingot_url)
+                    target, args = self._carry_on, (h, h.generation, script)
+                else:
+                    self._note(h, f"lab restarted: booting again from {h.booting or 'disk'}")
+                    target, args = self._boot, (h, h.generation, h.booting)
+                threading.Thread(target=target, args=args, daemon=True, name=f"sim-{h.name}").start()
+                resumed.append(h.name)
+        return resumed
+
+    def stop(self) -> None:
+        """Save the hosts as they are and end every simulated boot (the hosts keep their power)."""
+        with self.lock:
+            self._stopped.set()
+            try:
+                self.save()
+            finally:
+                for h in self.hosts.values():
+                    h.generation += 1
 
     # -- BMC side -------------------------------------------------------------
     def host(self, name: str, spec: dict | None = None) -> SimHost:
@@ -104,7 +194,7 @@ class SimLab:
             if action in ("off", "soft_off"):
                 if h.power == "on":
                     self._note(h, "power off")
-                h.power = "off"
+                h.power, h.booting = "off", None
                 h.generation += 1
                 return
             if action == "reset" or (action == "on" and h.power == "off"):
@@ -140,18 +230,31 @@ class SimLab:
             time.sleep(min(0.05, seconds))
         return self._alive(h, gen)
 
-    def _boot(self, h: SimHost, gen: int) -> None:
+    def _boot(self, h: SimHost, gen: int, device: str | None = None) -> None:
         try:
-            self._boot_inner(h, gen)
+            self._boot_inner(h, gen, device)
         except requests.RequestException as exc:
             self._note(h, f"network error: {exc}")
         except Exception:  # a simulated host must never take the process down
             log.exception("sim host %s crashed", h.name)
 
-    def _boot_inner(self, h: SimHost, gen: int) -> None:
+    def _carry_on(self, h: SimHost, gen: int, script: str) -> None:
+        """Run the network boot's script again from where the host keeps it (after a lab restart)."""
+        try:
+            if self._run_ipxe(h, gen, script) == "disk":
+                self._boot_disk(h, gen)
+        except requests.RequestException as exc:
+            self._note(h, f"network error: {exc}")
+        except Exception:  # a simulated host must never take the process down
+            log.exception("sim host %s crashed", h.name)
+
+    def _boot_inner(self, h: SimHost, gen: int, device: str | None = None) -> None:
         with self.lock:
-            device = h.boot_once or h.boot_persistent
-            h.boot_once = None
+            if device is None:
+                device = h.boot_once or h.boot_persistent
+                h.boot_once = None
+            h.booting = "pxe" if device == "pxe" or h.disk_os is None else "disk"
+            h.netboot_script = None
             h.boots += 1
         if not self._sleep(h, gen, self._delay(h)):
             return
@@ -165,6 +268,7 @@ class SimLab:
                 script = self._get(f"{self.ingot_url}/metal/v1/boot/ipxe", params={"mac": h.mac}).text
                 with self.lock:
                     h.ipxe_fetches += 1
+                    h.netboot_script, h.netboot_base = script, self.ingot_url
                 outcome = self._run_ipxe(h, gen, script)
                 if outcome != "retry":
                     break
@@ -211,6 +315,7 @@ class SimLab:
                     self._note(h, "iPXE: running the tenant's kernel")
                     with self.lock:
                         h.disk_os, h.disk_metadata_url, h.disk_booted = "custom_ipxe", None, True
+                        h.disk_phone_home_url = None
                     return "done"
                 return self._run_ipxe(h, gen, text, depth + 1)
             return "done"
@@ -245,8 +350,14 @@ class SimLab:
             return
         self._post_json(f"{metadata}/events", {"state": "running", "code": 1002, "percentage": 80,
                                                "message": "installation finished, rebooting"})
+        # like a real installer, keep what the config says the installed system uses (its metadata
+        # URL, its one-time phone-home URL): the boot's own URL stops working with the install
+        seed = re.search(r"seedfrom: (\S+?)/nocloud/", config)
+        phone = re.search(r"https?://[^\s'\"\\]+?/phone-home", config)
         with self.lock:
-            h.disk_os, h.disk_metadata_url, h.disk_booted = "installed", metadata, False
+            h.disk_os, h.disk_booted = "installed", False
+            h.disk_metadata_url = seed.group(1) if seed else metadata
+            h.disk_phone_home_url = phone.group(0) if phone else None
         self._reboot_from_disk(h, gen)
 
     def _agent(self, h: SimHost, gen: int, action: str, metadata: str) -> None:
@@ -269,8 +380,11 @@ class SimLab:
         with self.lock:
             if action == "wipe":
                 h.disk_os, h.disk_metadata_url, h.disk_booted = None, None, False
-            else:
-                h.disk_os, h.disk_metadata_url, h.disk_booted = plan.get("image_url") or "image", metadata, False
+                h.disk_phone_home_url = None
+            else:  # the config drive: what the deploy instructions say the installed system uses
+                h.disk_os, h.disk_booted = plan.get("image_url") or "image", False
+                h.disk_metadata_url = plan.get("metadata_url") or metadata
+                h.disk_phone_home_url = plan.get("phone_home_url")
         self._post_json(f"{metadata}/deploy/complete", {"status": "ok", "message": f"{action} done"})
         with self.lock:  # the agent powers the machine off; Ingot takes it from there
             if self._alive(h, gen):
@@ -291,6 +405,8 @@ class SimLab:
             self._note(h, "no bootable disk")
             return
         self._note(h, f"booting {h.disk_os} from disk")
+        with self.lock:
+            h.booting = "disk"
         if h.disk_booted or not h.disk_metadata_url:
             return
         if not self._sleep(h, gen, self._delay(h)):
@@ -299,7 +415,7 @@ class SimLab:
         if h.fail == "no_phone_home":
             self._note(h, "injected failure: never phones home")
             return
-        self._post_json(f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
+        self._post_json(h.disk_phone_home_url or f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
         with self.lock:
             h.disk_booted = True
         self._user_state(h, gen, h.disk_metadata_url)

@@ -13,8 +13,11 @@ What the rendered file does (see docs/dnsmasq.md):
   ``ipxe.efi`` (or ``snponly.efi``), arm64 UEFI ``ipxe-arm64.efi``;
 - iPXE on a known machine chains to the machine's own script URL
   (``/metal/v1/boot/ipxe/<boot token>``), and iPXE on an unknown host chains
-  to ``/metal/v1/boot/ipxe?mac=${net0/mac}`` (Ingot tells it to retry later
-  and records an event for the operator).
+  to ``/metal/v1/boot/ipxe?mac=${net0/mac}`` (``&metro=<code>`` with
+  ``--metro``): Ingot tells it to retry later and records an event for the
+  operator, or, where the metro discovers unknown MACs, inspects it;
+- with ``--lease-hook FILE`` dnsmasq runs that script (written next to the
+  config) on every lease, and it tells Ingot about BMCs taking addresses.
 """
 from __future__ import annotations
 
@@ -30,11 +33,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.core.config import Settings
-from api.core.db import Database
-from api.models import Device, IpPool, Machine, Metro
+from api.core.db import NoDatabase, open_existing
+from api.core.secrets import SecretBox, secret_key
+from api.core.strict_input import escape_controls
+from api.models import Device, IpPool, Machine, Metro, ProvisioningNetwork
 
-_RANGE_OK = re.compile(r"^[A-Za-z0-9:.,_-]+$")
-_IFACE_OK = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+_RANGE_OK = re.compile(r"[A-Za-z0-9:.,_-]+")  # fullmatch
+_IFACE_OK = re.compile(r"[A-Za-z0-9_.:-]{1,15}")
 
 
 @dataclasses.dataclass
@@ -49,6 +54,7 @@ class DnsmasqOptions:
     lease_time: str = "12h"
     metro: str | None = None                # only machines of this metro (code)
     static_leases: bool = True              # devices' private IPv4 as static leases
+    lease_hook: str | None = None           # dhcp-script: the lease hook's path (BMC discovery)
 
 
 class DnsmasqError(ValueError):
@@ -66,17 +72,26 @@ def _host_name(name: str) -> str:
 
 
 def _validate(opts: DnsmasqOptions) -> None:
-    if not re.match(r"^https?://[^\s,#]+$", opts.ipxe_base_url or ""):
+    if not re.fullmatch(r"https?://[^\s,#]+", opts.ipxe_base_url or ""):
         raise DnsmasqError("the iPXE base URL must be an http(s) URL without spaces, commas or '#' "
                            "(set INGOT_EXTERNAL_URL or pass --ipxe-url)")
     for r in opts.dhcp_ranges:
-        if not _RANGE_OK.match(r):
+        if not _RANGE_OK.fullmatch(r):
             raise DnsmasqError(f"dhcp-range {r!r}: only letters, digits and , . : _ - are allowed")
-    if opts.interface and not _IFACE_OK.match(opts.interface):
+    if opts.interface and not _IFACE_OK.fullmatch(opts.interface):
         raise DnsmasqError(f"interface {opts.interface!r} is not an interface name")
-    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.arm64_efi_loader, opts.lease_time):
+    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.arm64_efi_loader, opts.lease_time) + (
+            (opts.lease_hook,) if opts.lease_hook is not None else ()):
         if not value or any(c in value for c in ",#\n\r"):
             raise DnsmasqError(f"{value!r}: must be non-empty, without commas, '#' or newlines")
+
+
+def _address(value: str | None) -> bool:
+    try:
+        ipaddress.ip_address(value or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _private_v4(device: Device | None, pools: list[IpPool]) -> str | None:
@@ -115,7 +130,7 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
 
     out: list[str] = [
         "# dnsmasq configuration for Ingot's provisioning network",
-        "# rendered by `ingot dnsmasq-config`" + (f" for metro {opts.metro}" if opts.metro else "")
+        "# rendered by `ingot admin dnsmasq-config`" + (f" for metro {opts.metro}" if opts.metro else "")
         + " (the same inventory renders the same bytes)",
         "# Re-render after enrolling machines or creating devices, then reload dnsmasq",
         "# (a host missing here still boots: it gets a dynamic address and is found by MAC).",
@@ -134,7 +149,7 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
         net = ipaddress.ip_network(p.cidr)
         out.append(f"# Ingot private pool {p.cidr}: static leases for devices' private addresses")
         out.append(f"dhcp-range=set:ingot-static,{net.network_address},static,{net.netmask},{opts.lease_time}")
-        if p.gateway:
+        if _address(p.gateway):  # the API keeps it an address; an older row may not be one
             out.append(f"dhcp-option=tag:ingot-static,option:router,{p.gateway}")
     if not opts.dhcp_ranges and not pools:
         out.append("# no --dhcp-range given and no private pool: only hosts with a static lease get an address")
@@ -153,21 +168,29 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
         f"dhcp-boot=tag:!ipxe,tag:efi-arm64,{opts.arm64_efi_loader}",
         f"dhcp-boot=tag:!ipxe,tag:!efi-x86_64,tag:!efi-arm64,{opts.bios_loader}",
         "",
-        "# second stage: iPXE of a host Ingot does not know asks by MAC (Ingot logs an event)",
-        f"dhcp-boot=tag:ipxe,tag:!ingot,{base}/metal/v1/boot/ipxe?mac=${{net0/mac}}",
+        "# second stage: iPXE of a host Ingot does not know asks by MAC (Ingot logs an event, or,",
+        "# where the metro discovers unknown MACs, inspects the host)",
+        f"dhcp-boot=tag:ipxe,tag:!ingot,{base}/metal/v1/boot/ipxe?mac=${{net0/mac}}"
+        + (f"&metro={opts.metro}" if opts.metro else ""),
         "",
         "# known machines: a tag per machine, a static lease where its device has a private address,",
         "# and iPXE chains to the machine's own script",
     ]
+    if opts.lease_hook:
+        out += ["# every lease is told to Ingot by this script (BMC discovery; it holds the metro's hook secret)",
+                f"dhcp-script={opts.lease_hook}", ""]
     seen_names: set[str] = set()
     for m in machines:
         if not m.nics:
-            out.append(f"# {m.hostname}: no NICs enrolled; it can only boot as an unknown host")
+            out.append(escape_controls(f"# {m.hostname}: no NICs enrolled; it can only boot as an unknown host"))
             continue
         tag = _tag(m)
         device = devices.get(m.id)
         ip = _private_v4(device, pools)
-        out.append(f"# {m.hostname} ({m.state}" + (f", device {device.hostname}" if device else "") + ")")
+        # names come from the API, which refuses control characters; escaped here all the same, as a
+        # line break in a comment would make the rest of it a directive
+        out.append(escape_controls(f"# {m.hostname} ({m.state}" + (f", device {device.hostname}" if device else "")
+                                   + ")"))
         for i, nic in enumerate(m.nics):
             name = _host_name(m.hostname if i == 0 else f"{m.hostname}-{nic.name or i}")
             if name in seen_names:
@@ -182,15 +205,40 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Replace ``path`` in one rename (dnsmasq never reads half a file), mode 0640."""
+LEASE_HOOK = r"""#!/bin/sh
+# Ingot's DHCP lease hook for metro {metro} (dnsmasq dhcp-script), written by `ingot admin dnsmasq-config`.
+# dnsmasq runs it as: add|old|del MAC IP [HOSTNAME]; it tells Ingot, which probes new BMCs.
+# It holds the metro's lease hook secret: keep it readable by root and dnsmasq only.
+case "$1" in add|old) ;; *) exit 0 ;; esac
+clean() {{ printf '%s' "$1" | tr -cd 'A-Za-z0-9.:_-' | cut -c1-64; }}
+body="{{\"action\": \"$1\", \"mac\": \"$(clean "$2")\", \"ip\": \"$(clean "$3")\","
+body="$body \"hostname\": \"$(clean "${{4:-}}")\"}}"
+url='{url}'
+if command -v curl >/dev/null 2>&1; then
+    curl -fsS -m 10 -H 'Content-Type: application/json' --data "$body" "$url" >/dev/null 2>&1
+else
+    wget -q -T 10 -O /dev/null --header 'Content-Type: application/json' --post-data "$body" "$url" 2>/dev/null
+fi
+exit 0
+"""
+
+
+def lease_hook_script(url: str, metro: str) -> str:
+    """The lease hook: a POSIX shell script posting each new or renewed lease to ``url``."""
+    if not re.match(r"^https?://[A-Za-z0-9._~:/%-]+$", url):
+        raise DnsmasqError(f"unusable lease hook URL {url!r}")
+    return LEASE_HOOK.format(url=url, metro=metro)
+
+
+def write_atomically(path: str, text: str, mode: int = 0o640) -> None:
+    """Replace ``path`` in one rename (dnsmasq never reads half a file), mode 0640 (or ``mode``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".ingot-dnsmasq-", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o640)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -217,25 +265,58 @@ def write_atomically(path: str, text: str) -> None:
 @click.option("--lease-time", default="12h", show_default=True)
 @click.option("--metro", default=None, help="Only the machines and pools of this metro (code).")
 @click.option("--no-static-leases", is_flag=True, help="Do not give devices' private addresses as static leases.")
+@click.option("--lease-hook", type=click.Path(dir_okay=False), default=None,
+              help="Write the metro's DHCP lease hook (BMC discovery) to FILE and run it on every lease "
+                   "(needs --metro, with BMC discovery on).")
 def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, arm64_efi_loader,
-                   lease_time, metro, no_static_leases):
-    """Render the dnsmasq DHCP/TFTP/iPXE config from the inventory (to standard output by default)."""
+                   lease_time, metro, no_static_leases, lease_hook):
+    """Render dnsmasq's DHCP/TFTP/iPXE config from the inventory.
+
+    To standard output unless --output is given.
+    """
     settings = Settings.from_env()
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,
                           bios_loader=bios_loader, efi_loader=efi_loader, arm64_efi_loader=arm64_efi_loader,
-                          lease_time=lease_time, metro=metro,
-                          static_leases=not no_static_leases)
-    database = Database(settings.resolved_database_url)
+                          lease_time=lease_time, metro=metro, static_leases=not no_static_leases,
+                          lease_hook=os.path.abspath(lease_hook) if lease_hook else None)
+    try:
+        database = open_existing(settings.resolved_database_url, settings.where())
+    except NoDatabase as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         with database.Session() as s:
             text = render(s, opts)
+            hook = _lease_hook(s, opts, settings) if lease_hook else None
     except DnsmasqError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
         database.dispose()
+    if hook is not None:
+        write_atomically(opts.lease_hook, hook, mode=0o750)
+        click.echo(f"wrote the lease hook {opts.lease_hook}", err=True)
     if output:
         write_atomically(output, text)
         click.echo(f"wrote {output}; reload dnsmasq to apply it", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _lease_hook(session: Session, opts: DnsmasqOptions, settings: Settings) -> str:
+    """The metro's lease hook script (its secret decrypted with the server's key).
+
+    Raises:
+        DnsmasqError: no --metro, or BMC discovery is off there.
+    """
+    if not opts.metro:
+        raise DnsmasqError("--lease-hook needs --metro: the hook's secret belongs to one metro")
+    net = session.scalar(select(ProvisioningNetwork).join(Metro, Metro.id == ProvisioningNetwork.metro_id)
+                         .where(Metro.code == opts.metro))
+    if net is None or not net.bmc_discovery or not net.lease_hook_token_enc:
+        raise DnsmasqError(f"BMC discovery is off in metro {opts.metro}: turn it on first "
+                           "(PUT /locations/metros/{id}/provisioning-network {\"bmc_discovery\": true})")
+    try:
+        token = SecretBox(secret_key(settings)).decrypt(net.lease_hook_token_enc)
+    except (RuntimeError, ValueError) as exc:
+        raise DnsmasqError(str(exc)) from None
+    return lease_hook_script(f"{opts.ipxe_base_url.rstrip('/')}/metal/v1/boot/discovery/{token}/leases", opts.metro)

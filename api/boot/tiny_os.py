@@ -21,7 +21,7 @@ by ``root=UUID=`` (assembling RAID arrays with the ``mdadm`` its initramfs carri
 
 Built entirely without root or loop mounts: ``mkfs.fat --offset``, mtools
 ``mcopy`` and ``syslinux --offset --install`` operate on the image file.
-:func:`image` is its command group, wired as ``ingot image build-tiny-os``.
+:func:`image` is its command group, wired as ``ingot admin image build-tiny-os``.
 """
 from __future__ import annotations
 

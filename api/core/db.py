@@ -6,12 +6,15 @@ and CLI commands open their own with :meth:`Database.transaction`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import threading
 from pathlib import Path
 from typing import Iterator
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, or_, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -19,8 +22,43 @@ from sqlalchemy.pool import NullPool
 log = logging.getLogger("ingot.db")
 
 
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+class Outage:
+    """Whether the database answers, as the background loops of one process see it:
+    one log line when it stops answering ("database unavailable, retrying"), one when it
+    is back ("database back"), instead of a traceback per poll. Thread-safe."""
+
+    def __init__(self, logger: logging.Logger | None = None):
+        self.log = logger or log
+        self.down = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """True when ``error`` is the database being unavailable (said once per outage);
+        False for anything else, which the caller reports itself."""
+        if not isinstance(error, UNAVAILABLE) and not getattr(error, "connection_invalidated", False):
+            return False
+        with self._lock:
+            if not self.down:
+                self.down = True
+                reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+                self.log.warning("database unavailable, retrying (%s: %s)", type(error).__name__,
+                                 reason[0][:200] if reason else "")
+        return True
+
+    def ok(self) -> None:
+        """The database answered."""
+        with self._lock:
+            if self.down:
+                self.down = False
+                self.log.warning("database back")
+
+
 class Database:
-    """One engine + session factory per process (per app)."""
+    """One engine + session factory per process (per app); ``outage`` tells its loops' logs
+    whether it answers (:class:`Outage`)."""
 
     def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10):
         self.url = url
@@ -39,6 +77,7 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.outage = Outage()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -55,6 +94,48 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def claim(self, model, *where, order_by, limit: int, owner: str, until: dt.datetime,
+              now: dt.datetime) -> list[str]:
+        """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
+        matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
+        Workers on PostgreSQL skip rows another one is claiming (``FOR UPDATE SKIP LOCKED``)."""
+        with self.transaction() as s:
+            q = (select(model.id).where(*where, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
+                 .order_by(order_by).limit(limit))
+            if not self.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            ids = list(s.scalars(q))
+            if ids:
+                s.execute(update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until))
+        return ids
+
+
+class NoDatabase(RuntimeError):
+    """There is no Ingot database where the settings point (a command refuses to make an empty one)."""
+
+
+def open_existing(url: str, where: str) -> Database:
+    """Open an Ingot database that exists and has its schema; never create one. ``where`` says, for the
+    error, where the settings looked (``Settings.where()``).
+
+    Raises:
+        NoDatabase: the SQLite file does not exist, or the database has no Ingot schema.
+    """
+    hint = ("run the command where `ingot serve` runs, or set INGOT_DATA_DIR (or INGOT_DATABASE_URL) to what "
+            "the server uses; `ingot admin db upgrade` makes a new database")
+    if url.startswith("sqlite:///") and not Path(url.split("sqlite:///", 1)[-1]).is_file():
+        raise NoDatabase(f"no Ingot database at {url.split('sqlite:///', 1)[-1]} ({where}): {hint}")
+    database = Database(url)
+    try:
+        migrated = inspect(database.engine).has_table("alembic_version")
+    except Exception:
+        database.dispose()
+        raise
+    if not migrated:
+        database.dispose()
+        raise NoDatabase(f"the database has no Ingot schema ({where}): {hint}")
+    return database
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,11 +1,14 @@
 """Domain errors. Routes turn them into ``{"errors": [...]}`` responses."""
 from __future__ import annotations
 
+import math
+
 
 class ServiceError(Exception):
     """Base: carries the HTTP status and one or more messages."""
 
     status = 400
+    headers: dict = {}
 
     def __init__(self, *messages: str, status: int | None = None):
         super().__init__("; ".join(messages))
@@ -41,6 +44,16 @@ class Unauthorized(ServiceError):
 
 class Forbidden(ServiceError):
     status = 403
+
+
+class TooManyRequests(ServiceError):
+    """A source over an abuse limit; ``Retry-After`` says when it may try again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 class NoCapacity(ServiceError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.bmc import BMCDriver, get_driver
+from api.bmc import CALLBACK_POWERED, BMCDriver, get_driver
 from api.core.config import Settings
 from api.core.metrics import timed_driver
 from api.core.secrets import SecretBox
@@ -33,8 +33,22 @@ def build_driver(settings: Settings, driver: str, address: str, username: str | 
                                    timeout=settings.bmc_timeout if timeout is None else timeout), driver)
 
 
+def machine_options(machine: Machine) -> dict[str, Any]:
+    """The driver options of ``machine``: its own, over what a machine without a BMC takes from
+    its NICs (the MACs to wake) and its metro's provisioning network (where the packet goes).
+    Load ``machine.nics`` and ``machine.metro.provisioning_network`` with it."""
+    if machine.bmc_driver not in CALLBACK_POWERED:
+        return dict(machine.bmc_options or {})
+    defaults: dict[str, Any] = {"macs": [n.mac for n in machine.nics]}
+    net = machine.metro.provisioning_network if machine.metro is not None else None
+    if net is not None:
+        defaults.update(broadcast=net.wol_broadcast or None, interface=net.wol_interface or None,
+                        port=net.wol_port or None)
+    return {**{k: v for k, v in defaults.items() if v}, **(machine.bmc_options or {})}
+
+
 def driver_for(machine: Machine, box: SecretBox, settings: Settings) -> BMCDriver:
     """The BMC driver of ``machine`` (its password decrypted, its boot mode in the options)."""
     return build_driver(settings, machine.bmc_driver, machine.bmc_address, machine.bmc_username,
                         box.decrypt(machine.bmc_password_enc),
-                        {**(machine.bmc_options or {}), "boot_mode": machine.boot_mode or "bios"})
+                        {**machine_options(machine), "boot_mode": machine.boot_mode or "bios"})

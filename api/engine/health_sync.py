@@ -19,7 +19,6 @@ services, IPMI SDR sensors and SEL, the simulated lab's sensors) and records:
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import time
 
@@ -32,7 +31,7 @@ from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
-from api.engine.drivers import build_driver
+from api.engine.drivers import machine_options
 from api.engine.power_sync import DUE_FRACTION, WRITE_CHUNK, PowerSync, SyncReport
 from api.engine.states import can, transition
 from api.models import Machine, utcnow
@@ -65,13 +64,7 @@ class HealthSync(PowerSync):
         targets = []
         with self.db.Session() as s:
             for m in s.scalars(q):
-                try:
-                    password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
-                except Exception:  # noqa: BLE001 - the BMC then rejects the empty password, which is recorded
-                    password = ""
-                targets.append(PowerTarget(m.id, functools.partial(
-                    build_driver, self.settings, m.bmc_driver, m.bmc_address, m.bmc_username, password,
-                    {**(m.bmc_options or {}), "boot_mode": m.boot_mode}, self.timeout / 2)))
+                targets.append(self._target(m, {**machine_options(m), "boot_mode": m.boot_mode}, self.timeout / 2))
         return targets
 
     def _sweep(self, force: bool) -> SyncReport:
@@ -127,10 +120,15 @@ def record(s, m: Machine, r: PowerResult, now: dt.datetime, critical_action: str
     if status != before and status != "unknown" and not (before == "unknown" and status == "ok"):
         bad = [f"{i['name']} {i['reading']:g} {i['units']}".strip() if i.get("reading") is not None else i["name"]
                for i in doc["sensors"] if i["status"] == status] if status != "ok" else []
-        body = (f"hardware health of {m.hostname} is {status}" + (f": {', '.join(bad)}" if bad else "")
-                if status != "ok" else f"hardware health of {m.hostname} is ok again (was {before})")
-        events.record(s, f"machine.health.{status}", body, state={"critical": "error", "warning": "warning"}
-                      .get(status, "info"), machine=m, device=m.device)
+        said = (f"is {status}" + (f": {', '.join(bad)}" if bad else "") if status != "ok"
+                else f"is ok again (was {before})")
+        level = {"critical": "error", "warning": "warning"}.get(status, "info")
+        # the operator's event names the machine; its tenant's speaks of the device (tenants never see machines)
+        events.record(s, f"machine.health.{status}", f"hardware health of {m.hostname} {said}", state=level,
+                      machine=m)
+        if m.device is not None:
+            events.record(s, f"device.health.{status}", f"this device's hardware health {said}", state=level,
+                          machine=m, device=m.device)
     if (status == "critical" and critical_action == "maintenance" and m.operation is None
             and m.state in FREE_STATES and can("machine", m.state, "maintenance_on")):
         transition(m, "machine", "maintenance_on")

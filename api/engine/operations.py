@@ -10,15 +10,17 @@ import dataclasses
 import uuid
 from typing import Callable
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from api.bmc import CALLBACK_POWERED
 from api.core import events
 from api.core.errors import Conflict
 from api.engine.inspection import apply_inspection
 from api.engine.release import finish_delete
 from api.engine.states import transition
 from api.engine.steps import STEPS, reset_callbacks
-from api.models import Device, Machine, as_utc, utcnow
+from api.models import BootCredential, Device, Machine, as_utc, utcnow
 
 # Step plans ---------------------------------------------------------------
 # A plan may name a step more than once (a wipe before a reinstall powers the
@@ -63,6 +65,13 @@ def _plan_reboot(m: Machine | None, d: Device | None, args: dict) -> list[str]:
 
 def _plan_rescue(m: Machine | None, d: Device | None, args: dict) -> list[str]:
     return ["power_off", *NETBOOT, "wait_rescue", "finish"]
+
+
+def _plan_inspect(m: Machine | None, d: Device | None, args: dict) -> list[str]:
+    if m is not None and m.bmc_driver in CALLBACK_POWERED:
+        # no BMC to read: Ingot's ramdisk reports the hardware, then powers the machine off
+        return ["power_off", *NETBOOT, "wait_inspect", "finish"]
+    return ["inspect", "finish"]
 
 
 # Preparations (run by start(), after the state transitions, before planning) ----
@@ -133,9 +142,14 @@ def _released(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
         transition(m, "machine", "cleaned")
         result = f"machine {m.hostname} returned to the pool{wiped}"
     m.power_expected = "off"
-    if d is not None:
-        finish_delete(s, d)
-    return result
+    if d is None:
+        return result
+    events.record(s, "machine.released", result, machine=m)  # the operator's words: the machine's name
+    finish_delete(s, d)
+    if args.get("termination"):
+        events.record(s, "device.terminated", f"device {d.hostname} deleted at its termination time",
+                      actor="system:termination", device=d)
+    return f"device deleted; its machine was released{wiped}"
 
 
 def _release_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
@@ -181,7 +195,10 @@ def _rescue_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str
 
 
 def _inspected(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:
-    return apply_inspection(s, m, m.operation_args.get("out", {}).get("inspect") or {})
+    out = m.operation_args.get("out", {})
+    if "wait_inspect" in out:
+        m.power_expected = "off"  # the ramdisk powered it off
+    return apply_inspection(s, m, out.get("inspect") or out.get("wait_inspect") or {})
 
 
 def _inspect_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
@@ -235,7 +252,7 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in [
               _rescued, _rescue_failed, machine_event="rescue", device_event="rescue",
               prepare=_prepare_rescue),
     Operation("inspect", "Read the hardware inventory and match a plan.",
-              lambda m, d, a: ["inspect", "finish"], _inspected, _inspect_failed,
+              _plan_inspect, _inspected, _inspect_failed,
               machine_event="inspect"),
     Operation("machine_power_on", "Operator: power on.", lambda m, d, a: ["power_on", "finish"],
               _powered("", "on"), _nothing_failed),
@@ -265,6 +282,10 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
                        "try again when it is done")
     args = dict(args or {})
     prior_state = m.state
+    running_op = (m.operation_args or {}).get("op_id") if m.operation else None
+    # boot credentials of older operations go (a preempted one's stay: its agent may still call, and is told 409)
+    s.execute(delete(BootCredential).where(BootCredential.machine_id == m.id,
+                                           BootCredential.op_id != (running_op or "")))
     if op.machine_event:
         transition(m, "machine", op.machine_event)
     if device is not None and op.device_event:

@@ -50,7 +50,8 @@ from api.core import events
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
-from api.engine.drivers import build_driver
+from api.engine.drivers import build_driver, machine_options
+from api.engine.states import transition
 from api.models import Machine, as_utc, utcnow
 
 log = logging.getLogger("ingot.fleet")
@@ -194,8 +195,8 @@ class PowerSync:
             if report is not None and report.polled:
                 self.last_report = report
                 self.reports.append(report)
-        except Exception:  # noqa: BLE001 - e.g. the database went away; try again next time
-            if not self.stop.is_set():
+        except Exception as exc:  # noqa: BLE001 - e.g. the database went away; try again next time
+            if not self.stop.is_set() and not self.db.outage.failed(exc):
                 log.exception("%s sweep failed", self.THREAD_NAME)
 
     # -- one sweep ----------------------------------------------------------
@@ -259,14 +260,17 @@ class PowerSync:
         with self.db.Session() as s:
             for m in s.scalars(q):
                 snaps.append(_Snap(m.id, m.hostname, (m.operation_args or {}).get("op_id"), m.power_expected))
-                try:
-                    password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
-                except Exception:  # noqa: BLE001 - a key rotation gone wrong: the BMC rejects the empty password
-                    password = ""
-                targets.append(PowerTarget(m.id, functools.partial(
-                    build_driver, self.settings, m.bmc_driver, m.bmc_address, m.bmc_username, password,
-                    dict(m.bmc_options or {}), self.timeout)))
+                targets.append(self._target(m, machine_options(m), self.timeout))
         return snaps, targets
+
+    def _target(self, m: Machine, options: dict, timeout: float) -> PowerTarget:
+        """``m``'s BMC as a target of a sweep (its driver built in the sweep's thread)."""
+        try:
+            password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
+        except Exception:  # noqa: BLE001 - a key rotation gone wrong: the BMC rejects the empty password
+            password = ""
+        return PowerTarget(m.id, functools.partial(build_driver, self.settings, m.bmc_driver, m.bmc_address,
+                                                   m.bmc_username, password, options, timeout))
 
     def _sweep(self, force: bool) -> SyncReport:
         started = time.monotonic()
@@ -351,7 +355,7 @@ class PowerSync:
             return
         watched = m.state not in NO_DRIFT_STATES and expected in KNOWN
         drifted_before = watched and not fresh and before in KNOWN and before != expected
-        drifted_now = watched and observed != expected
+        drifted_now = watched and observed in KNOWN and observed != expected  # "unknown": a wol machine
         if drifted_now and not drifted_before:
             report.drift_started.append(m.hostname)
             DRIFT_TOTAL.labels(observed, expected).inc()
@@ -359,10 +363,23 @@ class PowerSync:
                           f"machine {m.hostname} is powered {observed} but should be {expected} "
                           f"(changed outside Ingot; BMC {m.bmc_driver} {m.bmc_address})",
                           state="warning", machine=m)
-        elif drifted_before and not drifted_now:
+            if observed == "off" and m.device is not None and m.device.state == "active":
+                _device_lost_power(s, m)
+        elif drifted_before and not drifted_now and observed in KNOWN:
             report.drift_resolved.append(m.hostname)
             events.record(s, "machine.power.drift_resolved",
                           f"machine {m.hostname} is powered {observed} again, as expected", machine=m)
+
+
+def _device_lost_power(s, m: Machine) -> None:
+    """An active device's machine is off (a power cut, a restart of the lab, a shutdown inside the OS): the
+    device says so (``inactive``, which a tenant's ``power_on`` leaves) rather than ``active`` over a dead
+    machine, and its owner gets an event."""
+    d = m.device
+    transition(d, "device", "power_lost")
+    m.power_expected = "off"
+    events.record(s, "device.power.lost", f"{d.hostname} was found powered off (not by Ingot); it is inactive "
+                  "now: power it on to bring it back", state="warning", outcome="failed", machine=m, device=d)
 
 
 def _operation_since_last_check(m: Machine) -> bool:

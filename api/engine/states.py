@@ -7,6 +7,8 @@ table cannot happen. ``"*"`` as ``from_state`` means "any non-final state".
 from __future__ import annotations
 
 MACHINE_STATES = {
+    "discovered": "Found by itself (an unknown MAC netbooted); inspected by Ingot's ramdisk, waiting for "
+                  "an operator (or an auto-accept rule) to accept it.",
     "enrolled": "Known to Ingot; not yet inspected or not matched to a plan.",
     "inspecting": "Reading hardware facts from the BMC.",
     "available": "Inspected, clean, in the pool for allocation.",
@@ -28,6 +30,8 @@ MACHINE_TRANSITIONS = [
     ("inspecting", "no_plan", "enrolled"),
     ("inspecting", "fail", "failed"),
     ("enrolled", "accept", "available"),          # enrolled with a plan, no inspection asked
+    ("discovered", "accept", "available"),        # a discovered machine whose facts fit a plan
+    ("discovered", "accept_without_plan", "enrolled"),
     ("available", "allocate", "allocated"),
     ("allocated", "provision", "provisioning"),
     ("provisioning", "provisioned", "active"),
@@ -60,7 +64,7 @@ DEVICE_STATES = {
     "active": "Running. Power actions, reinstall and rescue are allowed.",
     "powering_on": "A power-on is in progress.",
     "powering_off": "A power-off is in progress.",
-    "inactive": "Powered off by its owner.",
+    "inactive": "Powered off by its owner (or found off by the power sync).",
     "reinstalling": "Being imaged again with a (possibly new) operating system.",
     "deprovisioning": "Being deleted; the machine is being released.",
     "failed": "Provisioning failed; the events say why. Delete or reinstall it.",
@@ -78,6 +82,7 @@ DEVICE_TRANSITIONS = [
     ("inactive", "power_on", "powering_on"),
     ("powering_on", "powered_on", "active"),
     ("powering_on", "power_failed", "inactive"),
+    ("active", "power_lost", "inactive"),          # the power sync found its machine off (not by Ingot)
     ("active", "reboot", "active"),
     ("active", "rescue", "active"),
     ("active", "reinstall", "reinstalling"),

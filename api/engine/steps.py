@@ -19,7 +19,8 @@ import datetime as dt
 from functools import cached_property
 from typing import Callable
 
-from api.bmc.base import BMCDriver
+from api.bmc import CALLBACK_POWERED
+from api.bmc.base import BMCDriver, BMCUnsupported
 from api.core.config import Settings
 from api.engine.states import transition
 from api.models import Device, Machine, as_utc
@@ -33,9 +34,10 @@ REISSUE_EVERY = 10        # re-send a power command every N polls if it did not 
 @dataclasses.dataclass
 class Outcome:
     kind: str             # "done", "wait", "retry" or "fail"
-    message: str = ""
+    message: str = ""     # what the device's events say (its tenant reads them)
     delay: float = 0.0
     data: dict | None = None  # kept in operation_args["out"][step] for the operation's finish
+    detail: str = ""      # the operator's version (BMC address, error): the machine's events and last_error
 
 
 def done(message: str = "", data: dict | None = None) -> Outcome:
@@ -104,8 +106,49 @@ def _booted_during_step(m: Machine) -> bool:
         for ts in (m.boot_fetched_at, m.install_progress_at, m.phoned_home_at))
 
 
+AGENT_WAITS_POWERING_OFF = ("wait_deploy", "wait_wipe", "wait_inspect")  # Ingot's ramdisk: "after": "poweroff"
+
+
+def _after_agent(ctx: StepContext) -> bool:
+    """The step before this one waited for Ingot's ramdisk, which powers the machine off when done."""
+    args = ctx.op_args
+    pos = int(args.get("pos", 0))
+    steps = args.get("steps") or []
+    return 0 < pos <= len(steps) and steps[pos - 1] in AGENT_WAITS_POWERING_OFF
+
+
+def _power_by_callbacks(ctx: StepContext, target: str, action: str) -> Outcome:
+    """Power for a machine without a BMC (``wol``): on is a magic packet, sent again every
+    few polls until the machine's iPXE fetch (or another callback) shows it booted; off is
+    what Ingot's ramdisk does when it is done, else the operator's power_off_command."""
+    m = ctx.machine
+    if target == "on":
+        if _booted_during_step(m):
+            return done("the machine booted (its callbacks arrived after the Wake-on-LAN packet)")
+        if ctx.polls % REISSUE_EVERY == 0:
+            ctx.driver.set_power("on")
+        return wait(POWER_POLL, "Wake-on-LAN packet sent; waiting for the machine to boot from the network")
+    if _after_agent(ctx):
+        return done("Ingot's ramdisk powers the machine off when it is done")
+    state = ctx.driver.power_state()   # "unknown" without a probe
+    if state == "off":
+        return done("machine is powered off (its probe does not answer)")
+    if state == "unknown" and m.power_expected != "on":
+        return done("machine is taken to be off: Ingot last left it off")
+    if ctx.polls % REISSUE_EVERY == 0:
+        try:
+            ctx.driver.set_power(action)
+        except BMCUnsupported as exc:
+            return fail(str(exc))
+        if state == "unknown":
+            return done("power_off_command ran (no probe to confirm it)")
+    return wait(POWER_POLL, "waiting for the machine's probe to stop answering")
+
+
 def _power_to(target: str, action: str) -> Callable[[StepContext], Outcome]:
     def act(ctx: StepContext) -> Outcome:
+        if ctx.machine.bmc_driver in CALLBACK_POWERED:
+            return _power_by_callbacks(ctx, target, action)
         if target == "on" and _booted_during_step(ctx.machine):
             return done("machine is powered on and booting")
         if ctx.driver.power_state() == target:
@@ -140,9 +183,18 @@ def _inspect(ctx: StepContext) -> Outcome:
 
 # --- waits on boot callbacks (written by the boot/metadata endpoints) ------
 # Callbacks are reset by the boot_pxe step, so what a wait sees was reported
-# by the boot this operation started.
+# by the boot this operation started. A boot credential asked for twice
+# (install_result "revoked", api/services/callbacks.py) fails whichever wait is current.
+
+def _revoked(m: Machine) -> Outcome | None:
+    if m.install_result == "revoked":
+        return fail(m.install_message or "the boot credential of this step was revoked")
+    return None
+
 
 def _wait_boot(ctx: StepContext) -> Outcome:
+    if (revoked := _revoked(ctx.machine)):
+        return revoked
     if ctx.machine.boot_fetched_at is not None:
         return done("machine fetched its iPXE script")
     return wait(CALLBACK_POLL)
@@ -153,6 +205,8 @@ def _wait_install(ctx: StepContext) -> Outcome:
     installed system already phoned home). Progress reports in between are
     events; a failure report ends the operation at once."""
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.install_result == "ok" or m.phoned_home_at is not None:
@@ -163,6 +217,8 @@ def _wait_install(ctx: StepContext) -> Outcome:
 def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
     def act(ctx: StepContext) -> Outcome:
         m = ctx.machine
+        if (revoked := _revoked(m)):
+            return revoked
         if m.install_result == "failed":
             return fail(f"deploy agent reported failure ({what}): {m.install_message or 'no details'}")
         if m.install_result == "ok":
@@ -171,8 +227,19 @@ def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
     return act
 
 
+def _wait_inspect(ctx: StepContext) -> Outcome:
+    m = ctx.machine
+    if m.install_result == "failed":
+        return fail(f"Ingot's ramdisk could not inspect the machine: {m.install_message or 'no details'}")
+    if m.install_result == "ok":
+        return done("Ingot's ramdisk reported the hardware", data=dict(m.reported_facts or {}))
+    return wait(CALLBACK_POLL)
+
+
 def _wait_phone_home(ctx: StepContext) -> Outcome:
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None:
@@ -182,6 +249,8 @@ def _wait_phone_home(ctx: StepContext) -> Outcome:
 
 def _wait_rescue(ctx: StepContext) -> Outcome:
     m = ctx.machine
+    if (revoked := _revoked(m)):
+        return revoked
     if m.install_result == "failed":
         return fail(f"rescue environment reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None or m.install_result == "ok":
@@ -202,6 +271,7 @@ def reset_callbacks(m: Machine) -> None:
     m.install_result = None
     m.install_message = ""
     m.phoned_home_at = None
+    m.reported_facts = {}
 
 
 def _forget_callbacks(s, m: Machine, d: Device | None) -> None:
@@ -241,6 +311,8 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          waiting_for="the rescue environment to phone home", weight=15),
     Step("boot_disk", _boot_disk, "Boot from disk from now on (the network with always_pxe).", weight=2),
     Step("inspect", _inspect, "Read the hardware inventory from the BMC.", weight=5),
+    Step("wait_inspect", _wait_inspect, "Wait for Ingot's ramdisk to report the hardware (machines without a BMC).",
+         timeout=("timeout_ipxe",), waiting_for="Ingot's ramdisk to report the hardware", weight=5),
     Step("finish", _noop, "Record the result.", weight=1),
 ]}
 

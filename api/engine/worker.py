@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError
@@ -34,18 +34,50 @@ from api.engine.operations import OPERATIONS, advance_percentage, progress, star
 from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
-from api.models import Device, Machine, as_utc, utcnow
+from api.engine.termination import terminate_due
+from api.models import Device, Machine, Metro, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
+TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
 
 
 def _position(m: Machine) -> tuple:
     """Where an operation stands: which run of which operation, at which step."""
     args = m.operation_args or {}
     return (m.operation, args.get("op_id"), args.get("pos", 0), m.step)
+
+
+def _record_both(s, type_: str, said: Outcome, m: Machine, d: Device | None, **kw) -> None:
+    """An event of the device with the tenant's words, and, when the operator's differ (a BMC's
+    address and answer), one of the machine only with those (tenants never see machine events)."""
+    if d is None:
+        events.record(s, type_, said.detail or said.message, machine=m, **kw)
+        return
+    events.record(s, type_, said.message, machine=m, device=d, **kw)
+    if said.detail:
+        events.record(s, "machine." + type_.split(".", 1)[1], said.detail, machine=m, **kw)
+
+
+def resume_after_restart(db: Database) -> int:
+    """After a restart on SQLite (one process, the database's lock held): release the leases the previous
+    process's worker held, so its operations go on at once rather than when the leases expire, and tell
+    each device or machine so. Returns how many operations resume."""
+    now = utcnow()
+    with db.transaction() as s:
+        busy = list(s.scalars(select(Machine).where(Machine.operation.is_not(None))))
+        for m in busy:
+            d = s.scalar(select(Device).where(Device.machine_id == m.id))
+            if m.lease_owner is not None:
+                m.lease_owner, m.lease_expires_at = None, None
+            m.next_check_at = now
+            kind = "device" if d is not None else "machine"
+            events.record(s, f"{kind}.{m.operation}.resumed",
+                          f"Ingot restarted during step {m.step} of {m.operation.replace('_', ' ')}; "
+                          "the engine carries on from that step", machine=m, device=d)
+    return len(busy)
 
 
 class Worker:
@@ -63,29 +95,22 @@ class Worker:
                                                           thread_name_prefix="ingot-step")
         self.on_step = on_step or observe_step  # engine step metrics by default
         self.stop = threading.Event()
+        self._terminations_checked = 0.0
 
     # -- claiming ---------------------------------------------------------
     def claim(self) -> list[str]:
         """Lease up to ``batch`` due machines; returns their ids."""
         now = utcnow()
-        lease_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
-        with self.db.transaction() as s:
-            q = (select(Machine.id)
-                 .where(Machine.operation.is_not(None), Machine.next_check_at <= now,
-                        or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now))
-                 .order_by(Machine.next_check_at).limit(self.batch))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
-            ids = list(s.scalars(q))
-            if ids:
-                s.execute(update(Machine).where(Machine.id.in_(ids))
-                          .values(lease_owner=self.name, lease_expires_at=lease_until))
-        return ids
+        return self.db.claim(Machine, Machine.operation.is_not(None), Machine.next_check_at <= now,
+                             order_by=Machine.next_check_at, limit=self.batch, owner=self.name,
+                             until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
 
     # -- one step -----------------------------------------------------------
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
         with self.db.Session() as s:
-            m = s.get(Machine, machine_id)
+            # the NICs and the metro's provisioning network: a machine without a BMC is woken through them
+            m = s.get(Machine, machine_id, options=[selectinload(Machine.nics), selectinload(Machine.metro)
+                                                    .selectinload(Metro.provisioning_network)])
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
             d = s.scalar(select(Device).where(Device.machine_id == m.id)
@@ -114,23 +139,31 @@ class Worker:
         # a step that is still waiting (or retrying) past its limit fails; one that
         # has just seen what it waited for succeeds even if the check came late
         if outcome.kind in ("wait", "retry") and step_expired(step, m, self.settings, utcnow()):
-            last = f" (last error: {outcome.message})" if outcome.kind == "retry" else ""
-            outcome = fail(timeout_message(step, m, self.settings) + last)
-            outcome.data = {"timeout": True}
+            expired = fail(timeout_message(step, m, self.settings))
+            if outcome.kind == "retry":
+                expired.message += f" (last error: {outcome.message})"
+                expired.detail = f"{timeout_message(step, m, self.settings)} (last error: {outcome.detail})"
+            outcome, outcome.data = expired, {"timeout": True}
         self._record(machine_id, m, step.name, outcome)
         if self.on_step:
             self.on_step(m.operation, step.name, outcome, time.monotonic() - started)
         return outcome
 
     def _bmc_retry(self, m: Machine, exc: Exception, unexpected: bool = False) -> Outcome:
+        """Retry with backoff, then fail. The device's events say what happened; the
+        machine's (the operator's) also say which BMC and what it answered."""
         attempts = (m.step_attempts or 0) + 1
         where = f"BMC {m.bmc_driver} {m.bmc_address}"
         what = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
+        said = "the machine's management controller (BMC) failed" if unexpected else \
+            "the machine's management controller (BMC) did not answer as expected"
         if attempts >= self.settings.bmc_retries:
-            return fail(f"{where}: {what} (gave up after {attempts} attempts)")
+            out = fail(f"{said} (gave up after {attempts} attempts)")
+            out.detail = f"{where}: {what} (gave up after {attempts} attempts)"
+            return out
         delay = min(MAX_BACKOFF, 2 ** attempts)
-        return Outcome("retry", f"{where}: {what} (attempt {attempts} of {self.settings.bmc_retries}, "
-                                f"retrying in {delay:.0f}s)", delay)
+        tries = f"attempt {attempts} of {self.settings.bmc_retries}, retrying in {delay:.0f}s"
+        return Outcome("retry", f"{said} ({tries})", delay, detail=f"{where}: {what} ({tries})")
 
     def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome) -> None:
         with self.db.transaction() as s:
@@ -165,10 +198,10 @@ class Worker:
                                                                                                outcome.delay))
             elif outcome.kind == "retry":
                 m.step_attempts = (m.step_attempts or 0) + 1
-                m.last_error = outcome.message
+                m.last_error = outcome.detail or outcome.message
                 m.next_check_at = now + dt.timedelta(seconds=outcome.delay)
-                events.record(s, f"machine.{m.operation}.{step_name}.retry", outcome.message,
-                              state="warning", outcome="retry", machine=m, device=d)
+                _record_both(s, f"{'device' if d is not None else 'machine'}.{m.operation}.{step_name}.retry",
+                             outcome, m, d, state="warning", outcome="retry")
             else:
                 self._fail(s, m, d, op, step_name, outcome)
 
@@ -212,13 +245,14 @@ class Worker:
         kind = "device" if d is not None else "machine"
         message = outcome.message
         timed_out = bool(outcome.data and outcome.data.get("timeout"))
-        m.last_error = f"{m.operation} failed at step {step_name}: {message}"
+        m.last_error = f"{m.operation} failed at step {step_name}: {outcome.detail or message}"
         if timed_out:
-            events.record(s, f"{kind}.{m.operation}.{step_name}.timeout", message, state="error",
-                          outcome="timeout", machine=m, device=d)
-        events.record(s, f"{kind}.{m.operation}.failed", f"{step_name}: {message}", state="error",
-                      outcome="failed", machine=m, device=d)
-        then = op.fail(s, m, d, message)
+            _record_both(s, f"{kind}.{m.operation}.{step_name}.timeout", outcome, m, d, state="error",
+                         outcome="timeout")
+        detail = f"{step_name}: {outcome.detail}" if outcome.detail else ""
+        _record_both(s, f"{kind}.{m.operation}.failed", Outcome("fail", f"{step_name}: {message}", detail=detail), m, d,
+                     state="error", outcome="failed")
+        then = op.fail(s, m, d, outcome.detail or message)
         self._clear(m)
         if then:
             start(s, m, then, d)
@@ -233,7 +267,11 @@ class Worker:
 
     # -- loop ---------------------------------------------------------------
     def run_once(self) -> int:
-        """Claim and run one batch; returns how many steps ran."""
+        """Start the deletes whose termination time has come (at most once a
+        :data:`TERMINATION_INTERVAL`), then claim and run one batch; returns how many steps ran."""
+        if time.monotonic() - self._terminations_checked >= TERMINATION_INTERVAL:
+            self._terminations_checked = time.monotonic()
+            terminate_due(self.db)
         ids = self.claim()
         if ids:
             list(self.pool.map(self._safe_step, ids))
@@ -242,8 +280,9 @@ class Worker:
     def _safe_step(self, machine_id: str) -> None:
         try:
             self.run_step(machine_id)
-        except Exception:  # keep the loop alive; the lease expires and the step is retried
-            log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
+        except Exception as exc:  # keep the loop alive; the lease expires and the step is retried
+            if not self.db.outage.failed(exc):
+                log.exception("worker %s: step on machine %s failed to record", self.name, machine_id)
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
@@ -252,8 +291,10 @@ class Worker:
             HealthSync.for_worker(self).maybe_run()  # the same for hardware health, at its own interval
             try:
                 n = self.run_once()
-            except Exception:
-                log.exception("worker %s: claim failed (database unavailable?)", self.name)
+                self.db.outage.ok()
+            except Exception as exc:
+                if not self.db.outage.failed(exc):  # an outage is one line when it starts and one when it ends
+                    log.exception("worker %s: claim failed", self.name)
                 n = 0
             if n == 0:
                 self.stop.wait(self.settings.worker_poll_interval)

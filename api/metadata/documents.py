@@ -8,6 +8,7 @@ import yaml
 
 from api.metadata.user_state import vendor_data
 from api.models import Device
+from api.schemas.metadata import identity
 
 
 def _addresses(device: Device) -> list[dict]:
@@ -25,19 +26,7 @@ def equinix(device: Device, metadata_url: str) -> dict:
     """The Equinix-style ``/metadata`` JSON."""
     nics = device.machine.nics if device.machine else []
     return {
-        "id": device.id,
-        "hostname": device.hostname,
-        "iqn": f"iqn.2026-01.ingot:device.{device.short_id}",
-        "operating_system": {"slug": device.operating_system.slug, "distro": device.operating_system.distro,
-                             "version": device.operating_system.version},
-        "plan": device.plan.slug,
-        "class": device.plan.slug,
-        "metro": device.metro.code,
-        "facility": device.metro.code,
-        "tags": list(device.tags or []),
-        "ssh_keys": [k.key for k in device.ssh_keys],
-        "customdata": device.customdata or {},
-        "specs": device.plan.specs or {},
+        **identity(device),
         "network": {
             "bonding": {"mode": 0},
             "interfaces": [{"name": n.name or f"eth{i}", "mac": n.mac} for i, n in enumerate(nics)],
@@ -55,10 +44,10 @@ def nocloud_meta_data(device: Device) -> str:
 
 
 def nocloud_vendor_data(device: Device, metadata_url: str) -> str:
-    """What Ingot adds to the tenant's cloud-init: SSH keys, the phone-home call, and the user-state
-    reporter (see :mod:`api.metadata.user_state`)."""
-    doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys],
-           "phone_home": {"url": f"{metadata_url}/phone-home", "post": ["instance_id", "hostname"], "tries": 10}}
+    """What Ingot adds to the tenant's cloud-init: the SSH keys and the user-state reporter (see
+    :mod:`api.metadata.user_state`), which posts with the metadata secret. (The phone-home call is
+    not here: its one-time URL is written to the disk by the installer, never served after it.)"""
+    doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys]}
     return vendor_data(doc, f"{metadata_url}/user-state")
 
 

@@ -1,36 +1,65 @@
-"""Metadata endpoints. A device is identified by its per-device secret in the
-URL (``/metadata/<token>/…``) or, on a routed provisioning network, by its
-source address (``/metadata``). It can only ever read its own data."""
+"""Metadata endpoints. A device is identified by a secret in the URL
+(``/metadata/<secret>/…``) or, on a routed provisioning network, by its
+source address (``/metadata``). It can only ever read its own data.
+
+The secret in the URL is one of (api/services/callbacks.py):
+
+- the device's **metadata secret**: reads its metadata, user data and vendor data
+  (Equinix JSON, NoCloud, EC2) and reports user state (``POST user-state``, or
+  ``POST events`` with a ``state``); it moves no engine step, so ``phone-home``
+  and ``deploy/complete`` refuse it (403);
+- the **agent credential** of the boot running our installer or deploy agent:
+  its install config or deploy instructions, its progress and result;
+- the installed system's **phone-home credential**: ``phone-home``, once.
+
+A secret that matches nothing is a 404 and counts as a failed authentication
+(api/security.py); a genuine credential whose step is over is a 409 and does not.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from api.boot import install_config
-from api.boot.ipxe import boot_phase
 from api.core import db
-from api.core.errors import Invalid, NotFound
+from api.core.errors import Conflict, Forbidden, Invalid, NotFound
+from api.core.remote import client_address
 from api.core.secrets import current_box
 from api.core.urls import external_url
 from api.metadata import documents
 from api.models import Device, IpAssignment
-from api.schemas.storage import agent_lines
-from api.services import callbacks
+from api.security import secret_not_found
+from api.services import boot_credentials, callbacks
+from api.services.boot_credentials import Presented
 
 blp = Blueprint("metadata", __name__)
 
-WIPE_BYTES = 1024 * 1024
+READS_ONLY = "the metadata secret reads metadata and reports user state; this needs a boot credential"
 
 
-def _device(token: str, agent: bool = False) -> Device:
-    d = callbacks.device_by_metadata_token(db.session(), token, agent=agent)
-    if d is None:
-        raise NotFound("Not found")
-    return d
+def _device(token: str) -> Device:
+    """The device whose metadata secret is ``token``. Raises NotFound (counted) or Forbidden."""
+    d = callbacks.device_by_metadata_token(db.session(), token)
+    if d is not None:
+        return d
+    if boot_credentials.find(db.session(), token) is not None:
+        raise Forbidden("a boot credential does not read metadata; use the device's metadata URL")
+    raise secret_not_found()
 
 
-def _device_by_source() -> tuple[Device, str]:
-    addr = request.remote_addr or ""
+def _credential(token: str) -> Presented:
+    """The boot credential ``token``, still valid. Raises NotFound (counted), Conflict or Forbidden."""
+    presented = boot_credentials.find(db.session(), token)
+    if presented is None:
+        if callbacks.device_by_metadata_token(db.session(), token) is not None:
+            raise Forbidden(READS_ONLY)
+        raise secret_not_found()
+    if presented.problem:
+        raise Conflict(f"this boot credential no longer counts: {presented.problem}")
+    return presented
+
+
+def _device_byclient_address() -> tuple[Device, str]:
+    addr = client_address()
     a = db.session().scalar(select(IpAssignment).where(IpAssignment.address == addr))
     if (a is None or a.device.deleted_at is not None or not a.device.metadata_token_enc
             or a.device.state in ("deprovisioning", "deleted")):
@@ -59,7 +88,7 @@ def _json_body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-# --- by token -------------------------------------------------------------------
+# --- by secret ------------------------------------------------------------------
 
 @blp.get("/metadata/<token>/metadata")
 def metadata(token):
@@ -73,7 +102,7 @@ def userdata(token):
 
 @blp.post("/metadata/<token>/phone-home")
 def phone_home(token):
-    callbacks.phone_home(db.session(), _device(token), request.remote_addr or "?", _report())
+    callbacks.phone_home(db.session(), _credential(token), client_address(), _report())
     return jsonify({"status": "ok"})
 
 
@@ -86,31 +115,21 @@ def user_state(token):
 
 @blp.post("/metadata/<token>/events")
 def user_event(token):
-    callbacks.installer_event(db.session(), _device(token, agent=True), _json_body())
+    body = _json_body()
+    d = callbacks.device_by_metadata_token(db.session(), token)
+    if d is not None:  # the metadata secret: user state, nothing more
+        callbacks.installer_event(db.session(), d, body)
+    else:
+        presented = _credential(token)
+        callbacks.installer_event(db.session(), presented.device, body, presented)
     return jsonify({"status": "ok"})
 
 
 @blp.get("/metadata/<token>/deploy")
 def deploy_instructions(token):
     """What the deploy ramdisk should do now: deploy an image, wipe, or rescue."""
-    d = _device(token, agent=True)
-    m = d.machine
-    if m is None:
-        raise NotFound("Not found")
-    phase = boot_phase(m, d)
-    os_row = d.operating_system
-    preserve = bool((m.operation_args or {}).get("preserve_data"))
-    doc = {"action": {"install": "deploy"}.get(phase, phase), "target_disk": None,
-           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": preserve,
-           "hostname": d.hostname, "boot_mode": m.boot_mode,
-           # the layout, one instruction per line (docs/ramdisk.md); a wipe keeps what a reinstall keeps
-           "storage": agent_lines(d.storage, preserve) if d.storage and phase in ("install", "wipe") else [],
-           # the engine powers the machine on again (from disk) itself
-           "after": "poweroff" if phase in ("install", "wipe") else "reboot"}
-    if phase == "install":
-        doc.update(image_url=os_row.image_url, image_checksum=os_row.image_checksum,
-                   image_format=os_row.image_format or "raw")
-    return jsonify(doc)
+    return jsonify(callbacks.deploy_instructions(db.session(), current_box(), _credential(token), external_url(),
+                                                 client_address()))
 
 
 @blp.post("/metadata/<token>/deploy/complete")
@@ -119,7 +138,7 @@ def deploy_complete(token):
     status = str(body.get("status") or "")
     if status not in ("ok", "failed"):
         raise Invalid("status: must be 'ok' or 'failed'")
-    callbacks.deploy_complete(db.session(), _device(token, agent=True), status, str(body.get("message") or ""))
+    callbacks.deploy_complete(db.session(), _credential(token), status, str(body.get("message") or ""))
     return jsonify({"status": "ok"})
 
 
@@ -127,15 +146,18 @@ def deploy_complete(token):
 @blp.get("/metadata/<token>/preseed.cfg")
 @blp.get("/metadata/<token>/autoinstall/user-data")
 def install_config_doc(token):
-    d = _device(token)
-    try:
-        body = install_config.render(d, _url(token), current_box().decrypt(d.root_password_enc), external_url())
-    except LookupError as exc:
-        raise NotFound(str(exc)) from None
-    return _text(body)
+    return _text(callbacks.install_config_text(db.session(), current_box(), _credential(token), _url(token),
+                                               external_url(), client_address()))
 
 
 @blp.get("/metadata/<token>/autoinstall/meta-data")
+def autoinstall_meta(token):
+    presented = _credential(token)
+    if presented.device is None:
+        raise NotFound("Not found")
+    return _text(documents.nocloud_meta_data(presented.device))
+
+
 @blp.get("/metadata/<token>/nocloud/meta-data")
 def nocloud_meta(token):
     return _text(documents.nocloud_meta_data(_device(token)))
@@ -170,7 +192,7 @@ def _ec2_key(d: Device, key: str) -> Response:
     children = sorted({k[len(key) + 1:].split("/")[0] + ("/" if k[len(key) + 1:].count("/") else "")
                        for k in keys if k.startswith(key + "/")})
     if not children:
-        raise NotFound("Not found")
+        raise NotFound("Not found")  # an absent key under a valid secret: not a failed authentication
     return _text("\n".join(children))
 
 
@@ -190,36 +212,36 @@ def ec2_user(token, version):
 
 
 # --- by source address (Equinix's fixed metadata host on a routed network) ---
+# The source address is as good as the metadata secret, and no better: it reads and reports user state.
 
 @blp.get("/metadata")
-def metadata_by_source():
-    d, token = _device_by_source()
+def metadata_byclient_address():
+    d, token = _device_byclient_address()
     return jsonify(documents.equinix(d, _url(token)))
 
 
 @blp.get("/userdata")
-def userdata_by_source():
-    d, _ = _device_by_source()
+def userdata_byclient_address():
+    d, _ = _device_byclient_address()
     return _text(d.userdata or "")
 
 
 @blp.post("/phone-home")
-def phone_home_by_source():
-    d, _ = _device_by_source()
-    callbacks.phone_home(db.session(), d, request.remote_addr or "?", _report())
-    return jsonify({"status": "ok"})
+def phone_home_byclient_address():
+    _device_byclient_address()
+    raise Forbidden(f"phone-home moves the engine: {READS_ONLY} (the installer writes it to the disk)")
 
 
 @blp.post("/user-state")
-def user_state_by_source():
-    d, _ = _device_by_source()
+def user_state_byclient_address():
+    d, _ = _device_byclient_address()
     callbacks.user_state(db.session(), d, _json_body())
     return jsonify({"status": "ok"})
 
 
 @blp.post("/events")
-def user_event_by_source():
-    d, _ = _device_by_source()
+def user_event_byclient_address():
+    d, _ = _device_byclient_address()
     callbacks.installer_event(db.session(), d, _json_body())
     return jsonify({"status": "ok"})
 
@@ -229,14 +251,14 @@ def user_event_by_source():
 
 @blp.get("/<any('latest', '2009-04-04'):version>/meta-data/")
 def ec2_index_by_source(version):
-    return _ec2_index(_device_by_source()[0])
+    return _ec2_index(_device_byclient_address()[0])
 
 
 @blp.get("/<any('latest', '2009-04-04'):version>/meta-data/<path:key>")
 def ec2_key_by_source(version, key):
-    return _ec2_key(_device_by_source()[0], key)
+    return _ec2_key(_device_byclient_address()[0], key)
 
 
 @blp.get("/<any('latest', '2009-04-04'):version>/user-data")
 def ec2_user_by_source(version):
-    return _text(_device_by_source()[0].userdata or "")
+    return _text(_device_byclient_address()[0].userdata or "")

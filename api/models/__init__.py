@@ -1,10 +1,21 @@
-"""SQLAlchemy models, one module per aggregate. Import from here."""
+"""SQLAlchemy models, one module per aggregate (import them from here); imports nothing of Ingot's."""
 from api.models.base import Base, as_utc, new_id, utcnow  # noqa: F401
-from api.models.catalog import Metro, OperatingSystem, Plan  # noqa: F401
-from api.models.device import Device, SSHKey, device_ssh_keys  # noqa: F401
+from api.models.catalog import Facility, Metro, OperatingSystem, Plan  # noqa: F401
+from api.models.device import Batch, Device, SSHKey, device_ssh_keys  # noqa: F401
+from api.models.discovery import BmcDiscovery, ProvisioningNetwork  # noqa: F401
 from api.models.event import Event  # noqa: F401
-from api.models.identity import ApiToken, Membership, Project, User  # noqa: F401
-from api.models.machine import Machine, Nic  # noqa: F401
+from api.models.idempotency import IdempotentRequest  # noqa: F401
+from api.models.identity import (  # noqa: F401
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Project,
+    User,
+    invitation_projects,
+)
+from api.models.limits import RateCounter  # noqa: F401
+from api.models.machine import BootCredential, Machine, Nic  # noqa: F401
 from api.models.network import IpAssignment, IpPool, IpReservation  # noqa: F401
 from api.models.reservation import HardwareReservation  # noqa: F401
 from api.models.web import FleetSample, WebSession  # noqa: F401

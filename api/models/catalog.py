@@ -1,8 +1,8 @@
-"""What tenants choose from: metros, plans and operating systems."""
+"""What tenants choose from: metros (and their facilities), plans and operating systems."""
 from __future__ import annotations
 
-from sqlalchemy import Float, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
 
@@ -13,6 +13,22 @@ class Metro(IdMixin, TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     country: Mapped[str] = mapped_column(String(8), default="")
+
+    facilities: Mapped[list["Facility"]] = relationship(order_by="Facility.code", viewonly=True)
+
+
+class Facility(IdMixin, TimestampMixin, Base):
+    """An operator's alias for a place inside a metro (``am6`` in ``am``): clients of the
+    pre-metro Equinix API create devices and IP blocks "in a facility"."""
+
+    __tablename__ = "facilities"
+
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    metro_id: Mapped[str] = mapped_column(ForeignKey("metros.id"), index=True)
+    features: Mapped[list] = mapped_column(default=list)
+
+    metro: Mapped[Metro] = relationship()
 
 
 class Plan(IdMixin, TimestampMixin, Base):

@@ -1,4 +1,4 @@
-"""Devices (the tenant's instance on a machine) and SSH keys."""
+"""Devices (the tenant's instance on a machine), the batches they were created in, and SSH keys."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +7,8 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
-from api.models.catalog import Metro, OperatingSystem, Plan
-from api.models.identity import Project
+from api.models.catalog import Facility, Metro, OperatingSystem, Plan
+from api.models.identity import Project, User
 from api.models.machine import Machine
 
 device_ssh_keys = Table(
@@ -30,6 +30,20 @@ class SSHKey(IdMixin, TimestampMixin, Base):
     project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
 
 
+class Batch(IdMixin, TimestampMixin, Base):
+    """One batch of a batch create: its devices (``Device.batch_id``) were made together, or
+    none were and ``error_messages`` says why."""
+
+    __tablename__ = "batches"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="completed")  # completed | failed
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    error_messages: Mapped[list] = mapped_column(default=list)
+
+    devices: Mapped[list["Device"]] = relationship(order_by="Device.created_at", viewonly=True)
+
+
 class Device(IdMixin, TimestampMixin, Base):
     """A tenant's server. ``state`` follows ``api.engine.states.DEVICE``."""
 
@@ -43,6 +57,10 @@ class Device(IdMixin, TimestampMixin, Base):
     os_id: Mapped[str] = mapped_column(ForeignKey("operating_systems.id"))
     hardware_reservation_id: Mapped[str | None] = mapped_column(
         ForeignKey("hardware_reservations.id"), default=None)
+    facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id", ondelete="SET NULL"), default=None)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), default=None,
+                                                 index=True)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
     hostname: Mapped[str] = mapped_column(String(253))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -67,12 +85,15 @@ class Device(IdMixin, TimestampMixin, Base):
     # the custom partitioning/RAID layout (Equinix ``storage``), normalised; {} = the OS image's own
     storage: Mapped[dict] = mapped_column(default=dict)
     rescue: Mapped[bool] = mapped_column(Boolean, default=False)  # PXE boots the rescue environment
+    termination_time: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)  # the engine deletes it then
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
 
     project: Mapped[Project] = relationship()
     machine: Mapped[Machine | None] = relationship()
     plan: Mapped[Plan] = relationship()
     metro: Mapped[Metro] = relationship()
+    facility: Mapped[Facility | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
     operating_system: Mapped[OperatingSystem] = relationship()
     ssh_keys: Mapped[list[SSHKey]] = relationship(secondary=device_ssh_keys)
     ip_assignments: Mapped[list["IpAssignment"]] = relationship(  # noqa: F821

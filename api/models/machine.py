@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.models.base import Base, IdMixin, TimestampMixin
-from api.models.catalog import Metro, Plan
+from api.models.base import Base, IdMixin, TimestampMixin, utcnow
+from api.models.catalog import Facility, Metro, Plan
 
 
 class Machine(IdMixin, TimestampMixin, Base):
@@ -65,6 +65,10 @@ class Machine(IdMixin, TimestampMixin, Base):
     install_result: Mapped[str | None] = mapped_column(String(16), default=None)  # ok | failed
     install_message: Mapped[str] = mapped_column(Text, default="")
     phoned_home_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # inspection by Ingot's ramdisk (machines without a BMC, discovered hosts): the hash of the
+    # one-time credential its script carries, and the facts it reported
+    inspection_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    reported_facts: Mapped[dict] = mapped_column(default=dict)
 
     metro: Mapped[Metro] = relationship()
     plan: Mapped[Plan | None] = relationship()
@@ -86,6 +90,33 @@ class Nic(IdMixin, TimestampMixin, Base):
     machine: Mapped[Machine] = relationship(back_populates="nics")
 
 
+class BootCredential(IdMixin, Base):
+    """A one-time credential for one step of a machine's operation (api/services/boot_credentials.py).
+
+    ``agent``: minted when the step's boot first asks for its iPXE script, for
+    the installer or deploy agent of that boot. ``phone_home``: minted when that
+    agent first reads its instructions, for the installed system to phone home
+    with (the agent writes it to the disk). Each is valid while the operation
+    ``op_id`` has not passed step ``step_pos``, and reports a result once.
+    """
+
+    __tablename__ = "boot_credentials"
+    # one per purpose and step of an operation: a second mint for the same step fails in the database
+    __table_args__ = (UniqueConstraint("machine_id", "op_id", "step_pos", "purpose", name="uq_boot_credentials_step"),)
+
+    machine_id: Mapped[str] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))       # agent | phone_home
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_enc: Mapped[str] = mapped_column(Text, default="")  # phone_home: re-served to the same agent
+    op_id: Mapped[str] = mapped_column(String(32))
+    step_pos: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(48))
+    issued_to: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
 # The metros that have machines of a plan, for the catalogue (read-only). It is
 # defined here, where both tables are known, over the distinct (plan, metro)
 # pairs of the machines, so a plan lists each metro once.
@@ -93,3 +124,6 @@ _plan_metros = select(Machine.plan_id, Machine.metro_id).distinct().subquery()
 Plan.available_metros = relationship(
     Metro, secondary=_plan_metros, primaryjoin=Plan.id == _plan_metros.c.plan_id,
     secondaryjoin=_plan_metros.c.metro_id == Metro.id, viewonly=True, order_by=Metro.code)
+Plan.available_facilities = relationship(
+    Facility, secondary=_plan_metros, primaryjoin=Plan.id == _plan_metros.c.plan_id,
+    secondaryjoin=_plan_metros.c.metro_id == Facility.metro_id, viewonly=True, order_by=Facility.code)

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
-from api.models.catalog import Metro
+from api.models.catalog import Facility, Metro
 
 
 class IpPool(IdMixin, TimestampMixin, Base):
@@ -36,9 +36,13 @@ class IpReservation(IdMixin, TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[int] = mapped_column(Integer)
     tags: Mapped[list] = mapped_column(default=list)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # the API's ``details``
+    customdata: Mapped[dict] = mapped_column(default=dict)
+    facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id", ondelete="SET NULL"), default=None)
 
     pool: Mapped[IpPool] = relationship()
+    facility: Mapped[Facility | None] = relationship()
+    assignments: Mapped[list["IpAssignment"]] = relationship(order_by="IpAssignment.created_at", viewonly=True)
 
 
 class IpAssignment(IdMixin, TimestampMixin, Base):
@@ -53,6 +57,8 @@ class IpAssignment(IdMixin, TimestampMixin, Base):
     prefix: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     management: Mapped[bool] = mapped_column(Boolean, default=True)
+    customdata: Mapped[dict] = mapped_column(default=dict)
 
     device = relationship("Device", back_populates="ip_assignments")
     pool: Mapped[IpPool] = relationship()
+    reservation: Mapped[IpReservation | None] = relationship(viewonly=True)

@@ -1,29 +1,39 @@
-"""flask-smorest blueprints, one per resource family."""
+"""flask-smorest blueprints, one per resource family: HTTP only; imports services and below."""
 from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
 
 from api.routes import (
+    batches,
     boot,
     capacity,
     catalog,
     devices,
     directory,
+    discovery,
+    docs,
     events,
+    facilities,
     fleet_reports,
     health,
     machines,
+    memberships,
     network,
+    organizations,
     projects,
     reservations,
     ssh_keys,
+    unimplemented,
     users,
 )
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
-                   boot, capacity, directory, fleet_reports):
+                   boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches,
+                   discovery):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
+    unimplemented.register(app)  # last: a JSON 501 for each Equinix operation none of the above serves

@@ -1,19 +1,30 @@
-"""Netboot: the iPXE script for a machine's current step, and the deploy
-ramdisk files. No API token: machines on the provisioning network call these."""
+"""Netboot: the iPXE script for a machine's current step, the deploy ramdisk
+files, the inspection ramdisk's hardware report and a metro's DHCP lease hook
+(discovery). No API token: machines on the provisioning network call these.
+
+A lookup by MAC is anonymous, so it is limited per source address: each one
+that hands out no boot credential counts (api/security.py) — an unknown MAC,
+discovered or not, included — and a source over the limit gets 429 and no
+script at all. A boot credential is in a script once per step
+(api/services/callbacks.py); an inspection boot carries its own one-time
+inspection token instead. A token in a URL that matches nothing is a counted
+404 (a failed guess)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, request, send_from_directory
+from flask import Response, abort, send_from_directory
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from api.boot.ipxe import script_for, unknown_machine_script
-from api.core.errors import Invalid, NotFound
+from api.core.errors import NotFound
+from api.core.remote import client_address
 from api.core.urls import external_url
 from api.routes.common import API_PREFIX, box, session, settings
-from api.schemas.machine import MAC_RE
-from api.services import callbacks
+from api.schemas.discovery import InspectionReportSchema, LeaseSchema
+from api.schemas.machine import validate_mac
+from api.security import count_lookup, refuse_if_blocked, secret_not_found
+from api.services import bmc_discovery, callbacks, discovery
 
 blp = Blueprint("boot", __name__, url_prefix=API_PREFIX + "/boot",
                 description="Netboot for machines (no token; provisioning network)")
@@ -24,32 +35,34 @@ RAMDISK_FILES = {"vmlinuz", "initrd"}
 class IpxeArgs(Schema):
     class Meta:
         unknown = "exclude"
-    mac = fields.String(required=True)
+    mac = fields.String(required=True, validate=validate_mac)
+    # the metro whose dnsmasq config chained here (unknown-MAC discovery)
+    metro = fields.String(load_default=None, validate=validate.Length(max=64))
 
 
-def _script(machine, source: str) -> Response:
-    s = session()
-    device = callbacks.device_of_machine(s, machine)
-    token = box().decrypt(device.metadata_token_enc) if device is not None and device.metadata_token_enc else None
-    script = script_for(machine, device, external_url(), token)
-    callbacks.boot_fetched(s, machine, script.kind, source)
+def _text(script) -> Response:
     return Response(script.text, mimetype="text/plain")
 
 
 @blp.route("/ipxe", methods=["GET"])
 @blp.arguments(IpxeArgs, location="query")
 @blp.response(200, content_type="text/plain")
+@blp.alt_response(429, description="Too many netboot lookups from this address; no script")
 def ipxe_by_mac(args):
     """The iPXE script for the machine with this NIC MAC."""
-    mac = args["mac"]
-    if not MAC_RE.match(mac):
-        raise Invalid("mac: must be a MAC address like 52:54:00:12:34:56")
-    s = session()
-    machine = callbacks.machine_by_mac(s, mac)
+    refuse_if_blocked("lookup", "netboot lookups")
+    mac = args["mac"].lower().replace("-", ":")
+    source = client_address()
+    machine = callbacks.machine_by_mac(session(), mac)
     if machine is None:
-        callbacks.unknown_mac(s, mac.lower(), request.remote_addr or "?")
-        return Response(unknown_machine_script(mac.lower()).text, mimetype="text/plain")
-    return _script(machine, f"{request.remote_addr} (mac {mac.lower()})")
+        machine = discovery.unknown_mac_boot(session(), mac, source, args["metro"])
+    if machine is None:
+        script = callbacks.unknown_machine(session(), mac, source)
+    else:
+        script = callbacks.boot_script(session(), box(), machine, external_url(), f"{source} (mac {mac})")
+    if not script.credential:
+        count_lookup()
+    return _text(script)
 
 
 @blp.route("/ipxe/<token>", methods=["GET"])
@@ -58,8 +71,32 @@ def ipxe_by_token(token):
     """The iPXE script for the machine with this boot token."""
     machine = callbacks.machine_by_boot_token(session(), token)
     if machine is None:
-        raise NotFound("Machine not found")
-    return _script(machine, f"{request.remote_addr} (boot token)")
+        raise secret_not_found()
+    return _text(callbacks.boot_script(session(), box(), machine, external_url(),
+                                       f"{client_address()} (boot token)"))
+
+
+@blp.route("/inspection/<token>", methods=["POST"])
+@blp.arguments(InspectionReportSchema)
+@blp.response(200, content_type="application/json")
+def inspection_report(facts, token):
+    """Ingot's ramdisk reports the hardware it found (the boot's one-time URL)."""
+    try:
+        m = discovery.inspection_report(session(), token, facts, client_address())
+    except NotFound:
+        raise secret_not_found() from None
+    return {"status": "ok", "machine": m.state}
+
+
+@blp.route("/discovery/<token>/leases", methods=["POST"])
+@blp.arguments(LeaseSchema)
+@blp.response(200, content_type="application/json")
+def discovery_lease(lease, token):
+    """A metro's DHCP lease hook reports a lease (BMC discovery)."""
+    try:
+        return {"status": bmc_discovery.lease(session(), token, lease)}
+    except NotFound:
+        raise secret_not_found() from None
 
 
 @blp.route("/files/<name>", methods=["GET"])
@@ -70,5 +107,5 @@ def ramdisk_file(name):
         raise NotFound("No such boot file")
     directory = Path(settings().ramdisk_dir or Path(settings().data_dir) / "ramdisk")
     if not (directory / name).exists():
-        abort(404, description=f"{name} is not built; run `ingot ramdisk build`")
+        abort(404, description=f"{name} is not built; run `ingot admin ramdisk build`")
     return send_from_directory(directory.resolve(), name)

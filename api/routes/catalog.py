@@ -1,22 +1,23 @@
 """Metros, plans and operating systems: tenants read, operators write."""
 from __future__ import annotations
 
-from api.routes.common import api_blueprint
+from api.routes.common import api_blueprint, paginate
 from api.routes.crud import Schemas, Summaries, crud_routes
 from api.schemas.catalog import (
-                                 MetroCreateSchema,
-                                 MetroListSchema,
-                                 MetroSchema,
-                                 MetroUpdateSchema,
-                                 OperatingSystemCreateSchema,
-                                 OperatingSystemListSchema,
-                                 OperatingSystemSchema,
-                                 OperatingSystemUpdateSchema,
-                                 PlanCreateSchema,
-                                 PlanListSchema,
-                                 PlanSchema,
-                                 PlanUpdateSchema,
+    MetroCreateSchema,
+    MetroListSchema,
+    MetroSchema,
+    MetroUpdateSchema,
+    OperatingSystemCreateSchema,
+    OperatingSystemListSchema,
+    OperatingSystemSchema,
+    OperatingSystemUpdateSchema,
+    PlanCreateSchema,
+    PlanListSchema,
+    PlanSchema,
+    PlanUpdateSchema,
 )
+from api.schemas.common import AllListArgs
 from api.services import catalog
 
 blp = api_blueprint("catalog", "Metros, plans and operating systems")
@@ -38,3 +39,11 @@ crud_routes(blp, catalog.OPERATING_SYSTEM, "/operating-systems", "os_id", "opera
             Summaries("List operating systems.", "Show an operating system.",
                       "Operator: add an operating system and its install recipe.",
                       "Operator: change an operating system.", "Operator: delete an operating system no device uses."))
+
+
+@blp.route("/operating-system-versions", methods=["GET"])
+@blp.arguments(AllListArgs, location="query")
+@blp.response(200, OperatingSystemListSchema)
+def list_operating_system_versions(args):
+    """List the operating systems by version (each of Ingot's is one version of its distro)."""
+    return paginate(catalog.list_query(catalog.OPERATING_SYSTEM), args, "operating_systems")

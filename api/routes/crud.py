@@ -1,6 +1,7 @@
-"""One route factory for the catalogue's collections (metros, plans,
+"""One route factory for the catalogue's collections (metros, facilities, plans,
 operating systems, IP pools): list, show, create, update, delete, written
-once and documented by each resource's own summaries."""
+once and documented by each resource's own summaries. Their lists show every
+item unless a page is asked for (the spec does not paginate them)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import dataclasses
 from flask_smorest import Blueprint
 
 from api.routes.common import operator_required, paginate, session
-from api.schemas.common import ListArgs
+from api.schemas.common import AllListArgs
 from api.services import catalog
 
 
@@ -61,7 +62,7 @@ def crud_routes(blp: Blueprint, kind: catalog.Kind, path: str, id_arg: str, key:
         s = session()
         catalog.delete(s, operator.actor, kind, catalog.get(s, kind, kwargs[id_arg]))
 
-    add(path, ["GET"], "list", list_view, blp.arguments(ListArgs, location="query"),
+    add(path, ["GET"], "list", list_view, blp.arguments(AllListArgs, location="query"),
         blp.response(200, schemas.list), operator=operator_reads)
     add(item, ["GET"], "get", get_view, blp.response(200, schemas.item), operator=operator_reads)
     add(path, ["POST"], "create", create_view, blp.arguments(schemas.create), blp.response(201, schemas.item))

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, paginate, principal, session
-from api.schemas.common import ListArgs, list_schema
-from api.schemas.identity import UserSchema
+from api.schemas.common import FreeFormSchema, ListArgs
+from api.schemas.identity import UserListSchema, UserSchema
 from api.services import directory
 
 blp = api_blueprint("directory", "Users")
-
-UserListSchema = list_schema("users", UserSchema, "UserList")
 
 
 @blp.route("/users", methods=["GET"])
@@ -17,3 +15,19 @@ UserListSchema = list_schema("users", UserSchema, "UserList")
 def list_users(args):
     """List users: operators see all, others the members of their projects."""
     return paginate(directory.list_query(session(), principal()), args, "users")
+
+
+@blp.route("/users/<user_id>", methods=["GET"])
+@blp.response(200, UserSchema)
+def get_user(user_id):
+    """Show a user: yourself or a member of one of your projects (operators: anyone)."""
+    return directory.visible_user(session(), principal(), user_id)
+
+
+@blp.route("/users/<user_id>/customdata", methods=["GET"])
+@blp.response(200, FreeFormSchema)
+def user_customdata(user_id):
+    """Show a user's customdata (to that user and operators)."""
+    s = session()
+    p = principal()
+    return directory.own_customdata(p, directory.visible_user(s, p, user_id))

@@ -5,8 +5,8 @@ from sqlalchemy import or_, select
 
 from api.models import Event
 from api.routes.common import api_blueprint, paginate, principal, session
-from api.schemas.event import EventListArgs, EventListSchema
-from api.services import auth, devices
+from api.schemas.event import EventListArgs, EventListSchema, EventSchema
+from api.services import auth, devices, organizations
 
 blp = api_blueprint("events", "Events")
 
@@ -23,6 +23,8 @@ def _filtered(q, args: dict):
         q = q.where(Event.created_at >= args["since"])
     if args.get("until"):
         q = q.where(Event.created_at <= args["until"])
+    if args.get("sort") == "asc":
+        return q.order_by(Event.created_at, Event.id)
     return q.order_by(Event.created_at.desc(), Event.id)
 
 
@@ -30,7 +32,7 @@ def _filtered(q, args: dict):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def device_events(args, device_id):
-    """List a device's events, newest first."""
+    """List a device's events, newest first (``?sort=asc``: oldest first)."""
     device = devices.visible_device(session(), principal(), device_id)
     return paginate(_filtered(select(Event).where(Event.device_id == device.id), args), args, "events")
 
@@ -39,7 +41,7 @@ def device_events(args, device_id):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def project_events(args, project_id):
-    """List a project's events, newest first."""
+    """List a project's events, newest first (``?sort=asc``: oldest first)."""
     project = auth.visible_project(session(), principal(), project_id)
     return paginate(_filtered(select(Event).where(Event.project_id == project.id), args), args, "events")
 
@@ -55,3 +57,23 @@ def list_events(args):
     if allowed is not None:
         q = q.where(Event.project_id.in_(allowed))
     return paginate(_filtered(q, args), args, "events")
+
+
+@blp.route("/events/<event_id>", methods=["GET"])
+@blp.response(200, EventSchema)
+def get_event(event_id):
+    """Show an event (of one of the caller's projects; operators: any)."""
+    return auth.find_visible(session(), principal(), Event, event_id, "Event")
+
+
+@blp.route("/organizations/<organization_id>/events", methods=["GET"])
+@blp.arguments(EventListArgs, location="query")
+@blp.response(200, EventListSchema)
+def organization_events(args, organization_id):
+    """List the events of the organization's projects the caller belongs to, newest first."""
+    s = session()
+    p = principal()
+    org = organizations.visible_organization(s, p, organization_id)
+    allowed = p.project_ids(s)
+    ids = [pr.id for pr in org.projects if allowed is None or pr.id in allowed]
+    return paginate(_filtered(select(Event).where(Event.project_id.in_(ids)), args), args, "events")

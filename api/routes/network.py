@@ -6,8 +6,8 @@ from flask import jsonify
 from api.models import IpAssignment
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.routes.crud import Schemas, Summaries, crud_routes
-from api.schemas.common import ListArgs
-from api.schemas.device import IpAddressSchema
+from api.schemas.common import AllListArgs, FreeFormSchema
+from api.schemas.ip import IpAddressSchema, IpReservationSchema
 from api.schemas.network import (
     IpAssignmentListSchema,
     IpAttachSchema,
@@ -16,8 +16,8 @@ from api.schemas.network import (
     IpPoolSchema,
     IpPoolUpdateSchema,
     IpReservationCreateSchema,
+    IpReservationListArgs,
     IpReservationListSchema,
-    IpReservationSchema,
     IpReservationUpdateSchema,
 )
 from api.services import auth, catalog, devices, network
@@ -37,12 +37,12 @@ crud_routes(blp, catalog.IP_POOL, "/ip-pools", "pool_id", "ip_pools",
 # --- reserved blocks and assignments (tenants) ------------------------------
 
 @blp.route("/projects/<project_id>/ips", methods=["GET"])
-@blp.arguments(ListArgs, location="query")
+@blp.arguments(IpReservationListArgs, location="query")
 @blp.response(200, IpReservationListSchema)
 def list_reservations(args, project_id):
-    """List a project's reserved IP blocks."""
+    """List a project's reserved IP blocks (filter: types)."""
     project = auth.visible_project(session(), principal(), project_id)
-    return paginate(network.reservations_query(project), args, "ip_addresses")
+    return paginate(network.reservations_query(project, args.get("types")), args, "ip_addresses")
 
 
 @blp.route("/projects/<project_id>/ips", methods=["POST"])
@@ -71,7 +71,7 @@ def get_ip(ip_id):
 @blp.arguments(IpReservationUpdateSchema)
 @blp.response(200, IpReservationSchema)
 def update_ip(data, ip_id):
-    """Change a reserved block's tags or description."""
+    """Change a reserved block's tags, details or customdata."""
     s = session()
     p = principal()
     return network.update(s, p, network.visible_ip(s, p, ip_id), data)
@@ -86,8 +86,33 @@ def delete_ip(ip_id):
     network.release(s, p, network.visible_ip(s, p, ip_id))
 
 
+@blp.route("/ips/<ip_id>/customdata", methods=["GET"])
+@blp.response(200, FreeFormSchema)
+def ip_customdata(ip_id):
+    """Show a reserved block's or an assignment's customdata."""
+    return network.customdata(session(), principal(), ip_id)
+
+
+@blp.route("/projects/<project_id>/ips/<ip_id>/customdata", methods=["GET"])
+@blp.response(200, FreeFormSchema)
+def project_ip_customdata(project_id, ip_id):
+    """Show the customdata of one of a project's reserved blocks."""
+    s = session()
+    p = principal()
+    return network.customdata(s, p, ip_id, project=auth.visible_project(s, p, project_id))
+
+
+@blp.route("/devices/<device_id>/ips/<ip_id>/customdata", methods=["GET"])
+@blp.response(200, FreeFormSchema)
+def device_ip_customdata(device_id, ip_id):
+    """Show the customdata of one of a device's addresses."""
+    s = session()
+    p = principal()
+    return network.customdata(s, p, ip_id, device=devices.visible_device(s, p, device_id))
+
+
 @blp.route("/devices/<device_id>/ips", methods=["GET"])
-@blp.arguments(ListArgs, location="query")
+@blp.arguments(AllListArgs, location="query")
 @blp.response(200, IpAssignmentListSchema)
 def list_device_ips(args, device_id):
     """List a device's addresses."""
@@ -102,4 +127,4 @@ def attach_ip(data, device_id):
     """Assign an address from one of the project's reserved blocks to the device."""
     s = session()
     p = principal()
-    return network.assign(s, p, devices.visible_device(s, p, device_id), data["address"])
+    return network.assign(s, p, devices.visible_device(s, p, device_id), data["address"], data["customdata"])

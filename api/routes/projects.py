@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, paginate, principal, session
-from api.schemas.common import ListArgs
+from api.schemas.catalog import PlanListSchema
+from api.schemas.common import AllListArgs, FreeFormSchema, ListArgs
 from api.schemas.identity import ProjectCreateSchema, ProjectListSchema, ProjectSchema, ProjectUpdateSchema
-from api.services import auth, projects
+from api.services import auth, catalog, projects
+from api.services.projects import PROJECT_JSON
 
 blp = api_blueprint("projects", "Projects (tenants)")
 
@@ -21,15 +23,15 @@ def list_projects(args):
 @blp.arguments(ProjectCreateSchema)
 @blp.response(201, ProjectSchema)
 def create_project(data):
-    """Create a project; the caller becomes its owner."""
-    return projects.create(session(), principal(), data["name"], data.get("customdata"))
+    """Create a project (in organization_id, else the default organization); the caller becomes its owner."""
+    return projects.create(session(), principal(), data)
 
 
 @blp.route("/projects/<project_id>", methods=["GET"])
 @blp.response(200, ProjectSchema)
 def get_project(project_id):
     """Show a project."""
-    return auth.visible_project(session(), principal(), project_id)
+    return auth.visible_project(session(), principal(), project_id, options=PROJECT_JSON)
 
 
 @blp.route("/projects/<project_id>", methods=["PUT", "PATCH"])
@@ -49,3 +51,19 @@ def delete_project(project_id):
     s = session()
     p = principal()
     projects.delete(s, p, auth.visible_project(s, p, project_id))
+
+
+@blp.route("/projects/<project_id>/plans", methods=["GET"])
+@blp.arguments(AllListArgs, location="query")
+@blp.response(200, PlanListSchema)
+def list_project_plans(args, project_id):
+    """List the plans a project can use (all of them)."""
+    auth.visible_project(session(), principal(), project_id)
+    return paginate(catalog.list_query(catalog.PLAN), args, "plans")
+
+
+@blp.route("/projects/<project_id>/customdata", methods=["GET"])
+@blp.response(200, FreeFormSchema)
+def project_customdata(project_id):
+    """Show a project's customdata."""
+    return auth.visible_project(session(), principal(), project_id).customdata or {}

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from api.models import ApiToken
 from api.routes.common import api_blueprint, paginate, principal, session
-from api.schemas.common import ListArgs, View
-from api.schemas.identity import ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema, UserSchema
-from api.services import auth
+from api.schemas.common import AllListArgs, View
+from api.schemas.identity import ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema, UserSchema, UserUpdateSchema
+from api.services import auth, directory
 
 blp = api_blueprint("users", "The current user and API keys")
 
@@ -19,8 +19,16 @@ def get_user():
     return principal().require_user()
 
 
+@blp.route("/user", methods=["PUT"])
+@blp.arguments(UserUpdateSchema)
+@blp.response(200, UserSchema)
+def update_user(data):
+    """Change the current user's names, phone, timezone, customdata or password."""
+    return directory.update_current_user(session(), principal(), data)
+
+
 @blp.route("/user/api-keys", methods=["GET"])
-@blp.arguments(ListArgs, location="query")
+@blp.arguments(AllListArgs, location="query")
 @blp.response(200, ApiKeyListSchema)
 def list_user_keys(args):
     """List the current user's API keys (tokens are never shown again)."""
@@ -39,7 +47,7 @@ def create_user_key(data):
 
 
 @blp.route("/projects/<project_id>/api-keys", methods=["GET"])
-@blp.arguments(ListArgs, location="query")
+@blp.arguments(AllListArgs, location="query")
 @blp.response(200, ApiKeyListSchema)
 def list_project_keys(args, project_id):
     """List a project's API keys."""
@@ -64,3 +72,10 @@ def create_project_key(data, project_id):
 def delete_key(key_id):
     """Revoke an API key."""
     auth.revoke_api_key(session(), principal(), key_id)
+
+
+@blp.route("/user/api-keys/<key_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_user_key(key_id):
+    """Revoke one of the current user's API keys (the path Equinix's Go client uses)."""
+    auth.revoke_api_key(session(), principal(), key_id, user_key=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
 
+from api.core.strict_input import has_control
 from api.core.urls import API_PREFIX
 
 MAX_PER_PAGE = 1000
@@ -14,12 +16,28 @@ MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer on every database
 MAX_TAGS = 64
 MAX_TAG_LENGTH = 256
 
+# whole-string matches (fullmatch, \Z): "$" would match before a final newline
 HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+    r"(?=.{1,253}\Z)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 def href(kind: str, obj_id: str) -> str:
     return f"{API_PREFIX}/{kind}/{obj_id}"
+
+
+def ref(kind: str, obj_id: str | None) -> dict | None:
+    """An Equinix ``Href``: ``{"href": ...}`` (``None`` for no object)."""
+    return {"href": href(kind, obj_id)} if obj_id else None
+
+
+def refs(kind: str, rows) -> list[dict]:
+    """``Href``s of ``rows`` (objects with an ``id``)."""
+    return [{"href": href(kind, r.id)} for r in rows]
+
+
+def id_ref(kind: str, obj_id: str | None) -> dict | None:
+    """A related object the spec embeds whole, as its ``id`` and ``href`` (``None`` for no object)."""
+    return {"id": obj_id, "href": href(kind, obj_id)} if obj_id else None
 
 
 class View:
@@ -35,12 +53,38 @@ class View:
         return getattr(self._row, name)
 
 
+MULTILINE = {"multiline": True}  # a text field's metadata: tab and line breaks allowed (free text)
+
+
+def _control_in(field: fields.Field, value) -> bool:
+    """``value`` of ``field`` (a string, or a list of strings) holds a control character."""
+    if isinstance(value, str) and isinstance(field, fields.String):
+        return has_control(value, multiline=bool(field.metadata.get("multiline")))
+    if isinstance(value, list) and isinstance(field, (fields.List, Tags)):
+        inner = field.inner if isinstance(field, fields.List) else fields.String()
+        return any(_control_in(inner, item) for item in value)
+    return False
+
+
 class RequestSchema(Schema):
-    """Request bodies: fields Equinix clients send that Ingot does not use are
-    ignored (``features``, ``spot_instance``…), not errors."""
+    """Request bodies and query arguments: fields Equinix clients send that Ingot
+    does not use are ignored (``features``, ``spot_instance``…), not errors; no
+    text field carries a control character (they end up in iPXE scripts, dnsmasq
+    files, shell commands and logs), except tab and line breaks in free text
+    (fields with ``metadata=MULTILINE``)."""
 
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def _refuse_control_characters(self, data, **kwargs):
+        if isinstance(data, Mapping):
+            bad = {key: ["must not contain control characters"] for key, field in
+                   ((f.data_key or name, f) for name, f in self.load_fields.items())
+                   if key in data and _control_in(field, data[key])}
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 class ListArgs(RequestSchema):
@@ -48,6 +92,12 @@ class ListArgs(RequestSchema):
     per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     include = fields.String()
     exclude = fields.String()
+
+
+class AllListArgs(ListArgs):
+    """A list the spec does not paginate (plans, metros, keys…): every item on one page unless asked."""
+
+    per_page = fields.Integer(load_default=MAX_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class LinkSchema(Schema):
@@ -66,17 +116,58 @@ class MetaSchema(Schema):
 
 
 class HrefField(fields.Field):
-    """Dumps a related object (or its id) as ``{"href": ...}``."""
+    """Dumps a related object (or its id) that the spec embeds whole (a ``Project`` in a
+    ``Device``) as ``{"id": ..., "href": ...}``."""
 
     def __init__(self, kind: str, **kwargs):
         super().__init__(**kwargs)
         self.kind = kind
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        obj_id = value if isinstance(value, str) else value.id
-        return {"id": obj_id, "href": href(self.kind, obj_id)}
+        return id_ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Ref(HrefField):
+    """Dumps a related object (or its id) that the spec types as ``Href``: ``{"href": ...}``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return ref(self.kind, value if isinstance(value, str) or value is None else value.id)
+
+
+class Refs(HrefField):
+    """Dumps a list of related objects as a list of ``Href``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return refs(self.kind, value or [])
+
+
+class OneOrMany(fields.Field):
+    """A string, or a list of strings (Equinix's ``metro`` and ``facility`` inputs); loads a list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+            raise ValidationError("must be a code or id, or a non-empty list of them")
+        return items
+
+
+def require_one_place(data: dict) -> None:
+    """Check that a create names a metro or a facility, not both; raises ValidationError naming the field."""
+    if not data.get("metro") and not data.get("facility"):
+        raise ValidationError("give a metro (or a facility)", "metro")
+    if data.get("metro") and data.get("facility"):
+        raise ValidationError("give a metro or a facility, not both", "facility")
+
+
+class FreeFormSchema(Schema):
+    """A JSON object of any keys (customdata, a metadata document), dumped as it is."""
+
+    class Meta:
+        # The OpenAPI document then says additionalProperties: true, which is what these objects are.
+        unknown = INCLUDE
+
+    def dump(self, obj, *, many=None):
+        return dict(obj or {})
 
 
 class Tags(fields.Field):
@@ -117,8 +208,16 @@ class JSONObject(fields.Field):
         return value or {}
 
 
+HTTP_URL_RE = re.compile(r"https?://[^\s${}]+")  # fullmatch; what an iPXE script may chain to
+
+
+def is_http_url(value: str) -> bool:
+    """An http(s) URL without whitespace, control characters or iPXE settings (``${...}``)."""
+    return bool(HTTP_URL_RE.fullmatch(value or ""))
+
+
 def validate_hostname(value: str) -> None:
-    if not HOSTNAME_RE.match(value or ""):
+    if not HOSTNAME_RE.fullmatch(value or ""):
         raise ValidationError("must be a valid RFC 1123 hostname (letters, digits, hyphens, dots; "
                               "labels up to 63 characters)")
 

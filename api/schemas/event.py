@@ -1,7 +1,7 @@
 """Events (the Equinix ``Event`` shape plus Ingot's audit fields)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.schemas.common import ListArgs, href, list_schema
 
@@ -38,3 +38,5 @@ class EventListArgs(ListArgs):
     type = fields.String()
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
+    sort = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")), metadata={
+        "description": "`desc` (the default): newest first; `asc`: oldest first, a device's story in order."})

@@ -3,12 +3,31 @@ from __future__ import annotations
 
 import ipaddress
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import RequestSchema, Tags, href, list_schema
-from api.schemas.device import IpAddressSchema
+from api.schemas.common import (
+    MULTILINE,
+    AllListArgs,
+    JSONObject,
+    OneOrMany,
+    RequestSchema,
+    Tags,
+    href,
+    list_schema,
+    require_one_place,
+)
+from api.schemas.ip import IpAddressSchema, IpReservationSchema
 
 POOL_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
+
+
+def validate_gateway(value: str) -> None:
+    """An IP address, or empty (no gateway): it goes to devices' network config and to dnsmasq."""
+    if value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValidationError("must be an IP address (or empty)") from None
 
 
 def validate_cidr(value: str) -> None:
@@ -24,7 +43,7 @@ class IpPoolSchema(Schema):
     kind = fields.String(data_key="type")
     cidr = fields.String()
     gateway = fields.String()
-    description = fields.String()
+    description = fields.String(metadata=MULTILINE)
     href = fields.Function(lambda p: href("ip-pools", p.id))
     created_at = fields.DateTime()
 
@@ -36,32 +55,17 @@ class IpPoolCreateSchema(RequestSchema):
     metro = fields.String(required=True)
     kind = fields.String(data_key="type", required=True, validate=validate.OneOf(POOL_KINDS))
     cidr = fields.String(required=True, validate=validate_cidr)
-    gateway = fields.String(load_default="")
-    description = fields.String(load_default="")
+    gateway = fields.String(load_default="", validate=validate_gateway)
+    description = fields.String(load_default="", metadata=MULTILINE)
 
 
 class IpPoolUpdateSchema(RequestSchema):
-    gateway = fields.String()
-    description = fields.String()
+    gateway = fields.String(validate=validate_gateway)
+    description = fields.String(metadata=MULTILINE)
 
 
-class IpReservationSchema(Schema):
-    id = fields.String()
-    type = fields.String(attribute="kind")
-    address = fields.Function(lambda r: r.network.split("/")[0])
-    network = fields.Function(lambda r: r.network.split("/")[0])
-    cidr = fields.Function(lambda r: int(r.network.split("/")[1]))
-    cidr_notation = fields.String(attribute="network")
-    address_family = fields.Function(lambda r: 6 if r.kind == "public_ipv6" else 4)
-    public = fields.Function(lambda r: r.kind != "private_ipv4")
-    quantity = fields.Integer()
-    tags = Tags()
-    description = fields.String()
-    metro = fields.Function(lambda r: {"id": r.pool.metro.id, "code": r.pool.metro.code})
-    project = fields.Function(lambda r: {"id": r.project_id, "href": href("projects", r.project_id)})
-    state = fields.Constant("created")
-    href = fields.Function(lambda r: href("ips", r.id))
-    created_at = fields.DateTime()
+class IpReservationListArgs(AllListArgs):
+    types = fields.List(fields.String(validate=validate.OneOf(POOL_KINDS + ("global_ipv4", "vrf"))))
 
 
 IpReservationListSchema = list_schema("ip_addresses", IpReservationSchema, "IpReservationList")
@@ -69,17 +73,36 @@ IpAssignmentListSchema = list_schema("ip_addresses", IpAddressSchema, "IpAssignm
 
 
 class IpReservationCreateSchema(RequestSchema):
+    """``IPReservationRequestInput``: a block of ``quantity`` addresses in a metro (or a facility's)."""
+
     type = fields.String(required=True, validate=validate.OneOf(POOL_KINDS))
-    metro = fields.String(required=True)
+    metro = fields.String(load_default=None, allow_none=True)
+    facility = OneOrMany(load_default=None, allow_none=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
     tags = Tags(load_default=list)
-    description = fields.String(load_default="", validate=validate.Length(max=1024))
+    details = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1024), metadata=MULTILINE)
+    description = fields.String(load_default=None, allow_none=True,  # Ingot's older name of details
+                                validate=validate.Length(max=1024), metadata=MULTILINE)
+    customdata = JSONObject(load_default=dict)
+    # a request for approval: Ingot grants every block it has room for at once, so there is
+    # never an approval to wait for or fail on
+    comments = fields.String(load_default="", validate=validate.Length(max=2048), metadata=MULTILINE)
+    fail_on_approval_required = fields.Boolean(load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _where(self, data, **kwargs):
+        require_one_place(data)
 
 
 class IpReservationUpdateSchema(RequestSchema):
     tags = Tags()
-    description = fields.String(validate=validate.Length(max=1024))
+    details = fields.String(allow_none=True, validate=validate.Length(max=1024), metadata=MULTILINE)
+    description = fields.String(allow_none=True, validate=validate.Length(max=1024), metadata=MULTILINE)
+    customdata = JSONObject()
 
 
 class IpAttachSchema(RequestSchema):
+    """``IPAssignmentInput``."""
+
     address = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    customdata = JSONObject(load_default=dict)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from api.schemas.catalog import PlanRefSchema
+from api.schemas.catalog import FacilitySchema, PlanRefSchema
 from api.schemas.common import RequestSchema, href, list_schema
 
 
@@ -13,8 +13,10 @@ class HardwareReservationSchema(Schema):
     project = fields.Function(lambda r: {"id": r.project_id, "href": href("projects", r.project_id)})
     plan = fields.Function(lambda r: PlanRefSchema().dump(r.machine.plan)
                            if r.machine.plan else None)
+    # Ingot extension: the reserved machine's metro (Equinix shows its facility only)
     metro = fields.Function(lambda r: {"id": r.machine.metro.id, "code": r.machine.metro.code})
-    facility = fields.Constant(None)
+    facility = fields.Function(lambda r: FacilitySchema().dump(r.machine.metro.facilities[0])
+                               if r.machine.metro.facilities else None)
     provisionable = fields.Boolean()
     spare = fields.Constant(False)
     need_of_service = fields.Function(lambda r: r.machine.state in ("failed", "maintenance"))
@@ -22,7 +24,6 @@ class HardwareReservationSchema(Schema):
                              if r.device else None)
     href = fields.Function(lambda r: href("hardware-reservations", r.id))
     created_at = fields.DateTime()
-    updated_at = fields.DateTime()
 
 
 HardwareReservationListSchema = list_schema("hardware_reservations", HardwareReservationSchema,

@@ -61,14 +61,14 @@ def partition_device(disk: str, number: int) -> str:
 
 def size_bytes(size: str) -> int:
     """Bytes of a normalised size (``0``: the rest of the disk)."""
-    m = _SIZE.match(size)
+    m = _SIZE.fullmatch(size)
     return int(m.group(1)) * UNITS[m.group(2)]
 
 
 def _size(value, path: str, problems: list) -> str | None:
     text = str(value).strip().upper() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     text = re.sub(r"^(\d+)([KMGT])I?B$", r"\1\2", text)   # 512MiB, 512MB -> 512M (binary units, as sgdisk)
-    m = _SIZE.match(text)
+    m = _SIZE.fullmatch(text)
     if not m:
         problems.append((path, f"{value!r} is not a size (512M, 20G, a number of 512-byte sectors, or 0)"))
         return None
@@ -95,7 +95,7 @@ def _list(value, path: str, problems: list, limit: int) -> list:
 
 
 def _text(value, path: str, problems: list, pattern: re.Pattern, what: str) -> str | None:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):  # fullmatch: "$" would take a final newline
         problems.append((path, f"{value!r} is not {what}"))
         return None
     return value

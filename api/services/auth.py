@@ -10,10 +10,22 @@ from sqlalchemy.orm import Session
 from api.core import events
 from api.core.errors import Forbidden, NotFound, Unauthorized
 from api.core.secrets import hash_token, new_token
-from api.models import ApiToken, IpAssignment, Membership, Project, User, as_utc, utcnow
+from api.models import (
+    ApiToken,
+    Invitation,
+    IpAssignment,
+    Membership,
+    Organization,
+    Project,
+    User,
+    as_utc,
+    utcnow,
+)
 
 # last_used_at is written at most this often per token, so reads stay reads
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+# membership roles with no rights in a project's resources (Ingot bills nothing)
+NO_RIGHTS_ROLES = ("billing",)
 
 
 @dataclasses.dataclass
@@ -38,10 +50,7 @@ class Principal:
             return None
         if self.project_scope:
             return {self.project_scope}
-        if self.user is None:
-            return set()
-        rows = session.scalars(select(Membership.project_id).where(Membership.user_id == self.user.id))
-        return set(rows)
+        return self.member_project_ids(session)
 
     def member_project_ids(self, session: Session) -> set[str]:
         """Projects the caller belongs to, ignoring the operator role (who may
@@ -50,7 +59,17 @@ class Principal:
             return {self.project_scope}
         if self.user is None:
             return set()
-        return set(session.scalars(select(Membership.project_id).where(Membership.user_id == self.user.id)))
+        return set(session.scalars(select(Membership.project_id).where(
+            Membership.user_id == self.user.id, Membership.role.not_in(NO_RIGHTS_ROLES))))
+
+    def organization_ids(self, session: Session) -> set[str] | None:
+        """Organizations the caller sees (``None``: all, for operators): the installation's
+        default one and those of the caller's projects."""
+        if self.is_operator:
+            return None
+        default = select(Organization.id).where(Organization.is_default.is_(True))
+        own = select(Project.organization_id).where(Project.id.in_(self.project_ids(session) or set()))
+        return set(session.scalars(default.union(own)))
 
     def require_operator(self) -> None:
         """Raises Forbidden unless the caller is an operator."""
@@ -119,30 +138,48 @@ def create_api_key(session: Session, principal: Principal, data: dict,
     return token, raw
 
 
-def revoke_api_key(session: Session, principal: Principal, key_id: str) -> None:
-    """Delete an API key the caller may see.
+def revoke_api_key(session: Session, principal: Principal, key_id: str, user_key: bool = False) -> None:
+    """Delete an API key the caller may see (``user_key``: one of the caller's own user keys).
 
     Raises:
-        NotFound: no such key, or another user's or project's.
+        NotFound: no such key, or another user's or project's (or, with ``user_key``, a project key).
     """
     token = find_visible(session, principal, ApiToken, key_id, "API key")
+    me = _own_user(principal)
+    if user_key and (token.project_id is not None or me is None or token.user_id != me.id):
+        raise NotFound("API key not found")
     events.record(session, "api_key.deleted", f"API key {token.token_prefix}… revoked", actor=principal.actor,
                   project_id=token.project_id, target_type="api_key", target_id=token.id)
     session.delete(token)
     session.commit()
 
 
+def _own_user(principal: Principal) -> User | None:
+    """The caller's user when it acts as one (not a project API key)."""
+    return principal.user if principal.user is not None and not principal.project_scope else None
+
+
 def may_see(session: Session, principal: Principal, *, project_id: str | None = None,
-            user_id: str | None = None) -> bool:
-    """Whether the caller may see an object of ``project_id`` or, when it has
-    no project, one owned by ``user_id``: operators see everything, members
-    their projects', a user its own, a project API key its project's only."""
+            user_id: str | None = None, organization_id: str | None = None,
+            any_project: list[str] | None = None, invitee: str | None = None) -> bool:
+    """Whether the caller may see an object: operators see everything; others an object of
+    ``project_id`` if they are its members (a project API key: of its project only), else one
+    owned by ``user_id`` if it is theirs; an ``organization_id`` they see (see
+    :meth:`Principal.organization_ids`); an object of ``any_project`` if they are members of one,
+    or sent to ``invitee`` if that is their email."""
     if principal.is_operator:
         return True
+    me = _own_user(principal)
+    if invitee is not None and me is not None and me.email.lower() == invitee.lower():
+        return True
+    if any_project is not None:
+        allowed = principal.project_ids(session)
+        return any(p in allowed for p in any_project) or (me is not None and user_id == me.id)
+    if organization_id is not None:
+        return organization_id in principal.organization_ids(session)
     if project_id is not None:
         return project_id in principal.project_ids(session)
-    return (user_id is not None and principal.user is not None and not principal.project_scope
-            and user_id == principal.user.id)
+    return user_id is not None and me is not None and user_id == me.id
 
 
 def _owner(row) -> dict:
@@ -151,6 +188,12 @@ def _owner(row) -> dict:
         return {"project_id": row.id}
     if isinstance(row, IpAssignment):
         return {"project_id": row.device.project_id}
+    if isinstance(row, Organization):
+        return {"organization_id": row.id}
+    if isinstance(row, Invitation):
+        return {"any_project": [p.id for p in row.projects], "invitee": row.invitee}
+    if isinstance(row, User):  # a user is seen by those who share a project with them
+        return {"any_project": [m.project_id for m in row.memberships], "user_id": row.id}
     return {"project_id": getattr(row, "project_id", None), "user_id": getattr(row, "user_id", None)}
 
 
@@ -172,9 +215,9 @@ def find_visible(session: Session, principal: Principal, model, obj_id: str, wha
     return visible(session, principal, session.get(model, obj_id, options=options), what)
 
 
-def visible_project(session: Session, principal: Principal, project_id: str) -> Project:
+def visible_project(session: Session, principal: Principal, project_id: str, options=()) -> Project:
     """The project if the caller may act in it. Raises NotFound."""
-    return find_visible(session, principal, Project, project_id, "Project")
+    return find_visible(session, principal, Project, project_id, "Project", options=options)
 
 
 def ensure_bootstrap_operator(session: Session, raw_token: str) -> bool:

@@ -1,4 +1,4 @@
-"""Bulk enrolment from an uploaded inventory file (the file ``ingot machines enroll`` reads)."""
+"""Bulk enrolment from an uploaded inventory file (the file ``ingot admin machines enroll`` reads)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,9 +1,10 @@
-"""The catalogue operators keep: metros, plans, operating systems and IP
-pools. Lookups by slug/code or id, and one create/update/delete for all four
-(each validated, audited and committed)."""
+"""The catalogue operators keep: metros, facilities, plans, operating systems
+and IP pools. Lookups by slug/code or id, and one create/update/delete for all
+five (each validated, audited and committed)."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Callable
 
 from sqlalchemy import or_, select
@@ -12,7 +13,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core import events
 from api.core.errors import Conflict, Invalid, NotFound
-from api.models import Device, IpAssignment, IpPool, IpReservation, Machine, Metro, OperatingSystem, Plan
+from api.models import (
+    Device,
+    Facility,
+    IpAssignment,
+    IpPool,
+    IpReservation,
+    Machine,
+    Metro,
+    OperatingSystem,
+    Plan,
+)
 from api.services.storage import check_plan_layout
 
 
@@ -26,6 +37,16 @@ def _by_key(session: Session, model, key_col, value: str, field: str, what: str)
 def find_metro(session: Session, value: str, field: str = "metro") -> Metro:
     """Metro by code or id. Raises Invalid naming ``field``."""
     return _by_key(session, Metro, Metro.code, value, field, "metro")
+
+
+def find_facility(session: Session, value: str, field: str = "facility") -> Facility:
+    """Facility by code or id. Raises Invalid naming ``field``."""
+    return _by_key(session, Facility, Facility.code, value, field, "facility")
+
+
+def metro_facility(session: Session, metro: Metro) -> Facility | None:
+    """The facility a device placed in ``metro`` shows: the metro's first, if it has any."""
+    return session.scalar(select(Facility).where(Facility.metro_id == metro.id).order_by(Facility.code).limit(1))
 
 
 def find_plan(session: Session, value: str, field: str = "plan") -> Plan:
@@ -52,7 +73,23 @@ def _used(session: Session, *queries) -> bool:
 
 
 def _pool_columns(session: Session, data: dict) -> dict:
-    """A pool is created in a metro named by code or id."""
+    """A pool is created in a metro named by code or id, and overlaps no other pool of that metro.
+
+    Raises:
+        Invalid: an unknown metro, or an overlapping pool (one address would be handed out twice).
+    """
+    columns = _in_metro(session, data)
+    metro = session.get(Metro, columns["metro_id"])  # just loaded: from the session, no second query
+    network = ipaddress.ip_network(data["cidr"])
+    for other in session.scalars(select(IpPool).where(IpPool.metro_id == metro.id)):
+        theirs = ipaddress.ip_network(other.cidr)
+        if theirs.version == network.version and theirs.overlaps(network):
+            raise Invalid(f"cidr: {network} overlaps the {other.kind} pool {theirs} of metro {metro.code}")
+    return columns
+
+
+def _in_metro(session: Session, data: dict) -> dict:
+    """A pool or facility is created in a metro named by code or id. Raises Invalid for an unknown metro."""
     metro = find_metro(session, data["metro"])
     return {**{k: v for k, v in data.items() if k != "metro"}, "metro_id": metro.id}
 
@@ -85,18 +122,28 @@ class Kind:
 METRO = Kind(
     "metro", Metro, "Metro", "code", (Metro.code,),
     lambda s, r: _used(s, select(Machine.id).where(Machine.metro_id == r.id),
+                       select(Facility.id).where(Facility.metro_id == r.id),
                        select(IpPool.id).where(IpPool.metro_id == r.id)),
-    "metro is in use by machines or IP pools")
+    "metro is in use by machines, facilities or IP pools")
 PLAN = Kind(
     "plan", Plan, "Plan", "slug", (Plan.slug,),
     lambda s, r: _used(s, select(Machine.id).where(Machine.plan_id == r.id),
                        select(Device.id).where(Device.plan_id == r.id)),
-    "plan is in use by machines or devices", load=(selectinload(Plan.available_metros),),
+    "plan is in use by machines or devices",
+    load=(selectinload(Plan.available_metros), selectinload(Plan.available_facilities)),
     check=lambda plan: check_plan_layout(plan.storage or {}, plan))
+FACILITY = Kind(
+    "facility", Facility, "Facility", "code", (Facility.code,),
+    lambda s, r: _used(s, select(Device.id).where(Device.facility_id == r.id, Device.deleted_at.is_(None)),
+                       select(IpReservation.id).where(IpReservation.facility_id == r.id)),
+    "the facility is in use by devices or IP reservations",
+    bodies={"created": "facility {row.code} in metro {row.metro.code}"},
+    load=(selectinload(Facility.metro),), columns=_in_metro)
 OPERATING_SYSTEM = Kind(
     "operating_system", OperatingSystem, "Operating system", "slug", (OperatingSystem.slug,),
-    lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id, Device.deleted_at.is_(None))),
-    "operating system is in use by devices")
+    # deleted devices count: they keep their operating system for their history
+    lambda s, r: _used(s, select(Device.id).where(Device.os_id == r.id)),
+    "operating system is in use by devices (deleted ones too: they keep it for their history)")
 IP_POOL = Kind(
     "ip_pool", IpPool, "IP pool", "cidr", (IpPool.created_at, IpPool.id),
     lambda s, r: _used(s, select(IpAssignment.id).where(IpAssignment.pool_id == r.id),
@@ -159,4 +206,9 @@ def delete(session: Session, actor: str, kind: Kind, row) -> None:
         raise Conflict(kind.in_use_message)
     _audit(session, actor, kind, "deleted", row)
     session.delete(row)
+    try:
+        session.flush()
+    except IntegrityError:  # a reference the check above does not know of: still in use, not a 500
+        session.rollback()
+        raise Conflict(kind.in_use_message) from None
     session.commit()

@@ -1,5 +1,5 @@
-"""The demo lab: a metro, plans, operating systems, simulated machines, IP
-pools and a project, seeded once into an empty database."""
+"""The demo lab: a metro (and a facility in it), plans, operating systems,
+simulated machines, IP pools and a project, seeded once into an empty database."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.core import events
 from api.core.secrets import SecretBox, new_token
-from api.models import IpPool, Machine, Membership, Metro, Nic, OperatingSystem, Plan, Project, User
+from api.models import Facility, IpPool, Machine, Membership, Metro, Nic, OperatingSystem, Plan, Project, User
 from api.services import auth, passwords
 
 SMALL = {"cpus": [{"count": 1, "type": "Simulated 4-core"}], "memory": {"total": "8GB"},
@@ -69,6 +69,7 @@ def seed(session: Session, box: SecretBox, data_dir: str, machines: int = 8) -> 
                  match={"cpus": {"min": 9}}, price_hour=0.5)
     session.add_all([metro, small, large] + [OperatingSystem(**o) for o in OPERATING_SYSTEMS])
     session.flush()
+    session.add(Facility(code="lab1", name="Ingot demo lab, room 1", metro_id=metro.id))
     for kind, cidr, gw in POOLS:
         session.add(IpPool(metro_id=metro.id, kind=kind, cidr=cidr, gateway=gw, description="demo lab"))
     plans = {"sim.small": small, "sim.large": large}

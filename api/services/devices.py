@@ -6,25 +6,26 @@ events and commits; on any error nothing it did is kept.
 from __future__ import annotations
 
 import datetime as dt
-import secrets as pysecrets
-import string
 import time
-import uuid
 
-from sqlalchemy import String, cast, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import String, cast, false, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from api.core import events
-from api.core.errors import Conflict, Invalid, ServiceError
-from api.core.secrets import SecretBox, hash_token, new_token
+from api.core.errors import Conflict, Forbidden, Invalid, NoCapacity
+from api.core.secrets import SecretBox
 from api.engine import operations
 from api.engine.states import InvalidTransition
 from api.models import (
     Device,
+    Event,
+    Facility,
     HardwareReservation,
     IpAssignment,
+    IpPool,
     Machine,
     Metro,
+    Nic,
     OperatingSystem,
     Plan,
     Project,
@@ -33,19 +34,24 @@ from api.models import (
     new_id,
     utcnow,
 )
-from api.schemas.common import View
-from api.services import ipam, scheduler, storage
+from api.schemas.common import View, is_http_url
+from api.services import ipam, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
-from api.services.catalog import find_metro, find_os, find_plan, in_metro_and_plan
+from api.services.catalog import find_facility, find_metro, find_os, find_plan, in_metro_and_plan, metro_facility
+from api.services.device_secrets import issue_metadata_secret, issue_root_password
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
+PROVISIONING_EVENTS = 10  # the newest events a device's JSON shows
 
 
-# everything the Device JSON shows, loaded in a few queries instead of one per relation
-DEVICE_JSON = (selectinload(Device.plan), selectinload(Device.metro), selectinload(Device.operating_system),
+# everything the Device JSON shows, loaded in a few queries instead of one per relation: the
+# many-to-one rows joined to the device's own row, the lists each in one more query (bench/RESULTS.md)
+DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Device.operating_system),
+               joinedload(Device.created_by), joinedload(Device.facility).joinedload(Facility.metro),
                selectinload(Device.ssh_keys),
-               selectinload(Device.ip_assignments).selectinload(IpAssignment.pool),
-               selectinload(Device.machine).selectinload(Machine.nics))
+               selectinload(Device.ip_assignments).options(
+                   joinedload(IpAssignment.pool).joinedload(IpPool.metro), joinedload(IpAssignment.reservation)),
+               joinedload(Device.machine).selectinload(Machine.nics))
 
 
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
@@ -76,18 +82,44 @@ def wait_for(session: Session, principal: Principal, device_id: str, field: str,
         sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - clock())))
 
 
-def present(device: Device, box: SecretBox, member_of: set[str]) -> View:
-    """The device as a caller who belongs to the ``member_of`` projects sees it.
+def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str) -> list[View]:
+    """The devices as a caller who belongs to the ``member_of`` projects sees them, with their
+    newest events and their serial-console host (``sos``: ``ssh {device id}@{sos}``).
 
     userdata, customdata and the root password are shown only to members of
     the device's project (an operator who is not a member sees the device
     without them); the root password only for a day after the device is created.
     """
-    private_shown = device.project_id in member_of
-    created = as_utc(device.created_at)
-    recent = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
-    return View(device, private_shown=private_shown,
-                root_password=box.decrypt(device.root_password_enc) if private_shown and recent else None)
+    recent_events = _recent_events(session, [d.id for d in devices])
+    out = []
+    for device in devices:
+        private_shown = device.project_id in member_of
+        created = as_utc(device.created_at)
+        recent = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
+        out.append(View(device, private_shown=private_shown, sos=sos_host,
+                        provisioning_events=recent_events.get(device.id, []),
+                        root_password=box.decrypt(device.root_password_enc) if private_shown and recent else None))
+    return out
+
+
+def _recent_events(session: Session, device_ids: list[str]) -> dict[str, list[Event]]:
+    """The newest :data:`PROVISIONING_EVENTS` events of each device, newest first (one query)."""
+    out: dict[str, list[Event]] = {}
+    if not device_ids:
+        return out
+    for e in session.scalars(select(Event).where(Event.device_id.in_(device_ids))
+                             .order_by(Event.created_at.desc(), Event.id)):
+        bucket = out.setdefault(e.device_id, [])
+        if len(bucket) < PROVISIONING_EVENTS:
+            bucket.append(e)
+    return out
+
+
+def require_member(principal: Principal, member_of: set[str], device: Device) -> None:
+    """Raises Forbidden unless the caller belongs to the device's project (an operator who
+    does not is refused the tenant's private data: userdata, customdata, metadata)."""
+    if device.project_id not in member_of:
+        raise Forbidden("only the members of the device's project see its private data")
 
 
 def list_query(project_ids: set[str] | None, args: dict, project_id: str | None = None):
@@ -107,24 +139,51 @@ def list_query(project_ids: set[str] | None, args: dict, project_id: str | None 
     if args.get("tag"):
         # tags are a JSON list; matching its quoted text works the same on SQLite and PostgreSQL
         q = q.where(cast(Device.tags, String).like('%"' + _escape_like(args["tag"]) + '"%', escape="\\"))
-    return in_metro_and_plan(q, Device, args).order_by(Device.created_at, Device.id)
+    return _equinix_filters(in_metro_and_plan(q, Device, args), args).order_by(Device.created_at, Device.id)
+
+
+def _equinix_filters(q, args: dict):
+    """The SDK's device list filters: facility, reserved, has_termination_time, mac_address, type
+    (``ondemand``/``reserved``; Ingot has no ``spot``) and plan ``categories`` (all are ``compute``)."""
+    if args.get("facility"):
+        q = q.join(Facility, Device.facility_id == Facility.id).where(
+            or_(Facility.code == args["facility"], Facility.id == args["facility"]))
+    reserved = {"reserved": True, "ondemand": False, "spot": None}.get(args.get("type"), args.get("reserved"))
+    if args.get("type") == "spot" or (args.get("categories") and "compute" not in args["categories"]):
+        q = q.where(false())
+    if reserved is not None:
+        col = Device.hardware_reservation_id
+        q = q.where(col.is_not(None) if reserved else col.is_(None))
+    if args.get("has_termination_time") is not None:
+        col = Device.termination_time
+        q = q.where(col.is_not(None) if args["has_termination_time"] else col.is_(None))
+    if args.get("mac_address"):
+        q = q.where(Device.machine_id.in_(select(Nic.machine_id).where(
+            func.lower(Nic.mac) == args["mac_address"].lower())))
+    return q
 
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _resolve_keys(session: Session, principal: Principal, project: Project,
-                  project_keys: list[str] | None, user_keys: list[str] | None) -> list[SSHKey]:
-    """Equinix rule: with neither list given, the device gets all the project's
-    keys and the caller's own keys; otherwise exactly the keys named."""
+def _resolve_keys(session: Session, principal: Principal, project: Project, data: dict) -> list[SSHKey]:
+    """Equinix rule: with neither ``project_ssh_keys`` nor ``user_ssh_keys`` given (and not
+    ``no_ssh_keys``), the device gets all the project's keys and the caller's own keys;
+    otherwise exactly the keys named. Inline ``ssh_keys`` are added to either: an existing key
+    by id, or a new key that becomes a project key."""
+    project_keys, user_keys = data.get("project_ssh_keys"), data.get("user_ssh_keys")
     user_id = principal.user.id if principal.user and not principal.project_scope else None
-    if project_keys is None and user_keys is None:
+    keys: list[SSHKey] = []
+    if project_keys is None and user_keys is None and not data.get("no_ssh_keys"):
         conds = [SSHKey.project_id == project.id]
         if user_id:
             conds.append(SSHKey.user_id == user_id)
-        return list(session.scalars(select(SSHKey).where(or_(*conds)).order_by(SSHKey.created_at)))
-    keys: list[SSHKey] = []
+        keys = list(session.scalars(select(SSHKey).where(or_(*conds)).order_by(SSHKey.created_at)))
+    for inline in data.get("ssh_keys") or []:
+        key = _inline_key(session, principal, project, user_id, inline)
+        if key not in keys:
+            keys.append(key)
     for field, ids, owner_ok in (
             ("project_ssh_keys", project_keys or [], lambda k: k.project_id == project.id),
             ("user_ssh_keys", user_keys or [], lambda k: user_id is not None and k.user_id == user_id)):
@@ -137,6 +196,21 @@ def _resolve_keys(session: Session, principal: Principal, project: Project,
     return keys
 
 
+def _inline_key(session: Session, principal: Principal, project: Project, user_id: str | None,
+                inline: dict) -> SSHKey:
+    """An inline ``ssh_keys`` entry: the project's or the caller's key ``id``, or a new project key
+    (the project's existing key when it has the same one). Raises Invalid."""
+    if inline.get("id"):
+        key = session.get(SSHKey, inline["id"])
+        if key is None or not (key.project_id == project.id or (user_id and key.user_id == user_id)):
+            raise Invalid(f"ssh_keys: unknown SSH key {inline['id']!r}")
+        return key
+    fingerprint = ssh_keys.fingerprint(inline["key"])
+    same = session.scalar(select(SSHKey).where(SSHKey.project_id == project.id, SSHKey.fingerprint == fingerprint))
+    return same or ssh_keys.add(session, principal, key=inline["key"], label=inline.get("label") or "",
+                                project=project)
+
+
 def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
     if os_row.provisionable_on and plan.slug not in os_row.provisionable_on:
         raise Invalid(f"operating_system: {os_row.slug} cannot be installed on plan {plan.slug}")
@@ -146,16 +220,27 @@ def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
         raise Invalid("always_pxe: needs an ipxe_script_url to boot from")
 
 
-def _issue_metadata_token(device: Device, box: SecretBox) -> str:
-    token = new_token()
-    device.metadata_token_hash = hash_token(token)
-    device.metadata_token_enc = box.encrypt(token)
-    return token
+def _places(session: Session, data: dict) -> list[tuple[Metro, Facility | None]]:
+    """Where a device may go, in order: the ``metro`` codes or the ``facility`` codes given (a
+    facility is placed in its metro and shown on the device; a metro shows its first facility).
+    Raises Invalid for an unknown one."""
+    if data.get("facility"):
+        facilities = [find_facility(session, code) for code in data["facility"]]
+        return [(f.metro, f) for f in facilities]
+    metros = [find_metro(session, code) for code in data["metro"]]
+    return [(m, metro_facility(session, m)) for m in metros]
 
 
-def _root_password() -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(pysecrets.choice(alphabet) for _ in range(20))
+def _claim_anywhere(session: Session, project: Project, plan: Plan, places: list, reservation_ref: str | None):
+    """Claim a machine in the first place that has one. Raises NoCapacity (the last place's) or Invalid."""
+    error = None
+    for metro, facility in places:
+        try:
+            machine, reservation = _claim(session, project, plan, metro, reservation_ref)
+            return machine, reservation, metro, facility
+        except (NoCapacity, Invalid) as exc:
+            error = exc
+    raise error
 
 
 def _claim(session: Session, project: Project, plan: Plan, metro: Metro,
@@ -175,38 +260,58 @@ def _claim(session: Session, project: Project, plan: Plan, metro: Metro,
     return scheduler.claim_reserved(session, r), r
 
 
-def build(session: Session, principal: Principal, project: Project, data: dict, box: SecretBox) -> Device:
+def _termination_time(data: dict) -> dt.datetime | None:
+    """Raises Invalid for a time not in the future."""
+    when = data.get("termination_time")
+    if when is not None and as_utc(when) <= utcnow():
+        raise Invalid("termination_time: must be in the future")
+    return when
+
+
+def build(session: Session, principal: Principal, project: Project, data: dict, box: SecretBox,
+          batch_id: str | None = None) -> Device:
     """Validate, allocate a machine and queue provisioning (no commit)."""
     plan = find_plan(session, data["plan"])
-    metro = find_metro(session, data["metro"])
+    places = _places(session, data)
     os_row = find_os(session, data["operating_system"])
     _check_os(os_row, plan, data)
+    termination_time = _termination_time(data)
+    wanted_ips = ipam.wanted_addresses(data.get("ip_addresses"), {
+        "public_ipv4": data.get("public_ipv4_subnet_size"), "private_ipv4": data.get("private_ipv4_subnet_size")})
     layout = data.get("storage") or plan.storage or {}
     storage.check_os(layout, os_row)
     storage.check_plan_layout(layout, plan)
-    keys = _resolve_keys(session, principal, project, data.get("project_ssh_keys"), data.get("user_ssh_keys"))
-    machine, reservation = _claim(session, project, plan, metro, data.get("hardware_reservation_id"))
+    keys = _resolve_keys(session, principal, project, data)
+    machine, reservation, metro, facility = _claim_anywhere(session, project, plan, places,
+                                                            data.get("hardware_reservation_id"))
     storage.check_machine_layout(layout, machine)  # raising here undoes the claim with the transaction
     device_id = new_id()
+    creator = principal.user if principal.user is not None and not principal.project_scope else None
     device = Device(id=device_id, short_id=device_id[:8],
                     hostname=data.get("hostname") or f"{plan.slug.split('.')[0]}-{device_id[:8]}",
                     project_id=project.id, machine_id=machine.id, plan_id=plan.id, metro_id=metro.id,
+                    facility_id=facility.id if facility else None, batch_id=batch_id,
+                    created_by_id=creator.id if creator else None,
                     os_id=os_row.id, hardware_reservation_id=reservation.id if reservation else None,
                     description=data.get("description") or "",
                     userdata=data.get("userdata") or "", customdata=data.get("customdata") or {},
                     tags=data.get("tags") or [], billing_cycle=data.get("billing_cycle") or "hourly",
                     always_pxe=bool(data.get("always_pxe")), ipxe_script_url=data.get("ipxe_script_url") or "",
-                    locked=bool(data.get("locked")), storage=layout, state="queued")
+                    locked=bool(data.get("locked")), termination_time=termination_time, storage=layout,
+                    state="queued")
     device.ssh_keys = keys
     session.add(device)
     session.flush()
-    device.root_password_enc = box.encrypt(_root_password())
-    _issue_metadata_token(device, box)
-    ipam.assign_device_addresses(session, device)
-    events.record(session, "device.created",
-                  f"device {device.hostname} created on machine {machine.hostname}"
-                  + (f" (hardware reservation {reservation.short_id})" if reservation else ""),
+    issue_root_password(device, box)
+    issue_metadata_secret(device, box)
+    ipam.assign_device_addresses(session, device, wanted_ips)
+    events.record(session, "device.created", f"device {device.hostname} created"
+                  + (f" on hardware reservation {reservation.short_id}" if reservation else "")
+                  + (f"; it will be deleted at {termination_time.isoformat()}" if termination_time else ""),
                   actor=principal.actor, device=device)
+    # the operator's record names the machine; the tenant's events never do
+    events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
+                  f"of project {project.id}", actor=principal.actor, machine=machine)
     operations.start(session, machine, "provision", device, actor=principal.actor)
     session.flush()
     return device
@@ -224,37 +329,6 @@ def create(session: Session, principal: Principal, project: Project, data: dict,
     return device
 
 
-def create_batch(session: Session, principal: Principal, project: Project, batches: list[dict],
-                 box: SecretBox) -> list[dict]:
-    """Create several devices, each batch in its own transaction: a batch
-    succeeds as a whole or leaves nothing behind and reports why.
-
-    A batch of ``quantity`` devices takes its hostnames from ``hostnames``, or
-    numbers ``hostname`` (``web-01``, ``web-02``…).
-    """
-    out = []
-    for batch in batches:
-        quantity = batch.get("quantity", 1)
-        hostnames = batch.get("hostnames") or []
-        created, errors = [], []
-        try:
-            for i in range(quantity):
-                spec = dict(batch)
-                if i < len(hostnames):
-                    spec["hostname"] = hostnames[i]
-                elif batch.get("hostname") and quantity > 1:
-                    spec["hostname"] = f"{batch['hostname']}-{i + 1:02d}"
-                created.append(build(session, principal, project, spec, box))
-            session.commit()
-        except ServiceError as exc:
-            session.rollback()
-            created, errors = [], exc.messages
-        out.append({"id": str(uuid.uuid4()), "state": "failed" if errors else "completed",
-                    "quantity": quantity, "error_messages": errors, "devices": created,
-                    "created_at": utcnow()})
-    return out
-
-
 UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billing_cycle",
              "always_pxe", "ipxe_script_url", "locked")
 
@@ -268,8 +342,8 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
     url = changes.get("ipxe_script_url", device.ipxe_script_url)
     if changes.get("always_pxe", device.always_pxe) and not url:
         raise Invalid("always_pxe: needs an ipxe_script_url to boot from")
-    if url and not url.startswith(("http://", "https://")):
-        raise Invalid("ipxe_script_url: must be an http:// or https:// URL")
+    if url and not is_http_url(url):
+        raise Invalid("ipxe_script_url: must be an http:// or https:// URL without spaces")
     for key, value in changes.items():
         setattr(device, key, value)
     if changes:
@@ -287,17 +361,21 @@ def delete(session: Session, principal: Principal, device: Device, force: bool =
     Raises:
         Invalid: the device is locked.
     """
+    start_delete(session, principal, device, fast)
+    session.commit()
+
+
+def start_delete(session: Session, principal: Principal, device: Device, fast: bool = False) -> None:
+    """:func:`delete` without the commit. Raises Invalid (locked) or Conflict."""
     if device.locked:
         raise Invalid("locked: the device is locked; unlock it before deleting it")
     if device.state == "deprovisioning":
         return
-    machine = device.machine
     try:
-        operations.start(session, machine, "deprovision", device, args={"deprovision_fast": bool(fast)},
+        operations.start(session, device.machine, "deprovision", device, args={"deprovision_fast": bool(fast)},
                          actor=principal.actor)
     except InvalidTransition as exc:
         raise Conflict(str(exc)) from None
-    session.commit()
 
 
 def _check_reinstall_storage(device: Device, machine: Machine, data: dict) -> None:
@@ -329,6 +407,8 @@ def action(session: Session, principal: Principal, device: Device, data: dict, b
             raise Invalid("locked: the device is locked; unlock it before reinstalling it")
         if machine.operation:
             raise Conflict(f"machine is busy with {machine.operation}; try again when it is done")
+        if data.get("ipxe_script_url"):
+            device.ipxe_script_url = data["ipxe_script_url"]  # the reinstall (and later boots) chain it
         if data.get("operating_system"):
             new_os = find_os(session, data["operating_system"])
             _check_os(new_os, device.plan, {"ipxe_script_url": device.ipxe_script_url,
@@ -336,7 +416,7 @@ def action(session: Session, principal: Principal, device: Device, data: dict, b
             device.os_id = new_os.id
             device.operating_system = new_os
         _check_reinstall_storage(device, machine, data)
-        _issue_metadata_token(device, box)  # the old secret stops working
+        issue_metadata_secret(device, box)  # the old secret stops working
         args = {"preserve_data": bool(data.get("preserve_data")),
                 "deprovision_fast": bool(data.get("deprovision_fast")),
                 "operating_system": device.operating_system.slug}

@@ -4,7 +4,7 @@
 (``power_state()`` with a timeout, bounded concurrency), enrolls those that
 answered through :func:`api.services.machines.enroll` (the same service as
 ``POST /machines``) and returns a :class:`EnrollSummary` naming what failed and
-why. ``ingot machines enroll --from-file FILE`` is its command (api/cli.py).
+why. ``ingot admin machines enroll --from-file FILE`` is its command (api/cli/admin.py).
 File format: see ``docs/fleet.md``.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ CATEGORIES = {
     "allocated": ("allocated", "provisioning", "active", "deprovisioning", "cleaning"),
     "failed": ("failed",),
     "maintenance": ("maintenance",),
-    "other": ("enrolled", "inspecting"),
+    "other": ("discovered", "enrolled", "inspecting"),
 }
 CATEGORY_OF = {state: cat for cat, states in CATEGORIES.items() for state in states}
 

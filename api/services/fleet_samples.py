@@ -66,8 +66,8 @@ class FleetSampler:
         while not self.stop.is_set():
             try:
                 take(self.db, self.interval)
-            except Exception:  # noqa: BLE001 - e.g. the database restarts: try again next interval
-                if not self.stop.is_set():
+            except Exception as exc:  # noqa: BLE001 - e.g. the database restarts: try again next interval
+                if not self.stop.is_set() and not self.db.outage.failed(exc):
                     log.exception("fleet sample failed")
             self.stop.wait(self.interval)
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.bmc import BMCError
+from api.bmc import CALLBACK_POWERED, BMCError
 from api.core import events
 from api.core.config import Settings
 from api.core.errors import Conflict, Invalid, NotFound
@@ -14,7 +14,7 @@ from api.engine import operations
 from api.engine.drivers import driver_for
 from api.engine.inspection import normalize_mac
 from api.engine.states import InvalidTransition, transition
-from api.models import Device, HardwareReservation, Machine, Nic
+from api.models import HardwareReservation, Machine, Nic
 from api.services.catalog import find_metro, find_plan, in_metro_and_plan
 
 
@@ -23,10 +23,6 @@ def get(session: Session, machine_id: str) -> Machine:
     if m is None:
         raise NotFound("Machine not found")
     return m
-
-
-def current_device(session: Session, m: Machine) -> Device | None:
-    return session.scalar(select(Device).where(Device.machine_id == m.id))
 
 
 # everything the Machine JSON shows, loaded with the list instead of once per machine
@@ -53,25 +49,39 @@ def _set_nics(session: Session, m: Machine, nics: list[dict]) -> None:
     m.nics = [Nic(mac=normalize_mac(n["mac"]), name=n.get("name") or f"eth{i}") for i, n in enumerate(nics)]
 
 
-def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
-    """Add a machine. With a plan and no ``inspect``, it goes straight to
-    ``available``; otherwise it is inspected first.
+def set_bmc(m: Machine, bmc: dict, box: SecretBox) -> None:
+    """Point ``m`` at the BMC ``bmc`` (a password left out keeps the stored one)."""
+    m.bmc_driver, m.bmc_address = bmc["driver"], bmc.get("address") or ""
+    m.bmc_username = bmc.get("username") or ""
+    if bmc.get("password") or bmc["driver"] in CALLBACK_POWERED:
+        m.bmc_password_enc = box.encrypt(bmc.get("password") or "")
+    m.bmc_options = bmc.get("options") or {}
+
+
+def _check_wakeable(m: Machine) -> None:
+    """Raises Invalid when a machine without a BMC has no MAC to wake."""
+    if m.bmc_driver in CALLBACK_POWERED and not m.nics and not (m.bmc_options or {}).get("mac") \
+            and not (m.bmc_options or {}).get("macs"):
+        raise Invalid("nics: a wol machine needs its NICs' MACs (its Wake-on-LAN packet names them)")
+
+
+def add(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
+    """Add a machine in the session, inspection queued unless a plan is given and ``inspect``
+    is not asked (then ``available``); the caller commits.
 
     Raises:
-        Invalid: unknown metro/plan, duplicate MAC; Conflict: hostname taken.
+        Invalid: unknown metro/plan, duplicate MAC, a wol machine without MACs; Conflict: hostname taken.
     """
     metro = find_metro(session, data["metro"])
     plan = find_plan(session, data["plan"]) if data.get("plan") else None
-    bmc = data["bmc"]
     if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
         raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
-    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled",
-                bmc_driver=bmc["driver"], bmc_address=bmc["address"], bmc_username=bmc.get("username") or "",
-                bmc_password_enc=box.encrypt(bmc.get("password") or ""), bmc_options=bmc.get("options") or {},
-                boot_mode=data.get("boot_mode") or (bmc.get("options") or {}).get("boot_mode") or "bios",
-                boot_token=new_token())
+    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token(),
+                boot_mode=data.get("boot_mode") or (data["bmc"].get("options") or {}).get("boot_mode") or "bios")
+    set_bmc(m, data["bmc"], box)
     session.add(m)
     _set_nics(session, m, data.get("nics") or [])
+    _check_wakeable(m)
     try:
         session.flush()
     except IntegrityError:
@@ -84,6 +94,17 @@ def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
         operations.start(session, m, "inspect", actor=actor)
     else:
         transition(m, "machine", "accept")
+    return m
+
+
+def enroll(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
+    """Add a machine. With a plan and no ``inspect``, it goes straight to
+    ``available``; otherwise it is inspected first.
+
+    Raises:
+        Invalid: unknown metro/plan, duplicate MAC; Conflict: hostname taken.
+    """
+    m = add(session, data, box, actor)
     session.commit()
     return m
 
@@ -98,16 +119,12 @@ def update(session: Session, m: Machine, data: dict, box: SecretBox, actor: str)
             raise Conflict(f"plan: cannot change the plan of a machine that is {m.state}")
         m.plan = find_plan(session, data["plan"]) if data["plan"] else None
     if "bmc" in data:
-        bmc = data["bmc"]
-        m.bmc_driver, m.bmc_address = bmc["driver"], bmc["address"]
-        m.bmc_username = bmc.get("username") or ""
-        if bmc.get("password"):
-            m.bmc_password_enc = box.encrypt(bmc["password"])
-        m.bmc_options = bmc.get("options") or {}
+        set_bmc(m, data["bmc"], box)
     if "nics" in data:
         _set_nics(session, m, data["nics"])
     if "boot_mode" in data:
         m.boot_mode = data["boot_mode"]   # the next boot's firmware mode; a device's layout was checked for the old
+    _check_wakeable(m)
     changed = sorted(k for k in data)
     events.record(session, "machine.updated", "changed " + ", ".join(changed), actor=actor, machine=m)
     session.commit()
@@ -135,7 +152,7 @@ def set_maintenance(session: Session, m: Machine, on: bool, reason: str, actor: 
 
 def delete(session: Session, m: Machine, actor: str) -> None:
     """Raises Conflict while a device or reservation uses it or it is busy."""
-    if current_device(session, m) is not None or m.state in ("allocated", "provisioning", "active",
+    if m.device is not None or m.state in ("allocated", "provisioning", "active",
                                                                "deprovisioning", "cleaning"):
         raise Conflict("machine is in use by a device")
     if m.operation:
@@ -185,7 +202,7 @@ def action(session: Session, m: Machine, data: dict, actor: str) -> None:
     kind = data["type"]
     if kind == "set_boot_device":
         raise Invalid("type: set_boot_device is applied directly")  # by set_boot_device
-    if kind in ("power_on", "power_off", "reboot") and current_device(session, m) is not None:
+    if kind in ("power_on", "power_off", "reboot") and m.device is not None:
         raise Conflict("machine hosts a device; use the device's actions")
     try:
         operations.start(session, m, MACHINE_OPS[kind], actor=actor)

@@ -1,4 +1,4 @@
-"""Run Alembic migrations programmatically (``ingot db upgrade`` and on start)."""
+"""Run Alembic migrations programmatically (``ingot admin db upgrade`` and on start)."""
 from __future__ import annotations
 
 from alembic import command

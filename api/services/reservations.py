@@ -47,9 +47,12 @@ def create(session: Session, operator: Principal, data: dict) -> HardwareReserva
     r = HardwareReservation(id=rid, short_id=rid[:8], project_id=project.id, machine_id=machine.id,
                             provisionable=True)
     session.add(r)
-    events.record(session, "hardware_reservation.created", f"machine {machine.hostname} reserved for {project.name}",
-                  actor=operator.actor, project_id=project.id, machine=machine,
-                  target_type="hardware_reservation", target_id=r.id)
+    events.record(session, "hardware_reservation.created",
+                  f"hardware reservation {r.short_id} ({machine.plan.slug} in "
+                  f"{machine.metro.code}) created for project {project.name}",
+                  actor=operator.actor, project_id=project.id, target_type="hardware_reservation", target_id=r.id)
+    events.record(session, "machine.reserved", f"machine {machine.hostname} reserved for project {project.name} "
+                  f"(hardware reservation {r.short_id})", actor=operator.actor, machine=machine)
     session.commit()
     return r
 

@@ -6,7 +6,7 @@ added later under the same naming rule). :func:`rotate_secrets` decrypts
 each with the old key(s) and re-encrypts it with the new one, in one
 transaction: either every secret is rotated or none is.
 
-Procedure (``ingot secrets rotate``): stop the API and workers, run the
+Procedure (``ingot admin secrets rotate``): stop the API and workers, run the
 rotation with the new key, start them again with ``INGOT_SECRET_KEY`` set to
 the new key. API tokens are hashes, not encrypted, and are not affected.
 """

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.core import events
 from api.core.errors import Invalid
+from api.core.strict_input import has_control
 from api.models import Project, SSHKey
 from api.services.auth import Principal, find_visible
 
@@ -27,6 +28,8 @@ def parse_public_key(text: str) -> tuple[str, bytes, str]:
     Raises:
         Invalid: not a well-formed OpenSSH public key.
     """
+    if has_control((text or "").strip()):
+        raise Invalid("key: must be one line (an OpenSSH public key), without control characters")
     parts = (text or "").strip().split(None, 2)
     if len(parts) < 2:
         raise Invalid("key: must be an OpenSSH public key like 'ssh-ed25519 AAAA... comment'")
@@ -61,6 +64,13 @@ def create(session: Session, principal: Principal, *, key: str, label: str,
     Raises:
         Invalid: a malformed key. Forbidden: a user key asked for by a project API key.
     """
+    row = add(session, principal, key=key, label=label, project=project)
+    session.commit()
+    return row
+
+
+def add(session: Session, principal: Principal, *, key: str, label: str, project: Project | None = None) -> SSHKey:
+    """:func:`create` without the commit (a device create adds its inline keys with it)."""
     user_id = None if project else principal.require_user().id
     row = SSHKey(label=label, key=key.strip(), fingerprint=fingerprint(key), user_id=user_id,
                  project_id=project.id if project else None)
@@ -69,7 +79,6 @@ def create(session: Session, principal: Principal, *, key: str, label: str,
     owner = "project SSH key" if project else "SSH key"
     events.record(session, "ssh_key.created", f"{owner} {row.label or row.fingerprint} added", actor=principal.actor,
                   project_id=row.project_id, target_type="ssh_key", target_id=row.id)
-    session.commit()
     return row
 
 

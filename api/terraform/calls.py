@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from tf.types import Unknown
 
-from .client import Client
+from .client import Client, NotFound
 from .diagnostics import OpError
 from .spec import PATH_PARAM, Call
 from .values import state_path
@@ -50,15 +50,21 @@ class Api:
     def __init__(self, connect: Callable[[], Client]):
         self._connect = connect
 
-    def call(self, call: Call, state: dict, body: Any = None) -> Any:
+    def call(self, call: Call, state: dict, body: Any = None, idempotency_key: Optional[str] = None) -> Any:
         """Make `call` for the object in `state`, sending `body` merged with the call's own.
 
+        A `find_id` call lists its collection and answers the item whose id is the state's.
         Raises OpError (path not fillable), NotFound or APIError."""
+        if call.find_id:
+            want = state.get("id")
+            for item in self.list_all(call, state, dict(call.query or {})):
+                if isinstance(item, dict) and item.get("id") == want:
+                    return item
+            raise NotFound(404, f"no {call.list_key} item {want}", call.method, call.path)
         merged = {**(body or {}), **fill_body(call.body, state)} if call.body else body
         return self._connect().request(call.method, fill_path(call.path, state), body=merged, query=call.query,
-                                       ok=list(call.status) or None)
+                                       ok=list(call.status) or None, idempotency_key=idempotency_key)
 
-    def list_all(self, call: Call, state: dict, query: dict, page_size: int) -> list:
+    def list_all(self, call: Call, state: dict, query: dict) -> list:
         """Every item of a list call (following pages). Raises OpError, NotFound or APIError."""
-        return self._connect().list_all(fill_path(call.path, state), call.list_key or "", query, call.paginated,
-                                        page_size)
+        return self._connect().list_all(fill_path(call.path, state), call.list_key or "", query, call.paginated)

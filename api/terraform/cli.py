@@ -1,4 +1,4 @@
-"""`ingot terraform ...` commands. Wire into api/cli.py with:
+"""`ingot terraform ...` commands. Wired into the ``ingot`` command (api/cli/__init__.py) with:
 
     from api.terraform.cli import terraform
     main.add_command(terraform)
@@ -17,15 +17,21 @@ from .validation import validate
 
 @click.group()
 def terraform():
-    """The Terraform provider `metal` (terraform.local/ingot/metal)."""
+    """Ingot's Terraform provider (equinix/equinix, equinix/metal and terraform.local/ingot/metal)."""
 
 
 @terraform.command("install")
 @click.option("--dir", "directory", default=None, metavar="DIR",
               help="Filesystem mirror to install into (default ~/.terraform.d/plugins).")
-def install_cmd(directory):
-    """Install the provider into a local filesystem mirror and print how to use it."""
-    click.echo(install(directory).instructions())
+@click.option("--version", "versions", multiple=True, metavar="VERSION",
+              help="Also serve this version: X.Y.Z for every address, or equinix/equinix=X.Y.Z for one.")
+def install_cmd(directory, versions):
+    """Install the provider into a local filesystem mirror and print the CLI configuration that uses it."""
+    try:
+        installed = install(directory, extra_versions=versions)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(installed.instructions())
 
 
 @terraform.command("docs")

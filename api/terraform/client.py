@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from typing import Any, Optional
 
 import requests
 
-USER_AGENT = "terraform-provider-metal (ingot)"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+RETRY_STATUSES = (429, 502, 503, 504)
 
 
 class APIError(Exception):
@@ -36,33 +38,58 @@ def _error_message(resp: requests.Response) -> str:
     return str(body)[:500]
 
 
+def new_idempotency_key() -> str:
+    """A fresh key for one create (its retries send the same one)."""
+    return f"tf-{uuid.uuid4()}"
+
+
 class Client:
+    """Requests with retries: a network failure or a 429/502/503/504 is retried up to `max_retries` times,
+    waiting 1 s, 2 s, 4 s ... up to `max_retry_wait` seconds. A POST is retried after a network failure only
+    when it carries an `Idempotency-Key` (the API then answers the retry with the first request's object, or
+    409 with Retry-After while that first request is still being served: retried too)."""
+
     def __init__(self, endpoint: str, token: Optional[str], base_path: str = "/metal/v1",
-                 auth_header: str = "X-Auth-Token", max_retries: int = 5, version: str = ""):
+                 auth_header: str = "X-Auth-Token", max_retries: int = 10, max_retry_wait: float = 30.0,
+                 timeout: float = 30.0, page_size: int = 100, user_agent: str = "terraform-provider-metal (ingot)"):
         self.base = endpoint.rstrip("/") + base_path
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"{USER_AGENT} {version}".strip()
+        self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
         if token:
             self.session.headers[auth_header] = token
         self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.timeout = timeout
+        self.page_size = page_size
+
+    def _pause(self, attempt: int) -> None:
+        time.sleep(min(2.0 ** (attempt - 1), self.max_retry_wait))
 
     def request(self, method: str, path: str, body: Any = None, query: Optional[dict] = None,
-                ok: Optional[list[int]] = None) -> Any:
+                ok: Optional[list[int]] = None, idempotency_key: Optional[str] = None) -> Any:
+        """The decoded answer (None when empty). Raises NotFound (404) or APIError."""
         url = self.base + path
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        retry_lost = method != "POST" or idempotency_key is not None
         attempt = 0
         while True:
             attempt += 1
             try:
-                resp = self.session.request(method, url, json=body, params=query, timeout=60)
-            except requests.ConnectionError as exc:
-                if attempt <= self.max_retries and method != "POST":
-                    time.sleep(min(0.5 * attempt, 3))
+                resp = self.session.request(method, url, json=body, params=query, timeout=self.timeout,
+                                            headers=headers)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt <= self.max_retries and retry_lost:
+                    print(f"[WARN] {method} {url}: {type(exc).__name__}, retrying"
+                          + (f" with {IDEMPOTENCY_HEADER} {idempotency_key}" if idempotency_key else ""),
+                          file=sys.stderr, flush=True)
+                    self._pause(attempt)
                     continue
                 raise APIError(0, f"cannot reach the API: {exc}", method, url) from exc
-            if resp.status_code in (429, 502, 503, 504) and attempt <= self.max_retries:
+            in_progress = idempotency_key and resp.status_code == 409 and "Retry-After" in resp.headers
+            if (resp.status_code in RETRY_STATUSES or in_progress) and attempt <= self.max_retries:
                 print(f"[WARN] {method} {url}: HTTP {resp.status_code}, retrying", file=sys.stderr, flush=True)
-                time.sleep(min(0.5 * attempt, 3))
+                self._pause(attempt)
                 continue
             break
         if resp.status_code == 404:
@@ -77,8 +104,7 @@ class Client:
         except ValueError:
             return None
 
-    def list_all(self, path: str, list_key: str, query: Optional[dict] = None, paginated: bool = False,
-                 per_page: int = 100) -> list:
+    def list_all(self, path: str, list_key: str, query: Optional[dict] = None, paginated: bool = False) -> list:
         """Every item of a list endpoint, following Equinix-style `meta` pagination."""
         query = dict(query or {})
         items: list = []
@@ -86,7 +112,7 @@ class Client:
         while page <= 1000:
             q = dict(query)
             if paginated:
-                q.update(page=page, per_page=per_page)
+                q.update(page=page, per_page=self.page_size)
             elif page > 1:
                 q.update(page=page)
             body = self.request("GET", path, query=q or None) or {}

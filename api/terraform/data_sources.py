@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from typing import Any
 
@@ -14,20 +15,31 @@ from .values import get_path, read_value, transform
 ID_LENGTH = 16  # the id of a list result: a digest of its rows
 
 
-def read(api: Api, td: specmod.DataSourceDef, config: dict, page_size: int) -> dict:
+def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
     """The data source's state for `config`. Raises OpError (no lookup applies, none or several match)."""
     lookup = next((lk for lk in td.api.lookups if lk.applies(config)), None)
     if lookup is None:
         wanted = " or ".join("+".join(lk.when) for lk in td.api.lookups)
         raise OpError(f"{td.name}: not enough arguments", f"Set {wanted}.")
+    if lookup.require_one_of and all(config.get(a) in (None, "") for a in lookup.require_one_of):
+        raise OpError(f"{td.name}: not enough arguments", f"Set one of {', '.join(lookup.require_one_of)}.")
     call = lookup.call
     if not call.lists:
-        return states.data_from_api(td, config, api.call(call, config))
+        obj = api.call(call, config)
+        if lookup.follow:
+            f = lookup.follow
+            value = transform(f.read_transform, get_path(obj, f.read))
+            if value in (None, ""):
+                raise OpError(f"{td.name}: nothing matches", f"The object read has no {f.read}.")
+            obj = api.call(f.call, {**config, f.attribute: value})
+        return states.data_from_api(td, config, obj)
     query = {a.spec["query"]: config[n] for n, a in td.attributes.items()
              if a.spec.get("query") and config.get(n) not in (None, "")}
-    items = [it for it in api.list_all(call, config, query, page_size) if matches(td, config, it)]
+    items = [it for it in api.list_all(call, config, query) if matches(td, config, it)]
     if lookup.expect == "one":
         return states.data_from_api(td, config, _only(td, config, items))
+    if lookup.expect == "first":
+        return states.data_from_api(td, config, _only(td, config, items[:1]))
     return _all(td, lookup, config, items)
 
 
@@ -42,18 +54,42 @@ def _only(td: specmod.DataSourceDef, config: dict, items: list) -> dict:
     return items[0]
 
 
+def _where(item: dict, where: dict) -> bool:
+    """Whether every field of `item` named in `where` has the wanted value (or one of a list of them)."""
+    for k, want in where.items():
+        have = get_path(item, k)
+        if have not in (want if isinstance(want, list) else [want]):
+            return False
+    return True
+
+
+def _in_block(address: Any, item: dict) -> bool:
+    block = transform("cidr_notation", item)
+    try:
+        return bool(block) and ipaddress.ip_address(str(address).split("/")[0]) in ipaddress.ip_network(block,
+                                                                                                        strict=False)
+    except ValueError:
+        return False
+
+
 def _all(td: specmod.DataSourceDef, lookup: specmod.Lookup, config: dict, items: list) -> dict:
     result = lookup.result or ""
-    elem = td.attributes[result].spec["element"]
-    rows = [read_value(it, elem) for it in items]
+    elem = td.attributes[result].spec["element"] if result else None
+    rows = [read_value(it, elem) for it in items] if elem else []
     if lookup.filter_block:
         rows = apply_filters(rows, config.get(lookup.filter_block) or [])
     if lookup.sort_block:
         rows = apply_sort(rows, config.get(lookup.sort_block) or [])
     out = {n: config.get(n) for n in td.attributes}
-    out[result] = rows
+    if result:
+        out[result] = rows
+    for n, a in td.attributes.items():
+        c = a.spec.get("collect")
+        if c:
+            out[n] = [read_value(it, {"type": "string", **c}) for it in items if _where(it, c["where"])]
     if "id" in td.attributes and out.get("id") is None:
-        out["id"] = hashlib.sha1(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:ID_LENGTH]
+        digest = json.dumps({n: v for n, v in out.items() if n != "id"}, sort_keys=True, default=str)
+        out["id"] = hashlib.sha1(digest.encode()).hexdigest()[:ID_LENGTH]
     for n in td.blocks:
         out[n] = config.get(n)
     return states.normalize(td, out) or {}
@@ -75,6 +111,10 @@ def matches(td: specmod.TypeDef, config: dict, item: dict) -> bool:
         if op == "contains" and want not in (have or []):
             return False
         if op == "contains_or_empty" and have and want not in have:
+            return False
+        if op == "search" and not any(str(want) in str(get_path(item, f) or "") for f in m.get("fields", [""])):
+            return False
+        if op == "in_block" and not _in_block(want, item):
             return False
     return True
 

@@ -42,7 +42,18 @@ def _attr_line(a: specmod.Attr) -> str:
     if a.spec.get("enum"):
         extras.append("One of " + ", ".join(f"`{v}`" for v in a.spec["enum"]) + ".")
     if a.env:
-        extras.append(f"Environment variable: `{a.env}`.")
+        extras.append("Environment: " + ", ".join(f"`{e}`" for e in a.env) + " (the first set).")
+    if a.validate:
+        extras.append(f"Checked: {a.validate}.")
+    if a.unsupported:
+        extras.append(f"**Not supported by Ingot yet** (setting it is a plan-time error): {a.unsupported}")
+    if a.deprecated:
+        extras.append(f"Deprecated: {a.deprecated}")
+    if a.spec.get("api_pending"):
+        extras.append(f"(Ingot's API field arrives with {a.spec['api_pending']}: until then it is empty"
+                      + (" and setting it is refused by the API.)" if a.write else ".)"))
+    if a.ignored:
+        extras.append(f"Ignored by Ingot ({a.ignored}), with a warning.")
     desc = " ".join([a.description] + extras).strip()
     line = f"- `{a.name}` ({type_label(a.spec)}; {_flags(a)}) {desc}"
     sub = _object_attrs(a.spec)
@@ -118,9 +129,23 @@ def _data_source_api(td: specmod.DataSourceDef) -> list[str]:
     return out
 
 
+STATUS = {
+    "supported": "Supported",
+    "pending": "Pending (definition served; Ingot's API for it has not landed)",
+    "unsupported": "Not provided by Ingot (any use is a plan-time error)",
+}
+
+
+def _names(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
+    names = dict.fromkeys(a.type_name(td) for a in provider.addresses)
+    return " / ".join(f"`{n}`" for n in names)
+
+
 def resource_doc(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
     kind = "Resource" if td.kind == "resource" else "Data Source"
-    out = [HEADER, f"# {td.name} ({kind})\n\n", td.description, "\n\n"]
+    out = [HEADER, f"# {td.short_name} ({kind})\n\n", f"Served as {_names(td, provider)}.\n\n",
+           f"**Status: {STATUS[td.status]}.**", f" {td.status_note}" if td.status_note else "", "\n\n",
+           td.description, "\n\n"]
     if td.spec.get("example"):
         out += ["## Example Usage\n\n```hcl\n", td.spec["example"], "\n```\n\n"]
     args = [a for a in td.attributes.values() if a.required or a.optional]
@@ -129,10 +154,13 @@ def resource_doc(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
     out += [_attr_line(a) + "\n" for a in args] or ["This has no arguments.\n"]
     for b in td.blocks.values():
         limits = f", at most {b.spec['max_items']}" if b.spec.get("max_items") else ""
-        out.append(f"\n### `{b.name}` block ({b.nesting}{limits})\n\n{b.description}\n\n")
+        note = f" **Not supported by Ingot yet** (a plan-time error): {b.unsupported}" if b.unsupported else ""
+        out.append(f"\n### `{b.name}` block ({b.nesting}{limits})\n\n{b.description}{note}\n\n")
         out += [_attr_line(a) + "\n" for a in b.attributes.values()]
     out.append("\n## Attribute Reference\n\n")
     out += [_attr_line(a) + "\n" for a in comp] or ["Only the arguments above.\n"]
+    if td.api is None:
+        return "".join(out).rstrip() + "\n"
     out.append("\n## API mapping\n\n")
     if isinstance(td, specmod.ResourceDef):
         out += _resource_api(td)
@@ -143,19 +171,31 @@ def resource_doc(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
     return "".join(out).rstrip() + "\n"
 
 
+def _type_rows(defs: dict, folder: str, provider: specmod.ProviderDef) -> list[str]:
+    rows = ["| Name | Status |\n|---|---|\n"]
+    for n in sorted(defs):
+        td = defs[n]
+        rows.append(f"| [{_names(td, provider)}]({folder}/{n}.md) | {STATUS[td.status].split(' (')[0]}"
+                    + (f": {td.status_note}" if td.status_note else "") + " |\n")
+    return rows
+
+
 def index_doc(provider: specmod.ProviderDef) -> str:
-    out = [HEADER, f"# The `{provider.name}` provider\n\n", provider.description, "\n\n"]
-    out += ["## Example Usage\n\n```hcl\nterraform {\n  required_providers {\n    metal = {\n",
-            f"      source  = \"{provider.source}\"\n      version = \"{provider.version}\"\n",
-            "    }\n  }\n}\n\n",
-            "provider \"metal\" {\n  endpoint   = \"http://127.0.0.1:8080\"\n",
-            "  auth_token = var.ingot_token\n}\n```\n\n",
+    out = [HEADER, "# Ingot's Terraform provider\n\n", provider.description, "\n\n## Addresses\n\n",
+           "| Source | Names | Configured like | Versions installed |\n|---|---|---|---|\n"]
+    out += [f"| `{a.source}` | `{a.prefix}*` | `{a.family}` provider | {', '.join(a.versions)} |\n"
+            for a in provider.addresses]
+    out += ["\n## Example Usage\n\n```hcl\nterraform {\n  required_providers {\n    equinix = {\n",
+            "      source  = \"equinix/equinix\"\n      version = \"~> 4.0\"\n    }\n  }\n}\n\n",
+            "provider \"equinix\" {}  # METAL_AUTH_TOKEN and EQUINIX_API_ENDPOINT from the environment\n```\n\n",
             "## Provider Configuration\n\n"]
-    out += [_attr_line(a) + "\n" for a in provider.config.values()]
+    for family in ("equinix", "metal"):
+        out.append(f"\n### `provider \"{family}\"`\n\n")
+        out += [_attr_line(a) + "\n" for a in provider.config.values() if a.served_in(family)]
     out.append("\n## Resources\n\n")
-    out += [f"- [{n}](resources/{n}.md)\n" for n in sorted(provider.resources)]
+    out += _type_rows(provider.resources, "resources", provider)
     out.append("\n## Data Sources\n\n")
-    out += [f"- [{n}](data-sources/{n}.md)\n" for n in sorted(provider.data_sources)]
+    out += _type_rows(provider.data_sources, "data-sources", provider)
     return "".join(out)
 
 

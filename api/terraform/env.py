@@ -2,8 +2,8 @@
 
 The provider is client-side code started by Terraform: it reads no Ingot server
 setting. Besides these, the provider block's defaults come from the variables that
-provider-schema/provider.json names per attribute (`env`: INGOT_ENDPOINT,
-INGOT_AUTH_TOKEN), read by `config_default`.
+provider-schema/provider.json names per attribute (`env`: EQUINIX_API_ENDPOINT,
+METAL_AUTH_TOKEN, ... and INGOT_ENDPOINT, INGOT_AUTH_TOKEN), read by `first_set`.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Optional
 
 SCHEMA_DIR = "INGOT_PROVIDER_SCHEMA"  # a provider-schema/ folder to serve instead of the installed one
 POLL_INTERVAL = "INGOT_TF_POLL_INTERVAL"  # seconds between two polls of a waiter (default 1)
+# the address being served (`ingot terraform install` writes it into each address's executable)
+ADDRESS = "INGOT_TF_ADDRESS"
 
 DEFAULT_POLL_INTERVAL = 1.0
 
@@ -37,8 +39,15 @@ def poll_interval() -> float:
     return value
 
 
-def config_default(variable: Optional[str]) -> Optional[str]:
-    """The value of a provider attribute's `env` variable, None when unset or empty."""
-    if not variable:
-        return None
-    return os.environ.get(variable) or None
+def address() -> Optional[str]:
+    """$INGOT_TF_ADDRESS (e.g. registry.terraform.io/equinix/equinix), None when unset (Ingot's own address)."""
+    return os.environ.get(ADDRESS) or None
+
+
+def first_set(variables: list[str]) -> tuple[Optional[str], Optional[str]]:
+    """(value, name) of the first of `variables` set to a non-empty value; (None, None) when none is."""
+    for name in variables:
+        value = os.environ.get(name)
+        if value:
+            return value, name
+    return None, None

@@ -129,7 +129,7 @@ def _check_read(api: OpenAPI, where: str, schema: Any, attrs: dict, problems: li
     for n, a in attrs.items():
         s = a.spec if isinstance(a, specmod.Attr) else a
         path = s.get("read")
-        if path is None:
+        if path is None or s.get("api_pending"):
             continue
         ok, sub = api.walk(schema, path)
         if not ok:
@@ -176,13 +176,21 @@ def _check_resource_call(api: OpenAPI, td: specmod.ResourceDef, opname: str, cal
         if resp is None:
             problems.append(f"{label}: GET {call.path} has no JSON response schema")
         else:
-            _check_read(api, f"{label} (read)", resp, td.attributes, problems)
+            if call.find_id:  # the item of the listed collection
+                ok, sub = api.walk(resp, call.list_key or "")
+                resp = (api.items(sub) if sub is not _FREE else _FREE) if ok else None
+                if resp is None:
+                    problems.append(f"{label}: GET {call.path} has no array `{call.list_key}`")
+                    return
+            if resp is not _FREE:
+                _check_read(api, f"{label} (read)", resp, td.attributes, problems)
             for wn, w in td.api.waiters.items():
                 for f in _polled_fields(w):
                     if not api.walk(resp, f)[0]:
                         problems.append(f"{label}: waiter {wn} polls `{f}`, not in the response schema")
     if opname in ("create", "update"):
-        fields = [(n, a.write) for n, a in td.attributes.items() if a.write and opname in a.write_on]
+        fields = [(n, a.write) for n, a in td.attributes.items()
+                  if a.write and opname in a.write_on and not a.spec.get("api_pending")]
         if fields and req is None:
             problems.append(f"{label}: {call.label()} has no JSON request body schema")
         for n, f in fields if req is not None else []:
@@ -244,7 +252,7 @@ def check(openapi_doc: dict, provider: Optional[specmod.ProviderDef] = None) -> 
     provider = provider or specmod.load()
     api = OpenAPI(openapi_doc, provider.api.base_path)
     problems: list[str] = []
-    for td in provider.types():
+    for td in provider.supported():
         for opname, call in td.api.calls():
             op = api.op(call.method, call.path)
             if op is None:
@@ -252,7 +260,15 @@ def check(openapi_doc: dict, provider: Optional[specmod.ProviderDef] = None) -> 
             elif isinstance(td, specmod.ResourceDef):
                 _check_resource_call(api, td, opname, call, op, problems)
             else:
-                _check_lookup(api, td, td.api.lookups[int(opname.split()[1])], op, problems)  # type: ignore[arg-type]
+                lk = td.api.lookups[int(opname.split()[1])]  # type: ignore[union-attr]
+                if opname.endswith("follow"):
+                    _check_lookup(api, td, lk, op, problems)  # type: ignore[arg-type]
+                elif lk.follow:  # the first call only gives the follow call's parameter
+                    resp = api.response_schema(op)
+                    if resp is not None and not api.walk(resp, lk.follow.read)[0]:
+                        problems.append(f"{td.kind} {td.name}: {call.label()} has no `{lk.follow.read}`")
+                else:
+                    _check_lookup(api, td, lk, op, problems)  # type: ignore[arg-type]
     return problems
 
 
@@ -260,7 +276,7 @@ def needs(provider: Optional[specmod.ProviderDef] = None) -> str:
     """Human-readable list of every endpoint and field the provider uses."""
     provider = provider or specmod.load()
     lines = []
-    for td in provider.types():
+    for td in provider.supported():
         lines.append(f"{td.kind} {td.name}:")
         for opname, call in td.api.calls():
             extra = f" body+={json.dumps(call.body)}" if call.body else ""
@@ -325,7 +341,7 @@ def _add_reads(schema: dict, attrs: dict) -> None:
     for a in attrs.values():
         s = a.spec if isinstance(a, specmod.Attr) else a
         path = s.get("read")
-        if path is None:
+        if path is None or s.get("api_pending"):
             continue
         t = s.get("read_transform")
         elem = s.get("element") if s["type"] in ("list", "set") else None
@@ -378,10 +394,14 @@ def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
         if not any(p["name"] == name for p in ps):
             ps.append({"name": name, "in": "query", "schema": {"type": "string"}})
 
-    for td in provider.resources.values():
+    for td in (t for t in provider.supported() if isinstance(t, specmod.ResourceDef)):
         for opname, call in td.api.calls():
             o = op(call)
-            if opname == "read":
+            if opname == "read" and call.find_id:
+                node = _ensure(response(o), call.list_key or "")
+                node["type"] = "array"
+                _add_reads(node.setdefault("items", {"type": "object"}), td.attributes)
+            elif opname == "read":
                 _add_reads(response(o), td.attributes)
                 for w in td.api.waiters.values():
                     for f in _polled_fields(w):
@@ -400,7 +420,7 @@ def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
                     k: {"type": "string"} for k in ("id", "type", "body", "state", "created_at")}}})
             elif opname.startswith("waiter"):
                 _ensure(response(o), td.api.waiters[opname.split()[1]].field)
-    for ds in provider.data_sources.values():
+    for ds in (t for t in provider.supported() if isinstance(t, specmod.DataSourceDef)):
         for lk in ds.api.lookups:
             o = op(lk.call)
             target = response(o)

@@ -11,7 +11,7 @@ from tf.utils import Diagnostics
 from . import spec as specmod
 from . import states
 from .calls import Api
-from .client import NotFound
+from .client import NotFound, new_idempotency_key
 from .diagnostics import OpError, log, report
 from .values import coerce, equal, state_path
 from .waiters import Waits
@@ -97,14 +97,20 @@ class Resources:
     def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
         """Create and wait. A created object that does not become ready is returned with an error in `diags`."""
         call = td.api.create
-        obj = self.api.call(call, planned, states.request_body(td, planned, "create"))
+        # one key per create: a retry after a lost answer gets the object the first attempt made
+        key = new_idempotency_key()
+        obj = self.api.call(call, planned, states.request_body(td, planned, "create"), idempotency_key=key)
         if not isinstance(obj, dict) or not obj.get("id"):
             raise OpError(f"{td.name}: the API did not return the created object", repr(obj)[:500])
         working = {**planned, "id": obj["id"]}
         log("INFO", f"{td.name} {obj['id']} created")
         try:
+            created = obj
             obj = self.waits.after(td, call, working, obj)
             obj = self.api.call(td.api.read, working) or obj
+            if isinstance(obj, dict) and isinstance(created, dict):
+                # what only the create answer shows (an API key's token, a first root password) stays
+                obj = {**created, **{k: v for k, v in obj.items() if v is not None}}
         except Exception as exc:  # noqa: BLE001
             # The object exists: keep it in the state with the error, so Terraform marks it
             # tainted and the next apply replaces it instead of leaking a second one.

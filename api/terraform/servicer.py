@@ -23,31 +23,56 @@ from .client import Client, NotFound
 from .diagnostics import OpError, log, report
 from .provider import MetalProvider
 from .resources import Resources, plan
-from .values import has_unknown
+from .validation import CHECKS
+from .values import has_unknown, is_empty
 from .waiters import Waits, parse_duration
 
 
-def _enum_errors(attrs: dict[str, specmod.Attr], values: Any, path: list, diags: Diagnostics) -> None:
+def _value_errors(attrs: dict[str, specmod.Attr], values: Any, path: list, diags: Diagnostics) -> None:
+    """Configured values outside an attribute's `enum`, failing its `validate` check, or not supported."""
     for n, a in attrs.items():
         v = values.get(n) if isinstance(values, dict) else None
-        allowed = a.spec.get("enum")
-        if allowed is None or v is None or has_unknown(v):
+        if v is None or has_unknown(v):
             continue
+        if a.unsupported and not is_empty(v):
+            diags.add_error(f"Ingot does not support {n} yet", a.unsupported, path=path + [n])
+        if a.deprecated and not is_empty(v):
+            diags.add_warning(f"{n} is deprecated", a.deprecated, path=path + [n])
+        check = CHECKS.get(a.validate) if a.validate else None
+        allowed = a.spec.get("enum")
         for item in v if isinstance(v, list) else [v]:
-            if item not in allowed:
+            if allowed is not None and item not in allowed:
                 diags.add_error(f"Invalid value for {n}", f"{item!r} is not one of: {', '.join(map(str, allowed))}",
                                 path=path + [n])
+            elif check is not None and item is not None and check(item):
+                diags.add_error(f"Invalid value for {n}", check(item), path=path + [n])
+
+
+def not_provided(td: specmod.TypeDef) -> tuple[str, str]:
+    """(summary, detail) of the error for a type Ingot does not provide (yet)."""
+    if td.status == "pending":
+        return (f"Ingot does not provide {td.name} yet",
+                f"{td.status_note} The definition is served so that plans of other resources work; this one "
+                "cannot be applied until then.")
+    return (f"Ingot does not provide {td.name}",
+            f"{td.status_note} Remove it from the configuration (or keep it in a workspace that still targets "
+            "Equinix Metal).")
 
 
 def check_config(td: specmod.TypeDef, config: Optional[dict]) -> Diagnostics:
-    """Errors in a configuration: values outside an attribute's `enum`, unparsable timeouts."""
+    """Errors in a configuration: a type Ingot does not provide, unsupported or invalid values, bad timeouts."""
     diags = Diagnostics()
+    if td.status != "supported":
+        diags.add_error(*not_provided(td))
+        return diags
     config = config or {}
-    _enum_errors(td.attributes, config, [], diags)
+    _value_errors(td.attributes, config, [], diags)
     for bn, b in td.blocks.items():
         bv = config.get(bn)
         if bv is None or bv is Unknown:
             continue
+        if b.unsupported and not is_empty(bv):
+            diags.add_error(f"Ingot does not support {bn} yet", b.unsupported, path=[bn])
         if bn == specmod.TIMEOUTS_BLOCK and isinstance(bv, dict):
             for op, t in bv.items():
                 if t is not None and t is not Unknown:
@@ -57,7 +82,7 @@ def check_config(td: specmod.TypeDef, config: Optional[dict]) -> Diagnostics:
                         diags.add_error(f"Invalid timeouts.{op}", str(exc), path=[bn, op])
             continue
         for item in bv if isinstance(bv, list) else [bv]:
-            _enum_errors(b.attributes, item or {}, [bn], diags)
+            _value_errors(b.attributes, item or {}, [bn], diags)
     return diags
 
 
@@ -80,13 +105,14 @@ class MetalServicer(ProviderServicer):
             # Not configured (e.g. import before configure): fall back to the environment.
             self.client = self.provider.make_client({}, Diagnostics())
             if self.client is None:
-                raise OpError("No Ingot endpoint configured", "Set `endpoint` in the provider block or INGOT_ENDPOINT.")
+                raise OpError("No Ingot endpoint configured",
+                              "Set `endpoint` in the provider block, or EQUINIX_API_ENDPOINT or INGOT_ENDPOINT.")
         return self.client
 
     # ------------------------------------------------------------ schema & config
     def GetProviderSchema(self, request, context):
         return pb.GetProviderSchema.Response(
-            provider=wire.provider_schema(self.defn),
+            provider=wire.provider_schema(self.provider.config, self.defn.description),
             provider_meta=pb.Schema(version=0, block=pb.Schema.Block()),
             resource_schemas={n: wire.schema(td) for n, td in self.provider.resources().items()},
             data_source_schemas={n: wire.schema(td) for n, td in self.provider.data_sources().items()},
@@ -195,7 +221,9 @@ class MetalServicer(ProviderServicer):
         config = states.normalize(td, wire.read_dynamic_value(request.config)) or {}
         diags = Diagnostics()
         try:
-            state = data_sources.read(self.api, td, config, self.defn.api.page_size)
+            if td.status != "supported":
+                raise OpError(*not_provided(td))
+            state = data_sources.read(self.api, td, config)
         except Exception as exc:  # noqa: BLE001
             report(diags, exc, f"Cannot read data source {td.name}")
             return pb.ReadDataSource.Response(diagnostics=diags.to_pb())

@@ -21,6 +21,7 @@ from . import env
 TIMEOUTS_BLOCK = "timeouts"
 OPERATIONS = ("create", "read", "update", "delete")
 PATH_PARAM = re.compile(r"{([a-z_]+)}")  # a {placeholder} in a call's path
+SCHEMA_PREFIX = "metal_"  # the files name types metal_*; each address serves them under its own prefix
 
 
 def schema_dir() -> Path:
@@ -96,9 +97,32 @@ class Attr:
         return ["create"] if self.force_new else ["create", "update"]
 
     @property
-    def env(self) -> Optional[str]:
-        """Provider configuration: the environment variable that gives the default."""
-        return self.spec.get("env")
+    def env(self) -> list[str]:
+        """Provider configuration: the environment variables that give the default, in order."""
+        return list(self.spec.get("env") or ())
+
+    @property
+    def validate(self) -> Optional[str]:
+        """The named check of a configured value (validation.CHECKS)."""
+        return self.spec.get("validate")
+
+    @property
+    def unsupported(self) -> Optional[str]:
+        """Why setting it is a plan-time error (None: it is supported)."""
+        return self.spec.get("unsupported")
+
+    @property
+    def deprecated(self) -> Optional[str]:
+        return self.spec.get("deprecated")
+
+    @property
+    def ignored(self) -> Optional[str]:
+        """Provider configuration: what it configures that Ingot does not have (set: a warning)."""
+        return self.spec.get("ignored")
+
+    def served_in(self, family: str) -> bool:
+        """Provider configuration: whether the attribute exists under providers of `family`."""
+        return family in self.spec.get("families", (family,))
 
 
 @dataclass
@@ -119,6 +143,10 @@ class Block:
     def force_new(self) -> bool:
         return bool(self.spec.get("force_new"))
 
+    @property
+    def unsupported(self) -> Optional[str]:
+        return self.spec.get("unsupported")
+
     def empty(self) -> Any:
         """The value of the block when the configuration leaves it out."""
         return None if self.nesting == "single" else []
@@ -138,12 +166,14 @@ class Call:
     list_key: Optional[str] = None  # list calls: {"devices": [...]}
     paginated: bool = False
     wait: tuple[str, ...] = ()  # waiters run after the call, in order
+    find_id: bool = False  # read calls: list `list_key` and take the item whose id is the state's
 
     @classmethod
     def parse(cls, d: dict) -> "Call":
         wait = d.get("wait") or ()
         return cls(d["method"], d["path"], tuple(d.get("status") or ()), dict(d.get("body") or {}), d.get("query"),
-                   d.get("list_key"), bool(d.get("paginated")), (wait,) if isinstance(wait, str) else tuple(wait))
+                   d.get("list_key"), bool(d.get("paginated")), (wait,) if isinstance(wait, str) else tuple(wait),
+                   bool(d.get("find_id")))
 
     @property
     def params(self) -> list[str]:
@@ -248,20 +278,34 @@ class ResourceApi:
 
 
 @dataclass(frozen=True)
+class Follow:
+    """A second call after a lookup's: `attribute` takes the value at `read` in the first answer."""
+
+    attribute: str
+    read: str
+    read_transform: Any
+    call: Call
+
+
+@dataclass(frozen=True)
 class Lookup:
     """One way to find a data source's object(s): used when every `when` argument is set."""
 
     call: Call
     when: tuple[str, ...] = ()
-    expect: str = "one"  # "one": exactly one object; "all": every match into `result`
+    expect: str = "one"  # "one": exactly one object; "first": the first match; "all": every match into `result`
     result: Optional[str] = None
     filter_block: Optional[str] = None
     sort_block: Optional[str] = None
+    require_one_of: tuple[str, ...] = ()
+    follow: Optional[Follow] = None
 
     @classmethod
     def parse(cls, d: dict) -> "Lookup":
+        f = d.get("follow")
+        follow = Follow(f["attribute"], f["read"], f.get("read_transform"), Call.parse(f["call"])) if f else None
         return cls(Call.parse(d["call"]), tuple(d.get("when", ())), d.get("expect", "one"), d.get("result"),
-                   d.get("filter_block"), d.get("sort_block"))
+                   d.get("filter_block"), d.get("sort_block"), tuple(d.get("require_one_of", ())), follow)
 
     def applies(self, config: dict) -> bool:
         return all(config.get(a) not in (None, "") for a in self.when)
@@ -278,6 +322,8 @@ class DataSourceApi:
     def calls(self) -> Iterator[tuple[str, Call]]:
         for i, lk in enumerate(self.lookups):
             yield f"lookup {i}", lk.call
+            if lk.follow:
+                yield f"lookup {i} follow", lk.follow.call
 
 
 @dataclass(frozen=True)
@@ -313,10 +359,24 @@ class TypeDef:
     def description(self) -> str:
         return self.spec.get("description", "")
 
+    @property
+    def status(self) -> str:
+        """supported, pending (the API has not landed in Ingot) or unsupported (Ingot does not provide it)."""
+        return self.spec.get("status", "supported")
+
+    @property
+    def status_note(self) -> str:
+        return self.spec.get("status_note", "")
+
+    @property
+    def short_name(self) -> str:
+        """The name without its `metal_` prefix: `device`."""
+        return self.spec["name"].removeprefix(SCHEMA_PREFIX)
+
 
 @dataclass
 class ResourceDef(TypeDef):
-    api: ResourceApi
+    api: Optional[ResourceApi]  # None when unsupported
     kind = "resource"
 
     @property
@@ -326,8 +386,31 @@ class ResourceDef(TypeDef):
 
 @dataclass
 class DataSourceDef(TypeDef):
-    api: DataSourceApi
+    api: Optional[DataSourceApi]  # None when unsupported
     kind = "data_source"
+
+
+@dataclass(frozen=True)
+class Address:
+    """One address the provider is served under: its types are named `prefix` + short name."""
+
+    source: str  # e.g. registry.terraform.io/equinix/equinix
+    family: str  # equinix | metal: which providers' configuration it takes
+    prefix: str  # equinix_metal_ | metal_
+    versions: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, d: dict) -> "Address":
+        return cls(d["source"], d["family"], d["prefix"], tuple(d["versions"]))
+
+    @property
+    def type(self) -> str:
+        """The provider type: the last part of the source (`equinix`, `metal`)."""
+        return self.source.rsplit("/", 1)[-1]
+
+    def type_name(self, td: "TypeDef") -> str:
+        """`equinix_metal_device` for metal_device under equinix/equinix."""
+        return self.prefix + td.short_name
 
 
 @dataclass
@@ -338,6 +421,7 @@ class ProviderDef:
     data_sources: dict[str, DataSourceDef]
     root: Path
     api: ProviderApi
+    addresses: tuple[Address, ...] = ()
 
     @property
     def name(self) -> str:
@@ -356,8 +440,25 @@ class ProviderDef:
         return self.spec.get("description", "")
 
     def types(self) -> list[TypeDef]:
-        """Every resource, then every data source."""
+        """Every resource, then every data source, that has API calls (supported or pending)."""
+        return [td for td in self.all_types() if td.api is not None]
+
+    def supported(self) -> list[TypeDef]:
+        """The types served and backed by Ingot's API (checked against its OpenAPI document)."""
+        return [td for td in self.types() if td.status == "supported"]
+
+    def all_types(self) -> list[TypeDef]:
+        """Every resource, then every data source, whatever its status."""
         return [*self.resources.values(), *self.data_sources.values()]
+
+    def address(self, source: Optional[str] = None) -> Address:
+        """The address `source` (default: `source`, Ingot's own). Raises KeyError when it is not served."""
+        source = source or self.source
+        for a in self.addresses:
+            if a.source == source:
+                return a
+        raise KeyError(f"provider-schema/ serves no provider at {source!r}; "
+                       f"it serves {', '.join(a.source for a in self.addresses)}")
 
 
 def _attrs(d: dict) -> dict[str, Attr]:
@@ -382,11 +483,12 @@ def _typedef(path: Path, doc: dict) -> TypeDef:
         for name, spec in (doc.get("blocks") or {}).items()
     }
     args = (doc["name"], doc, _attrs(doc["attributes"]), blocks, path)
+    api = doc.get("api")
     if doc["kind"] == "resource":
         if doc.get("timeouts"):
             blocks[TIMEOUTS_BLOCK] = _timeouts_block(doc["timeouts"])
-        return ResourceDef(*args, api=ResourceApi.parse(doc["api"]))
-    return DataSourceDef(*args, api=DataSourceApi.parse(doc["api"]))
+        return ResourceDef(*args, api=ResourceApi.parse(api) if api else None)
+    return DataSourceDef(*args, api=DataSourceApi.parse(api) if api else None)
 
 
 def documents(root: Optional[Path] = None) -> list[tuple[Path, dict]]:
@@ -412,7 +514,8 @@ def _load_cached(root: str) -> ProviderDef:
         else:
             data_sources[td.name] = td  # type: ignore[assignment]
     return ProviderDef(provider_doc, _attrs(provider_doc["config"]["attributes"]), resources, data_sources, rootp,
-                       ProviderApi.parse(provider_doc["api"]))
+                       ProviderApi.parse(provider_doc["api"]),
+                       tuple(Address.parse(a) for a in provider_doc.get("addresses") or ()))
 
 
 def load(root: Optional[Path] = None) -> ProviderDef:

@@ -98,6 +98,8 @@ def request_body(td: specmod.TypeDef, state: dict, op: str, only: Optional[set] 
         v = state.get(n)
         if v is Unknown or (v is None and op == "create"):
             continue
+        if op == "create" and a.spec.get("omit_if_default") and v == a.default:
+            continue
         try:
             v = transform(a.spec.get("write_transform"), v) if v is not None else None
         except TransformError as exc:

@@ -226,6 +226,8 @@ _SIMPLE = {
     "json_parse": _json_parse,
     "string": lambda v: None if v is None else (v if isinstance(v, str) else json.dumps(v)),
     "cidr_notation": _cidr_notation,
+    # an IPv4 block's size from its prefix length (Equinix's IPReservation has no quantity field)
+    "ipv4_block_size": lambda v: None if v is None else 2 ** (32 - int(v)),
 }
 
 

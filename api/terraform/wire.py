@@ -53,6 +53,7 @@ def _attribute(a: specmod.Attr) -> pb.Schema.Attribute:
         optional=a.optional,
         computed=a.computed,
         sensitive=a.sensitive,
+        deprecated=bool(a.spec.get("deprecated")),
     )
 
 
@@ -79,6 +80,6 @@ def schema(td: specmod.TypeDef) -> pb.Schema:
     return pb.Schema(version=0, block=_block(td.attributes, td.blocks, td.description))
 
 
-def provider_schema(defn: specmod.ProviderDef) -> pb.Schema:
-    """The protocol schema of the provider block."""
-    return pb.Schema(version=0, block=_block(defn.config, {}, defn.description))
+def provider_schema(config: dict[str, specmod.Attr], description: str) -> pb.Schema:
+    """The protocol schema of the provider block (the attributes served under one address)."""
+    return pb.Schema(version=0, block=_block(config, {}, description))

@@ -1,7 +1,6 @@
 """The console's pages and its sign-in session: HTTP only (the services decide and write)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from flask import Blueprint, jsonify, make_response, request, send_from_directory
@@ -9,8 +8,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from api.core import db
 from api.core.errors import Invalid, ServiceError, Unauthorized
-from api.http_errors import error_response, flatten_messages
-from api.security import limiter
+from api.http_errors import flatten_messages
+from api.security import refuse_if_blocked, refused_failure
 from api.services import web_sessions
 from api.web import cookies
 
@@ -142,21 +141,16 @@ def _csrf_checked():
 @blp.post("/web/session")
 def sign_in():
     """Sign in with an email and password, or an API token; sets the session cookie."""
-    lim, source = limiter(), request.remote_addr or "unknown"
-    wait = lim.retry_after(source)
-    if wait > 0:  # the API's failed-authentication limiter: a password guess costs what a token guess does
-        response = error_response(429, [f"too many failed sign-ins from {source}; try again in {math.ceil(wait)} s"])
-        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        return response
     data = _body(SignInSchema())
     try:
         if "token" in data:
             ws, raw = web_sessions.sign_in_token(db.session(), data["token"])
         else:
+            # a password guess costs what a token guess does, and is refused unchecked once over the limit
+            refuse_if_blocked("password", "failed sign-ins")
             ws, raw = web_sessions.sign_in_password(db.session(), data["email"], data["password"])
-    except Unauthorized:
-        lim.record_failure(source)
-        raise
+    except Unauthorized as exc:
+        raise refused_failure("api" if "token" in data else "password", exc, "failed sign-ins") from None
     response = jsonify(_session_json(ws))
     response.status_code = 201
     cookies.set_cookie(response, raw, int(web_sessions.LIFETIME.total_seconds()))

@@ -1,14 +1,14 @@
 """machine depth: storage layouts, boot mode, the OS's user state, hardware health
 
 Revision ID: i19_machine
-Revises: i17_console
+Revises: i20_lab
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'i19_machine'
-down_revision = 'i17_console'
+down_revision = 'i20_lab'
 branch_labels = None
 depends_on = None
 

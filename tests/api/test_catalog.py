@@ -1,6 +1,8 @@
 """Plans, metros and operating systems: tenants read, operators write."""
 from __future__ import annotations
 
+from api.models import Device, utcnow
+
 
 def test_tenant_catalogue(lab, tenant):
     plans = tenant.get("/plans").get_json()
@@ -8,9 +10,10 @@ def test_tenant_catalogue(lab, tenant):
     small = plans["plans"][1]
     assert small["class"] == "sim.small" and small["line"] == "baremetal"
     assert small["specs"]["memory"] == {"total": "8GB"}
-    assert [m["code"] for m in small["available_in_metros"]] == ["lab"]
     metros = tenant.get("/locations/metros").get_json()["metros"]
     assert [(m["code"], m["name"]) for m in metros] == [("lab", "Ingot demo lab")]
+    assert small["available_in_metros"] == [{"href": metros[0]["href"], "code": "lab", "price": {"hour": 0.1}}]
+    assert small["deployment_types"] == ["on_demand"]
     oses = {o["slug"]: o for o in tenant.get("/operating-systems").get_json()["operating_systems"]}
     assert set(oses) == {"ubuntu_24_04", "debian_12", "custom_ipxe"}
     assert oses["debian_12"]["distro"] == "debian" and oses["debian_12"]["version"] == "12"
@@ -73,3 +76,17 @@ def test_openapi_document_is_served(client):
         assert path in paths
     # one-line docstrings become summaries
     assert paths["/metal/v1/devices/{device_id}"]["get"]["summary"] == "Show a device."
+
+
+def test_an_operating_system_deleted_devices_used_is_kept_for_their_history(lab, database, operator, tenant):
+    r = tenant.post(f"/projects/{tenant.project_id}/devices",
+                    json={"metro": "lab", "plan": "sim.small", "operating_system": "ubuntu_24_04", "hostname": "h-1"})
+    assert r.status_code == 201, r.get_json()
+    with database.transaction() as s:  # what the engine does once the device's machine is released
+        s.get(Device, r.get_json()["id"]).deleted_at = utcnow()
+    os_id = r.get_json()["operating_system"]["id"]
+    r = operator.delete(f"/operating-systems/{os_id}")
+    assert r.status_code == 409, r.get_json()
+    assert r.get_json() == {"errors": ["operating system is in use by devices (deleted ones too: they keep it "
+                                       "for their history)"]}
+    assert operator.get(f"/operating-systems/{os_id}").status_code == 200

@@ -1,4 +1,4 @@
-"""The `ingot` user/token commands against the test database."""
+"""`ingot admin user|token` against the test database."""
 from __future__ import annotations
 
 import pytest
@@ -14,7 +14,7 @@ def cli(settings, monkeypatch):
     monkeypatch.setenv("INGOT_SECRET_KEY", settings.secret_key)
 
     def run(*args):
-        result = CliRunner().invoke(main, list(args))
+        result = CliRunner().invoke(main, ["admin", *args])
         assert result.exit_code == 0, result.output
         return result.output.strip()
     return run
@@ -41,5 +41,5 @@ def test_user_with_project_and_tokens(cli, client):
 
 def test_token_create_needs_exactly_one_target(settings, monkeypatch):
     monkeypatch.setenv("INGOT_DATABASE_URL", settings.resolved_database_url)
-    result = CliRunner().invoke(main, ["token", "create"])
+    result = CliRunner().invoke(main, ["admin", "token", "create"])
     assert result.exit_code != 0 and "exactly one of" in result.output

@@ -32,7 +32,11 @@ def test_create_returns_queued_device_in_equinix_shape(lab, tenant):
     assert kinds == [(4, False), (4, True), (6, True)]
     public4 = next(a for a in d["ip_addresses"] if a["address_family"] == 4 and a["public"])
     assert public4["address"].startswith("203.0.113.") and public4["gateway"] == "203.0.113.1"
-    assert len(d["network_ports"]) == 1 and d["network_ports"][0]["data"]["mac"].startswith("52:54:00")
+    bond, eth0 = d["network_ports"]  # bond0 (layer3, bonded) over the machine's one NIC
+    assert (bond["name"], bond["type"], bond["network_type"], bond["data"]["bonded"]) == \
+        ("bond0", "NetworkBondPort", "layer3", True)
+    assert (eth0["name"], eth0["type"], eth0["bond"]["name"]) == ("eth0", "NetworkPort", "bond0")
+    assert eth0["data"]["mac"].startswith("52:54:00") and eth0["data"]["mac"] == bond["data"]["mac"]
     assert {"created_at", "updated_at", "billing_cycle", "ipxe_script_url", "ssh_keys", "description"} <= set(d)
 
 
@@ -46,20 +50,31 @@ def test_create_claims_a_machine_and_addresses(lab, tenant, database):
                         .where(IpAssignment.device_id == dev.id)) == 3
 
 
-def test_default_hostname_and_ignored_equinix_fields(lab, tenant):
-    r = create(tenant, features=["tpm"], no_ssh_keys=False, spot_instance=False, facility=["ny5"], tags={})
+def test_default_hostname_and_neutral_equinix_fields(lab, tenant):
+    r = create(tenant, features=[], no_ssh_keys=False, spot_instance=False, network_frozen=False, tags={})
     assert r.status_code == 201, r.get_json()
     d = r.get_json()
     assert d["hostname"] == f"sim-{d['short_id']}" and d["tags"] == []
+
+
+def test_fields_ingot_cannot_honour_are_refused_by_name(lab, tenant, database):
+    for fields, name in (({"features": ["tpm"]}, "features"), ({"spot_instance": True}, "spot_instance"),
+                         ({"spot_price_max": 0.5}, "spot_price_max"), ({"network_frozen": True}, "network_frozen"),
+                         ({"facility": ["ny5"]}, "facility")):
+        r = create(tenant, **fields)
+        assert r.status_code == 422, (fields, r.get_json())
+        assert [e.split(":")[0] for e in r.get_json()["errors"]] == [name], r.get_json()
+    with database.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Device)) == 0
 
 
 def test_ssh_keys_default_to_project_and_user_keys(lab, tenant):
     pk = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": ssh_public_key()}).get_json()
     uk = tenant.post("/ssh-keys", json={"key": ssh_public_key()}).get_json()
     d = create(tenant).get_json()
-    assert sorted(k["id"] for k in d["ssh_keys"]) == sorted([pk["id"], uk["id"]])
+    assert sorted(k["href"] for k in d["ssh_keys"]) == sorted([pk["href"], uk["href"]])
     only = create(tenant, project_ssh_keys=[pk["id"]], user_ssh_keys=[]).get_json()
-    assert [k["id"] for k in only["ssh_keys"]] == [pk["id"]]
+    assert only["ssh_keys"] == [{"href": pk["href"]}]
     r = create(tenant, project_ssh_keys=[uk["id"]])
     assert r.status_code == 422 and r.get_json()["errors"] == [f"project_ssh_keys: unknown SSH key '{uk['id']}'"]
 
@@ -88,7 +103,7 @@ def test_bad_input_names_the_field_and_writes_nothing(lab, tenant, database):
         errors = r.get_json()["errors"]
         assert any(e.startswith(message) for e in errors), (fields, errors)
     r = tenant.post(f"/projects/{tenant.project_id}/devices", json={"hostname": "x"})
-    assert sorted(r.get_json()["errors"]) == ["metro: Missing data for required field.",
+    assert sorted(r.get_json()["errors"]) == ["metro: give a metro (or a facility)",
                                               "operating_system: Missing data for required field.",
                                               "plan: Missing data for required field."]
     r = tenant.client.post(f"/metal/v1/projects/{tenant.project_id}/devices", headers=tenant.headers,
@@ -241,6 +256,20 @@ def test_batch_create(lab, tenant):
     r = tenant.post(f"/projects/{tenant.project_id}/devices/batch",
                     json={"batches": [{**BASE, "quantity": 101}]})
     assert r.status_code == 422
+
+
+def test_batch_hostnames_without_quantity_make_one_device_each(lab, tenant):
+    body = {"batches": [{**BASE, "hostnames": ["h-1", "h-2", "h-3"]}]}
+    r = tenant.post(f"/projects/{tenant.project_id}/devices/batch", json=body)
+    assert r.status_code == 201, r.get_json()
+    (batch,) = r.get_json()["batches"]
+    assert batch["quantity"] == 3 and len(batch["devices"]) == 3
+    names = sorted(d["hostname"] for d in tenant.get(f"/projects/{tenant.project_id}/devices").get_json()["devices"])
+    assert names == ["h-1", "h-2", "h-3"]
+    # more names than devices is an error, not names quietly dropped
+    r = tenant.post(f"/projects/{tenant.project_id}/devices/batch",
+                    json={"batches": [{**BASE, "hostnames": ["x-1", "x-2"], "quantity": 1}]})
+    assert r.status_code == 422 and "hostnames" in r.get_json()["errors"][0], r.get_json()
 
 
 def test_delete_of_queued_device_starts_deprovisioning(lab, tenant, database):

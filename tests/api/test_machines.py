@@ -151,5 +151,12 @@ def test_ip_pools_crud(lab, operator):
     assert pool["type"] == "public_ipv4" and pool["metro"]["code"] == "lab"
     r = operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.1/25"})
     assert r.status_code == 422 and r.get_json()["errors"][0].startswith("cidr: must be a network in CIDR form")
+    # a pool overlapping another of the metro would hand out one address twice
+    r = operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.64/26"})
+    assert r.status_code == 422, r.get_json()
+    assert r.get_json()["errors"] == [
+        "cidr: 198.51.100.64/26 overlaps the public_ipv4 pool 198.51.100.0/25 of metro lab"]
+    r = operator.post("/ip-pools", json={"metro": "lab", "type": "private_ipv4", "cidr": "10.66.0.128/25"})
+    assert r.status_code == 422 and "overlaps the private_ipv4 pool 10.66.0.0/24" in r.get_json()["errors"][0]
     assert operator.patch(f"/ip-pools/{pool['id']}", json={"description": "x"}).get_json()["description"] == "x"
     assert operator.delete(f"/ip-pools/{pool['id']}").status_code == 204

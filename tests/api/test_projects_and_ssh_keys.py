@@ -49,7 +49,7 @@ def test_user_ssh_key_with_fingerprint(tenant):
     blob = base64.b64decode(key.split()[1])
     md5 = hashlib.md5(blob).hexdigest()
     assert k["fingerprint"] == ":".join(md5[i:i + 2] for i in range(0, 32, 2))
-    assert k["owner"]["href"] == f"/metal/v1/users/{tenant.user_id}"
+    assert k["entity"] == {"href": f"/metal/v1/users/{tenant.user_id}"}
     assert [x["id"] for x in tenant.get("/ssh-keys").get_json()["ssh_keys"]] == [k["id"]]
     r = tenant.put(f"/ssh-keys/{k['id']}", json={"label": "renamed"})
     assert r.get_json()["label"] == "renamed"

@@ -7,11 +7,12 @@ import threading
 import time
 
 import pytest
+from pyghmi.ipmi.private import session as ipmi_session
 
 from api.bmc import get_driver
 from api.bmc import ipmi as ipmi_mod
 from api.bmc.base import BMCAuthFailed, BMCError, BMCUnreachable, BMCUnsupported
-from api.bmc.ipmi import parse_address
+from api.bmc.ipmi import asf_ping, parse_address
 from tests.support.ports import free_port
 from tests.support.waiting import LOAD_SLACK, wait_for
 
@@ -258,3 +259,39 @@ def test_an_idle_session_is_replaced_by_a_fresh_login(ipmi_bmc, monkeypatch):
     monkeypatch.setattr(ipmi_mod, "IDLE_RELOGIN", 3600.0)  # however slow this machine is, not idle now
     assert d.power_state() in ("on", "off")
     assert ipmi_mod._COMMANDS[d._key][0] is second  # not idle: kept
+
+
+# -- pyghmi's own state wedged ------------------------------------------------------------------
+
+
+def test_a_dead_pyghmi_io_thread_is_replaced(ipmi_bmc):
+    """pyghmi's one I/O thread dying used to hang every later call to every BMC in the process."""
+    d = driver_for(ipmi_bmc)
+    assert d.power_state() in ("on", "off")
+    old = ipmi_session.iothread
+    old.running = False  # what an exception inside it amounts to: it leaves its loop
+    wake = ipmi_session.iosockets[0]  # a byte to its own socket wakes it up, so that it sees the flag
+    wake.sendto(b"\x01", (ipmi_session.myself, wake.getsockname()[1]))
+    threading.Thread.join(old, LIVE)  # pyghmi overrides join() without a timeout
+    assert not old.is_alive()
+    assert d.power_state() in ("on", "off")
+    assert ipmi_session.iothread is not old and ipmi_session.iothread.is_alive()
+
+
+@pytest.mark.parametrize("held", ["socketchecking", "KEEPALIVE_SESSIONS", "WAITING_SESSIONS"])
+def test_a_wedged_pyghmi_is_reset_when_the_bmc_answers_a_ping(make_ipmi_bmc, held):
+    """A call that hangs in pyghmi although the BMC answers is unreachable once, then recovers: here a
+    thread stuck inside pyghmi holds one of its process-wide locks, as seen in a CI run."""
+    sim = make_ipmi_bmc()
+    assert asf_ping(sim.host, sim.port)
+    driver_for(sim).power_state()  # pyghmi is set up
+    owner = ipmi_session.Session if held == "socketchecking" else ipmi_session
+    stuck = getattr(owner, held)
+    stuck.acquire()  # every new session's login waits on it
+    try:
+        with pytest.raises(BMCUnreachable, match="no answer"):
+            driver_for(sim, username="operator2", timeout=2.0).power_state()
+        assert getattr(owner, held) is not stuck
+    finally:
+        stuck.release()
+    assert driver_for(sim).power_state() in ("on", "off")

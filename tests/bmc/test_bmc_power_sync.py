@@ -76,10 +76,13 @@ def test_dead_hung_and_misconfigured_bmcs_do_not_delay_the_others(redfish_500, b
     assert type(by_id["broken"].error) is BMCError and "blew up" in str(by_id["broken"].error)
     live_results = [by_id[t.machine_id] for t in live]
     assert all(r.power_state == "off" for r in live_results)
-    # two workers stuck on dead BMCs; the other six kept the 40 live ones flowing: all reported first
-    assert set(reported[-2:]) == {"hung", "dead-ipmi"}, reported
-    # and the two dead ones were waited for side by side, not one after the other
-    assert wall < 2 * stuck, wall
+    # a worker stuck on the hung BMC; the others kept the live ones flowing meanwhile (how many got
+    # through before it gave up depends on the machine's load, that some did does not)
+    assert any(m in {t.machine_id for t in live} for m in reported[:reported.index("hung")]), reported
+    # and when both dead ones waited (a closed UDP port may also be refused at once), they waited side
+    # by side: one after the other, the sweep would last at least as long as both waits, however slow
+    if by_id["dead-ipmi"].elapsed >= 0.75 * stuck:
+        assert wall < by_id["hung"].elapsed + by_id["dead-ipmi"].elapsed, wall
 
 
 class CountingDriver(BMCDriver):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from api.models import Device, Event, Machine
 from tests.support.keys import ssh_public_key
+from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
 
 USERDATA = "#cloud-config\npackages: [htop]\nruncmd:\n  - echo 'hello from the tenant'\n"
 
@@ -35,19 +36,19 @@ def _keys(tenant) -> None:
         assert tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": k}).status_code == 201
 
 
-def _mac(database, device_id: str) -> str:
-    with database.Session() as s:
-        return s.get(Device, device_id).machine.nics[0].mac
+def _script(client, database, device_id: str, step: str | None = "wait_boot") -> str:
+    """The device's iPXE script, fetched by MAC at ``step`` of its operation."""
+    if step:
+        at_step(database, device_id, step)
+    return lookup(client, mac_of(database, device_id))
 
 
-def _script(client, database, device_id: str) -> str:
-    r = client.get("/metal/v1/boot/ipxe", query_string={"mac": _mac(database, device_id)})
-    assert r.status_code == 200 and r.mimetype == "text/plain"
-    return r.get_data(as_text=True)
-
-
-def _token(script: str) -> str:
-    return re.search(r"ingot\.metadata=http://[^/]+/metadata/(\S+)", script).group(1)
+def _active(database, device_id: str) -> None:
+    """Let it finish provisioning, as the engine would."""
+    with database.transaction() as s:
+        d = s.get(Device, device_id)
+        d.machine.operation = d.machine.step = None
+        d.machine.state, d.state = "active", "active"
 
 
 @pytest.fixture
@@ -59,11 +60,14 @@ def devices(lab, tenant):
     return ubuntu, debian
 
 
-def test_ubuntu_ipxe_script_and_autoinstall(client, database, devices):
+def test_ubuntu_ipxe_script_and_autoinstall(client, database, box, devices):
     ubuntu, _ = devices
     script = _script(client, database, ubuntu["id"])
-    token = _token(script)
-    md = f"http://localhost/metadata/{token}"
+    token = boot_credential(script)
+    md = f"http://localhost/metadata/{token}"  # the installer's one-time URL
+    secret = metadata_secret(database, box, ubuntu["id"])
+    assert secret not in script  # the boot script carries the boot credential only
+    os_md = f"http://localhost/metadata/{secret}"  # the installed system's
     lines = script.splitlines()
     assert lines[0] == "#!ipxe"
     kernel = next(ln for ln in lines if ln.startswith("kernel "))
@@ -80,31 +84,40 @@ def test_ubuntu_ipxe_script_and_autoinstall(client, database, devices):
     assert doc["version"] == 1
     assert sorted(doc["ssh"]["authorized-keys"]) == sorted(KEYS)
     assert doc["reporting"]["ingot"] == {"type": "webhook", "endpoint": f"{md}/events"}
-    assert any(f"seedfrom: {md}/nocloud/" in c for c in doc["late-commands"])
+    assert any(f"seedfrom: {os_md}/nocloud/" in c for c in doc["late-commands"])
     ud = doc["user-data"]
     assert ud["hostname"] == "web-1" and ud["users"][0]["name"] == "root"
     assert sorted(ud["users"][0]["ssh_authorized_keys"]) == sorted(KEYS)
     assert ud["chpasswd"]["users"] == [{"name": "root", "password": ubuntu["root_password"], "type": "text"}]
-    assert ud["phone_home"]["url"] == f"{md}/phone-home"
+    # the installed system phones home with its own one-time credential, written to its disk by the installer
+    phone = re.fullmatch(r"http://localhost/metadata/([^/]+)/phone-home", ud["phone_home"]["url"]).group(1)
+    assert phone not in (token, secret)
     assert yaml.safe_load(client.get(f"/metadata/{token}/autoinstall/meta-data").get_data(as_text=True))[
         "local-hostname"] == "web-1"
+    # asked again, the installer gets the same config (the same phone-home credential)
+    assert client.get(f"/metadata/{token}/autoinstall/user-data").get_data(as_text=True) == text
     # the tenant's user data reaches cloud-init of the installed system through the NoCloud seed
-    assert client.get(f"/metadata/{token}/nocloud/user-data").get_data(as_text=True) == USERDATA
-    # vendor-data: Ingot's cloud-config and the user-state reporter (a shell part), as MIME multipart
+    assert client.get(f"/metadata/{secret}/nocloud/user-data").get_data(as_text=True) == USERDATA
+    # vendor-data: Ingot's cloud-config and the user-state reporter (a shell part), as MIME multipart; the
+    # reporter posts with the metadata secret, and no phone-home is in it (its one-time URL is on the disk)
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in email.message_from_string(
-        client.get(f"/metadata/{token}/nocloud/vendor-data").get_data(as_text=True)).walk()
+        client.get(f"/metadata/{secret}/nocloud/vendor-data").get_data(as_text=True)).walk()
         if not p.is_multipart()}
     vendor = yaml.safe_load(parts["text/cloud-config"])
-    assert sorted(vendor["ssh_authorized_keys"]) == sorted(KEYS) and vendor["phone_home"]["url"] == f"{md}/phone-home"
+    assert sorted(vendor["ssh_authorized_keys"]) == sorted(KEYS) and "phone_home" not in vendor
     reporter = next(f["content"] for f in vendor["write_files"] if f["path"] == "/usr/local/sbin/ingot-user-state")
-    assert f"{md}/user-state" in reporter and "ingot-user-state" in parts["text/x-shellscript"]
+    assert f"http://localhost/metadata/{secret}/user-state" in reporter
+    assert "ingot-user-state" in parts["text/x-shellscript"]
+    # the metadata secret reads the installed system's data, not the installer's config
+    assert client.get(f"/metadata/{secret}/autoinstall/user-data").status_code == 403
 
 
-def test_debian_ipxe_script_and_preseed(client, database, devices, tmp_path):
+def test_debian_ipxe_script_and_preseed(client, database, box, devices, tmp_path):
     _, debian = devices
     script = _script(client, database, debian["id"])
-    token = _token(script)
+    token = boot_credential(script)
     md = f"http://localhost/metadata/{token}"
+    os_md = f"http://localhost/metadata/{metadata_secret(database, box, debian['id'])}"
     kernel = next(ln for ln in script.splitlines() if ln.startswith("kernel "))
     assert "/debian-installer/amd64/linux initrd=initrd auto=true priority=critical" in kernel
     assert f"url={md}/preseed.cfg" in kernel and "hostname=db-1" in kernel
@@ -115,7 +128,8 @@ def test_debian_ipxe_script_and_preseed(client, database, devices, tmp_path):
     assert "echo 'ssh-ed25519 " + KEYS[0].split()[1] + " alice@laptop' >> /target/root/.ssh/authorized_keys" \
         in preseed
     assert "alice'\"'\"'s build box' >> /target/root/.ssh/authorized_keys" in preseed  # shell-quoted
-    assert f"seedfrom: {md}/nocloud/" in preseed and f"{md}/events" in preseed
+    assert f"seedfrom: {os_md}/nocloud/" in preseed and f"{md}/events" in preseed
+    assert re.search(r"phone_home:\\n  url: http://localhost/metadata/[^/]+/phone-home\\n", preseed)
     assert "cloud-init" in preseed  # installed, so the seed's user data and phone-home run on first boot
     if shutil.which("debconf-set-selections"):
         path = tmp_path / "preseed.cfg"
@@ -132,10 +146,10 @@ def test_default_user_gets_the_keys_too(client, database, lab, tenant):
     _keys(tenant)
     deb = _device(tenant, "debian_12", "deb-u")
     ubu = _device(tenant, "ubuntu_24_04", "ubu-u")
-    preseed = client.get(f"/metadata/{_token(_script(client, database, deb['id']))}/preseed.cfg").get_data(as_text=True)
+    deb_boot, ubu_boot = (boot_credential(_script(client, database, d["id"])) for d in (deb, ubu))
+    preseed = client.get(f"/metadata/{deb_boot}/preseed.cfg").get_data(as_text=True)
     assert "in-target useradd -m -s /bin/bash -G sudo debian" in preseed
-    auto = yaml.safe_load(client.get(f"/metadata/{_token(_script(client, database, ubu['id']))}/autoinstall/user-data")
-                          .get_data(as_text=True))
+    auto = yaml.safe_load(client.get(f"/metadata/{ubu_boot}/autoinstall/user-data").get_data(as_text=True))
     users = auto["autoinstall"]["user-data"]["users"]
     assert [u["name"] for u in users] == ["root", "ubuntu"] and sorted(users[1]["ssh_authorized_keys"]) == sorted(KEYS)
 
@@ -145,6 +159,7 @@ def test_script_by_boot_token_and_after_provisioning(client, database, devices):
     with database.Session() as s:
         m = s.get(Device, ubuntu["id"]).machine
         boot_token = m.boot_token
+    at_step(database, ubuntu["id"])
     r = client.get(f"/metal/v1/boot/ipxe/{boot_token}")
     assert r.status_code == 200 and "autoinstall" in r.get_data(as_text=True)
     assert client.get("/metal/v1/boot/ipxe/not-a-token").status_code == 404
@@ -168,21 +183,21 @@ def test_unknown_mac_reboots_later_and_tells_the_operator_once(client, database,
     assert r.status_code == 422 and "mac" in r.get_json()["errors"][0]
 
 
-def test_equinix_metadata_document(client, database, devices):
+def test_equinix_metadata_document(client, database, box, devices):
     ubuntu, _ = devices
-    token = _token(_script(client, database, ubuntu["id"]))
+    token = metadata_secret(database, box, ubuntu["id"])
     doc = client.get(f"/metadata/{token}/metadata").get_json()
     assert doc["id"] == ubuntu["id"] and doc["hostname"] == "web-1"
     assert doc["plan"] == "sim.small" and doc["metro"] == "lab" and doc["tags"] == ["web"]
     assert doc["operating_system"]["slug"] == "ubuntu_24_04" and sorted(doc["ssh_keys"]) == sorted(KEYS)
     assert doc["customdata"] == {"role": "frontend"}
-    assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": _mac(database, ubuntu["id"])}]
+    assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": mac_of(database, ubuntu["id"])}]
     assert {a["address"] for a in doc["network"]["addresses"]} == {a["address"] for a in ubuntu["ip_addresses"]}
     assert doc["phone_home_url"].endswith(f"/metadata/{token}/phone-home")
     assert doc["user_state_url"].endswith(f"/metadata/{token}/user-state")
     assert client.get(f"/metadata/{token}/userdata").get_data(as_text=True) == USERDATA
     net = yaml.safe_load(client.get(f"/metadata/{token}/nocloud/network-config").get_data(as_text=True))
-    assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == _mac(database, ubuntu["id"])
+    assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == mac_of(database, ubuntu["id"])
     # EC2-style paths
     index = client.get(f"/metadata/{token}/latest/meta-data/").get_data(as_text=True).split("\n")
     assert "instance-id" in index and "public-keys/" in index
@@ -193,33 +208,67 @@ def test_equinix_metadata_document(client, database, devices):
     assert client.get(f"/metadata/{token}/latest/meta-data/nope").status_code == 404
 
 
-def test_phone_home_and_user_state(client, database, devices):
+def test_who_may_report_what(client, database, box, devices):
+    """The metadata secret reports user state only; the installer's boot credential reports its
+    progress and result, once; the installed system phones home with its own credential, once."""
     ubuntu, _ = devices
-    token = _token(_script(client, database, ubuntu["id"]))
-    r = client.post(f"/metadata/{token}/events", json={"state": "running", "code": 1002, "message": "done"})
+    agent = boot_credential(_script(client, database, ubuntu["id"]))
+    secret = metadata_secret(database, box, ubuntu["id"])
+    at_step(database, ubuntu["id"], "wait_install")
+    config = client.get(f"/metadata/{agent}/autoinstall/user-data").get_data(as_text=True)
+    phone = re.search(r"/metadata/([^/]+)/phone-home", config).group(1)
+
+    # the installer's own state is its step's, never the device's user_state (the installed OS's word)
+    assert client.post(f"/metadata/{agent}/events", json={"state": "running", "percentage": 10}).status_code == 200
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).user_state == ""
+
+    # the metadata secret: user state, never a result
+    r = client.post(f"/metadata/{secret}/events", json={"state": "running", "code": 1002, "message": "done"})
     assert r.status_code == 200
-    assert client.post(f"/metadata/{token}/events", data="not json",
-                       content_type="application/json").status_code == 422
-    assert client.post(f"/metadata/{token}/phone-home", json={"instance_id": "x"}).status_code == 200
+    for path, body in (("phone-home", {"instance_id": "x"}), ("deploy/complete", {"status": "ok"})):
+        r = client.post(f"/metadata/{secret}/{path}", json=body)
+        assert r.status_code == 403 and "boot credential" in r.get_json()["errors"][0], path
     with database.Session() as s:
         d = s.get(Device, ubuntu["id"])
-        assert d.user_state == ""        # the installer's events are not the installed OS's own word
-        assert d.machine.install_result == "ok" and d.machine.phoned_home_at is not None
-    assert client.post(f"/metadata/{token}/user-state", json={"state": "running"}).status_code == 200
+        assert d.user_state == "running" and d.machine.install_result is None and d.machine.phoned_home_at is None
+    # ... and at user-state, Ingot's own reporter's URL (a boot credential reads and reports nothing there)
+    assert client.post(f"/metadata/{secret}/user-state", json={"state": "succeeded", "code": 2001}).status_code == 200
+    r = client.post(f"/metadata/{secret}/user-state", json={"state": "ready"})
+    assert r.status_code == 422 and r.get_json()["errors"][0].startswith("state: ")
+    assert client.post(f"/metadata/{agent}/user-state", json={"state": "failed"}).status_code == 403
     with database.Session() as s:
-        assert s.get(Device, ubuntu["id"]).user_state == "running"
+        assert s.get(Device, ubuntu["id"]).user_state == "succeeded"
+
+    # the installer: its result, once; not the installed system's phone-home
+    assert client.post(f"/metadata/{agent}/events", data="not json", content_type="application/json").status_code \
+        == 422
+    assert client.post(f"/metadata/{agent}/events", json={"state": "running", "percentage": 40}).status_code == 200
+    assert client.post(f"/metadata/{agent}/phone-home", json={}).status_code == 403
+    assert client.post(f"/metadata/{agent}/events", json={"code": 1002, "message": "done"}).status_code == 200
+    assert client.post(f"/metadata/{agent}/events", json={"code": 1002}).status_code == 409
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).machine.install_result == "ok"
+
+    # the installed system: once
+    at_step(database, ubuntu["id"], "wait_phone_home")
+    assert client.post(f"/metadata/{agent}/events", json={"code": 1002}).status_code == 409  # its step is over
+    assert client.post(f"/metadata/{phone}/phone-home", json={"instance_id": "x"}).status_code == 200
+    assert client.post(f"/metadata/{phone}/phone-home", json={"instance_id": "x"}).status_code == 409
+    assert client.get(f"/metadata/{phone}/metadata").status_code == 403  # it reads nothing
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).machine.phoned_home_at is not None
 
 
 SECRET_PATHS = ["metadata", "userdata", "nocloud/meta-data", "nocloud/user-data", "nocloud/vendor-data",
-                "nocloud/network-config", "latest/meta-data/instance-id", "latest/user-data", "install-config",
-                "autoinstall/user-data"]
+                "nocloud/network-config", "latest/meta-data/instance-id", "latest/user-data"]
 
 
-def test_a_device_sees_only_its_own_data(client, database, lab, tenant, other_tenant):
+def test_a_device_sees_only_its_own_data(client, database, box, lab, tenant, other_tenant):
     mine = _device(tenant, "ubuntu_24_04", "mine", userdata="#!/bin/sh\necho mine\n")
     theirs = _device(other_tenant, "ubuntu_24_04", "theirs", userdata="#!/bin/sh\necho theirs\n")
-    t_mine = _token(_script(client, database, mine["id"]))
-    t_theirs = _token(_script(client, database, theirs["id"]))
+    t_mine = metadata_secret(database, box, mine["id"])
+    t_theirs = metadata_secret(database, box, theirs["id"])
     assert t_mine != t_theirs
     for path in SECRET_PATHS:
         a = client.get(f"/metadata/{t_mine}/{path}").get_data(as_text=True)
@@ -242,54 +291,48 @@ def test_a_device_sees_only_its_own_data(client, database, lab, tenant, other_te
         assert client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 404, path
 
 
-def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, lab, tenant):
+def test_deleted_and_reinstalled_devices_secrets_stop_working(client, database, box, lab, tenant):
     dev = _device(tenant, "ubuntu_24_04", "gone")
-    token = _token(_script(client, database, dev["id"]))
+    token = metadata_secret(database, box, dev["id"])
+    agent = boot_credential(_script(client, database, dev["id"]))
     addr = next(a["address"] for a in dev["ip_addresses"] if a["address_family"] == 4 and a["public"])
     assert client.get(f"/metadata/{token}/metadata").status_code == 200
-    with database.transaction() as s:  # let it finish provisioning, as the engine would
-        m = s.get(Device, dev["id"]).machine
-        m.operation = m.step = None
-        m.state, s.get(Device, dev["id"]).state = "active", "active"
+    _active(database, dev["id"])
 
     assert tenant.post(f"/devices/{dev['id']}/actions", json={"type": "reinstall"}).status_code == 202
     assert client.get(f"/metadata/{token}/metadata").status_code == 404  # rotated
-    new = _token(_script(client, database, dev["id"]))
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 404  # the old operation's: gone
+    new = metadata_secret(database, box, dev["id"])
     assert new != token and client.get(f"/metadata/{new}/metadata").status_code == 200
 
-    with database.transaction() as s:
-        m = s.get(Device, dev["id"]).machine
-        m.operation = m.step = None
-        m.state, s.get(Device, dev["id"]).state = "active", "active"
+    _active(database, dev["id"])
     assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
     for path in SECRET_PATHS:  # gone for the tenant's OS as soon as the delete is accepted
         assert client.get(f"/metadata/{new}/{path}").status_code == 404, path
     assert client.post(f"/metadata/{new}/phone-home").status_code == 404
     assert client.get("/metadata", environ_base={"REMOTE_ADDR": addr}).status_code == 404
-    # ... while the deploy agent that wipes the disks still gets its instructions
-    r = client.get(f"/metadata/{new}/deploy")
+    # ... while the deploy agent that wipes the disks gets its instructions with this boot's credential
+    wipe = boot_credential(_script(client, database, dev["id"], step="wait_wipe"))
+    r = client.get(f"/metadata/{wipe}/deploy")
     assert r.status_code == 200 and r.get_json()["action"] == "wipe" and r.get_json()["after"] == "poweroff"
+    assert client.get(f"/metadata/{new}/deploy").status_code == 404
     from api.engine.release import finish_delete
     with database.transaction() as s:
-        finish_delete(s, s.get(Device, dev["id"]))
-    assert client.get(f"/metadata/{new}/deploy").status_code == 404
-    assert client.post(f"/metadata/{new}/deploy/complete", json={"status": "ok"}).status_code == 404
+        d = s.get(Device, dev["id"])
+        m = d.machine
+        finish_delete(s, d)
+        m.operation = m.step = None  # the delete completed
+    assert client.get(f"/metadata/{wipe}/deploy").status_code == 409  # its operation is over
+    assert client.post(f"/metadata/{wipe}/deploy/complete", json={"status": "ok"}).status_code == 409
     with database.Session() as s:
         assert s.scalar(select(Machine).where(Machine.id == s.get(Device, dev["id"]).machine_id)) is None
 
 
 def test_progress_reports_cannot_finish_a_wipe(client, database, lab, tenant):
     dev = _device(tenant, "debian_12", "wiped")
-    token = _token(_script(client, database, dev["id"]))
-    with database.transaction() as s:
-        m = s.get(Device, dev["id"]).machine
-        m.operation = m.step = None
-        m.state, s.get(Device, dev["id"]).state = "active", "active"
+    _active(database, dev["id"])
     assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
-    with database.transaction() as s:  # the engine at the wipe
-        m = s.get(Device, dev["id"]).machine
-        m.operation_args = {**m.operation_args, "pos": m.operation_args["steps"].index("wait_wipe")}
-        m.step = "wait_wipe"
+    token = boot_credential(_script(client, database, dev["id"], step="wait_wipe"))  # the engine at the wipe
     r = client.post(f"/metadata/{token}/events", json={"state": "succeeded", "code": 1002, "message": "wiped!"})
     assert r.status_code == 200
     with database.Session() as s:
@@ -297,3 +340,4 @@ def test_progress_reports_cannot_finish_a_wipe(client, database, lab, tenant):
     assert client.post(f"/metadata/{token}/deploy/complete", json={"status": "ok"}).status_code == 200
     with database.Session() as s:
         assert s.get(Device, dev["id"]).machine.install_result == "ok"
+    assert client.post(f"/metadata/{token}/deploy/complete", json={"status": "ok"}).status_code == 409  # once

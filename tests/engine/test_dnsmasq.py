@@ -1,28 +1,18 @@
-"""`ingot dnsmasq-config`: the rendered configuration for the demo inventory
+"""`ingot admin dnsmasq-config`: the rendered configuration for the demo inventory
 passes `dnsmasq --test`, and carries a static lease and chain URL per machine."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
-import pytest
 from click.testing import CliRunner
 
 from api.boot.dnsmasq import dnsmasq_config
+from tests.support.dnsmasq import dnsmasq_test
 from tests.support.settings import process_env
-
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 
 
 def _env(settings) -> dict:
     return process_env(settings, INGOT_EXTERNAL_URL="http://10.66.0.2:8080")
-
-
-def _dnsmasq_test(path) -> subprocess.CompletedProcess:
-    if not shutil.which(DNSMASQ):
-        pytest.fail("dnsmasq is not installed: apt-get install dnsmasq-base (the Debian dnsmasq binary)")
-    return subprocess.run([DNSMASQ, "--test", f"--conf-file={path}"], capture_output=True, text=True)
 
 
 def test_demo_inventory_renders_a_config_dnsmasq_accepts(lab, settings, tenant, tmp_path):
@@ -51,7 +41,7 @@ def test_demo_inventory_renders_a_config_dnsmasq_accepts(lab, settings, tenant, 
     assert len(chains) == 8 and all(url.startswith("http://10.66.0.2:8080/metal/v1/boot/ipxe/") for _, url in chains)
     assert "dhcp-boot=tag:ipxe,tag:!ingot,http://10.66.0.2:8080/metal/v1/boot/ipxe?mac=${net0/mac}" in text
     assert "dhcp-range=set:ingot-static,10.66.0.0,static,255.255.255.0,12h" in text
-    check = _dnsmasq_test(out)
+    check = dnsmasq_test(out)
     assert check.returncode == 0 and "syntax check OK" in (check.stdout + check.stderr), check.stderr
 
 
@@ -60,7 +50,7 @@ def test_stdout_by_default_and_helpful_errors(lab, settings, tmp_path):
     assert result.exit_code == 0 and result.output.startswith("# dnsmasq configuration")
     path = tmp_path / "stdout.conf"
     path.write_text(result.output.replace("tftp-root=/srv/tftp", f"tftp-root={tmp_path}"))
-    assert _dnsmasq_test(path).returncode == 0
+    assert dnsmasq_test(path).returncode == 0
     env = {**_env(settings), "INGOT_EXTERNAL_URL": ""}
     result = CliRunner().invoke(dnsmasq_config, [], env=env)
     assert result.exit_code == 2 and "INGOT_EXTERNAL_URL" in result.output

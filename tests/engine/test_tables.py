@@ -62,7 +62,7 @@ def test_boot_phase_along_each_plan(op, device, args, expected):
 
 
 def test_rescue_flag_and_always_pxe_outside_operations():
-    idle = SimpleNamespace(operation=None, operation_args={}, step=None, install_result=None)
+    idle = SimpleNamespace(operation=None, operation_args={}, step=None, install_result=None, state="active")
     assert boot_phase(idle, _device(state="active", rescue=True)) == "rescue"
     assert boot_phase(idle, _device(state="active", always_pxe=True, url="http://e/x")) == "chain"
     assert boot_phase(idle, _device(state="active")) == "exit"
@@ -85,7 +85,7 @@ def test_every_wait_has_a_timeout_from_the_environment():
            "INGOT_TIMEOUT_RESCUE": "17"}
     s = Settings.from_env(env)
     expected = {"power_off": 11, "soft_power_off": 11, "power_on": 11, "wait_boot": 12, "wait_install": 13,
-                "wait_deploy": 16, "wait_phone_home": 14, "wait_rescue": 17, "wait_wipe": 15}
+                "wait_deploy": 16, "wait_phone_home": 14, "wait_rescue": 17, "wait_wipe": 15, "wait_inspect": 12}
     for name, step in STEPS.items():
         limit = step_timeout(step, s)
         if name.startswith("wait_") or "power" in name:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from api.cli import machines_enroll
+from api.cli.admin import machines_enroll
 from api.models import Event, Machine
 from api.services.enrollment import enroll_from_file, read_inventory
 from tests.support.peers.redfish import fake_system

@@ -30,6 +30,10 @@ def test_enroll_inspects_redfish_facts_and_matches_a_plan(fleet, make_redfish_bm
                                                                 pytest.approx(960 * 1.073741824, abs=0.1)]
     assert sorted(n["mac"] for n in a["nics"]) == sorted(n["mac"] for n in fits["nics"])
     assert a["facts"]["cpus"] is None  # the fake driver does not report CPUs: unknown, not invented
+    # and the event says why each other plan did not fit, not only which one did
+    chosen = next(e for e in fleet.events(a["id"]) if e["type"] == "machine.inspect.succeeded")
+    assert "plan rf.storage" in chosen["body"] and "other plans do not fit" in chosen["body"], chosen
+    assert "rf.huge: " in chosen["body"], chosen
 
     # no plan fits: stays enrolled, and an event says why, plan by plan
     assert b["state"] == "enrolled" and b["plan"] is None

@@ -25,6 +25,20 @@ def _sync(server, **kw) -> PowerSync:
     return PowerSync(server.database, server.settings, server.app.extensions["ingot.secrets"], **kw)
 
 
+def _hold_the_workers_sweeps(server) -> PowerSync:
+    """Stop the worker's own periodic sweeps (a test's sweep must be the one that sees the news):
+    while the test holds the sweep lock, no sweep is under way and one that starts gives up at once."""
+    worker_sync = PowerSync.for_worker(server.worker)
+    lock = _sync(server)._exclusive()
+    wait_for(lock.__enter__, message="the power sync lock")
+    try:
+        worker_sync.next_attempt = float("inf")
+        wait_for(lambda: not worker_sync.running, message="the worker's sweep to end")
+    finally:
+        lock.__exit__(None, None, None)
+    return worker_sync
+
+
 def _drift_total(observed: str, expected: str) -> float:
     return REGISTRY.get_sample_value("ingot_power_drift_total", {"observed": observed, "expected": expected}) or 0.0
 
@@ -34,6 +48,7 @@ def _types(fleet, machine_id: str, prefix: str = "machine.power.") -> list[str]:
 
 
 def test_drift_is_recorded_once_per_change(server, fleet, make_redfish_bmc, make_ipmi_bmc):
+    _hold_the_workers_sweeps(server)
     bmc = make_redfish_bmc([fake_system(1200, name="drifter")])
     sid = bmc.system_ids[0]
     sim = make_ipmi_bmc()
@@ -96,10 +111,7 @@ def test_drift_is_recorded_once_per_change(server, fleet, make_redfish_bmc, make
 
 
 def test_a_dead_bmc_is_reported_once_and_skips_busy_machines(server, fleet, make_ipmi_bmc):
-    # the worker's own sweep must not report the dead BMC before this test's sweep does
-    worker_sync = PowerSync.for_worker(server.worker)
-    worker_sync.next_attempt = float("inf")
-    wait_for(lambda: not worker_sync.running, message="the worker's startup sweep")
+    _hold_the_workers_sweeps(server)  # the worker must not report the dead BMC before this test's sweep does
     dead = fleet.enrolled("rf-gone", {"driver": "redfish", "address": f"http://127.0.0.1:{free_port()}",
                                       "username": "admin", "password": "x"}, plan="sim.small", inspect=False)
     sim = make_ipmi_bmc()
@@ -120,10 +132,10 @@ def test_a_dead_bmc_is_reported_once_and_skips_busy_machines(server, fleet, make
 
 
 def test_only_one_sweep_at_a_time(server):
+    _hold_the_workers_sweeps(server)
     first, second = _sync(server), _sync(server)
     held = first._exclusive()
-    # the worker's own first sweep (at start) may hold the lock for a moment
-    wait_for(held.__enter__, message="the power sync lock")
+    assert held.__enter__()
     try:
         assert second.run(force=True) is None  # another sweep holds the lock: skipped, not queued
     finally:
@@ -158,9 +170,7 @@ def test_worker_sweeps_poll_500_redfish_systems_each_once(periodic, server, flee
     path = tmp_path / "fleet.yaml"
     path.write_text("\n".join(lines) + "\n")
     box = server.app.extensions["ingot.secrets"]
-    worker_sync = PowerSync.for_worker(server.worker)
-    worker_sync.next_attempt = float("inf")  # hold the worker's sweeps until the fleet is enrolled
-    wait_for(lambda: not worker_sync.running, message="the worker's startup sweep")
+    worker_sync = _hold_the_workers_sweeps(server)  # until the fleet is enrolled
     t0 = time.monotonic()
     summary = enroll_from_file(str(path), server.database, box, concurrency=32, timeout=30)
     enroll_s = time.monotonic() - t0
@@ -187,8 +197,7 @@ def test_worker_sweeps_poll_500_redfish_systems_each_once(periodic, server, flee
         return (len(worker_sync.reports) > swept_before and states["hung-bmc"] == "unknown"
                 and states["refused-bmc"] == "unknown" and all(states[f"rf-{i:03d}"] == "off" for i in range(500)))
     wait_for(settled, timeout=240, interval=0.5, message="a sweep, and every live system read as off")
-    worker_sync.next_attempt = float("inf")
-    wait_for(lambda: not worker_sync.running, message="the worker's sweep to end")
+    _hold_the_workers_sweeps(server)
     sweeps = list(worker_sync.reports)[swept_before:]
     # and one more sweep of the whole fleet, in this thread (the worker's lock permitting), until
     # one reads every live system (a call that outlived its 10 s on a busy machine is read again)

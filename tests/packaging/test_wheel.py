@@ -1,6 +1,6 @@
 """The wheel works on its own: `python -m build` makes it, a fresh virtualenv installs it
 (with its dependencies, from the package index), and from a directory outside the checkout
-`ingot serve --demo` provisions a device, `ingot db upgrade` migrates PostgreSQL and
+`ingot serve --demo` provisions a device, `ingot admin db upgrade` migrates PostgreSQL and
 `ingot terraform install` writes a provider that starts."""
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def test_the_wheel_carries_the_migrations_and_the_provider_schema(installed):
     assert any(n.startswith("api/_bundled/migrations/versions/") and n.endswith(".py") for n in names)
     assert "api/_bundled/provider-schema/provider.json" in names
     assert "api/_bundled/provider-schema/resources/metal_device.json" in names
+    assert "api/_bundled/deploy/gunicorn.conf.py" in names  # `ingot serve --production` from the wheel
     # the installed package finds them inside itself, not in this checkout
     out = installed.run(installed.bin("python"), "-c",
                         "import api._bundled as b; print(b.locate('migrations')); print(b.locate('provider-schema'))")
@@ -142,7 +143,7 @@ def test_db_upgrade_migrates_postgresql(installed):
     pg = PostgresServer().start()
     try:
         url = pg.create_database()
-        installed.run(installed.bin("ingot"), "db", "upgrade", INGOT_DATABASE_URL=url)
+        installed.run(installed.bin("ingot"), "admin", "db", "upgrade", INGOT_DATABASE_URL=url)
         with psycopg.connect(host="127.0.0.1", port=pg.port, user="postgres", dbname=make_url(url).database) as conn:
             version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         assert version == (head_revision(),)
@@ -153,7 +154,8 @@ def test_db_upgrade_migrates_postgresql(installed):
 def test_terraform_install_writes_a_provider_that_starts(installed, tmp_path):
     mirror = tmp_path / "mirror"
     out = installed.run(installed.bin("ingot"), "terraform", "install", "--dir", str(mirror)).stdout
-    assert 'source  = "terraform.local/ingot/metal"' in out
+    assert '"registry.terraform.io/equinix/equinix", "registry.terraform.io/equinix/metal"' in out
+    assert list(mirror.glob("registry.terraform.io/equinix/equinix/4.14.0/*/terraform-provider-equinix_v4.14.0"))
     exe, = mirror.glob("terraform.local/ingot/metal/*/*/terraform-provider-metal_v*")
     assert str(ROOT) not in exe.read_text(), "the provider must not depend on the checkout"
     # Terraform starts it with this variable; it answers with the go-plugin handshake line

@@ -95,7 +95,8 @@ def test_env_example_names_real_settings():
     from api.core.config import Settings
     known = {"INGOT_" + f.name.upper() for f in fields(Settings) if f.name != "extra"}
     sources = "".join(p.read_text() for p in [ROOT / "deploy" / "gunicorn.conf.py", ROOT / "api" / "wsgi.py",
-                                                ROOT / "api" / "cli.py", ROOT / "api" / "observability.py"])
+                                                *sorted((ROOT / "api" / "cli").rglob("*.py")),
+                                                ROOT / "api" / "observability.py"])
     text = (ROOT / "deploy" / "ingot.env.example").read_text()
     names = set(re.findall(r"^#?\s*(INGOT_[A-Z_]+)=", text, re.M))
     assert names

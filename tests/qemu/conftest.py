@@ -18,6 +18,9 @@ from api.bmc.qemu import QemuDriver
 from api.boot.ramdisk import build_ramdisk
 from api.boot.tiny_os import build_tiny_os_image
 from tests.support.peers.fake_ingot import FakeIngot
+from tests.support.peers.file_server import FileServer
+from tests.support.qemu import VM_WAIT
+from tests.support.settings import short_waits
 
 TOOLS = ("qemu-system-x86_64", "socat", "mkfs.fat", "mcopy", "mtype", "syslinux")
 
@@ -75,3 +78,29 @@ def make_vm(fake_ingot, vm_state_dir):
             drv.set_power("off")
         except Exception:  # noqa: BLE001 - best effort cleanup
             pass
+
+
+# --- Ingot itself, for VMs that netboot through it ------------------------------------
+
+@pytest.fixture(scope="session")
+def ramdisk_dir(ramdisk, tmp_path_factory):
+    """The session's deploy ramdisk (built once) where Ingot's settings serve it from."""
+    out = tmp_path_factory.mktemp("ramdisk")
+    for name, src in (("vmlinuz", ramdisk.kernel), ("initrd", ramdisk.initrd)):
+        (out / name).write_bytes(src.read_bytes())
+    return out
+
+
+@pytest.fixture
+def settings(settings, ramdisk_dir):
+    """The suite's settings, serving the deploy ramdisk, with waits a VM can meet."""
+    settings.ramdisk_dir = str(ramdisk_dir)
+    short_waits(settings, VM_WAIT)
+    return settings
+
+
+@pytest.fixture
+def image_server(tiny_os_image):
+    """The port of an HTTP server of the test image's files."""
+    with FileServer(tiny_os_image.path.parent) as server:
+        yield server.port

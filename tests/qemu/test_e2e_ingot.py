@@ -23,36 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from api.bmc.qemu import QemuDriver, mac_for
-from api.boot.ramdisk import build_ramdisk
 from api.boot.tiny_os import read_config_drive, read_file
-from tests.support.peers.file_server import FileServer
 from tests.support.qemu import VM_WAIT, Api, serial_tail, wait_serial
-from tests.support.settings import short_waits
 from tests.support.waiting import WaitTimeout, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotEndToEndQemuTestKey0000000000000000 e2e@ingot"
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def ramdisk_dir(qemu_tools, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ramdisk")
-    build_ramdisk(out)
-    return out
-
-
-@pytest.fixture
-def settings(settings, ramdisk_dir):
-    settings.ramdisk_dir = str(ramdisk_dir)
-    short_waits(settings, VM_WAIT)
-    return settings
-
-
-@pytest.fixture
-def image_server(tiny_os_image):
-    """The port of an HTTP server of the test image's files."""
-    with FileServer(tiny_os_image.path.parent) as server:
-        yield server.port
 
 
 @pytest.mark.timeout(4 * VM_WAIT)

@@ -22,9 +22,7 @@ import time
 import pytest
 
 from api.bmc.qemu import QemuDriver, mac_for
-from tests.support.peers.file_server import FileServer
 from tests.support.qemu import VM_WAIT, Api, read_ext_file, wait_serial
-from tests.support.settings import short_waits
 from tests.support.terraform import terraform_in
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotMachineQemuTestKey00000000000000000 e2e@ingot"
@@ -67,27 +65,6 @@ resource "metal_device" "raid" {
 
 output "device_id" { value = metal_device.raid.id }
 """
-
-
-@pytest.fixture
-def settings(settings, ramdisk_dir):
-    settings.ramdisk_dir = str(ramdisk_dir)
-    short_waits(settings, VM_WAIT)
-    return settings
-
-
-@pytest.fixture
-def ramdisk_dir(ramdisk, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ramdisk")
-    for name, src in (("vmlinuz", ramdisk.kernel), ("initrd", ramdisk.initrd)):
-        (out / name).write_bytes(src.read_bytes())
-    return out
-
-
-@pytest.fixture
-def image_server(tiny_os_image):
-    with FileServer(tiny_os_image.path.parent) as server:
-        yield server.port
 
 
 def _catalogue(api: Api, image) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 
+from tests.support.clients import Cloud
+
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}
 
 
@@ -65,3 +67,28 @@ def test_events_filter_by_actor_target_and_time(lab, tenant, other_tenant, opera
     assert tenant.get(f"/events?actor={_q('user:' + other_tenant.user_id)}").json["events"] == []
     assert tenant.get(f"/devices/{a['id']}/events").json["events"]
     assert tenant.get("/events?since=yesterday").status_code == 422
+
+
+def test_tenant_events_speak_of_the_device_not_the_operators_machines(server):
+    """A reserved device's whole life as its tenant reads it: no machine name; the operator's events
+    name the machine."""
+    cloud = Cloud(server)
+    reserved = cloud.http.get(f"{cloud.api}/machines", headers=cloud.op, params={"plan": "sim.large"}).json()
+    r = cloud.http.post(f"{cloud.api}/hardware-reservations", headers=cloud.op,
+                        json={"project_id": server.project_id, "machine_id": reserved["machines"][0]["id"]})
+    assert r.status_code == 201, r.text
+    dev = cloud.create(hostname="tenant-box")
+    cloud.wait_state(dev["id"], "active")
+    machine = cloud.machine_of(dev["id"])
+    assert cloud.delete(dev["id"]).status_code in (202, 204)
+    cloud.wait_gone(dev["id"])
+    names = {m["hostname"] for m in cloud.http.get(f"{cloud.api}/machines", headers=cloud.op,
+                                                   params={"per_page": 100}).json()["machines"]}
+    tenant_view = cloud.http.get(f"{cloud.api}/projects/{server.project_id}/events", headers=cloud.member,
+                                 params={"per_page": 500}).json()["events"]
+    assert any(e["type"] == "device.deprovision.succeeded" for e in tenant_view)
+    assert any(e["type"] == "hardware_reservation.created" for e in tenant_view)
+    leaks = [(e["type"], e["body"]) for e in tenant_view if any(name in e["body"] for name in names)]
+    assert not leaks, leaks
+    operator_view = cloud.events(machine["id"])
+    assert any(e["type"] == "machine.released" and machine["hostname"] in e["body"] for e in operator_view)

@@ -84,6 +84,7 @@ def _scenario(server, emulator, tap, break_bmc):
     failed = [e for e in events if e["type"] == "device.provision.failed"]
     assert failed and failed[0]["outcome"] == "failed" and failed[0]["state"] == "error", types
     assert emulator.password not in str(events)
+    assert tap.url not in str(events) and tap.url in m["last_error"]  # the BMC's address is the operator's
 
     # the tenant deletes it; the BMC is still down: the machine must not rejoin the pool
     call("DELETE", f"/devices/{device['id']}", member)

@@ -1,23 +1,28 @@
-"""Abuse limits: failed authentication per source address, body size, list
-sizes, tags, hostnames, userdata, batches, NUL characters — each a clear 4xx
-``{"errors": [...]}`` naming what is wrong."""
+"""Abuse limits: failed authentication per source address and kind (in the
+database, shared by every API process), X-Forwarded-For from trusted proxies
+only, body size, list sizes, tags, hostnames, userdata, batches, NUL
+characters — each a clear 4xx ``{"errors": [...]}`` naming what is wrong."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
-from api.security import FailedAuthLimiter, limiter
+from api.app import create_app
+from api.core.config import Settings
+from api.models import RateCounter
+from api.security import limiter
 
 ATTACKER, BYSTANDER = "203.0.113.66", "203.0.113.67"
 
 
-def _get(client, path, token=None, remote=ATTACKER):
-    headers = {"X-Auth-Token": token} if token else {}
+def _get(client, path, token=None, remote=ATTACKER, headers=None):
+    headers = {**({"X-Auth-Token": token} if token else {}), **(headers or {})}
     return client.get("/metal/v1" + path, headers=headers, environ_base={"REMOTE_ADDR": remote})
 
 
 class FakeClock:
     def __init__(self):
-        self.now = 1000.0
+        self.now = 1_700_000_000.0
 
     def __call__(self):
         return self.now
@@ -30,24 +35,26 @@ def clock(app):
     return lim.clock
 
 
-def test_failed_auth_is_rate_limited_per_source_address(client, tenant, clock, caplog):
+def test_failed_auth_is_refused_per_source_but_valid_tokens_are_served(client, tenant, clock, caplog):
     for i in range(5):
         r = _get(client, "/user", f"guess-{i}")
         assert r.status_code == 401
-    # the limit is reached: even a valid token from that address waits
-    r = _get(client, "/user", tenant.token)
+    # the limit is reached: the next failing attempt from that address is a 429 (and says when to retry)
+    r = _get(client, "/user", "guess-5")
     assert r.status_code == 429, r.data
     assert "too many failed authentication attempts" in r.json["errors"][0]
     assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # ... but a valid token from the same address is never refused for another client's failures
+    assert _get(client, "/user", tenant.token).status_code == 200
     # another address is not affected
-    assert _get(client, "/user", tenant.token, remote=BYSTANDER).status_code == 200
+    assert _get(client, "/user", "guess-6", remote=BYSTANDER).status_code == 401
     # public endpoints stay reachable (machines on the provisioning network)
     assert client.get("/metal/v1/openapi.json", environ_base={"REMOTE_ADDR": ATTACKER}).status_code == 200
     assert client.get("/healthz", environ_base={"REMOTE_ADDR": ATTACKER}).status_code == 200
-    assert "blocking it" in caplog.text and "guess-" not in caplog.text  # tokens are never logged
-    # once the window has passed, it may try again
-    clock.now += 61
-    assert _get(client, "/user", tenant.token).status_code == 200
+    assert "refusing its failing attempts" in caplog.text and "guess-" not in caplog.text  # tokens never logged
+    # once the window has passed, it is answered 401 again
+    clock.now += 121
+    assert _get(client, "/user", "guess-7").status_code == 401
 
 
 def test_valid_requests_do_not_count(client, tenant, clock):
@@ -57,34 +64,59 @@ def test_valid_requests_do_not_count(client, tenant, clock):
     for _ in range(10):
         assert _get(client, "/machines", tenant.token).status_code == 403
         assert _get(client, "/devices/does-not-exist", tenant.token).status_code == 404
-    assert _get(client, "/user", tenant.token).status_code == 200
+    assert _get(client, "/user", "a-guess").status_code == 401
 
 
-def test_metadata_token_guessing_counts(client, clock):
+def test_metadata_secret_guessing_counts(client, clock):
     for i in range(5):
         r = client.get(f"/metadata/guess{i}/metadata", environ_base={"REMOTE_ADDR": ATTACKER})
         assert r.status_code == 404
     r = client.get("/metadata/guess9/metadata", environ_base={"REMOTE_ADDR": ATTACKER})
-    assert r.status_code == 429 and r.json["errors"]
+    assert r.status_code == 429 and r.json["errors"] and int(r.headers["Retry-After"]) >= 1
+    # the kinds are counted apart: an API client at that address is not refused for the guesses
+    assert _get(client, "/user", "one-bad-token").status_code == 401
 
 
-def test_limiter_memory_is_bounded():
-    clock = FakeClock()
-    lim = FailedAuthLimiter(limit=3, window=60, clock=clock, max_tracked=100)
-    for i in range(1000):
-        lim.record_failure(f"10.0.{i // 256}.{i % 256}")
-    assert len(lim._failures) <= 100
-    lim.limit = 0  # 0 turns it off
-    assert lim.retry_after("10.0.3.231") == 0 and lim.record_failure("x") is False
+def test_counters_stay_small(client, database, clock):
+    for i in range(10):  # one source failing now and then for ten minutes
+        assert _get(client, "/user", f"g{i}").status_code == 401
+        clock.now += 50
+    with database.Session() as s:
+        rows = list(s.scalars(select(RateCounter.bucket_ms).where(RateCounter.key == f"api:{ATTACKER}")))
+    # old buckets are dropped as new ones start: a source's count is at most three rows
+    assert 1 <= len(rows) <= 3
+    limiter(client.application).limit = 0  # 0 turns the counting off
+    _get(client, "/user", "g9", remote="198.51.100.9")
+    with database.Session() as s:
+        assert s.scalar(select(func.count()).select_from(RateCounter).where(RateCounter.key.like("%.9"))) == 0
 
 
-def test_limit_configurable_from_environment(settings, database):
-    from api.app import create_app
-    from api.core.config import Settings
-    env = {"INGOT_AUTH_FAILURE_LIMIT": "7", "INGOT_AUTH_FAILURE_WINDOW": "30"}
+def test_limits_configurable_from_environment(settings, database):
+    env = {"INGOT_AUTH_FAILURE_LIMIT": "7", "INGOT_AUTH_FAILURE_WINDOW": "30", "INGOT_BOOT_LOOKUP_LIMIT": "9"}
     app = create_app(Settings.from_env(env, data_dir=settings.data_dir, database_url=settings.database_url,
                                        secret_key=settings.secret_key), database=database)
-    assert (limiter(app).limit, limiter(app).window) == (7, 30.0)
+    assert (limiter(app).limit, limiter(app).window, limiter(app).lookup_limit) == (7, 30.0, 9)
+
+
+def test_forwarded_for_is_believed_from_trusted_proxies_only(settings, database, tenant):
+    settings.trusted_proxies = "10.9.0.0/24, 192.0.2.1"
+    app = create_app(settings, database=database)
+    limiter(app).limit = 2
+    client = app.test_client()
+
+    def guess(remote, forwarded):
+        return _get(client, "/user", "bad", remote=remote, headers={"X-Forwarded-For": forwarded})
+
+    # through a trusted proxy, each client is counted by its own address
+    assert [guess("10.9.0.5", "198.51.100.7").status_code for _ in range(3)] == [401, 401, 429]
+    assert guess("10.9.0.5", "198.51.100.8").status_code == 401
+    assert guess("192.0.2.1", "198.51.100.8, 10.9.0.7").status_code == 401  # the proxy chain is walked
+    assert guess("192.0.2.1", "198.51.100.8").status_code == 429
+    # from anyone else, the header is ignored: rotating it gains nothing
+    assert [guess("203.0.113.9", f"198.51.100.{i}").status_code for i in range(20, 23)] == [401, 401, 429]
+    with pytest.raises(ValueError, match="INGOT_TRUSTED_PROXIES"):
+        settings.trusted_proxies = "not-a-network"
+        create_app(settings, database=database)
 
 
 # --- request and field limits ------------------------------------------------------

@@ -8,8 +8,15 @@ test folder (or a benchmark) needs, each helper once.
 * ``clients``  -- HTTP clients: ``Tenant`` (in process), ``Cloud`` and ``Fleet`` (a real server), ``make_user``
 * ``server``   -- ``start_server``: Ingot on a real HTTP server with the simulated lab
 * ``production`` -- gunicorn and ``ingot worker`` processes started the way production does
+* ``cli``      -- ``Laptop``: the ``ingot`` command as a separate process, with a home of its own
 * ``keys``     -- ``ssh_public_key``
+* ``tls``      -- ``make_test_pki``: a test CA and a server certificate it signs
+* ``equinix_sdk`` -- the official Equinix Metal SDK as the oracle of the wire contract (``Client``,
+  ``decode``, ``undeclared``, ``EXTENSIONS``, ``sdk_operations``)
 * ``stats``    -- ``percentile``
+* ``dnsmasq``  -- ``dnsmasq_test``: ``dnsmasq --test`` on a rendered configuration
+* ``netboot``  -- a machine's netboot driven in process (``at_step``, ``lookup``, ``boot_credential``,
+  ``metadata_secret``) and ``raw_http`` (bytes on a socket, for what the HTTP servers answer themselves)
 * ``world``    -- the security suite's populated world of objects
 * ``terraform``, ``qemu`` -- runners and waits for those folders
 * ``peers``    -- real protocol peers: sushy-emulator, ipmi_sim, an HTTP tap, a black hole, the

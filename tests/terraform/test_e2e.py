@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.support.terraform import assert_all_available, assert_no_changes, summary
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.terraform]
@@ -27,22 +28,6 @@ def tfvars(b, **extra) -> list[str]:
 
 def device_vars(b, **extra) -> list[str]:
     return tfvars(b, plan=b.plan, metro=b.metro, operating_system=b.os, **extra)
-
-
-def summary(res) -> str:
-    m = re.search(r"(Apply complete!|Destroy complete!).*", res.stdout)
-    return m.group(0) if m else res.stdout[-500:]
-
-
-def assert_no_changes(tf, *args):
-    res = tf.plan("-detailed-exitcode", *args, check=False)
-    assert res.returncode == 0, f"expected no changes, got:\n{res.stdout[-3000:]}"
-    assert "No changes" in res.stdout
-
-
-def assert_all_available(b):
-    busy = b.wait_all_available()
-    assert not busy, f"machines not back to available: {busy}"
 
 
 # --------------------------------------------------------------------------- examples
@@ -445,7 +430,7 @@ def test_interrupt_during_create_keeps_the_device_in_state(backend, make_tf):
     tf.write(device_tf(b, "tf-interrupted"))
     tf.init()
     with b.failing("never_boots"):
-        proc = subprocess.Popen([tf.binary, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
+        proc = subprocess.Popen([*tf.command, "apply", "-no-color", "-auto-approve"], cwd=tf.workdir, env=tf.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
         def waiting_for_active():

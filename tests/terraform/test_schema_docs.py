@@ -72,22 +72,32 @@ def test_openapi_cross_check_against_live_api(server):
     assert not problems, "provider-schema/ and the API's OpenAPI disagree:\n" + "\n".join(sorted(problems))
 
 
-def test_install_writes_an_executable_mirror(tmp_path):
-    inst = install(tmp_path / "mirror")
-    prov = spec.load()
-    exe = (tmp_path / "mirror" / "terraform.local" / "ingot" / "metal" / prov.version / os_arch()
-           / f"terraform-provider-metal_v{prov.version}")
-    assert inst.executable == exe.resolve()
-    assert exe.stat().st_mode & stat.S_IXUSR
-    text = exe.read_text()
-    assert text.startswith("#!/bin/sh") and "-m api.terraform.main" in text
-    msg = inst.instructions()
-    assert 'source  = "terraform.local/ingot/metal"' in msg
-    assert "filesystem_mirror" in msg and str(tmp_path / "mirror") in msg
+def test_install_writes_every_address_and_version(tmp_path):
+    inst = install(tmp_path / "mirror", extra_versions=["4.16.1", "equinix/metal=3.2.2"])
+    want = {("registry.terraform.io/equinix/equinix", "equinix", v) for v in ("4.14.0", "1.36.4", "4.16.1")}
+    want |= {("registry.terraform.io/equinix/metal", "metal", v) for v in ("3.3.0", "3.2.2")}
+    want |= {("terraform.local/ingot/metal", "metal", "0.1.0")}
+    for source, type_, version in want:
+        exe = (tmp_path / "mirror").joinpath(*source.split("/"), version, os_arch(),
+                                             f"terraform-provider-{type_}_v{version}")
+        assert exe.stat().st_mode & stat.S_IXUSR, exe
+        text = exe.read_text()
+        assert text.startswith("#!/bin/sh") and "-m api.terraform.main" in text
+        assert f"INGOT_TF_ADDRESS={source}" in text
+    assert "3.2.2" not in inst.versions["registry.terraform.io/equinix/equinix"]
+    rc = inst.cli_config()
+    sources = '"registry.terraform.io/equinix/equinix", "registry.terraform.io/equinix/metal", ' \
+              '"terraform.local/ingot/metal"'
+    assert f"include = [{sources}]" in rc and f"exclude = [{sources}]" in rc and str(tmp_path / "mirror") in rc
+    assert rc in inst.instructions() and "METAL_AUTH_TOKEN" in inst.instructions()
+    with pytest.raises(ValueError):
+        install(tmp_path / "m2", extra_versions=["latest"])
+    with pytest.raises(ValueError):
+        install(tmp_path / "m2", extra_versions=["nobody/nothing=1.0.0"])
     # the wrapper really starts the provider (go-plugin handshake line on stdout)
     import subprocess
 
-    proc = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([str(inst.executable)], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PLUGIN_PROTOCOL_VERSIONS": "6"})
     try:
         line = proc.stdout.readline()
@@ -97,23 +107,49 @@ def test_install_writes_an_executable_mirror(tmp_path):
     assert line.startswith("1|6|unix|"), line
 
 
+def test_ingot_terraform_install_command(tmp_path):
+    from click.testing import CliRunner
+
+    from api.terraform.cli import terraform
+
+    res = CliRunner().invoke(terraform, ["install", "--dir", str(tmp_path), "--version", "4.15.0"])
+    assert res.exit_code == 0, res.output
+    assert "provider_installation {" in res.output and "4.15.0" in res.output
+    assert (tmp_path / "registry.terraform.io" / "equinix" / "equinix" / "4.15.0").is_dir()
+    bad = CliRunner().invoke(terraform, ["install", "--dir", str(tmp_path), "--version", "x"])
+    assert bad.exit_code != 0 and "--version" in bad.output
+
+
+REQUIRED = {"equinix": ("equinix/equinix", "~> 4.0"), "metal": ("equinix/metal", "~> 3.0"),
+            "ingot": ("terraform.local/ingot/metal", ">= 0.1")}
+
+
 @pytest.mark.terraform
-def test_terraform_sees_exactly_the_declared_schema(make_tf):
+@pytest.mark.parametrize("local", sorted(REQUIRED))
+def test_terraform_sees_exactly_the_declared_schema(make_tf, local):
+    """Every address serves every definition under its prefix, and its family's provider block."""
+    source, version = REQUIRED[local]
     tf = make_tf("http://127.0.0.1:9", "unused")
-    tf.write('terraform {\n  required_providers {\n    metal = { source = "terraform.local/ingot/metal" }\n  }\n}\n')
+    tf.write(f'terraform {{\n  required_providers {{\n    {local} = {{ source = "{source}", version = "{version}" }}\n'
+             "  }\n}\n")
     tf.init()
     res = tf.run("providers", "schema", "-json")
-    served = json.loads(res.stdout[res.stdout.index("{"):])["provider_schemas"]["terraform.local/ingot/metal"]
+    schemas = json.loads(res.stdout[res.stdout.index("{"):])["provider_schemas"]
+    full = source if source.count("/") == 2 else "registry.terraform.io/" + source
+    served = schemas[full]
     prov = spec.load()
-    assert set(served["resource_schemas"]) == set(prov.resources)
-    assert set(served["data_source_schemas"]) == set(prov.data_sources)
+    address = prov.address(full)
     for kind, defs in (("resource_schemas", prov.resources), ("data_source_schemas", prov.data_sources)):
-        for name, td in defs.items():
-            block = served[kind][name]["block"]
-            assert set(block["attributes"]) == set(td.attributes), name
+        assert set(served[kind]) == {address.type_name(td) for td in defs.values()}
+        for td in defs.values():
+            block = served[kind][address.type_name(td)]["block"]
+            assert set(block["attributes"]) == set(td.attributes), td.name
             for an, a in td.attributes.items():
                 got = block["attributes"][an]
                 for flag in ("required", "optional", "computed", "sensitive"):
-                    assert bool(got.get(flag)) == bool(a.spec.get(flag)), (name, an, flag)
-            assert set(block.get("block_types", {})) == set(td.blocks), name
-    assert set(served["provider"]["block"]["attributes"]) == set(prov.config)
+                    assert bool(got.get(flag)) == bool(a.spec.get(flag)), (td.name, an, flag)
+            assert set(block.get("block_types", {})) == set(td.blocks), td.name
+    assert "equinix_metal_device" in served["resource_schemas"] or local != "equinix"
+    config = set(served["provider"]["block"]["attributes"])
+    assert config == {n for n, a in prov.config.items() if a.served_in(address.family)}
+    assert ("client_id" in config) == (local == "equinix")

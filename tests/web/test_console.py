@@ -75,6 +75,8 @@ def test_member_creates_powers_and_deletes_a_device_then_the_operator_sees_its_m
     expect(timeline.locator("li[data-type='device.created']")).to_be_visible()
     expect(timeline.locator("li[data-type='device.power_off.succeeded']")).to_be_visible(timeout=WAIT)
     expect(timeline.locator("li[data-type='device.power_on.succeeded']")).to_be_visible(timeout=WAIT)
+    # the device's story in the order it happened: its creation first
+    expect(timeline.locator("li").first).to_have_attribute("data-type", "device.created")
     expect(page.get_by_text("frontend")).to_be_visible()
     console.shot(page, "device")
 
@@ -196,8 +198,12 @@ def test_the_console_works_at_a_narrow_width_and_with_the_keyboard(console, serv
 
 
 def test_the_operator_enrols_one_machine_by_form_and_many_from_a_file(console, server, tmp_path):
+    # each with its MAC: the devices below may land on these machines (the oldest-updated free one is
+    # claimed, and the power sync's re-reads reorder them), so they must be able to boot
     rows = "\n".join(f"  - {{hostname: rack-{i:03d}, plan: sim.{'large' if i % 5 == 0 else 'small'}, "
-                     f"bmc: {{address: rack-{i:03d}, options: {{cpus: {16 if i % 5 == 0 else 4}}}}}}}"
+                     f"nics: [{{mac: '52:54:00:10:{i // 256:02x}:{i % 256:02x}', name: eth0}}], "
+                     f"bmc: {{address: rack-{i:03d}, options: {{mac: '52:54:00:10:{i // 256:02x}:{i % 256:02x}', "
+                     f"cpus: {16 if i % 5 == 0 else 4}}}}}}}"
                      for i in range(1, 161))
     inventory = tmp_path / "rack.yaml"
     inventory.write_text("defaults:\n  metro: lab\n  bmc: {driver: sim, username: admin, password: s3cret}\n"
@@ -211,6 +217,8 @@ def test_the_operator_enrols_one_machine_by_form_and_many_from_a_file(console, s
     form.locator("select[name=driver]").select_option("sim")
     form.get_by_label("BMC address").fill("spare-1")
     form.get_by_label("BMC password").fill("s3cret")
+    form.get_by_label("BMC options (JSON)").fill('{"mac": "52:54:00:10:ff:01"}')
+    form.get_by_label("NIC MACs").fill("52:54:00:10:ff:01")
     form.get_by_role("button", name="Enrol").click()
     expect(form.get_by_role("status")).to_contain_text("Enrolled spare-1 (available)", timeout=WAIT)
 
@@ -291,7 +299,7 @@ def test_ssh_keys_api_keys_ips_and_the_password_pages(console, server):
 
     page.get_by_role("link", name="IP addresses").click()
     form = page.get_by_role("form", name="Reserve a block")
-    form.get_by_label("Description").fill("vip")
+    form.get_by_label("Details").fill("vip")
     form.get_by_role("button", name="Reserve").click()
     expect(page.get_by_role("table", name="Reserved blocks")).to_contain_text("vip")
     console.shot(page, "ips")

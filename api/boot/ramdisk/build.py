@@ -10,7 +10,7 @@ Everything lands in a cache directory (``INGOT_RAMDISK_CACHE``, default
 ``~/.cache/ingot/ramdisk``) keyed by kernel version and by a hash of the
 initramfs inputs, so a machine builds each variant once.
 
-Public entry points: :func:`build_ramdisk` (wired as ``ingot ramdisk build``),
+Public entry points: :func:`build_ramdisk` (wired as ``ingot admin ramdisk build``),
 :func:`fetch_kernel` and :func:`build_initramfs` (reused by
 :mod:`api.boot.tiny_os`).
 """
@@ -62,6 +62,8 @@ MODULE_SETS: dict[str, tuple[str, ...]] = {
                 "ehci_pci"),
 }
 MODULE_SETS["hardware"] = tuple(dict.fromkeys(MODULE_SETS["nic"] + MODULE_SETS["storage"]))
+# the host side of the machine's own BMC, for `ipmitool lan print` during inspection
+MODULE_SETS["ipmi"] = ("ipmi_msghandler", "ipmi_si", "ipmi_devintf")
 
 #: Modules the agent needs for storage layouts: software RAID and the filesystems it makes and mounts.
 LAYOUT_MODULES = ("md_mod", "raid0", "raid1", "raid10", "raid456", "ext4", "vfat", "nls_cp437",

@@ -1,5 +1,5 @@
-"""``ingot ramdisk build [--output DIR] [--modules ...] [--firmware PKG] [--hooks DIR] [--kernel-deb F] [--force]``
-(wired in api/cli.py with ``main.add_command``)."""
+"""``ingot admin ramdisk build [--output DIR] [--modules ...] [--firmware PKG] [--hooks DIR] [--kernel-deb F]
+[--force]`` (wired in api/cli/admin.py with ``admin.add_command``)."""
 from __future__ import annotations
 
 import json

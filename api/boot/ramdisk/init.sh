@@ -2,8 +2,9 @@
 # Ingot deploy agent: /init of the deploy ramdisk (busybox sh).
 #
 # Kernel command line (from Ingot's iPXE script):
-#   ingot.metadata=<base>/metadata/<device-token>   required
-#   ingot.action=deploy|wipe|rescue                 default: what <metadata>/deploy says
+#   ingot.metadata=<base>/metadata/<boot-credential> this boot's one-time URL (required, except inspect)
+#   ingot.action=deploy|wipe|rescue|inspect          default: what <metadata>/deploy says
+#   ingot.report=<URL>                               inspect: where to POST the hardware found (one-time)
 #   ingot.after=reboot|poweroff|shell               default: reboot (or "after" in the JSON)
 #   BOOTIF=01-aa-bb-cc-dd-ee-ff                     optional: NIC to use first
 # Contract: docs/ramdisk.md.
@@ -46,6 +47,20 @@ complete() { # complete ok | complete failed MESSAGE
 	http_post "$MD/deploy/complete" "$body" 10 || log "could not report completion"
 	finish
 }
+
+if [ "$ACTION" = inspect ]; then
+	# inspection (a machine without a BMC, or one that netbooted with an unknown MAC): report the
+	# hardware to the one-time URL Ingot put on the command line, then power off
+	REPORT=$(cmdline_get ingot.report)
+	AFTER=${AFTER:-poweroff}
+	[ -n "$REPORT" ] || { log "inspect: no ingot.report= on the kernel command line"; finish; }
+	for h in /etc/ingot/hooks/*.sh; do [ -f "$h" ] && . "$h"; done
+	net_up || finish
+	inspect_facts > /tmp/facts.json
+	log "hardware: $(cat /tmp/facts.json)"
+	http_post "$REPORT" "$(cat /tmp/facts.json)" 10 && log "hardware reported" || log "could not report the hardware"
+	finish
+fi
 
 wipe_disk() { # wipe_disk DEV: zero its first and last WIPE_BYTES (a disk, a partition or an array)
 	wd=$(readlink -f "$1"); wsec=$(cat "/sys/class/block/${wd##*/}/size")
@@ -94,13 +109,18 @@ WIPE_BYTES=$(json_get bytes $J)
 SIZE=$(json_get image_size $J)
 BOOT_MODE=$(json_get boot_mode $J)
 HOSTNAME=$(json_get hostname $J)
+OS_MD=$(json_get metadata_url $J)       # the installed system's metadata URL and one-time phone-home
+OS_PH=$(json_get phone_home_url $J)     # URL: the config drive below, or /etc/ingot (storage.sh)
 [ -n "$WIPE_BYTES" ] || WIPE_BYTES=1048576
 [ "$ACTION" = install ] && ACTION=deploy
 
 if [ "$ACTION" = rescue ]; then
 	# rescue: stay up in RAM with a shell on the console; the disks are untouched
 	log "rescue mode: busybox shell on the console"
-	[ -n "$MD" ] && http_post "$MD/events" '{"type": "rescue.ready", "body": "rescue mode: busybox shell on the console"}' 2
+	if [ -n "$MD" ]; then
+		http_post "$MD/events" '{"type": "rescue.ready", "body": "rescue mode: busybox shell on the console"}' 2
+		http_post "$MD/phone-home" '{"rescue": true}' 10   # the rescue environment is up
+	fi
 	while :; do sh </dev/console >/dev/console 2>&1; sleep 1; done
 fi
 
@@ -210,7 +230,8 @@ event 90 "image written ($WRITTEN bytes) and verified (sha256:$GOT)"
 if [ -n "$WRITTEN" ] && [ "$WRITTEN" -le $((DISK_BYTES - 1048576)) ]; then
 	{
 		echo "$CONFIG_MAGIC"
-		echo "metadata_url=$MD"
+		echo "metadata_url=${OS_MD:-$MD}"
+		[ -n "$OS_PH" ] && echo "phone_home_url=$OS_PH"
 		echo "END"
 	} > /tmp/cd.txt
 	dd if=/dev/zero of="$DISK" bs=512 seek=$((SECTORS - 2048)) count=2048 2>/dev/null

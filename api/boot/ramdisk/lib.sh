@@ -174,3 +174,78 @@ config_drive_read() {
 	[ "$(head -n 1 /tmp/cd.$n)" = "$CONFIG_MAGIC" ] || return 1
 	sed -n '2,/^END$/p' /tmp/cd.$n | grep -v '^END$'
 }
+
+# ---- inspection: the hardware as JSON (the shape of Ingot's machine facts; docs/ramdisk.md)
+
+dmi() { cat "/sys/class/dmi/id/$1" 2>/dev/null | tr -d '\000' | sed 's/ *$//'; }
+
+# redfish_host_interface_ip -> the Redfish service's IPv4 address from SMBIOS type 42 (DSP0270), if any
+redfish_host_interface_ip() {
+	for e in /sys/firmware/dmi/entries/42-*/raw; do
+		[ -r "$e" ] || continue
+		od -An -v -tu1 "$e" | tr -s ' ' '\n' | grep -v '^$' | awk '
+		{ b[NR - 1] = $1 }
+		END {
+			if (b[4] != 64) exit              # 0x40: network host interface
+			i = 6 + b[5]; count = b[i]; i++    # skip the interface-specific data
+			for (r = 0; r < count; r++) {
+				type = b[i]; len = b[i + 1]; d = i + 2
+				# 0x04: Redfish over IP; service address format (offset 0x33) 1: IPv4, at 0x34
+				if (type == 4 && b[d + 51] == 1) { printf "%d.%d.%d.%d\n", b[d + 52], b[d + 53], b[d + 54], b[d + 55]; exit }
+				i = d + len
+			}
+		}'
+	done | head -n 1
+}
+
+# bmc_json -> {"address": ..., "source": ...} of the machine's own BMC, or null
+bmc_json() {
+	if command -v ipmitool >/dev/null 2>&1; then
+		a=$(ipmitool lan print 1 2>/dev/null | awk -F': *' '/^IP Address  *:/ {print $2; exit}')
+		if [ -n "$a" ] && [ "$a" != 0.0.0.0 ]; then
+			printf '{"address": "%s", "source": "ipmitool lan print"}' "$a"; return
+		fi
+	fi
+	a=$(redfish_host_interface_ip)
+	if [ -n "$a" ]; then
+		printf '{"address": "%s", "source": "redfish host interface"}' "$a"; return
+	fi
+	printf null
+}
+
+inspect_facts() {
+	cpus=$(grep -c '^processor' /proc/cpuinfo)
+	mem=""
+	if [ -r /sys/devices/system/memory/block_size_bytes ]; then   # installed memory, by hotplug blocks
+		bs=$((0x$(cat /sys/devices/system/memory/block_size_bytes)))
+		n=0
+		for f in /sys/devices/system/memory/memory*/online; do [ "$(cat "$f")" = 1 ] && n=$((n + 1)); done
+		[ $n -gt 0 ] && mem=$((n * bs / 1048576))
+	fi
+	[ -n "$mem" ] || mem=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+	printf '{"cpus": %s, "memory_mib": %s, "disks": [' "$cpus" "$mem"
+	sep=""
+	for d in $(list_disks); do
+		bytes=$(($(cat "/sys/block/$d/size") * 512))
+		case "$d" in
+		nvme*) type=nvme ;;
+		vd*) type=virtio ;;
+		*) if [ "$(cat "/sys/block/$d/queue/rotational" 2>/dev/null)" = 1 ]; then type=hdd; else type=ssd; fi ;;
+		esac
+		model=$(cat "/sys/block/$d/device/model" 2>/dev/null | sed 's/ *$//')
+		printf '%s{"name": "%s", "size_bytes": %s, "size_gb": %s, "type": "%s", "model": %s}' "$sep" "$d" \
+			"$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.3f", b / 1e9 }')" "$type" "$(json_str "$model")"
+		sep=", "
+	done
+	printf '], "nics": ['
+	sep=""
+	for p in /sys/class/net/*; do
+		[ -e "$p/device" ] || continue     # physical NICs only: no lo, bonds, bridges or VLANs
+		if [ "$(cat "$p/carrier" 2>/dev/null)" = 1 ]; then c=true; else c=false; fi
+		printf '%s{"name": "%s", "mac": "%s", "carrier": %s}' "$sep" "${p##*/}" "$(cat "$p/address")" "$c"
+		sep=", "
+	done
+	printf '], "serial": %s, "vendor": %s, "model": %s, "bmc": %s, "boot_mac": %s}\n' \
+		"$(json_str "$(dmi product_serial)")" "$(json_str "$(dmi sys_vendor)")" "$(json_str "$(dmi product_name)")" \
+		"$(bmc_json)" "$(json_str "$(cmdline_get BOOTIF | sed 's/^01-//; s/-/:/g' | tr 'A-F' 'a-f')")"
+}

@@ -1,18 +1,20 @@
 #!/bin/busybox sh
 # /init of Ingot's bootable test OS (busybox sh): a stand-in for a tenant OS.
 #
-# Installed from the whole-disk image, it finds its metadata URL in Ingot's config drive (a
-# 4 KiB text block at the start of the disk's last MiB) and its root filesystem is the FAT
-# partition 1 of that disk. Installed by a storage layout (the root filesystem archive), the
-# boot loader passes root=UUID=...: it assembles its RAID arrays, mounts that root filesystem,
-# reads the metadata URL the deploy agent left in /etc/ingot/metadata-url and mounts the other
-# filesystems of its /etc/fstab at their mount points.
+# Installed from the whole-disk image, it finds its metadata URL and its one-time phone-home URL
+# in Ingot's config drive (a 4 KiB text block at the start of the disk's last MiB) and its root
+# filesystem is the FAT partition 1 of that disk. Installed by a storage layout (the root
+# filesystem archive), the boot loader passes root=UUID=...: it assembles its RAID arrays, mounts
+# that root filesystem, reads the URLs the deploy agent left in /etc/ingot/metadata-url and
+# /etc/ingot/phone-home-url and mounts the other filesystems of its /etc/fstab at their mount points.
 #
 # Then, like cloud-init: DHCP, GET <metadata>/metadata, the "ssh_keys" into
-# /root/.ssh/authorized_keys of its root filesystem, POST <metadata>/phone-home once per
-# metadata URL (with /proc/mdstat), and once per metadata URL runs its user data if that is a
-# script ("#!"), telling the user_state_url "running", then "succeeded" or "failed" (with the
-# script's last line of output) -- "succeeded" at once when there is no user data. Stays up.
+# /root/.ssh/authorized_keys of its root filesystem, POST the phone-home URL
+# (<metadata>/phone-home without one) once per metadata URL (with /proc/mdstat), and once per
+# metadata URL runs its user data if that is a script ("#!"), telling the user_state_url
+# "running", then "succeeded" or "failed" (with the script's last line of output) --
+# "succeeded" at once when there is no user data. Stays up, with a login prompt on its serial
+# console (root, no password: a test OS).
 . /lib/ingot/lib.sh
 early_setup
 exec </dev/console >/dev/console 2>&1
@@ -33,6 +35,7 @@ if [ -n "$ROOTSPEC" ]; then
 	done
 	mount "$ROOT" /sysroot 2>/tmp/mount.err || halt_here "cannot mount $ROOT: $(cat /tmp/mount.err)"
 	MD=$(cat /sysroot/etc/ingot/metadata-url 2>/dev/null)
+	PH=$(cat /sysroot/etc/ingot/phone-home-url 2>/dev/null)
 	grep -v '^#' /sysroot/etc/fstab 2>/dev/null | while read -r spec point fmt rest; do
 		case "$point" in ""|/|none) continue ;; esac
 		dev=$(findfs "$spec" 2>/dev/null) || { log "fstab: $spec not found"; continue; }
@@ -41,12 +44,13 @@ if [ -n "$ROOTSPEC" ]; then
 	log "metadata $MD, root filesystem $ROOT"
 else
 	# the disk carrying our config drive is our disk
-	DISK=""; MD=""
+	DISK=""; MD=""; PH=""
 	i=0
 	while [ -z "$MD" ] && [ $i -lt 40 ]; do
 		for d in $(list_disks); do
 			if config_drive_read /dev/$d > /tmp/cd.kv; then
-				DISK=/dev/$d; MD=$(sed -n 's/^metadata_url=//p' /tmp/cd.kv); break
+				DISK=/dev/$d; MD=$(sed -n 's/^metadata_url=//p' /tmp/cd.kv)
+				PH=$(sed -n 's/^phone_home_url=//p' /tmp/cd.kv); break
 			fi
 		done
 		[ -n "$MD" ] || { sleep 0.25; i=$((i + 1)); }
@@ -80,7 +84,7 @@ DONE=/sysroot/ingot/phoned-home
 if [ "$(cat $DONE 2>/dev/null)" != "$MD" ]; then
 	ID=$(json_get id /tmp/metadata.json)
 	MDSTAT=$(cat /proc/mdstat 2>/dev/null)
-	if http_post "$MD/phone-home" "{\"instance_id\": $(json_str "$ID"), \"mdstat\": $(json_str "$MDSTAT")}" 30; then
+	if http_post "${PH:-$MD/phone-home}" "{\"instance_id\": $(json_str "$ID"), \"mdstat\": $(json_str "$MDSTAT")}" 30; then
 		echo "$MD" > $DONE
 		sync
 		log "phoned home"
@@ -112,4 +116,7 @@ fi
 sync
 umount /sysroot 2>/dev/null
 log "ready"
-while :; do sleep 3600; done
+# a login prompt on the serial console, as an installed OS has one
+echo 'root::0:0:root:/root:/bin/sh' > /etc/passwd
+echo 'root:x:0:' > /etc/group
+while :; do setsid getty -L 115200 ttyS0 vt100; sleep 1; done

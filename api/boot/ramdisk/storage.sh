@@ -156,9 +156,15 @@ st_configure() { # fstab, mdadm.conf, where the OS finds its metadata
 		done
 	} > "$MNT/etc/fstab"
 	[ -z "$(st_lines raid)" ] || mdadm --detail --scan > "$MNT/etc/mdadm/mdadm.conf"
-	echo "$MD" > "$MNT/etc/ingot/metadata-url"
+	# the installed system's metadata URL (its metadata secret) and one-time phone-home URL, as the
+	# config drive carries them for a whole-disk image; never this boot's own credential
+	echo "${OS_MD:-$MD}" > "$MNT/etc/ingot/metadata-url"
 	chmod 600 "$MNT/etc/ingot/metadata-url"
-	printf 'datasource_list: [NoCloud]\ndatasource:\n  NoCloud:\n    seedfrom: %s/nocloud/\n' "$MD" \
+	if [ -n "$OS_PH" ]; then
+		echo "$OS_PH" > "$MNT/etc/ingot/phone-home-url"
+		chmod 600 "$MNT/etc/ingot/phone-home-url"
+	fi
+	printf 'datasource_list: [NoCloud]\ndatasource:\n  NoCloud:\n    seedfrom: %s/nocloud/\n' "${OS_MD:-$MD}" \
 		> "$MNT/etc/cloud/cloud.cfg.d/90-ingot.cfg"
 }
 

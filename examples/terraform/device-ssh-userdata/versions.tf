@@ -7,5 +7,5 @@ terraform {
   }
 }
 
-# Endpoint and token come from INGOT_ENDPOINT / INGOT_AUTH_TOKEN unless set here.
+# Endpoint and token come from EQUINIX_API_ENDPOINT / METAL_AUTH_TOKEN (or INGOT_ENDPOINT / INGOT_AUTH_TOKEN) unless set here.
 provider "metal" {}

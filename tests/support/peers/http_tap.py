@@ -7,7 +7,9 @@
   ``tap.delay`` holds each answer back that many seconds (a slow BMC);
   ``tap.rewrite(method, path, json)`` may edit JSON answers and
   ``tap.intercept(method, path, json_body)`` may answer a request itself with
-  ``(status, json)`` -- to imitate the quirks of other BMC firmware.
+  ``(status, json)`` -- to imitate the quirks of other BMC firmware; when
+  ``tap.lose_answer(method, path)`` is true the request is forwarded but its answer
+  is dropped (the connection closes unanswered: a lost answer).
 * :func:`start_black_hole` -- a TCP listener that accepts connections and
   never answers (a wedged BMC): clients must give up on their own timeout.
 """
@@ -34,6 +36,7 @@ class Recorded:
     method: str
     path: str
     body: Any
+    headers: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class HttpTap(Stoppable):
     delay: float = 0.0
     rewrite: Callable[[str, str, Any], Any] | None = None
     intercept: Callable[[str, str, Any], tuple[int, Any] | None] | None = None
+    lose_answer: Callable[[str, str], bool] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def recorded(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
@@ -83,7 +87,7 @@ def start_http_tap(upstream: str) -> HttpTap:
             except ValueError:
                 body = raw.decode("latin-1")
             with tap._lock:
-                tap.requests.append(Recorded(self.command, self.path, body))
+                tap.requests.append(Recorded(self.command, self.path, body, dict(self.headers.items())))
             headers = {k: v for k, v in self.headers.items()
                        if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
             if tap.delay:
@@ -113,6 +117,9 @@ def start_http_tap(upstream: str) -> HttpTap:
                 self.close_connection = True
                 self.end_headers()
                 self.wfile.write(payload)
+                return
+            if tap.lose_answer is not None and tap.lose_answer(self.command, self.path):
+                self.close_connection = True  # answered upstream, never here
                 return
             content = rsp.content
             if tap.rewrite is not None and content and \

@@ -32,6 +32,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.bmc.ipmi import asf_ping
 from tests.support.ports import free_port
 from tests.support.waiting import WaitTimeout, wait_for
 
@@ -50,10 +51,6 @@ DEFAULT_FRU = {
     "board_product": "IGT mainboard",
     "board_serial": "BRD0001",
 }
-
-# ASF presence ping (RMCP class 6): ipmi_sim answers it without a session
-_ASF_PING = bytes([0x06, 0x00, 0xFF, 0x06, 0x00, 0x00, 0x11, 0xBE, 0x80, 0x00, 0x00, 0x00])
-
 
 def _tlv(text: str) -> bytes:
     raw = text.encode("latin-1")
@@ -141,26 +138,17 @@ class IpmiSim(Stoppable):
 
 
 
-def asf_ping(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True if an RMCP/ASF presence ping to ``host:port`` gets a pong."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        s.sendto(_ASF_PING, (host, port))
-        try:
-            data, _ = s.recvfrom(512)
-        except (socket.timeout, ConnectionRefusedError):
-            return False
-        return len(data) >= 9 and data[3] == 0x06 and data[8] == 0x40
-
-
 def start_ipmi_sim(port: int | None = None, *, username: str = DEFAULT_USERNAME,
                    password: str = DEFAULT_PASSWORD, power: int = 0, boot: str = "none",
                    fru: dict[str, str] | None = None, startup_timeout: float = 60.0,
-                   workdir: str | None = None, sensors: tuple[Sensor, ...] | None = None) -> IpmiSim:
+                   workdir: str | None = None, sol: str | None = None,
+                   sensors: tuple[Sensor, ...] | None = None) -> IpmiSim:
     """Start ipmi_sim on 127.0.0.1:``port`` (a free UDP port by default).
 
     ``power``/``boot`` seed the simulated machine; ``fru`` overrides
-    :data:`DEFAULT_FRU` fields; ``sensors`` adds sensors, the SEL and the console.
+    :data:`DEFAULT_FRU` fields; ``sol`` connects its Serial-over-LAN to a serial
+    device, e.g. ``"tcp:127.0.0.1:4000"`` (ipmi_sim dials it at start);
+    ``sensors`` adds sensors, the SEL and the console.
     """
     binary = require_binary("ipmi_sim", "apt-get install -y openipmi")
     host = "127.0.0.1"
@@ -201,6 +189,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   chassis_control "{control}"
+{f'  sol "{sol}" 115200' if sol else ''}
 user 2 true "{username}" "{password}" admin 10 none md2 md5 straight
 """ + (f"console {host} {console_port}\n" if console_port else ""))
     emu = os.path.join(workdir, "bmc.emu")

@@ -41,7 +41,7 @@ export function Catalogue() {
           {d.plans.length === 0 ? <Empty>No plans yet (the API's POST /plans adds them).</Empty> : (
             <div class="table-wrap"><table class="list" aria-label="Plans"><thead><tr><th>Slug</th><th>Name</th><th>Class</th><th>Price / h</th><th>Metros with machines</th><th>Match rules</th><th></th></tr></thead>
               <tbody>{d.plans.map((p: any) => <tr><td>{p.slug}</td><td>{p.name}</td><td>{p.class}</td><td>{p.pricing?.hour ?? "—"}</td>
-                <td>{(p.available_in_metros || []).map((m: any) => m.code).join(", ") || "—"}</td><td class="mono small">{JSON.stringify(p.match || {})}</td>
+                <td>{(p.available_in_metros || []).map((m: any) => d.metros.find((x: any) => x.href === m.href)?.code ?? "?").join(", ") || "—"}</td><td class="mono small">{JSON.stringify(p.match || {})}</td>
                 <td>{x(`/plans/${enc(p.id)}`, `plan ${p.slug}`)}</td></tr>)}</tbody></table></div>)}
           <h2>Operating systems</h2>
           {d.oses.length === 0 ? <Empty>No operating systems yet.</Empty> : (

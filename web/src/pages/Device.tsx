@@ -86,7 +86,7 @@ function DeviceView({ d, reload }: { d: any; reload: () => void }) {
         </section>
         <section>
           <h2>Events</h2>
-          <LiveEvents path={deviceEventsPath(d.id)} busy={busy} version={`${d.state} ${d.updated_at}`} />
+          <LiveEvents path={deviceEventsPath(d.id)} busy={busy} version={`${d.state} ${d.updated_at}`} story />
         </section>
       </div>
       <Dialog open={dialog === "delete"} title={`Delete ${d.hostname}?`} onClose={() => setDialog("")}>

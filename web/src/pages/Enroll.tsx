@@ -79,7 +79,7 @@ function FromFile() {
   return (
     <form class="card" onSubmit={submit} aria-label="Enrol from a file">
       <h2>Many machines from a file</h2>
-      <p class="muted small">The inventory file of <code>ingot machines enroll --from-file</code>: YAML (or JSON by its name), a list of machines or
+      <p class="muted small">The inventory file of <code>ingot admin machines enroll --from-file</code>: YAML (or JSON by its name), a list of machines or
         {" "}<code>{"{defaults, machines}"}</code>. See docs/fleet.md.</p>
       <Field label="Inventory file"><input type="file" name="file" accept=".yaml,.yml,.json" required onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] || null)} /></Field>
       <label class="check"><input type="checkbox" checked={check} onChange={(e) => setCheck((e.target as HTMLInputElement).checked)} /> Ask each BMC for its power state first</label>

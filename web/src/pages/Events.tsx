@@ -17,11 +17,12 @@ export function EventList({ events }: { events: any[] }) {
   );
 }
 
-/** A device's or machine's events, refreshed while the engine works on it. */
-export function LiveEvents({ path, busy, version }: { path: string; busy: boolean; version?: string }) {
+/** A device's or machine's events, refreshed while the engine works on it; ``story``: oldest first
+ * (the latest 100, read newest first and shown in the order they happened). */
+export function LiveEvents({ path, busy, version, story }: { path: string; busy: boolean; version?: string; story?: boolean }) {
   // ``version`` (the object's state and update time) changes when an action lands: read again at once
   const events = useLoad(() => get(`${path}${path.includes("?") ? "&" : "?"}per_page=100`), [path, version], () => (busy ? 1500 : 6000));
-  return <Loading state={events}>{(d: any) => <EventList events={d.events} />}</Loading>;
+  return <Loading state={events}>{(d: any) => <EventList events={story ? [...d.events].reverse() : d.events} />}</Loading>;
 }
 
 export function deviceEventsPath(id: string) {

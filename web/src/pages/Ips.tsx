@@ -10,7 +10,7 @@ export function Ips({ pid }: { pid: string }) {
     return { blocks, devices, metros };
   }, [pid]);
   const act = useAction();
-  const [form, setForm] = useState({ type: "public_ipv4", metro: "", quantity: 4, description: "", tags: "" });
+  const [form, setForm] = useState({ type: "public_ipv4", metro: "", quantity: 4, details: "", tags: "" });
   const [assign, setAssign] = useState({ device: "", address: "" });
   const reserve = async (e: Event) => {
     e.preventDefault();
@@ -39,9 +39,9 @@ export function Ips({ pid }: { pid: string }) {
             <div class="table-wrap"><table class="list" aria-label="Reserved blocks">
               <thead><tr><th>Block</th><th>Type</th><th>Metro</th><th>Description</th><th>Tags</th><th></th></tr></thead>
               <tbody>{d.blocks.map((b: any) => (
-                <tr><td class="mono">{b.cidr_notation}</td><td>{b.type}</td><td>{b.metro?.code}</td><td>{b.description || "—"}</td>
+                <tr><td class="mono">{b.network}/{b.cidr}</td><td>{b.type}</td><td>{b.metro?.code}</td><td>{b.details || "—"}</td>
                   <td><Tags tags={b.tags} /></td>
-                  <td><button type="button" class="danger small" onClick={() => release(b.id, `Release ${b.cidr_notation}`)}>Release</button></td></tr>))}
+                  <td><button type="button" class="danger small" onClick={() => release(b.id, `Release ${b.network}/${b.cidr}`)}>Release</button></td></tr>))}
               </tbody></table></div>)}
           <h2>Assignments</h2>
           {d.devices.every((x: any) => !(x.ip_addresses || []).length) ? <Empty>No device has an address yet.</Empty> : (
@@ -68,7 +68,7 @@ export function Ips({ pid }: { pid: string }) {
               <Field label="Addresses" hint="A power of two.">
                 <input type="number" min={1} max={256} value={form.quantity} onInput={(e) => setForm({ ...form, quantity: parseInt((e.target as HTMLInputElement).value || "1", 10) })} />
               </Field>
-              <Field label="Description"><input value={form.description} onInput={(e) => setForm({ ...form, description: (e.target as HTMLInputElement).value })} /></Field>
+              <Field label="Details"><input value={form.details} onInput={(e) => setForm({ ...form, details: (e.target as HTMLInputElement).value })} /></Field>
               <Field label="Tags"><input value={form.tags} onInput={(e) => setForm({ ...form, tags: (e.target as HTMLInputElement).value })} /></Field>
               <button type="submit" class="primary" disabled={!!act.busy}>Reserve</button>
             </form>

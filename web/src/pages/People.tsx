@@ -26,11 +26,11 @@ export function People() {
                 <thead><tr><th>Name</th><th>Members</th><th>Devices</th><th>Created</th></tr></thead>
                 <tbody>{d.projects.map((p: any) => (
                   <tr><td><Link href={`/projects/${p.id}/devices`}>{p.name}</Link><div class="mono small muted">{p.id}</div></td>
-                    <td>{(p.members || []).map((m: any) => email.get(m.id) || m.id).join(", ") || "—"}</td>
+                    <td>{(p.members || []).map((m: any) => m.href.split("/").pop()).map((id: string) => email.get(id) || id).join(", ") || "—"}</td>
                     <td><DeviceCount pid={p.id} /></td><td>{when(p.created_at)}</td></tr>))}
                 </tbody></table></div>)}
             <h2>Users</h2>
-            <p class="muted small">Add users with <code>ingot user create --email … --password</code>.</p>
+            <p class="muted small">Add users with <code>ingot admin user create --email … --password</code>.</p>
             {d.users.length === 0 ? <Empty>No users.</Empty> : (
               <div class="table-wrap"><table class="list" aria-label="Users">
                 <thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Created</th></tr></thead>

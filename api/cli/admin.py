@@ -1,47 +1,105 @@
-"""The ``ingot`` command."""
+"""``ingot serve``, ``ingot worker`` and ``ingot admin …``: the commands that run Ingot or open its
+database directly, on the server. They use the database and data directory the server uses, found by
+one rule (``INGOT_DATABASE_URL``; else ``INGOT_DATA_DIR``; else the nearest ``.ingot`` folder in the
+current directory or above it), and never make a new empty database by accident."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import shutil
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
-from flask.cli import FlaskGroup
 from sqlalchemy import or_, select
 
-from api.app import create_app
+from api import _bundled as bundled
 from api.boot.dnsmasq import dnsmasq_config
 from api.boot.ramdisk.cli import ramdisk
 from api.boot.tiny_os import image
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import Database, NoDatabase, open_existing
 from api.core.errors import ServiceError
+from api.core.instance_lock import AlreadyRunning
 from api.core.logs import configure
 from api.core.secrets import SecretBox, secret_key
+from api.core.tls import server_context
 from api.embedded import Embedded, prepare_database
 from api.engine.worker import Worker
 from api.models import Membership, Project, User
 from api.observability import serve_metrics
+from api.serial_console import serve_serial_console
 from api.services import auth, passwords
+from api.services.bmc_discovery import BmcProber
 from api.services.enrollment import enroll_from_file, read_inventory
 from api.services.fleet_samples import FleetSampler
 from api.services.migrate import current_revision, upgrade
 from api.services.rotation import rotate_secrets
-from api.terraform.cli import terraform
+
+STOP_POLL = 0.2         # seconds between looks at the stop flag
+WORKER_STOP_WAIT = 30.0  # seconds `ingot worker` gives running steps to record their outcome
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
-def main():
-    """Ingot: a self-hosted bare-metal cloud with an Equinix Metal-shaped API."""
+@click.group()
+def admin():
+    """On the server: database, users, tokens, secrets, netboot."""
 
 
-def _settings() -> Settings:
-    return Settings.from_env()
+class StopFlag:
+    """Set by SIGTERM or SIGINT. The handler only sets an attribute: it takes no lock and does no I/O,
+    so it cannot deadlock with the code it interrupts. A second signal ends the process at once."""
+
+    def __init__(self):
+        self.raised = False
+
+    def install(self) -> "StopFlag":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handler)
+        return self
+
+    def _handler(self, signum, frame) -> None:
+        if self.raised:
+            os._exit(128 + signum)  # asked twice: do not wait for a clean stop
+        self.raised = True
+
+    def wait(self, alive=lambda: True) -> None:
+        """Sleep until the flag is raised (or ``alive()`` turns false)."""
+        while not self.raised and alive():
+            time.sleep(STOP_POLL)
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _existing(settings: Settings) -> Database:
+    """The server's database, migrated (and its bootstrap operator made); never a new empty one.
+
+    Raises:
+        click.ClickException: there is no Ingot database where the settings point.
+    """
+    try:
+        open_existing(settings.resolved_database_url, settings.where()).dispose()
+    except NoDatabase as exc:
+        raise click.ClickException(str(exc)) from None
+    return prepare_database(settings)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _logging(settings: Settings) -> None:
@@ -62,38 +120,58 @@ def _secret_box(settings: Settings) -> SecretBox:
 
 # --- running ------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Seed (once) and run a simulated lab of 8 machines.")
+@click.option("--i-know-demo-is-insecure", "demo_insecure", is_flag=True,
+              help="With --demo: allow a non-loopback --host (anyone who reaches it can sign in with the "
+                   "demo's printed credentials).")
 @click.option("--no-worker", is_flag=True, help="Do not run the engine's worker in this process.")
 @click.option("--production", is_flag=True,
               help="Exec gunicorn with deploy/gunicorn.conf.py (PostgreSQL; run `ingot worker` separately).")
-def serve(host, port, demo, no_worker, production):
-    """Run the API with the in-process worker (SQLite under INGOT_DATA_DIR by default)."""
-    settings = _settings()
+@click.option("--tls-cert", default=None, help="Serve HTTPS with this PEM certificate [INGOT_TLS_CERT].")
+@click.option("--tls-key", default=None, help="The certificate's PEM private key [INGOT_TLS_KEY].")
+def serve(host, port, demo, demo_insecure, no_worker, production, tls_cert, tls_key):
+    """Run the API with its engine worker (SQLite by default)."""
+    settings = _settings(tls_cert=tls_cert, tls_key=tls_key)
+    _check_tls(settings)
     if production:
         _exec_gunicorn(settings, host, port, demo)
+    if demo and not is_loopback(host) and not demo_insecure:
+        raise click.UsageError(
+            f"--demo on {host} would put the demo on the network: its tokens and passwords are printed here "
+            "and kept in the data directory, and its machines are simulated. Use --host 127.0.0.1, or add "
+            "--i-know-demo-is-insecure if this network is yours alone.")
     _logging(settings)
-    emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
+    flag = StopFlag().install()  # before anything starts: a signal during start-up stops it right after
+    try:
+        emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
                f"docs: {emb.url}/metal/v1/docs)")
     click.echo(f"Web console on {emb.url}/")
-    click.echo(f"database: {settings.resolved_database_url}")
+    click.echo(f"database: {settings.resolved_database_url.split('@')[-1]} ({settings.where()})")
     if settings.is_sqlite and not no_worker:
         click.echo("engine: one in-process worker (SQLite keeps exactly one; for more, use PostgreSQL "
                    "with gunicorn and `ingot worker` processes: docs/production.md)")
     if demo:
         _print_demo(emb)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    flag.wait()
     click.echo("stopping")
     emb.stop()
+
+
+def _check_tls(settings: Settings) -> None:
+    """Raises click.ClickException when the TLS certificate or key is unusable; passes them on to
+    a gunicorn this process becomes (it reads them from the environment)."""
+    try:
+        server_context(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.tls_cert:
+        os.environ.update(INGOT_TLS_CERT=settings.tls_cert, INGOT_TLS_KEY=settings.tls_key)
 
 
 def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None:
@@ -102,7 +180,7 @@ def _exec_gunicorn(settings: Settings, host: str, port: int, demo: bool) -> None
     if settings.is_sqlite or demo:
         raise click.ClickException("--production needs PostgreSQL (INGOT_DATABASE_URL) and no --demo; "
                                    "on SQLite, `ingot serve` runs the API with its one in-process worker")
-    conf = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
+    conf = bundled.locate(bundled.DEPLOY) / "gunicorn.conf.py"  # the wheel's copy, or the checkout's
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     bind = settings.bind or f"{host}:{port}"
     os.execv(gunicorn, [gunicorn, "-b", bind, "-c", str(conf), "api.wsgi:app"])
@@ -112,26 +190,24 @@ def _print_demo(emb) -> None:
     t = emb.demo_tokens or {}
     member = t.get("member_token", "<see .ingot/demo-tokens>")
     project = t.get("project_id", "<project id>")
-    base = f"{emb.url}/metal/v1"
     click.echo("")
     click.echo("Demo lab: metro 'lab', plans sim.small / sim.large, 8 simulated machines.")
     click.echo(f"  member token   : {member}")
     if t.get("operator_token"):
         click.echo(f"  operator token : {t['operator_token']}")
     click.echo(f"  project id     : {project}")
+    click.echo(f"  simulated lab  : {emb.lab_url} (its control API: loopback only; docs/provisioning.md)")
     click.echo(f"Web console: {emb.url}/ (sign in with an email and password)")
     for role in ("member", "operator"):
         if t.get(f"{role}_password"):
             click.echo(f"  {role:<8} sign-in: {t[f'{role}_email']} / {t[f'{role}_password']}")
-    click.echo("Try:")
-    click.echo(f"  export TOKEN={member}")
-    click.echo(f"  curl -s -X POST -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' \\\n"
-               f"    -d '{{\"hostname\": \"web-1\", \"plan\": \"sim.small\", \"metro\": \"lab\", "
-               f"\"operating_system\": \"ubuntu_24_04\"}}' \\\n    {base}/projects/{project}/devices")
-    click.echo(f"  curl -s -H \"X-Auth-Token: $TOKEN\" {base}/projects/{project}/devices")
+    click.echo("Try (in another terminal):")
+    click.echo(f"  ingot login --endpoint {emb.url} --token {member}")
+    click.echo("  ingot device create --hostname web-1 --plan sim.small --metro lab --os ubuntu_24_04 --wait")
+    click.echo("  ingot device list")
 
 
-@main.command()
+@click.command()
 @click.option("--threads", default=None, type=int, help="Steps run in parallel [INGOT_WORKER_THREADS, 8].")
 @click.option("--name", default=None, help="Worker name in leases and logs [INGOT_WORKER_NAME].")
 @click.option("--metrics-port", default=None, type=int,
@@ -140,30 +216,52 @@ def _print_demo(emb) -> None:
 @click.option("--metrics-host", default=None,
               help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
 def worker(threads, name, metrics_port, metrics_host):
-    """Run an engine worker process (any number of them against PostgreSQL)."""
+    """Run an engine worker process (PostgreSQL)."""
     settings = _settings()
     _logging(settings)
+    flag = StopFlag().install()
     if settings.is_sqlite:
         raise click.ClickException(
             "SQLite runs exactly one engine worker, inside `ingot serve`; separate `ingot worker` "
             "processes need PostgreSQL (set INGOT_DATABASE_URL=postgresql+psycopg://...)")
     box = _secret_box(settings)
-    database = prepare_database(settings)
+    database = _existing(settings)
     w = Worker(database, settings, box, name=name or settings.worker_name or None,
                threads=threads or settings.worker_threads)
-    signal.signal(signal.SIGTERM, lambda *_: w.stop.set())  # finish running steps, then exit
-    signal.signal(signal.SIGINT, lambda *_: w.stop.set())
     metrics_port = settings.worker_metrics_port if metrics_port is None else metrics_port
     if metrics_port:
         serve_metrics(metrics_port, metrics_host or settings.worker_metrics_host, database)
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
     FleetSampler(database, w.stop).start_thread()  # the console's fleet-use chart
-    w.run_forever()
+    BmcProber(database, settings, box, w.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
+    run_until_stopped(w, flag)
+
+
+def run_until_stopped(w: Worker, flag: StopFlag) -> None:
+    """Run the worker's loop in a thread until ``flag`` is raised, then let running steps record their
+    outcome (the main thread only sleeps, so the signal handler never interrupts the worker's code)."""
+    loop = threading.Thread(target=w.run_forever, name="ingot-worker")
+    loop.start()
+    flag.wait(alive=loop.is_alive)
+    w.stop.set()
+    loop.join(WORKER_STOP_WAIT)
+
+
+@click.command("serial-console")
+@click.option("--host", default=None, help="Address to listen on [INGOT_SERIAL_CONSOLE_HOST, 127.0.0.1].")
+@click.option("--port", default=None, type=int, help="SSH port [INGOT_SERIAL_CONSOLE_PORT, 2222].")
+def serial_console(host, port):
+    """Serve the serial consoles over SSH.
+
+    ssh {device-id}@HOST -p PORT (docs/serial-console.md)."""
+    settings = _settings()
+    _logging(settings)
+    serve_serial_console(settings, prepare_database(settings), _secret_box(settings), host, port)
 
 
 # --- database -------------------------------------------------------------------
 
-@main.group()
+@admin.group()
 def db():
     """Database schema."""
 
@@ -171,19 +269,23 @@ def db():
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision):
-    """Apply migrations."""
-    database = Database(_settings().resolved_database_url)
+    """Apply migrations (a new database is made, and said so)."""
+    settings = _settings()
+    path = settings.sqlite_path
+    new = path is not None and not path.exists()
+    database = Database(settings.resolved_database_url)
     upgrade(database.engine, revision)
-    click.echo(f"database at revision {current_revision(database.engine)}")
+    click.echo(f"{'created a new database' if new else 'database'} at revision {current_revision(database.engine)} "
+               f"({settings.where()})")
 
 
 # --- users and tokens -------------------------------------------------------------
 
 def _session():
-    return prepare_database(_settings()).Session()
+    return _existing(_settings()).Session()
 
 
-@main.group()
+@admin.group()
 def user():
     """Users."""
 
@@ -246,7 +348,7 @@ def _checked(fn, *args):
         raise click.ClickException("; ".join(exc.messages)) from None
 
 
-@main.group()
+@admin.group()
 def token():
     """API tokens."""
 
@@ -287,7 +389,7 @@ def token_create(operator, email, project, description):
 
 # --- secrets -------------------------------------------------------------------
 
-@main.group()
+@admin.group()
 def secrets():
     """Secrets at rest."""
 
@@ -298,7 +400,10 @@ def secrets():
               help="Key(s) the secrets are encrypted with now (default: INGOT_SECRET_KEY or the data dir's key).")
 @click.option("--dry-run", is_flag=True, help="Check every secret decrypts; change nothing.")
 def secrets_rotate(new_key, old_keys, dry_run):
-    """Re-encrypt every secret at rest with a new key (stop the API and workers first)."""
+    """Re-encrypt every secret at rest with a new key.
+
+    Stop the API and the workers first.
+    """
     settings = _settings()
     new_key = new_key or settings.new_secret_key
     if not new_key:
@@ -309,7 +414,7 @@ def secrets_rotate(new_key, old_keys, dry_run):
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         old_keys = (current,) if current else ()
-    database = Database(settings.resolved_database_url)
+    database = _existing(settings)
     try:
         report = rotate_secrets(database, new_key, old_keys, dry_run=dry_run)
     except ValueError as exc:
@@ -324,12 +429,12 @@ def secrets_rotate(new_key, old_keys, dry_run):
 
 # --- the fleet -------------------------------------------------------------------
 
-@main.group()
+@admin.group()
 def machines():
-    """The fleet."""
+    """The fleet, straight into the database."""
 
 
-@machines.command("enroll", with_appcontext=False)  # it opens its own database; no app to build
+@machines.command("enroll")
 @click.option("--from-file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Inventory file (YAML or JSON): a list of machines, or {defaults, machines}.")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
@@ -350,7 +455,7 @@ def machines_enroll(path, concurrency, timeout, no_check, as_json):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     box = _secret_box(settings)
-    db = prepare_database(settings)
+    db = _existing(settings)
     try:
         with click.progressbar(length=total, label="enrolling", show_pos=True,
                                file=click.get_text_stream("stderr"),
@@ -376,11 +481,7 @@ def machines_enroll(path, concurrency, timeout, no_check, as_json):
 
 # --- commands that live with their subject --------------------------------------
 
-main.add_command(dnsmasq_config)
-main.add_command(ramdisk)
-main.add_command(image)
-main.add_command(terraform)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+admin.add_command(dnsmasq_config)
+admin.add_command(serial_console)
+admin.add_command(ramdisk)
+admin.add_command(image)

@@ -1,0 +1,135 @@
+"""One-time boot credentials (the agent-token pattern Ironic adopted for the same problem).
+
+The callbacks that move the engine — an installer's or deploy agent's result,
+a wipe's completion, the rescue environment coming up, the installed system's
+phone-home — need a credential that belongs to one step of one operation:
+
+- ``agent``: minted when the boot the engine started first asks for its iPXE
+  script, and put in that script only (a second request for the same step gets
+  no credential and revokes the first: see :func:`api.services.callbacks.boot_script`);
+- ``phone_home``: minted when that agent first reads its instructions (deploy
+  instructions or install config), which hand it on; the agent writes it to the
+  disk for the installed system, so it is never served after the install.
+
+A credential is valid while its operation has not passed its step; it reports
+a result once (:func:`consume`). Tokens are 256-bit random values stored as
+SHA-256 hashes; a phone-home token is also kept encrypted, to be handed again
+to the same agent if it asks twice within its step.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core.errors import Conflict
+from api.core.secrets import SecretBox, hash_token, new_token
+from api.models import BootCredential, Device, Machine, utcnow
+
+AGENT, PHONE_HOME = "agent", "phone_home"
+MAX_TOKEN = 256
+
+
+def _op(m: Machine) -> tuple[str | None, int, list[str]]:
+    args = m.operation_args or {}
+    return (args.get("op_id") if m.operation else None), int(args.get("pos", 0)), list(args.get("steps") or [])
+
+
+@dataclasses.dataclass
+class Presented:
+    """A boot credential someone presented: its row, its machine and device, and
+    ``problem`` — why it no longer counts ("" while it does)."""
+
+    credential: BootCredential
+    machine: Machine
+    device: Device | None
+    problem: str
+
+    @property
+    def step(self) -> str:
+        return self.credential.step
+
+
+def issued(session: Session, m: Machine, purpose: str, step_pos: int) -> BootCredential | None:
+    """The credential of ``purpose`` already minted for step ``step_pos`` of the running operation."""
+    op_id, _, _ = _op(m)
+    return session.scalar(select(BootCredential).where(
+        BootCredential.machine_id == m.id, BootCredential.op_id == (op_id or ""),
+        BootCredential.step_pos == step_pos, BootCredential.purpose == purpose))
+
+
+def mint(session: Session, m: Machine, purpose: str, step_pos: int, source: str,
+         box: SecretBox | None = None) -> str:
+    """A new credential for step ``step_pos`` of the running operation; returns the token
+    (the caller commits). ``box`` keeps an encrypted copy (phone-home credentials).
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: one was minted for that step already (at flush).
+    """
+    op_id, _, steps = _op(m)
+    token = new_token()
+    session.add(BootCredential(machine_id=m.id, purpose=purpose, token_hash=hash_token(token),
+                               token_enc=box.encrypt(token) if box else "", op_id=op_id or "",
+                               step_pos=step_pos, step=steps[step_pos], issued_to=source[:64]))
+    session.flush()
+    return token
+
+
+def find(session: Session, token: str) -> Presented | None:
+    """The credential ``token`` names, valid or not; None when it names none."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    cred = session.scalar(select(BootCredential).where(BootCredential.token_hash == hash_token(token)))
+    if cred is None:
+        return None
+    # the machine's row lock, then the credential afresh: a revocation being committed (a contested
+    # boot, which takes the same lock first) is seen, never overwritten by this report
+    m = session.get(Machine, cred.machine_id, with_for_update=True, populate_existing=True)
+    session.refresh(cred)
+    op_id, pos, _ = _op(m)
+    if cred.revoked_at is not None:
+        problem = "it was revoked"
+    elif op_id != cred.op_id:
+        problem = "its operation is over"
+    elif pos > cred.step_pos:
+        problem = f"its step ({cred.step}) is over"
+    else:
+        problem = ""
+    device = session.scalar(select(Device).where(Device.machine_id == m.id))
+    return Presented(cred, m, device, problem)
+
+
+def consume(presented: Presented) -> None:
+    """Spend the credential on its one result report (the caller commits).
+
+    Raises:
+        Conflict: it has reported its result already.
+    """
+    if presented.credential.used_at is not None:
+        raise Conflict(f"this boot credential has reported the result of step {presented.step} already")
+    presented.credential.used_at = utcnow()
+
+
+def phone_home_token(session: Session, box: SecretBox, agent: Presented, source: str) -> str | None:
+    """The phone-home credential the agent ``agent`` hands to the installed system: the first
+    ``wait_phone_home`` after the agent's step, minted on the first ask, the same one after.
+    None when the operation waits for no phone-home after the agent."""
+    _, _, steps = _op(agent.machine)
+    later = [i for i, name in enumerate(steps) if i > agent.credential.step_pos and name == "wait_phone_home"]
+    if not later:
+        return None
+    existing = issued(session, agent.machine, PHONE_HOME, later[0])
+    if existing is not None:
+        return box.decrypt(existing.token_enc) if existing.revoked_at is None else None
+    return mint(session, agent.machine, PHONE_HOME, later[0], source, box)
+
+
+def revoke_all(session: Session, m: Machine) -> None:
+    """Revoke every credential of the running operation (the caller commits)."""
+    op_id, _, _ = _op(m)
+    now = utcnow()
+    for cred in session.scalars(select(BootCredential).where(
+            BootCredential.machine_id == m.id, BootCredential.op_id == (op_id or ""),
+            BootCredential.revoked_at.is_(None))):
+        cred.revoked_at = now

@@ -1,0 +1,304 @@
+"""Ingot beside OpenStack Ironic: the same client and workload against both, in one run.
+
+    .venv/bin/python bench/ironic_side_by_side.py               # N = 200 machines/nodes
+    .venv/bin/python bench/ironic_side_by_side.py --n 100 --duration 3
+
+Ironic (PyPI ``ironic``) is installed on first use into its own venv
+(``~/.cache/ingot-bench/ironic-venv``, or --ironic-venv) and run all-in-one
+(the ``ironic`` command: API and conductor in one process, ``rpc_transport =
+none``), fake hardware, SQLite, noauth. Ingot runs its embedded default
+(``ingot serve --demo``: SQLite, the in-process worker, the simulated lab).
+Both listen on 127.0.0.1 and run one at a time, so they never share the CPUs
+with each other; the load average is printed beside every table.
+
+Steps (the operator path, then the tenant path):
+
+- enroll N machines (Ingot ``POST /machines``, sim BMC, plan given; Ironic
+  ``POST /v1/nodes``, fake-hardware), half with 1 client, half with 8;
+- get one by id (``GET /machines/{id}`` / ``GET /v1/nodes/{uuid}``), 1 and 8 clients;
+- list 100 with details (``GET /machines?per_page=100`` / ``GET /v1/nodes/detail?limit=100``);
+- tenant: Ingot ``POST /projects/{id}/devices`` beside Ironic ``POST /v1/allocations``
+  (nodes made ``available`` first), then ``GET /devices/{id}`` and the project's
+  device list of 100 beside node get and node list.
+
+Prints req/s, p50, p95 and p99 per step and the ratio of the two throughputs.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from _common import load_average, machine_line, run_load, say, table, workdir
+
+from tests.support.ports import free_port
+
+IRONIC_HEADERS = {"X-OpenStack-Ironic-API-Version": "latest"}
+DEFAULT_VENV = Path.home() / ".cache" / "ingot-bench" / "ironic-venv"
+
+IRONIC_CONF = """\
+[DEFAULT]
+auth_strategy = noauth
+rpc_transport = none
+host = ingot-bench
+enabled_hardware_types = fake-hardware
+enabled_boot_interfaces = fake
+enabled_deploy_interfaces = fake
+enabled_management_interfaces = fake
+enabled_power_interfaces = fake
+enabled_inspect_interfaces = fake,no-inspect
+enabled_console_interfaces = fake,no-console
+enabled_raid_interfaces = fake,no-raid
+enabled_vendor_interfaces = fake,no-vendor
+enabled_bios_interfaces = fake,no-bios
+enabled_rescue_interfaces = fake,no-rescue
+enabled_network_interfaces = noop
+default_network_interface = noop
+use_stderr = true
+debug = false
+[api]
+host_ip = 127.0.0.1
+port = {port}
+[database]
+connection = sqlite:///{db}
+[dhcp]
+dhcp_provider = none
+[conductor]
+automated_clean = false
+[oslo_concurrency]
+lock_path = {locks}
+"""
+
+
+def ironic_venv(path: Path) -> Path:
+    """The venv holding Ironic; created (pip install ironic) when missing."""
+    if not (path / "bin" / "ironic").exists():
+        say(f"installing Ironic from PyPI into {path} (once)")
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "pip"), "install", "-q", "ironic"], check=True)
+    return path
+
+
+def ironic_version(venv: Path) -> str:
+    out = subprocess.run([str(venv / "bin" / "python"), "-c",
+                          "import importlib.metadata as m; print(m.version('ironic'))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+@contextlib.contextmanager
+def running(argv: list[str], env: dict, log: Path, ready_url: str, headers: dict | None = None):
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited {proc.returncode}; see {log}:\n{log.read_text()[-3000:]}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(ready_url, headers=headers, timeout=5).status_code < 500:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{ready_url} did not answer; see {log}")
+            time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def measure(label: str, fn, *, clients: int, duration: float = 0.0, total: int = 0) -> dict:
+    r = run_load(fn, clients=clients, duration=duration, total=total)
+    say(f"  {label}: {r['rps']:.1f} req/s p50 {r['p50_ms']:.1f} ms p95 {r['p95_ms']:.1f} ms "
+        f"errors {r['errors']}/{r['n']}")
+    return r
+
+
+def operator_steps(args, name: str, enroll, one_url, list_url: str, headers: dict) -> dict:
+    """Enroll (half by 1 client, half by 8), get one (1 and 8 clients), list 100."""
+    say(f"{name}:")
+    half = args.n // 2
+    res = {"enroll, 1 client": measure("enroll 1", enroll, clients=1, total=half),
+           "enroll, 8 clients": measure("enroll 8", lambda s, i: enroll(s, half + i), clients=8,
+                                        total=args.n - half)}
+    url = one_url()
+
+    def get(s, i):
+        return s.get(url, headers=headers, timeout=60).status_code == 200
+
+    res["get one, 1 client"] = measure("get 1", get, clients=1, duration=args.duration)
+    res["get one, 8 clients"] = measure("get 8", get, clients=8, duration=args.duration)
+    res["list 100, 1 client"] = measure("list 100", lambda s, i: s.get(
+        list_url, headers=headers, timeout=60).status_code == 200, clients=1, duration=args.duration)
+    return res
+
+
+def run_ingot(args, tmp: Path) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp / "ingot"
+    env = {**os.environ, "INGOT_DATA_DIR": str(data), "INGOT_EXTERNAL_URL": url, "INGOT_LOG_LEVEL": "WARNING"}
+    env.pop("INGOT_DATABASE_URL", None)
+    ingot = str(Path(sys.executable).with_name("ingot"))
+    res: dict = {}
+    with running([ingot, "serve", "--demo", "--port", str(port)], env, tmp / "ingot.log", url + "/readyz"):
+        tokens = dict(line.split("=", 1) for line in (data / "demo-tokens").read_text().splitlines() if "=" in line)
+        op = {"X-Auth-Token": tokens["operator_token"]}
+        member = {"X-Auth-Token": tokens["member_token"]}
+        project = tokens["project_id"]
+        api = url + "/metal/v1"
+        ids: list[str] = []
+
+        def enroll(s, i):
+            k = i
+            r = s.post(f"{api}/machines", headers=op, timeout=60, json={
+                "hostname": f"bench-{os.getpid()}-{k:05d}", "metro": "lab", "plan": "sim.small",
+                "bmc": {"driver": "sim", "address": f"bench-{k:05d}"},
+                "nics": [{"mac": "02:b1:%02x:%02x:%02x:%02x" % (k >> 24 & 255, k >> 16 & 255, k >> 8 & 255,
+                                                               k & 255), "name": "eth0"}]})
+            if r.status_code == 201:
+                ids.append(r.json()["id"])
+            return r.status_code == 201
+
+        res.update(operator_steps(args, "Ingot", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
+                                  f"{api}/machines?per_page=100", op))
+        devices: list[str] = []
+
+        def create(s, i):
+            r = s.post(f"{api}/projects/{project}/devices", headers=member, timeout=60, json={
+                "hostname": f"tenant-{i:05d}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+            if r.status_code == 201:
+                devices.append(r.json()["id"])
+            return r.status_code == 201
+
+        res["tenant create, 1 client"] = measure("device create", create, clients=1, total=args.tenant)
+        dev = devices[len(devices) // 2] if devices else "none"
+        def dget(s, i):
+            return s.get(f"{api}/devices/{dev}", headers=member, timeout=60).status_code == 200
+
+        res["tenant get, 1 client"] = measure("device get 1", dget, clients=1, duration=args.duration)
+        res["tenant get, 8 clients"] = measure("device get 8", dget, clients=8, duration=args.duration)
+        res["tenant list 100, 1 client"] = measure("device list 100", lambda s, i: s.get(
+            f"{api}/projects/{project}/devices?per_page=100", headers=member, timeout=60).status_code == 200,
+            clients=1, duration=args.duration)
+    return res
+
+
+def _wait_states(api: str, uuids: list[str], state: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(uuids)
+    while pending and time.monotonic() < deadline:
+        for u in list(pending):
+            r = requests.get(f"{api}/nodes/{u}?fields=provision_state,last_error", headers=IRONIC_HEADERS,
+                             timeout=60)
+            if r.ok and r.json()["provision_state"] == state:
+                pending.discard(u)
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        raise RuntimeError(f"{len(pending)} Ironic nodes did not reach {state}")
+
+
+def run_ironic(args, tmp: Path, venv: Path) -> dict:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/v1"
+    conf = tmp / "ironic.conf"
+    locks = tmp / "ironic-locks"
+    locks.mkdir()
+    conf.write_text(IRONIC_CONF.format(port=port, db=tmp / "ironic.sqlite", locks=locks))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGOT_")}
+    subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"], env=env,
+                   check=True, capture_output=True)
+    res: dict = {}
+    with running([str(venv / "bin" / "ironic"), "--config-file", str(conf)], env, tmp / "ironic.log",
+                 api, IRONIC_HEADERS):
+        uuids: list[str] = []
+
+        def enroll(s, i):
+            k = i
+            r = s.post(f"{api}/nodes", headers=IRONIC_HEADERS, timeout=60,
+                       json={"name": f"bench-{k:05d}", "driver": "fake-hardware", "resource_class": "bench"})
+            if r.status_code == 201:
+                uuids.append(r.json()["uuid"])
+            return r.status_code == 201
+
+        res.update(operator_steps(args, "Ironic", enroll, lambda: f"{api}/nodes/{uuids[len(uuids) // 2]}",
+                                  f"{api}/nodes/detail?limit=100", IRONIC_HEADERS))
+        try:  # the tenant path needs available nodes: enroll -> manageable -> available
+            pool = uuids[:args.tenant]
+            for target, state in (("manage", "manageable"), ("provide", "available")):
+                for u in pool:
+                    requests.put(f"{api}/nodes/{u}/states/provision", headers=IRONIC_HEADERS,
+                                 json={"target": target}, timeout=60).raise_for_status()
+                _wait_states(api, pool, state)
+        except (RuntimeError, requests.RequestException) as exc:
+            say(f"  Ironic nodes not made available ({exc}); tenant create skipped")
+            return res
+        res["tenant create, 1 client"] = measure("allocation create", lambda s, i: s.post(
+            f"{api}/allocations", headers=IRONIC_HEADERS, timeout=60,
+            json={"resource_class": "bench"}).status_code == 201, clients=1, total=args.tenant)
+        res["tenant get, 1 client"] = res["get one, 1 client"]
+        res["tenant get, 8 clients"] = res["get one, 8 clients"]
+        res["tenant list 100, 1 client"] = res["list 100, 1 client"]
+    return res
+
+
+STEPS = ["enroll, 1 client", "enroll, 8 clients", "get one, 1 client", "get one, 8 clients",
+         "list 100, 1 client", "tenant create, 1 client", "tenant get, 1 client", "tenant get, 8 clients",
+         "tenant list 100, 1 client"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=200, help="machines/nodes enrolled (half by 1 client, half by 8)")
+    p.add_argument("--tenant", type=int, default=50, help="device creates / Ironic allocations")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds of each get/list step")
+    p.add_argument("--ironic-venv", type=Path, default=DEFAULT_VENV)
+    p.add_argument("--skip-ironic", action="store_true", help="run the Ingot side only")
+    args = p.parse_args(argv)
+    nan = {"rps": float("nan"), "p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan"),
+           "errors": 0, "n": 0}
+    loads = [f"start {load_average()}"]
+    with workdir("ingot-bench-ironic-") as tmp:
+        ingot = run_ingot(args, tmp)
+        loads.append(f"after Ingot {load_average()}")
+        ironic, version, why = {}, "-", ""
+        if not args.skip_ironic:
+            try:
+                venv = ironic_venv(args.ironic_venv)
+                version = ironic_version(venv)
+                ironic = run_ironic(args, tmp, venv)
+            except (RuntimeError, OSError, subprocess.CalledProcessError, IndexError) as exc:
+                why = f"Ironic did not run: {exc}"
+                say(why)
+        loads.append(f"end {load_average()}")
+    rows = []
+    for step in STEPS:
+        a, b = ingot.get(step, nan), ironic.get(step, nan)
+        ratio = a["rps"] / b["rps"] if b["rps"] == b["rps"] and b["rps"] else float("nan")
+        rows.append([step, a["rps"], a["p50_ms"], a["p95_ms"], a["p99_ms"], f"{a['errors']}/{a['n']}",
+                     b["rps"], b["p50_ms"], b["p95_ms"], b["p99_ms"], f"{b['errors']}/{b['n']}", ratio])
+    print(f"# Ingot (ingot serve --demo, SQLite) beside Ironic {version} (all-in-one, fake-hardware, SQLite, "
+          f"noauth); N = {args.n}, tenant {args.tenant}, {args.duration:g} s per get/list step")
+    print(f"# machine: {machine_line()}")
+    print(f"# load average: {'; '.join(loads)}")
+    if why:
+        print(f"# {why}")
+    print(table(["step", "Ingot req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "Ironic req/s", "p50 ms",
+                 "p95 ms", "p99 ms", "errors", "Ingot / Ironic"], rows))
+    print("# tenant get/list on Ironic: node get/list (Ironic has no tenant device); "
+          "tenant create: POST /v1/allocations")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Where one API request spends its time: SQL statements per request, in-process
+time per request, and (--profile) a pyinstrument profile — for a device list of
+``per_page`` and for ``GET /devices/{id}``, at ``--devices`` devices.
+
+    .venv/bin/python bench/profile_api.py                        # 1,000 devices, SQLite
+    .venv/bin/python bench/profile_api.py --postgres --profile   # pyinstrument from PyPI
+
+The app runs in this process (Flask's test client: no HTTP server, no network),
+so the figures are the request's own work: routing, token check, queries,
+serialisation. CPU time (of this process: with SQLite that includes the queries)
+is much less disturbed by other load on the host than latency is. The inventory
+is bulk-inserted (bench/_common.bulk_devices).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+
+from _common import bulk_devices, harness, load_average, machine_line, percentile, postgres, say, table, workdir
+from sqlalchemy import event
+
+from api.app import create_app
+from api.core.db import Database
+from tests.support.settings import make_settings
+
+
+@contextlib.contextmanager
+def database_url(use_postgres: bool, tmp):
+    if use_postgres:
+        with postgres() as pg:
+            yield pg.create_database()
+    else:
+        yield f"sqlite:///{tmp}/ingot.sqlite"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--devices", type=int, default=1000)
+    p.add_argument("--per-page", type=int, default=100)
+    p.add_argument("--repeat", type=int, default=30)
+    p.add_argument("--postgres", action="store_true")
+    p.add_argument("--profile", action="store_true", help="print pyinstrument's profile of each request kind")
+    args = p.parse_args(argv)
+    rows = []
+    with workdir("ingot-bench-profile-") as tmp, database_url(args.postgres, tmp) as url:
+        tokens = harness.seed_lab(url, tmp / "data", 0)
+        bulk_devices(url, args.devices)
+        db = Database(url)
+        app = create_app(make_settings(tmp / "data", url, secret_key=harness.SECRET_KEY), database=db)
+        statements = [0]
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+        client = app.test_client()
+        h = {"X-Auth-Token": tokens["member_token"]}
+        project = tokens["project_id"]
+        page = client.get(f"/metal/v1/projects/{project}/devices?per_page={args.per_page}", headers=h).get_json()
+        one = page["devices"][len(page["devices"]) // 2]["id"]
+        cases = [(f"GET /projects/{{id}}/devices?per_page={args.per_page}",
+                  f"/metal/v1/projects/{project}/devices?per_page={args.per_page}"),
+                 ("GET /devices/{id}", f"/metal/v1/devices/{one}")]
+        for label, path in cases:
+            lat, sizes = [], 0
+            statements[0] = 0
+            cpu0 = time.process_time()
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                r = client.get(path, headers=h)
+                lat.append(time.perf_counter() - t0)
+                assert r.status_code == 200, r.data[:300]
+                sizes = len(r.data)
+            rows.append([label, statements[0] / args.repeat, (time.process_time() - cpu0) / args.repeat * 1000,
+                         percentile(lat, 50) * 1000, percentile(lat, 95) * 1000, sizes])
+            if args.profile:
+                from pyinstrument import Profiler
+                prof = Profiler(interval=0.0005)
+                with prof:
+                    for _ in range(args.repeat):
+                        client.get(path, headers=h)
+                say(prof.output_text(unicode=False, color=False, show_all=False))
+        db.dispose()
+    print(f"# In-process request cost at {args.devices:,} devices, {'PostgreSQL' if args.postgres else 'SQLite'}; "
+          f"{args.repeat} requests each")
+    print(f"# machine: {machine_line()}")
+    print(f"# load average at end: {load_average()}")
+    print(table(["request", "SQL statements", "CPU ms (this process)", "p50 ms", "p95 ms", "response bytes"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

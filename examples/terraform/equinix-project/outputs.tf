@@ -1,0 +1,23 @@
+output "project_id" {
+  value = equinix_metal_project.web.id
+}
+
+output "device_ids" {
+  value = equinix_metal_device.web[*].id
+}
+
+output "states" {
+  value = equinix_metal_device.web[*].state
+}
+
+output "public_ipv4" {
+  value = equinix_metal_device.web[*].access_public_ipv4
+}
+
+output "ssh_key_ids" {
+  value = equinix_metal_device.web[0].ssh_key_ids
+}
+
+output "elastic_ip" {
+  value = equinix_metal_ip_attachment.elastic.address
+}

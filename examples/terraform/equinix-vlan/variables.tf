@@ -1,0 +1,23 @@
+variable "project_id" {
+  type = string
+}
+
+variable "plan" {
+  type    = string
+  default = "sim.small"
+}
+
+variable "metro" {
+  type    = string
+  default = "lab"
+}
+
+variable "operating_system" {
+  type    = string
+  default = "ubuntu_24_04"
+}
+
+variable "vxlan" {
+  type    = number
+  default = 1040
+}

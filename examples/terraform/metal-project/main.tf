@@ -1,0 +1,41 @@
+# A project with its own SSH key, two web devices and an elastic IP on the first one:
+# an equinix/equinix configuration as written for Equinix Metal, applied to Ingot unchanged.
+
+resource "metal_project" "web" {
+  name = var.project_name
+}
+
+resource "metal_project_ssh_key" "deploy" {
+  name       = "deploy"
+  public_key = var.public_key
+  project_id = metal_project.web.id
+}
+
+resource "metal_device" "web" {
+  count               = 2
+  hostname            = format("web-%02d", count.index + 1)
+  plan                = var.plan
+  metro               = var.metro
+  operating_system    = var.operating_system
+  billing_cycle       = "hourly"
+  project_id          = metal_project.web.id
+  project_ssh_key_ids = [metal_project_ssh_key.deploy.id]
+  tags                = var.tags
+  user_data           = <<-EOT
+    #cloud-config
+    packages:
+      - nginx
+  EOT
+}
+
+resource "metal_reserved_ip_block" "elastic" {
+  project_id  = metal_project.web.id
+  metro       = var.metro
+  quantity    = 1
+  description = "elastic IP of web-01"
+}
+
+resource "metal_ip_attachment" "elastic" {
+  device_id     = metal_device.web[0].id
+  cidr_notation = join("/", [cidrhost(metal_reserved_ip_block.elastic.cidr_notation, 0), "32"])
+}

@@ -1,0 +1,48 @@
+"""Fixtures of the contract suite: one real Ingot (with the simulated lab) per module, and SDK
+clients on it as its demo member, an operator and a second user."""
+from __future__ import annotations
+
+import pytest
+
+from api.models import User
+from api.services import auth
+from tests.support.equinix_sdk import Client
+from tests.support.server import start_server
+from tests.support.settings import make_settings
+
+
+@pytest.fixture(scope="module")
+def contract_server(clone_database, tmp_path_factory):
+    data = tmp_path_factory.mktemp("contract") / "data"
+    emb = start_server(make_settings(data, clone_database(data)))
+    yield emb
+    emb.stop()
+
+
+@pytest.fixture(scope="module")
+def called():
+    """(METHOD, normalized path) of every operation the module sent."""
+    return set()
+
+
+@pytest.fixture(scope="module")
+def member(contract_server, called):
+    return Client(contract_server.url, contract_server.token, called)
+
+
+@pytest.fixture(scope="module")
+def operator(contract_server, called):
+    return Client(contract_server.url, contract_server.operator_token, called)
+
+
+@pytest.fixture(scope="module")
+def newcomer(contract_server, called):
+    """A user in no project yet (invitations are sent to them)."""
+    with contract_server.database.transaction() as s:
+        user = User(email="newcomer@example.com", full_name="New Comer")
+        s.add(user)
+        s.flush()
+        _, token = auth.issue_token(s, user=user, description="contract")
+    client = Client(contract_server.url, token, called)
+    client.email = user.email
+    return client

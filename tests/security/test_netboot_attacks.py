@@ -1,0 +1,198 @@
+"""Issue 12's attacks from the provisioning network, replayed: each was possible
+before the per-boot credentials and must be refused now (docs/security.md).
+
+1. an anonymous ``GET /boot/ipxe?mac=`` handed out the device's metadata secret,
+   and that secret alone made a device ``active`` (phone-home) or ended a
+   full-wipe delete (``deploy/complete``), returning a machine to the pool with
+   the previous tenant's disk intact;
+5. the failed-guess limiter locked honest devices out (absent EC2 keys under a
+   valid secret counted as guesses; a valid token from a brute-forcing address was 429);
+6. each random MAC sent to ``/boot/ipxe`` wrote an event (the events table flooded).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from api.models import Device, Event, Machine
+from api.security import limiter
+from tests.support.clients import Cloud
+from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
+from tests.support.waiting import wait_for
+
+DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
+MACHINE_ADDR, ATTACKER = "10.66.0.50", "10.66.0.66"
+
+
+def _device(tenant, hostname: str, os_slug: str = "ubuntu_24_04") -> dict:
+    r = tenant.post(f"/projects/{tenant.project_id}/devices", {**DEVICE, "hostname": hostname,
+                                                              "operating_system": os_slug})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+# --- 1. anonymous lookups and the metadata secret ------------------------------------------------
+
+def test_an_anonymous_lookup_never_gets_a_secret_and_a_second_one_revokes_the_first(client, database, box, lab,
+                                                                                    tenant):
+    dev = _device(tenant, "victim")
+    mac = mac_of(database, dev["id"])
+    secret = metadata_secret(database, box, dev["id"])
+    # before the engine boots the machine: nothing to boot from the network
+    assert "exit" in lookup(client, mac, ATTACKER).splitlines()
+    at_step(database, dev["id"], "wait_boot")
+    first = lookup(client, mac, MACHINE_ADDR)  # the machine's own boot: its one-time credential
+    assert secret not in first  # the metadata secret is in no boot script
+    agent = boot_credential(first)
+    again = lookup(client, mac, ATTACKER)
+    assert agent not in again and secret not in again and "ingot.metadata=" not in again
+    # one of the two was not the machine: the credential is revoked, the step fails, the operator is told
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 409
+    assert client.post(f"/metadata/{agent}/events", json={"code": 1002}).status_code == 409
+    with database.Session() as s:
+        m = s.get(Device, dev["id"]).machine
+        assert m.install_result == "revoked" and "asked for twice" in m.install_message
+        types = set(s.scalars(select(Event.type).where(Event.machine_id == m.id)))
+        assert {"machine.boot.credential_contested", "device.boot.credential_revoked"} <= types
+    # whatever the first asker read, the device's metadata secret is a new one now
+    assert client.get(f"/metadata/{secret}/metadata").status_code == 404
+    assert metadata_secret(database, box, dev["id"]) != secret
+
+
+def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, lab, tenant):
+    """Before: ``POST /metadata/<secret>/phone-home`` made a device active with no OS on its disk."""
+    dev = _device(tenant, "no-os", "debian_12")
+    secret = metadata_secret(database, box, dev["id"])
+    addr = next(a["address"] for a in dev["ip_addresses"] if a["address_family"] == 4 and a["public"])
+    for step in ("wait_install", "wait_phone_home"):
+        at_step(database, dev["id"], step)
+        r = client.post(f"/metadata/{secret}/phone-home", json={"instance_id": dev["id"]})
+        assert r.status_code == 403 and "boot credential" in r.json["errors"][0]
+        r = client.post(f"/metadata/{secret}/events", json={"state": "succeeded", "code": 1002})
+        assert r.status_code == 200  # a user-state report, nothing more
+        assert client.post("/phone-home", environ_base={"REMOTE_ADDR": addr}).status_code == 403  # by address
+    with database.Session() as s:
+        m = s.get(Device, dev["id"]).machine
+        assert m.phoned_home_at is None and m.install_result is None
+
+
+def test_the_metadata_secret_cannot_end_a_wipe(client, database, box, lab, tenant):
+    dev = _device(tenant, "wipe-me", "debian_12")
+    secret = metadata_secret(database, box, dev["id"])
+    with database.transaction() as s:  # provisioned, as the engine would leave it
+        d = s.get(Device, dev["id"])
+        d.machine.operation = d.machine.step = None
+        d.machine.state, d.state = "active", "active"
+    assert tenant.delete(f"/devices/{dev['id']}").status_code == 204
+    at_step(database, dev["id"], "wait_wipe")
+    r = client.post(f"/metadata/{secret}/deploy/complete", json={"status": "ok"})
+    assert r.status_code == 404  # a deleted device's secret names nothing any more (and the attempt counts)
+    with database.Session() as s:
+        assert s.get(Device, dev["id"]).machine.install_result is None
+
+
+def _idle(cloud, machine_id: str) -> dict | None:
+    m = cloud.machine(machine_id)
+    return m if m["operation"] is None else None
+
+
+@pytest.mark.timeout(600)
+def test_a_faked_wipe_completion_never_returns_the_machine_to_the_pool(server):
+    """End to end, on the simulated lab: while a full-wipe delete runs, someone else asks for
+    the machine's boot script and reports the wipe done. The machine must not rejoin the pool."""
+    cloud = Cloud(server)
+    dev = cloud.create(hostname="tenant-a")
+    cloud.wait_state(dev["id"], "active", timeout=180)
+    machine = cloud.machine_of(dev["id"])
+    host = machine["hostname"]
+    mac = cloud.host(host)["mac"]
+    with server.database.Session() as s:
+        leaked = server.app.extensions["ingot.secrets"].decrypt(s.get(Device, dev["id"]).metadata_token_enc)
+    cloud.set_host(host, fail="wipe_hangs")  # the real agent is slow to finish: a window for the attacker
+    assert cloud.delete(dev["id"]).status_code in (202, 204)
+    wait_for(lambda: any("deploy agent: wipe" in line for line in cloud.host(host)["log"]), timeout=120,
+             message="the machine's own wipe boot")
+    # the attacker: the boot script by MAC, and whatever secret it or an earlier leak gives
+    script = requests.get(f"{cloud.api}/boot/ipxe", params={"mac": mac}, timeout=30).text
+    tokens = set(re.findall(r"/metadata/([^/\s]+)", script)) | {leaked}
+    for token in tokens:
+        r = requests.post(f"{server.url}/metadata/{token}/deploy/complete", json={"status": "ok"}, timeout=30)
+        assert r.status_code != 200, (token == leaked, r.status_code, r.text)
+    cloud.wait_gone(dev["id"], timeout=180)  # the tenant's delete still completes
+    m = cloud.wait_until(machine["id"], lambda: _idle(cloud, machine["id"]), 120, "the release finished")
+    assert m["state"] != "available" and m["state"] in ("failed", "maintenance"), m
+    assert "asked for twice" in m["maintenance_reason"] + m["last_error"], m
+    types = cloud.event_types(machine["id"])
+    assert "machine.boot.credential_contested" in types and "device.deprovision.succeeded" not in types
+
+
+# --- 5. a limiter that limits attackers, not devices ---------------------------------------------
+
+def test_absent_metadata_keys_do_not_lock_out_the_device_or_its_neighbours(client, database, box, lab, tenant,
+                                                                          other_tenant):
+    """Before: 20 absent EC2 keys under a valid secret were 20 'guesses'; the device's own
+    phone-home and every API client at its address then got 429."""
+    limiter(client.application).limit = 5
+    dev = _device(tenant, "cloud-init")
+    secret = metadata_secret(database, box, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    agent = boot_credential(lookup(client, mac_of(database, dev["id"]), MACHINE_ADDR))
+    at_step(database, dev["id"], "wait_install")
+    config = client.get(f"/metadata/{agent}/autoinstall/user-data", environ_base={"REMOTE_ADDR": MACHINE_ADDR})
+    phone = re.search(r"/metadata/([^/]+)/phone-home", config.get_data(as_text=True)).group(1)
+    for key in ("ami-id", "ami-launch-index", "ami-manifest-path", "block-device-mapping/", "instance-action",
+                "kernel-id", "mac", "profile", "product-codes", "ramdisk-id", "reservation-id", "security-groups",
+                "services/domain", "iam/info", "placement/region", "public-ipv4/x", "spot/instance-action",
+                "events/maintenance/scheduled", "network/interfaces/macs/", "elastic-gpus/associations",
+                "tags/instance"):
+        r = client.get(f"/metadata/{secret}/latest/meta-data/{key}", environ_base={"REMOTE_ADDR": MACHINE_ADDR})
+        assert r.status_code == 404, key
+    at_step(database, dev["id"], "wait_phone_home")
+    assert client.post(f"/metadata/{phone}/phone-home", json={}, environ_base={"REMOTE_ADDR": MACHINE_ADDR}) \
+        .status_code == 200
+    assert client.get("/metal/v1/user", headers=other_tenant.headers,
+                      environ_base={"REMOTE_ADDR": MACHINE_ADDR}).status_code == 200
+
+
+def test_a_valid_token_is_served_from_an_address_that_was_brute_forcing(client, tenant):
+    limiter(client.application).limit = 5
+    for i in range(30):
+        r = client.get("/metal/v1/user", headers={"X-Auth-Token": f"guess-{i}"}, environ_base={"REMOTE_ADDR": ATTACKER})
+        assert r.status_code == (401 if i < 5 else 429)
+    assert client.get("/metal/v1/user", headers=tenant.headers, environ_base={"REMOTE_ADDR": ATTACKER}) \
+        .status_code == 200
+    for i in range(30):
+        assert client.get(f"/metadata/guess-{i}/metadata", environ_base={"REMOTE_ADDR": ATTACKER}).status_code \
+            == (404 if i < 5 else 429)
+
+
+# --- 6. the events table --------------------------------------------------------------------------
+
+def _random_mac() -> str:
+    raw = uuid.uuid4().hex[:10]
+    return "02:" + ":".join(raw[i:i + 2] for i in range(0, 10, 2))
+
+
+def test_random_macs_cannot_flood_the_events(client, database, lab):
+    """Before: 456 anonymous lookups of random MACs wrote 424 events."""
+    limiter(client.application).clock = lambda: 1_700_000_000.0  # one moment: nothing ages while the test runs
+    answers = [client.get("/metal/v1/boot/ipxe", query_string={"mac": _random_mac()},
+                          environ_base={"REMOTE_ADDR": ATTACKER}) for _ in range(120)]
+    served = sum(r.status_code == 200 for r in answers)
+    assert served <= 30  # INGOT_BOOT_LOOKUP_LIMIT (default 30) per minute; then 429, and no script at all
+    assert all(r.status_code == 429 and r.is_json and "ipxe" not in r.get_data(as_text=True) for r in answers[-50:])
+    with database.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.type == "machine.boot.unknown_mac")) \
+            <= served
+    # from as many addresses as it likes, the operator still gets a bounded number of events
+    for i in range(300):
+        client.get("/metal/v1/boot/ipxe", query_string={"mac": _random_mac()},
+                   environ_base={"REMOTE_ADDR": f"10.77.{i // 250}.{i % 250 + 1}"})
+    with database.Session() as s:
+        n = s.scalar(select(func.count()).select_from(Event).where(Event.type == "machine.boot.unknown_mac"))
+        assert n <= 101, n  # at most 100 per ten minutes, plus one saying the rest were suppressed
+        assert s.scalar(select(func.count()).select_from(Machine)) == 8  # and nothing else grew
