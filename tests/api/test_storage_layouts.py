@@ -6,12 +6,12 @@ operation, the machine still available (the deploy agent never sees it, so no di
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from sqlalchemy import func, select
 
 from api.models import Device, Machine
+from tests.support.netboot import metadata_secret
 
 ARCHIVE_OS = "ingot_rootfs"
 SIMPLE = {"disks": [{"device": "/dev/sda", "wipeTable": True,
@@ -169,18 +169,11 @@ def test_preserve_data_rules(rootfs_os, tenant, database):
         assert m.operation == "reinstall" and m.operation_args["preserve_data"] is True
 
 
-def _token(client, database, device_id) -> str:
-    with database.Session() as s:
-        mac = s.get(Device, device_id).machine.nics[0].mac
-    script = client.get("/metal/v1/boot/ipxe", query_string={"mac": mac}).get_data(as_text=True)
-    return re.search(r"ingot\.metadata=http://[^/]+/metadata/(\S+)", script).group(1)
-
-
-def test_user_state_is_the_os_word_and_wait_for_answers_it(client, database, lab, tenant):
+def test_user_state_is_the_os_word_and_wait_for_answers_it(client, database, box, lab, tenant):
     d = tenant.post(f"/projects/{tenant.project_id}/devices", json={
         "plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}).get_json()
     assert d["user_state"] is None
-    token = _token(client, database, d["id"])
+    token = metadata_secret(database, box, d["id"])   # the installed system's: it reports user state
     assert client.get(f"/metadata/{token}/metadata").get_json()["user_state_url"].endswith(
         f"/metadata/{token}/user-state")
     for bad in ({"state": "done"}, {"state": "failed", "code": "x"}, {"state": "failed", "message": 3}):
