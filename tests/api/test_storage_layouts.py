@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.models import Device, Machine
+from tests.support.equinix_sdk import decode
 from tests.support.netboot import metadata_secret
 
 ARCHIVE_OS = "ingot_rootfs"
@@ -92,12 +93,18 @@ def test_a_layout_is_kept_in_the_spec_spelling(rootfs_os, tenant):
     assert d["storage"]["disks"][0]["wipeTable"] is True
     assert [f["mount"]["point"] for f in d["storage"]["filesystems"]] == ["/", "/data"]
     assert tenant.get(f"/devices/{d['id']}").get_json()["storage"] == d["storage"]
+    # the official SDK decodes the device, its layout in the spec's Storage shape (tests/contract's oracle)
+    got = decode("Device", d).storage
+    assert got.disks[0].wipe_table is True and got.filesystems[1].mount.point == "/data"
     # Terraform sends the layout as a JSON string
     r = create(tenant, plan="sim.large", storage=json.dumps(RAID1))
     assert r.status_code == 201, r.get_json()
     raid = r.get_json()["storage"]
     assert raid["raid"] == [{"devices": ["/dev/sda2", "/dev/sdb2"], "level": "1", "name": "/dev/md/ROOT"}]
     assert raid["filesystems"][1]["mount"]["options"] == ["-L", "ROOT"]
+    got = decode("Device", r.get_json()).storage
+    assert (got.raid[0].level, got.raid[0].devices, got.filesystems[1].mount.options) == (
+        "1", ["/dev/sda2", "/dev/sdb2"], ["-L", "ROOT"])
 
 
 @pytest.mark.parametrize("why,field,layout", BAD, ids=[b[0] for b in BAD])
