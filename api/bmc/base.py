@@ -70,9 +70,46 @@ class Inventory:
     serial: str | None = None
     vendor: str | None = None
     model: str | None = None
+    boot_mode: str | None = None   # "bios" or "uefi" when the BMC says how the machine boots
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+HEALTH_ORDER = ("unknown", "ok", "warning", "critical")
+
+
+def worst(statuses) -> str:
+    """The worst of ``ok``/``warning``/``critical`` (``unknown`` when there is none of them)."""
+    return max(statuses, key=HEALTH_ORDER.index, default="unknown")
+
+
+@dataclasses.dataclass
+class HealthItem:
+    """One sensor or component as the BMC reports it."""
+
+    kind: str        # temperature, fan, voltage, power, psu, memory, drive, processor, system, chassis, other
+    name: str
+    status: str      # ok, warning, critical, unknown
+    reading: float | None = None
+    units: str = ""
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class Health:
+    """A machine's hardware health: sensors and components, and the BMC's recent log entries
+    (``[{"time", "severity", "message"}]``, newest last)."""
+
+    items: list[HealthItem] = dataclasses.field(default_factory=list)
+    log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return worst(i.status for i in self.items)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "sensors": [dataclasses.asdict(i) for i in self.items], "log": self.log}
 
 
 class BMCDriver(abc.ABC):
@@ -110,6 +147,10 @@ class BMCDriver(abc.ABC):
     @abc.abstractmethod
     def inventory(self) -> Inventory:
         """Read CPUs, memory, disks, NICs, serial, vendor and model."""
+
+    def health(self) -> Health:
+        """Sensors, component status and recent log entries (optional capability)."""
+        raise BMCUnsupported(f"{self.name} driver reads no hardware health", address=self.address)
 
     def insert_virtual_media(self, url: str) -> None:
         """Attach an ISO by URL as a virtual CD (optional capability)."""

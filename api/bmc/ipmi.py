@@ -55,8 +55,10 @@ from api.bmc.base import (
     BMCError,
     BMCUnreachable,
     BMCUnsupported,
+    Health,
     Inventory,
 )
+from api.bmc.ipmi_health import read_health
 from api.bmc.sol import SolConsole
 
 try:  # imported lazily by the registry; fail with a typed error, not ImportError, at use
@@ -444,6 +446,11 @@ class IPMIDriver(BMCDriver):
             )
 
         return self._call("inventory", do)
+
+    def health(self) -> Health:
+        """The SDR's sensors and the newest SEL entries (reading every sensor takes a moment: twice the
+        usual time is allowed)."""
+        return self._call("health", read_health, timeout=2 * self.timeout)
 
     def open_console(self, on_output, on_closed) -> SolConsole:
         """The machine's serial console over IPMI Serial-over-LAN."""

@@ -47,12 +47,14 @@ class PowerTarget:
 
 @dataclasses.dataclass
 class PowerResult:
-    """What one poll found: ``power_state`` ("on"/"off") or a typed ``error``."""
+    """What one poll found: ``power_state`` ("on"/"off") or a typed ``error``; with
+    ``poll_power(read=...)``, ``value`` is what ``read`` returned instead."""
 
     machine_id: Any
     power_state: str | None
     error: BMCError | None
     elapsed: float  # seconds the BMC call took (or until it was given up)
+    value: Any = None
 
     @property
     def ok(self) -> bool:
@@ -60,13 +62,15 @@ class PowerResult:
 
 
 def _poll_one(target: PowerTarget, started: list[float | None], addresses: list[str | None],
-              index: int) -> tuple[str, float]:
+              index: int, read: Callable[[BMCDriver], Any] | None) -> tuple[Any, float]:
     t0 = time.monotonic()
     started[index] = t0
     driver = None
     try:
         driver = target.driver_factory()
         addresses[index] = getattr(driver, "address", None)
+        if read is not None:
+            return read(driver), time.monotonic() - t0
         state = driver.power_state()
         if state not in POWER_STATES:
             raise BMCError(f"driver returned power state {state!r}",
@@ -86,11 +90,14 @@ def _poll_one(target: PowerTarget, started: list[float | None], addresses: list[
 
 
 def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: float = 5.0,
-               on_result: Callable[[PowerResult], None] | None = None) -> list[PowerResult]:
+               on_result: Callable[[PowerResult], None] | None = None,
+               read: Callable[[BMCDriver], Any] | None = None) -> list[PowerResult]:
     """Poll every target's power state; see the module docstring for guarantees.
 
     ``on_result`` (optional) is called from the calling thread as each result
     arrives, e.g. to stream metrics; the full list is returned at the end.
+    ``read(driver)`` (optional) reads something else than the power state, with the
+    same bounds (e.g. ``BMCDriver.health``); its answer is the result's ``value``.
     """
     items: Sequence[PowerTarget] = list(targets)
     if not items:
@@ -105,7 +112,7 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                                  thread_name_prefix="power-sync")
     abandoned = threading.Event()
     try:
-        futures = {pool.submit(_poll_one, t, started, addresses, i): i
+        futures = {pool.submit(_poll_one, t, started, addresses, i, read): i
                    for i, t in enumerate(items)}
         pending = set(futures)
 
@@ -127,8 +134,9 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                 t = items[i]
                 exc = f.exception()
                 if exc is None:
-                    state, elapsed = f.result()
-                    record(i, PowerResult(t.machine_id, state, None, elapsed))
+                    value, elapsed = f.result()
+                    record(i, PowerResult(t.machine_id, None if read else value, None, elapsed,
+                                          value if read else None))
                 else:
                     elapsed = time.monotonic() - (started[i] or time.monotonic())
                     err = exc if isinstance(exc, BMCError) else BMCError(str(exc))
@@ -142,7 +150,8 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                     abandoned.set()
                     record(i, PowerResult(
                         items[i].machine_id, None,
-                        BMCUnreachable(f"power status: no answer within {timeout:g}s",
+                        BMCUnreachable(f"{'power status' if read is None else 'BMC read'}: no answer within "
+                                       f"{timeout:g}s",
                                        address=addresses[i]),
                         now - t0))
     finally:

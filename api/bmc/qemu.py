@@ -22,7 +22,10 @@ Options (``machine.bmc.options``):
 ``state_dir``   where state lives (default ``~/.cache/ingot/qemu``; the engine fills in ``$INGOT_QEMU_STATE_DIR``)
 ``disk``        raw disk image file (default ``<state_dir>/<name>.img``, created sparse if missing)
 ``disk_size_mib`` size of a newly created disk (default 256)
+``disk_count``  how many disks (default 1); the others are ``<state_dir>/<name>-<n>.img``, same size
 ``disk_bus``    ``virtio`` (default), ``ide`` or ``nvme``
+``boot_mode``   ``bios`` (default: SeaBIOS) or ``uefi`` (OVMF, Debian package ``ovmf``, with the VM's
+                own NVRAM in ``<state_dir>/<name>.vars.fd``, like a server's)
 ``mac``         NIC MAC (default derived from the name, 52:54:00:xx:xx:xx)
 ``nic_model``   ``virtio-net-pci`` (default) or ``e1000``
 ``memory``      MiB (default 512); ``cpus`` (default 1)
@@ -63,6 +66,8 @@ GUEST_INGOT_IP = "10.0.2.100"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch
 _MAC_RE = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _BOOT_LETTER = {"pxe": "n", "disk": "c", "cdrom": "d"}
+OVMF_CODE = ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd")
+OVMF_VARS = ("/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd")
 CONSOLE_HISTORY = 16 * 1024   # bytes of the serial log a new console starts with
 
 
@@ -105,7 +110,12 @@ class QemuDriver(BMCDriver):
         self.state_dir = Path(o.get("state_dir") or default_state_dir())
         self.disk = Path(o.get("disk") or self.state_dir / f"{address}.img")
         self.disk_size_mib = int(o.get("disk_size_mib", 256))
+        self.disks = [self.disk] + [self.state_dir / f"{address}-{n}.img"
+                                    for n in range(1, max(1, int(o.get("disk_count", 1))))]
         self.disk_bus = o.get("disk_bus", "virtio")
+        self.boot_mode = o.get("boot_mode", "bios")
+        if self.boot_mode not in ("bios", "uefi"):
+            raise BMCError(f"invalid boot_mode {self.boot_mode!r} (bios or uefi)", address=address)
         self.mac = str(o.get("mac") or mac_for(address)).lower()
         if not _MAC_RE.fullmatch(self.mac):
             raise BMCError(f"invalid MAC {self.mac!r}", address=address)
@@ -254,20 +264,23 @@ class QemuDriver(BMCDriver):
         with self._locked() as state:
             self._power_off(state)
         for suffix in (".json", ".serial.log", ".serial.log.1", ".serial.sock", ".qemu.log", ".qmp", ".pid",
-                       ".lock"):
+                       ".lock", ".vars.fd"):
             self._path(suffix).unlink(missing_ok=True)
         if remove_disk:
-            self.disk.unlink(missing_ok=True)
+            for disk in self.disks:
+                disk.unlink(missing_ok=True)
 
     def inventory(self) -> Inventory:
-        size = self.disk.stat().st_size if self.disk.exists() else self.disk_size_mib * 1024 * 1024
-        bus = {"virtio": "vda", "ide": "sda", "nvme": "nvme0n1"}.get(self.disk_bus, "vda")
+        disks = []
+        for n, disk in enumerate(self.disks):
+            size = disk.stat().st_size if disk.exists() else self.disk_size_mib * 1024 * 1024
+            name = {"virtio": f"vd{chr(97 + n)}", "ide": f"sd{chr(97 + n)}", "nvme": f"nvme{n}n1"}[self.disk_bus]
+            disks.append({"name": name, "size_gb": round(size / 1e9, 3), "size_bytes": size, "type": self.disk_bus,
+                          "path": str(disk)})
         return Inventory(
-            cpus=self.cpus, memory_mib=self.memory,
-            disks=[{"name": bus, "size_gb": round(size / 1e9, 3), "size_bytes": size, "type": self.disk_bus,
-                    "path": str(self.disk)}],
+            cpus=self.cpus, memory_mib=self.memory, disks=disks,
             nics=[{"mac": self.mac, "name": "net0", "model": self.nic_model}],
-            serial=self.address, vendor="QEMU", model="Standard PC (i440FX + PIIX, 1996)")
+            serial=self.address, vendor="QEMU", model="Standard PC (i440FX + PIIX, 1996)", boot_mode=self.boot_mode)
 
     # ------------------------------------------------------------------ internals
     def command(self, boot_order: str, boot_once: str | None) -> list[str]:
@@ -284,12 +297,14 @@ class QemuDriver(BMCDriver):
         netdev = "user,id=n0,restrict=on," + "".join(
             f"guestfwd=tcp:{guest}-cmd:{socat} - TCP:{host}," for guest, host in forwards.items()
         ) + f"bootfile={bootfile.replace(',', ',,')}"
-        disk = str(self.disk).replace(",", ",,")
-        if self.disk_bus == "nvme":
-            drive = ["-drive", f"file={disk},format=raw,if=none,id=d0",
-                     "-device", f"nvme,drive=d0,serial={self.address[:20]}"]
-        else:
-            drive = ["-drive", f"file={disk},format=raw,if={self.disk_bus}"]
+        drive = []
+        for n, path in enumerate(self.disks):
+            disk = str(path).replace(",", ",,")
+            if self.disk_bus == "nvme":
+                drive += ["-drive", f"file={disk},format=raw,if=none,id=d{n}",
+                          "-device", f"nvme,drive=d{n},serial={self.address[:18]}-{n}"]
+            else:
+                drive += ["-drive", f"file={disk},format=raw,if={self.disk_bus}"]
         boot = f"order={boot_order}" + (f",once={boot_once}" if boot_once else "")
         accel = "kvm" if self.accel == "kvm" else "tcg"
         return [
@@ -302,18 +317,36 @@ class QemuDriver(BMCDriver):
             "-serial", "chardev:serial0",
             "-qmp", f"unix:{self._path('.qmp')},server=on,wait=off",
             "-netdev", netdev, "-device", f"{self.nic_model},netdev=n0,mac={self.mac}",
-            *drive, "-boot", boot,
+            *drive, "-boot", boot, *self._firmware(),
             "-daemonize", "-pidfile", str(self._path(".pid")),
             *self.extra_args,
         ]
 
+    def _firmware(self) -> list[str]:
+        """SeaBIOS (QEMU's default) or OVMF with this VM's NVRAM; OVMF's own PXE and HTTP boot are off,
+        so a network boot is iPXE's (from the NIC's ROM) and an iPXE ``exit`` falls through to the disk."""
+        if self.boot_mode != "uefi":
+            return []
+        code = next((c for c in OVMF_CODE if os.path.exists(c)), None)
+        template = next((v for v in OVMF_VARS if os.path.exists(v)), None)
+        if code is None or template is None:
+            raise BMCError("OVMF not found (apt-get install ovmf)", address=self.address)
+        nvram = self._path(".vars.fd")
+        if not nvram.exists() or nvram.stat().st_size != os.path.getsize(template):
+            shutil.copyfile(template, nvram)
+        return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+                "-drive", f"if=pflash,format=raw,unit=1,file={str(nvram).replace(',', ',,')}",
+                *[arg for knob in ("IPv4PXESupport", "IPv6PXESupport")
+                  for arg in ("-fw_cfg", f"name=opt/org.tianocore/{knob},string=n")]]
+
     def _power_on(self, state: dict) -> None:
         if self._running_pid(state):
             return
-        if not self.disk.exists():
-            self.disk.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.disk, "wb") as fh:
-                fh.truncate(self.disk_size_mib * 1024 * 1024)
+        for disk in self.disks:
+            if not disk.exists():
+                disk.parent.mkdir(parents=True, exist_ok=True)
+                with open(disk, "wb") as fh:
+                    fh.truncate(self.disk_size_mib * 1024 * 1024)
         persistent = state.get("boot_persistent", "pxe")
         once = state.get("boot_once")
         # network first falls through to disk (an iPXE "exit" boots the disk); disk first

@@ -40,8 +40,10 @@ from api.bmc.base import (
     BMCError,
     BMCUnreachable,
     BMCUnsupported,
+    Health,
     Inventory,
 )
+from api.bmc.redfish_health import read_health
 from api.bmc.sol import SolConsole
 from api.bmc.ssh_console import SshConsole
 
@@ -386,6 +388,9 @@ class RedfishDriver(BMCDriver):
             if target is None:
                 raise BMCUnsupported(f"Redfish boot device {device}: BMC allows only "
                                      f"{allowed}", address=self.address)
+            # the machine's boot mode, where the BMC has the setting (UEFI servers boot iPXE's EFI build)
+            mode = {"uefi": "UEFI", "bios": "Legacy"}.get(str(self.options.get("boot_mode") or ""))
+            extra = {"mode": sushy.BootSourceOverrideMode(mode)} if mode and "BootSourceOverrideMode" in boot else {}
             enabled_allowed = boot.get("BootSourceOverrideEnabled@Redfish.AllowableValues")
             if persistent:
                 enabled = "Continuous"
@@ -397,7 +402,7 @@ class RedfishDriver(BMCDriver):
             try:
                 system.set_system_boot_options(
                     target=sushy.BootSource(target),
-                    enabled=sushy.BootSourceOverrideEnabled(enabled))
+                    enabled=sushy.BootSourceOverrideEnabled(enabled), **extra)
             except sushy_exc.BadRequestError:
                 if enabled != "Once":
                     raise
@@ -406,7 +411,7 @@ class RedfishDriver(BMCDriver):
                          self.address)
                 system.set_system_boot_options(
                     target=sushy.BootSource(target),
-                    enabled=sushy.BootSourceOverrideEnabled.CONTINUOUS)
+                    enabled=sushy.BootSourceOverrideEnabled.CONTINUOUS, **extra)
 
         self._call(f"set boot device {device}", do)
 
@@ -464,9 +469,11 @@ class RedfishDriver(BMCDriver):
             value = doc.get(name)
             return value.strip() if isinstance(value, str) and value.strip() else None
 
+        mode = ((doc.get("Boot") or {}).get("BootSourceOverrideMode") or "").lower()
         return Inventory(cpus=int(cpus) if cpus is not None else None, memory_mib=memory_mib,
                          disks=disks, nics=nics, serial=text("SerialNumber"),
-                         vendor=text("Manufacturer"), model=text("Model"))
+                         vendor=text("Manufacturer"), model=text("Model"),
+                         boot_mode={"uefi": "uefi", "legacy": "bios"}.get(mode))
 
     def _disks(self, doc: dict[str, Any], get: Callable[[str], Any]) -> list[dict[str, Any]]:
         """Drives from SimpleStorage, else Storage; a broken storage subtree is
@@ -498,6 +505,23 @@ class RedfishDriver(BMCDriver):
                 sushy_exc.BadRequestError) as exc:
             LOG.warning("BMC %s: storage inventory unavailable: %s", self.address, exc)
         return disks
+
+    # -- health ---------------------------------------------------------------------
+
+    def health(self) -> Health:
+        def do(conn: _Connection) -> Health:
+            get = conn.root._conn.get
+
+            def fetch(path: str) -> dict | None:
+                try:
+                    return get(path).json() if path else None
+                except (sushy_exc.ResourceNotFoundError, sushy_exc.BadRequestError, sushy_exc.ServerSideError,
+                        ValueError):
+                    return None   # a part this BMC does not offer, or cannot serve now
+
+            return read_health(fetch, get(self._system_path(conn)).json())
+
+        return self._call("health", do)
 
     # -- virtual media --------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from api.bmc.base import BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Inventory
+from api.bmc.base import BMCDriver, BMCError, BMCUnreachable, BMCUnsupported, Health, HealthItem, Inventory
 from api.bmc.console import EchoConsole
 
 SPEC_KEYS = ("mac", "cpus", "memory_mib", "disks", "nics")
@@ -56,6 +56,17 @@ class SimDriver(BMCDriver):
         nics = h.get("nics") or ([{"mac": h["mac"], "name": "eth0"}] if h.get("mac") else [])
         return Inventory(cpus=h.get("cpus"), memory_mib=h.get("memory_mib"), disks=h.get("disks") or [],
                          nics=nics, serial=f"SIM-{self.address}", vendor="Ingot", model="Simulated host")
+
+    def health(self) -> Health:
+        """The simulated host's sensors, judged as a BMC would (CPU 80/90 °C, fan 1000/500 RPM)."""
+        s = self._call("GET", "/health", declare=False)["sensors"]
+        temp, rpm = float(s.get("cpu_temp", 45)), float(s.get("fan_rpm", 3000))
+        return Health(items=[
+            HealthItem("temperature", "CPU Temp", "critical" if temp >= 90 else "warning" if temp >= 80 else "ok",
+                       temp, "Cel"),
+            HealthItem("fan", "System Fan", "critical" if rpm <= 500 else "warning" if rpm <= 1000 else "ok", rpm,
+                       "RPM"),
+            HealthItem("psu", "PSU 1", "ok" if s.get("psu", "ok") == "ok" else "critical", detail=str(s.get("psu")))])
 
     def open_console(self, on_output, on_closed) -> EchoConsole:
         """A simulated console: a login prompt that echoes."""

@@ -41,7 +41,9 @@ log = logging.getLogger("ingot.simlab")
 
 FAILURES = ("power_stuck", "never_boots", "installer_fails", "installer_hangs", "no_phone_home",
             "wipe_fails", "wipe_hangs")
-SPEC = ("mac", "cpus", "memory_mib", "disks", "nics", "fail", "delay", "bmc_delay")
+SPEC = ("mac", "cpus", "memory_mib", "disks", "nics", "fail", "delay", "bmc_delay", "sensors")
+# what a simulated host's sensors read unless a test says otherwise (PUT /hosts/<name> {"sensors": {...}})
+SENSORS = {"cpu_temp": 45, "fan_rpm": 3000, "psu": "ok"}
 CHAIN_DEPTH = 4
 SERVICE_RETRIES = 10  # ~12 s of 5xx/refused before a callback counts as failed
 HTTP_TIMEOUT = 10
@@ -67,6 +69,7 @@ class SimHost:
     memory_mib: int = 8192
     disks: list = dataclasses.field(default_factory=lambda: [{"name": "sda", "size_gb": 240, "type": "SSD"}])
     nics: list = dataclasses.field(default_factory=list)
+    sensors: dict = dataclasses.field(default_factory=lambda: dict(SENSORS))
     generation: int = 0                 # bumps on every power change: stale boots stop
     booting: str | None = None          # what the current boot started from (pxe or disk); resume() redoes it
     # the iPXE script a network boot is running (its installer or agent, with that boot's one-time
@@ -176,7 +179,9 @@ class SimLab:
             if h is None:
                 h = self.hosts[name] = SimHost(name=name)
             for key, value in (spec or {}).items():
-                if key in SPEC and key != "fail" and value is not None:
+                if key == "sensors" and isinstance(value, dict):
+                    h.sensors = {**h.sensors, **value}
+                elif key in SPEC and key != "fail" and value is not None:
                     setattr(h, key, value.lower() if key == "mac" else value)
             return h
 
@@ -413,6 +418,26 @@ class SimLab:
         self._post_json(h.disk_phone_home_url or f"{h.disk_metadata_url}/phone-home", {"instance_id": h.name})
         with self.lock:
             h.disk_booted = True
+        self._user_state(h, gen, h.disk_metadata_url)
+
+    def _user_state(self, h: SimHost, gen: int, metadata: str) -> None:
+        """Like cloud-init's end: "running", then "failed" when the user data has a line ``exit N``
+        (N > 0), else "succeeded"."""
+        doc = self._get(f"{metadata}/metadata").json()
+        url = doc.get("user_state_url")
+        if not url:
+            return
+        self._post_json(url, {"state": "running", "code": 2000, "message": "running the user data"})
+        if not self._sleep(h, gen, self._delay(h)):
+            return
+        userdata = self._get(f"{metadata}/userdata").text
+        failing = re.search(r"^\s*exit\s+([1-9]\d*)\s*$", userdata, re.MULTILINE)
+        if failing:
+            self._note(h, f"user data fails (exit {failing.group(1)})")
+            self._post_json(url, {"state": "failed", "code": 2002,
+                                  "message": f"user data exited with status {failing.group(1)}"})
+        else:
+            self._post_json(url, {"state": "succeeded", "code": 2001, "message": "user data finished"})
 
     def _request(self, method: str, url: str, **kw) -> requests.Response:
         """Like a real host's tools (cloud-init retries phone-home, iPXE
@@ -472,6 +497,10 @@ def create_lab_app(lab: SimLab) -> Flask:
         if "delay" in spec:
             h.delay = None if spec["delay"] is None else float(spec["delay"])
         return jsonify(h.public())
+
+    @app.get("/hosts/<name>/health")
+    def get_health(name):
+        return jsonify({"sensors": lab.host(name).sensors})
 
     @app.get("/hosts/<name>/power")
     def get_power(name):

@@ -8,7 +8,9 @@ What the rendered file does (see docs/dnsmasq.md):
   Ingot's; a machine's first NIC gets a static lease on its device's private
   IPv4 address when it has a device, otherwise an address from the operator's
   ``--dhcp-range``;
-- a PXE ROM (BIOS or UEFI) that is not iPXE yet gets an iPXE binary over TFTP;
+- a PXE ROM that is not iPXE yet gets the iPXE binary for its architecture over TFTP, by the
+  client architecture it announces (DHCP option 93): BIOS ``undionly.kpxe``, x86-64 UEFI
+  ``ipxe.efi`` (or ``snponly.efi``), arm64 UEFI ``ipxe-arm64.efi``;
 - iPXE on a known machine chains to the machine's own script URL
   (``/metal/v1/boot/ipxe/<boot token>``), and iPXE on an unknown host chains
   to ``/metal/v1/boot/ipxe?mac=${net0/mac}`` (``&metro=<code>`` with
@@ -47,7 +49,8 @@ class DnsmasqOptions:
     interface: str | None = None
     tftp_root: str = "/srv/tftp"
     bios_loader: str = "undionly.kpxe"
-    efi_loader: str = "ipxe.efi"
+    efi_loader: str = "ipxe.efi"            # x86-64 UEFI (Debian's ipxe package: ipxe.efi, snponly.efi)
+    arm64_efi_loader: str = "ipxe-arm64.efi"
     lease_time: str = "12h"
     metro: str | None = None                # only machines of this metro (code)
     static_leases: bool = True              # devices' private IPv4 as static leases
@@ -77,7 +80,7 @@ def _validate(opts: DnsmasqOptions) -> None:
             raise DnsmasqError(f"dhcp-range {r!r}: only letters, digits and , . : _ - are allowed")
     if opts.interface and not _IFACE_OK.fullmatch(opts.interface):
         raise DnsmasqError(f"interface {opts.interface!r} is not an interface name")
-    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.lease_time) + (
+    for value in (opts.tftp_root, opts.bios_loader, opts.efi_loader, opts.arm64_efi_loader, opts.lease_time) + (
             (opts.lease_hook,) if opts.lease_hook is not None else ()):
         if not value or any(c in value for c in ",#\n\r"):
             raise DnsmasqError(f"{value!r}: must be non-empty, without commas, '#' or newlines")
@@ -153,14 +156,17 @@ def render(session: Session, opts: DnsmasqOptions) -> str:
 
     out += [
         "",
-        "# first stage: PXE ROMs that are not iPXE yet get iPXE over TFTP",
+        "# first stage: PXE ROMs that are not iPXE yet get iPXE over TFTP, the build for the client",
+        "# architecture they announce (option 93): 0 BIOS, 7 and 9 x86-64 UEFI, 11 arm64 UEFI",
         "enable-tftp",
         f"tftp-root={opts.tftp_root}",
         "dhcp-match=set:ipxe,175",
         "dhcp-match=set:efi-x86_64,option:client-arch,7",
         "dhcp-match=set:efi-x86_64,option:client-arch,9",
+        "dhcp-match=set:efi-arm64,option:client-arch,11",
         f"dhcp-boot=tag:!ipxe,tag:efi-x86_64,{opts.efi_loader}",
-        f"dhcp-boot=tag:!ipxe,tag:!efi-x86_64,{opts.bios_loader}",
+        f"dhcp-boot=tag:!ipxe,tag:efi-arm64,{opts.arm64_efi_loader}",
+        f"dhcp-boot=tag:!ipxe,tag:!efi-x86_64,tag:!efi-arm64,{opts.bios_loader}",
         "",
         "# second stage: iPXE of a host Ingot does not know asks by MAC (Ingot logs an event, or,",
         "# where the metro discovers unknown MACs, inspects the host)",
@@ -252,15 +258,18 @@ def write_atomically(path: str, text: str, mode: int = 0o640) -> None:
 @click.option("--tftp-root", default="/srv/tftp", show_default=True,
               help="Directory holding the iPXE binaries (Debian package ipxe: /usr/lib/ipxe).")
 @click.option("--bios-loader", default="undionly.kpxe", show_default=True)
-@click.option("--efi-loader", default="ipxe.efi", show_default=True)
+@click.option("--efi-loader", default="ipxe.efi", show_default=True,
+              help="iPXE for x86-64 UEFI clients (ipxe.efi, or snponly.efi to use the firmware's NIC driver).")
+@click.option("--arm64-efi-loader", default="ipxe-arm64.efi", show_default=True,
+              help="iPXE for arm64 UEFI clients (built from ipxe.org's bin-arm64-efi/).")
 @click.option("--lease-time", default="12h", show_default=True)
 @click.option("--metro", default=None, help="Only the machines and pools of this metro (code).")
 @click.option("--no-static-leases", is_flag=True, help="Do not give devices' private addresses as static leases.")
 @click.option("--lease-hook", type=click.Path(dir_okay=False), default=None,
               help="Write the metro's DHCP lease hook (BMC discovery) to FILE and run it on every lease "
                    "(needs --metro, with BMC discovery on).")
-def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, lease_time,
-                   metro, no_static_leases, lease_hook):
+def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loader, efi_loader, arm64_efi_loader,
+                   lease_time, metro, no_static_leases, lease_hook):
     """Render dnsmasq's DHCP/TFTP/iPXE config from the inventory.
 
     To standard output unless --output is given.
@@ -268,8 +277,8 @@ def dnsmasq_config(output, ipxe_url, dhcp_ranges, interface, tftp_root, bios_loa
     settings = Settings.from_env()
     opts = DnsmasqOptions(ipxe_base_url=(ipxe_url or settings.external_url or "").rstrip("/"),
                           dhcp_ranges=list(dhcp_ranges), interface=interface, tftp_root=tftp_root,
-                          bios_loader=bios_loader, efi_loader=efi_loader, lease_time=lease_time, metro=metro,
-                          static_leases=not no_static_leases,
+                          bios_loader=bios_loader, efi_loader=efi_loader, arm64_efi_loader=arm64_efi_loader,
+                          lease_time=lease_time, metro=metro, static_leases=not no_static_leases,
                           lease_hook=os.path.abspath(lease_hook) if lease_hook else None)
     try:
         database = open_existing(settings.resolved_database_url, settings.where())

@@ -1,8 +1,9 @@
 """A tiny OS image that really boots: Ingot's end-to-end test tenant OS.
 
 The image is a raw disk with an MBR (syslinux's ``mbr.bin``) and one bootable
-FAT16 partition (label ``INGOTOS``, starting at 1 MiB) holding SYSLINUX, the
-same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
+FAT16 partition (label ``INGOTOS``, starting at 1 MiB) holding SYSLINUX (BIOS),
+systemd-boot as ``/EFI/BOOT/BOOTX64.EFI`` (UEFI: the same disk boots under both),
+the same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
 (``api/boot/ramdisk/os-init.sh``) plays a freshly installed OS on first boot:
 
 1. finds its metadata URL in Ingot's config drive (the 4 KiB block at the start
@@ -13,6 +14,11 @@ same Debian kernel as the deploy ramdisk, and a busybox initramfs whose /init
    from the disk file with mtools (:func:`read_file`), no mount needed;
 4. ``POST <metadata>/phone-home`` (once per metadata URL) and stays up.
 
+Its ``tar.gz`` variant is the same OS as a root filesystem archive (``/boot/vmlinuz``,
+``/boot/initrd.gz``, ``/etc``, ``/root``), for storage layouts: the deploy agent extracts it
+into the root filesystem it made and installs the boot loader; the OS then finds its root
+by ``root=UUID=`` (assembling RAID arrays with the ``mdadm`` its initramfs carries).
+
 Built entirely without root or loop mounts: ``mkfs.fat --offset``, mtools
 ``mcopy`` and ``syslinux --offset --install`` operate on the image file.
 :func:`image` is its command group, wired as ``ingot admin image build-tiny-os``.
@@ -22,18 +28,21 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import io
 import json
 import lzma
 import os
 import shutil
 import struct
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Sequence
 
 import click
 
 from api.boot.ramdisk.build import (
+    LAYOUT_MODULES,
     VM_MODULES,
     RamdiskBuildError,
     _run,
@@ -43,15 +52,20 @@ from api.boot.ramdisk.build import (
     cache_dir,
     fetch_busybox,
     fetch_kernel,
+    package_tree,
+    tool_files,
 )
+from api.boot.ramdisk.tools import OS_TOOLS
 
 HERE = Path(__file__).resolve().parent / "ramdisk"
-IMAGE_FORMAT = "1"
+IMAGE_FORMAT = "2"
 SECTOR = 512
 PART_START = 2048                  # sectors: the partition starts at 1 MiB
 DEFAULT_SIZE_MIB = 24
 FS_LABEL = "INGOTOS"
-MODULES = VM_MODULES + ("fat", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859_1")
+MODULES = tuple(dict.fromkeys(VM_MODULES + LAYOUT_MODULES + ("fat", "nls_utf8")))
+SYSTEMD_BOOT = ("systemd-boot-efi", "usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+ARCHIVE_FORMAT = "tar.gz"        # the root filesystem archive variant
 SYSLINUX_MBR = ("/usr/lib/syslinux/mbr/mbr.bin", "/usr/lib/SYSLINUX/mbr.bin")
 
 SYSLINUX_CFG = """\
@@ -63,6 +77,13 @@ LABEL ingot
   KERNEL /vmlinuz
   INITRD /initrd.gz
   APPEND console=tty0 console=ttyS0,115200 quiet
+"""
+LOADER_CONF = "default ingot.conf\ntimeout 0\n"
+LOADER_ENTRY = """\
+title Ingot test OS
+linux /vmlinuz
+initrd /initrd.gz
+options console=tty0 console=ttyS0,115200 quiet
 """
 
 
@@ -153,20 +174,24 @@ def _inputs_tag(kernel_version: str, busybox: Path, size_mib: int) -> str:
         h.update(name.encode())
     for f in ("os-init.sh", "lib.sh", "udhcpc.sh"):
         h.update(hashlib.sha256((HERE / f).read_bytes()).digest())
+    h.update((LOADER_CONF + LOADER_ENTRY + repr(OS_TOOLS)).encode())
     return h.hexdigest()[:12]
 
 
-def _build_raw(path: Path, kernel, busybox: Path, size_mib: int, workdir: Path) -> None:
+def _build_raw(path: Path, archive: Path, kernel, busybox: Path, size_mib: int, workdir: Path) -> None:
     for tool in ("mkfs.fat", "mcopy", "mmd", "syslinux"):
         if not shutil.which(tool):
             raise TestImageError(f"{tool} not found; apt-get install dosfstools mtools syslinux syslinux-common")
     initrd = workdir / "initrd.gz"
     files = [("init", (HERE / "os-init.sh").read_bytes(), 0o755),
              ("lib/ingot/lib.sh", (HERE / "lib.sh").read_bytes(), 0o644),
-             ("lib/ingot/udhcpc.sh", (HERE / "udhcpc.sh").read_bytes(), 0o755)]
+             ("lib/ingot/udhcpc.sh", (HERE / "udhcpc.sh").read_bytes(), 0o755)] + tool_files(OS_TOOLS)
     build_initramfs(initrd, kernel=kernel, busybox=busybox, files=files, modules=MODULES)
     cfg = workdir / "syslinux.cfg"
     cfg.write_text(SYSLINUX_CFG)
+    (workdir / "loader.conf").write_text(LOADER_CONF)
+    (workdir / "ingot.conf").write_text(LOADER_ENTRY)
+    efi = package_tree(SYSTEMD_BOOT[0]) / SYSTEMD_BOOT[1]
 
     sectors = size_mib * 1024 * 1024 // SECTOR
     part_kib = (sectors - PART_START) * SECTOR // 1024
@@ -180,8 +205,32 @@ def _build_raw(path: Path, kernel, busybox: Path, size_mib: int, workdir: Path) 
     _run(["mcopy", "-i", img, str(kernel.vmlinuz), "::/vmlinuz"], env=env)
     _run(["mcopy", "-i", img, str(initrd), "::/initrd.gz"], env=env)
     _run(["mcopy", "-i", img, str(cfg), "::/syslinux.cfg"], env=env)
-    _run(["mmd", "-i", img, "::/root", "::/root/.ssh", "::/ingot"], env=env)
+    _run(["mmd", "-i", img, "::/root", "::/root/.ssh", "::/ingot", "::/EFI", "::/EFI/BOOT", "::/loader",
+          "::/loader/entries"], env=env)
+    _run(["mcopy", "-i", img, str(efi), "::/EFI/BOOT/BOOTX64.EFI"], env=env)
+    _run(["mcopy", "-i", img, str(workdir / "loader.conf"), "::/loader/loader.conf"], env=env)
+    _run(["mcopy", "-i", img, str(workdir / "ingot.conf"), "::/loader/entries/ingot.conf"], env=env)
     _run(["syslinux", "--offset", str(PART_START * SECTOR), "--install", str(path)])
+    _build_archive(archive, kernel.vmlinuz, initrd)
+
+
+def _build_archive(target: Path, vmlinuz: Path, initrd: Path) -> None:
+    """The same OS as a root filesystem archive: what a storage layout's root filesystem receives."""
+    def entry(name: str, kind: bytes = tarfile.DIRTYPE, size: int = 0, mode: int = 0o755) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type, info.size, info.mode, info.mtime = kind, size, mode, 0
+        return info
+
+    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for d in ("boot", "etc", "etc/ingot", "ingot", "root"):
+            tar.addfile(entry(d))
+        tar.addfile(entry("root/.ssh", mode=0o700))
+        for name, src in (("boot/vmlinuz", vmlinuz), ("boot/initrd.gz", initrd)):
+            with open(src, "rb") as fh:
+                tar.addfile(entry(name, tarfile.REGTYPE, src.stat().st_size, 0o644), fh)
+        release = b'NAME="Ingot test OS"\nID=ingot-test-os\n'
+        tar.addfile(entry("etc/os-release", tarfile.REGTYPE, len(release), 0o644), io.BytesIO(release))
 
 
 def build_tiny_os_image(output: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
@@ -204,6 +253,7 @@ def _build_tiny_os_image(root: Path, output, formats, size_mib: int, force: bool
     tag = _inputs_tag(kernel.version, busybox, size_mib)
     base = root / f"ingot-test-os-{kernel.version}-{tag}"
     raw = base.with_name(base.name + ".img")
+    archive = base.with_name(base.name + "." + ARCHIVE_FORMAT)
     manifest = base.with_name(base.name + ".json")
     data = json.loads(manifest.read_text()) if manifest.exists() and raw.exists() and not force else None
     if data is None:
@@ -212,12 +262,13 @@ def _build_tiny_os_image(root: Path, output, formats, size_mib: int, force: bool
         work.mkdir()
         try:
             tmp = raw.with_name(raw.name + ".tmp")
-            _build_raw(tmp, kernel, busybox, size_mib, work)
+            _build_raw(tmp, archive, kernel, busybox, size_mib, work)
             tmp.rename(raw)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         data = {"kernel_version": kernel.version, "path": str(raw), "sha256": _sha256(raw),
-                "size": raw.stat().st_size, "variants": {}}
+                "size": raw.stat().st_size, "variants": {ARCHIVE_FORMAT: {
+                    "path": str(archive), "sha256": _sha256(archive), "size": archive.stat().st_size}}}
     for fmt in formats:
         if fmt in data["variants"] and Path(data["variants"][fmt]["path"]).exists():
             continue
@@ -230,7 +281,7 @@ def _build_tiny_os_image(root: Path, output, formats, size_mib: int, force: bool
             with open(raw, "rb") as src, lzma.open(target, "wb", preset=6) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         else:
-            raise TestImageError(f"unknown image format {fmt!r} (gz, xz)")
+            raise TestImageError(f"unknown image format {fmt!r} (gz, xz, {ARCHIVE_FORMAT})")
         data["variants"][fmt] = {"path": str(target), "sha256": _sha256(target), "size": target.stat().st_size}
     manifest.write_text(json.dumps(data, indent=2) + "\n")
     result = TinyOsImage(data["kernel_version"], Path(data["path"]), data["sha256"], data["size"],

@@ -86,6 +86,8 @@ class Settings:
     power_sync_concurrency: int = 100  # BMC calls in flight at once
     power_sync_timeout: float = 5.0    # seconds each BMC has (at most bmc_timeout): 1,000 dead BMCs, 100 at
                                        # a time, 5.5 s each, take less than one 60 s interval
+    health_sync_interval: float = 300.0  # seconds between hardware health reads of one machine; 0: off
+    health_critical_action: str = ""     # "maintenance": a free machine whose health turns critical leaves the pool
     # `ingot worker` (its command-line options win)
     worker_threads: int = 8           # steps run in parallel
     worker_name: str = ""             # name in leases and logs (default host:pid:random)

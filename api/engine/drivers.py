@@ -49,9 +49,10 @@ def machine_options(machine: Machine) -> dict[str, Any]:
 
 
 def driver_for(machine: Machine, box: SecretBox, settings: Settings) -> BMCDriver:
-    """The BMC driver of ``machine`` (its password decrypted)."""
+    """The BMC driver of ``machine`` (its password decrypted, its boot mode in the options)."""
     return build_driver(settings, machine.bmc_driver, machine.bmc_address, machine.bmc_username,
-                        box.decrypt(machine.bmc_password_enc), machine_options(machine))
+                        box.decrypt(machine.bmc_password_enc),
+                        {**machine_options(machine), "boot_mode": machine.boot_mode or "bios"})
 
 
 def network_driver(kind: str, endpoint, box: SecretBox, settings: Settings) -> SwitchDriver | RouterDriver:

@@ -50,6 +50,8 @@ def plan_mismatches(plan: Plan, facts: dict) -> list[str]:
 def store_facts(session: Session, m: Machine, facts: dict) -> None:
     """Keep ``facts`` on the machine and add the NICs it reports that no machine has yet."""
     m.facts = facts
+    if facts.get("boot_mode") in ("bios", "uefi"):
+        m.boot_mode = facts["boot_mode"]   # the BMC knows how the machine boots; an operator may still change it
     known = {n.mac for n in m.nics}
     for i, nic in enumerate(facts.get("nics") or []):
         mac = normalize_mac(nic.get("mac") or "")

@@ -47,7 +47,8 @@ def _plan_provision(m: Machine | None, d: Device | None, args: dict) -> list[str
 
 
 def _plan_reinstall(m: Machine | None, d: Device | None, args: dict) -> list[str]:
-    wipe = [] if args.get("deprovision_fast") or args.get("preserve_data") else WIPE
+    # the wipe first unless deprovision_fast; with preserve_data it wipes only the OS's filesystems
+    wipe = [] if args.get("deprovision_fast") else WIPE
     steps = install_steps(d)
     return ["power_off", *wipe, *steps[1:], "finish"]
 
@@ -234,8 +235,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in [
     Operation("provision", "Image a newly allocated machine for its device.", _plan_provision,
               _provisioned, _provision_failed, machine_event="provision",
               device_event_on_begin="provision", percentages=True),
-    Operation("reinstall", "Image the device's machine again (wiping first unless preserve_data or "
-              "deprovision_fast).", _plan_reinstall, _provisioned, _provision_failed, machine_event="reinstall",
+    Operation("reinstall", "Image the device's machine again (wiping first unless deprovision_fast; "
+              "with preserve_data only the OS's filesystems are wiped and rewritten).", _plan_reinstall,
+              _provisioned, _provision_failed, machine_event="reinstall",
               device_event="reinstall", percentages=True),
     Operation("deprovision", "Power off, wipe (unless deprovision_fast) and return the machine to the pool.",
               _plan_deprovision, _released, _release_failed, machine_event="deprovision",

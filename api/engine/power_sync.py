@@ -112,14 +112,14 @@ class SyncReport:
         return dataclasses.asdict(self)
 
 
-_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+_LOCAL_LOCKS: dict[tuple[str, int], threading.Lock] = {}
 _LOCAL_GUARD = threading.Lock()
-_BY_WORKER: "weakref.WeakKeyDictionary[Any, PowerSync]" = weakref.WeakKeyDictionary()
+_BY_WORKER: "dict[type, weakref.WeakKeyDictionary[Any, PowerSync]]" = {}
 
 
-def _local_lock(db: Database) -> threading.Lock:
+def _local_lock(db: Database, key: int) -> threading.Lock:
     with _LOCAL_GUARD:
-        return _LOCAL_LOCKS.setdefault(db.url, threading.Lock())
+        return _LOCAL_LOCKS.setdefault((db.url, key), threading.Lock())
 
 
 class PowerSync:
@@ -127,8 +127,12 @@ class PowerSync:
 
     ``interval`` (seconds, 0 disables), ``concurrency`` and ``timeout`` per BMC
     call default to Settings' ``power_sync_interval``, ``power_sync_concurrency``
-    and ``power_sync_timeout`` (at most ``bmc_timeout``).
+    and ``power_sync_timeout`` (at most ``bmc_timeout``). A subclass sweeps something else on the
+    same schedule (:class:`api.engine.health_sync.HealthSync`): its own ``LOCK_KEY`` and ``_sweep``.
     """
+
+    LOCK_KEY = POWER_SYNC_LOCK
+    THREAD_NAME = "ingot-power-sync"
 
     def __init__(self, db: Database, settings: Settings, box: SecretBox, *, interval: float | None = None,
                  concurrency: int | None = None, timeout: float | None = None,
@@ -149,9 +153,10 @@ class PowerSync:
     @classmethod
     def for_worker(cls, worker) -> "PowerSync":
         """The power sync that belongs to an engine ``Worker`` (made on first use)."""
-        sync = _BY_WORKER.get(worker)
+        registry = _BY_WORKER.setdefault(cls, weakref.WeakKeyDictionary())
+        sync = registry.get(worker)
         if sync is None:
-            sync = _BY_WORKER[worker] = cls(worker.db, worker.settings, worker.box, stop=worker.stop)
+            sync = registry[worker] = cls(worker.db, worker.settings, worker.box, stop=worker.stop)
         return sync
 
     @property
@@ -173,11 +178,11 @@ class PowerSync:
             if now < self.next_attempt:
                 return False
             self.next_attempt = now + max(0.2, self.interval / ATTEMPTS_PER_INTERVAL)
-            self._thread = threading.Thread(target=self._background, name="ingot-power-sync", daemon=True)
+            self._thread = threading.Thread(target=self._background, name=self.THREAD_NAME, daemon=True)
             self._thread.start()
             return True
         except Exception:  # noqa: BLE001 - the worker loop must go on
-            log.exception("power sync: could not start a sweep")
+            log.exception("%s: could not start a sweep", self.THREAD_NAME)
             return False
 
     def join(self, timeout: float | None = None) -> None:
@@ -192,7 +197,7 @@ class PowerSync:
                 self.reports.append(report)
         except Exception as exc:  # noqa: BLE001 - e.g. the database went away; try again next time
             if not self.stop.is_set() and not self.db.outage.failed(exc):
-                log.exception("power sync sweep failed")
+                log.exception("%s sweep failed", self.THREAD_NAME)
 
     # -- one sweep ----------------------------------------------------------
     def run(self, force: bool = False) -> SyncReport | None:
@@ -212,14 +217,14 @@ class PowerSync:
         def __enter__(self) -> bool:
             db = self.sync.db
             if db.is_sqlite:
-                lock = _local_lock(db)
+                lock = _local_lock(db, self.sync.LOCK_KEY)
                 if not lock.acquire(blocking=False):
                     return False
                 self.lock = lock
                 return True
             conn = db.engine.connect()
             try:
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": POWER_SYNC_LOCK}).scalar())
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.sync.LOCK_KEY}).scalar())
                 conn.commit()  # a session lock outlives the transaction; do not sit idle in one
             except Exception:
                 conn.close()
@@ -235,7 +240,7 @@ class PowerSync:
                 self.lock.release()
             if self.conn is not None:
                 try:
-                    self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": POWER_SYNC_LOCK})
+                    self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.sync.LOCK_KEY})
                     self.conn.commit()
                 except Exception:  # noqa: BLE001 - closing the session releases it anyway
                     self.conn.invalidate()
@@ -255,14 +260,17 @@ class PowerSync:
         with self.db.Session() as s:
             for m in s.scalars(q):
                 snaps.append(_Snap(m.id, m.hostname, (m.operation_args or {}).get("op_id"), m.power_expected))
-                try:
-                    password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
-                except Exception:  # noqa: BLE001 - a key rotation gone wrong: the BMC rejects the empty password
-                    password = ""
-                targets.append(PowerTarget(m.id, functools.partial(
-                    build_driver, self.settings, m.bmc_driver, m.bmc_address, m.bmc_username, password,
-                    machine_options(m), self.timeout)))
+                targets.append(self._target(m, machine_options(m), self.timeout))
         return snaps, targets
+
+    def _target(self, m: Machine, options: dict, timeout: float) -> PowerTarget:
+        """``m``'s BMC as a target of a sweep (its driver built in the sweep's thread)."""
+        try:
+            password = self.box.decrypt(m.bmc_password_enc) if m.bmc_password_enc else ""
+        except Exception:  # noqa: BLE001 - a key rotation gone wrong: the BMC rejects the empty password
+            password = ""
+        return PowerTarget(m.id, functools.partial(build_driver, self.settings, m.bmc_driver, m.bmc_address,
+                                                   m.bmc_username, password, options, timeout))
 
     def _sweep(self, force: bool) -> SyncReport:
         started = time.monotonic()
@@ -298,13 +306,17 @@ class PowerSync:
                  len(report.drift_started), len(report.drift_resolved), report.drifting)
         return report
 
+    def _machines_of(self, s, results: list[PowerResult]) -> dict[str, Machine]:
+        """The machines of ``results`` by id, locked for this write; a row the engine holds is busy: skipped."""
+        q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
+        if not self.db.is_sqlite:
+            q = q.with_for_update(skip_locked=True)
+        return {m.id: m for m in s.scalars(q)}
+
     def _record(self, results: list[PowerResult], snaps: dict[str, _Snap], report: SyncReport) -> None:
         now = utcnow()
         with self.db.transaction() as s:
-            q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)  # a row the engine holds is busy: skip it
-            machines = {m.id: m for m in s.scalars(q)}
+            machines = self._machines_of(s, results)
             untouched = []
             for r in results:
                 m, snap = machines.get(r.machine_id), snaps[r.machine_id]

@@ -29,6 +29,7 @@ from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
 from api.engine import steps as step_table
 from api.engine.drivers import driver_for
+from api.engine.health_sync import HealthSync
 from api.engine.network import NetworkWorker
 from api.engine.operations import OPERATIONS, advance_percentage, progress, start
 from api.engine.power_sync import PowerSync
@@ -295,6 +296,7 @@ class Worker:
         log.info("worker %s started", self.name)
         while not self.stop.is_set():
             PowerSync.for_worker(self).maybe_run()  # a background sweep when due; returns at once, never raises
+            HealthSync.for_worker(self).maybe_run()  # the same for hardware health, at its own interval
             try:
                 n = self.run_once()
                 self.db.outage.ok()

@@ -6,6 +6,7 @@ import json
 
 import yaml
 
+from api.metadata.user_state import vendor_data
 from api.models import Device
 from api.schemas.metadata import identity
 
@@ -33,7 +34,8 @@ def equinix(device: Device, metadata_url: str, bgp_neighbors: list[dict] | None 
         },
         "bgp_neighbors": bgp_neighbors or [],
         "phone_home_url": f"{metadata_url}/phone-home",
-        "user_state_url": f"{metadata_url}/events",
+        "user_state_url": f"{metadata_url}/user-state",
+        "volumes": [],
     }
 
 
@@ -42,11 +44,12 @@ def nocloud_meta_data(device: Device) -> str:
                            "public-keys": [k.key for k in device.ssh_keys]}, sort_keys=False)
 
 
-def nocloud_vendor_data(device: Device) -> str:
-    """cloud-config Ingot adds to the tenant's: the SSH keys. (The phone-home call is not
-    here: its one-time URL is written to the disk by the installer, never served after it.)"""
+def nocloud_vendor_data(device: Device, metadata_url: str) -> str:
+    """What Ingot adds to the tenant's cloud-init: the SSH keys and the user-state reporter (see
+    :mod:`api.metadata.user_state`), which posts with the metadata secret. (The phone-home call is
+    not here: its one-time URL is written to the disk by the installer, never served after it.)"""
     doc = {"ssh_authorized_keys": [k.key for k in device.ssh_keys]}
-    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
+    return vendor_data(doc, f"{metadata_url}/user-state")
 
 
 def nocloud_network_config(device: Device) -> str:

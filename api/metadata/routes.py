@@ -4,9 +4,10 @@ source address (``/metadata``). It can only ever read its own data.
 
 The secret in the URL is one of (api/services/callbacks.py):
 
-- the device's **metadata secret**: reads its metadata and user data
-  (Equinix JSON, NoCloud, EC2) and reports user state (``POST events``); it
-  moves no engine step, so ``phone-home`` and ``deploy/complete`` refuse it (403);
+- the device's **metadata secret**: reads its metadata, user data and vendor data
+  (Equinix JSON, NoCloud, EC2) and reports user state (``POST user-state``, or
+  ``POST events`` with a ``state``); it moves no engine step, so ``phone-home``
+  and ``deploy/complete`` refuse it (403);
 - the **agent credential** of the boot running our installer or deploy agent:
   its install config or deploy instructions, its progress and result;
 - the installed system's **phone-home credential**: ``phone-home``, once.
@@ -74,6 +75,12 @@ def _text(body: str, mimetype: str = "text/plain") -> Response:
     return Response(body, mimetype=mimetype)
 
 
+def _report() -> dict:
+    """A phone-home's JSON body if it has one (cloud-init's phone_home module posts a form: nothing to read)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
 def _json_body() -> dict:
     data = request.get_json(silent=True)
     if data is None and request.data:
@@ -96,7 +103,14 @@ def userdata(token):
 
 @blp.post("/metadata/<token>/phone-home")
 def phone_home(token):
-    callbacks.phone_home(db.session(), _credential(token), client_address())
+    callbacks.phone_home(db.session(), _credential(token), client_address(), _report())
+    return jsonify({"status": "ok"})
+
+
+@blp.post("/metadata/<token>/user-state")
+def user_state(token):
+    """The installed OS's own state: running, succeeded or failed (the device's user_state)."""
+    callbacks.user_state(db.session(), _device(token), _json_body())
     return jsonify({"status": "ok"})
 
 
@@ -157,7 +171,7 @@ def nocloud_user(token):
 
 @blp.get("/metadata/<token>/nocloud/vendor-data")
 def nocloud_vendor(token):
-    return _text(documents.nocloud_vendor_data(_device(token)))
+    return _text(documents.nocloud_vendor_data(_device(token), _url(token)))
 
 
 @blp.get("/metadata/<token>/nocloud/network-config")
@@ -217,6 +231,13 @@ def userdata_byclient_address():
 def phone_home_byclient_address():
     _device_byclient_address()
     raise Forbidden(f"phone-home moves the engine: {READS_ONLY} (the installer writes it to the disk)")
+
+
+@blp.post("/user-state")
+def user_state_byclient_address():
+    d, _ = _device_byclient_address()
+    callbacks.user_state(db.session(), d, _json_body())
+    return jsonify({"status": "ok"})
 
 
 @blp.post("/events")

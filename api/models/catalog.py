@@ -45,6 +45,7 @@ class Plan(IdMixin, TimestampMixin, Base):
     specs: Mapped[dict] = mapped_column(default=dict)
     match: Mapped[dict] = mapped_column(default=dict)
     price_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    storage: Mapped[dict] = mapped_column(default=dict)  # default layout of its devices ({}: none)
 
 
 class OperatingSystem(IdMixin, TimestampMixin, Base):

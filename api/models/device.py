@@ -78,7 +78,12 @@ class Device(IdMixin, TimestampMixin, Base):
     # is rendered into boot scripts; rotated on reinstall, dropped on delete.
     metadata_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     metadata_token_enc: Mapped[str] = mapped_column(Text, default="")
+    # what the installed OS last said about its own set-up (POST <metadata>/user-state)
     user_state: Mapped[str] = mapped_column(String(64), default="")
+    user_state_message: Mapped[str] = mapped_column(Text, default="")
+    user_state_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # the custom partitioning/RAID layout (Equinix ``storage``), normalised; {} = the OS image's own
+    storage: Mapped[dict] = mapped_column(default=dict)
     rescue: Mapped[bool] = mapped_column(Boolean, default=False)  # PXE boots the rescue environment
     termination_time: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)  # the engine deletes it then
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)

@@ -36,11 +36,17 @@ class Machine(IdMixin, TimestampMixin, Base):
     bmc_options: Mapped[dict] = mapped_column(default=dict)
 
     facts: Mapped[dict] = mapped_column(default=dict)
+    boot_mode: Mapped[str] = mapped_column(String(8), default="bios")   # bios | uefi
     boot_token: Mapped[str] = mapped_column(String(64), unique=True)
 
     power_state: Mapped[str] = mapped_column(String(16), default="unknown")
     power_expected: Mapped[str] = mapped_column(String(16), default="unknown")
     power_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    # hardware health read from the BMC by the health sweep (api/engine/health_sync.py)
+    health_status: Mapped[str] = mapped_column(String(16), default="unknown")  # ok|warning|critical|unknown
+    health: Mapped[dict] = mapped_column(default=dict)   # sensors, recent log entries, error
+    health_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     # reconciler
     operation: Mapped[str | None] = mapped_column(String(32), default=None, index=True)

@@ -10,6 +10,7 @@ from api.schemas.device import (
     DeviceActionSchema,
     DeviceCreateSchema,
     DeviceDeleteArgs,
+    DeviceGetArgs,
     DeviceListArgs,
     DeviceListSchema,
     DeviceSchema,
@@ -17,9 +18,10 @@ from api.schemas.device import (
     UserdataSchema,
     UserdataValidateArgs,
 )
+from api.schemas.health import DeviceHealthRollupSchema
 from api.schemas.metadata import device_metadata
 from api.schemas.ssh_key import SSHKeyListSchema
-from api.services import auth, devices, userdata
+from api.services import auth, devices, health, userdata
 
 blp = api_blueprint("devices", "Devices")
 
@@ -77,10 +79,17 @@ def create_device(data, project_id):
 
 
 @blp.route("/devices/<device_id>", methods=["GET"])
+@blp.arguments(DeviceGetArgs, location="query")
 @blp.response(200, DeviceSchema)
-def get_device(device_id):
+def get_device(args, device_id):
     """Show a device."""
-    return _present(devices.visible_device(session(), principal(), device_id))
+    # ?wait_for=user_state:succeeded&timeout=120 answers once the device gets there (docs/api.md)
+    if "wait_for" not in args:
+        return _present(devices.visible_device(session(), principal(), device_id))
+    field, _, value = args["wait_for"].partition(":")
+    device, outcome = devices.wait_for(session(), principal(), device_id, field, value,
+                                       args.get("timeout", devices.DEFAULT_WAIT_SECONDS))
+    return _present(device), 200, {"Ingot-Wait": outcome}
 
 
 @blp.route("/devices/<device_id>", methods=["PUT", "PATCH"])
@@ -119,6 +128,12 @@ def device_action(data, device_id):
     p = principal()
     devices.action(s, p, devices.visible_device(s, p, device_id), data, box())
 
+
+@blp.route("/devices/<device_id>/diagnostics/health/rollup", methods=["GET"])
+@blp.response(200, DeviceHealthRollupSchema)
+def get_device_health_rollup(device_id):
+    """Show the device's hardware health: ok, warning or critical."""
+    return health.rollup(devices.visible_device(session(), principal(), device_id))
 
 @blp.route("/devices/<device_id>/ssh-keys", methods=["GET"])
 @blp.response(200, SSHKeyListSchema)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, operator_required, paginate, session, settings
+from api.schemas.health import MachineHealthSchema
 from api.schemas.machine import (
     MachineActionSchema,
     MachineCreateSchema,
@@ -11,7 +12,7 @@ from api.schemas.machine import (
     MachineUpdateSchema,
     MaintenanceSchema,
 )
-from api.services import machines
+from api.services import health, machines
 
 blp = api_blueprint("machines", "Machines (operators only)")
 
@@ -57,6 +58,14 @@ def update_machine(data, machine_id, operator):
 def delete_machine(machine_id, operator):
     """Delete a machine that no device uses."""
     machines.delete(session(), machines.get(session(), machine_id), operator.actor)
+
+
+@blp.route("/machines/<machine_id>/health", methods=["GET"])
+@operator_required
+@blp.response(200, MachineHealthSchema)
+def get_machine_health(machine_id, operator):
+    """Show a machine's hardware health: sensors, components and the BMC's newest log entries."""
+    return health.detail(machines.get(session(), machine_id))
 
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["POST"])

@@ -6,6 +6,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
+from api.schemas.storage import StorageField
 
 # validate.Regexp matches from the start; \Z (not "$", which allows a final newline) ends the match
 SLUG = validate.Regexp(r"[a-z0-9][a-z0-9._-]{0,63}\Z", error="must be lowercase letters, digits, '.', '_' or '-'")
@@ -81,6 +82,7 @@ class PlanSchema(PlanRefSchema):
     legacy = fields.Constant(False)
     categories = fields.Constant(["compute"])
     match = fields.Dict()  # Ingot extension: the inspection rules a machine of the plan satisfies
+    storage = StorageField(dump_only=True)   # Ingot extension: the default layout of the plan's devices
     # on demand; hardware reservations are Ingot's operators' to make, and there is no spot market
     deployment_types = fields.Constant(["on_demand"])
     # the spec's href and price, and the code Terraform's plan filters match on (Equinix gave the whole
@@ -105,12 +107,14 @@ class PlanCreateSchema(RequestSchema):
     specs = fields.Dict(load_default=dict)
     match = fields.Dict(load_default=dict)
     price_hour = fields.Float(load_default=0.0, validate=validate.Range(min=0))
+    storage = StorageField(load_default=dict)
 
 
 PlanUpdateSchema = update_schema(PlanCreateSchema, "PlanUpdate", exclude=("slug",))
 
 
 INSTALL_METHODS = ("ipxe_recipe", "image", "custom_ipxe")
+IMAGE_FORMATS = ("raw", "gz", "xz", "tar", "tar.gz", "tar.xz")
 _TEMPLATES = SandboxedEnvironment()  # parses only: the templates render at boot (api/boot/ipxe.py)
 
 
@@ -163,7 +167,8 @@ class OperatingSystemCreateSchema(RequestSchema):
     image_url = fields.String(load_default="")
     image_checksum = fields.String(load_default="", validate=validate.Regexp(
         r"(sha256:[0-9a-f]{64})?\Z", error="must be sha256:<64 hex digits>"))
-    image_format = fields.String(load_default="raw", validate=validate.OneOf(("raw", "gz", "xz")))
+    # raw, gz, xz: a whole-disk image; tar, tar.gz, tar.xz: a root filesystem archive (for storage layouts)
+    image_format = fields.String(load_default="raw", validate=validate.OneOf(IMAGE_FORMATS))
     default_user = fields.String(load_default="root")
 
 

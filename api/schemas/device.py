@@ -24,6 +24,7 @@ from api.schemas.common import (
 from api.schemas.event import EventSchema
 from api.schemas.ip import IpAddressSchema
 from api.schemas.ports import NETWORK_TYPES, port_views
+from api.schemas.storage import StorageField
 
 MAX_USERDATA_BYTES = 64 * 1024
 DEVICE_STATES = ("queued", "provisioning", "active", "powering_on", "powering_off", "inactive",
@@ -93,6 +94,10 @@ class DeviceSchema(Schema):
     spot_instance = fields.Constant(False)
     termination_time = fields.DateTime(allow_none=True)
     rescue = fields.Boolean()  # Ingot extension: the device boots the rescue environment
+    storage = StorageField(dump_only=True)   # the spec's Storage: the device's custom layout, if any
+    # Ingot extensions: what the installed OS last posted to its user_state_url (running, succeeded, failed)
+    user_state = fields.Function(lambda d: d.user_state or None)
+    user_state_message = fields.Function(lambda d: d.user_state_message or None)
     actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS])
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -104,6 +109,8 @@ class DeviceSchema(Schema):
         if not original.private_shown:
             for key in PRIVATE_FIELDS:
                 data.pop(key, None)
+        if not data.get("storage"):
+            data.pop("storage", None)   # no layout: the OS image's own
         return data
 
 
@@ -168,6 +175,31 @@ NO_FREEZE = "Ingot does not freeze a device's network"
 NO_FIRMWARE_SETS = "Ingot has no firmware sets"
 
 
+USER_STATES = ("running", "succeeded", "failed")
+WAITABLE = {"state": DEVICE_STATES, "user_state": USER_STATES}
+MAX_WAIT_SECONDS = 300
+
+
+class DeviceGetArgs(RequestSchema):
+    """Ingot: ``wait_for=user_state:succeeded`` (or ``state:active``) holds the answer until the device
+    gets there, it ends ``failed``, or ``timeout`` seconds pass."""
+
+    include = fields.String()
+    exclude = fields.String()
+    wait_for = fields.String()
+    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
+
+    @validates_schema
+    def _wait(self, data, **kwargs):
+        if "timeout" in data and "wait_for" not in data:
+            raise ValidationError("only with wait_for", "timeout")
+        if "wait_for" in data:
+            field, _, value = data["wait_for"].partition(":")
+            if value not in WAITABLE.get(field, ()):
+                raise ValidationError("must be user_state:<" + "|".join(USER_STATES) + "> or state:<a device state>",
+                                      "wait_for")
+
+
 class DeviceCreateSchema(RequestSchema):
     """``DeviceCreateInMetroInput`` and ``DeviceCreateInFacilityInput``: ``metro`` or ``facility``
     (a code or id, or a list tried in order). Fields Ingot cannot honour are refused, never ignored."""
@@ -205,6 +237,8 @@ class DeviceCreateSchema(RequestSchema):
     spot_price_max = fields.Float(load_default=None, allow_none=True, validate=_refuse("spot_price_max", NO_SPOT))
     features = fields.List(fields.String(), load_default=list, validate=_refuse("features", NO_FEATURES))
     network_frozen = fields.Boolean(load_default=False, validate=_refuse("network_frozen", NO_FREEZE))
+    storage = StorageField(load_default=None, allow_none=True, metadata={
+        "description": "A custom storage layout (disks, partitions, RAID, filesystems); default: the plan's."})
 
     @validates_schema
     def _url_scheme(self, data, **kwargs):
@@ -247,9 +281,12 @@ class DeviceActionSchema(RequestSchema):
     ipxe_script_url = fields.String(allow_none=True, validate=[validate.Length(max=2048), validate_url], metadata={
         "description": "`reinstall`: chain this iPXE script (with the `custom_ipxe` OS) from now on."})
     preserve_data = fields.Boolean(load_default=False, metadata={
-        "description": "`reinstall`: keep the disks' data (no wipe before installing)."})
+        "description": "`reinstall`: rewrite only the OS's filesystems of the device's storage layout and keep "
+                       "its data filesystems (a layout that separates them is needed)."})
     deprovision_fast = fields.Boolean(load_default=False, metadata={
         "description": "`reinstall`: skip the disk wipe before installing."})
+    storage = StorageField(load_default=None, allow_none=True, metadata={   # Ingot extension
+        "description": "`reinstall`: a new storage layout with the new OS (not with `preserve_data`)."})
 
 
 class DeviceDeleteArgs(RequestSchema):

@@ -7,7 +7,7 @@ import ipaddress
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from api.schemas.common import RequestSchema, validate_hostname
-from api.schemas.machine import BMCInputSchema, validate_interface, validate_ipv4, validate_mac
+from api.schemas.machine import BOOT_MODES, BMCInputSchema, validate_interface, validate_ipv4, validate_mac
 
 
 class Strict(RequestSchema):
@@ -110,6 +110,7 @@ class InspectionReportSchema(Strict):
     model = fields.String(load_default="", validate=validate.Length(max=255))
     bmc = fields.Nested(ReportedBmcSchema, load_default=None, allow_none=True)
     boot_mac = fields.String(load_default="", validate=lambda v: v == "" or validate_mac(v) is None)
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))   # how the firmware booted the ramdisk
 
 
 class MachineAcceptSchema(Strict):

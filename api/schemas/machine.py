@@ -10,6 +10,7 @@ from api.schemas.common import RequestSchema, href, list_schema, validate_hostna
 
 MAC_RE = re.compile(r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}")  # fullmatch
 BMC_DRIVERS = ("sim", "redfish", "ipmi", "qemu", "wol")
+BOOT_MODES = ("bios", "uefi")
 IFACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,15}")  # fullmatch
 MACHINE_ACTIONS = ("power_on", "power_off", "reboot", "inspect", "set_boot_device")
 
@@ -110,6 +111,7 @@ class MachineSchema(Schema):
     bmc = fields.Function(lambda m: BMCSchema().dump(m))
     nics = fields.List(fields.Nested(NicSchema))
     facts = fields.Dict()
+    boot_mode = fields.String()
     power_state = fields.String()
     power_expected = fields.String()
     power_checked_at = fields.DateTime(allow_none=True)
@@ -134,6 +136,7 @@ class MachineCreateSchema(RequestSchema):
     bmc = fields.Nested(BMCInputSchema, required=True)
     nics = fields.List(fields.Nested(NicInputSchema), load_default=list)
     inspect = fields.Boolean(load_default=None, allow_none=True)
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))  # default: the BMC options', else bios
 
 
 class MachineUpdateSchema(RequestSchema):
@@ -141,6 +144,7 @@ class MachineUpdateSchema(RequestSchema):
     plan = fields.String(allow_none=True)
     bmc = fields.Nested(BMCInputSchema)
     nics = fields.List(fields.Nested(NicInputSchema))
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))
 
 
 class MaintenanceSchema(RequestSchema):

@@ -5,11 +5,14 @@ wakes the engine (``next_check_at = now``) so the waiting step moves on at once.
 Who may say what (docs/security.md):
 
 - the **metadata secret** of a device reads its own metadata and user data and
-  reports user state (an event, ``user_state``); it never moves the engine;
+  reports user state (``POST user-state``, or Equinix's ``POST events`` with a
+  ``state``: an event and the device's ``user_state``); it never moves the engine;
 - a **boot credential** (:mod:`api.services.boot_credentials`) moves the engine:
   the ``agent`` one of the boot that runs our installer or deploy agent (its
   progress, its result, the rescue environment coming up), the ``phone_home``
-  one of the installed system. Each reports its result once.
+  one of the installed system. Each reports its result once. An installer's
+  ``state`` is the step's, never the device's ``user_state`` (that is the OS's
+  own say, once it runs).
 """
 from __future__ import annotations
 
@@ -33,11 +36,13 @@ from api.boot.ipxe import (
     unknown_machine_script,
 )
 from api.core import events
-from api.core.errors import Conflict, Forbidden, NotFound
+from api.core.errors import Conflict, Forbidden, Invalid, NotFound
 from api.core.secrets import SecretBox, hash_token, new_token
 from api.engine.inspection import normalize_mac
 from api.engine.operations import OPERATIONS, advance_percentage, progress
 from api.models import Device, Event, Machine, Nic, utcnow
+from api.schemas.device import USER_STATES
+from api.schemas.storage import agent_lines
 from api.services import boot_credentials
 from api.services.boot_credentials import AGENT, PHONE_HOME, Presented
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
@@ -47,6 +52,7 @@ UNKNOWN_MAC_EVENT_EVERY = dt.timedelta(minutes=10)
 UNKNOWN_MAC_EVENTS_MAX = 100   # unknown-MAC events per interval, all MACs together (then one "suppressed")
 FINISHED_CODES = {1002}        # "installation finished, rebooting" (see docs/provisioning.md)
 RESULT_STEPS = {"deploy/complete": ("wait_deploy", "wait_wipe")}
+MAX_REPORT = 4096              # characters of what a system reports of itself (mdstat, a user-state message)
 
 
 def machine_by_mac(session: Session, mac: str) -> Machine | None:
@@ -212,9 +218,13 @@ def deploy_instructions(session: Session, box: SecretBox, presented: Presented, 
     _require(presented, AGENT, ("wait_deploy", "wait_wipe", "wait_rescue"), "deploy instructions")
     m, d = presented.machine, presented.device
     phase = NETBOOT_WAITS[presented.step]
+    preserve = bool((m.operation_args or {}).get("preserve_data"))
+    layout = d.storage if d is not None and d.storage and phase in ("install", "wipe") else None
     doc = {"action": {"install": "deploy"}.get(phase, phase), "target_disk": None,
-           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": bool((m.operation_args or {}).get("preserve_data")),
-           "hostname": d.hostname if d is not None else "",
+           "wipe": {"bytes": WIPE_BYTES}, "preserve_data": preserve,
+           "hostname": d.hostname if d is not None else "", "boot_mode": m.boot_mode,
+           # the layout, one instruction per line (docs/ramdisk.md); a wipe keeps what a reinstall keeps
+           "storage": agent_lines(layout, preserve) if layout else [],
            # the engine powers the machine on again (from disk) itself
            "after": "poweroff" if phase in ("install", "wipe") else "reboot"}
     if phase == "install" and d is not None:
@@ -257,7 +267,8 @@ def installer_event(session: Session, d: Device | None, payload: dict, presented
     webhook reporter events, or the deploy agent's).
 
     With the metadata secret (``presented`` None) it is an event and the device's
-    ``user_state``, nothing more. With the agent credential of a step:
+    ``user_state`` (a ``state`` of running, succeeded or failed, as ``POST user-state`` takes it),
+    nothing more. With the agent credential of a step:
     ``state: failed`` (or a failed top-level webhook event) fails the wait;
     ``code: 1002`` or ``state: succeeded`` says the installer has finished (only
     the installer's wait: a wipe or an image write ends by deploy/complete);
@@ -288,8 +299,8 @@ def installer_event(session: Session, d: Device | None, payload: dict, presented
         if (m.operation and OPERATIONS[m.operation].percentages and isinstance(pct, (int, float))
                 and not isinstance(pct, bool) and 0 <= pct <= 100):
             advance_percentage(d, progress(m, pct / 100))
-    if d is not None and state:
-        d.user_state = state[:64]
+    if presented is None and d is not None and state in USER_STATES:
+        _set_user_state(session, d, state, payload.get("code"), message)
     etype = "".join(c for c in str(payload.get("type") or "user_state") if c.isalnum() or c in "._-")[:60]
     actor = f"device:{d.id}" if d is not None else f"machine:{m.id}"
     events.record(session, f"device.installer.{etype or 'user_state'}" if d is not None else "machine.agent.event",
@@ -319,9 +330,10 @@ def deploy_complete(session: Session, presented: Presented, status: str, message
     session.commit()
 
 
-def phone_home(session: Session, presented: Presented, source: str) -> None:
+def phone_home(session: Session, presented: Presented, source: str, body: dict | None = None) -> None:
     """The installed system is up (its phone-home credential), or the rescue environment is
-    (the rescue boot's agent credential).
+    (the rescue boot's agent credential). What the system reports of itself (``mdstat``: its
+    /proc/mdstat) goes into the event, so the tenant sees the layout the OS found.
 
     Raises:
         Forbidden: any other credential.
@@ -334,7 +346,41 @@ def phone_home(session: Session, presented: Presented, source: str) -> None:
     m, d = presented.machine, presented.device
     m.phoned_home_at = utcnow()
     _wake(m)
+    text = f"phone-home from {source}"
+    mdstat = (body or {}).get("mdstat")
+    if isinstance(mdstat, str) and mdstat.strip():
+        text += "; /proc/mdstat:\n" + mdstat.strip()[:MAX_REPORT]
     events.record(session, "device.phone_home" if d is not None else "machine.phone_home",
-                  f"phone-home from {source}", actor=f"device:{d.id}" if d else f"machine:{m.id}",
-                  device=d, machine=m)
+                  text, actor=f"device:{d.id}" if d else f"machine:{m.id}", device=d, machine=m)
     session.commit()
+
+
+def user_state(session: Session, d: Device, payload: dict) -> None:
+    """What the installed OS says about its own set-up (``POST <metadata>/user-state``, with the metadata
+    secret): shown on the device as ``user_state`` (and ``user_state_message``), each change an event.
+    It never moves the engine.
+
+    Raises:
+        Invalid: ``state`` is not running, succeeded or failed; ``code`` is not a number; ``message`` is
+            not text or too long.
+    """
+    state, code, message = payload.get("state"), payload.get("code"), payload.get("message")
+    if state not in USER_STATES:
+        raise Invalid(f"state: must be one of {', '.join(USER_STATES)}")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise Invalid("code: must be an integer")
+    if message is not None and (not isinstance(message, str) or len(message) > MAX_REPORT):
+        raise Invalid(f"message: must be text of at most {MAX_REPORT} characters")
+    _set_user_state(session, d, state, code, message or "")
+    session.commit()
+
+
+def _set_user_state(session: Session, d: Device, state: str, code, message: str) -> None:
+    """``d``'s user_state; an event when it changes."""
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    if (d.user_state, d.user_state_message) != (state, message):
+        events.record(session, f"device.user_state.{state}",
+                      (message or f"the operating system reports {state}") + (f" (code {code})" if code else ""),
+                      state="error" if state == "failed" else "info", actor=f"device:{d.id}", device=d,
+                      outcome="failed" if state == "failed" else "ok")
+    d.user_state, d.user_state_message, d.user_state_at = state, message, utcnow()

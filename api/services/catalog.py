@@ -24,6 +24,7 @@ from api.models import (
     OperatingSystem,
     Plan,
 )
+from api.services.storage import check_plan_layout
 
 
 def _by_key(session: Session, model, key_col, value: str, field: str, what: str):
@@ -110,6 +111,8 @@ class Kind:
     load: tuple = ()
     # request data -> model columns
     columns: Callable[[Session, dict], dict] = lambda session, data: data
+    # rules a row must keep after a create or an update (raises Invalid)
+    check: Callable[[object], None] = lambda row: None
 
     def body(self, verb: str, row, data: dict | None = None) -> str:
         template = self.bodies.get(verb, f"{self.name} {{row.{self.unique}}} {verb}")
@@ -127,7 +130,8 @@ PLAN = Kind(
     lambda s, r: _used(s, select(Machine.id).where(Machine.plan_id == r.id),
                        select(Device.id).where(Device.plan_id == r.id)),
     "plan is in use by machines or devices",
-    load=(selectinload(Plan.available_metros), selectinload(Plan.available_facilities)))
+    load=(selectinload(Plan.available_metros), selectinload(Plan.available_facilities)),
+    check=lambda plan: check_plan_layout(plan.storage or {}, plan))
 FACILITY = Kind(
     "facility", Facility, "Facility", "code", (Facility.code,),
     lambda s, r: _used(s, select(Device.id).where(Device.facility_id == r.id, Device.deleted_at.is_(None)),
@@ -174,6 +178,7 @@ def create(session: Session, actor: str, kind: Kind, data: dict):
         Invalid: an unknown metro (pools). Conflict: the slug/code/CIDR is taken.
     """
     row = kind.model(**kind.columns(session, data))
+    kind.check(row)
     session.add(row)
     try:
         session.flush()
@@ -189,6 +194,7 @@ def update(session: Session, actor: str, kind: Kind, row, data: dict):
     """Change the fields given; audited and committed."""
     for key, value in data.items():
         setattr(row, key, value)
+    kind.check(row)
     _audit(session, actor, kind, "updated", row, data)
     session.commit()
     return row

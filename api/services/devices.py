@@ -6,6 +6,7 @@ events and commits; on any error nothing it did is kept.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import String, cast, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -34,7 +35,7 @@ from api.models import (
     utcnow,
 )
 from api.schemas.common import View, is_http_url
-from api.services import ipam, ports, scheduler, ssh_keys
+from api.services import ipam, ports, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_facility, find_metro, find_os, find_plan, in_metro_and_plan, metro_facility
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
@@ -58,6 +59,29 @@ DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Dev
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
     """The device if the caller's projects include it. Raises NotFound."""
     return find_visible(session, principal, Device, device_id, "Device", options=DEVICE_JSON)
+
+
+DEFAULT_WAIT_SECONDS = 60.0
+WAIT_POLL_SECONDS = 0.5
+
+
+def wait_for(session: Session, principal: Principal, device_id: str, field: str, value: str, timeout: float,
+             clock=time.monotonic, sleep=time.sleep) -> tuple[Device, str]:
+    """The device once its ``field`` (``state`` or ``user_state``) is ``value`` (``met``), once it ended
+    otherwise (``failed``: waiting longer would not help), or as it is after ``timeout`` seconds
+    (``timeout``). Each look is its own read: nothing is held between them. Raises NotFound."""
+    deadline = clock() + timeout
+    while True:
+        device = visible_device(session, principal, device_id)
+        current = getattr(device, field)
+        if current == value:
+            return device, "met"
+        if current == "failed":
+            return device, "failed"
+        if clock() >= deadline:
+            return device, "timeout"
+        session.rollback()   # end this read: the next look sees what was committed since
+        sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - clock())))
 
 
 def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str) -> list[View]:
@@ -256,9 +280,13 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     termination_time = _termination_time(data)
     wanted_ips = ipam.wanted_addresses(data.get("ip_addresses"), {
         "public_ipv4": data.get("public_ipv4_subnet_size"), "private_ipv4": data.get("private_ipv4_subnet_size")})
+    layout = data.get("storage") or plan.storage or {}
+    storage.check_os(layout, os_row)
+    storage.check_plan_layout(layout, plan)
     keys = _resolve_keys(session, principal, project, data)
     machine, reservation, metro, facility = _claim_anywhere(session, project, plan, places,
                                                             data.get("hardware_reservation_id"))
+    storage.check_machine_layout(layout, machine)  # raising here undoes the claim with the transaction
     device_id = new_id()
     creator = principal.user if principal.user is not None and not principal.project_scope else None
     device = Device(id=device_id, short_id=device_id[:8],
@@ -271,7 +299,8 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
                     userdata=data.get("userdata") or "", customdata=data.get("customdata") or {},
                     tags=data.get("tags") or [], billing_cycle=data.get("billing_cycle") or "hourly",
                     always_pxe=bool(data.get("always_pxe")), ipxe_script_url=data.get("ipxe_script_url") or "",
-                    locked=bool(data.get("locked")), termination_time=termination_time, state="queued")
+                    locked=bool(data.get("locked")), termination_time=termination_time, storage=layout,
+                    state="queued")
     device.ssh_keys = keys
     session.add(device)
     session.flush()
@@ -358,6 +387,18 @@ def start_delete(session: Session, principal: Principal, device: Device, fast: b
         raise Conflict(str(exc)) from None
 
 
+def _check_reinstall_storage(device: Device, machine: Machine, data: dict) -> None:
+    """The layout a reinstall writes: the one given, else the device's. Raises Invalid (nothing changed
+    on disk: the operation has not started)."""
+    layout = data["storage"] if data.get("storage") is not None else (device.storage or {})
+    storage.check_os(layout, device.operating_system)
+    storage.check_plan_layout(layout, device.plan)
+    storage.check_machine_layout(layout, machine)
+    if data.get("preserve_data"):
+        storage.check_preserve_data(device, layout)
+    device.storage = layout
+
+
 def action(session: Session, principal: Principal, device: Device, data: dict, box: SecretBox) -> None:
     """Queue a power action, reinstall or rescue (202).
 
@@ -383,11 +424,13 @@ def action(session: Session, principal: Principal, device: Device, data: dict, b
                                              "always_pxe": device.always_pxe})
             device.os_id = new_os.id
             device.operating_system = new_os
+        _check_reinstall_storage(device, machine, data)
         issue_metadata_secret(device, box)  # the old secret stops working
         args = {"preserve_data": bool(data.get("preserve_data")),
                 "deprovision_fast": bool(data.get("deprovision_fast")),
                 "operating_system": device.operating_system.slug}
         device.provisioning_percentage = 0
+        device.user_state, device.user_state_message, device.user_state_at = "", "", None  # a new OS, a new say
     elif kind == "rescue":
         device.rescue = True
     try:

@@ -95,7 +95,8 @@ def add(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
     plan = find_plan(session, data["plan"]) if data.get("plan") else None
     if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
         raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
-    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token())
+    m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token(),
+                boot_mode=data.get("boot_mode") or (data["bmc"].get("options") or {}).get("boot_mode") or "bios")
     set_bmc(m, data["bmc"], box)
     session.add(m)
     try:
@@ -140,6 +141,8 @@ def update(session: Session, m: Machine, data: dict, box: SecretBox, actor: str)
         set_bmc(m, data["bmc"], box)
     if "nics" in data:
         _set_nics(session, m, data["nics"])
+    if "boot_mode" in data:
+        m.boot_mode = data["boot_mode"]   # the next boot's firmware mode; a device's layout was checked for the old
     _check_wakeable(m)
     changed = sorted(k for k in data)
     events.record(session, "machine.updated", "changed " + ", ".join(changed), actor=actor, machine=m)

@@ -50,7 +50,6 @@ WHY_NOT_OPERATION = {
     "findInstanceBandwidth": "Ingot meters no traffic",
     "findTraffic": "Ingot meters no traffic",
     "findDeviceUsages": "Ingot meters no usage",
-    "getDeviceHealthRollup": "hardware health comes in a later issue",
     "getBgpNeighborData": "networking comes in a later issue (BGP)",
     "findBgpSessions": "networking comes in a later issue (BGP)",
     "createBgpSession": "networking comes in a later issue (BGP)",
@@ -76,9 +75,17 @@ WHY_NOT_OPERATION = {
 }
 # How an implemented operation differs from Equinix Metal's (the rest behave as the spec says).
 DIFFERS = {
-    "createDevice": "`storage` (custom partitioning, RAID) comes in a later issue; `spot_instance`, "
-                    "`spot_price_max`, `features` and `network_frozen` are refused with a 422 naming them; "
-                    "`facility` places the device in that facility's metro",
+    "createDevice": "`storage` also takes Equinix's documented `wipe_table` and `mount.create.options` (answers "
+                    "use the spec's `wipeTable`, `mount.options`), a JSON string of the layout (Terraform's form), "
+                    "and formats ext2/3/4, vfat and swap; `spot_instance`, `spot_price_max`, `features` and "
+                    "`network_frozen` are refused with a 422 naming them; `facility` places the device in that "
+                    "facility's metro",
+    "findDeviceById": "Ingot's `?wait_for=user_state:succeeded&timeout=…` (or `state:…`) holds the answer until "
+                      "the device gets there (header `Ingot-Wait`)",
+    "performAction": "`reinstall` with `preserve_data` needs a storage layout with data filesystems (a 422 says "
+                     "why) and rewrites only the OS's filesystems; Ingot's `storage` gives a new layout",
+    "getDeviceHealthRollup": "from the machine's last BMC health read; `warning` when it was never read or its BMC "
+                             "gives no health",
     "createDeviceBatch": "each batch is made whole or not at all; a failed one is stored with its reasons",
     "updateDevice": "`spot_instance`, `network_frozen` and `firmware_set_id` are refused with a 422",
     "findDeviceUserdataByID": "to the device's project's members only (operators who are not get a 403)",

@@ -148,6 +148,8 @@ def test_devices_and_addresses(member, contract_server):
     assert [k.id for k in member.call("find_device_ssh_keys", d.id).ssh_keys] == [STATE["project_key"].id]
     assert member.call("find_device_userdata_by_id", d.id).userdata == "#cloud-config\n"
     assert member.call("find_device_customdata", d.id) is None
+    health = member.call("get_device_health_rollup", d.id)   # from the machine's last BMC health read
+    assert health.health_rollup in ("ok", "warning", "critical")
     meta = member.call("find_device_metadata_by_id", d.id)
     assert (meta.hostname, meta.facility, meta.metro) == ("c-1", "lab1", "lab")
     assert [dev.id for dev in member.all_pages("find_project_devices", project.id, per_page=1).devices] == [d.id]

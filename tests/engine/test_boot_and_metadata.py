@@ -3,6 +3,7 @@ install config (Ubuntu autoinstall, Debian preseed), and the metadata service
 (Equinix JSON, NoCloud, EC2) — and that a device only ever sees its own data."""
 from __future__ import annotations
 
+import email
 import re
 import shutil
 import subprocess
@@ -97,8 +98,16 @@ def test_ubuntu_ipxe_script_and_autoinstall(client, database, box, devices):
     assert client.get(f"/metadata/{token}/autoinstall/user-data").get_data(as_text=True) == text
     # the tenant's user data reaches cloud-init of the installed system through the NoCloud seed
     assert client.get(f"/metadata/{secret}/nocloud/user-data").get_data(as_text=True) == USERDATA
-    vendor = yaml.safe_load(client.get(f"/metadata/{secret}/nocloud/vendor-data").get_data(as_text=True))
+    # vendor-data: Ingot's cloud-config and the user-state reporter (a shell part), as MIME multipart; the
+    # reporter posts with the metadata secret, and no phone-home is in it (its one-time URL is on the disk)
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in email.message_from_string(
+        client.get(f"/metadata/{secret}/nocloud/vendor-data").get_data(as_text=True)).walk()
+        if not p.is_multipart()}
+    vendor = yaml.safe_load(parts["text/cloud-config"])
     assert sorted(vendor["ssh_authorized_keys"]) == sorted(KEYS) and "phone_home" not in vendor
+    reporter = next(f["content"] for f in vendor["write_files"] if f["path"] == "/usr/local/sbin/ingot-user-state")
+    assert f"http://localhost/metadata/{secret}/user-state" in reporter
+    assert "ingot-user-state" in parts["text/x-shellscript"]
     # the metadata secret reads the installed system's data, not the installer's config
     assert client.get(f"/metadata/{secret}/autoinstall/user-data").status_code == 403
 
@@ -185,7 +194,7 @@ def test_equinix_metadata_document(client, database, box, devices):
     assert doc["network"]["interfaces"] == [{"name": "eth0", "mac": mac_of(database, ubuntu["id"])}]
     assert {a["address"] for a in doc["network"]["addresses"]} == {a["address"] for a in ubuntu["ip_addresses"]}
     assert doc["phone_home_url"].endswith(f"/metadata/{token}/phone-home")
-    assert doc["user_state_url"].endswith(f"/metadata/{token}/events")
+    assert doc["user_state_url"].endswith(f"/metadata/{token}/user-state")
     assert client.get(f"/metadata/{token}/userdata").get_data(as_text=True) == USERDATA
     net = yaml.safe_load(client.get(f"/metadata/{token}/nocloud/network-config").get_data(as_text=True))
     assert net["version"] == 2 and net["ethernets"]["eth0"]["match"]["macaddress"] == mac_of(database, ubuntu["id"])
@@ -209,6 +218,11 @@ def test_who_may_report_what(client, database, box, devices):
     config = client.get(f"/metadata/{agent}/autoinstall/user-data").get_data(as_text=True)
     phone = re.search(r"/metadata/([^/]+)/phone-home", config).group(1)
 
+    # the installer's own state is its step's, never the device's user_state (the installed OS's word)
+    assert client.post(f"/metadata/{agent}/events", json={"state": "running", "percentage": 10}).status_code == 200
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).user_state == ""
+
     # the metadata secret: user state, never a result
     r = client.post(f"/metadata/{secret}/events", json={"state": "running", "code": 1002, "message": "done"})
     assert r.status_code == 200
@@ -218,6 +232,13 @@ def test_who_may_report_what(client, database, box, devices):
     with database.Session() as s:
         d = s.get(Device, ubuntu["id"])
         assert d.user_state == "running" and d.machine.install_result is None and d.machine.phoned_home_at is None
+    # ... and at user-state, Ingot's own reporter's URL (a boot credential reads and reports nothing there)
+    assert client.post(f"/metadata/{secret}/user-state", json={"state": "succeeded", "code": 2001}).status_code == 200
+    r = client.post(f"/metadata/{secret}/user-state", json={"state": "ready"})
+    assert r.status_code == 422 and r.get_json()["errors"][0].startswith("state: ")
+    assert client.post(f"/metadata/{agent}/user-state", json={"state": "failed"}).status_code == 403
+    with database.Session() as s:
+        assert s.get(Device, ubuntu["id"]).user_state == "succeeded"
 
     # the installer: its result, once; not the installed system's phone-home
     assert client.post(f"/metadata/{agent}/events", data="not json", content_type="application/json").status_code \

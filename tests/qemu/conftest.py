@@ -83,9 +83,11 @@ def make_vm(fake_ingot, vm_state_dir):
 # --- Ingot itself, for VMs that netboot through it ------------------------------------
 
 @pytest.fixture(scope="session")
-def ramdisk_dir(qemu_tools, tmp_path_factory):
+def ramdisk_dir(ramdisk, tmp_path_factory):
+    """The session's deploy ramdisk (built once) where Ingot's settings serve it from."""
     out = tmp_path_factory.mktemp("ramdisk")
-    build_ramdisk(out)
+    for name, src in (("vmlinuz", ramdisk.kernel), ("initrd", ramdisk.initrd)):
+        (out / name).write_bytes(src.read_bytes())
     return out
 
 

@@ -101,7 +101,8 @@ def test_deploy_gz_writes_image_then_os_boots_from_disk_and_phones_home(deploy_l
     vm.set_boot_device("disk")
     vm.set_power("on")
     fake_ingot.wait(lambda: m.phone_home, VM_WAIT, f"phone-home from {vm.address}", lambda: serial_tail(vm))
-    assert m.phone_home == [{"instance_id": "dev-gz"}]
+    assert [p["instance_id"] for p in m.phone_home] == ["dev-gz"]
+    assert "unused devices" in m.phone_home[0]["mdstat"]       # its /proc/mdstat: no arrays here
     assert m.metadata_fetches >= 1
     wait_serial(vm, "ingot-test-os: ready", VM_WAIT)    # its writes are synced to disk
     vm.set_power("off")

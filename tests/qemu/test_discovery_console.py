@@ -45,6 +45,7 @@ def test_unknown_vm_discovered_accepted_provisioned_and_its_console(console_serv
         assert facts["serial"] == name and [d["name"] for d in facts["disks"]] == ["vda"], facts
         assert [n["mac"] for n in m["nics"]] == [mac_for(name)] and facts["boot_mac"] == mac_for(name), m
         assert facts["bmc"] == {"address": "10.0.2.50", "source": "redfish host interface"}, facts
+        assert facts["boot_mode"] == "bios" and m["boot_mode"] == "bios", facts   # SeaBIOS booted it
         assert m["plan"]["slug"] == "qemu.disc"
         wait_vm(vm, lambda: vm.power_state() == "off", VM_WAIT, "the ramdisk powered the VM off")
 
@@ -68,7 +69,9 @@ def test_unknown_vm_discovered_accepted_provisioned_and_its_console(console_serv
         session.wait_for_text("phoned home", timeout=60)
         prompt = session.wait_for_text("login: ", timeout=VM_WAIT)
         session.send("root\r")
-        session.wait_for_text("root", after=prompt)
+        # the shell's prompt before typing: login discards what is typed before the shell reads it
+        shell = session.wait_for_text("built-in shell", after=prompt, timeout=120)
+        session.wait_for_text("# ", after=shell, timeout=120)
         session.send("echo con$((6*7))sole\r")
         session.wait_for_text("con42sole", timeout=120)   # the shell's answer, not the echo of what was typed
         session.send("\r~.")

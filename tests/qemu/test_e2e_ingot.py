@@ -21,69 +21,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from api.bmc.qemu import QemuDriver, mac_for
 from api.boot.tiny_os import read_config_drive, read_file
-from tests.support.clients import API, trail
-from tests.support.qemu import VM_WAIT, serial_tail, wait_serial
+from tests.support.qemu import VM_WAIT, Api, serial_tail, wait_serial
 from tests.support.waiting import WaitTimeout, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotEndToEndQemuTestKey0000000000000000 e2e@ingot"
 MIB = 1024 * 1024
-
-
-class Api:
-    """The public API as a tenant (``member``) and an operator (``op``) see it."""
-
-    def __init__(self, server):
-        self.base = f"{server.url}{API}"
-        self.op = {"X-Auth-Token": server.operator_token}
-        self.member = {"X-Auth-Token": server.token}
-        self.project_id = server.project_id
-        self.http = requests.Session()
-
-    def get(self, path, headers, **kw):
-        return self.http.get(self.base + path, headers=headers, timeout=30, **kw)
-
-    def post(self, path, headers, body, status=201):
-        r = self.http.post(self.base + path, headers=headers, json=body, timeout=30)
-        assert r.status_code == status, f"{path}: {r.status_code} {r.text}"
-        return r.json() if r.content else None
-
-    def events(self, device_id):
-        r = self.get(f"/devices/{device_id}/events", self.member, params={"per_page": 500})
-        assert r.status_code == 200, r.text
-        return sorted(r.json()["events"], key=lambda e: e["created_at"])
-
-    def trail(self, device_id=None):
-        if device_id:
-            return trail(self.events(device_id))
-        return trail(sorted(self.get("/events", self.op, params={"per_page": 500}).json()["events"],
-                            key=lambda e: e["created_at"]))
-
-    def wait_device(self, device_id, states, timeout, vm=None, phone_homes=0):
-        """Wait until the device is in one of ``states`` (and, if asked, has at least
-        ``phone_homes`` phone-home events); returns the state. A device that fails
-        when failing is not wanted ends the wait at once."""
-        def reached():
-            state = self.get(f"/devices/{device_id}", self.member).json()["state"]
-            if state == "failed" and "failed" not in states:
-                raise WaitTimeout(f"device {device_id} failed, wanted {states}")
-            if state in states and (not phone_homes or sum(
-                    e["type"] == "device.phone_home" for e in self.events(device_id)) >= phone_homes):
-                return state
-        try:
-            return wait_for(reached, timeout=timeout, interval=1.0, message=f"device {device_id} in {states}")
-        except WaitTimeout as exc:
-            raise AssertionError(f"{exc}\n{self.trail(device_id)}\n" + (serial_tail(vm) if vm else "")) from None
-
-    def wait_machine(self, machine_id, state, timeout):
-        try:
-            wait_for(lambda: self.get(f"/machines/{machine_id}", self.op).json()["state"] == state,
-                     timeout=timeout, interval=0.5, message=f"machine {machine_id} {state}")
-        except WaitTimeout as exc:
-            raise AssertionError(f"{exc}\n{self.trail()}") from None
 
 
 @pytest.mark.timeout(4 * VM_WAIT)

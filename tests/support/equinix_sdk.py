@@ -29,13 +29,17 @@ EXTENSIONS: dict[str, dict[str, str]] = {
     "Event": {"actor": "who did it (user:<id>, token:<id>, machine:<id>, system)",
               "outcome": "ok, failed, denied, retry or timeout",
               "target_type": "what it happened to", "target_id": "the id of that"},
-    "Plan": {"match": "the inspection rules a machine of the plan satisfies"},
+    "Plan": {"match": "the inspection rules a machine of the plan satisfies",
+             "storage": "the default storage layout of the plan's devices (the spec's Storage shape)"},
     "PlanAvailableInMetrosInner": {"code": "the metro's code, which Terraform's plan filters match on (Equinix "
                                            "gave the whole metro with ?include=available_in_metros)"},
     "PlanAvailableInInner": {"code": "the facility's code (likewise)"},
     "OperatingSystem": {"install_method": "how Ingot installs it (ipxe_recipe, image, custom_ipxe)",
                         "default_user": "the user the device's SSH keys are for"},
-    "Device": {"rescue": "whether the device boots Ingot's rescue environment"},
+    "Device": {"rescue": "whether the device boots Ingot's rescue environment",
+               "user_state": "what the installed OS last posted to its user_state_url (running, succeeded, "
+                             "failed; null before it said anything)",
+               "user_state_message": "the message of that post (a failed set-up says why)"},
     "HardwareReservation": {"metro": "the metro of the reserved machine (Equinix shows its facility only)"},
 }
 # Lists Equinix does not paginate but Ingot does (every item on one page unless asked): ``meta``.

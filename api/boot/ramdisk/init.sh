@@ -62,6 +62,21 @@ if [ "$ACTION" = inspect ]; then
 	finish
 fi
 
+wipe_disk() { # wipe_disk DEV: zero its first and last WIPE_BYTES (a disk, a partition or an array)
+	wd=$(readlink -f "$1"); wsec=$(cat "/sys/class/block/${wd##*/}/size")
+	mib=$(((WIPE_BYTES + 1048575) / 1048576))
+	[ $((mib * 1048576 * 2)) -le $((wsec * 512)) ] || mib=$((wsec / 4096))
+	dd if=/dev/zero of="$wd" bs=1M count=$mib conv=fsync 2>/dev/null || return 1
+	# the tail to the very last sector (a GPT backup header lives there); disks are rarely MiB-aligned
+	start=$((wsec - mib * 2048))
+	if [ $((start % 2048)) -eq 0 ]; then
+		dd if=/dev/zero of="$wd" bs=1M count=$mib seek=$((start / 2048)) conv=fsync 2>/dev/null || return 1
+	else
+		dd if=/dev/zero of="$wd" bs=512 count=$((mib * 2048)) seek=$start conv=fsync 2>/dev/null || return 1
+	fi
+	sync
+}
+
 if [ -z "$MD" ] && [ "$ACTION" != wipe ]; then
 	log "no ingot.metadata= on the kernel command line; nothing to do"
 	AFTER=${AFTER:-shell}; finish
@@ -92,8 +107,10 @@ FMT=$(json_get image_format $J)
 DISK=$(json_get target_disk $J)
 WIPE_BYTES=$(json_get bytes $J)
 SIZE=$(json_get image_size $J)
+BOOT_MODE=$(json_get boot_mode $J)
+HOSTNAME=$(json_get hostname $J)
 OS_MD=$(json_get metadata_url $J)       # the installed system's metadata URL and one-time phone-home
-OS_PH=$(json_get phone_home_url $J)     # URL: written to the config drive below
+OS_PH=$(json_get phone_home_url $J)     # URL: the config drive below, or /etc/ingot (storage.sh)
 [ -n "$WIPE_BYTES" ] || WIPE_BYTES=1048576
 [ "$ACTION" = install ] && ACTION=deploy
 
@@ -105,6 +122,12 @@ if [ "$ACTION" = rescue ]; then
 		http_post "$MD/phone-home" '{"rescue": true}' 10   # the rescue environment is up
 	fi
 	while :; do sh </dev/console >/dev/console 2>&1; sleep 1; done
+fi
+
+# ---- a storage layout (partitions, RAID, filesystems): lib/ingot/storage.sh does it all
+if json_strings storage $J > /tmp/storage.lines 2>/dev/null && [ -s /tmp/storage.lines ]; then
+	. /lib/ingot/storage.sh
+	storage_run "$ACTION"
 fi
 
 # ---- the target disk
@@ -123,27 +146,16 @@ SECTORS=$(cat /sys/block/$DEV/size)
 DISK_BYTES=$((SECTORS * 512))
 log "target disk $DISK ($((DISK_BYTES / 1048576)) MiB), action $ACTION"
 
-wipe_disk() { # zero the first and last WIPE_BYTES of the disk
-	mib=$(((WIPE_BYTES + 1048575) / 1048576))
-	[ $((mib * 1048576 * 2)) -le $DISK_BYTES ] || mib=$((DISK_BYTES / 2097152))
-	dd if=/dev/zero of="$DISK" bs=1M count=$mib conv=fsync 2>/dev/null || return 1
-	# the tail to the very last sector (a GPT backup header lives there); disks are rarely MiB-aligned
-	start=$((SECTORS - mib * 2048))
-	if [ $((start % 2048)) -eq 0 ]; then
-		dd if=/dev/zero of="$DISK" bs=1M count=$mib seek=$((start / 2048)) conv=fsync 2>/dev/null || return 1
-	else
-		dd if=/dev/zero of="$DISK" bs=512 count=$((mib * 2048)) seek=$start conv=fsync 2>/dev/null || return 1
-	fi
-	sync
-}
-
 if [ "$ACTION" = wipe ]; then
-	event 0 "wiping $DISK"
-	if wipe_disk; then
-		event 100 "wiped first and last $WIPE_BYTES bytes of $DISK"
-		complete ok
-	fi
-	complete failed "wiping $DISK failed"
+	# every disk (a second disk may hold a RAID member or data), the target disk when one is named
+	WIPE=$DISK
+	[ -n "$(json_get target_disk $J)" ] || WIPE=$(list_disks | sed 's|^|/dev/|' | tr '\n' ' ')
+	event 0 "wiping $WIPE"
+	for d in $WIPE; do
+		wipe_disk "$d" || complete failed "wiping $d failed"
+	done
+	event 100 "wiped first and last $WIPE_BYTES bytes of $WIPE"
+	complete ok
 fi
 
 if [ "$ACTION" != deploy ]; then
@@ -203,13 +215,13 @@ GOT=$(cut -d ' ' -f 1 /tmp/h.sum)
 # bytes written = the disk's written-sectors counter delta (busybox dd prints no byte count)
 WRITTEN=$((($(wstat) - W0) * 512))
 if [ "$GOT" != "$WANT" ]; then
-	wipe_disk
+	wipe_disk "$DISK"
 	if [ "$WROTE_OK" = 1 ]; then
 		complete failed "checksum mismatch: expected sha256:$WANT got sha256:$GOT"
 	fi
 fi
 if [ "$WROTE_OK" != 1 ]; then
-	wipe_disk
+	wipe_disk "$DISK"
 	complete failed "writing $URL to $DISK failed: $(cat /tmp/wget.err /tmp/decode.err /tmp/dd.err 2>/dev/null | grep -v '^ ' | grep -v 'records [io]' | tail -n 3 | tr '\n' ' ')"
 fi
 event 90 "image written ($WRITTEN bytes) and verified (sha256:$GOT)"

@@ -245,7 +245,8 @@ inspect_facts() {
 		printf '%s{"name": "%s", "mac": "%s", "carrier": %s}' "$sep" "${p##*/}" "$(cat "$p/address")" "$c"
 		sep=", "
 	done
-	printf '], "serial": %s, "vendor": %s, "model": %s, "bmc": %s, "boot_mac": %s}\n' \
+	if [ -d /sys/firmware/efi ]; then mode=uefi; else mode=bios; fi   # how the firmware booted us
+	printf '], "serial": %s, "vendor": %s, "model": %s, "bmc": %s, "boot_mac": %s, "boot_mode": "%s"}\n' \
 		"$(json_str "$(dmi product_serial)")" "$(json_str "$(dmi sys_vendor)")" "$(json_str "$(dmi product_name)")" \
-		"$(bmc_json)" "$(json_str "$(cmdline_get BOOTIF | sed 's/^01-//; s/-/:/g' | tr 'A-F' 'a-f')")"
+		"$(bmc_json)" "$(json_str "$(cmdline_get BOOTIF | sed 's/^01-//; s/-/:/g' | tr 'A-F' 'a-f')")" "$mode"
 }

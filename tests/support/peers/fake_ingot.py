@@ -29,6 +29,7 @@ class Machine:
     token: str
     deploy: dict[str, Any] | None = None     # the /deploy JSON; None -> iPXE "exit"
     metadata: dict[str, Any] = field(default_factory=dict)
+    userdata: str = ""
     boot: str = "deploy"                     # what the iPXE script does now: deploy | exit
     cmdline: str = "console=ttyS0,115200 quiet"
     ipxe_fetches: int = 0
@@ -36,6 +37,7 @@ class Machine:
     events: list[dict] = field(default_factory=list)
     complete: dict | None = None
     phone_home: list[dict] = field(default_factory=list)
+    user_states: list[dict] = field(default_factory=list)
     metadata_fetches: int = 0
 
 
@@ -164,7 +166,10 @@ class FakeIngot:
                         if rest == "metadata":
                             m.metadata_fetches += 1
                             fake.cond.notify_all()
-                            return self._send(200, json.dumps(m.metadata))
+                            return self._send(200, json.dumps(
+                                {"user_state_url": f"{fake.metadata_url(m)}/user-state", **m.metadata}))
+                        if rest == "userdata":
+                            return self._send(200, m.userdata, "text/plain")
                         return self._send(404, '{"errors": ["not found"]}')
                     else:
                         return self._send(404, '{"errors": ["not found"]}')
@@ -191,6 +196,8 @@ class FakeIngot:
                             m.boot = "exit"     # like Ingot: the next netboot falls through to disk
                     elif rest == "phone-home":
                         m.phone_home.append(body)
+                    elif rest == "user-state":
+                        m.user_states.append(body)
                     else:
                         return self._send(404, '{"errors": ["not found"]}')
                     fake.cond.notify_all()
