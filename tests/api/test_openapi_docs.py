@@ -1,0 +1,53 @@
+"""The OpenAPI document says things: every operation a description, every field of a body or a query a
+description, an example of every request body and of every create's answer, and the limits the validators
+enforce. A failure names what is missing (``POST /metal/v1/devices/{device_id}/actions``, ``Device.hostname``)."""
+from __future__ import annotations
+
+from tests.support.world import METHODS, spec_document
+
+
+def _operations(doc: dict):
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield f"{method.upper()} {path}", op
+
+
+def _has_example(content: dict) -> bool:
+    return any("example" in media or "examples" in media for media in content.values())
+
+
+def test_every_operation_has_a_description():
+    missing = [name for name, op in _operations(spec_document()) if not (op.get("description") or "").strip()]
+    assert missing == [], "operations without a description (the view docstring after its first line):\n" + \
+        "\n".join(missing)
+
+
+def test_every_request_body_and_every_create_answer_has_an_example():
+    missing = []
+    for name, op in _operations(spec_document()):
+        if "requestBody" in op and not _has_example(op["requestBody"]["content"]):
+            missing.append(f"{name}: request body")
+        created = op.get("responses", {}).get("201", {})
+        if "content" in created and not _has_example(created["content"]):
+            missing.append(f"{name}: 201 response")
+    assert missing == [], "examples missing (blp.arguments/blp.response example=...):\n" + "\n".join(missing)
+
+
+def test_every_field_has_a_description():
+    doc = spec_document()
+    missing = [f"{schema}.{field}" for schema, body in doc["components"]["schemas"].items()
+               for field, prop in body.get("properties", {}).items() if not prop.get("description")]
+    missing += [f"{name}: query argument {p['name']}" for name, op in _operations(doc)
+                for p in op.get("parameters", []) if p.get("in") == "query" and not p.get("description")]
+    assert missing == [], "fields without a description (metadata={'description': ...}):\n" + "\n".join(missing)
+
+
+def test_limits_come_from_the_validators():
+    schemas = spec_document()["components"]["schemas"]
+    create = schemas["DeviceCreate"]["properties"]
+    assert create["description"]["maxLength"] == 1024  # validate.Length
+    assert create["userdata"]["maxLength"] == 64 * 1024
+    assert (create["public_ipv4_subnet_size"]["minimum"], create["public_ipv4_subnet_size"]["maximum"]) == (1, 32)
+    assert create["billing_cycle"]["enum"] == ["hourly", "daily", "monthly", "yearly"]
+    assert create["tags"]["maxItems"] == 64 and create["tags"]["items"]["maxLength"] == 256
