@@ -67,7 +67,12 @@ class BulkEnrollSchema(Schema):
 @blp.arguments(UsageArgs, location="query")
 @blp.response(200, UsageSchema)
 def fleet_usage(args, operator):
-    """Operator: machines available, allocated, failed and in maintenance over time, per metro and plan."""
+    """Operator: machines available, allocated, failed and in maintenance over time, per metro and plan.
+
+    Operators only (403 for others). For the last `hours` (at most 14 days), a series of how many machines were
+    available, allocated, failed and in maintenance, per metro and plan; the console draws it. Ingot's own:
+    Equinix has no fleet.
+    """
     return fleet_reports.usage(session(), utcnow() - dt.timedelta(hours=args["hours"]))
 
 
@@ -76,7 +81,12 @@ def fleet_usage(args, operator):
 @blp.arguments(ProvisioningArgs, location="query")
 @blp.response(200, ProvisioningTimesSchema)
 def provisioning_times(args, operator):
-    """Operator: create → active times of the last devices that became active."""
+    """Operator: create → active times of the last devices that became active.
+
+    Operators only (403 for others). For the `last` devices that became active (newest first), the seconds from
+    create to `active`, with their plan and metro, and a summary (count, min, median, 90th percentile, max); the
+    console draws it.
+    """
     return fleet_reports.provisioning_times(session(), args["last"])
 
 
@@ -84,7 +94,12 @@ def provisioning_times(args, operator):
 @operator_required
 @blp.response(200, PlanMatchSchema)
 def plan_match(machine_id, operator):
-    """Operator: how a machine's inspected facts fit its plan's rules (and every plan's)."""
+    """Operator: how a machine's inspected facts fit its plan's rules (and every plan's).
+
+    Operators only (403 for others); 404 for an unknown machine. Whether the machine's inspected facts fit its
+    plan's match rules and, if not, why; and the same for every plan (`candidates`), so an operator sees why the
+    others did not match.
+    """
     return fleet_reports.plan_match(session(), machines.get(session(), machine_id))
 
 
@@ -94,7 +109,15 @@ def plan_match(machine_id, operator):
 @blp.arguments(BulkEnrollFileSchema, location="files")
 @blp.response(200, BulkEnrollSchema)
 def bulk_enroll_file(args, files, operator):
-    """Operator: enroll every machine of an inventory file (YAML, or JSON by its name), checking each BMC first."""
+    """Operator: enroll every machine of an inventory file (YAML, or JSON by its name), checking each BMC first.
+
+    Operators only (403 for others). A multipart upload of `file`: a list of machines (hostname, metro, BMC,
+    NICs, plan) in YAML, or in JSON when the file name ends with `.json`; each machine is enrolled in its own
+    transaction. With `check` (the default) each enrolled machine's BMC is asked for its power state (within
+    `timeout` seconds) and one that does not answer is reported `failed`. The answer counts the machines
+    `enrolled`, already there (`exists`) and `failed`, with one outcome (and reason) per machine. 422 for a file
+    that cannot be read or has the wrong shape.
+    """
     upload = files["file"]
     return bulk_enroll.enroll_upload(session(), get_db(), box(), upload.filename or "", upload.read(),
                                      operator.actor, settings=settings(), check=args["check"], timeout=args["timeout"])
