@@ -32,7 +32,8 @@ log = logging.getLogger("ingot")
 class ErrorSchema(Schema):
     """Every error body: ``{"errors": ["field: reason", ...]}``."""
 
-    errors = fields.List(fields.String(), required=True)
+    errors = fields.List(fields.String(), required=True, metadata={
+        "description": "What went wrong, one message each, `field: reason` when a field is at fault."})
 
 
 class IngotApi(Api):

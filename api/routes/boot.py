@@ -35,9 +35,11 @@ RAMDISK_FILES = {"vmlinuz", "initrd"}
 class IpxeArgs(Schema):
     class Meta:
         unknown = "exclude"
-    mac = fields.String(required=True, validate=validate_mac)
+    mac = fields.String(required=True, validate=validate_mac, metadata={
+        "description": "The MAC of the NIC that netbooted."})
     # the metro whose dnsmasq config chained here (unknown-MAC discovery)
-    metro = fields.String(load_default=None, validate=validate.Length(max=64))
+    metro = fields.String(load_default=None, validate=validate.Length(max=64), metadata={
+        "description": "The metro whose dnsmasq configuration chained here (for unknown-MAC discovery)."})
 
 
 def _text(script) -> Response:

@@ -201,9 +201,10 @@ def device_customdata(device_id):
 def device_metadata_document(device_id):
     """Show a device's metadata document (to its project's members).
 
-    Members of the device's project; an operator who is not a member gets 403, others 404. The document the
-    device itself reads from the metadata service (hostname, SSH keys, addresses, customdata), Equinix's
-    metadata shape.
+    Members of the device's project; an operator who is not a member gets 403, others 404. Equinix's `Metadata`
+    shape: hostname, operating system, plan, metro, tags, SSH keys, customdata, addresses and interfaces. The
+    metadata service on the provisioning network gives the machine itself a richer document (with its secrets);
+    this one has none.
     """
     return device_metadata(_private(device_id))
 

@@ -17,49 +17,64 @@ blp = api_blueprint("fleet_reports", "Fleet reports and bulk enrolment (operator
 
 
 class UsageArgs(RequestSchema):
-    hours = fields.Float(load_default=24.0, validate=validate.Range(min=0.01, max=24 * 14))
+    hours = fields.Float(load_default=24.0, validate=validate.Range(min=0.01, max=24 * 14), metadata={
+        "description": "How far back, in hours (default 24, at most 336: two weeks)."})
 
 
 class ProvisioningArgs(RequestSchema):
-    last = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    last = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000), metadata={
+        "description": "How many of the latest devices to show (default 100, at most 1000)."})
 
 
 class BulkEnrollArgs(RequestSchema):
-    check = fields.Boolean(load_default=True)
-    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.5, max=120))
+    check = fields.Boolean(load_default=True, metadata={
+        "description": "Ask each enrolled machine's BMC for its power state (default true)."})
+    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.5, max=120), metadata={
+        "description": "Seconds to wait for each BMC (default 10, 0.5 to 120)."})
 
 
 class BulkEnrollFileSchema(Schema):
-    file = Upload(required=True)
+    file = Upload(required=True, metadata={
+        "description": "The inventory: YAML, or JSON when its name ends with `.json` (a list of machines, or "
+                       "`{defaults, machines}`, as `ingot admin machines enroll --from-file` reads)."})
 
 
 class UsageSchema(Schema):
-    categories = fields.List(fields.String())
-    since = fields.String()
-    now = fields.String()
-    series = fields.List(fields.Dict())
+    categories = fields.List(fields.String(), metadata={
+        "description": "The categories each point counts: `available`, `allocated`, `failed`, `maintenance`, "
+                       "`other`."})
+    since = fields.String(metadata={"description": "The start of the series (ISO 8601)."})
+    now = fields.String(metadata={"description": "When the answer was made; the last point of each series (ISO 8601)."})
+    series = fields.List(fields.Dict(), metadata={
+        "description": "One series per metro and plan: `{metro, plan, points: [{at, <category>: count…}]}`."})
 
 
 class ProvisioningTimesSchema(Schema):
-    devices = fields.List(fields.Dict())
-    summary = fields.Dict()
+    devices = fields.List(fields.Dict(), metadata={
+        "description": "Each device: `device_id`, `hostname`, `plan`, `metro`, `created_at`, `active_at`, "
+                       "`seconds`."})
+    summary = fields.Dict(metadata={"description": "`count`, `min`, `median`, `p90` and `max` of the seconds."})
 
 
 class PlanMatchSchema(Schema):
-    inspected = fields.Boolean()
-    plan = fields.String(allow_none=True)
-    fits = fields.Boolean(allow_none=True)
-    reasons = fields.List(fields.String())
-    candidates = fields.List(fields.Dict())
+    inspected = fields.Boolean(metadata={"description": "Whether the machine has inspected facts."})
+    plan = fields.String(allow_none=True, metadata={"description": "Its plan's slug, or null."})
+    fits = fields.Boolean(allow_none=True, metadata={
+        "description": "Whether its facts fit its plan's rules (null without a plan)."})
+    reasons = fields.List(fields.String(), metadata={
+        "description": "Why they do not (e.g. `cpus is 2, plan wants 4`)."})
+    candidates = fields.List(fields.Dict(), metadata={"description": "Every plan: `{plan, rules, fits, reasons}`."})
 
 
 class BulkEnrollSchema(Schema):
-    outcomes = fields.List(fields.Dict())
-    enrolled = fields.Integer()
-    existing = fields.Integer()
-    failed = fields.Integer()
-    seconds = fields.Float()
-    summary = fields.List(fields.String())
+    outcomes = fields.List(fields.Dict(), metadata={
+        "description": "One per machine of the file: what happened to it (`enrolled`, `exists` or `failed`, "
+                       "and why)."})
+    enrolled = fields.Integer(metadata={"description": "How many machines were enrolled."})
+    existing = fields.Integer(metadata={"description": "How many were already enrolled."})
+    failed = fields.Integer(metadata={"description": "How many failed."})
+    seconds = fields.Float(metadata={"description": "How long it took."})
+    summary = fields.List(fields.String(), metadata={"description": "The same, as lines of text."})
 
 
 @blp.route("/fleet/usage", methods=["GET"])

@@ -381,7 +381,9 @@ class BatchSchema(Schema):
     updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
 
 
-BatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(BatchSchema))}, name="BatchList")
+BatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(BatchSchema), metadata={
+    "description": "The batches: on a create, one per batch asked, in order (a failed one says why)."})},
+    name="BatchList")
 
 
 class BatchDeleteArgs(RequestSchema):

@@ -113,7 +113,7 @@ class IpReservationSchema(Schema):
     state = fields.Constant("created", metadata={
         "description": "Always `created`: Ingot grants a block at once, with no approval."})
     tags = Tags(metadata={"description": "Its tags."})
-    details = fields.String(attribute="description")
+    details = fields.String(attribute="description", metadata={"description": "Free text about the block."})
     customdata = fields.Dict(metadata={"description": "Its customdata (a JSON object)."})
     metro = fields.Function(lambda r: MetroSchema().dump(r.pool.metro), metadata={"description": "The metro it is in."})
     facility = fields.Function(lambda r: FacilitySchema().dump(r.facility) if r.facility else None, metadata={
