@@ -24,6 +24,7 @@ from api.http_errors import (
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
 from api.routes.docs import DOCS_ASSETS
+from api.schemas.common import tags_property
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
         "security": [{"x_auth_token": []}],
     })
+    api.ma_plugin.converter.add_attribute_function(tags_property)  # before the blueprints' schemas are read
     register_blueprints(app, api)
     app.register_blueprint(metadata_blueprint)  # no token, no OpenAPI: machines call it
     web.init_app(app)

@@ -194,6 +194,15 @@ class Tags(fields.Field):
         return list(value or [])
 
 
+def tags_property(converter, field: fields.Field, **kwargs) -> dict:
+    """The OpenAPI form of a :class:`Tags` field with the limits it enforces (an apispec attribute
+    function, registered by the app), so the documented limits are the enforced ones."""
+    if not isinstance(field, Tags):
+        return {}
+    return {"type": "array", "maxItems": MAX_TAGS,
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH}}
+
+
 class JSONObject(fields.Field):
     """A JSON object; a JSON-encoded string of one is accepted too."""
 
