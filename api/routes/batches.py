@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import AllListArgs
 from api.schemas.device import BatchCreateSchema, BatchDeleteArgs, BatchListSchema, BatchSchema
 from api.services import auth, batches
@@ -10,8 +11,8 @@ blp = api_blueprint("batches", "Batches of devices")
 
 
 @blp.route("/projects/<project_id>/devices/batch", methods=["POST"])
-@blp.arguments(BatchCreateSchema)
-@blp.response(201, BatchListSchema)
+@blp.arguments(BatchCreateSchema, example=REQUESTS["create_batch"])
+@blp.response(201, BatchListSchema, example=CREATED["create_batch"])
 def create_batch(data, project_id):
     """Create several devices; each batch succeeds or fails as a whole (a failed one says why).
 

@@ -21,6 +21,7 @@ from api.core.errors import NotFound
 from api.core.remote import client_address
 from api.core.urls import external_url
 from api.routes.common import API_PREFIX, box, session, settings
+from api.routes.examples import REQUESTS
 from api.schemas.discovery import InspectionReportSchema, LeaseSchema
 from api.schemas.machine import validate_mac
 from api.security import count_lookup, refuse_if_blocked, secret_not_found
@@ -90,7 +91,7 @@ def ipxe_by_token(token):
 
 
 @blp.route("/inspection/<token>", methods=["POST"])
-@blp.arguments(InspectionReportSchema)
+@blp.arguments(InspectionReportSchema, example=REQUESTS["inspection_report"])
 @blp.response(200, content_type="application/json")
 def inspection_report(facts, token):
     """Ingot's ramdisk reports the hardware it found (the boot's one-time URL).
@@ -108,7 +109,7 @@ def inspection_report(facts, token):
 
 
 @blp.route("/discovery/<token>/leases", methods=["POST"])
-@blp.arguments(LeaseSchema)
+@blp.arguments(LeaseSchema, example=REQUESTS["discovery_lease"])
 @blp.response(200, content_type="application/json")
 def discovery_lease(lease, token):
     """A metro's DHCP lease hook reports a lease (BMC discovery).

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, session
+from api.routes.examples import REQUESTS
 from api.schemas.capacity import CapacityInputSchema, CapacityListSchema, FacilityCheckSchema, MetroCheckSchema
 from api.services import capacity
 
@@ -32,7 +33,7 @@ def facility_capacity():
 
 
 @blp.route("/capacity/metros", methods=["POST"])
-@blp.arguments(CapacityInputSchema)
+@blp.arguments(CapacityInputSchema, example=REQUESTS["check_metro_capacity"])
 @blp.response(200, MetroCheckSchema)
 def check_metro_capacity(data):
     """Check whether servers of plans would fit in metros now.
@@ -45,7 +46,7 @@ def check_metro_capacity(data):
 
 
 @blp.route("/capacity", methods=["POST"])
-@blp.arguments(CapacityInputSchema)
+@blp.arguments(CapacityInputSchema, example=REQUESTS["check_facility_capacity"])
 @blp.response(200, FacilityCheckSchema)
 def check_facility_capacity(data):
     """Check whether servers of plans would fit in facilities now.

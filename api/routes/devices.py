@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 from api.core.urls import external_url, sos_address
 from api.routes.common import api_blueprint, box, paginate, principal, session, settings
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import FreeFormSchema
 from api.schemas.device import (
     DeviceActionSchema,
@@ -79,8 +80,8 @@ def list_devices(args):
 
 
 @blp.route("/projects/<project_id>/devices", methods=["POST"])
-@blp.arguments(DeviceCreateSchema)
-@blp.response(201, DeviceSchema)
+@blp.arguments(DeviceCreateSchema, example=REQUESTS["create_device"])
+@blp.response(201, DeviceSchema, example=CREATED["create_device"])
 def create_device(data, project_id):
     """Create a device: allocate a machine of the plan in the metro (or facility) and image it.
 
@@ -114,7 +115,7 @@ def get_device(device_id):
 
 
 @blp.route("/devices/<device_id>", methods=["PUT", "PATCH"])
-@blp.arguments(DeviceUpdateSchema)
+@blp.arguments(DeviceUpdateSchema, example=REQUESTS["update_device"])
 @blp.response(200, DeviceSchema)
 def update_device(data, device_id):
     """Change a device's hostname, description, tags, userdata, customdata, lock…
@@ -148,7 +149,7 @@ def delete_device(args, device_id):
 
 
 @blp.route("/devices/<device_id>/actions", methods=["POST"])
-@blp.arguments(DeviceActionSchema, example={"type": "reinstall", "operating_system": "debian_12"})
+@blp.arguments(DeviceActionSchema, example=REQUESTS["device_action"])
 @blp.response(202)
 def device_action(data, device_id):
     """Power on/off, reboot, reinstall (optionally with a new OS or iPXE script URL) or rescue a device.

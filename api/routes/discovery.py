@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, operator_required, session
+from api.routes.examples import REQUESTS
 from api.schemas.discovery import MachineAcceptSchema, ProvisioningNetworkSchema, ProvisioningNetworkUpdateSchema
 from api.schemas.machine import MachineSchema
 from api.services import catalog, discovery, machines, provisioning_networks
@@ -27,7 +28,7 @@ def get_provisioning_network(metro_id, operator):
 
 @blp.route("/locations/metros/<metro_id>/provisioning-network", methods=["PUT", "PATCH"])
 @operator_required
-@blp.arguments(ProvisioningNetworkUpdateSchema)
+@blp.arguments(ProvisioningNetworkUpdateSchema, example=REQUESTS["update_provisioning_network"])
 @blp.response(200, ProvisioningNetworkSchema)
 def update_provisioning_network(data, metro_id, operator):
     """Change a metro's Wake-on-LAN and discovery settings (discovery is off until turned on).
@@ -42,7 +43,7 @@ def update_provisioning_network(data, metro_id, operator):
 
 @blp.route("/machines/<machine_id>/accept", methods=["POST"])
 @operator_required
-@blp.arguments(MachineAcceptSchema)
+@blp.arguments(MachineAcceptSchema, example=REQUESTS["accept_machine"])
 @blp.response(200, MachineSchema)
 def accept_machine(data, machine_id, operator):
     """Accept a discovered machine into the fleet (optionally naming it, its plan or its BMC).

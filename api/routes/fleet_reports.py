@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from api.core.db import get_db
 from api.models import utcnow
 from api.routes.common import api_blueprint, box, operator_required, session, settings
+from api.routes.examples import REQUESTS
 from api.schemas.common import RequestSchema
 from api.services import bulk_enroll, fleet_reports, machines
 
@@ -121,7 +122,7 @@ def plan_match(machine_id, operator):
 @blp.route("/machines/bulk-enroll", methods=["POST"])
 @operator_required
 @blp.arguments(BulkEnrollArgs, location="query")
-@blp.arguments(BulkEnrollFileSchema, location="files")
+@blp.arguments(BulkEnrollFileSchema, location="files", example=REQUESTS["bulk_enroll_file"])
 @blp.response(200, BulkEnrollSchema)
 def bulk_enroll_file(args, files, operator):
     """Operator: enroll every machine of an inventory file (YAML, or JSON by its name), checking each BMC first.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, box, operator_required, paginate, session, settings
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.machine import (
     MachineActionSchema,
     MachineCreateSchema,
@@ -33,8 +34,8 @@ def list_machines(args, operator):
 
 @blp.route("/machines", methods=["POST"])
 @operator_required
-@blp.arguments(MachineCreateSchema)
-@blp.response(201, MachineSchema)
+@blp.arguments(MachineCreateSchema, example=REQUESTS["enroll_machine"])
+@blp.response(201, MachineSchema, example=CREATED["enroll_machine"])
 def enroll_machine(data, operator):
     """Enroll a machine by its BMC; it is inspected unless a plan is given.
 
@@ -61,7 +62,7 @@ def get_machine(machine_id, operator):
 
 @blp.route("/machines/<machine_id>", methods=["PUT", "PATCH"])
 @operator_required
-@blp.arguments(MachineUpdateSchema)
+@blp.arguments(MachineUpdateSchema, example=REQUESTS["update_machine"])
 @blp.response(200, MachineSchema)
 def update_machine(data, machine_id, operator):
     """Change a machine's hostname, plan, BMC or NICs.
@@ -89,7 +90,7 @@ def delete_machine(machine_id, operator):
 
 @blp.route("/machines/<machine_id>/maintenance", methods=["POST"])
 @operator_required
-@blp.arguments(MaintenanceSchema)
+@blp.arguments(MaintenanceSchema, example=REQUESTS["maintenance_on"])
 @blp.response(200, MachineSchema)
 def maintenance_on(data, machine_id, operator):
     """Take a machine out of the pool.
@@ -116,7 +117,7 @@ def maintenance_off(machine_id, operator):
 
 @blp.route("/machines/<machine_id>/actions", methods=["POST"])
 @operator_required
-@blp.arguments(MachineActionSchema)
+@blp.arguments(MachineActionSchema, example=REQUESTS["machine_action"])
 @blp.response(202)
 def machine_action(data, machine_id, operator):
     """Power on/off, reboot, inspect, or set the boot device of a machine.

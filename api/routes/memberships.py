@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import AllListArgs
 from api.schemas.identity import (
     InvitationCreateSchema,
@@ -40,7 +41,7 @@ def get_membership(membership_id):
 
 
 @blp.route("/memberships/<membership_id>", methods=["PUT"])
-@blp.arguments(MembershipUpdateSchema)
+@blp.arguments(MembershipUpdateSchema, example=REQUESTS["update_membership"])
 @blp.response(200, MembershipSchema)
 def update_membership(data, membership_id):
     """Change a member's role (the project's owners and admins).
@@ -80,8 +81,8 @@ def list_project_invitations(args, project_id):
 
 
 @blp.route("/projects/<project_id>/invitations", methods=["POST"])
-@blp.arguments(InvitationCreateSchema)
-@blp.response(201, InvitationSchema)
+@blp.arguments(InvitationCreateSchema, example=REQUESTS["invite_to_project"])
+@blp.response(201, InvitationSchema, example=CREATED["invite_to_project"])
 def invite_to_project(data, project_id):
     """Invite someone (by email) into the project with a role (the project's owners and admins).
 

@@ -6,6 +6,7 @@ from flask import jsonify
 from api.models import IpAssignment
 from api.routes.common import api_blueprint, paginate, principal, session
 from api.routes.crud import Schemas, Summaries, crud_routes
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import AllListArgs, FreeFormSchema
 from api.schemas.ip import IpAddressSchema, IpReservationSchema
 from api.schemas.network import (
@@ -50,8 +51,8 @@ def list_reservations(args, project_id):
 
 
 @blp.route("/projects/<project_id>/ips", methods=["POST"])
-@blp.arguments(IpReservationCreateSchema)
-@blp.response(201, IpReservationSchema)
+@blp.arguments(IpReservationCreateSchema, example=REQUESTS["reserve"])
+@blp.response(201, IpReservationSchema, example=CREATED["reserve"])
 def reserve(data, project_id):
     """Reserve a block of addresses for a project.
 
@@ -83,7 +84,7 @@ def get_ip(ip_id):
 
 
 @blp.route("/ips/<ip_id>", methods=["PATCH", "PUT"])
-@blp.arguments(IpReservationUpdateSchema)
+@blp.arguments(IpReservationUpdateSchema, example=REQUESTS["update_ip"])
 @blp.response(200, IpReservationSchema)
 def update_ip(data, ip_id):
     """Change a reserved block's tags, details or customdata.
@@ -158,8 +159,8 @@ def list_device_ips(args, device_id):
 
 
 @blp.route("/devices/<device_id>/ips", methods=["POST"])
-@blp.arguments(IpAttachSchema)
-@blp.response(201, IpAddressSchema)
+@blp.arguments(IpAttachSchema, example=REQUESTS["attach_ip"])
+@blp.response(201, IpAddressSchema, example=CREATED["attach_ip"])
 def attach_ip(data, device_id):
     """Assign an address from one of the project's reserved blocks to the device.
 

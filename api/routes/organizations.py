@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.routes.common import api_blueprint, operator_required, paginate, principal, session
 from api.routes.devices import present_page
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.capacity import CapacityListSchema
 from api.schemas.catalog import FacilityListSchema, OperatingSystemListSchema, PlanListSchema
 from api.schemas.common import AllListArgs, FreeFormSchema, ListArgs
@@ -49,8 +50,8 @@ def list_organizations(args):
 
 @blp.route("/organizations", methods=["POST"])
 @operator_required
-@blp.arguments(OrganizationCreateSchema)
-@blp.response(201, OrganizationSchema)
+@blp.arguments(OrganizationCreateSchema, example=REQUESTS["create_organization"])
+@blp.response(201, OrganizationSchema, example=CREATED["create_organization"])
 def create_organization(data, operator):
     """Operator: add an organization.
 
@@ -74,7 +75,7 @@ def get_organization(organization_id):
 
 @blp.route("/organizations/<organization_id>", methods=["PUT"])
 @operator_required
-@blp.arguments(OrganizationUpdateSchema)
+@blp.arguments(OrganizationUpdateSchema, example=REQUESTS["update_organization"])
 @blp.response(200, OrganizationSchema)
 def update_organization(data, organization_id, operator):
     """Operator: rename or describe an organization (the default one too).
@@ -110,8 +111,8 @@ def list_organization_projects(args, organization_id):
 
 
 @blp.route("/organizations/<organization_id>/projects", methods=["POST"])
-@blp.arguments(ProjectCreateSchema)
-@blp.response(201, ProjectSchema)
+@blp.arguments(ProjectCreateSchema, example=REQUESTS["create_organization_project"])
+@blp.response(201, ProjectSchema, example=CREATED["create_organization_project"])
 def create_organization_project(data, organization_id):
     """Create a project in the organization; the caller becomes its owner.
 
@@ -222,8 +223,8 @@ def list_organization_invitations(args, organization_id):
 
 
 @blp.route("/organizations/<organization_id>/invitations", methods=["POST"])
-@blp.arguments(InvitationCreateSchema)
-@blp.response(201, InvitationSchema)
+@blp.arguments(InvitationCreateSchema, example=REQUESTS["invite_to_organization"])
+@blp.response(201, InvitationSchema, example=CREATED["invite_to_organization"])
 def invite_to_organization(data, organization_id):
     """Invite someone (by email) into projects of the organization (projects_ids) with a role.
 

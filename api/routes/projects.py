@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.catalog import PlanListSchema
 from api.schemas.common import AllListArgs, FreeFormSchema, ListArgs
 from api.schemas.identity import ProjectCreateSchema, ProjectListSchema, ProjectSchema, ProjectUpdateSchema
@@ -24,8 +25,8 @@ def list_projects(args):
 
 
 @blp.route("/projects", methods=["POST"])
-@blp.arguments(ProjectCreateSchema)
-@blp.response(201, ProjectSchema)
+@blp.arguments(ProjectCreateSchema, example=REQUESTS["create_project"])
+@blp.response(201, ProjectSchema, example=CREATED["create_project"])
 def create_project(data):
     """Create a project (in organization_id, else the default organization); the caller becomes its owner.
 
@@ -49,7 +50,7 @@ def get_project(project_id):
 
 
 @blp.route("/projects/<project_id>", methods=["PUT", "PATCH"])
-@blp.arguments(ProjectUpdateSchema)
+@blp.arguments(ProjectUpdateSchema, example=REQUESTS["update_project"])
 @blp.response(200, ProjectSchema)
 def update_project(data, project_id):
     """Rename a project or change its customdata.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.routes.common import api_blueprint, operator_required, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import ListArgs
 from api.schemas.reservation import (
     HardwareReservationCreateSchema,
@@ -41,8 +42,8 @@ def get_reservation(reservation_id):
 
 @blp.route("/hardware-reservations", methods=["POST"])
 @operator_required
-@blp.arguments(HardwareReservationCreateSchema)
-@blp.response(201, HardwareReservationSchema)
+@blp.arguments(HardwareReservationCreateSchema, example=REQUESTS["create_reservation"])
+@blp.response(201, HardwareReservationSchema, example=CREATED["create_reservation"])
 def create_reservation(data, operator):
     """Operator: hold a machine for a project.
 
@@ -55,7 +56,7 @@ def create_reservation(data, operator):
 
 @blp.route("/hardware-reservations/<reservation_id>", methods=["PUT", "PATCH"])
 @operator_required
-@blp.arguments(HardwareReservationUpdateSchema)
+@blp.arguments(HardwareReservationUpdateSchema, example=REQUESTS["update_reservation"])
 @blp.response(200, HardwareReservationSchema)
 def update_reservation(data, reservation_id, operator):
     """Operator: change provisionable or move the reservation to another project.

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from api.models import SSHKey
 from api.routes.common import api_blueprint, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import ListArgs
 from api.schemas.ssh_key import SSHKeyCreateSchema, SSHKeyListSchema, SSHKeySchema, SSHKeyUpdateSchema
 from api.services import auth, ssh_keys
@@ -26,8 +27,8 @@ def list_keys(args):
 
 
 @blp.route("/ssh-keys", methods=["POST"])
-@blp.arguments(SSHKeyCreateSchema)
-@blp.response(201, SSHKeySchema)
+@blp.arguments(SSHKeyCreateSchema, example=REQUESTS["create_key"])
+@blp.response(201, SSHKeySchema, example=CREATED["create_key"])
 def create_key(data):
     """Add a key to the current user.
 
@@ -52,8 +53,8 @@ def list_project_keys(args, project_id):
 
 
 @blp.route("/projects/<project_id>/ssh-keys", methods=["POST"])
-@blp.arguments(SSHKeyCreateSchema)
-@blp.response(201, SSHKeySchema)
+@blp.arguments(SSHKeyCreateSchema, example=REQUESTS["create_project_key_ssh"])
+@blp.response(201, SSHKeySchema, example=CREATED["create_project_key_ssh"])
 def create_project_key(data, project_id):
     """Add a key to a project.
 
@@ -77,7 +78,7 @@ def get_key(key_id):
 
 
 @blp.route("/ssh-keys/<key_id>", methods=["PUT", "PATCH"])
-@blp.arguments(SSHKeyUpdateSchema)
+@blp.arguments(SSHKeyUpdateSchema, example=REQUESTS["update_key"])
 @blp.response(200, SSHKeySchema)
 def update_key(data, key_id):
     """Change a key's label or key.

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from api.models import ApiToken
 from api.routes.common import api_blueprint, paginate, principal, session
+from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import AllListArgs, View
 from api.schemas.identity import ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema, UserSchema, UserUpdateSchema
 from api.services import auth, directory
@@ -24,7 +25,7 @@ def get_user():
 
 
 @blp.route("/user", methods=["PUT"])
-@blp.arguments(UserUpdateSchema)
+@blp.arguments(UserUpdateSchema, example=REQUESTS["update_user"])
 @blp.response(200, UserSchema)
 def update_user(data):
     """Change the current user's names, phone, timezone, customdata or password.
@@ -52,8 +53,8 @@ def list_user_keys(args):
 
 
 @blp.route("/user/api-keys", methods=["POST"])
-@blp.arguments(ApiKeyCreateSchema)
-@blp.response(201, ApiKeySchema)
+@blp.arguments(ApiKeyCreateSchema, example=REQUESTS["create_user_key"])
+@blp.response(201, ApiKeySchema, example=CREATED["create_user_key"])
 def create_user_key(data):
     """Create a user API key; the token appears in this response only.
 
@@ -79,8 +80,8 @@ def list_project_keys(args, project_id):
 
 
 @blp.route("/projects/<project_id>/api-keys", methods=["POST"])
-@blp.arguments(ApiKeyCreateSchema)
-@blp.response(201, ApiKeySchema)
+@blp.arguments(ApiKeyCreateSchema, example=REQUESTS["create_project_key"])
+@blp.response(201, ApiKeySchema, example=CREATED["create_project_key"])
 def create_project_key(data, project_id):
     """Create a project API key (acts as a member of that project only).
 

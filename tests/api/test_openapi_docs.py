@@ -3,6 +3,12 @@ description, an example of every request body and of every create's answer, and 
 enforce. A failure names what is missing (``POST /metal/v1/devices/{device_id}/actions``, ``Device.hostname``)."""
 from __future__ import annotations
 
+import functools
+import tempfile
+
+from api.app import create_app
+from api.core.config import Settings
+from tests.support.clients import API
 from tests.support.world import METHODS, spec_document
 
 
@@ -32,6 +38,31 @@ def test_every_request_body_and_every_create_answer_has_an_example():
         if "content" in created and not _has_example(created["content"]):
             missing.append(f"{name}: 201 response")
     assert missing == [], "examples missing (blp.arguments/blp.response example=...):\n" + "\n".join(missing)
+
+
+@functools.lru_cache(maxsize=1)
+def _app_and_schemas():
+    """A fresh app, its OpenAPI document, and its request schemas by component name."""
+    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-examples-"), secret_key="examples"))
+    doc = app.test_client().get(API + "/openapi.json").json
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    return doc, {name: key[0] for key, name in api.ma_plugin.converter.refs.items()}
+
+
+def test_every_request_example_loads_through_its_schema():
+    """An example the server would refuse (or a field it does not know) would teach the wrong thing."""
+    doc, schemas = _app_and_schemas()
+    wrong = []
+    for name, op in _operations(doc):
+        media = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if not media or "example" not in media:
+            continue
+        schema = schemas[media["schema"]["$ref"].rsplit("/", 1)[-1]]()
+        unknown = set(media["example"]) - {f.data_key or key for key, f in schema.load_fields.items()}
+        errors = schema.validate(media["example"])
+        if unknown or errors:
+            wrong.append(f"{name}: {errors or ''} {sorted(unknown) or ''}")
+    assert wrong == [], "request examples the API refuses:\n" + "\n".join(wrong)
 
 
 def test_every_field_has_a_description():
