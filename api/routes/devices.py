@@ -121,9 +121,10 @@ def update_device(data, device_id):
     """Change a device's hostname, description, tags, userdata, customdata, lock…
 
     Members of the device's project and operators (404 for others). Changes only the fields sent (PUT and PATCH
-    alike); a new hostname or userdata applies at the next install. 422 names a wrong field, e.g. `always_pxe`
-    without an `ipxe_script_url`; `spot_instance`, `network_frozen` and `firmware_set_id` are refused (422) as
-    Ingot has none of them.
+    alike); Ingot records them, and the installed OS sees new userdata and customdata in its metadata (a new
+    hostname is not pushed into a running OS). 422 names a wrong field, e.g. `always_pxe` without an
+    `ipxe_script_url`; `spot_instance`, `network_frozen` and `firmware_set_id` are refused (422) as Ingot has
+    none of them.
     """
     s = session()
     p = principal()

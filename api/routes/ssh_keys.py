@@ -96,8 +96,8 @@ def update_key(data, key_id):
 def delete_key(key_id):
     """Delete a key.
 
-    Who may see the key (404 for others). Devices already installed keep the key in their `authorized_keys`; a
-    reinstall no longer adds it.
+    Who may see the key (404 for others). Devices already installed keep it on their disks: Ingot does not log
+    into them to remove it.
     """
     s = session()
     p = principal()
