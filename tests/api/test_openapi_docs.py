@@ -65,6 +65,23 @@ def test_every_request_example_loads_through_its_schema():
     assert wrong == [], "request examples the API refuses:\n" + "\n".join(wrong)
 
 
+def test_every_create_example_shows_the_fields_of_its_answer():
+    """A field added to an answer (or dropped) shows in its example too: regenerate them with
+    ``python -m tests.support.openapi_examples``."""
+    doc, schemas = _app_and_schemas()
+    wrong = []
+    for name, op in _operations(doc):
+        media = op.get("responses", {}).get("201", {}).get("content", {}).get("application/json")
+        if not media or "$ref" not in media.get("schema", {}):
+            continue
+        schema = schemas[media["schema"]["$ref"].rsplit("/", 1)[-1]]()
+        fields = {f.data_key or key for key, f in schema.dump_fields.items()}
+        if set(media["example"]) != fields:
+            wrong.append(f"{name}: missing {sorted(fields - set(media['example']))}, "
+                         f"not in the answer {sorted(set(media['example']) - fields)}")
+    assert wrong == [], "201 examples that do not match their answer's fields:\n" + "\n".join(wrong)
+
+
 def test_every_field_has_a_description():
     doc = spec_document()
     missing = [f"{schema}.{field}" for schema, body in doc["components"]["schemas"].items()
