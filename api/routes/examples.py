@@ -1,7 +1,7 @@
 """Examples of the OpenAPI document (``examples.json``): a body for every operation that takes one, and the
-answer of every create. They were made by running the requests against a demo installation (its ids and
-times; tokens and passwords made up); tests/api/test_openapi_docs.py checks that each body still loads
-through its operation's schema."""
+answer of every create. ``python -m tests.support.openapi_examples`` makes them by running the requests
+against a demo installation (its ids and times; tokens and passwords made up); tests/api/test_openapi_docs.py
+checks that each body still loads through its operation's schema."""
 from __future__ import annotations
 
 import json
