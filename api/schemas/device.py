@@ -292,7 +292,8 @@ class DeviceUpdateSchema(RequestSchema):
         "description": "New free text."})
     userdata = fields.String(validate=validate_userdata, metadata={
         **MULTILINE,
-        "description": "New userdata (at most 64 KiB)."})
+        "maxLength": MAX_USERDATA_BYTES,  # the validator counts UTF-8 bytes: a bound, as characters
+        "description": f"New userdata (at most {MAX_USERDATA_BYTES // 1024} KiB in UTF-8)."})
     customdata = JSONObject(metadata={"description": "A new JSON object (or a JSON-encoded string of one)."})
     tags = Tags(metadata={"description": "New tags (replace the old ones)."})
     billing_cycle = fields.String(validate=validate.OneOf(BILLING_CYCLES), metadata={
@@ -398,4 +399,5 @@ class UserdataSchema(Schema):
 class UserdataValidateArgs(RequestSchema):
     userdata = fields.String(load_default="", validate=validate_userdata, metadata={
         **MULTILINE,
-        "description": "The userdata to check (at most 64 KiB)."})
+        "maxLength": MAX_USERDATA_BYTES,
+        "description": f"The userdata to check (at most {MAX_USERDATA_BYTES // 1024} KiB in UTF-8)."})
