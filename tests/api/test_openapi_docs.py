@@ -95,7 +95,8 @@ def test_limits_come_from_the_validators():
     schemas = spec_document()["components"]["schemas"]
     create = schemas["DeviceCreate"]["properties"]
     assert create["description"]["maxLength"] == 1024  # validate.Length
-    assert create["userdata"]["maxLength"] == schemas["DeviceUpdate"]["properties"]["userdata"]["maxLength"] == 64 * 1024
+    update = schemas["DeviceUpdate"]["properties"]
+    assert create["userdata"]["maxLength"] == update["userdata"]["maxLength"] == 64 * 1024
     assert (create["public_ipv4_subnet_size"]["minimum"], create["public_ipv4_subnet_size"]["maximum"]) == (1, 32)
     assert create["billing_cycle"]["enum"] == ["hourly", "daily", "monthly", "yearly"]
     assert create["tags"]["maxItems"] == 64 and create["tags"]["items"]["maxLength"] == 256
