@@ -9,7 +9,7 @@ import tempfile
 from api.app import create_app
 from api.core.config import Settings
 from tests.support.clients import API
-from tests.support.world import METHODS, spec_document
+from tests.support.world import METHODS
 
 
 def _operations(doc: dict):
@@ -23,15 +23,24 @@ def _has_example(content: dict) -> bool:
     return any("example" in media or "examples" in media for media in content.values())
 
 
+@functools.lru_cache(maxsize=1)
+def _document():
+    """The OpenAPI document of a fresh app, and its marshmallow schemas by component name."""
+    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-examples-"), secret_key="examples"))
+    doc = app.test_client().get(API + "/openapi.json").json
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    return doc, {name: key[0] for key, name in api.ma_plugin.converter.refs.items()}
+
+
 def test_every_operation_has_a_description():
-    missing = [name for name, op in _operations(spec_document()) if not (op.get("description") or "").strip()]
+    missing = [name for name, op in _operations(_document()[0]) if not (op.get("description") or "").strip()]
     assert missing == [], "operations without a description (the view docstring after its first line):\n" + \
         "\n".join(missing)
 
 
 def test_every_request_body_and_every_create_answer_has_an_example():
     missing = []
-    for name, op in _operations(spec_document()):
+    for name, op in _operations(_document()[0]):
         if "requestBody" in op and not _has_example(op["requestBody"]["content"]):
             missing.append(f"{name}: request body")
         created = op.get("responses", {}).get("201", {})
@@ -40,18 +49,9 @@ def test_every_request_body_and_every_create_answer_has_an_example():
     assert missing == [], "examples missing (blp.arguments/blp.response example=...):\n" + "\n".join(missing)
 
 
-@functools.lru_cache(maxsize=1)
-def _app_and_schemas():
-    """A fresh app, its OpenAPI document, and its request schemas by component name."""
-    app = create_app(Settings(data_dir=tempfile.mkdtemp(prefix="ingot-examples-"), secret_key="examples"))
-    doc = app.test_client().get(API + "/openapi.json").json
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    return doc, {name: key[0] for key, name in api.ma_plugin.converter.refs.items()}
-
-
 def test_every_request_example_loads_through_its_schema():
     """An example the server would refuse (or a field it does not know) would teach the wrong thing."""
-    doc, schemas = _app_and_schemas()
+    doc, schemas = _document()
     wrong = []
     for name, op in _operations(doc):
         media = op.get("requestBody", {}).get("content", {}).get("application/json")
@@ -68,7 +68,7 @@ def test_every_request_example_loads_through_its_schema():
 def test_every_create_example_shows_the_fields_of_its_answer():
     """A field added to an answer (or dropped) shows in its example too: regenerate them with
     ``python -m tests.support.openapi_examples``."""
-    doc, schemas = _app_and_schemas()
+    doc, schemas = _document()
     wrong = []
     for name, op in _operations(doc):
         media = op.get("responses", {}).get("201", {}).get("content", {}).get("application/json")
@@ -83,7 +83,7 @@ def test_every_create_example_shows_the_fields_of_its_answer():
 
 
 def test_every_field_has_a_description():
-    doc = spec_document()
+    doc = _document()[0]
     missing = [f"{schema}.{field}" for schema, body in doc["components"]["schemas"].items()
                for field, prop in body.get("properties", {}).items() if not prop.get("description")]
     missing += [f"{name}: query argument {p['name']}" for name, op in _operations(doc)
@@ -92,7 +92,7 @@ def test_every_field_has_a_description():
 
 
 def test_limits_come_from_the_validators():
-    schemas = spec_document()["components"]["schemas"]
+    schemas = _document()[0]["components"]["schemas"]
     create = schemas["DeviceCreate"]["properties"]
     assert create["description"]["maxLength"] == 1024  # validate.Length
     update = schemas["DeviceUpdate"]["properties"]
