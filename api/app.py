@@ -24,6 +24,7 @@ from api.http_errors import (
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints
 from api.routes.docs import DOCS_ASSETS
+from api.schemas.common import tags_property
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -32,7 +33,22 @@ log = logging.getLogger("ingot")
 class ErrorSchema(Schema):
     """Every error body: ``{"errors": ["field: reason", ...]}``."""
 
-    errors = fields.List(fields.String(), required=True)
+    errors = fields.List(fields.String(), required=True, metadata={
+        "description": "What went wrong, one message each, `field: reason` when a field is at fault."})
+
+
+API_DESCRIPTION = """Ingot's Equinix-Metal-shaped API: the same paths, fields and JSON shapes, so an Equinix
+client or the Terraform provider works with only the endpoint changed (docs/equinix-compatibility.md lists the
+differences; each operation's description says its own).
+
+Every request carries an API key in `X-Auth-Token` (`POST /user/api-keys`; the first operator's comes from
+`ingot admin token create --operator`). A user key acts as its user in every project they belong to; a
+project key only in its project; a read-only key gets 403 on any write. Operators see and manage everything.
+
+Errors are JSON, `{"errors": ["field: reason", ...]}`: 401 for a missing or wrong token (429 after too many),
+403 for what the caller's role does not allow, 404 for what does not exist or belongs to a project the caller
+is not a member of (never 403), 409 for a state that does not allow the request now, 415 for a body that is
+not JSON, 422 for a field that is wrong (named) or a request Ingot cannot honour (never silently ignored)."""
 
 
 class IngotApi(Api):
@@ -102,10 +118,12 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     idempotency.init_app(app)  # after authentication: a key is remembered per caller
 
     api = IngotApi(app, spec_kwargs={
+        "info": {"description": API_DESCRIPTION},
         "components": {"securitySchemes": {
             "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
         "security": [{"x_auth_token": []}],
     })
+    api.ma_plugin.converter.add_attribute_function(tags_property)  # before the blueprints' schemas are read
     register_blueprints(app, api)
     app.register_blueprint(metadata_blueprint)  # no token, no OpenAPI: machines call it
     web.init_app(app)

@@ -45,5 +45,9 @@ crud_routes(blp, catalog.OPERATING_SYSTEM, "/operating-systems", "os_id", "opera
 @blp.arguments(AllListArgs, location="query")
 @blp.response(200, OperatingSystemListSchema)
 def list_operating_system_versions(args):
-    """List the operating systems by version (each of Ingot's is one version of its distro)."""
+    """List the operating systems by version (each of Ingot's is one version of its distro).
+
+    Any token. The same list as `GET /operating-systems`, as Equinix's operating-system-versions endpoint shapes
+    it; each Ingot operating system is one version of its distro.
+    """
     return paginate(catalog.list_query(catalog.OPERATING_SYSTEM), args, "operating_systems")

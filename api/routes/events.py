@@ -32,7 +32,12 @@ def _filtered(q, args: dict):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def device_events(args, device_id):
-    """List a device's events, newest first (``?sort=asc``: oldest first)."""
+    """List a device's events, newest first (``?sort=asc``: oldest first).
+
+    Members of the device's project and operators (404 for others). Every step the engine takes (power, netboot,
+    install, callbacks) and every change made through the API, with who did it. `sort=asc` tells the story from
+    the start; filters: `actor`, `type` (a prefix, e.g. `device.`), `target`, `since`, `until`.
+    """
     device = devices.visible_device(session(), principal(), device_id)
     return paginate(_filtered(select(Event).where(Event.device_id == device.id), args), args, "events")
 
@@ -41,7 +46,11 @@ def device_events(args, device_id):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def project_events(args, project_id):
-    """List a project's events, newest first (``?sort=asc``: oldest first)."""
+    """List a project's events, newest first (``?sort=asc``: oldest first).
+
+    Members of the project and operators (404 for others). The project's audit trail: devices, keys, IP blocks,
+    members. Newest first unless `sort=asc`; the same filters as a device's events.
+    """
     project = auth.visible_project(session(), principal(), project_id)
     return paginate(_filtered(select(Event).where(Event.project_id == project.id), args), args, "events")
 
@@ -50,7 +59,12 @@ def project_events(args, project_id):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def list_events(args):
-    """List events: an operator sees all, others their projects' (filters: actor, target, type, since, until)."""
+    """List events: an operator sees all, others their projects' (filters: actor, target, type, since, until).
+
+    Any token: an operator sees every event (the fleet's too: machines, catalogue), others the events of their
+    projects. Newest first unless `sort=asc`. Equinix has no such list; Ingot adds it for the console and the
+    CLI.
+    """
     p = principal()
     q = select(Event)
     allowed = p.project_ids(session())
@@ -62,7 +76,10 @@ def list_events(args):
 @blp.route("/events/<event_id>", methods=["GET"])
 @blp.response(200, EventSchema)
 def get_event(event_id):
-    """Show an event (of one of the caller's projects; operators: any)."""
+    """Show an event (of one of the caller's projects; operators: any).
+
+    Members of the event's project and operators; anyone else gets 404.
+    """
     return auth.find_visible(session(), principal(), Event, event_id, "Event")
 
 
@@ -70,7 +87,11 @@ def get_event(event_id):
 @blp.arguments(EventListArgs, location="query")
 @blp.response(200, EventListSchema)
 def organization_events(args, organization_id):
-    """List the events of the organization's projects the caller belongs to, newest first."""
+    """List the events of the organization's projects the caller belongs to, newest first.
+
+    Whoever sees the organization (404 for others); the events of its projects the caller belongs to (operators:
+    all of them). Newest first unless `sort=asc`.
+    """
     s = session()
     p = principal()
     org = organizations.visible_organization(s, p, organization_id)

@@ -20,6 +20,10 @@ crud_routes(blp, catalog.FACILITY, "/facilities", "facility_id", "facilities",
 @blp.arguments(AllListArgs, location="query")
 @blp.response(200, FacilityListSchema)
 def list_project_facilities(args, project_id):
-    """List the facilities a project can use (all of them)."""
+    """List the facilities a project can use (all of them).
+
+    Members of the project and operators (404 for others). Every facility: Ingot does not restrict facilities
+    per project.
+    """
     auth.visible_project(session(), principal(), project_id)
     return paginate(catalog.list_query(catalog.FACILITY), args, "facilities")

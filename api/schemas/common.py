@@ -88,31 +88,36 @@ class RequestSchema(Schema):
 
 
 class ListArgs(RequestSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-    include = fields.String()
-    exclude = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE), metadata={
+        "description": "The page to show, from 1."})
+    per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PER_PAGE), metadata={
+        "description": "Items per page (default 10, at most 1000)."})
+    include = fields.String(metadata={
+        "description": "Accepted for Equinix clients; related objects are shown as Ingot always shows them."})
+    exclude = fields.String(metadata={"description": "Accepted for Equinix clients; every field is shown."})
 
 
 class AllListArgs(ListArgs):
     """A list the spec does not paginate (plans, metros, keys…): every item on one page unless asked."""
 
-    per_page = fields.Integer(load_default=MAX_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    per_page = fields.Integer(load_default=MAX_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE), metadata={
+        "description": "Items per page (default: all of them, at most 1000)."})
 
 
 class LinkSchema(Schema):
-    href = fields.String()
+    href = fields.String(metadata={"description": "The page's URL in this API."})
 
 
 class MetaSchema(Schema):
-    first = fields.Nested(LinkSchema)
-    previous = fields.Nested(LinkSchema, allow_none=True)
-    self = fields.Nested(LinkSchema, data_key="self")
-    next = fields.Nested(LinkSchema, allow_none=True)
-    last = fields.Nested(LinkSchema)
-    current_page = fields.Integer()
-    last_page = fields.Integer()
-    total = fields.Integer()
+    first = fields.Nested(LinkSchema, metadata={"description": "The first page."})
+    previous = fields.Nested(LinkSchema, allow_none=True, metadata={
+        "description": "The previous page, or null on the first."})
+    self = fields.Nested(LinkSchema, data_key="self", metadata={"description": "This page."})
+    next = fields.Nested(LinkSchema, allow_none=True, metadata={"description": "The next page, or null on the last."})
+    last = fields.Nested(LinkSchema, metadata={"description": "The last page."})
+    current_page = fields.Integer(metadata={"description": "This page's number, from 1."})
+    last_page = fields.Integer(metadata={"description": "The number of the last page."})
+    total = fields.Integer(metadata={"description": "How many items there are in all."})
 
 
 class HrefField(fields.Field):
@@ -189,6 +194,15 @@ class Tags(fields.Field):
         return list(value or [])
 
 
+def tags_property(converter, field: fields.Field, **kwargs) -> dict:
+    """The OpenAPI form of a :class:`Tags` field with the limits it enforces (an apispec attribute
+    function, registered by the app), so the documented limits are the enforced ones."""
+    if not isinstance(field, Tags):
+        return {}
+    return {"type": "array", "maxItems": MAX_TAGS,
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH}}
+
+
 class JSONObject(fields.Field):
     """A JSON object; a JSON-encoded string of one is accepted too."""
 
@@ -238,5 +252,8 @@ def update_schema(create: type[Schema], name: str, exclude: tuple[str, ...] = ()
 
 def list_schema(key: str, item_schema: type[Schema], name: str) -> type[Schema]:
     """A ``{"<key>": [...], "meta": {...}}`` list schema for ``item_schema``."""
-    return Schema.from_dict({key: fields.List(fields.Nested(item_schema)),
-                             "meta": fields.Nested(MetaSchema)}, name=name)
+    return Schema.from_dict({
+        key: fields.List(fields.Nested(item_schema), metadata={"description": "The items of this page."}),
+        "meta": fields.Nested(MetaSchema, metadata={
+            "description": "Where this page is: links to the first, previous, next and last pages, and the total."}),
+    }, name=name)

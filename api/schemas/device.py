@@ -58,49 +58,75 @@ class DeviceSchema(Schema):
     """A ``Device``. ``sos``, ``provisioning_events`` and the private fields come from
     :func:`api.services.devices.present`."""
 
-    id = fields.String()
-    short_id = fields.String()
-    href = fields.Function(lambda d: href("devices", d.id))
-    hostname = fields.String()
-    description = fields.String()
-    state = fields.String()
-    provisioning_percentage = fields.Integer()
-    provisioning_events = fields.List(fields.Nested(EventSchema))
-    plan = fields.Nested(PlanRefSchema)
-    metro = fields.Nested(MetroSchema)
-    facility = fields.Nested(FacilitySchema, allow_none=True)
-    operating_system = fields.Nested(OperatingSystemRefSchema)
-    ip_addresses = fields.List(fields.Nested(IpAddressSchema), attribute="ip_assignments")
-    network_frozen = fields.Constant(False)
-    tags = Tags()
-    userdata = fields.String()
-    customdata = fields.Dict()
-    always_pxe = fields.Boolean()
-    ipxe_script_url = fields.Function(lambda d: d.ipxe_script_url or None)
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    short_id = fields.String(metadata={"description": "The first 8 characters of its id."})
+    href = fields.Function(lambda d: href("devices", d.id), metadata={"description": "Its URL in this API."})
+    hostname = fields.String(metadata={"description": "Its hostname (RFC 1123), set on the installed OS."})
+    description = fields.String(metadata={"description": "Free text the project gave it."})
+    state = fields.String(metadata={
+        "description": "`queued`, `provisioning`, `active`, `powering_on`, `powering_off`, `inactive` (off), "
+                       "`reinstalling`, `deprovisioning` or `failed`."})
+    provisioning_percentage = fields.Integer(metadata={
+        "description": "How far its install (or reinstall) is, 0 to 100."})
+    provisioning_events = fields.List(fields.Nested(EventSchema), metadata={
+        "description": "Its newest 10 events, newest first."})
+    plan = fields.Nested(PlanRefSchema, metadata={"description": "Its plan."})
+    metro = fields.Nested(MetroSchema, metadata={"description": "The metro it is in."})
+    facility = fields.Nested(FacilitySchema, allow_none=True, metadata={
+        "description": "The facility the create named, else its metro's first facility; null if the metro has none."})
+    operating_system = fields.Nested(OperatingSystemRefSchema, metadata={
+        "description": "The operating system installed (or being installed)."})
+    ip_addresses = fields.List(fields.Nested(IpAddressSchema), attribute="ip_assignments", metadata={
+        "description": "Its addresses: from the metro's pools (one of them its management address) and from the "
+                       "project's reserved blocks."})
+    network_ports = fields.Function(lambda d: port_views(d.machine.ports) if d.machine else [], metadata={
+        "description": "Its machine's ports: `bond0` and one per NIC (`eth0`, `eth1`…), each with its network type, "
+                       "bond and virtual networks."})
+    network_frozen = fields.Constant(False, metadata={"description": "Always false: Ingot does not freeze networks."})
+    tags = Tags(metadata={"description": "Its tags."})
+    userdata = fields.String(metadata={"description": "Its userdata (members of its project only)."})
+    customdata = fields.Dict(metadata={"description": "Its customdata, a JSON object (members of its project only)."})
+    always_pxe = fields.Boolean(metadata={
+        "description": "Whether it netboots `ipxe_script_url` at every boot, not only at install."})
+    ipxe_script_url = fields.Function(lambda d: d.ipxe_script_url or None, metadata={
+        "description": "The iPXE script its machine chains (with `custom_ipxe` or `always_pxe`); null if none."})
     hardware_reservation = HrefField("hardware-reservations", attribute="hardware_reservation_id",
-                                     allow_none=True)
-    locked = fields.Boolean()
-    billing_cycle = fields.String()
-    project = HrefField("projects", attribute="project_id")
-    project_lite = fields.Function(lambda d: ref("projects", d.project_id))
-    ssh_keys = Refs("ssh-keys")
-    volumes = fields.Constant([])
-    root_password = fields.Function(lambda d: d.root_password)
-    user = fields.Function(lambda d: d.operating_system.default_user or "root")
-    created_by = fields.Function(_created_by)
-    sos = fields.String()
-    # the machine's ports: bond0, eth0, eth1…
-    network_ports = fields.Function(lambda d: port_views(d.machine.ports) if d.machine else [])
-    spot_instance = fields.Constant(False)
-    termination_time = fields.DateTime(allow_none=True)
-    rescue = fields.Boolean()  # Ingot extension: the device boots the rescue environment
-    storage = StorageField(dump_only=True)   # the spec's Storage: the device's custom layout, if any
-    # Ingot extensions: what the installed OS last posted to its user_state_url (running, succeeded, failed)
-    user_state = fields.Function(lambda d: d.user_state or None)
-    user_state_message = fields.Function(lambda d: d.user_state_message or None)
-    actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS])
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+                                     allow_none=True, metadata={
+        "description": "The hardware reservation it runs on, or null."})
+    locked = fields.Boolean(metadata={
+        "description": "A locked device cannot be deleted or reinstalled until unlocked."})
+    billing_cycle = fields.String(metadata={"description": "As asked at create; informative, nothing is billed."})
+    project = HrefField("projects", attribute="project_id", metadata={"description": "Its project (id and href)."})
+    project_lite = fields.Function(lambda d: ref("projects", d.project_id), metadata={
+        "description": "Its project's href."})
+    ssh_keys = Refs("ssh-keys", metadata={"description": "Hrefs of the SSH keys it was given."})
+    volumes = fields.Constant([], metadata={"description": "Always empty: Ingot has no block storage volumes."})
+    root_password = fields.Function(lambda d: d.root_password, metadata={
+        "description": "The root password set at install, to members of its project, for a day after the create; then"
+                       " null."})
+    user = fields.Function(lambda d: d.operating_system.default_user or "root", metadata={
+        "description": "The user to log in as (the OS's default user, e.g. `root`)."})
+    created_by = fields.Function(_created_by, metadata={
+        "description": "The user who created it, or null (created by a project API key)."})
+    sos = fields.String(metadata={
+        "description": "Its serial console's address, `<device id>@<host>` (ssh to it with a key of the device)."})
+    spot_instance = fields.Constant(False, metadata={"description": "Always false: Ingot has no spot market."})
+    termination_time = fields.DateTime(allow_none=True, metadata={
+        "description": "When Ingot deletes it by itself, if set at create; else null."})
+    # Ingot extension: the device boots the rescue environment
+    rescue = fields.Boolean(metadata={
+        "description": "Ingot extension: true while it boots the rescue environment instead of its OS."})
+    actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS], metadata={
+        "description": "The actions `POST /devices/{id}/actions` takes (each allowed from certain states only)."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
+    storage = StorageField(dump_only=True, metadata={
+        "description": "Its custom storage layout (disks, partitions, RAID, filesystems), or null for the OS's own."})
+    user_state = fields.Function(lambda d: d.user_state or None, metadata={
+        "description": "Ingot extension: what its installed OS last posted to its `user_state_url`: `running`, "
+                       "`succeeded` or `failed`; null until it posts."})
+    user_state_message = fields.Function(lambda d: d.user_state_message or None, metadata={
+        "description": "Ingot extension: the message that came with `user_state`, or null."})
 
     @post_dump(pass_original=True)
     def _hide_private(self, data, original, **kwargs):
@@ -120,35 +146,47 @@ DeviceListSchema = list_schema("devices", DeviceSchema, "DeviceList")
 
 
 class DeviceListArgs(ListArgs):
-    state = fields.String(validate=validate.OneOf(DEVICE_STATES))
-    hostname = fields.String()
-    search = fields.String()
-    tag = fields.String()
-    metro = fields.String()
-    plan = fields.String()
-    facility = fields.String()
-    reserved = fields.Boolean()
-    has_termination_time = fields.Boolean()
-    mac_address = fields.String()
-    type = fields.String(validate=validate.OneOf(("ondemand", "spot", "reserved")))
-    categories = fields.List(fields.String())
+    state = fields.String(validate=validate.OneOf(DEVICE_STATES), metadata={
+        "description": "Only devices in this state."})
+    hostname = fields.String(metadata={"description": "Only the device with this hostname (exact)."})
+    search = fields.String(metadata={
+        "description": "Only devices whose hostname or description contains this, or whose id or short id it is."})
+    tag = fields.String(metadata={"description": "Only devices with this tag."})
+    metro = fields.String(metadata={"description": "Only devices in this metro (code or id)."})
+    plan = fields.String(metadata={"description": "Only devices of this plan (slug or id)."})
+    facility = fields.String(metadata={"description": "Only devices asked in this facility (code or id)."})
+    reserved = fields.Boolean(metadata={
+        "description": "true: only devices on a hardware reservation; false: only the others."})
+    has_termination_time = fields.Boolean(metadata={
+        "description": "true: only devices with a termination time; false: only those without."})
+    mac_address = fields.String(metadata={"description": "Only the device whose machine has a NIC with this MAC."})
+    type = fields.String(validate=validate.OneOf(("ondemand", "spot", "reserved")), metadata={
+        "description": "`ondemand` or `reserved` (as `reserved`); `spot` finds none."})
+    categories = fields.List(fields.String(), metadata={
+        "description": "Plan categories; every Ingot plan is `compute`, any other finds none."})
 
 
 class IpAddressInput(RequestSchema):
     """One entry of a device's ``ip_addresses``: which addresses it gets."""
 
-    address_family = fields.Integer(required=True, validate=validate.OneOf((4, 6)))
-    public = fields.Boolean(load_default=True)
-    cidr = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=128))
-    ip_reservations = fields.List(fields.String(), load_default=list, validate=validate.Length(max=16))
+    address_family = fields.Integer(required=True, validate=validate.OneOf((4, 6)), metadata={"description": "4 or 6."})
+    public = fields.Boolean(load_default=True, metadata={
+        "description": "Public (default) or private; IPv6 is public only."})
+    cidr = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=128), metadata={
+        "description": "The prefix length of the block the device gets (default: one address)."})
+    ip_reservations = fields.List(fields.String(), load_default=list, validate=validate.Length(max=16), metadata={
+        "description": "Ids of the project's reserved blocks to take the address from (at most 16), instead of the "
+                       "metro's pool."})
 
 
 class SSHKeyInput(RequestSchema):
     """An inline key of a device create: a new project key (``key``, ``label``) or an existing one (``id``)."""
 
-    id = fields.String()
-    key = fields.String(validate=validate.Length(min=1, max=16384))
-    label = fields.String(load_default="", validate=validate.Length(max=255))
+    id = fields.String(metadata={"description": "The id of an existing key of the project or of the caller."})
+    key = fields.String(validate=validate.Length(min=1, max=16384), metadata={
+        "description": "A new public key in OpenSSH form; it becomes a key of the project."})
+    label = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The new key's name."})
 
     @pre_load
     def _id_only(self, data, **kwargs):
@@ -204,39 +242,70 @@ class DeviceCreateSchema(RequestSchema):
     """``DeviceCreateInMetroInput`` and ``DeviceCreateInFacilityInput``: ``metro`` or ``facility``
     (a code or id, or a list tried in order). Fields Ingot cannot honour are refused, never ignored."""
 
-    hostname = fields.String(validate=validate_hostname)
-    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
-    plan = fields.String(required=True)
-    metro = OneOrMany(load_default=None, allow_none=True)
-    facility = OneOrMany(load_default=None, allow_none=True)
-    operating_system = fields.String(required=True)
+    hostname = fields.String(validate=validate_hostname, metadata={
+        "description": "Its hostname (RFC 1123: letters, digits, hyphens and dots, labels up to 63, at most 253 in "
+                       "all); default: one made from the plan and a short id."})
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata={
+        **MULTILINE,
+        "description": "Free text."})
+    plan = fields.String(required=True, metadata={"description": "The plan: its slug or id."})
+    metro = OneOrMany(load_default=None, allow_none=True, metadata={
+        "description": "The metro: its code or id, or a list tried in order until one has a free machine. Give "
+                       "`metro` or `facility`."})
+    facility = OneOrMany(load_default=None, allow_none=True, metadata={
+        "description": "A facility (code or id), or a list; the machine is taken in its metro. Give `metro` or "
+                       "`facility`."})
+    operating_system = fields.String(required=True, metadata={"description": "The operating system: its slug or id."})
     userdata = fields.String(load_default="", validate=validate_userdata, metadata={
         **MULTILINE,
         "maxLength": MAX_USERDATA_BYTES,
         "description": f"User data for cloud-init (or the installer), at most {MAX_USERDATA_BYTES // 1024} KiB "
                        "in UTF-8; readable by the device from its metadata service."})
-    customdata = JSONObject(load_default=dict)
-    tags = Tags(load_default=list)
-    billing_cycle = fields.String(load_default="hourly", validate=validate.OneOf(BILLING_CYCLES))
-    always_pxe = fields.Boolean(load_default=False)
+    customdata = JSONObject(load_default=dict, metadata={
+        "description": "A JSON object (or a JSON-encoded string of one) the device reads from its metadata."})
+    tags = Tags(load_default=list, metadata={
+        "description": "Tags: a list of at most 64 strings of 1 to 256 characters."})
+    billing_cycle = fields.String(load_default="hourly", validate=validate.OneOf(BILLING_CYCLES), metadata={
+        "description": "Kept and shown; nothing is billed."})
+    always_pxe = fields.Boolean(load_default=False, metadata={
+        "description": "Netboot `ipxe_script_url` at every boot, not only at install (needs `ipxe_script_url`)."})
     ipxe_script_url = fields.String(load_default="", allow_none=True,
-                                    validate=[validate.Length(max=2048), validate_url])
-    hardware_reservation_id = fields.String(load_default=None, allow_none=True)
-    project_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True)
-    user_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True)
-    ssh_keys = fields.List(fields.Nested(SSHKeyInput), load_default=list, validate=validate.Length(max=MAX_SSH_KEYS))
-    no_ssh_keys = fields.Boolean(load_default=False)
-    locked = fields.Boolean(load_default=False)
+                                    validate=[validate.Length(max=2048), validate_url], metadata={
+        "description": "An http(s) URL of an iPXE script; required with the `custom_ipxe` operating system."})
+    hardware_reservation_id = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "Put it on this hardware reservation of the project, or `next-available` for any free one of "
+                       "the plan."})
+    project_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
+        "description": "Ids of project keys to give it; with this or `user_ssh_keys`, exactly the keys named "
+                       "(otherwise every project key and the caller's keys)."})
+    user_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
+        "description": "Ids of the caller's own keys to give it (see `project_ssh_keys`)."})
+    ssh_keys = fields.List(fields.Nested(SSHKeyInput), load_default=list, validate=validate.Length(max=MAX_SSH_KEYS),
+                           metadata={"description": "Keys inline, added to the others: `{\"id\": ...}` of an existing "
+                                                    "key, or `{\"key\": ..., \"label\": ...}` of a new project key."})
+    no_ssh_keys = fields.Boolean(load_default=False, metadata={
+        "description": "Give it no key unless named: not the project's and the caller's by default."})
+    locked = fields.Boolean(load_default=False, metadata={
+        "description": "Create it locked (no delete or reinstall until unlocked)."})
     ip_addresses = fields.List(fields.Nested(IpAddressInput), load_default=None, allow_none=True,
-                               validate=validate.Length(min=1, max=3))
-    public_ipv4_subnet_size = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=32))
+                               validate=validate.Length(min=1, max=3), metadata={
+        "description": "Which addresses it gets: 1 to 3 entries (public IPv4, private IPv4, public IPv6); default: "
+                       "all the metro has pools for."})
+    public_ipv4_subnet_size = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=32),
+                                             metadata={"description": "The prefix length of its public IPv4 block."})
     private_ipv4_subnet_size = fields.Integer(load_default=None, allow_none=True,
-                                              validate=validate.Range(min=1, max=32))
-    termination_time = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
-    spot_instance = fields.Boolean(load_default=False, validate=_refuse("spot_instance", NO_SPOT))
-    spot_price_max = fields.Float(load_default=None, allow_none=True, validate=_refuse("spot_price_max", NO_SPOT))
-    features = fields.List(fields.String(), load_default=list, validate=_refuse("features", NO_FEATURES))
-    network_frozen = fields.Boolean(load_default=False, validate=_refuse("network_frozen", NO_FREEZE))
+                                              validate=validate.Range(min=1, max=32), metadata={
+        "description": "The prefix length of its private IPv4 block."})
+    termination_time = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None, metadata={
+        "description": "When Ingot deletes it by itself (ISO 8601 with a timezone, in the future)."})
+    spot_instance = fields.Boolean(load_default=False, validate=_refuse("spot_instance", NO_SPOT), metadata={
+        "description": "Refused (422) when true: Ingot has no spot market."})
+    spot_price_max = fields.Float(load_default=None, allow_none=True, validate=_refuse("spot_price_max", NO_SPOT),
+                                  metadata={"description": "Refused (422) when set: Ingot has no spot market."})
+    features = fields.List(fields.String(), load_default=list, validate=_refuse("features", NO_FEATURES), metadata={
+        "description": "Refused (422) when not empty: choose a plan whose machines have the feature."})
+    network_frozen = fields.Boolean(load_default=False, validate=_refuse("network_frozen", NO_FREEZE), metadata={
+        "description": "Refused (422) when true: Ingot does not freeze networks."})
     storage = StorageField(load_default=None, allow_none=True, metadata={
         "description": "A custom storage layout (disks, partitions, RAID, filesystems); default: the plan's."})
 
@@ -254,20 +323,34 @@ class DeviceCreateSchema(RequestSchema):
 class DeviceUpdateSchema(RequestSchema):
     """PUT and PATCH: older clients send every field; only known ones apply."""
 
-    hostname = fields.String(validate=validate_hostname)
-    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
-    userdata = fields.String(validate=validate_userdata, metadata=MULTILINE)
-    customdata = JSONObject()
-    tags = Tags()
-    billing_cycle = fields.String(validate=validate.OneOf(BILLING_CYCLES))
-    always_pxe = fields.Boolean()
-    ipxe_script_url = fields.String(allow_none=True, validate=validate.Length(max=2048))
-    locked = fields.Boolean()
-    spot_instance = fields.Boolean(validate=_refuse("spot_instance", NO_SPOT))
-    network_frozen = fields.Boolean(validate=_refuse("network_frozen", NO_FREEZE))
-    firmware_set_id = fields.String(allow_none=True, validate=_refuse("firmware_set_id", NO_FIRMWARE_SETS))
+    hostname = fields.String(validate=validate_hostname, metadata={
+        "description": "A new hostname (RFC 1123)."})
+    description = fields.String(validate=validate.Length(max=1024), metadata={
+        **MULTILINE,
+        "description": "New free text."})
+    userdata = fields.String(validate=validate_userdata, metadata={
+        **MULTILINE,
+        "maxLength": MAX_USERDATA_BYTES,  # the validator counts UTF-8 bytes: a bound, as characters
+        "description": f"New userdata (at most {MAX_USERDATA_BYTES // 1024} KiB in UTF-8)."})
+    customdata = JSONObject(metadata={"description": "A new JSON object (or a JSON-encoded string of one)."})
+    tags = Tags(metadata={"description": "New tags (replace the old ones)."})
+    billing_cycle = fields.String(validate=validate.OneOf(BILLING_CYCLES), metadata={
+        "description": "Kept and shown; nothing is billed."})
+    always_pxe = fields.Boolean(metadata={
+        "description": "Netboot `ipxe_script_url` at every boot (needs an `ipxe_script_url`)."})
+    ipxe_script_url = fields.String(allow_none=True, validate=validate.Length(max=2048), metadata={
+        "description": "A new http(s) iPXE script URL, or null."})
+    locked = fields.Boolean(metadata={"description": "Lock or unlock it."})
+    spot_instance = fields.Boolean(validate=_refuse("spot_instance", NO_SPOT), metadata={
+        "description": "Refused (422) when true: Ingot has no spot market."})
+    network_frozen = fields.Boolean(validate=_refuse("network_frozen", NO_FREEZE), metadata={
+        "description": "Refused (422) when true: Ingot does not freeze networks."})
+    firmware_set_id = fields.String(allow_none=True, validate=_refuse("firmware_set_id", NO_FIRMWARE_SETS), metadata={
+        "description": "Refused (422) when set: Ingot has no firmware sets."})
     # an Ingot shortcut (Equinix's Terraform resource metal_device_network_type does it port by port)
-    network_type = fields.String(validate=validate.OneOf(NETWORK_TYPES))
+    network_type = fields.String(validate=validate.OneOf(NETWORK_TYPES), metadata={
+        "description": "Ingot shortcut: convert all its ports to `layer3`, `hybrid`, `hybrid-bonded`, "
+                       "`layer2-individual` or `layer2-bonded` (as `POST /ports/{id}/convert/...` does port by port)."})
 
 
 class DeviceActionSchema(RequestSchema):
@@ -290,16 +373,19 @@ class DeviceActionSchema(RequestSchema):
 
 
 class DeviceDeleteArgs(RequestSchema):
-    force_delete = fields.Boolean(load_default=False)
+    force_delete = fields.Boolean(load_default=False, metadata={
+        "description": "Accepted for Equinix clients; changes nothing."})
     # Ingot extension (Equinix has it on reinstall only): skip the disk wipe on release
-    deprovision_fast = fields.Boolean(load_default=False)
+    deprovision_fast = fields.Boolean(load_default=False, metadata={
+        "description": "Ingot extension: do not wipe the disks before the machine returns to the pool."})
 
 
 class BatchInstanceSchema(DeviceCreateSchema):
     quantity = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100), metadata={
         "description": "How many devices (default: one per name in `hostnames`, else 1)."})
     hostnames = fields.List(fields.String(validate=validate_hostname), load_default=list,
-                            validate=validate.Length(max=100))
+                            validate=validate.Length(max=100), metadata={
+        "description": "The devices' hostnames, one per device (at most 100)."})
 
     @post_load
     def _quantity(self, data, **kwargs):
@@ -317,7 +403,9 @@ MAX_BATCH = 100
 
 class BatchCreateSchema(RequestSchema):
     batches = fields.List(fields.Nested(BatchInstanceSchema), required=True,
-                          validate=validate.Length(min=1, max=10))
+                          validate=validate.Length(min=1, max=10), metadata={
+        "description": "1 to 10 batches, each a device create with `quantity` and `hostnames`; at most 100 devices in"
+                       " all."})
 
     @validates_schema
     def _total(self, data, **kwargs):
@@ -327,27 +415,34 @@ class BatchCreateSchema(RequestSchema):
 
 
 class BatchSchema(Schema):
-    id = fields.String()
-    state = fields.String()
-    quantity = fields.Integer()
-    error_messages = fields.List(fields.String())
-    devices = Refs("devices")
-    project = Ref("projects", attribute="project_id")
-    href = fields.Function(lambda b: href("batches", b.id))
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    state = fields.String(metadata={
+        "description": "`completed` (its devices were created) or `failed` (none was; see `error_messages`)."})
+    quantity = fields.Integer(metadata={"description": "How many devices were asked."})
+    error_messages = fields.List(fields.String(), metadata={"description": "Why a failed batch was not made."})
+    devices = Refs("devices", metadata={"description": "Hrefs of its devices."})
+    project = Ref("projects", attribute="project_id", metadata={"description": "Its project's href."})
+    href = fields.Function(lambda b: href("batches", b.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
 
 
-BatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(BatchSchema))}, name="BatchList")
+BatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(BatchSchema), metadata={
+    "description": "The batches: on a create, one per batch asked, in order (a failed one says why)."})},
+    name="BatchList")
 
 
 class BatchDeleteArgs(RequestSchema):
-    remove_associated_instances = fields.Boolean(load_default=False)
+    remove_associated_instances = fields.Boolean(load_default=False, metadata={
+        "description": "Delete the batch's devices too."})
 
 
 class UserdataSchema(Schema):
-    userdata = fields.String()
+    userdata = fields.String(metadata={"description": "The device's userdata (empty if none)."})
 
 
 class UserdataValidateArgs(RequestSchema):
-    userdata = fields.String(load_default="", validate=validate_userdata, metadata=MULTILINE)
+    userdata = fields.String(load_default="", validate=validate_userdata, metadata={
+        **MULTILINE,
+        "maxLength": MAX_USERDATA_BYTES,
+        "description": f"The userdata to check (at most {MAX_USERDATA_BYTES // 1024} KiB in UTF-8)."})

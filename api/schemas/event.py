@@ -7,18 +7,24 @@ from api.schemas.common import ListArgs, href, list_schema
 
 
 class EventSchema(Schema):
-    id = fields.String()
-    type = fields.String()
-    body = fields.String()
-    state = fields.String()
-    interpolated = fields.Function(lambda e: e.body)
-    actor = fields.String()
-    outcome = fields.String()
-    target_type = fields.String()
-    target_id = fields.String()
-    relationships = fields.Method("_relationships")
-    href = fields.Function(lambda e: href("events", e.id))
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    type = fields.String(metadata={
+        "description": "What happened, dotted (e.g. `device.provision.step`, `ssh_key.created`)."})
+    body = fields.String(metadata={"description": "What happened, in words."})
+    state = fields.String(metadata={"description": "Its severity: `info`, `warning` or `error`."})
+    interpolated = fields.Function(lambda e: e.body, metadata={"description": "The same as `body` (Equinix's field)."})
+    actor = fields.String(metadata={
+        "description": "Who did it: `user:<id>`, `token:<id>` (a project API key), `system`, or a part of Ingot "
+                       "(`system:discovery`…)."})
+    outcome = fields.String(metadata={
+        "description": "How it went: `ok` (the default), `failed`, `timeout` or `retry`."})
+    target_type = fields.String(metadata={
+        "description": "Ingot extension: the kind of object it is about (`device`, `machine`, `project`…)."})
+    target_id = fields.String(metadata={"description": "Ingot extension: the id of that object."})
+    relationships = fields.Method("_relationships", metadata={
+        "description": "Hrefs of the device and project it belongs to."})
+    href = fields.Function(lambda e: href("events", e.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
 
     def _relationships(self, e):
         rel = []
@@ -33,10 +39,14 @@ EventListSchema = list_schema("events", EventSchema, "EventList")
 
 
 class EventListArgs(ListArgs):
-    actor = fields.String()
-    target = fields.String()
-    type = fields.String()
-    since = fields.AwareDateTime(default_timezone=None)
-    until = fields.AwareDateTime(default_timezone=None)
+    actor = fields.String(metadata={"description": "Only events by this actor (exact)."})
+    target = fields.String(metadata={
+        "description": "Only events about this object id (a device, machine or other target)."})
+    type = fields.String(metadata={
+        "description": "Only events whose type starts with this (e.g. `device.` or `device.provision`)."})
+    since = fields.AwareDateTime(default_timezone=None, metadata={
+        "description": "Only events at or after this time (ISO 8601 with a timezone)."})
+    until = fields.AwareDateTime(default_timezone=None, metadata={
+        "description": "Only events at or before this time (ISO 8601 with a timezone)."})
     sort = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")), metadata={
         "description": "`desc` (the default): newest first; `asc`: oldest first, a device's story in order."})

@@ -54,52 +54,74 @@ def parent_block(a) -> dict:
 class IpAddressSchema(Schema):
     """An ``IPAssignment``."""
 
-    id = fields.String()
-    address = fields.String()
-    address_family = fields.Function(lambda a: ipaddress.ip_address(a.address).version)
-    netmask = fields.Function(lambda a: str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).netmask))
-    cidr = fields.Integer(attribute="prefix")
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    address = fields.String(metadata={"description": "The address."})
+    address_family = fields.Function(lambda a: ipaddress.ip_address(a.address).version, metadata={
+        "description": "4 or 6."})
+    netmask = fields.Function(lambda a: str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).netmask),
+        metadata={"description": "The netmask of `cidr`."})
+    cidr = fields.Integer(attribute="prefix", metadata={
+        "description": "Its prefix length."})
     network = fields.Function(
-        lambda a: str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).network_address))
-    gateway = fields.Function(assignment_gateway)
-    public = fields.Function(lambda a: a.kind != "private_ipv4")
-    management = fields.Boolean()
-    manageable = fields.Constant(True)
-    enabled = fields.Constant(True)
-    global_ip = fields.Constant(False)
-    metro = fields.Function(lambda a: MetroSchema().dump(a.pool.metro) if a.pool else None)
-    parent_block = fields.Function(parent_block)
-    assigned_to = Ref("devices", attribute="device_id")
-    href = fields.Function(lambda a: href("ips", a.id))
-    created_at = fields.DateTime()
+        lambda a: str(ipaddress.ip_network(f"{a.address}/{a.prefix}", strict=False).network_address), metadata={
+        "description": "The network address of `address/cidr`."})
+    gateway = fields.Function(assignment_gateway, metadata={
+        "description": "The gateway the device uses for it (from its block or the metro's pool)."})
+    public = fields.Function(lambda a: a.kind != "private_ipv4", metadata={
+        "description": "False for a private IPv4 address."})
+    management = fields.Boolean(metadata={
+        "description": "Whether the device got it at create (a management address, which cannot be unassigned)."})
+    manageable = fields.Constant(True, metadata={"description": "Always true."})
+    enabled = fields.Constant(True, metadata={"description": "Always true."})
+    global_ip = fields.Constant(False, metadata={"description": "Always false: Ingot has no global anycast addresses."})
+    metro = fields.Function(lambda a: MetroSchema().dump(a.pool.metro) if a.pool else None, metadata={
+        "description": "The metro of the pool it comes from, or null."})
+    parent_block = fields.Function(parent_block, metadata={
+        "description": "The block it comes from: a reserved block (with its href), its own block, or the "
+                       "metro's pool (network, cidr, netmask)."})
+    assigned_to = Ref("devices", attribute="device_id", metadata={"description": "The device's href."})
+    href = fields.Function(lambda a: href("ips", a.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
 
 
 class IpReservationSchema(Schema):
     """An ``IPReservation``."""
 
-    id = fields.String()
-    type = fields.String(attribute="kind")
-    address = fields.Function(lambda r: r.network.split("/")[0])
-    network = fields.Function(lambda r: r.network.split("/")[0])
-    cidr = fields.Function(lambda r: int(r.network.split("/")[1]))
-    netmask = fields.Function(lambda r: str(ipaddress.ip_network(r.network).netmask))
-    gateway = fields.Function(lambda r: block_gateway(r.network))
-    address_family = fields.Function(lambda r: ipaddress.ip_network(r.network).version)
-    public = fields.Function(lambda r: r.kind != "private_ipv4")
-    management = fields.Constant(False)
-    manageable = fields.Constant(True)
-    addon = fields.Constant(True)
-    bill = fields.Constant(False)
-    global_ip = fields.Constant(False)
-    enabled = fields.Constant(True)
-    state = fields.Constant("created")
-    tags = Tags()
-    details = fields.String(attribute="description")
-    customdata = fields.Dict()
-    metro = fields.Function(lambda r: MetroSchema().dump(r.pool.metro))
-    facility = fields.Function(lambda r: FacilitySchema().dump(r.facility) if r.facility else None)
-    project = HrefField("projects", attribute="project_id")
-    project_lite = fields.Function(lambda r: ref("projects", r.project_id))
-    assignments = fields.List(fields.Nested(IpAddressSchema))
-    href = fields.Function(lambda r: href("ips", r.id))
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    type = fields.String(attribute="kind", metadata={"description": "`public_ipv4`, `private_ipv4` or `public_ipv6`."})
+    address = fields.Function(lambda r: r.network.split("/")[0], metadata={
+        "description": "The block's first address (its network address)."})
+    network = fields.Function(lambda r: r.network.split("/")[0], metadata={
+        "description": "The block's network address."})
+    cidr = fields.Function(lambda r: int(r.network.split("/")[1]), metadata={
+        "description": "The block's prefix length."})
+    netmask = fields.Function(lambda r: str(ipaddress.ip_network(r.network).netmask), metadata={
+        "description": "The block's netmask."})
+    gateway = fields.Function(lambda r: block_gateway(r.network), metadata={
+        "description": "The block's gateway: its first host."})
+    address_family = fields.Function(lambda r: ipaddress.ip_network(r.network).version, metadata={
+        "description": "4 or 6."})
+    public = fields.Function(lambda r: r.kind != "private_ipv4", metadata={
+        "description": "False for a private IPv4 block."})
+    management = fields.Constant(False, metadata={
+        "description": "Always false: a reserved block is never a management block."})
+    manageable = fields.Constant(True, metadata={"description": "Always true."})
+    addon = fields.Constant(True, metadata={"description": "Always true."})
+    bill = fields.Constant(False, metadata={"description": "Always false: nothing is billed."})
+    global_ip = fields.Constant(False, metadata={"description": "Always false."})
+    enabled = fields.Constant(True, metadata={"description": "Always true."})
+    state = fields.Constant("created", metadata={
+        "description": "Always `created`: Ingot grants a block at once, with no approval."})
+    tags = Tags(metadata={"description": "Its tags."})
+    details = fields.String(attribute="description", metadata={"description": "Free text about the block."})
+    customdata = fields.Dict(metadata={"description": "Its customdata (a JSON object)."})
+    metro = fields.Function(lambda r: MetroSchema().dump(r.pool.metro), metadata={"description": "The metro it is in."})
+    facility = fields.Function(lambda r: FacilitySchema().dump(r.facility) if r.facility else None, metadata={
+        "description": "The facility it was asked in, or null."})
+    project = HrefField("projects", attribute="project_id", metadata={"description": "Its project (id and href)."})
+    project_lite = fields.Function(lambda r: ref("projects", r.project_id), metadata={
+        "description": "Its project's href."})
+    assignments = fields.List(fields.Nested(IpAddressSchema), metadata={
+        "description": "Its addresses assigned to devices."})
+    href = fields.Function(lambda r: href("ips", r.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})

@@ -21,27 +21,37 @@ def validate_mac(value: str) -> None:
 
 
 class NicSchema(Schema):
-    id = fields.String(dump_only=True)
-    mac = fields.String()
-    name = fields.String()
-    switch = fields.Function(lambda n: {"id": n.switch.id, "name": n.switch.name} if n.switch else None)
-    switch_port = fields.String()
+    id = fields.String(dump_only=True, metadata={"description": "The NIC's id."})
+    mac = fields.String(metadata={"description": "Its MAC address."})
+    name = fields.String(metadata={"description": "Its name (e.g. `eth0`; may be empty)."})
+    switch = fields.Function(lambda n: {"id": n.switch.id, "name": n.switch.name} if n.switch else None, metadata={
+        "description": "The switch it is cabled to (id and name), from enrolment or LLDP; null if unknown."})
+    switch_port = fields.String(metadata={"description": "The switch port it is cabled to (empty if unknown)."})
 
 
 class NicInputSchema(RequestSchema):
-    mac = fields.String(required=True, validate=validate_mac)
-    name = fields.String(load_default="", validate=validate.Length(max=32))
-    switch = fields.String(load_default="", validate=validate.Length(max=128),
-                           metadata={"description": "The switch's name or id (with switch_port)"})
-    switch_port = fields.String(load_default="", validate=validate.Length(max=64))
+    mac = fields.String(required=True, validate=validate_mac, metadata={
+        "description": "The MAC address, like `52:54:00:12:34:56`."})
+    name = fields.String(load_default="", validate=validate.Length(max=32), metadata={
+        "description": "A name (e.g. `eth0`; up to 32 characters)."})
+    switch = fields.String(load_default="", validate=validate.Length(max=128), metadata={
+        "description": "The switch it is cabled to (name or id; with `switch_port`)."})
+    switch_port = fields.String(load_default="", validate=validate.Length(max=64), metadata={
+        "description": "The switch port it is cabled to (e.g. `swp3`; up to 64 characters)."})
 
 
 class BMCSchema(Schema):
-    driver = fields.String(attribute="bmc_driver")
-    address = fields.String(attribute="bmc_address")
-    username = fields.String(attribute="bmc_username")
-    options = fields.Dict(attribute="bmc_options")
-    password_set = fields.Function(lambda m: bool(m.bmc_password_enc))
+    driver = fields.String(attribute="bmc_driver", metadata={
+        "description": "How Ingot powers it: `redfish`, `ipmi`, `wol` (Wake-on-LAN, no BMC), `sim` "
+                       "(simulated) or `qemu`."})
+    address = fields.String(attribute="bmc_address", metadata={
+        "description": "The BMC's address (host, host:port or URL, as the driver takes it)."})
+    username = fields.String(attribute="bmc_username", metadata={"description": "The BMC user."})
+    options = fields.Dict(attribute="bmc_options", metadata={
+        "description": "Driver options (e.g. Redfish's `verify_tls`, `system_id`; `wol`'s `probe`, "
+                       "`power_off_command`)."})
+    password_set = fields.Function(lambda m: bool(m.bmc_password_enc), metadata={
+        "description": "Whether a BMC password is stored (it is never shown)."})
 
 
 def validate_ipv4(value: str) -> None:
@@ -68,22 +78,37 @@ class WolOptionsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    mac = fields.String(validate=validate_mac)
-    macs = fields.List(fields.String(validate=validate_mac), validate=validate.Length(max=16))
-    broadcast = fields.String(validate=validate_ipv4)
-    interface = fields.String(validate=validate_interface)
-    port = fields.Integer(validate=validate.Range(min=1, max=65535))
+    mac = fields.String(validate=validate_mac, metadata={
+        "description": "One MAC to wake (instead of the machine's NICs)."})
+    macs = fields.List(fields.String(validate=validate_mac), validate=validate.Length(max=16), metadata={
+        "description": "The MACs to wake (default: the machine's NICs); at most 16."})
+    broadcast = fields.String(validate=validate_ipv4, metadata={
+        "description": "The IPv4 broadcast address the packet goes to (default: the metro's, else "
+                       "255.255.255.255)."})
+    interface = fields.String(validate=validate_interface, metadata={
+        "description": "Send through this network interface (e.g. `eth1`)."})
+    port = fields.Integer(validate=validate.Range(min=1, max=65535), metadata={
+        "description": "The UDP port (default 9)."})
     power_off_command = fields.List(fields.String(validate=validate.Length(min=1, max=1024)),
-                                    validate=validate.Length(min=1, max=64))
-    probe = fields.String(validate=validate_probe)
+                                    validate=validate.Length(min=1, max=64), metadata={
+        "description": "The command (an argv list) Ingot's worker runs to power the machine off; `{mac}` is "
+                       "replaced by its first MAC."})
+    probe = fields.String(validate=validate_probe, metadata={
+        "description": "`host:port` whose TCP answer means the machine is on (e.g. its SSH port)."})
 
 
 class BMCInputSchema(RequestSchema):
-    driver = fields.String(required=True, validate=validate.OneOf(BMC_DRIVERS))
-    address = fields.String(load_default="", validate=validate.Length(max=512))
-    username = fields.String(load_default="", validate=validate.Length(max=255))
-    password = fields.String(load_default="", load_only=True, validate=validate.Length(max=255))
-    options = fields.Dict(load_default=dict)
+    driver = fields.String(required=True, validate=validate.OneOf(BMC_DRIVERS), metadata={
+        "description": "`redfish`, `ipmi`, `wol` (no BMC: Wake-on-LAN), `sim` (the simulated lab) or `qemu`."})
+    address = fields.String(load_default="", validate=validate.Length(max=512), metadata={
+        "description": "The BMC's address (required but for `wol`, which takes none); up to 512 characters."})
+    username = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The BMC user (none for `wol`)."})
+    password = fields.String(load_default="", load_only=True, validate=validate.Length(max=255), metadata={
+        "description": "The BMC password, stored encrypted and never shown (none for `wol`)."})
+    options = fields.Dict(load_default=dict, metadata={
+        "description": "Driver options; for `wol` only those of the `wol` driver (`mac`, `macs`, `broadcast`,"
+                       " `interface`, `port`, `power_off_command`, `probe`)."})
 
     @validates_schema
     def _per_driver(self, data, **kwargs):
@@ -103,65 +128,90 @@ class BMCInputSchema(RequestSchema):
 
 
 class MachineSchema(Schema):
-    id = fields.String()
-    hostname = fields.String()
-    state = fields.String()
-    metro = fields.Function(lambda m: {"id": m.metro.id, "code": m.metro.code})
-    plan = fields.Function(lambda m: {"id": m.plan.id, "slug": m.plan.slug} if m.plan else None)
-    bmc = fields.Function(lambda m: BMCSchema().dump(m))
-    nics = fields.List(fields.Nested(NicSchema))
-    facts = fields.Dict()
-    boot_mode = fields.String()
-    power_state = fields.String()
-    power_expected = fields.String()
-    power_checked_at = fields.DateTime(allow_none=True)
-    maintenance_reason = fields.String()
-    last_error = fields.String()
-    operation = fields.String(allow_none=True)
-    step = fields.String(allow_none=True)
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    hostname = fields.String(metadata={"description": "The machine's name in the fleet (not its device's hostname)."})
+    state = fields.String(metadata={
+        "description": "`discovered`, `enrolled`, `inspecting`, `available`, `allocated`, `provisioning`, "
+                       "`active`, `deprovisioning`, `cleaning`, `maintenance` or `failed`."})
+    metro = fields.Function(lambda m: {"id": m.metro.id, "code": m.metro.code}, metadata={
+        "description": "Its metro (id and code)."})
+    plan = fields.Function(lambda m: {"id": m.plan.id, "slug": m.plan.slug} if m.plan else None, metadata={
+        "description": "Its plan (id and slug), or null until inspection matches one."})
+    bmc = fields.Function(lambda m: BMCSchema().dump(m), metadata={
+        "description": "How Ingot reaches its BMC (never the password)."})
+    nics = fields.List(fields.Nested(NicSchema), metadata={"description": "Its NICs."})
+    facts = fields.Dict(metadata={
+        "description": "What inspection found: cpus, memory_mib, disks, nics, vendor, model, serial…"})
+    boot_mode = fields.String(metadata={"description": "How it netboots: `bios` or `uefi`."})
+    power_state = fields.String(metadata={"description": "The power state last read: `on`, `off` or `unknown`."})
+    power_expected = fields.String(metadata={
+        "description": "The power state Ingot wants it in (`on`, `off` or `unknown`)."})
+    power_checked_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When the power state was last read, or null."})
+    maintenance_reason = fields.String(metadata={"description": "Why it is in maintenance (empty otherwise)."})
+    last_error = fields.String(metadata={"description": "The last operation's error, if it failed."})
+    operation = fields.String(allow_none=True, metadata={
+        "description": "The operation the engine is running on it (e.g. `provision`), or null."})
+    step = fields.String(allow_none=True, metadata={"description": "That operation's current step, or null."})
     device = fields.Function(lambda m: {"id": m.device.id, "href": href("devices", m.device.id)}
-                             if m.device else None)
-    href = fields.Function(lambda m: href("machines", m.id))
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+                             if m.device else None, metadata={
+        "description": "The device on it (id and href), or null."})
+    href = fields.Function(lambda m: href("machines", m.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
 
 
 MachineListSchema = list_schema("machines", MachineSchema, "MachineList")
 
 
 class MachineCreateSchema(RequestSchema):
-    hostname = fields.String(required=True, validate=validate_hostname)
-    metro = fields.String(required=True)
-    plan = fields.String(load_default=None, allow_none=True)
-    bmc = fields.Nested(BMCInputSchema, required=True)
-    nics = fields.List(fields.Nested(NicInputSchema), load_default=list)
-    inspect = fields.Boolean(load_default=None, allow_none=True)
-    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))  # default: the BMC options', else bios
+    hostname = fields.String(required=True, validate=validate_hostname, metadata={
+        "description": "A name for the machine, unique in the fleet (RFC 1123)."})
+    metro = fields.String(required=True, metadata={"description": "Its metro (code or id)."})
+    plan = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "Its plan (slug or id); without one it is inspected and matched to a plan."})
+    bmc = fields.Nested(BMCInputSchema, required=True, metadata={"description": "How to reach its BMC."})
+    nics = fields.List(fields.Nested(NicInputSchema), load_default=list, metadata={
+        "description": "Its NICs (MACs netboot requests name); inspection adds the ones it finds."})
+    inspect = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "Inspect it even with a plan (default: only without one)."})
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES), metadata={
+        "description": "How it netboots: `bios` or `uefi` (default: the BMC options' `boot_mode`, else `bios`)."})
 
 
 class MachineUpdateSchema(RequestSchema):
-    hostname = fields.String(validate=validate_hostname)
-    plan = fields.String(allow_none=True)
-    bmc = fields.Nested(BMCInputSchema)
-    nics = fields.List(fields.Nested(NicInputSchema))
-    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES))
+    hostname = fields.String(validate=validate_hostname, metadata={"description": "A new name, unique in the fleet."})
+    plan = fields.String(allow_none=True, metadata={
+        "description": "A new plan (slug or id), or null for none; only while `enrolled`, `available`, "
+                       "`maintenance` or `failed`."})
+    bmc = fields.Nested(BMCInputSchema, metadata={"description": "New BMC settings (replace the old ones)."})
+    nics = fields.List(fields.Nested(NicInputSchema), metadata={
+        "description": "A new NIC list (replaces the old one)."})
+    boot_mode = fields.String(validate=validate.OneOf(BOOT_MODES), metadata={
+        "description": "How it netboots: `bios` or `uefi`."})
 
 
 class MaintenanceSchema(RequestSchema):
-    reason = fields.String(load_default="", validate=validate.Length(max=1024))
+    reason = fields.String(load_default="", validate=validate.Length(max=1024), metadata={
+        "description": "Why (up to 1024 characters), shown on the machine."})
 
 
 class MachineActionSchema(RequestSchema):
-    type = fields.String(required=True, validate=validate.OneOf(MACHINE_ACTIONS))
-    device = fields.String(validate=validate.OneOf(("pxe", "disk", "cdrom")))
-    persistent = fields.Boolean(load_default=False)
+    type = fields.String(required=True, validate=validate.OneOf(MACHINE_ACTIONS), metadata={
+        "description": "`power_on`, `power_off`, `reboot`, `inspect` or `set_boot_device`."})
+    device = fields.String(validate=validate.OneOf(("pxe", "disk", "cdrom")), metadata={
+        "description": "`set_boot_device`: `pxe`, `disk` or `cdrom`."})
+    persistent = fields.Boolean(load_default=False, metadata={
+        "description": "`set_boot_device`: for every boot, not only the next."})
 
 
 class MachineListArgs(Schema):
     class Meta:
         unknown = "exclude"
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
-    state = fields.String()
-    metro = fields.String()
-    plan = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
+        "description": "The page, from 1."})
+    per_page = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000), metadata={
+        "description": "Machines per page (default 10, at most 1000)."})
+    state = fields.String(metadata={"description": "Only machines in this state."})
+    metro = fields.String(metadata={"description": "Only machines of this metro (code or id)."})
+    plan = fields.String(metadata={"description": "Only machines of this plan (slug or id)."})

@@ -12,14 +12,15 @@ def _entity(k):
 
 
 class SSHKeySchema(Schema):
-    id = fields.String()
-    label = fields.String()
-    key = fields.String()
-    fingerprint = fields.String()
-    entity = fields.Function(_entity)
-    href = fields.Function(lambda k: href("ssh-keys", k.id))
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    label = fields.String(metadata={"description": "Its name, shown in lists."})
+    key = fields.String(metadata={"description": "The public key in OpenSSH form."})
+    fingerprint = fields.String(metadata={"description": "Its MD5 fingerprint (`aa:bb:…`), as Equinix shows it."})
+    entity = fields.Function(_entity, metadata={
+        "description": "Whose key it is: the href of its project or of its user."})
+    href = fields.Function(lambda k: href("ssh-keys", k.id), metadata={"description": "Its URL in this API."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
 
 
 SSHKeyListSchema = list_schema("ssh_keys", SSHKeySchema, "SSHKeyList")
@@ -38,5 +39,8 @@ class SSHKeyCreateSchema(RequestSchema):
 
 
 class SSHKeyUpdateSchema(RequestSchema):
-    label = fields.String(validate=validate.Length(max=255))
-    key = fields.String(validate=validate.Length(min=1, max=16384), metadata=MULTILINE)
+    label = fields.String(validate=validate.Length(max=255), metadata={
+        "description": "A new name for the key (up to 255 characters)."})
+    key = fields.String(validate=validate.Length(min=1, max=16384), metadata={
+        **MULTILINE,
+        "description": "A new public key in OpenSSH form; its fingerprint is recomputed."})

@@ -14,6 +14,8 @@ test folder (or a benchmark) needs, each helper once.
 * ``equinix_sdk`` -- the official Equinix Metal SDK as the oracle of the wire contract (``Client``,
   ``decode``, ``undeclared``, ``EXTENSIONS``, ``sdk_operations``)
 * ``stats``    -- ``percentile``
+* ``openapi_examples`` -- the OpenAPI document's examples, made by running them against a demo
+  (``python -m tests.support.openapi_examples`` rewrites ``api/routes/examples.json``)
 * ``dnsmasq``  -- ``dnsmasq_test``: ``dnsmasq --test`` on a rendered configuration
 * ``netboot``  -- a machine's netboot driven in process (``at_step``, ``lookup``, ``boot_credential``,
   ``metadata_secret``) and ``raw_http`` (bytes on a socket, for what the HTTP servers answer themselves)
