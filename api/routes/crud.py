@@ -89,7 +89,8 @@ def crud_routes(blp: Blueprint, kind: catalog.Kind, path: str, id_arg: str, key:
     add(path, ["GET"], "list", list_view, blp.arguments(AllListArgs, location="query"),
         blp.response(200, schemas.list), operator=operator_reads)
     add(item, ["GET"], "get", get_view, blp.response(200, schemas.item), operator=operator_reads)
-    add(path, ["POST"], "create", create_view, blp.arguments(schemas.create, example=REQUESTS.get(f"create_{kind.name}")),
+    add(path, ["POST"], "create", create_view,
+        blp.arguments(schemas.create, example=REQUESTS.get(f"create_{kind.name}")),
         blp.response(201, schemas.item, example=CREATED.get(f"create_{kind.name}")))
     add(item, ["PUT", "PATCH"], "update", update_view,
         blp.arguments(schemas.update, example=REQUESTS.get(f"update_{kind.name}")),
