@@ -26,6 +26,7 @@ from api.services import auth, devices, health, userdata
 
 blp = api_blueprint("devices", "Devices")
 
+
 def present_devices(rows) -> list:
     """The devices with what the caller may see of them (see :func:`api.services.devices.present`)."""
     s = session()
@@ -178,8 +179,15 @@ def device_action(data, device_id):
 @blp.route("/devices/<device_id>/diagnostics/health/rollup", methods=["GET"])
 @blp.response(200, DeviceHealthRollupSchema)
 def get_device_health_rollup(device_id):
-    """Show the device's hardware health: ok, warning or critical."""
+    """Show the device's hardware health: ok, warning or critical.
+
+    Members of the device's project and operators (404 for others). The worst status of its machine's sensors
+    and components as the health sweep last read them from the BMC (every `INGOT_HEALTH_SYNC_INTERVAL`, 300 s by
+    default); `warning` while the BMC gives no health. A change of status is also an event of the device
+    (`device.health.critical`, `.warning`, `.ok`).
+    """
     return health.rollup(devices.visible_device(session(), principal(), device_id))
+
 
 @blp.route("/devices/<device_id>/ssh-keys", methods=["GET"])
 @blp.response(200, SSHKeyListSchema)

@@ -93,7 +93,12 @@ def delete_machine(machine_id, operator):
 @operator_required
 @blp.response(200, MachineHealthSchema)
 def get_machine_health(machine_id, operator):
-    """Show a machine's hardware health: sensors, components and the BMC's newest log entries."""
+    """Show a machine's hardware health: sensors, components and the BMC's newest log entries.
+
+    Operators only (403 for others). What the health sweep last read from the machine's BMC (Redfish thermal,
+    power and log services; IPMI sensors and SEL; the simulated lab's sensors), or why the read failed. With
+    `INGOT_HEALTH_CRITICAL_ACTION=maintenance` a critical machine goes to maintenance once it is free.
+    """
     return health.detail(machines.get(session(), machine_id))
 
 

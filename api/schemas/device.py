@@ -222,10 +222,15 @@ class DeviceGetArgs(RequestSchema):
     """Ingot: ``wait_for=user_state:succeeded`` (or ``state:active``) holds the answer until the device
     gets there, it ends ``failed``, or ``timeout`` seconds pass."""
 
-    include = fields.String()
-    exclude = fields.String()
-    wait_for = fields.String()
-    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
+    include = fields.String(metadata={
+        "description": "Accepted for Equinix clients; related objects are shown as Ingot always shows them."})
+    exclude = fields.String(metadata={"description": "Accepted for Equinix clients; every field is shown."})
+    wait_for = fields.String(metadata={
+        "description": "Ingot extension: `user_state:<running|succeeded|failed>` or `state:<a device state>`; the "
+                       "answer waits until the device gets there, ends `failed`, or `timeout` passes (the "
+                       "`Ingot-Wait` header says which)."})
+    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS), metadata={
+        "description": f"With `wait_for`: how long to wait, in seconds (default 60, at most {MAX_WAIT_SECONDS})."})
 
     @validates_schema
     def _wait(self, data, **kwargs):
