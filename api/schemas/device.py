@@ -222,10 +222,15 @@ class DeviceGetArgs(RequestSchema):
     """Ingot: ``wait_for=user_state:succeeded`` (or ``state:active``) holds the answer until the device
     gets there, it ends ``failed``, or ``timeout`` seconds pass."""
 
-    include = fields.String()
-    exclude = fields.String()
-    wait_for = fields.String()
-    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
+    include = fields.String(metadata={
+        "description": "Accepted for Equinix clients; related objects are shown as Ingot always shows them."})
+    exclude = fields.String(metadata={"description": "Accepted for Equinix clients; every field is shown."})
+    wait_for = fields.String(metadata={
+        "description": "Ingot: `user_state:<running|succeeded|failed>` or `state:<a device state>`; the answer "
+                       "waits until the device gets there (or ends `failed`, or `timeout` passes); the `Ingot-Wait` "
+                       "header says which (`met`, `failed`, `timeout`)."})
+    timeout = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS), metadata={
+        "description": "How many seconds `wait_for` waits at most (0 to 300; default 60); only with `wait_for`."})
 
     @validates_schema
     def _wait(self, data, **kwargs):
