@@ -116,7 +116,7 @@ def lldp_neighbours(switch_id, operator):
 
     Operators only (403 for others); 404 for an unknown id. Ingot runs `lldpcli` on the switch (it needs `lldpd`
     there) and answers what it sees; nothing is recorded (`cabled` is empty). 409 when the switch does not
-    answer, naming it and the command.
+    answer (naming it and the command) or its driver is unknown.
     """
     sw = fabric.get(session(), Switch, switch_id, "Switch")
     return {"neighbours": wiring.read_neighbours(sw, box(), settings()), "cabled": []}
@@ -128,8 +128,8 @@ def lldp_neighbours(switch_id, operator):
 def discover(switch_id, operator):
     """Operator: cable the NICs whose MACs the switch's LLDP neighbours announce.
 
-    Operators only (403 for others); 404 for an unknown id. Reads the switch's LLDP neighbours (409 when it does
-    not answer) and records each NIC of a machine of the switch's metro whose MAC a neighbour announces (its
+    Operators only (403 for others); 404 for an unknown id. Reads the switch's LLDP neighbours (409 as for
+    `lldp-neighbors`) and records each NIC of a machine of the switch's metro whose MAC a neighbour announces (its
     port id, else its chassis id) as cabled to that switch port; uplinks are skipped, and a NIC recorded on the
     port before loses it (LLDP is the fresher fact). Each change is a `machine.cabling` event and the engine
     reconfigures that machine's ports; `cabled` lists the changes.
