@@ -89,7 +89,13 @@ def get_ip(ip_id):
 @blp.arguments(AvailableArgs, location="query")
 @blp.response(200, AvailableSchema)
 def available(args, ip_id):
-    """List the subnets of a size (``cidr`` bits) of a reserved block that are not assigned."""
+    """List the subnets of a size (``cidr`` bits) of a reserved block that are not assigned.
+
+    Members of the owning project and operators (404 for others). The blocks of prefix length `cidr` inside the
+    reservation that no assignment touches, in address order (at most 4096). 422 when the id is a device's
+    address rather than a reserved block, or `cidr` is shorter than the block's own prefix or longer than the
+    family allows.
+    """
     s = session()
     return {"available": network.available(s, network.visible_ip(s, principal(), ip_id), args["cidr"])}
 

@@ -38,42 +38,57 @@ def wire_state(a: PortVlanAssignment) -> str:
 class VirtualNetworkRefSchema(Schema):
     """A virtual network as a port shows it."""
 
-    id = fields.String()
-    href = fields.Function(lambda v: href("virtual-networks", v.id))
-    vxlan = fields.Integer()
-    description = fields.String()
-    metro_code = fields.Function(lambda v: v.metro.code)
-    tags = Tags()
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    href = fields.Function(lambda v: href("virtual-networks", v.id), metadata={"description": "Its URL in this API."})
+    vxlan = fields.Integer(metadata={
+        "description": "Its VLAN id on the wire (802.1Q, 2 to 4094), unique in its metro; Equinix's name for it."})
+    description = fields.String(metadata={"description": "Free text the project gave it."})
+    metro_code = fields.Function(lambda v: v.metro.code, metadata={"description": "The code of its metro."})
+    tags = Tags(metadata={"description": "Its tags."})
+    created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
 
 
 class VirtualNetworkSchema(VirtualNetworkRefSchema):
     """``instances``: the devices with a port on it (a view's attribute, see api.services.vlans.present)."""
 
-    metro = fields.Nested(MetroSchema)
-    assigned_to = fields.Function(lambda v: {"id": v.project_id, "href": href("projects", v.project_id)})
-    assigned_to_virtual_circuit = fields.Constant(False)
-    instances = fields.Function(lambda v: [{"id": d, "href": href("devices", d)} for d in v.instances])
-    metal_gateways = fields.Constant([])
+    metro = fields.Nested(MetroSchema, metadata={"description": "The metro it is in."})
+    assigned_to = fields.Function(lambda v: {"id": v.project_id, "href": href("projects", v.project_id)}, metadata={
+        "description": "The project it belongs to (id and href)."})
+    assigned_to_virtual_circuit = fields.Constant(False, metadata={
+        "description": "Always false: Ingot has no interconnections nor virtual circuits."})
+    instances = fields.Function(lambda v: [{"id": d, "href": href("devices", d)} for d in v.instances], metadata={
+        "description": "The devices with a port that carries it (id and href)."})
+    metal_gateways = fields.Constant([], metadata={"description": "Always empty: Ingot has no Metal Gateways."})
 
 
-VirtualNetworkListSchema = Schema.from_dict({"virtual_networks": fields.List(fields.Nested(VirtualNetworkSchema))},
+VirtualNetworkListSchema = Schema.from_dict({"virtual_networks": fields.List(fields.Nested(VirtualNetworkSchema),
+                                                                             metadata={
+    "description": "The project's virtual networks, oldest first (all of them: Equinix's list has no pages)."})},
                                            name="VirtualNetworkList")
 
 
 class VirtualNetworkListArgs(RequestSchema):
-    metro = fields.String()
-    facility = fields.String()
-    include = fields.String()
-    exclude = fields.String()
+    metro = fields.String(metadata={"description": "Only those of this metro (code or id)."})
+    facility = fields.String(metadata={
+        "description": "Equinix's older filter, taken as a metro code or id (facilities are aliases in a metro)."})
+    include = fields.String(metadata={
+        "description": "Accepted for Equinix clients; related objects are shown as Ingot always shows them."})
+    exclude = fields.String(metadata={"description": "Accepted for Equinix clients; every field is shown."})
 
 
 class VirtualNetworkCreateSchema(RequestSchema):
-    metro = fields.String(validate=validate.Length(min=1, max=64))
-    facility = fields.String(validate=validate.Length(min=1, max=64))
-    vxlan = fields.Integer(validate=validate.Range(min=2, max=4094), allow_none=True)
-    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata=MULTILINE)
-    tags = Tags(load_default=list)
+    metro = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "The metro (code or id). Give `metro` or `facility`."})
+    facility = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "Equinix's older field, taken as a metro code or id when `metro` is not given."})
+    vxlan = fields.Integer(validate=validate.Range(min=2, max=4094), allow_none=True, metadata={
+        "description": "The VLAN id to use (2 to 4094); it must be in one of the metro's VLAN ranges and free. "
+                       "Left out, the lowest free id of the metro's ranges."})
+    description = fields.String(load_default="", validate=validate.Length(max=1024), metadata={
+        **MULTILINE,
+        "description": "Free text (up to 1024 characters)."})
+    tags = Tags(load_default=list, metadata={
+        "description": "Tags: a list of at most 64 strings of 1 to 256 characters."})
 
     @validates_schema
     def _where(self, data, **kwargs):
@@ -82,8 +97,10 @@ class VirtualNetworkCreateSchema(RequestSchema):
 
 
 class VirtualNetworkUpdateSchema(RequestSchema):
-    description = fields.String(validate=validate.Length(max=1024), metadata=MULTILINE)
-    tags = Tags()
+    description = fields.String(validate=validate.Length(max=1024), metadata={
+        **MULTILINE,
+        "description": "New free text (up to 1024 characters)."})
+    tags = Tags(metadata={"description": "New tags (replace the old ones)."})
 
 
 def _port_data(p: Port) -> dict:
@@ -98,19 +115,28 @@ def _port_data(p: Port) -> dict:
 class PortSchema(Schema):
     """A port of a device. The row is a view with ``siblings`` (all the machine's ports)."""
 
-    id = fields.String()
-    href = fields.Function(lambda p: href("ports", p.id))
-    name = fields.String()
-    type = fields.Function(lambda p: "NetworkBondPort" if p.kind == "bond" else "NetworkPort")
-    data = fields.Function(_port_data)
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    href = fields.Function(lambda p: href("ports", p.id), metadata={"description": "Its URL in this API."})
+    name = fields.String(metadata={"description": "`bond0`, or the NIC's name (`eth0`, `eth1`...)."})
+    type = fields.Function(lambda p: "NetworkBondPort" if p.kind == "bond" else "NetworkPort", metadata={
+        "description": "`NetworkBondPort` (bond0) or `NetworkPort` (a NIC)."})
+    data = fields.Function(_port_data, metadata={
+        "description": "`bonded` (a NIC: whether it is in bond0; bond0: whether any NIC is) and `mac` (the NIC's; "
+                       "bond0 has its first NIC's)."})
     bond = fields.Function(lambda p: next(({"id": b.id, "name": b.name} for b in p.siblings if b.kind == "bond"),
-                                          None) if p.kind == "nic" and p.bonded else None)
-    network_type = fields.Function(lambda p: network_type(p.siblings))
+                                          None) if p.kind == "nic" and p.bonded else None, metadata={
+        "description": "The bond it is in (id and name); null for bond0 and for a NIC out of the bond."})
+    network_type = fields.Function(lambda p: network_type(p.siblings), metadata={
+        "description": "The device's network type, from all its ports: `layer3`, `hybrid`, `hybrid-bonded`, "
+                       "`layer2-individual` or `layer2-bonded`."})
     native_virtual_network = fields.Function(
-        lambda p: VirtualNetworkRefSchema().dump(p.native_vlan) if p.native_vlan is not None else None)
+        lambda p: VirtualNetworkRefSchema().dump(p.native_vlan) if p.native_vlan is not None else None, metadata={
+            "description": "The VLAN it carries untagged; null when none."})
     virtual_networks = fields.Function(lambda p: [VirtualNetworkRefSchema().dump(a.virtual_network)
-                                                  for a in p.assignments if a.state in LIVE])
-    disbond_operation_supported = fields.Constant(True)
+                                                  for a in p.assignments if a.state in LIVE], metadata={
+        "description": "The VLANs assigned to it (being assigned or assigned), tagged unless native."})
+    disbond_operation_supported = fields.Constant(True, metadata={
+        "description": "Always true: every port of an Ingot device may leave the bond."})
 
 
 def port_views(ports: list[Port]) -> list[dict]:
@@ -119,42 +145,61 @@ def port_views(ports: list[Port]) -> list[dict]:
 
 
 class PortVlanAssignmentSchema(Schema):
-    id = fields.String()
-    href = fields.Function(lambda a: href(f"ports/{a.port_id}/vlan-assignments", a.id))
-    native = fields.Function(lambda a: a.port.native_vlan_id == a.virtual_network_id)
-    state = fields.Function(wire_state)
-    vlan = fields.Function(lambda a: a.virtual_network.vxlan)
-    port = fields.Function(lambda a: {"href": href("ports", a.port_id)})
-    virtual_network = fields.Function(lambda a: {"href": href("virtual-networks", a.virtual_network_id)})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    href = fields.Function(lambda a: href(f"ports/{a.port_id}/vlan-assignments", a.id), metadata={
+        "description": "Its URL in this API."})
+    native = fields.Function(lambda a: a.port.native_vlan_id == a.virtual_network_id, metadata={
+        "description": "Whether it is the port's untagged (native) VLAN."})
+    state = fields.Function(wire_state, metadata={
+        "description": "`assigned` (also while the switch is being configured: the batch shows that) or "
+                       "`unassigning`."})
+    vlan = fields.Function(lambda a: a.virtual_network.vxlan, metadata={"description": "The VLAN id."})
+    port = fields.Function(lambda a: {"href": href("ports", a.port_id)}, metadata={"description": "The port (href)."})
+    virtual_network = fields.Function(lambda a: {"href": href("virtual-networks", a.virtual_network_id)}, metadata={
+        "description": "The virtual network (href)."})
+    created_at = fields.DateTime(metadata={"description": "When the VLAN was first assigned (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When it last changed (UTC, ISO 8601)."})
 
 
 PortVlanAssignmentListSchema = Schema.from_dict(
-    {"vlan_assignments": fields.List(fields.Nested(PortVlanAssignmentSchema))}, name="PortVlanAssignmentList")
+    {"vlan_assignments": fields.List(fields.Nested(PortVlanAssignmentSchema), metadata={
+        "description": "The port's VLAN assignments; one being unassigned stays (`unassigning`) until the switch "
+                       "confirms."})},
+    name="PortVlanAssignmentList")
 
 
 class PortBatchSchema(Schema):
     """A port change. ``port`` is the port as a view (see PortSchema)."""
 
-    id = fields.String()
-    href = fields.Function(lambda b: href(f"ports/{b.port_id}/vlan-assignments/batches", b.id))
-    state = fields.String()
-    quantity = fields.Function(lambda b: len(b.vlan_assignments or []))
-    vlan_assignments = fields.List(fields.Dict())
-    error_messages = fields.List(fields.String())
-    port = fields.Function(lambda b: PortSchema().dump(b.port_view))
-    project = fields.Function(lambda b: {"href": href("projects", b.project_id)})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    id = fields.String(metadata={"description": "Its id (a UUID)."})
+    href = fields.Function(lambda b: href(f"ports/{b.port_id}/vlan-assignments/batches", b.id), metadata={
+        "description": "Its URL in this API."})
+    state = fields.String(metadata={
+        "description": "`queued`, `in_progress`, `completed` or `failed` (the switch refused it or timed out: the "
+                       "ports were put back as they were, `error_messages` says why)."})
+    quantity = fields.Function(lambda b: len(b.vlan_assignments or []), metadata={
+        "description": "How many VLAN changes it holds (0 for a bond, disbond or conversion)."})
+    vlan_assignments = fields.List(fields.Dict(), metadata={
+        "description": "The VLAN changes: `id` (the virtual network), `vlan`, `state` (`assigned` or `unassigned`) "
+                       "and `native`."})
+    error_messages = fields.List(fields.String(), metadata={
+        "description": "Why it failed, naming the switch and the command; empty otherwise."})
+    port = fields.Function(lambda b: PortSchema().dump(b.port_view), metadata={
+        "description": "The port, as it is now."})
+    project = fields.Function(lambda b: {"href": href("projects", b.project_id)}, metadata={
+        "description": "The device's project (href)."})
+    created_at = fields.DateTime(metadata={"description": "When it was asked for (UTC, ISO 8601)."})
+    updated_at = fields.DateTime(metadata={"description": "When its state last changed (UTC, ISO 8601)."})
 
 
-PortBatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(PortBatchSchema))},
+PortBatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(PortBatchSchema), metadata={
+    "description": "Every change of the port (Ingot records each one as a batch), oldest first."})},
                                       name="PortVlanAssignmentBatchList")
 
 
 class PortAssignSchema(RequestSchema):
-    vnid = fields.Raw(required=True, metadata={"description": "The virtual network's id, or its VLAN number"})
+    vnid = fields.Raw(required=True, metadata={
+        "description": "The virtual network: its id, or its VLAN number (`vxlan`) in the device's metro."})
 
     @validates_schema
     def _vnid(self, data, **kwargs):
@@ -164,31 +209,43 @@ class PortAssignSchema(RequestSchema):
 
 
 class NativeVlanArgs(RequestSchema):
-    vnid = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    vnid = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "The virtual network to make native: its id or VLAN number; it must be assigned to the "
+                       "port."})
 
 
 class BondArgs(RequestSchema):
-    bulk_enable = fields.Boolean(load_default=False)
+    bulk_enable = fields.Boolean(load_default=False, metadata={
+        "description": "Bond every NIC of the device, not only this one (bond0 always bonds them all)."})
 
 
 class DisbondArgs(RequestSchema):
-    bulk_disable = fields.Boolean(load_default=False)
+    bulk_disable = fields.Boolean(load_default=False, metadata={
+        "description": "Take every NIC of the device out of the bond, not only this one (bond0 always takes them "
+                       "all)."})
 
 
 class RequestIpSchema(RequestSchema):
-    address_family = fields.Integer(required=True, validate=validate.OneOf((4, 6)))
-    public = fields.Boolean(required=True)
+    address_family = fields.Integer(required=True, validate=validate.OneOf((4, 6)), metadata={
+        "description": "4 or 6."})
+    public = fields.Boolean(required=True, metadata={
+        "description": "A public address (else a private one; there are no private IPv6 addresses)."})
 
 
 class PortConvertLayer3Schema(RequestSchema):
     request_ips = fields.List(fields.Nested(RequestIpSchema), load_default=None, allow_none=True,
-                              validate=validate.Length(max=3))
+                              validate=validate.Length(max=3), metadata={
+        "description": "The kinds of address the device gets back (at most 3). Left out: public and private IPv4 "
+                       "and public IPv6, each the metro has a pool of."})
 
 
 class BatchAssignmentSchema(RequestSchema):
-    vlan = fields.Raw(required=True)
-    state = fields.String(load_default="assigned", validate=validate.OneOf(("assigned", "unassigned")))
-    native = fields.Boolean(load_default=False)
+    vlan = fields.Raw(required=True, metadata={
+        "description": "The virtual network: its id, or its VLAN number in the device's metro."})
+    state = fields.String(load_default="assigned", validate=validate.OneOf(("assigned", "unassigned")), metadata={
+        "description": "`assigned` (the default) to add the VLAN to the port, `unassigned` to remove it."})
+    native = fields.Boolean(load_default=False, metadata={
+        "description": "Make it the port's untagged (native) VLAN; not on a layer-3 bond0."})
 
     @validates_schema
     def _vlan(self, data, **kwargs):
@@ -199,7 +256,8 @@ class BatchAssignmentSchema(RequestSchema):
 
 class PortBatchCreateSchema(RequestSchema):
     vlan_assignments = fields.List(fields.Nested(BatchAssignmentSchema), required=True,
-                                   validate=validate.Length(min=1, max=64))
+                                   validate=validate.Length(min=1, max=64), metadata={
+        "description": "The VLAN changes, 1 to 64, done in one switch change: all of them or none."})
 
 
 class NetworkTypeSchema(RequestSchema):

@@ -72,15 +72,17 @@ def read_neighbours(sw: Switch, box: SecretBox, settings: Settings) -> list[Lldp
     """What the switch's LLDP agent sees now.
 
     Raises:
-        Conflict: the switch did not answer (the message names it and the command).
+        Conflict: the switch did not answer (the message names it and the command), or its driver is unknown.
     """
-    driver = network_driver("switch", Endpoint.of(sw, f"switch {sw.name}"), box, settings)
+    driver = None
     try:
+        driver = network_driver("switch", Endpoint.of(sw, f"switch {sw.name}"), box, settings)
         return driver.lldp_neighbours()
-    except NetworkError as exc:
+    except NetworkError as exc:  # NetworkUnsupported (an unknown driver) too
         raise Conflict(f"switch: {exc}") from None
     finally:
-        driver.close()
+        if driver is not None:
+            driver.close()
 
 
 def _learn(session: Session, nic: Nic, sw: Switch, port: str, how: str, actor: str) -> str | None:

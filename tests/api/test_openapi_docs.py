@@ -11,6 +11,8 @@ from api.core.config import Settings
 from tests.support.clients import API
 from tests.support.world import METHODS
 
+JSON_TYPES = {"boolean": bool, "string": str, "object": dict, "array": list}
+
 
 def _operations(doc: dict):
     for path, item in doc["paths"].items():
@@ -56,6 +58,10 @@ def test_every_request_example_loads_through_its_schema():
     for name, op in _operations(doc):
         media = op.get("requestBody", {}).get("content", {}).get("application/json")
         if not media or "example" not in media:
+            continue
+        if "$ref" not in media["schema"]:  # a bare JSON value: PUT /bgp/sessions/{id} takes true or false
+            if not isinstance(media["example"], JSON_TYPES[media["schema"]["type"]]):
+                wrong.append(f"{name}: {media['example']!r} is not a {media['schema']['type']}")
             continue
         schema = schemas[media["schema"]["$ref"].rsplit("/", 1)[-1]]()
         unknown = set(media["example"]) - {f.data_key or key for key, f in schema.load_fields.items()}

@@ -248,3 +248,12 @@ def test_free_text_keeps_its_lines_and_names_stay_on_one(vlan_range, tenant, ope
     r = tenant.post(f"/projects/{pid}/bgp-configs", {"deployment_type": "local", "asn": 4200000000,
                                                      "use_case": "LoadBalancers\nand the API"})
     assert r.status_code == 204, r.get_data(as_text=True)
+
+
+def test_a_switch_ingot_cannot_drive_is_a_409_naming_its_driver(lab, operator):
+    """The driver is checked when Ingot first drives the switch: reading its LLDP neighbours (it was a 500)."""
+    sw = operator.post("/switches", {"name": "tor-9", "metro": "lab", "driver": "nope", "address": "local"})
+    assert sw.status_code == 201, sw.get_json()
+    for r in (operator.get(f"/switches/{sw.get_json()['id']}/lldp-neighbors"),
+              operator.post(f"/switches/{sw.get_json()['id']}/discover")):
+        assert r.status_code == 409 and "unknown switch driver 'nope'" in errors(r), r.get_json()

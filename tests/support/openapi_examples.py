@@ -35,6 +35,9 @@ HAND_WRITTEN = {
         "bmc": {"address": "10.20.0.57", "source": "ipmitool lan print"}, "boot_mac": "52:54:00:12:34:56"},
     "discovery_lease": {"action": "add", "mac": "b8:ce:f6:aa:bb:cc", "ip": "10.20.0.58",
                         "hostname": "ILO-CZ2151ABCE", "vendor_class": ""},
+    "report_lldp": {"token": MADE_UP["token"], "frames": [{
+        "mac": "52:54:00:12:34:56",  # from lab-sw1 (chassis b8:ce:f6:00:00:30), port swp3
+        "frame": "0180c200000eb8cef600003088cc020704b8cef600003004050573777033060200780a076c61622d7377310000"}]},
     "bulk_enroll_file": {"file": "- hostname: r1-u13\n  metro: fr2\n  plan: m3.large.x86\n  bmc:\n"
                                  "    driver: redfish\n    address: https://10.20.0.13\n    username: admin\n"
                                  "    password: bmc-secret\n  nics:\n    - {mac: 'b8:ce:f6:12:34:58', name: eth0}\n"},
@@ -145,6 +148,45 @@ def record() -> dict:
         {"servers": [{"metro": "lab", "plan": "sim.small", "quantity": 2}]})
     run("check_facility_capacity", "POST", "/capacity",
         {"servers": [{"facility": "lab1", "plan": "sim.large", "quantity": 1}]})
+    # the provider's network (operator), then a tenant's BGP, VLANs and ports on the device web-1
+    vlans = run("create_vlan_range", "POST", "/vlan-ranges",
+                {"metro": "lab", "first": 1000, "last": 1999, "description": "tenant VLANs"}, operator=True)
+    run("update_vlan_range", "PATCH", f"/vlan-ranges/{vlans['id']}", {"description": "tenant VLANs, racks 1-4"},
+        operator=True)
+    asns = run("create_asn_range", "POST", "/bgp-asn-ranges", {"first": 65000, "last": 65099,
+                                                              "description": "local BGP"}, operator=True)
+    run("update_asn_range", "PATCH", f"/bgp-asn-ranges/{asns['id']}", {"description": "local BGP of tenants"},
+        operator=True)
+    switch = run("create_switch", "POST", "/switches", {
+        "name": "lab-sw1", "metro": "lab", "driver": "linux", "address": "ssh://10.20.0.2", "username": "ingot",
+        "password": "switch-secret", "uplinks": ["swp48"], "options": {"bridge": "br0", "l3_vlan": 1, "sudo": True},
+        "description": "top of rack 1"}, operator=True)
+    run("update_switch", "PATCH", f"/switches/{switch['id']}", {"uplinks": ["swp47", "swp48"]}, operator=True)
+    router = run("create_router", "POST", "/routers", {
+        "metro": "lab", "driver": "frr", "address": "ssh://10.20.0.1", "username": "ingot",
+        "password": "router-secret", "asn": 65530, "peer_ipv4": ["203.0.113.1"], "options": {"sudo": True},
+        "description": "edge router"}, operator=True)
+    run("update_router", "PATCH", f"/routers/{router['id']}", {"peer_ipv6": ["2001:db8:66::1"]}, operator=True)
+    run("grant_global_range", "POST", "/global-bgp-ranges", {"project_id": project["id"], "range": "192.0.2.0/24"},
+        operator=True)
+    run("request_bgp_config", "POST", f"/projects/{pid}/bgp-configs",
+        {"deployment_type": "local", "asn": 65000, "md5": "Ex4mpleMd5Pass", "use_case": "MetalLB"})
+    bgp = run("create_bgp_session", "POST", f"/devices/{device['id']}/bgp/sessions",
+              {"address_family": "ipv4", "default_route": False})
+    run("update_bgp_session", "PUT", f"/bgp/sessions/{bgp['id']}", True)
+    storage = run("create_vlan", "POST", f"/projects/{pid}/virtual-networks",
+                  {"metro": "lab", "description": "storage network", "tags": ["storage"]})
+    run("update_vlan", "PATCH", f"/virtual-networks/{storage['id']}",
+        {"description": "storage network (iSCSI)", "tags": ["storage", "iscsi"]})
+    backup = run(None, "POST", f"/projects/{pid}/virtual-networks", {"metro": "lab", "vxlan": 1042})
+    bond0 = run(None, "GET", f"/devices/{device['id']}", None)["network_ports"][0]["id"]
+    run("assign_port", "POST", f"/ports/{bond0}/assign", {"vnid": storage["vxlan"]})
+    run("create_port_batch", "POST", f"/ports/{bond0}/vlan-assignments/batches", {"vlan_assignments": [
+        {"vlan": backup["vxlan"], "state": "assigned"}, {"vlan": storage["id"], "state": "unassigned"}]})
+    run("unassign_port", "POST", f"/ports/{bond0}/unassign", {"vnid": backup["id"]})
+    run(None, "POST", f"/ports/{bond0}/convert/layer-2", None)
+    run("convert_layer3", "POST", f"/ports/{bond0}/convert/layer-3",
+        {"request_ips": [{"address_family": 4, "public": True}, {"address_family": 4, "public": False}]})
     # organizations and who belongs where
     org = run("create_organization", "POST", "/organizations", {
         "name": "Acme Research", "description": "The research lab's servers",
