@@ -128,6 +128,9 @@ class DeviceSchema(Schema):
     user_state_message = fields.Function(lambda d: d.user_state_message or None, metadata={
         "description": "Ingot extension: the message that came with `user_state`, or null."})
 
+    # left out rather than null (the spec's Storage is an object, not nullable): no layout, the OS image's own
+    OMITTED_WHEN_EMPTY = ("storage",)
+
     @post_dump(pass_original=True)
     def _hide_private(self, data, original, **kwargs):
         """userdata, customdata and root_password only for the device's project
@@ -135,13 +138,13 @@ class DeviceSchema(Schema):
         if not original.private_shown:
             for key in PRIVATE_FIELDS:
                 data.pop(key, None)
-        if not data.get("storage"):
-            data.pop("storage", None)   # no layout: the OS image's own
+        for key in self.OMITTED_WHEN_EMPTY:
+            if not data.get(key):
+                data.pop(key, None)
         return data
 
 
 PRIVATE_FIELDS = ("userdata", "customdata", "root_password")
-
 DeviceListSchema = list_schema("devices", DeviceSchema, "DeviceList")
 
 
