@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from api.core.errors import NotFound
 from api.models import GlobalBgpRange, Router, Switch
 from api.routes.common import API_PREFIX, api_blueprint, box, operator_required, paginate, session, settings
 from api.routes.crud import Schemas, Summaries, crud_routes
@@ -31,6 +30,7 @@ from api.schemas.fabric import (
     VlanRangeListSchema,
     VlanRangeSchema,
 )
+from api.security import secret_not_found
 from api.services import callbacks, fabric, wiring
 
 blp = api_blueprint("fabric", "The provider's network (operators): switches, routers, ranges")
@@ -300,7 +300,8 @@ def report_lldp(data):
     """The LLDP frames a machine's NICs received (its deploy agent reports them): its cabling.
 
     For software on the machine (an agent in a ramdisk; Ingot's own ramdisks do not send it yet). No API token:
-    the machine's boot token in the body (404 when it matches no machine). Each frame names a
+    the machine's boot token in the body (404 when it matches no machine, counted as a failed guess: 429 over
+    the limit). Each frame names a
     switch of the machine's metro (its system name, or its `chassis_id` option) and a port; the NIC that
     received it is recorded as cabled there (a `machine.cabling` event) and the engine reconfigures the
     machine's ports. Frames from switches Ingot does not know, and uplink ports, are skipped. 422 for a frame
@@ -308,5 +309,5 @@ def report_lldp(data):
     """
     machine = callbacks.machine_by_boot_token(session(), data["token"])
     if machine is None:
-        raise NotFound("Machine not found")
+        raise secret_not_found()  # a failed guess, counted like the other boot tokens (429 over the limit)
     return {"neighbours": [], "cabled": wiring.report_frames(session(), machine, data["frames"])}

@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import func, select
 
 from api.models import Device, Event, Machine
+from api.routes.examples import REQUESTS
 from api.security import limiter
 from tests.support.clients import Cloud
 from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
@@ -168,6 +169,14 @@ def test_a_valid_token_is_served_from_an_address_that_was_brute_forcing(client, 
     for i in range(30):
         assert client.get(f"/metadata/guess-{i}/metadata", environ_base={"REMOTE_ADDR": ATTACKER}).status_code \
             == (404 if i < 5 else 429)
+
+
+def test_guessing_boot_tokens_through_the_lldp_report_is_limited(client):
+    limiter(client.application).limit = 5
+    body = {k: v for k, v in REQUESTS["report_lldp"].items() if k != "token"}
+    answers = [client.post("/metal/v1/boot/lldp", json={**body, "token": f"guess-{i}"},
+                           environ_base={"REMOTE_ADDR": ATTACKER}).status_code for i in range(12)]
+    assert answers == [404] * 5 + [429] * 7
 
 
 # --- 6. the events table --------------------------------------------------------------------------
