@@ -1,4 +1,4 @@
-"""Network lab fixtures: the lab's VM (once per run, only when this kernel lacks
+"""Network lab fixtures: the lab's VM (once for tests/network, stopped after it, only when this kernel lacks
 a VLAN-filtering bridge), a freshly built lab per test (torn down even when the
 test fails), and Ingot set up to drive it (tests/support/netlab.py, netcloud.py)."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tests.support.netlab import Lab, Shell
 from tests.support.server import start_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not session: an idle VM would spend a CPU for the rest of the run
 def lab_vm(tmp_path_factory):
     """None when the lab can live on this host; else the VM it lives in."""
     if os.geteuid() != 0:
