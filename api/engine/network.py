@@ -56,6 +56,16 @@ MAX_BACKOFF = 30.0
 PENDING_BATCH = ("queued", "in_progress")
 
 
+def hold(session: Session, kind: str, target_id: str) -> None:
+    """Lock ``kind``/``target_id``'s sync row, if it has one, before a change touches the rows its sync writes
+    too (ports, VLAN assignments, batches): the worker records a sync holding that row first, so a change that
+    locked an assignment first and the row second deadlocked with it on PostgreSQL. SQLite has one writer."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(select(NetworkSync.id).where(NetworkSync.kind == kind, NetworkSync.target_id == target_id)
+                     .with_for_update())
+
+
 def request(session: Session, kind: str, target_id: str) -> int:
     """Ask for ``kind`` (``ports``: a machine's switch ports; ``router``: a metro's
     router) to be brought to the database's state; returns the generation that
@@ -83,6 +93,7 @@ def request(session: Session, kind: str, target_id: str) -> int:
 
 def reset_ports(session: Session, machine_id: str) -> None:
     """A released machine's ports back to layer 3, bonded, with no VLAN, and the switch told (no commit)."""
+    hold(session, "ports", machine_id)
     ports = netstate.machine_ports(session, machine_id)
     for p in ports:
         p.bonded, p.layer2, p.native_vlan_id = True, False, None

@@ -4,6 +4,8 @@ desired state, records a port batch and asks the engine to carry it out on the
 switch (one transaction each; the batch and the assignments show its progress)."""
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -166,6 +168,16 @@ def _entry(a_vn: VirtualNetwork, state: str, native: bool) -> dict:
 
 # --- operations (each commits) ------------------------------------------------------------
 
+def _held(change):
+    """The change holds the machine's sync row before it touches a port (see :func:`netsync.hold`)."""
+    @functools.wraps(change)
+    def run(session: Session, principal: Principal, port: Port, device: Device, *args, **kwargs):
+        netsync.hold(session, "ports", port.machine_id)
+        return change(session, principal, port, device, *args, **kwargs)
+    return run
+
+
+@_held
 def assign(session: Session, principal: Principal, port: Port, device: Device, vnid) -> PortBatch:
     """Assign a VLAN (id or number) to the port.
 
@@ -183,6 +195,7 @@ def assign(session: Session, principal: Principal, port: Port, device: Device, v
     return batch
 
 
+@_held
 def unassign(session: Session, principal: Principal, port: Port, device: Device, vnid) -> PortBatch:
     """Remove a VLAN from the port (and from its native VLAN). Raises Invalid: not assigned."""
     vn = resolve_vlan(session, device, vnid)
@@ -193,6 +206,7 @@ def unassign(session: Session, principal: Principal, port: Port, device: Device,
     return batch
 
 
+@_held
 def set_native(session: Session, principal: Principal, port: Port, device: Device, vnid) -> PortBatch:
     """Make an assigned VLAN the port's untagged one.
 
@@ -212,6 +226,7 @@ def set_native(session: Session, principal: Principal, port: Port, device: Devic
     return batch
 
 
+@_held
 def clear_native(session: Session, principal: Principal, port: Port, device: Device) -> PortBatch:
     """The port keeps its VLANs, all tagged."""
     port.native_vlan_id = None
@@ -220,6 +235,7 @@ def clear_native(session: Session, principal: Principal, port: Port, device: Dev
     return batch
 
 
+@_held
 def bond(session: Session, principal: Principal, port: Port, device: Device, bulk: bool) -> PortBatch:
     """Put the port (or, on bond0 or with ``bulk_enable``, every port) back in bond0.
 
@@ -240,6 +256,7 @@ def bond(session: Session, principal: Principal, port: Port, device: Device, bul
     return batch
 
 
+@_held
 def disbond(session: Session, principal: Principal, port: Port, device: Device, bulk: bool) -> PortBatch:
     """Take the port (or, on bond0 or with ``bulk_disable``, every port) out of bond0: it becomes a layer-2 port.
 
@@ -289,6 +306,7 @@ def _add_addresses(session: Session, device: Device, kinds: tuple[str, ...] | No
     return [f"{a.address}/{a.prefix}" for a in added]
 
 
+@_held
 def convert_layer2(session: Session, principal: Principal, port: Port, device: Device) -> PortBatch:
     """bond0 to layer 2: the routed network leaves the port and the device's addresses are released.
 
@@ -305,6 +323,7 @@ def convert_layer2(session: Session, principal: Principal, port: Port, device: D
     return batch
 
 
+@_held
 def convert_layer3(session: Session, principal: Principal, port: Port, device: Device,
                    request_ips: list[dict] | None) -> PortBatch:
     """bond0 to layer 3: every port back in the bond, addresses of the kinds asked for
@@ -338,6 +357,7 @@ def convert_layer3(session: Session, principal: Principal, port: Port, device: D
     return batch
 
 
+@_held
 def batch(session: Session, principal: Principal, port: Port, device: Device, items: list[dict]) -> PortBatch:
     """Several VLAN changes of one port at once (Equinix's assignment batch).
 
@@ -380,6 +400,7 @@ def set_network_type(session: Session, principal: Principal, device: Device, tar
     """
     if device.machine_id is None:
         raise Invalid("network_type: the device has no machine")
+    netsync.hold(session, "ports", device.machine_id)
     ports = ports_of(session, device.machine_id)
     if not ports:
         ports = ensure_ports(session, device.machine)
