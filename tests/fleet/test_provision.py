@@ -14,9 +14,12 @@ STEPS = ["power_off", "boot_pxe", "power_on", "wait_boot", "wait_install", "wait
 
 
 def _steps(events: list[dict]) -> list[str]:
+    """The steps the device went through, in order; a step's retries (``power_off.retry``: a BMC slow to answer
+    on a loaded machine) are left out, since the step itself follows them."""
     prefix = "device.provision."
     return [e["type"][len(prefix):] for e in events if e["type"].startswith(prefix)
-            and e["type"][len(prefix):] not in ("queued", "succeeded", "failed")]
+            and e["type"][len(prefix):] not in ("queued", "succeeded", "failed")
+            and not e["type"].endswith(".retry")]
 
 
 def _provision(fleet, plan: str, hostname: str) -> tuple[dict, list[str]]:
