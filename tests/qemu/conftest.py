@@ -19,7 +19,7 @@ from api.boot.ramdisk import build_ramdisk
 from api.boot.tiny_os import build_tiny_os_image
 from tests.support.peers.fake_ingot import FakeIngot
 from tests.support.peers.file_server import FileServer
-from tests.support.qemu import VM_WAIT
+from tests.support.qemu import VM_WAIT, power_off_all
 from tests.support.settings import short_waits
 
 TOOLS = ("qemu-system-x86_64", "socat", "mkfs.fat", "mcopy", "mtype", "syslinux")
@@ -73,11 +73,7 @@ def make_vm(fake_ingot, vm_state_dir):
         return drv
 
     yield make
-    for drv in made:
-        try:
-            drv.set_power("off")
-        except Exception:  # noqa: BLE001 - best effort cleanup
-            pass
+    power_off_all(made)
 
 
 # --- Ingot itself, for VMs that netboot through it ------------------------------------

@@ -24,7 +24,7 @@ import pytest
 
 from api.bmc.qemu import QemuDriver, mac_for
 from api.boot.tiny_os import read_config_drive, read_file
-from tests.support.qemu import VM_WAIT, Api, serial_tail, wait_serial
+from tests.support.qemu import VM_WAIT, Api, power_off_all, serial_tail, wait_serial
 from tests.support.waiting import WaitTimeout, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotEndToEndQemuTestKey0000000000000000 e2e@ingot"
@@ -153,8 +153,4 @@ def test_fleet_provision_reinstall_wipe_and_bad_checksum(server, tiny_os_image, 
         assert read_file(vm.disk, "/root/.ssh/authorized_keys").decode().splitlines() == [KEY]
         print(f"fleet: whole scenario {time.monotonic() - t0:.1f}s")
     finally:
-        for vm in vms.values():
-            try:
-                vm.set_power("off")
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                pass
+        power_off_all(vms.values())

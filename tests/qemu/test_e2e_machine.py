@@ -22,25 +22,14 @@ import time
 import pytest
 
 from api.bmc.qemu import QemuDriver, mac_for
-from tests.support.qemu import VM_WAIT, Api, read_ext_file, wait_serial
+from tests.support.qemu import KEEP_DATA_SCRIPT as KEEP
+from tests.support.qemu import RAID1_UEFI_LAYOUT as RAID
+from tests.support.qemu import VM_WAIT, Api, power_off_all, read_ext_file, wait_serial
 from tests.support.terraform import terraform_in
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eIngotMachineQemuTestKey00000000000000000 e2e@ingot"
 DISK_MIB = 96
-KEEP = "#!/bin/sh\nif [ -f /data/marker ]; then echo \"found $(cat /data/marker)\"; " \
-       "else echo kept-across-reinstall > /data/marker && echo wrote marker; fi\n"
 FAILS = "#!/bin/sh\necho configuring the web server\necho 'could not install nginx' >&2\nexit 3\n"
-RAID = {
-    "disks": [{"device": "/dev/vda", "wipeTable": True, "partitions": [
-        {"label": "EFI", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]},
-        {"device": "/dev/vdb", "wipeTable": True, "partitions": [
-            {"label": "SPARE", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]}],
-    "raid": [{"devices": ["/dev/vda2", "/dev/vdb2"], "level": "1", "name": "/dev/md/ROOT"}],
-    "filesystems": [
-        {"mount": {"device": "/dev/vda1", "format": "vfat", "point": "/boot/efi",
-                   "create": {"options": ["-n", "EFI"]}}},
-        {"mount": {"device": "/dev/md/ROOT", "format": "ext4", "point": "/", "create": {"options": ["-L", "ROOT"]}}}],
-}
 KEEP_LAYOUT = {
     "disks": [{"device": "/dev/vda", "wipeTable": True, "partitions": [{"label": "ROOT", "number": 1, "size": 0}]},
               {"device": "/dev/vdb", "wipeTable": True, "partitions": [{"label": "DATA", "number": 1, "size": 0}]}],
@@ -163,8 +152,4 @@ def test_layouts_raid_preserve_data_uefi_and_user_state(server, tiny_os_image, i
         assert read_ext_file(vms["keep"].disk, 1, "/ingot/ran-user-data")        # the new OS's root filesystem
         print(f"keep: reinstalled with its data {time.monotonic() - t0:.0f}s")
     finally:
-        for vm in vms.values():
-            try:
-                vm.set_power("off")
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                pass
+        power_off_all(vms.values())

@@ -17,26 +17,15 @@ import time
 import pytest
 
 from api.schemas.storage import agent_lines, parse
+from tests.support.qemu import KEEP_DATA_SCRIPT as KEEP
+from tests.support.qemu import RAID1_UEFI_LAYOUT as RAID
 from tests.support.qemu import VM_WAIT, qemu_accel, read_ext_file, serial_tail, wait_serial, wait_vm
 
 MIB = 1024 * 1024
 PATTERN = b"\x5a" * MIB
-KEEP = "#!/bin/sh\nif [ -f /data/marker ]; then echo \"found $(cat /data/marker)\"; " \
-       "else echo kept-across-reinstall > /data/marker && echo wrote marker; fi\n"
 
 pytestmark = pytest.mark.timeout(4 * VM_WAIT)
 
-RAID = {
-    "disks": [{"device": "/dev/vda", "wipeTable": True, "partitions": [
-        {"label": "EFI", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]},
-        {"device": "/dev/vdb", "wipeTable": True, "partitions": [
-            {"label": "SPARE", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]}],
-    "raid": [{"devices": ["/dev/vda2", "/dev/vdb2"], "level": "1", "name": "/dev/md/ROOT"}],
-    "filesystems": [
-        {"mount": {"device": "/dev/vda1", "format": "vfat", "point": "/boot/efi",
-                   "create": {"options": ["-n", "EFI"]}}},  # FAT16: a 32 MiB FAT32 is too small for OVMF
-        {"mount": {"device": "/dev/md/ROOT", "format": "ext4", "point": "/", "create": {"options": ["-L", "ROOT"]}}}],
-}
 BIOS = {
     "disks": [{"device": "/dev/vda", "wipeTable": True, "partitions": [{"label": "ROOT", "number": 1, "size": 0}]},
               {"device": "/dev/vdb", "wipeTable": True, "partitions": [{"label": "DATA", "number": 1, "size": 0}]}],

@@ -18,6 +18,32 @@ from tests.support.waiting import WaitTimeout, wait_for
 VM_WAIT = 900.0
 
 
+# A custom storage layout under UEFI: an EFI system partition, and a RAID 1 root across two disks
+RAID1_UEFI_LAYOUT = {
+    "disks": [{"device": "/dev/vda", "wipeTable": True, "partitions": [
+        {"label": "EFI", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]},
+        {"device": "/dev/vdb", "wipeTable": True, "partitions": [
+            {"label": "SPARE", "number": 1, "size": "32M"}, {"label": "ROOT", "number": 2, "size": 0}]}],
+    "raid": [{"devices": ["/dev/vda2", "/dev/vdb2"], "level": "1", "name": "/dev/md/ROOT"}],
+    "filesystems": [
+        {"mount": {"device": "/dev/vda1", "format": "vfat", "point": "/boot/efi",
+                   "create": {"options": ["-n", "EFI"]}}},  # FAT16: a 32 MiB FAT32 is too small for OVMF
+        {"mount": {"device": "/dev/md/ROOT", "format": "ext4", "point": "/", "create": {"options": ["-L", "ROOT"]}}}],
+}
+# user data that writes a marker on the data filesystem, or says it found the one a reinstall kept
+KEEP_DATA_SCRIPT = "#!/bin/sh\nif [ -f /data/marker ]; then echo \"found $(cat /data/marker)\"; " \
+                   "else echo kept-across-reinstall > /data/marker && echo wrote marker; fi\n"
+
+
+def power_off_all(vms) -> None:
+    """Switch every VM off, whatever state a failed test left it in (best effort)."""
+    for vm in vms:
+        try:
+            vm.set_power("off")
+        except Exception:  # noqa: BLE001 - best effort cleanup
+            pass
+
+
 def serial_tail(drv: QemuDriver, lines: int = 40) -> str:
     """The end of a VM's serial console, for assertion messages."""
     out = []
