@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.core.db import Database
-from api.services import demo
+from api.services import demo, passwords
 from api.services.migrate import upgrade
 from tests.support.clients import make_user
 from tests.support.peers._util import stopped_afterwards
@@ -23,6 +24,10 @@ from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.server import start_server
 from tests.support.settings import TEST_DB, make_settings
+
+# argon2's cheapest parameters in the suite's own process (servers it starts as subprocesses keep the
+# defaults): a default hash takes ~0.2 s of CPU, and every demo lab seeds two console passwords. Still argon2id.
+passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 def pytest_report_header(config):
