@@ -73,10 +73,11 @@ class IngotApi(Api):
         """The OpenAPI document; blueprints registered so far are documented on first read."""
         if self._undocumented:
             with self._documenting:
-                while self._undocumented:
-                    blp, name, parameters = self._undocumented.pop(0)
+                while self._undocumented:  # taken off the list only once documented: a reader that
+                    blp, name, parameters = self._undocumented[0]  # finds it empty sees the whole document
                     blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
                     self._spec.tag({"name": name, "description": blp.description})
+                    self._undocumented.pop(0)
         return self._spec
 
     @spec.setter
