@@ -29,9 +29,10 @@ pyghmi's process-wide state can itself wedge: when its I/O thread has died,
 or a call times out although the BMC answers an RMCP presence ping (so the
 BMC is alive and pyghmi is not), every later call to every BMC would hang.
 The driver then throws that state away (:func:`reset_pyghmi`): the I/O
-thread, its sockets, its session tables and its module-wide locks start
-afresh, the per-BMC locks too (a stuck or abandoned thread may hold any of
-them for ever). The call that saw the wedge
+thread, its session tables and its module-wide locks start afresh, the
+per-BMC locks too (a stuck or abandoned thread may hold any of them for
+ever); new sessions get new sockets, and the old ones stay open for the
+sessions that may still wake up on them. The call that saw the wedge
 still fails as unreachable; the engine's retry gets a fresh session.
 Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
 1.6 on Python 3 never recognises its own live session (it compares the str
@@ -95,6 +96,8 @@ _FRU_CHUNK_ERRORS = (0xC7, 0xC8, 0xC9, 0xCA, 0xFF)  # length/"cannot return" sty
 _LOCKS: dict[tuple, threading.Lock] = {}
 _COMMANDS: dict[tuple, list] = {}  # key -> [Command, last used (monotonic)]
 _LOCKS_GUARD = threading.Lock()
+# a socket retired by reset_pyghmi counts as this many sessions, so pyghmi never hands it out again
+_RETIRED_SOCKET = 1 << 30
 
 
 def _bmc_lock(key: tuple) -> threading.Lock:
@@ -148,7 +151,11 @@ def reset_pyghmi(reason: str) -> None:
     session_cls.initting_sessions = {}
     session_cls.keepalive_sessions = {}
     session_cls.peeraddr_to_nodes = {}
-    session_cls.socketpool = {}
+    # the old sockets stay open and in the pool as full: a session started before the reset may
+    # still wake up (its thread held an old lock) and count itself off its socket or ask the
+    # socket its port; a closed socket or a missing pool entry raised in whichever thread ran
+    # pyghmi's event loop next (CI: EBADF on the first call after the reset)
+    session_cls.socketpool = {sock: _RETIRED_SOCKET for sock in sockets}
     # a thread stuck inside pyghmi may hold its module-wide locks for ever (seen in CI: every later
     # login waited on KEEPALIVE_SESSIONS); pyghmi looks them up by name at each use
     session_cls.socketchecking = None  # pyghmi makes a new one
@@ -157,9 +164,6 @@ def reset_pyghmi(reason: str) -> None:
     ipmi_session.iosockets = []
     ipmi_session.iothread = None
     ipmi_session.iothreadready = False
-    if old is None or not old.is_alive():
-        for sock in sockets:  # nobody selects on them any more
-            sock.close()
 
 
 def parse_address(address: str, port_option: Any = None) -> tuple[str, int]:
