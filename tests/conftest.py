@@ -78,17 +78,18 @@ def _template(tmp_path_factory, request):
 
 @pytest.fixture(scope="session")
 def clone_database(_template, request):
-    """``clone_database(data_dir)`` -> the URL of a new copy of the migrated template
-    (a file in ``data_dir`` on SQLite, a new database on PostgreSQL)."""
+    """``clone_database(data_dir, source=None)`` -> the URL of a new copy of the migrated template, or of
+    the database at URL ``source`` (no connection to it may be open): a file in ``data_dir`` on SQLite,
+    a new database on PostgreSQL."""
     kind, template = _template
     pg = request.getfixturevalue("postgres_server") if kind == "postgres" else None
 
-    def clone(data_dir) -> str:
+    def clone(data_dir, source: str | None = None) -> str:
         if pg is not None:
-            return pg.create_database(template=template)
+            return pg.create_database(template=make_url(source).database if source else template)
         target = Path(data_dir) / "ingot.sqlite"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(template, target)
+        shutil.copy(make_url(source).database if source else template, target)
         return f"sqlite:///{target}"
     return clone
 

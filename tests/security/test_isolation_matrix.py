@@ -236,11 +236,12 @@ def test_isolation_matrix_reads(method, path, shared):
 
 
 @pytest.mark.parametrize("method,path", CHANGES, ids=_ids(CHANGES))
-def test_isolation_matrix(method, path, request, client, app, database, world, tenant, other_tenant, operator):
+def test_isolation_matrix(method, path, fresh_world):
     """Changes get a fresh world; a delete gets a second one, so the member
     and the operator each delete an object of their own."""
-    second = request.getfixturevalue("world_b") if method == "DELETE" else world
-    check_matrix(method, path, client, app, database, world, second, tenant, other_tenant, operator)
+    x = fresh_world(second_world=method == "DELETE")
+    check_matrix(method, path, x.client, x.app, x.database, x.world, x.world_b, x.tenant, x.other_tenant,
+                 x.operator)
 
 
 def check_matrix(method, path, client, app, database, world, world_b, tenant, other_tenant, operator):
