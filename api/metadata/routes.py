@@ -6,8 +6,9 @@ The secret in the URL is one of (api/services/callbacks.py):
 
 - the device's **metadata secret**: reads its metadata, user data and vendor data
   (Equinix JSON, NoCloud, EC2) and reports user state (``POST user-state``, or
-  ``POST events`` with a ``state``); it moves no engine step, so ``phone-home``
-  and ``deploy/complete`` refuse it (403);
+  ``POST events`` with a ``state``); it moves no engine step, so ``deploy/complete``
+  refuses it (403), and so does ``phone-home`` until the device is active (then
+  it is answered and changes nothing: the document's ``phone_home_url``);
 - the **agent credential** of the boot running our installer or deploy agent:
   its install config or deploy instructions, its progress and result;
 - the installed system's **phone-home credential**: ``phone-home``, once.
@@ -103,7 +104,11 @@ def userdata(token):
 
 @blp.post("/metadata/<token>/phone-home")
 def phone_home(token):
-    callbacks.phone_home(db.session(), _credential(token), client_address(), _report())
+    d = callbacks.device_by_metadata_token(db.session(), token)
+    if d is not None:  # the metadata document's phone_home_url
+        callbacks.phone_home_when_active(d)
+    else:
+        callbacks.phone_home(db.session(), _credential(token), client_address(), _report())
     return jsonify({"status": "ok"})
 
 
@@ -229,8 +234,9 @@ def userdata_byclient_address():
 
 @blp.post("/phone-home")
 def phone_home_byclient_address():
-    _device_byclient_address()
-    raise Forbidden(f"phone-home moves the engine: {READS_ONLY} (the installer writes it to the disk)")
+    d, _ = _device_byclient_address()
+    callbacks.phone_home_when_active(d)
+    return jsonify({"status": "ok"})
 
 
 @blp.post("/user-state")

@@ -355,6 +355,20 @@ def phone_home(session: Session, presented: Presented, source: str, body: dict |
     session.commit()
 
 
+def phone_home_when_active(d: Device) -> None:
+    """A phone-home with the metadata secret (the metadata document's ``phone_home_url``): an installed
+    system that calls it at each boot, as cloud-init's phone_home module does, is answered once its device
+    is active. It moves nothing and records nothing.
+
+    Raises:
+        Forbidden: the device is not active: only the credential the installer wrote to the disk ends an
+            install, so that a secret read from the metadata cannot make a device active without its OS.
+    """
+    if d.state != "active":
+        raise Forbidden("phone-home before the device is active needs the credential the installer wrote to "
+                        "the disk (a boot credential); the metadata secret reads metadata and reports user state")
+
+
 def user_state(session: Session, d: Device, payload: dict) -> None:
     """What the installed OS says about its own set-up (``POST <metadata>/user-state``, with the metadata
     secret): shown on the device as ``user_state`` (and ``user_state_message``), each change an event.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -79,6 +80,27 @@ def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, 
     with database.Session() as s:
         m = s.get(Device, dev["id"]).machine
         assert m.phoned_home_at is None and m.install_result is None
+
+
+def test_the_metadata_documents_phone_home_url_answers_once_active_and_changes_nothing(client, database, box,
+                                                                                       lab, tenant):
+    """The Equinix metadata names ``phone_home_url`` (the metadata secret); systems call it at each boot."""
+    dev = _device(tenant, "booted", "debian_12")
+    secret = metadata_secret(database, box, dev["id"])
+    addr = next(a["address"] for a in dev["ip_addresses"] if a["address_family"] == 4 and a["public"])
+    with database.transaction() as s:  # provisioned, as the engine would leave it
+        d = s.get(Device, dev["id"])
+        d.machine.operation = d.machine.step = None
+        d.machine.state, d.state = "active", "active"
+        events_before = s.scalar(select(func.count()).select_from(Event).where(Event.device_id == d.id))
+    url = client.get(f"/metadata/{secret}/metadata").json["phone_home_url"]
+    assert url.endswith(f"/metadata/{secret}/phone-home")
+    assert client.post(urlsplit(url).path, json={}).status_code == 200
+    assert client.post("/phone-home", environ_base={"REMOTE_ADDR": addr}).status_code == 200  # by address
+    with database.Session() as s:
+        d = s.get(Device, dev["id"])
+        assert d.state == "active" and d.machine.phoned_home_at is None
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.device_id == d.id)) == events_before
 
 
 def test_the_metadata_secret_cannot_end_a_wipe(client, database, box, lab, tenant):
