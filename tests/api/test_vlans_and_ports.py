@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.engine.network import NetworkWorker
 from api.models import IpPool, NetworkSync
-from tests.support.equinix_models import decode
+from tests.support.equinix_sdk import decode
 
 BASE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Device
-from tests.support.equinix_models import decode
+from tests.support.equinix_sdk import decode
 from tests.support.netlab import GATEWAY
 from tests.support.waiting import wait_for
 

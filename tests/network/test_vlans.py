@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.equinix_models import decode
+from tests.support.equinix_sdk import decode
 from tests.support.netlab import GATEWAY
 from tests.support.waiting import wait_for
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from api.models import NetworkSync
-from tests.support.equinix_models import decode
+from tests.support.equinix_sdk import decode
 from tests.support.netcloud import NetCloud
 from tests.support.server import start_server
 from tests.support.waiting import wait_for

@@ -24,7 +24,6 @@ test folder (or a benchmark) needs, each helper once.
 * ``workers``  -- ``WorkerProcess``: ``ingot worker`` in a process of its own (to kill)
 * ``netlab``, ``labvm``, ``netcloud`` -- the network lab (namespaces with a switch, hosts, FRR, BIRD,
   lldpd; in a small VM when this kernel lacks VLAN filtering) and Ingot set up to drive it
-* ``equinix_models`` -- ``decode``: an answer through the official Equinix SDK's model, no field it lacks
 * ``peers``    -- real protocol peers: sushy-emulator, ipmi_sim, an HTTP tap, a black hole, the
   netboot bridge, a stand-in Ingot for the QEMU component tests
 
