@@ -5,6 +5,8 @@ unassigned; a device running BIRD configured from its own metadata's
 a prefix it does not own is refused. Every answer is decoded by the SDK."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.equinix_models import decode
@@ -69,6 +71,9 @@ def test_bgp_from_metadata_peers_announces_and_is_filtered(netcloud):
                         json={"address_family": "ipv4"})
     assert again.status_code == 422 and "already has session" in again.text
     c.settled()
+    # the config's max_prefix (10) is the router's limit per session, in FRR's running configuration
+    assert config.max_prefix == 10
+    assert re.search(r"^  neighbor INGOT-\S+-4 maximum-prefix 10$", lab.vtysh("show running-config"), re.M)
 
     neighbors = decode("BgpSessionNeighbors", c.call("GET", f"/devices/{d2['id']}/bgp/neighbors", c.a.headers))
     n = c.metadata(d2["id"])["bgp_neighbors"][0]

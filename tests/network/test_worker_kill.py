@@ -198,6 +198,7 @@ def test_worker_killed_mid_bgp_session_set_up_and_a_new_worker_finishes(api_only
         assert (row.state, row.lease_owner, row.applied) == ("idle", None, row.wanted)
         config = lab.vtysh("show running-config")
         assert f"neighbor {address} peer-group INGOT-" in config, config
+        assert "maximum-prefix 10" in config, config
         assert address in _neighbours(lab)
 
         # the device's BGP daemon, configured from its metadata, peers: the API reads the session up
