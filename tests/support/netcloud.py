@@ -48,7 +48,8 @@ class NetCloud(ServerClient):
 
     # -- the operator's set-up -------------------------------------------------------------
     def setup(self, router: bool = True, switch_options: dict | None = None,
-              router_options: dict | None = None) -> "NetCloud":
+              router_options: dict | None = None, hosts: tuple[str, ...] = HOSTS) -> "NetCloud":
+        """The operator's set-up; the machines of ``hosts`` (the others stay unknown to Ingot)."""
         self.call("POST", "/locations/metros", body={"code": METRO, "name": "Network lab"})
         self.call("POST", "/ip-pools", body={"metro": METRO, "type": "public_ipv4", "cidr": PUBLIC,
                                              "gateway": GATEWAY})
@@ -60,6 +61,8 @@ class NetCloud(ServerClient):
             self.router = self.call("POST", "/routers", body={**self.lab.router_body(**(router_options or {})),
                                                              "metro": METRO})
         for i, host in enumerate(HOSTS):
+            if host not in hosts:
+                continue
             macs = self.lab.nic_macs(host)
             nics = [{"mac": mac, "name": f"eth{n}", "switch": self.switch["name"], "switch_port": f"swp{2 * i + n + 1}"}
                     for n, mac in enumerate(macs)]
