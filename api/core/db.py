@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event, inspect, or_, select, update
@@ -96,10 +96,11 @@ class Database:
         self.engine.dispose()
 
     def claim(self, model, *where, order_by, limit: int, owner: str, until: dt.datetime,
-              now: dt.datetime) -> list[str]:
+              now: dt.datetime, then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
         """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
         matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
-        Workers on PostgreSQL skip rows another one is claiming (``FOR UPDATE SKIP LOCKED``)."""
+        Workers on PostgreSQL skip rows another one is claiming (``FOR UPDATE SKIP LOCKED``).
+        ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""
         with self.transaction() as s:
             q = (select(model.id).where(*where, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
                  .order_by(order_by).limit(limit))
@@ -108,6 +109,8 @@ class Database:
             ids = list(s.scalars(q))
             if ids:
                 s.execute(update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until))
+                if then is not None:
+                    then(s, ids)
         return ids
 
 

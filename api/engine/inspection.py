@@ -52,6 +52,11 @@ def store_facts(session: Session, m: Machine, facts: dict) -> None:
     m.facts = facts
     if facts.get("boot_mode") in ("bios", "uefi"):
         m.boot_mode = facts["boot_mode"]   # the BMC knows how the machine boots; an operator may still change it
+    add_nics(session, m, facts)
+
+
+def add_nics(session: Session, m: Machine, facts: dict) -> None:
+    """Add the NICs ``facts`` report that no machine has yet (named as reported)."""
     known = {n.mac for n in m.nics}
     for i, nic in enumerate(facts.get("nics") or []):
         mac = normalize_mac(nic.get("mac") or "")

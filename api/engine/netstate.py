@@ -182,7 +182,8 @@ def router_config(session: Session, router: Router, box: SecretBox) -> RouterCon
         if group is None:
             group = PeerGroup(name, cfg.asn, family,
                               tuple(accepted_prefixes(session, device.project_id, router.metro_id, family, cfg)),
-                              password=box.decrypt(cfg.md5_enc), multihop=2 if where[1] else 0)
+                              password=box.decrypt(cfg.md5_enc), multihop=2 if where[1] else 0,
+                              max_prefix=cfg.max_prefix or 0)
         elif where[1] and not group.multihop:
             group = dataclasses.replace(group, multihop=2)
         groups[name] = group

@@ -144,24 +144,18 @@ class NetworkWorker:
     def claim(self, limit: int = 16) -> list[str]:
         """Lease up to ``limit`` due syncs; their queued port batches become in_progress."""
         now = utcnow()
-        until = now + self.lease
-        with self.db.transaction() as s:
-            q = (select(NetworkSync.id).where(NetworkSync.state == "pending", NetworkSync.next_check_at <= now,
-                                              or_(NetworkSync.lease_expires_at.is_(None),
-                                                  NetworkSync.lease_expires_at < now))
-                 .order_by(NetworkSync.next_check_at).limit(limit))
-            if not self.db.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
-            ids = list(s.scalars(q))
-            if ids:
-                s.execute(update(NetworkSync).where(NetworkSync.id.in_(ids))
-                          .values(lease_owner=self.name, lease_expires_at=until))
-                for row in s.scalars(select(NetworkSync).where(NetworkSync.id.in_(ids), NetworkSync.kind == "ports")):
-                    port_ids = select(Port.id).where(Port.machine_id == row.target_id)
-                    s.execute(update(PortBatch).where(PortBatch.port_id.in_(port_ids), PortBatch.state == "queued",
-                                                      PortBatch.generation <= row.wanted)
-                              .values(state="in_progress"))
-        return ids
+        return self.db.claim(NetworkSync, NetworkSync.state == "pending", NetworkSync.next_check_at <= now,
+                             order_by=NetworkSync.next_check_at, limit=limit, owner=self.name,
+                             until=now + self.lease, now=now, then=self._start_batches)
+
+    @staticmethod
+    def _start_batches(s: Session, ids: list[str]) -> None:
+        """The queued port batches of the claimed port syncs are in progress (in the claim's transaction)."""
+        for row in s.scalars(select(NetworkSync).where(NetworkSync.id.in_(ids), NetworkSync.kind == "ports")):
+            port_ids = select(Port.id).where(Port.machine_id == row.target_id)
+            s.execute(update(PortBatch).where(PortBatch.port_id.in_(port_ids), PortBatch.state == "queued",
+                                              PortBatch.generation <= row.wanted)
+                      .values(state="in_progress"))
 
     # -- one sync -------------------------------------------------------------------------
     def _job(self, sync_id: str) -> Job | None:

@@ -28,6 +28,11 @@ SWITCH_DRIVERS = {"linux": "api.network.linux:LinuxBridgeSwitch"}
 ROUTER_DRIVERS = {"frr": "api.network.frr:FrrRouter"}
 
 
+def driver_names(kind: str) -> list[str]:
+    """The drivers of ``kind`` (``switch`` or ``router``) Ingot has, by name."""
+    return sorted(SWITCH_DRIVERS if kind == "switch" else ROUTER_DRIVERS)
+
+
 def _build(table: dict[str, str], kind: str, name: str, address: str, **kwargs: Any):
     target = table.get(name)
     if target is None:

@@ -139,6 +139,7 @@ class PeerGroup:
     accept: tuple[str, ...]          # prefixes the devices may announce (each with its longer prefixes)
     password: str = ""
     multihop: int = 0                # 0: directly connected
+    max_prefix: int = 0              # most prefixes accepted from one device (0: no limit)
 
 
 @dataclasses.dataclass(frozen=True)

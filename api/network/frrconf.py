@@ -83,6 +83,8 @@ def render(config: RouterConfig, tag: int = DEFAULT_TAG) -> list[Path]:
         for g in fam_groups:
             if family == 6:
                 paths.append(af + (f"neighbor {g.name} activate",))
+            if g.max_prefix:
+                paths.append(af + (f"neighbor {g.name} maximum-prefix {g.max_prefix}",))
             paths.append(af + (f"neighbor {g.name} route-map {g.name} in",))
             paths.append(af + (f"neighbor {g.name} route-map {DENY_ALL} out",))
         for n in neighbours:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+import ipaddress
 import logging
+import re
 import shlex
 import socket
 import subprocess
@@ -24,6 +26,8 @@ from api.network.base import NetworkAuthFailed, NetworkError, NetworkUnreachable
 
 log = logging.getLogger("ingot.network")
 MAX_OUTPUT = 4 * 1024 * 1024
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")                      # a network namespace
+HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
 
 
 @dataclasses.dataclass
@@ -159,21 +163,67 @@ def _private_key(text: str, label: str):
                             device=label)
 
 
+@dataclasses.dataclass(frozen=True)
+class Address:
+    """Where a device's command line is: this host (in ``netns`` when given) or an SSH server."""
+
+    local: bool
+    netns: str = ""
+    host: str = ""
+    port: int = 22
+    username: str = ""
+
+
+def parse_address(address: str) -> Address:
+    """``local``, ``local:<netns>``, ``ssh://[user@]host[:port]`` or ``host[:port]`` (see the module docstring).
+
+    Raises:
+        ValueError: any other form (the message says which forms there are).
+    """
+    address = (address or "").strip()
+    forms = "expected local, local:<netns>, ssh://[user@]host[:port] or host[:port]"
+    if address == "local" or address.startswith("local:"):
+        netns = address.partition(":")[2]
+        if address.endswith(":") or (netns and not NAME.fullmatch(netns)):
+            raise ValueError(f"{address!r} names no network namespace ({forms})")
+        return Address(True, netns=netns)
+    if not address.isprintable() or " " in address:  # urlsplit drops a newline or tab silently
+        raise ValueError(f"{address!r}: spaces or control characters ({forms})")
+    url = urlsplit(address if "://" in address else f"ssh://{address}")
+    if url.scheme != "ssh" or not url.hostname or url.path not in ("", "/") or url.query or url.fragment:
+        raise ValueError(f"{address!r}: {forms}")
+    if url.password is not None:
+        raise ValueError(f"{address!r}: no password in the address (give it as `password`)")
+    try:
+        port = url.port or 22
+    except ValueError:
+        raise ValueError(f"{address!r}: bad port ({forms})") from None
+    host = url.hostname
+    if not (HOST.fullmatch(host) or _is_ip(host)):
+        raise ValueError(f"{address!r}: {host!r} is no host name or IP address ({forms})")
+    return Address(False, host=host, port=port, username=url.username or "")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def open_shell(address: str, *, label: str, timeout: float, options: dict[str, Any],
                username: str | None = None, password: str | None = None, private_key: str | None = None) -> Shell:
-    """The shell for ``address`` (see the module docstring).
+    """The shell for ``address`` (see :func:`parse_address`).
 
     Raises:
         NetworkError: an address that is neither local nor an SSH host.
     """
-    address = (address or "").strip()
-    if address == "local" or address.startswith("local:"):
-        return LocalShell(label, timeout, options, netns=address.partition(":")[2])
-    url = urlsplit(address if "://" in address else f"ssh://{address}")
-    if url.scheme != "ssh" or not url.hostname:
-        raise NetworkError(f"address {address!r}: expected local, local:<netns> or ssh://host[:port]", device=label)
     try:
-        port = url.port or 22
-    except ValueError:
-        raise NetworkError(f"address {address!r}: bad port", device=label) from None
-    return SSHShell(label, timeout, options, url.hostname, port, url.username or username, password, private_key)
+        where = parse_address(address)
+    except ValueError as exc:
+        raise NetworkError(f"address {exc}", device=label) from None
+    if where.local:
+        return LocalShell(label, timeout, options, netns=where.netns)
+    return SSHShell(label, timeout, options, where.host, where.port, where.username or username, password,
+                    private_key)

@@ -98,8 +98,9 @@ def inspection_report(facts, token):
 
     No API token: the one-time inspection token in the URL is the credential, handed to the inspection ramdisk
     by its boot script. Ingot records the hardware (CPUs, memory, disks, NICs, BMC) and matches the machine to a
-    plan. 404 for a token that matches nothing (counted as a failed guess); 409 when no inspection of this
-    machine is running; 422 names a malformed fact.
+    plan. A NIC's `lldp` neighbour cables it to that switch port, as `POST /boot/lldp` does (a
+    `machine.cabling` event; unknown switches and uplinks are skipped). 404 for a token that matches nothing
+    (counted as a failed guess); 409 when no inspection of this machine is running; 422 names a malformed fact.
     """
     try:
         m = discovery.inspection_report(session(), token, facts, client_address())

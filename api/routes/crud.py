@@ -35,7 +35,7 @@ class Schemas:
 
 def descriptions(kind: catalog.Kind, operator_reads: bool) -> dict[str, str]:
     """The OpenAPI description of each operation, from the rules ``kind`` declares (so they cannot drift)."""
-    what = kind.what[0].lower() + kind.what[1:]
+    what = kind.what if kind.what[1:2].isupper() else kind.what[0].lower() + kind.what[1:]  # "VLAN range" stays
     readers = ("Operators only; anyone else gets 403." if operator_reads
                else "Any token, tenant or operator: the catalogue is the same for every project.")
     writers = "Operators only: anyone else gets 403 before the body is read."
@@ -44,8 +44,9 @@ def descriptions(kind: catalog.Kind, operator_reads: bool) -> dict[str, str]:
         "list": f"{readers} Every {what} on one page unless `per_page` asks for fewer (the Equinix API does "
                 "not paginate this list).",
         "get": f"{readers} By id; 404 when there is none.",
-        "create": f"{writers} 201 with the new {what}; 422 names a wrong or missing field; 409 when the "
-                  f"`{kind.unique}` is taken. {audit.format(verb='created')}",
+        "create": f"{writers} 201 with the new {what}; 422 names a wrong or missing field; "
+                  + (f"422 naming `{kind.unique}` when it overlaps {kind.overlaps}. " if kind.overlaps
+                     else f"409 when the `{kind.unique}` is taken. ") + audit.format(verb="created"),
         "update": f"{writers} Changes only the fields sent (PUT and PATCH alike); 404 for an unknown id, 422 names "
                   f"a wrong field. {audit.format(verb='updated')}",
         "delete": f"{writers} 409 while it is in use ({kind.in_use_message}); 404 for an unknown id. "

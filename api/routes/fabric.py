@@ -60,9 +60,9 @@ def create_switch(data, operator):
 
     Operators only (403 for others). Ingot stores how to reach it (the password and key encrypted, never shown)
     and does not contact it yet: it configures the ports of machines' NICs cabled to it (at enrolment, or learnt
-    by LLDP) when their devices' ports change. The driver and address are checked when Ingot first drives it. 201
-    with the switch. 422 for an unknown metro, a bad name or port name; 409 when the name is taken. Recorded as a
-    `switch.created` event.
+    by LLDP) when their devices' ports change. 201 with the switch. 422 for an unknown metro or driver (the
+    error lists the known ones), an address of no form the driver takes, a bad name or port name; 409 when the
+    name is taken. Recorded as a `switch.created` event.
     """
     return fabric.create_switch(session(), operator.actor, data, box())
 
@@ -165,7 +165,8 @@ def create_router(data, operator):
     Operators only (403 for others). One router per metro: it routes the metro's elastic IPs to their devices
     and is the BGP peer of its devices. The engine configures Ingot's part of it at once (static routes, peer
     groups, prefix filters; the rest of its configuration is left alone). 201 with the router. 422 for an
-    unknown metro, an ASN out of range or a peer address of the wrong family; 409 when the metro has a router.
+    unknown metro or driver (the error lists the known ones), an address of no form the driver takes, an ASN out
+    of range or a peer address of the wrong family; 409 when the metro has a router.
     Recorded as a `router.created` event.
     """
     return fabric.create_router(session(), operator.actor, data, box())

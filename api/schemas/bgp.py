@@ -76,8 +76,8 @@ class BgpConfigSchema(Schema):
     status = fields.String(metadata={
         "description": "`enabled`, or `requested` (global BGP until an operator grants the project a range)."})
     max_prefix = fields.Integer(metadata={
-        "description": "10, shown as Equinix does; the router's prefix filter, not a count, limits what it "
-                       "accepts."})
+        "description": "The most prefixes the router accepts from one session (10, as on Equinix): one more "
+                       "and the router ends the session; its prefix filter limits which it accepts."})
     route_object = fields.Constant("", metadata={"description": "Always empty: Ingot keeps no IRR route objects."})
     project = fields.Function(lambda c: {"href": href("projects", c.project_id)}, metadata={
         "description": "The project (href)."})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.schemas.common import RequestSchema, validate_hostname
 from api.schemas.machine import BOOT_MODES, BMCInputSchema, validate_interface, validate_ipv4, validate_mac
@@ -122,11 +122,34 @@ class ReportedDiskSchema(Strict):
         "description": "Its model, if known."})
 
 
+class ReportedLldpSchema(Strict):
+    """The LLDP neighbour a NIC sees: the switch (its system name or chassis id) and the switch port."""
+
+    system_name = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The switch's system name (a switch of the machine's metro by that `name`)."})
+    chassis_id = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The switch's chassis id, usually a MAC (a switch whose `chassis_id` option it is)."})
+    port_id = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The switch port's id (its name, e.g. `swp1`, when the switch announces names)."})
+    port_description = fields.String(load_default="", validate=validate.Length(max=255), metadata={
+        "description": "The switch port's description (used when there is no `port_id`)."})
+
+    @validates_schema
+    def _names_a_switch_port(self, data, **_kwargs):
+        if not (data.get("system_name") or data.get("chassis_id")):
+            raise ValidationError("give the switch's system_name or chassis_id", "system_name")
+        if not (data.get("port_id") or data.get("port_description")):
+            raise ValidationError("give the switch port's port_id or port_description", "port_id")
+
+
 class ReportedNicSchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={
         "description": "The interface's name (e.g. `eth0`)."})
     mac = fields.String(required=True, validate=validate_mac, metadata={"description": "Its MAC."})
     carrier = fields.Boolean(load_default=False, metadata={"description": "Whether it has a link."})
+    lldp = fields.Nested(ReportedLldpSchema, load_default=None, allow_none=True, metadata={
+        "description": "The LLDP neighbour it sees (null or left out: none); it cables the NIC to that switch "
+                       "port, as `POST /boot/lldp` does."})
 
 
 class ReportedBmcSchema(Strict):

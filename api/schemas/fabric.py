@@ -42,10 +42,11 @@ class ManagedInputSchema(RequestSchema):
     metro = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
         "description": "The metro (code or id); cannot change later."})
     driver = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={
-        "description": "`linux` for a switch, `frr` for a router (the only drivers; another name fails when Ingot "
-                       "first drives it)."})
+        "description": "`linux` for a switch, `frr` for a router (the only drivers; another name is a 422 listing "
+                       "them)."})
     address = fields.String(required=True, validate=validate.Length(min=1, max=512), metadata={
-        "description": "Where its commands run: `local`, `local:<netns>` or `ssh://host[:port]`."})
+        "description": "Where its commands run: `local`, `local:<netns>`, `ssh://[user@]host[:port]` or "
+                       "`host[:port]` (SSH); another form is a 422."})
     username = fields.String(load_default="", validate=validate.Length(max=255), metadata={
         "description": "The SSH user (optional)."})
     password = fields.String(load_only=True, validate=validate.Length(max=255), metadata={

@@ -113,6 +113,9 @@ class Kind:
     columns: Callable[[Session, dict], dict] = lambda session, data: data
     # rules a row must keep after a create or an update (raises Invalid)
     check: Callable[[object], None] = lambda row: None
+    # ranges: what a new row may not overlap (its ``columns`` answer 422 naming ``unique``: an equal
+    # ``unique`` overlaps too, so a create never gets to the 409 of a taken one)
+    overlaps: str = ""
 
     def body(self, verb: str, row, data: dict | None = None) -> str:
         template = self.bodies.get(verb, f"{self.name} {{row.{self.unique}}} {verb}")

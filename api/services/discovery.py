@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from api.core import events
 from api.core.errors import Conflict, NotFound
 from api.core.secrets import SecretBox, hash_token, new_token
-from api.engine.inspection import facts_summary, match_plan, no_plan_detail, normalize_mac, store_facts
+from api.engine.inspection import add_nics, facts_summary, match_plan, no_plan_detail, normalize_mac, store_facts
 from api.engine.states import transition
 from api.models import Machine, Metro, Nic, ProvisioningNetwork, utcnow
-from api.services import callbacks
+from api.services import callbacks, wiring
 from api.services.catalog import find_plan
 from api.services.machines import set_bmc
 
@@ -82,16 +82,20 @@ def inspection_report(session: Session, token: str, facts: dict, source: str) ->
     if not discovered and not _expecting_report(m):
         raise Conflict("no inspection of this machine is running")
     m.inspection_token_hash = None
-    facts = {**facts, "nics": [{**n, "mac": normalize_mac(n["mac"])} for n in facts.get("nics") or []]}
+    facts = {**facts, "nics": [{**{k: v for k, v in n.items() if v is not None}, "mac": normalize_mac(n["mac"])}
+                               for n in facts.get("nics") or []]}
     if discovered:
         _discovered_facts(session, m, facts, source)
     else:
+        add_nics(session, m, facts)  # now, not when the engine applies the facts: their cabling is recorded now
         m.reported_facts = facts
         m.install_result = "ok"
         m.install_progress_at = utcnow()
         m.next_check_at = utcnow()
         events.record(session, "machine.inspect.reported", f"Ingot's ramdisk at {source} reported "
                       f"{facts_summary(facts)}", actor=f"machine:{m.id}", machine=m)
+    wiring.cable_from_machine(session, m, wiring.reported_neighbours(m, facts["nics"]),
+                              "LLDP in the inspection report")
     session.commit()
     return m
 

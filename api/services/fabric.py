@@ -26,6 +26,8 @@ from api.models import (
     VirtualNetwork,
     VlanRange,
 )
+from api.network import driver_names
+from api.network.transport import parse_address
 from api.services import bgp
 from api.services.catalog import Kind, find_metro
 
@@ -48,6 +50,21 @@ def _set_credentials(row: Switch | Router, data: dict, box: SecretBox) -> None:
             setattr(row, key, value)
 
 
+def _check_endpoint(kind: str, data: dict) -> None:
+    """A known driver of ``kind`` and an address it can reach, when given.
+
+    Raises:
+        Invalid: naming ``driver`` (with the known ones) or ``address`` (with the forms it takes).
+    """
+    if "driver" in data and data["driver"] not in driver_names(kind):
+        raise Invalid(f"driver: unknown {kind} driver {data['driver']!r}; known: {', '.join(driver_names(kind))}")
+    if "address" in data:
+        try:
+            parse_address(data["address"])
+        except ValueError as exc:
+            raise Invalid(f"address: {exc}") from None
+
+
 def _save(session: Session, row, actor: str, kind: str, verb: str, body: str, unique: str) -> None:
     session.add(row)
     try:
@@ -61,7 +78,8 @@ def _save(session: Session, row, actor: str, kind: str, verb: str, body: str, un
 # --- switches ----------------------------------------------------------------------------------
 
 def create_switch(session: Session, actor: str, data: dict, box: SecretBox) -> Switch:
-    """Raises Invalid (unknown metro), Conflict (name taken)."""
+    """Raises Invalid (unknown metro, driver or address form), Conflict (name taken)."""
+    _check_endpoint("switch", data)
     metro = find_metro(session, data["metro"])
     sw = Switch(metro_id=metro.id)
     _set_credentials(sw, data, box)
@@ -72,6 +90,8 @@ def create_switch(session: Session, actor: str, data: dict, box: SecretBox) -> S
 
 
 def update_switch(session: Session, actor: str, sw: Switch, data: dict, box: SecretBox) -> Switch:
+    """Raises Invalid (unknown driver or address form), Conflict (name taken)."""
+    _check_endpoint("switch", data)
     _set_credentials(sw, data, box)
     _save(session, sw, actor, "switch", "updated", "changed " + ", ".join(sorted(data)),
           f"name: a switch named {data.get('name')!r} exists")
@@ -92,7 +112,9 @@ def delete_switch(session: Session, actor: str, sw: Switch) -> None:
 # --- routers ----------------------------------------------------------------------------------
 
 def create_router(session: Session, actor: str, data: dict, box: SecretBox) -> Router:
-    """The metro's router; Ingot configures its part at once. Raises Invalid, Conflict (one per metro)."""
+    """The metro's router; Ingot configures its part at once. Raises Invalid (unknown metro, driver or
+    address form), Conflict (one per metro)."""
+    _check_endpoint("router", data)
     metro = find_metro(session, data["metro"])
     r = Router(metro_id=metro.id)
     _set_credentials(r, data, box)
@@ -104,6 +126,8 @@ def create_router(session: Session, actor: str, data: dict, box: SecretBox) -> R
 
 
 def update_router(session: Session, actor: str, r: Router, data: dict, box: SecretBox) -> Router:
+    """Raises Invalid (unknown driver or address form)."""
+    _check_endpoint("router", data)
     _set_credentials(r, data, box)
     _save(session, r, actor, "router", "updated", "changed " + ", ".join(sorted(data)), "")
     netsync.request(session, "router", r.metro_id)
@@ -161,12 +185,12 @@ def _asns_in_range(session: Session, r: AsnRange) -> bool:
 
 VLAN_RANGE = Kind(
     "vlan_range", VlanRange, "VLAN range", "first", (VlanRange.metro_id, VlanRange.first), _vlans_in_range,
-    "virtual networks use VLANs of this range", columns=_vlan_range_columns,
+    "virtual networks use VLANs of this range", columns=_vlan_range_columns, overlaps="another range of the metro",
     bodies={"created": "VLANs {row.first}-{row.last}", "updated": "changed {changed}",
             "deleted": "VLANs {row.first}-{row.last} deleted"})
 ASN_RANGE = Kind(
     "asn_range", AsnRange, "ASN range", "first", (AsnRange.first,), _asns_in_range,
-    "projects' BGP configs use ASNs of this range", columns=_asn_range_columns,
+    "projects' BGP configs use ASNs of this range", columns=_asn_range_columns, overlaps="another range",
     bodies={"created": "ASNs {row.first}-{row.last}", "updated": "changed {changed}",
             "deleted": "ASNs {row.first}-{row.last} deleted"})
 

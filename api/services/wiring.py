@@ -120,31 +120,49 @@ def discover(session: Session, actor: str, sw: Switch, neighbours: list[LldpNeig
     return changes
 
 
+def cable_from_machine(session: Session, machine: Machine, seen: list[tuple[Nic, LldpNeighbour]],
+                       how: str) -> list[str]:
+    """Cable each NIC to the switch port the LLDP neighbour it saw names: a switch of the machine's metro by
+    its name (the neighbour's system name) or its ``chassis_id`` option, and the port by its id (else its
+    description). Switches Ingot does not know and uplinks are skipped. Audited; the caller commits. Returns
+    the changes (``<machine> <nic> -> <switch> <port>``)."""
+    switches = list(session.scalars(select(Switch).where(Switch.metro_id == machine.metro_id)))
+    changes = []
+    for nic, n in seen:
+        sw = next((s for s in switches if n.system_name == s.name or
+                   (n.chassis_id and n.chassis_id == (s.options or {}).get("chassis_id"))), None)
+        port = n.port_id or n.port_description
+        if sw is None or not port:
+            continue  # a switch Ingot does not know (or another metro's)
+        change = _learn(session, nic, sw, port, how, f"machine:{machine.id}")
+        if change:
+            changes.append(change)
+    return changes
+
+
 def report_frames(session: Session, machine: Machine, frames: list[dict]) -> list[str]:
     """The LLDP frames a machine's NICs received (hex), as its agent reports them; each
-    frame names a switch (its system name, or its ``chassis_id`` option) and a port.
-    Audited and committed.
+    frame names a switch and a port (see :func:`cable_from_machine`). Audited and committed.
 
     Raises:
         Invalid: a frame that is not LLDP, or a MAC that is not the machine's.
     """
-    switches = list(session.scalars(select(Switch).where(Switch.metro_id == machine.metro_id)))
-    changes = []
+    seen = []
     for i, f in enumerate(frames):
         nic = next((n for n in machine.nics if n.mac == normalize_mac(f["mac"])), None)
         if nic is None:
             raise Invalid(f"frames.{i}.mac: not a NIC of this machine")
         try:
-            seen = parse_frame(bytes.fromhex(f["frame"]))
+            seen.append((nic, parse_frame(bytes.fromhex(f["frame"]), nic.name)))
         except (ValueError, LldpError) as exc:
             raise Invalid(f"frames.{i}.frame: {exc}") from None
-        sw = next((s for s in switches if seen.system_name == s.name or
-                   (seen.chassis_id and seen.chassis_id == (s.options or {}).get("chassis_id"))), None)
-        if sw is None:
-            continue  # a switch Ingot does not know (or another metro's)
-        change = _learn(session, nic, sw, seen.port_id or seen.port_description, "LLDP on the machine",
-                        f"machine:{machine.id}")
-        if change:
-            changes.append(change)
+    changes = cable_from_machine(session, machine, seen, "LLDP on the machine")
     session.commit()
     return changes
+
+
+def reported_neighbours(machine: Machine, nics: list[dict]) -> list[tuple[Nic, LldpNeighbour]]:
+    """The LLDP neighbours an inspection report gives its NICs (``lldp``), for the machine's NICs of those MACs."""
+    mine = {n.mac: n for n in machine.nics}
+    return [(mine[normalize_mac(n["mac"])], LldpNeighbour(local_port=n.get("name") or "", **n["lldp"]))
+            for n in nics if n.get("lldp") and normalize_mac(n["mac"]) in mine]

@@ -5,10 +5,11 @@ side is tests/network's)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.engine.network import NetworkWorker
-from api.models import IpPool, NetworkSync
+from api.models import IpPool, NetworkSync, Switch
+from tests.support.clients import API
 from tests.support.equinix_sdk import decode
 
 BASE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
@@ -250,10 +251,59 @@ def test_free_text_keeps_its_lines_and_names_stay_on_one(vlan_range, tenant, ope
     assert r.status_code == 204, r.get_data(as_text=True)
 
 
-def test_a_switch_ingot_cannot_drive_is_a_409_naming_its_driver(lab, operator):
-    """The driver is checked when Ingot first drives the switch: reading its LLDP neighbours (it was a 500)."""
-    sw = operator.post("/switches", {"name": "tor-9", "metro": "lab", "driver": "nope", "address": "local"})
+def test_switch_and_router_drivers_and_addresses_are_checked(lab, operator):
+    """A driver Ingot does not have, or an address of no form the transport takes, is a 422 naming the field
+    (with the known drivers, or the forms) at create and at change; nothing is stored."""
+    sw = {"name": "tor-9", "metro": "lab", "driver": "linux", "address": "local"}
+    rt = {"metro": "lab", "driver": "frr", "address": "local", "asn": 65000}
+    for path, body, kind, known in (("/switches", sw, "switch", "linux"), ("/routers", rt, "router", "frr")):
+        r = operator.post(path, {**body, "driver": "nope"})
+        assert r.status_code == 422 and errors(r) == f"driver: unknown {kind} driver 'nope'; known: {known}", \
+            r.get_json()
+        for address in ("http://tor-9", "ssh://root:pw@tor-9", "ssh://tor 9", "ssh://tor-9:99999", "local:",
+                        "ssh://tor-9/x", "tor-9\tb"):
+            r = operator.post(path, {**body, "address": address})
+            assert r.status_code == 422 and errors(r).startswith("address: "), (address, r.get_json())
+        assert operator.get(path).get_json()[path[1:].replace("-", "_")] == []
+    for address in ("local", "local:ns-1", "ssh://10.0.0.2", "ssh://root@tor-9.example.com:2222", "tor-9:22",
+                    "ssh://[2001:db8::2]"):
+        r = operator.post("/switches", {**sw, "name": f"tor-{len(address)}", "address": address})
+        assert r.status_code == 201, (address, r.get_json())
+    made = operator.post("/routers", rt)
+    assert made.status_code == 201, made.get_json()
+    one = operator.get("/switches").get_json()["switches"][0]
+    for path, driver, known in ((f"/switches/{one['id']}", "frr", "linux"),
+                                (f"/routers/{made.get_json()['id']}", "linux", "frr")):
+        r = operator.put(path, {"driver": driver})
+        assert r.status_code == 422 and f"known: {known}" in errors(r) and errors(r).startswith("driver: ")
+        r = operator.put(path, {"address": "ftp://x"})
+        assert r.status_code == 422 and errors(r).startswith("address: "), r.get_json()
+    assert operator.get(f"/switches/{one['id']}").get_json()["driver"] == "linux"
+
+
+def test_a_switch_ingot_cannot_drive_is_a_409_naming_its_driver(lab, operator, database):
+    """A switch whose driver Ingot no longer has (stored by an older release, or a driver removed since) is a
+    409 when Ingot drives it: reading its LLDP neighbours (it was a 500)."""
+    sw = operator.post("/switches", {"name": "tor-9", "metro": "lab", "driver": "linux", "address": "local"})
     assert sw.status_code == 201, sw.get_json()
+    with database.Session() as s:
+        s.execute(update(Switch).where(Switch.id == sw.get_json()["id"]).values(driver="nope"))
+        s.commit()
     for r in (operator.get(f"/switches/{sw.get_json()['id']}/lldp-neighbors"),
               operator.post(f"/switches/{sw.get_json()['id']}/discover")):
         assert r.status_code == 409 and "unknown switch driver 'nope'" in errors(r), r.get_json()
+
+
+def test_range_overlaps_are_422_as_documented(lab, operator, app):
+    """A VLAN or ASN range overlapping another (an equal `first` too) is a 422 naming `first`, as the
+    OpenAPI document says (it said 409)."""
+    assert operator.post("/vlan-ranges", {"metro": "lab", "first": 100, "last": 109}).status_code == 201
+    assert operator.post("/bgp-asn-ranges", {"first": 64600, "last": 64609}).status_code == 201
+    for path, body in (("/vlan-ranges", {"metro": "lab", "first": 100, "last": 100}),
+                       ("/bgp-asn-ranges", {"first": 64600, "last": 64700})):
+        r = operator.post(path, body)
+        assert r.status_code == 422 and errors(r).startswith("first: overlaps the range"), r.get_json()
+    spec = app.test_client().get(API + "/openapi.json").get_json()
+    for path in ("/vlan-ranges", "/bgp-asn-ranges"):
+        text = spec["paths"][API + path]["post"]["description"]
+        assert "422 naming `first` when it overlaps" in text and "409" not in text, text

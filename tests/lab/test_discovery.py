@@ -223,3 +223,50 @@ def test_dnsmasq_config_lease_hook(lab, operator, settings, tmp_path):
     script = hook.read_text()
     assert oct(hook.stat().st_mode & 0o777) == "0o750"
     assert re.search(r"url='http://10\.66\.0\.2:8080/metal/v1/boot/discovery/[A-Za-z0-9_-]{20,}/leases'", script)
+
+
+def cabling(op, machine_id: str) -> dict[str, str]:
+    m = op.get(f"/machines/{machine_id}").get_json()
+    return {n["mac"]: f"{n['switch']['name']} {n['switch_port']}" if n["switch"] else "" for n in m["nics"]}
+
+
+def test_inspection_report_cables_nics_from_their_lldp_neighbours(lab, operator, client, database):
+    """A NIC's LLDP neighbour in the hardware report cables it, as `POST /boot/lldp` does (one code path): the
+    switch by its system name or `chassis_id` option, the port by its id or description; unknown switches and
+    uplinks are skipped. A discovered machine, and an enrolled one (whose new NIC is added and cabled at once)."""
+    sw = operator.post("/switches", {"name": "tor-1", "metro": "lab", "driver": "linux", "address": "local",
+                                     "uplinks": ["swp48"], "options": {"chassis_id": "0c:00:00:00:00:01"}})
+    assert sw.status_code == 201, sw.get_json()
+    assert set_network(operator, {"unknown_mac_discovery": True}).status_code == 200
+    url = report_url(boot(client, "52:54:00:dd:00:01", metro="lab"))
+    for lldp, field in (({"system_name": "tor-1"}, "nics.0.lldp.port_id"),
+                        ({"port_id": "swp3"}, "nics.0.lldp.system_name"),
+                        ({"system_name": "tor-1", "port_id": "swp3", "vlan": 5}, "nics.0.lldp.vlan")):
+        r = client.post(API + url, json={**FACTS, "nics": [{**FACTS["nics"][0], "lldp": lldp}]})
+        assert r.status_code == 422 and any(e.startswith(field) for e in r.get_json()["errors"]), r.get_json()
+    facts = {**FACTS, "nics": [{**FACTS["nics"][0], "lldp": {"system_name": "tor-1", "port_id": "swp3"}},
+                               {**FACTS["nics"][1], "lldp": {"chassis_id": "0c:00:00:00:00:01",
+                                                             "port_description": "swp4"}}]}
+    assert client.post(API + url, json=facts).status_code == 200
+    mid = operator.get("/machines?state=discovered").get_json()["machines"][0]["id"]
+    assert cabling(operator, mid) == {"52:54:00:dd:00:01": "tor-1 swp3", "52:54:00:dd:00:02": "tor-1 swp4"}
+    assert operator.get(f"/machines/{mid}").get_json()["facts"]["nics"][0]["lldp"]["port_id"] == "swp3"
+
+    # an enrolled machine without a BMC, inspected by the ramdisk: its report cables it before the engine
+    # applies the facts; a NIC it did not have yet is added and cabled
+    r = operator.post("/machines", json={"hostname": "nuc-2", "metro": "lab", "nics": [{"mac": "52:54:00:ee:00:01"}],
+                                         "bmc": {"driver": "wol"}})
+    assert r.status_code == 201, r.get_json()
+    nuc = r.get_json()["id"]
+    url = report_url(boot(client, "52:54:00:ee:00:01"))
+    nics = [{"name": "eno1", "mac": "52:54:00:ee:00:01", "lldp": {"system_name": "tor-1", "port_id": "swp48"}},
+            {"name": "eno2", "mac": "52:54:00:ee:00:02", "lldp": {"system_name": "tor-1", "port_id": "swp5"}},
+            {"name": "eno3", "mac": "52:54:00:ee:00:03", "lldp": {"system_name": "not-ours", "port_id": "swp6"}},
+            {"name": "eno4", "mac": "52:54:00:ee:00:04"}]
+    r = client.post(API + url, json={**FACTS, "nics": nics, "serial": "NUC-0002", "boot_mac": "52:54:00:ee:00:01"})
+    assert r.status_code == 200, r.get_json()
+    assert cabling(operator, nuc) == {"52:54:00:ee:00:01": "", "52:54:00:ee:00:02": "tor-1 swp5",
+                                      "52:54:00:ee:00:03": "", "52:54:00:ee:00:04": ""}
+    with database.Session() as s:
+        bodies = list(s.scalars(select(Event.body).where(Event.type == "machine.cabling", Event.machine_id == nuc)))
+    assert bodies == ["eno2 is cabled to tor-1 swp5 (LLDP in the inspection report)"], bodies

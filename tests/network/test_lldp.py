@@ -1,13 +1,17 @@
 """Cabling learnt from LLDP, with lldpd announcing on the switch and on the hosts:
 read on the switch (``POST /switches/{id}/discover``), and reported by the
 machine -- frames captured on a host NIC, posted as the deploy agent would
-(``POST /boot/lldp``; the ramdisk's own capture is not exercised here)."""
+(``POST /boot/lldp``), or the neighbours a host's lldpd sees, in its
+inspection report (the ramdisk's own capture is not exercised here)."""
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import select
 
 from api.models import Machine
+from tests.support.netcloud import METRO
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(1800)
@@ -72,3 +76,38 @@ def test_cabling_from_lldp_on_the_switch_and_on_the_machine(netcloud):
     assert bad.status_code == 422 and "frames.0.frame" in bad.text
     assert c.http.post(f"{c.api}/boot/lldp", json={"token": "nope", "frames": [
         {"mac": macs[0], "frame": frame}]}).status_code == 404
+
+
+def test_cabling_from_the_inspection_report_of_a_discovered_host(netcloud):
+    """A host Ingot has never seen netboots in a metro with unknown-MAC discovery on; its inspection report
+    gives each NIC the LLDP neighbour the host's lldpd sees (the switch's lldpd announcing its name and port
+    names), and the NICs are cabled to those switch ports by the same code as ``POST /boot/lldp``."""
+    c = netcloud.setup(router=False, hosts=("h1", "h2"))
+    lab = c.lab
+    lab.start_lldpd("sw", "swp*", c.switch["name"])
+    lab.run("sw", "ip link set swp5 up && ip link set swp6 up")  # the new host's switch ports (the operator's)
+    sock = lab.start_lldpd("h3", "eth0,eth1", port_names=False)
+    macs = lab.nic_macs("h3")
+    metro = next(m for m in c.call("GET", "/locations/metros", params={"per_page": 100})["metros"]
+                 if m["code"] == METRO)
+    c.call("PUT", f"/locations/metros/{metro['id']}/provisioning-network", body={"unknown_mac_discovery": True})
+    script = c.http.get(f"{c.api}/boot/ipxe", params={"mac": macs[0], "metro": METRO}).text
+    url = re.search(r"ingot\.report=(\S+)", script)
+    assert url, script
+
+    def seen():  # what h3's lldpd learnt on each NIC, as a ramdisk with lldpcli reads it
+        out = lab.run("h3", f"lldpcli -u {sock} -f keyvalue show neighbors")
+        kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        ok = all(kv.get(f"lldp.{eth}.chassis.name") and kv.get(f"lldp.{eth}.port.ifname") for eth in ("eth0", "eth1"))
+        return kv if ok else None
+    kv = wait_for(seen, timeout=300, interval=1.0, message="h3's lldpd seeing the switch on both NICs")
+    nics = [{"name": eth, "mac": mac, "carrier": True,
+             "lldp": {"system_name": kv[f"lldp.{eth}.chassis.name"], "port_id": kv[f"lldp.{eth}.port.ifname"]}}
+            for eth, mac in zip(("eth0", "eth1"), macs)]
+    r = c.http.post(url.group(1), json={"cpus": 2, "memory_mib": 2048, "disks": [], "nics": nics,
+                                        "serial": "h3", "boot_mac": macs[0]})
+    assert r.status_code == 200, r.text
+    [m] = c.call("GET", "/machines", params={"state": "discovered"})["machines"]
+    got = {n["mac"]: f"{n['switch']['name']} {n['switch_port']}" if n["switch"] else "" for n in m["nics"]}
+    assert got == {macs[0]: "lab-sw1 swp5", macs[1]: "lab-sw1 swp6"}, got
+    assert "cabled to lab-sw1 swp5 (LLDP in the inspection report)" in c.events_of(m["id"])

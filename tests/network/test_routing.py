@@ -5,10 +5,10 @@ unassigned; a device running BIRD configured from its own metadata's
 a prefix it does not own is refused. Every answer is decoded by the SDK."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import re
 
-from api.models import Device
+import pytest
+
 from tests.support.equinix_sdk import decode
 from tests.support.netlab import GATEWAY
 from tests.support.waiting import wait_for
@@ -16,37 +16,6 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.timeout(1800)
 
 FOREIGN = "198.18.200.0/24"  # nobody's: the router must refuse it
-
-
-def bird_config(neighbor: dict, announce: list[str]) -> str:
-    """A BIRD 2 configuration from one entry of the metadata's ``bgp_neighbors``, as a tenant writes it."""
-    routes = "\n".join(f"  route {p} blackhole;" for p in announce)
-    password = f'  password "{neighbor["md5_password"]}";' if neighbor["md5_enabled"] else ""
-    multihop = "  multihop;" if neighbor["multihop"] else ""
-    return f"""router id {neighbor['customer_ip']};
-protocol device {{}}
-protocol static announce {{
-  ipv4;
-{routes}
-}}
-protocol bgp metal {{
-  local {neighbor['customer_ip']} as {neighbor['customer_as']};
-  neighbor {neighbor['peer_ips'][0]} as {neighbor['peer_as']};
-{password}
-{multihop}
-  ipv4 {{ import all; export where proto = "announce"; }};
-}}
-"""
-
-
-def metadata(c, device_id: str) -> dict:
-    """The device's own metadata document, fetched with its metadata secret (as the host does)."""
-    with c.server.database.Session() as s:
-        token = c.server.app.extensions["ingot.secrets"].decrypt(
-            s.scalar(select(Device.metadata_token_enc).where(Device.id == device_id)))
-    r = c.http.get(f"{c.server.url}/metadata/{token}/metadata")
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def test_elastic_ip_is_routed_to_its_device_and_back_out(netcloud):
@@ -69,7 +38,7 @@ def test_elastic_ip_is_routed_to_its_device_and_back_out(netcloud):
     lab.reaches("inet", eip)
     shown = c.call("GET", f"/devices/{d1['id']}", c.a.headers)["ip_addresses"]
     assert any(a["address"] == eip and not a["management"] for a in shown)
-    assert any(a["address"] == eip for a in metadata(c, d1["id"])["network"]["addresses"])
+    assert any(a["address"] == eip for a in c.metadata(d1["id"])["network"]["addresses"])
     assert "tag 4242" in lab.vtysh("show running-config")
     assert decode("IPAvailabilitiesList", c.call("GET", f"/ips/{block['id']}/available", c.a.headers,
                                                  params={"cidr": 32})).available == []
@@ -102,16 +71,17 @@ def test_bgp_from_metadata_peers_announces_and_is_filtered(netcloud):
                         json={"address_family": "ipv4"})
     assert again.status_code == 422 and "already has session" in again.text
     c.settled()
+    # the config's max_prefix (10) is the router's limit per session, in FRR's running configuration
+    assert config.max_prefix == 10
+    assert re.search(r"^  neighbor INGOT-\S+-4 maximum-prefix 10$", lab.vtysh("show running-config"), re.M)
 
     neighbors = decode("BgpSessionNeighbors", c.call("GET", f"/devices/{d2['id']}/bgp/neighbors", c.a.headers))
-    n = metadata(c, d2["id"])["bgp_neighbors"][0]
+    n = c.metadata(d2["id"])["bgp_neighbors"][0]
     assert n["customer_ip"] == neighbors.bgp_neighbors[0].customer_ip == c.address(c.a, d2["id"])
     assert n["peer_ips"] == [GATEWAY] and n["peer_as"] == 65000 and n["customer_as"] == 65100
     assert n["multihop"] is False and {"route": f"{eip}/32", "exact": True} in n["routes_in"]
-    conf = f"{lab.shell.dir}/bird-{h2}.conf"
-    lab.shell.sh(f"cat > {conf} <<'EOF'\n{bird_config(n, [f'{eip}/32', FOREIGN])}EOF")
-    lab.run(h2, f"ip addr add {eip}/32 dev lo && bird -c {conf} -s {lab.shell.rundir}/bird-{h2}.ctl "
-                f"-P {lab.shell.rundir}/bird-{h2}.pid")
+    lab.run(h2, f"ip addr add {eip}/32 dev lo")
+    c.start_bird(h2, n, [f"{eip}/32", FOREIGN])
 
     def status():
         s = decode("BgpSession", c.call("GET", f"/bgp/sessions/{session.id}", c.a.headers))

@@ -48,7 +48,8 @@ class NetCloud(ServerClient):
 
     # -- the operator's set-up -------------------------------------------------------------
     def setup(self, router: bool = True, switch_options: dict | None = None,
-              router_options: dict | None = None) -> "NetCloud":
+              router_options: dict | None = None, hosts: tuple[str, ...] = HOSTS) -> "NetCloud":
+        """The operator's set-up; the machines of ``hosts`` (the others stay unknown to Ingot)."""
         self.call("POST", "/locations/metros", body={"code": METRO, "name": "Network lab"})
         self.call("POST", "/ip-pools", body={"metro": METRO, "type": "public_ipv4", "cidr": PUBLIC,
                                              "gateway": GATEWAY})
@@ -60,6 +61,8 @@ class NetCloud(ServerClient):
             self.router = self.call("POST", "/routers", body={**self.lab.router_body(**(router_options or {})),
                                                              "metro": METRO})
         for i, host in enumerate(HOSTS):
+            if host not in hosts:
+                continue
             macs = self.lab.nic_macs(host)
             nics = [{"mac": mac, "name": f"eth{n}", "switch": self.switch["name"], "switch_port": f"swp{2 * i + n + 1}"}
                     for n, mac in enumerate(macs)]
@@ -114,3 +117,40 @@ class NetCloud(ServerClient):
 
     def events_of(self, target: str) -> str:
         return trail(self.events(target))
+
+    def metadata(self, device_id: str) -> dict:
+        """The device's own metadata document, fetched with its metadata secret (as the host does)."""
+        with self.server.database.Session() as s:
+            token = self.server.app.extensions["ingot.secrets"].decrypt(
+                s.scalar(select(Device.metadata_token_enc).where(Device.id == device_id)))
+        r = self.http.get(f"{self.server.url}/metadata/{token}/metadata")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def start_bird(self, host: str, neighbor: dict, announce: list[str]) -> None:
+        """BIRD on ``host``, configured from one entry of its metadata's ``bgp_neighbors``, announcing ``announce``."""
+        conf = f"{self.lab.shell.dir}/bird-{host}.conf"
+        run = self.lab.shell.rundir
+        self.lab.shell.sh(f"cat > {conf} <<'EOF'\n{bird_config(neighbor, announce)}EOF")
+        self.lab.run(host, f"bird -c {conf} -s {run}/bird-{host}.ctl -P {run}/bird-{host}.pid")
+
+
+def bird_config(neighbor: dict, announce: list[str]) -> str:
+    """A BIRD 2 configuration from one entry of the metadata's ``bgp_neighbors``, as a tenant writes it."""
+    routes = "\n".join(f"  route {p} blackhole;" for p in announce)
+    password = f'  password "{neighbor["md5_password"]}";' if neighbor["md5_enabled"] else ""
+    multihop = "  multihop;" if neighbor["multihop"] else ""
+    return f"""router id {neighbor['customer_ip']};
+protocol device {{}}
+protocol static announce {{
+  ipv4;
+{routes}
+}}
+protocol bgp metal {{
+  local {neighbor['customer_ip']} as {neighbor['customer_as']};
+  neighbor {neighbor['peer_ips'][0]} as {neighbor['peer_as']};
+{password}
+{multihop}
+  ipv4 {{ import all; export where proto = "announce"; }};
+}}
+"""
