@@ -13,6 +13,7 @@ from . import states
 from .calls import Api
 from .client import NotFound, new_idempotency_key
 from .diagnostics import OpError, log, report
+from .handlers import handler_for
 from .values import coerce, equal, state_path
 from .waiters import Waits
 
@@ -87,6 +88,8 @@ class Resources:
 
     def read(self, td: specmod.ResourceDef, current: dict) -> Optional[dict]:
         """The refreshed state; None when the object is gone. Raises OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.read(td, current)
         try:
             obj = self.api.call(td.api.read, current)
         except NotFound:
@@ -96,6 +99,8 @@ class Resources:
 
     def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
         """Create and wait. A created object that does not become ready is returned with an error in `diags`."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.create(td, planned, diags)
         call = td.api.create
         # one key per create: a retry after a lost answer gets the object the first attempt made
         key = new_idempotency_key()
@@ -121,6 +126,8 @@ class Resources:
 
     def update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> dict:
         """Update in place (and reinstall when planned). A failed reinstall is returned with an error in `diags`."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.update(td, prior, planned, diags)
         change = diff(td, prior, planned)
         body = states.request_body(td, planned, "update", only=change.changed)
         obj = None
@@ -150,6 +157,8 @@ class Resources:
 
     def delete(self, td: specmod.ResourceDef, prior: dict) -> None:
         """Delete and wait until gone. Raises OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.delete(td, prior)
         call = td.api.delete
         try:
             self.api.call(call, prior)
@@ -161,5 +170,7 @@ class Resources:
 
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """The state of an existing object. Raises NotFound, OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.import_(td, object_id)
         base = states.normalize(td, {"id": object_id}) or {}
         return states.from_api(td, self.api.call(td.api.read, base), base, prefer_base=False)
