@@ -8,8 +8,8 @@ from typing import Optional
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from . import blocks, states
 from . import spec as specmod
-from . import states
 from .calls import Api
 from .client import NotFound, new_idempotency_key
 from .diagnostics import OpError, log, report
@@ -65,6 +65,7 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
         for n, a in td.attributes.items():
             if planned.get(n) is None and a.computed:
                 planned[n] = coerce(a.default, a.spec) if a.has_default else Unknown
+        blocks.plan_unknowns(td, None, planned)
         return planned, []
     change = diff(td, prior, proposed)
     replace = change.replace
@@ -76,6 +77,7 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
                 planned[n] = Unknown
     if td.api.update is None and change.api_change and not replace:
         diags.add_error(f"{td.name} cannot be updated in place", f"Changed: {', '.join(sorted(change.changed))}")
+    blocks.plan_unknowns(td, None if replace else prior, planned)
     return planned, replace
 
 
@@ -95,7 +97,7 @@ class Resources:
         except NotFound:
             log("INFO", f"{td.name} {current.get('id')} no longer exists; removing it from the state")
             return None
-        return states.from_api(td, obj, current, prefer_base=False)
+        return blocks.read(self.api, td, states.from_api(td, obj, current, prefer_base=False), prefer_base=False)
 
     def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
         """Create and wait. A created object that does not become ready is returned with an error in `diags`."""
@@ -122,12 +124,19 @@ class Resources:
             last = exc.obj if isinstance(exc, OpError) and isinstance(exc.obj, dict) else obj
             report(diags, exc, f"{td.name} {obj['id']} was created but did not become ready")
             return states.from_api(td, last, states.known(working), prefer_base=False)
-        return states.from_api(td, obj, working, prefer_base=True)
+        new = states.from_api(td, obj, working, prefer_base=True)
+        blocks.write(self.api, td, None, new)
+        return blocks.read(self.api, td, new, prefer_base=True)
 
     def update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> dict:
         """Update in place (and reinstall when planned). A failed reinstall is returned with an error in `diags`."""
         if (h := handler_for(td, self.api, self.waits)) is not None:
             return h.update(td, prior, planned, diags)
+        new = self._update(td, prior, planned, diags)
+        blocks.write(self.api, td, prior, planned)
+        return blocks.read(self.api, td, new, prefer_base=True)
+
+    def _update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> dict:
         change = diff(td, prior, planned)
         body = states.request_body(td, planned, "update", only=change.changed)
         obj = None
@@ -173,4 +182,5 @@ class Resources:
         if (h := handler_for(td, self.api, self.waits)) is not None:
             return h.import_(td, object_id)
         base = states.normalize(td, {"id": object_id}) or {}
-        return states.from_api(td, self.api.call(td.api.read, base), base, prefer_base=False)
+        state = states.from_api(td, self.api.call(td.api.read, base), base, prefer_base=False)
+        return blocks.read(self.api, td, state, prefer_base=False)

@@ -76,6 +76,8 @@ def data_from_api(td: specmod.TypeDef, config: dict, obj: dict) -> dict:
     for n, a in td.attributes.items():
         if config.get(n) is not None and not a.computed_only:
             out[n] = config[n]
+        elif a.spec.get("same_as"):
+            out[n] = config.get(a.spec["same_as"])
         elif a.read is not None:
             out[n] = read_value(obj, a.spec)
         else:
