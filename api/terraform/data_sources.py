@@ -9,6 +9,7 @@ from typing import Any
 from . import spec as specmod
 from . import states
 from .calls import Api
+from .client import NotFound
 from .diagnostics import OpError
 from .values import get_path, read_value, transform
 
@@ -32,15 +33,31 @@ def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
             if value in (None, ""):
                 raise OpError(f"{td.name}: nothing matches", f"The object read has no {f.read}.")
             obj = api.call(f.call, {**config, f.attribute: value})
-        return states.data_from_api(td, config, obj)
+        return _read_calls(api, td, states.data_from_api(td, config, obj))
     query = {a.spec["query"]: config[n] for n, a in td.attributes.items()
              if a.spec.get("query") and config.get(n) not in (None, "")}
     items = [it for it in api.list_all(call, config, query) if matches(td, config, it)]
     if lookup.expect == "one":
-        return states.data_from_api(td, config, _only(td, config, items))
+        return _read_calls(api, td, states.data_from_api(td, config, _only(td, config, items)))
     if lookup.expect == "first":
-        return states.data_from_api(td, config, _only(td, config, items[:1]))
+        return _read_calls(api, td, states.data_from_api(td, config, _only(td, config, items[:1])))
     return _all(td, lookup, config, items)
+
+
+def _read_calls(api: Api, td: specmod.DataSourceDef, state: dict) -> dict:
+    """`state` with the attributes that declare a `read_call` read from that call's answer (a 404: null)."""
+    for n, a in td.attributes.items():
+        c = a.spec.get("read_call")
+        if not c:
+            continue
+        try:
+            obj = api.call(specmod.Call.parse(c), state)
+        except NotFound:
+            state[n] = None
+            continue
+        raw = get_path(obj, a.read or "")
+        state[n] = read_value([raw] if a.type == "list" and isinstance(raw, dict) else raw, {**a.spec, "read": ""})
+    return state
 
 
 def _only(td: specmod.DataSourceDef, config: dict, items: list) -> dict:

@@ -113,6 +113,10 @@ class Resources:
         log("INFO", f"{td.name} {obj['id']} created")
         try:
             created = obj
+            late = {n for n, a in td.attributes.items() if a.spec.get("update_after_create")
+                    and planned.get(n) not in (None, Unknown) and planned.get(n) != a.default}
+            if late and td.api.update is not None:
+                self.api.call(td.api.update, working, states.request_body(td, working, "update", only=late))
             obj = self.waits.after(td, call, working, obj)
             obj = self.api.call(td.api.read, working) or obj
             if isinstance(obj, dict) and isinstance(created, dict):
