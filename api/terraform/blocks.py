@@ -24,6 +24,15 @@ def _items(v: Any) -> list:
     return v if isinstance(v, list) else [v]
 
 
+def plan_defaults(td: specmod.TypeDef, planned: dict) -> None:
+    """Unset block attributes that have a default take it."""
+    for b in td.blocks.values():
+        for item in _items(planned.get(b.name)):
+            for n, a in b.attributes.items():
+                if a.has_default and item.get(n) is None and isinstance(item, dict):
+                    item[n] = coerce(a.default, a.spec)
+
+
 def plan_unknowns(td: specmod.TypeDef, prior: Optional[dict], planned: dict) -> None:
     """Computed attributes of an API block that is new or changed are unknown until the API answers."""
     for b in api_blocks(td):

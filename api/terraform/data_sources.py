@@ -8,7 +8,7 @@ from typing import Any
 
 from . import spec as specmod
 from . import states
-from .calls import Api
+from .calls import Api, fill_body
 from .client import NotFound
 from .diagnostics import OpError
 from .values import get_path, read_value, transform
@@ -29,7 +29,10 @@ def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
         obj = api.call(call, config)
         if lookup.follow:
             f = lookup.follow
-            value = transform(f.read_transform, get_path(obj, f.read))
+            how = f.read_transform
+            if isinstance(how, dict) and how.get("where"):  # "${name}": the configured value
+                how = {**how, "where": fill_body(how["where"], config)}
+            value = transform(how, get_path(obj, f.read))
             if value in (None, ""):
                 raise OpError(f"{td.name}: nothing matches", f"The object read has no {f.read}.")
             obj = api.call(f.call, {**config, f.attribute: value})
@@ -55,8 +58,7 @@ def _read_calls(api: Api, td: specmod.DataSourceDef, state: dict) -> dict:
         except NotFound:
             state[n] = None
             continue
-        raw = get_path(obj, a.read or "")
-        state[n] = read_value([raw] if a.type == "list" and isinstance(raw, dict) else raw, {**a.spec, "read": ""})
+        state[n] = read_value(obj, a.spec)
     return state
 
 
@@ -126,6 +128,8 @@ def matches(td: specmod.TypeDef, config: dict, item: dict) -> bool:
         if op == "iequals" and str(have).lower() != str(want).lower():
             return False
         if op == "contains" and want not in (have or []):
+            return False
+        if op == "contains_all" and not set(want) <= set(have or []):
             return False
         if op == "contains_or_empty" and have and want not in have:
             return False

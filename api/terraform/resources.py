@@ -47,6 +47,8 @@ def diff(td: specmod.ResourceDef, prior: dict, proposed: dict) -> Change:
         if a is None:
             if td.blocks[n].force_new:
                 change.replace.append(n)
+            elif td.blocks[n].spec.get("write"):
+                change.api_change = True
         elif not a.force_new:
             change.api_change = change.api_change or bool(a.write and "update" in a.write_on)
         elif n in allowed:
@@ -65,6 +67,7 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
         for n, a in td.attributes.items():
             if planned.get(n) is None and a.computed:
                 planned[n] = coerce(a.default, a.spec) if a.has_default else Unknown
+        blocks.plan_defaults(td, planned)
         blocks.plan_unknowns(td, None, planned)
         return planned, []
     change = diff(td, prior, proposed)
@@ -77,6 +80,7 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
                 planned[n] = Unknown
     if td.api.update is None and change.api_change and not replace:
         diags.add_error(f"{td.name} cannot be updated in place", f"Changed: {', '.join(sorted(change.changed))}")
+    blocks.plan_defaults(td, planned)
     blocks.plan_unknowns(td, None if replace else prior, planned)
     return planned, replace
 
