@@ -57,14 +57,17 @@ class Api:
         Raises OpError (path not fillable), NotFound or APIError."""
         if call.find_id:
             want = state.get("id")
-            for item in self.list_all(call, state, dict(call.query or {})):
+            for item in self.list_all(call, state, {}):
                 if isinstance(item, dict) and item.get("id") == want:
                     return item
             raise NotFound(404, f"no {call.list_key} item {want}", call.method, call.path)
         merged = {**(body or {}), **fill_body(call.body, state)} if call.body else body
-        return self._connect().request(call.method, fill_path(call.path, state), body=merged, query=call.query,
+        query = fill_body(call.query, state) if call.query else None
+        return self._connect().request(call.method, fill_path(call.path, state), body=merged, query=query,
                                        ok=list(call.status) or None, idempotency_key=idempotency_key)
 
     def list_all(self, call: Call, state: dict, query: dict) -> list:
-        """Every item of a list call (following pages). Raises OpError, NotFound or APIError."""
+        """Every item of a list call (following pages), its own query and `query`. Raises OpError, NotFound or
+        APIError."""
+        query = {**fill_body(call.query or {}, state), **query}
         return self._connect().list_all(fill_path(call.path, state), call.list_key or "", query, call.paginated)

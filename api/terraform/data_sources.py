@@ -8,7 +8,8 @@ from typing import Any
 
 from . import spec as specmod
 from . import states
-from .calls import Api
+from .calls import Api, fill_body
+from .client import NotFound
 from .diagnostics import OpError
 from .values import get_path, read_value, transform
 
@@ -28,19 +29,37 @@ def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
         obj = api.call(call, config)
         if lookup.follow:
             f = lookup.follow
-            value = transform(f.read_transform, get_path(obj, f.read))
+            how = f.read_transform
+            if isinstance(how, dict) and how.get("where"):  # "${name}": the configured value
+                how = {**how, "where": fill_body(how["where"], config)}
+            value = transform(how, get_path(obj, f.read))
             if value in (None, ""):
                 raise OpError(f"{td.name}: nothing matches", f"The object read has no {f.read}.")
             obj = api.call(f.call, {**config, f.attribute: value})
-        return states.data_from_api(td, config, obj)
+        return _read_calls(api, td, states.data_from_api(td, config, obj))
     query = {a.spec["query"]: config[n] for n, a in td.attributes.items()
              if a.spec.get("query") and config.get(n) not in (None, "")}
     items = [it for it in api.list_all(call, config, query) if matches(td, config, it)]
     if lookup.expect == "one":
-        return states.data_from_api(td, config, _only(td, config, items))
+        return _read_calls(api, td, states.data_from_api(td, config, _only(td, config, items)))
     if lookup.expect == "first":
-        return states.data_from_api(td, config, _only(td, config, items[:1]))
+        return _read_calls(api, td, states.data_from_api(td, config, _only(td, config, items[:1])))
     return _all(td, lookup, config, items)
+
+
+def _read_calls(api: Api, td: specmod.DataSourceDef, state: dict) -> dict:
+    """`state` with the attributes that declare a `read_call` read from that call's answer (a 404: null)."""
+    for n, a in td.attributes.items():
+        c = a.spec.get("read_call")
+        if not c:
+            continue
+        try:
+            obj = api.call(specmod.Call.parse(c), state)
+        except NotFound:
+            state[n] = None
+            continue
+        state[n] = read_value(obj, a.spec)
+    return state
 
 
 def _only(td: specmod.DataSourceDef, config: dict, items: list) -> dict:
@@ -109,6 +128,8 @@ def matches(td: specmod.TypeDef, config: dict, item: dict) -> bool:
         if op == "iequals" and str(have).lower() != str(want).lower():
             return False
         if op == "contains" and want not in (have or []):
+            return False
+        if op == "contains_all" and not set(want) <= set(have or []):
             return False
         if op == "contains_or_empty" and have and want not in have:
             return False

@@ -129,7 +129,7 @@ def _check_read(api: OpenAPI, where: str, schema: Any, attrs: dict, problems: li
     for n, a in attrs.items():
         s = a.spec if isinstance(a, specmod.Attr) else a
         path = s.get("read")
-        if path is None or s.get("api_pending"):
+        if path is None or s.get("api_pending") or s.get("read_call"):
             continue
         ok, sub = api.walk(schema, path)
         if not ok:
@@ -269,7 +269,26 @@ def check(openapi_doc: dict, provider: Optional[specmod.ProviderDef] = None) -> 
                         problems.append(f"{td.kind} {td.name}: {call.label()} has no `{lk.follow.read}`")
                 else:
                     _check_lookup(api, td, lk, op, problems)  # type: ignore[arg-type]
+        for n, a in td.attributes.items():
+            if a.spec.get("read_call"):
+                _check_read_call(api, td, n, a, problems)
     return problems
+
+
+def _read_call_fields(a: specmod.Attr) -> dict:
+    """What an attribute with a `read_call` reads from that call's answer."""
+    elem = a.spec.get("element") or {}
+    return elem["attributes"] if elem.get("type") == "object" else {a.name: {**a.spec, "read_call": None}}
+
+
+def _check_read_call(api: OpenAPI, td: specmod.TypeDef, n: str, a: specmod.Attr, problems: list[str]) -> None:
+    call = specmod.Call.parse(a.spec["read_call"])
+    op = api.op(call.method, call.path)
+    resp = api.response_schema(op) if op else None
+    if resp is None:
+        problems.append(f"{td.kind} {td.name}: `{n}` reads {call.label()}, which the API does not answer with JSON")
+    else:
+        _check_read(api, f"{td.kind} {td.name} {n}", resp, _read_call_fields(a), problems)
 
 
 def needs(provider: Optional[specmod.ProviderDef] = None) -> str:
@@ -341,7 +360,7 @@ def _add_reads(schema: dict, attrs: dict) -> None:
     for a in attrs.values():
         s = a.spec if isinstance(a, specmod.Attr) else a
         path = s.get("read")
-        if path is None or s.get("api_pending"):
+        if path is None or s.get("api_pending") or s.get("read_call"):
             continue
         t = s.get("read_transform")
         elem = s.get("element") if s["type"] in ("list", "set") else None
@@ -440,5 +459,8 @@ def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
                 _add_reads(target, ds.attributes[lk.result].spec["element"]["attributes"])
             else:
                 _add_reads(target, ds.attributes)
+        for a in ds.attributes.values():
+            if a.spec.get("read_call"):
+                _add_reads(response(op(specmod.Call.parse(a.spec["read_call"]))), _read_call_fields(a))
     return {"openapi": "3.0.3", "info": {"title": "What terraform-provider-metal uses", "version": provider.version},
             "paths": paths}

@@ -8,11 +8,12 @@ from typing import Optional
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from . import blocks, states
 from . import spec as specmod
-from . import states
 from .calls import Api
 from .client import NotFound, new_idempotency_key
 from .diagnostics import OpError, log, report
+from .handlers import handler_for
 from .values import coerce, equal, state_path
 from .waiters import Waits
 
@@ -46,6 +47,8 @@ def diff(td: specmod.ResourceDef, prior: dict, proposed: dict) -> Change:
         if a is None:
             if td.blocks[n].force_new:
                 change.replace.append(n)
+            elif td.blocks[n].spec.get("write"):
+                change.api_change = True
         elif not a.force_new:
             change.api_change = change.api_change or bool(a.write and "update" in a.write_on)
         elif n in allowed:
@@ -64,6 +67,8 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
         for n, a in td.attributes.items():
             if planned.get(n) is None and a.computed:
                 planned[n] = coerce(a.default, a.spec) if a.has_default else Unknown
+        blocks.plan_defaults(td, planned)
+        blocks.plan_unknowns(td, None, planned)
         return planned, []
     change = diff(td, prior, proposed)
     replace = change.replace
@@ -75,6 +80,8 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
                 planned[n] = Unknown
     if td.api.update is None and change.api_change and not replace:
         diags.add_error(f"{td.name} cannot be updated in place", f"Changed: {', '.join(sorted(change.changed))}")
+    blocks.plan_defaults(td, planned)
+    blocks.plan_unknowns(td, None if replace else prior, planned)
     return planned, replace
 
 
@@ -87,15 +94,19 @@ class Resources:
 
     def read(self, td: specmod.ResourceDef, current: dict) -> Optional[dict]:
         """The refreshed state; None when the object is gone. Raises OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.read(td, current)
         try:
             obj = self.api.call(td.api.read, current)
         except NotFound:
             log("INFO", f"{td.name} {current.get('id')} no longer exists; removing it from the state")
             return None
-        return states.from_api(td, obj, current, prefer_base=False)
+        return blocks.read(self.api, td, states.from_api(td, obj, current, prefer_base=False), prefer_base=False)
 
     def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
         """Create and wait. A created object that does not become ready is returned with an error in `diags`."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.create(td, planned, diags)
         call = td.api.create
         # one key per create: a retry after a lost answer gets the object the first attempt made
         key = new_idempotency_key()
@@ -106,6 +117,10 @@ class Resources:
         log("INFO", f"{td.name} {obj['id']} created")
         try:
             created = obj
+            late = {n for n, a in td.attributes.items() if a.spec.get("update_after_create")
+                    and planned.get(n) not in (None, Unknown) and planned.get(n) != a.default}
+            if late and td.api.update is not None:
+                self.api.call(td.api.update, working, states.request_body(td, working, "update", only=late))
             obj = self.waits.after(td, call, working, obj)
             obj = self.api.call(td.api.read, working) or obj
             if isinstance(obj, dict) and isinstance(created, dict):
@@ -117,10 +132,19 @@ class Resources:
             last = exc.obj if isinstance(exc, OpError) and isinstance(exc.obj, dict) else obj
             report(diags, exc, f"{td.name} {obj['id']} was created but did not become ready")
             return states.from_api(td, last, states.known(working), prefer_base=False)
-        return states.from_api(td, obj, working, prefer_base=True)
+        new = states.from_api(td, obj, working, prefer_base=True)
+        blocks.write(self.api, td, None, new)
+        return blocks.read(self.api, td, new, prefer_base=True)
 
     def update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> dict:
         """Update in place (and reinstall when planned). A failed reinstall is returned with an error in `diags`."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.update(td, prior, planned, diags)
+        new = self._update(td, prior, planned, diags)
+        blocks.write(self.api, td, prior, planned)
+        return blocks.read(self.api, td, new, prefer_base=True)
+
+    def _update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> dict:
         change = diff(td, prior, planned)
         body = states.request_body(td, planned, "update", only=change.changed)
         obj = None
@@ -150,6 +174,8 @@ class Resources:
 
     def delete(self, td: specmod.ResourceDef, prior: dict) -> None:
         """Delete and wait until gone. Raises OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.delete(td, prior)
         call = td.api.delete
         try:
             self.api.call(call, prior)
@@ -161,5 +187,8 @@ class Resources:
 
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """The state of an existing object. Raises NotFound, OpError or APIError."""
+        if (h := handler_for(td, self.api, self.waits)) is not None:
+            return h.import_(td, object_id)
         base = states.normalize(td, {"id": object_id}) or {}
-        return states.from_api(td, self.api.call(td.api.read, base), base, prefer_base=False)
+        state = states.from_api(td, self.api.call(td.api.read, base), base, prefer_base=False)
+        return blocks.read(self.api, td, state, prefer_base=False)

@@ -48,6 +48,23 @@ def _value_errors(attrs: dict[str, specmod.Attr], values: Any, path: list, diags
                 diags.add_error(f"Invalid value for {n}", check(item), path=path + [n])
 
 
+def _combination_errors(td: specmod.TypeDef, config: dict, diags: Diagnostics) -> None:
+    """Arguments set together that conflict, and `exactly_one_of` groups with none or several set."""
+    def is_set(n: str) -> bool:
+        return config.get(n) is Unknown or not is_empty(config.get(n))
+
+    for n, a in td.attributes.items():
+        both = [o for o in a.spec.get("conflicts_with", ()) if is_set(n) and is_set(o)]
+        if both:
+            diags.add_error(f"Conflicting arguments: {n} and {', '.join(both)}",
+                            f"Set only one of {n} and {', '.join(both)}.", path=[n])
+    for group in td.spec.get("exactly_one_of", ()):
+        given = [n for n in group if is_set(n)]
+        if len(given) != 1:
+            diags.add_error(f"Set exactly one of {', '.join(group)}",
+                            f"Given: {', '.join(given)}." if given else "None is set.")
+
+
 def not_provided(td: specmod.TypeDef) -> tuple[str, str]:
     """(summary, detail) of the error for a type Ingot does not provide (yet)."""
     if td.status == "pending":
@@ -67,6 +84,7 @@ def check_config(td: specmod.TypeDef, config: Optional[dict]) -> Diagnostics:
         return diags
     config = config or {}
     _value_errors(td.attributes, config, [], diags)
+    _combination_errors(td, config, diags)
     for bn, b in td.blocks.items():
         bv = config.get(bn)
         if bv is None or bv is Unknown:

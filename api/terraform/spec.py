@@ -241,6 +241,8 @@ class ResourceApi:
     reinstall: Optional[Reinstall] = None
     allow_changes: Optional[AllowChanges] = None
     waiters: dict[str, Waiter] = field(default_factory=dict)
+    handler: Optional[str] = None  # handlers.py: the lifecycle of a resource that takes more than CRUD calls
+    named: dict[str, Call] = field(default_factory=dict)  # further calls the handler makes, by name
 
     @classmethod
     def parse(cls, d: dict) -> "ResourceApi":
@@ -252,6 +254,8 @@ class ResourceApi:
             Reinstall(tuple(r["attributes"]), r["enabled_by"], Call.parse(r["call"])) if r else None,
             AllowChanges(a["attribute"], tuple(a["values"])) if a else None,
             {n: Waiter.parse(n, w) for n, w in (d.get("waiters") or {}).items()},
+            d.get("handler"),
+            {n: Call.parse(c) for n, c in (d.get("calls") or {}).items()},
         )
 
     @property
@@ -275,6 +279,8 @@ class ResourceApi:
                 yield f"waiter {name}", w.call
             if w.events:
                 yield f"waiter {name} events", w.events
+        for name, c in self.named.items():
+            yield f"call {name}", c
 
 
 @dataclass(frozen=True)

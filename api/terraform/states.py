@@ -66,8 +66,25 @@ def from_api(td: specmod.TypeDef, obj: dict, base: dict, prefer_base: bool) -> d
             out[n] = v
     for n, b in td.blocks.items():
         v = base.get(n)
-        out[n] = _block_value(b, None if v is Unknown else v)
+        v = None if v is Unknown else v
+        out[n] = _block_value(b, block_from_api(b, obj, v, prefer_base) if b.spec.get("read") is not None else v)
     return normalize(td, out)
+
+
+def block_from_api(b: specmod.Block, obj: Any, base: Any, prefer_base: bool) -> Any:
+    """A block the API shows as an object (`read`): its attributes read relative to it (`read`, default their
+    name). A value the API leaves out keeps the state's; with prefer_base every known state value wins."""
+    raw = read_value(obj, {"type": "map", "element": {"type": "string"}, "read": b.spec["read"]}) if obj else None
+    items = base if isinstance(base, list) else ([base] if isinstance(base, dict) else [])
+    prior = items[0] if items else {}
+    if not raw and not prior:
+        return b.empty()
+    item = {}
+    for n, a in b.attributes.items():
+        have = prior.get(n)
+        v = read_value(obj, {**a.spec, "read": f"{b.spec['read']}.{a.read or n}"})
+        item[n] = have if (prefer_base and have not in (None, Unknown)) or v is None else v
+    return item if b.nesting == "single" else [item]
 
 
 def data_from_api(td: specmod.TypeDef, config: dict, obj: dict) -> dict:
@@ -76,6 +93,8 @@ def data_from_api(td: specmod.TypeDef, config: dict, obj: dict) -> dict:
     for n, a in td.attributes.items():
         if config.get(n) is not None and not a.computed_only:
             out[n] = config[n]
+        elif a.spec.get("same_as"):
+            out[n] = config.get(a.spec["same_as"])
         elif a.read is not None:
             out[n] = read_value(obj, a.spec)
         else:
@@ -105,4 +124,11 @@ def request_body(td: specmod.TypeDef, state: dict, op: str, only: Optional[set] 
         except TransformError as exc:
             raise OpError(f"Invalid {n}", str(exc)) from exc
         set_path(body, a.write, v)
+    for n, b in td.blocks.items():
+        if b.spec.get("write") and (only is None or n in only):
+            v = state.get(n)
+            item = (v[0] if v else None) if isinstance(v, list) else v
+            if isinstance(item, dict):
+                set_path(body, b.spec["write"], {a.write or an: item[an] for an, a in b.attributes.items()
+                                                 if item.get(an) not in (None, Unknown)})
     return body

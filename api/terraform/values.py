@@ -97,6 +97,8 @@ def equal(a: Any, b: Any, spec: Optional[dict] = None) -> bool:
         return a is b
     if is_empty(a) and is_empty(b):
         return True
+    if spec and any(a in group and b in group for group in spec.get("equivalent", ())):
+        return True
     if spec and spec.get("type") == "set" and isinstance(a, list) and isinstance(b, list):
         key = lambda x: json.dumps(x, sort_keys=True, default=str)  # noqa: E731
         return sorted(map(key, a)) == sorted(map(key, b))
@@ -228,6 +230,8 @@ _SIMPLE = {
     "cidr_notation": _cidr_notation,
     # an IPv4 block's size from its prefix length (Equinix's IPReservation has no quantity field)
     "ipv4_block_size": lambda v: None if v is None else 2 ** (32 - int(v)),
+    # a port's layer: Equinix's ports say it only through the device's network type
+    "is_layer2": lambda v: None if v is None else str(v).startswith("layer2"),
 }
 
 
@@ -238,6 +242,8 @@ def transform(name_or_spec: Any, value: Any) -> Any:
         return _SIMPLE[name_or_spec](value)
     if name_or_spec["name"] == "pick":
         return _pick(value, name_or_spec.get("where", {}), name_or_spec.get("field", ""))
+    if name_or_spec["name"] == "pluck":
+        return None if value is None else [get_path(item, name_or_spec.get("field", "")) for item in value]
     raise TransformError(f"unknown transform {name_or_spec!r}")
 
 
@@ -245,6 +251,8 @@ def read_value(obj: Any, spec: dict) -> Any:
     """Extract and coerce an attribute's value from an API object according to its mapping."""
     raw = get_path(obj, spec.get("read", ""))
     raw = transform(spec.get("read_transform"), raw)
+    if spec["type"] in ("list", "set") and spec["element"]["type"] == "object" and isinstance(raw, dict):
+        raw = [raw] if raw else []  # one object (an organization's address) as a list of one
     if spec["type"] in ("list", "set") and spec["element"]["type"] == "object" and isinstance(raw, list):
         elem = spec["element"]
         return [{n: read_value(item, a) for n, a in elem["attributes"].items()} for item in raw]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tf.types import Unknown
 
@@ -106,6 +106,24 @@ class Waits:
                     "The object is kept in the state (tainted) so it is not lost.",
                     obj=cur,
                 )
+
+    def until(self, label: str, what: str, fetch: Callable[[], Any], target: tuple, td: specmod.ResourceDef,
+              state: dict, op: str) -> Any:
+        """Poll `fetch()` until its value is in `target`, within the `op` timeout of `td`; returns the value.
+
+        Raises OpError on a timeout or an interruption (and whatever `fetch` raises)."""
+        limit = timeout(td, state, op)
+        started = time.monotonic()
+        while True:
+            value = fetch()
+            if value in target:
+                return value
+            elapsed = time.monotonic() - started
+            if elapsed > limit:
+                raise OpError(f"Timed out waiting for {label}",
+                              f"After {elapsed:.0f}s (timeout {limit:.0f}s) {what} is still {value!r}.")
+            if self.stopping.wait(env.poll_interval()):
+                raise OpError(f"Interrupted while waiting for {label}", f"{what} was {value!r}.")
 
     def events(self, w: specmod.Waiter, state: dict) -> str:
         """The object's last events as text for an error message (never raises)."""

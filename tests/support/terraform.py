@@ -140,6 +140,19 @@ class Terraform:
     def plan(self, *extra: str, check: bool = True) -> TFResult:
         return self.run("plan", *extra, check=check)
 
+    def reimport(self, ids: dict[str, str], *extra: str) -> TFResult:
+        """Forget the resources `ids` names (address -> ID) and import them again, all in one apply of
+        `import` blocks (Terraform >= 1.5): one run instead of one `terraform import` each."""
+        self.run("state", "rm", *ids)
+        blocks = "".join(f'import {{\n  to = {a}\n  id = "{i}"\n}}\n' for a, i in ids.items())
+        self.write(blocks, name="reimport.tf")
+        try:
+            res = self.apply(*extra)
+        finally:
+            (self.workdir / "reimport.tf").unlink()
+        assert f"Resources: {len(ids)} imported, 0 added, 0 changed, 0 destroyed" in res.stdout, summary(res)
+        return res
+
     def outputs(self) -> dict:
         """Root module outputs, from the state file (no extra terraform run)."""
         return {k: v["value"] for k, v in self.state().get("outputs", {}).items()}
@@ -284,6 +297,22 @@ class LiveBackend(Backend):
     def set_failure(self, machine, mode):
         r = requests.put(f"{self.server.simlab_url.rstrip('/')}/hosts/{machine}", json={"fail": mode}, timeout=30)
         assert r.status_code < 300, r.text
+
+    def enable_networking(self) -> None:
+        """What an operator sets up once for tenant networking in the test metro (docs/networking.md): a VLAN
+        range, the ASNs local BGP may use and the metro's router (at an address nothing answers on: the engine's
+        router changes fail in the background, which the API's sessions and neighbours do not wait for)."""
+        op = self.server.operator_token
+        ranges = self.api("GET", "/vlan-ranges", token=op)["vlan_ranges"]
+        if not [r for r in ranges if r["metro"]["code"] == self.metro]:
+            self.api("POST", "/vlan-ranges", {"metro": self.metro, "first": 1000, "last": 1099}, token=op)
+        if not self.api("GET", "/bgp-asn-ranges", token=op)["asn_ranges"]:
+            self.api("POST", "/bgp-asn-ranges", {"first": 65000, "last": 65099}, token=op)
+        routers = self.api("GET", "/routers?per_page=100", token=op)["routers"]
+        if not [r for r in routers if r["metro"]["code"] == self.metro]:
+            self.api("POST", "/routers", {"metro": self.metro, "driver": "frr", "address": "ssh://127.0.0.1:1",
+                                          "username": "root", "password": "unused", "asn": 65530,
+                                          "peer_ipv4": ["203.0.113.254"]}, token=op)
 
     def make_reservation(self):
         body = self.api("GET", f"/projects/{self.project_id}/hardware-reservations", ok=None)

@@ -32,20 +32,22 @@ def addresses(tf: Terraform) -> dict[str, dict]:
             for r in tf.resources()}
 
 
-@pytest.mark.timeout(1200)  # six resources through apply, update, import and destroy: minutes on a busy host
+@pytest.mark.timeout(1200)  # eleven resources through apply, update, import and destroy: minutes on a busy host
 @pytest.mark.parametrize("example,prefix", [("equinix-project", "equinix_metal_"), ("metal-project", "metal_")])
 def test_project_example_unedited(backend, make_tf, example, prefix):
-    """The acceptance configuration (without its VLAN, pending issue 15), in both namings: apply, plan
-    again empty, update in place (no phantom ssh_key_ids diff), import, destroy, every machine back."""
+    """The acceptance configuration, in both namings: a project, its SSH key, two devices, an elastic IP and a
+    VLAN on both devices' bonds (hybrid-bonded); apply, plan again empty, update in place (no phantom
+    ssh_key_ids diff), import, destroy, every machine back."""
     b = backend
     if b.capacity < 2:
         pytest.skip("needs two available machines of one plan")
+    b.enable_networking()
     tf = make_tf(b.url, b.token)
     tf.copy_example(example)
     tf.init()
     v = example_vars(b, project_name=f"tf-{example}")
     res = tf.apply(*v)
-    assert "Resources: 6 added" in res.stdout, summary(res)
+    assert "Resources: 11 added" in res.stdout, summary(res)
     out = tf.outputs()
     assert out["states"] == ["active", "active"]
     assert all(re.match(r"^\d+\.\d+\.\d+\.\d+$", ip or "") for ip in out["public_ipv4"]), out
@@ -56,6 +58,14 @@ def test_project_example_unedited(backend, make_tf, example, prefix):
     assert sorted(d["hostname"] for d in devs) == ["web-01", "web-02"]
     assert "#cloud-config" in devs[0]["userdata"]
     assert re.search(rf"metal: {prefix}device \S+: state=\w+ \(\d+%\)", tf.log()), "no progress lines in the log"
+    # the VLAN is on both devices' bond0, which keeps its layer-3 addresses
+    vlan = b.api("GET", f"/projects/{project_id}/virtual-networks")["virtual_networks"]
+    assert [x["vxlan"] for x in vlan] == [out["vlan_vxlan"]]
+    assert sorted(i["id"] for i in vlan[0]["instances"]) == sorted(out["device_ids"])
+    for port_id in out["vlan_ports"]:
+        port = b.api("GET", f"/ports/{port_id}")
+        assert port["name"] == "bond0" and port["network_type"] == "hybrid-bonded", port
+        assert [x["vxlan"] for x in port["virtual_networks"]] == [out["vlan_vxlan"]]
     assert_no_changes(tf, *v)
 
     # a tags-only change: updated in place, and the plan shows nothing else (ssh_key_ids stay known)
@@ -69,16 +79,14 @@ def test_project_example_unedited(backend, make_tf, example, prefix):
     assert all(sorted(d["tags"]) == ["blue", "web"] for d in b.api("GET", f"/projects/{project_id}/devices")["devices"])
     assert_no_changes(tf, *v2)
 
-    # forget and import the SSH key and the reserved block: the plan is empty again
+    # forget and import the SSH key, the reserved block and the network pieces: the plan is empty again
     ids = addresses(tf)
-    for r in ("project_ssh_key.deploy", "reserved_ip_block.elastic"):
-        tf.run("state", "rm", prefix + r)
-        res = tf.run("import", *v2, prefix + r, ids[prefix + r]["id"])
-        assert "Import successful" in res.stdout
-    assert_no_changes(tf, *v2)
+    tf.reimport({prefix + r: ids[prefix + r]["id"] for r in (
+        "project_ssh_key.deploy", "reserved_ip_block.elastic", "vlan.private", "device_network_type.web[0]",
+        "port_vlan_attachment.private[1]")}, *v2)  # the apply of the imports changes nothing else either
 
     res = tf.run("destroy", "-auto-approve", *v2)
-    assert "Resources: 6 destroyed" in res.stdout, summary(res)
+    assert "Resources: 11 destroyed" in res.stdout, summary(res)
     assert b.api("GET", f"/projects/{project_id}", ok=None) in (None,) or \
         "errors" in b.api("GET", f"/projects/{project_id}", ok=None)
     assert_all_available(b)
@@ -118,6 +126,84 @@ resource "equinix_metal_device" "d" {{
     assert "No changes" in res.stdout, res.stdout[-2000:]
     tf.destroy()
     assert not [d for d in b.devices() if d["hostname"] == "tf-015"]
+    assert_all_available(b)
+
+
+VLAN_CHANGES_TF = '''
+resource "equinix_metal_vlan" "app" {
+  description = "app network, renamed"
+}
+resource "equinix_metal_device_network_type" "node" {
+  type = "layer2-bonded"
+}
+resource "equinix_metal_port_vlan_attachment" "app" {
+  native = true
+}
+'''
+
+PORT_LOOKUP_TF = '''
+data "equinix_metal_port" "bond0" {
+  device_id = equinix_metal_port_vlan_attachment.app.device_id
+  name      = "bond0"
+}
+data "equinix_metal_port" "by_id" {
+  port_id = equinix_metal_port_vlan_attachment.app.port_id
+}
+output "port_vxlans" { value = data.equinix_metal_port.bond0.vxlan_ids }
+output "port_by_id" { value = data.equinix_metal_port.by_id.name }
+'''
+
+
+@pytest.mark.timeout(1200)  # two examples through apply, update, import and destroy
+def test_vlan_and_bgp_examples(backend, make_tf):
+    """examples/terraform/equinix-vlan and equinix-bgp: apply, plan again empty, the VLAN, the network type and
+    the attachment updated in place, import, destroy; the port and BGP neighbour data sources read."""
+    b = backend
+    b.enable_networking()
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("equinix-vlan")
+    tf.write(PORT_LOOKUP_TF, name="lookup.tf")
+    tf.init()
+    v = example_vars(b, project_id=b.project_id)
+    res = tf.apply(*v)
+    assert "Resources: 4 added" in res.stdout, summary(res)
+    out = tf.outputs()
+    port = b.api("GET", f"/ports/{out['port_id']}")
+    assert port["network_type"] == "hybrid-bonded" and [x["vxlan"] for x in port["virtual_networks"]] == [1040]
+    assert out["port_vxlans"] == [1040] and out["port_by_id"] == "bond0"
+    assert_no_changes(tf, *v)
+
+    # in place: the VLAN's description, the device's network type, the attachment's native flag
+    tf.write(VLAN_CHANGES_TF, name="main_override.tf")
+    res = tf.apply(*v)
+    assert "0 added, 3 changed, 0 destroyed" in res.stdout, summary(res)
+    port = b.api("GET", f"/ports/{out['port_id']}")
+    assert port["network_type"] == "layer2-bonded" and port["native_virtual_network"]["id"] == out["vlan_id"], port
+    assert b.api("GET", f"/virtual-networks/{out['vlan_id']}")["description"] == "app network, renamed"
+    assert_no_changes(tf, *v)
+    res = tf.run("destroy", "-auto-approve", *v)
+    assert "Resources: 4 destroyed" in res.stdout, summary(res)
+    assert not b.api("GET", f"/projects/{b.project_id}/virtual-networks")["virtual_networks"]
+
+    # BGP: the project's bgp_config, a session, the device's neighbours
+    tf = make_tf(b.url, b.token)
+    tf.copy_example("equinix-bgp")
+    tf.init()
+    v = example_vars(b)
+    res = tf.apply(*v)
+    assert "Resources: 3 added" in res.stdout, summary(res)
+    out = tf.outputs()
+    (neighbor,) = out["neighbors"]
+    assert neighbor["address_family"] == 4 and neighbor["customer_as"] == 65000 and neighbor["peer_as"] == 65530
+    assert out["session_status"]
+    ids = addresses(tf)
+    project_id = ids["equinix_metal_project.bgp"]["id"]
+    assert b.api("GET", f"/projects/{project_id}/bgp-config")["asn"] == 65000
+    assert ids["equinix_metal_project.bgp"]["bgp_config"][0]["status"] == "enabled"
+    # imported again in an apply that changes nothing else: the plan after the create is empty too
+    tf.reimport({r: ids[r]["id"] for r in ("equinix_metal_project.bgp", "equinix_metal_bgp_session.router")}, *v)
+    res = tf.run("destroy", "-auto-approve", *v)
+    assert "Resources: 3 destroyed" in res.stdout, summary(res)
     assert_all_available(b)
 
 
@@ -164,6 +250,33 @@ data "equinix_metal_plans" "all" {}
 data "equinix_metal_devices" "all" {
   project_id = "%(project_id)s"
 }
+data "equinix_metal_vlan" "by_id" {
+  vlan_id = "%(vlan_id)s"
+}
+data "equinix_metal_vlan" "by_vxlan" {
+  project_id = "%(project_id)s"
+  vxlan      = %(vxlan)s
+  metro      = "%(metro)s"
+}
+data "equinix_metal_facility" "f" {
+  code = "%(facility)s"
+}
+data "equinix_metal_organization" "of_project" {
+  organization_id = data.equinix_metal_project.p.organization_id
+}
+resource "equinix_metal_organization" "o" {
+  name        = "tf-org"
+  description = "%(org_description)s"
+  address {
+    address  = "1 Main St"
+    city     = "Amsterdam"
+    zip_code = "1011"
+    country  = "NL"
+  }
+}
+data "equinix_metal_organization" "by_name" {
+  name = equinix_metal_organization.o.name
+}
 output "project" { value = data.equinix_metal_project.p.name }
 output "key_by_search" { value = data.equinix_metal_project_ssh_key.by_search.id }
 output "key_by_id" { value = data.equinix_metal_project_ssh_key.by_id.name }
@@ -175,22 +288,37 @@ output "metro_name" { value = data.equinix_metal_metro.m.name }
 output "os" { value = data.equinix_metal_operating_system.os.slug }
 output "plans" { value = data.equinix_metal_plans.all.plans[*].slug }
 output "devices" { value = length(data.equinix_metal_devices.all.devices) }
+output "vlans" { value = [data.equinix_metal_vlan.by_id.vxlan, data.equinix_metal_vlan.by_vxlan.vlan_id] }
+output "facility_metro" { value = data.equinix_metal_facility.f.metro }
+output "project_org" { value = data.equinix_metal_organization.of_project.project_ids }
+output "org" { value = data.equinix_metal_organization.by_name }
 '''
 
 
 def test_data_sources_over_the_api(backend, make_tf):
-    """The data sources Ingot's API backs today, in the equinix naming."""
+    """The data sources, in the equinix naming (the port and BGP neighbour ones in test_vlan_and_bgp_examples),
+    and an organization through create, plan again empty, update in place, import and destroy (on an operator's
+    token: Ingot's organizations are made by operators)."""
     b = backend
+    b.enable_networking()
     key = b.api("POST", f"/projects/{b.project_id}/ssh-keys", {"label": "tf-lookup-key", "key": PUBLIC_KEY})
     block = b.api("POST", f"/projects/{b.project_id}/ips", {"type": "public_ipv4", "metro": b.metro, "quantity": 2})
+    vlan = b.api("POST", f"/projects/{b.project_id}/virtual-networks", {"metro": b.metro, "description": "lookup"})
+    facility = next(f for f in b.api("GET", "/facilities")["facilities"] if f["metro"]["code"] == b.metro)
     reservation = b.make_reservation()
     assert reservation
     inside = block["address"]
-    tf = make_tf(b.url, b.token)
+    tf = make_tf(b.url, b.server.operator_token)
     osv = b.os_obj
-    tf.write(LOOKUPS_TF % {"project_id": b.project_id, "key_id": key["id"], "block_id": block["id"], "inside": inside,
-                           "reservation_id": reservation, "metro": b.metro, "distro": osv["distro"],
-                           "os_version": osv["version"], "plan": b.plan})
+
+    def config(org_description: str) -> str:
+        return LOOKUPS_TF % {
+            "project_id": b.project_id, "key_id": key["id"], "block_id": block["id"], "inside": inside,
+            "reservation_id": reservation, "metro": b.metro, "distro": osv["distro"], "os_version": osv["version"],
+            "plan": b.plan, "vlan_id": vlan["id"], "vxlan": vlan["vxlan"], "facility": facility["code"],
+            "org_description": org_description}
+
+    tf.write(config("made by terraform"))
     tf.init()
     tf.apply()
     out = tf.outputs()
@@ -199,7 +327,20 @@ def test_data_sources_over_the_api(backend, make_tf):
     assert out["block_by_id"] in out["public_ranges"]
     assert out["reservation_plan"] == b.plan and out["metro_name"] and out["os"] and b.plan in out["plans"]
     assert out["project"] and isinstance(out["devices"], (int, float))
+    assert out["vlans"] == [vlan["vxlan"], vlan["id"]] and out["facility_metro"] == b.metro
+    assert b.project_id in out["project_org"]
+    org = out["org"]
+    assert org["description"] == "made by terraform" and org["address"][0]["city"] == "Amsterdam", org
     assert_no_changes(tf)
+
+    tf.write(config("changed"))
+    res = tf.apply()
+    assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
+    org_id = addresses(tf)["equinix_metal_organization.o"]["id"]
+    assert b.api("GET", f"/organizations/{org_id}", token=b.server.operator_token)["description"] == "changed"
+    tf.reimport({"equinix_metal_organization.o": org_id})
+    res = tf.destroy()
+    assert "Resources: 1 destroyed" in res.stdout, summary(res)
 
 
 UNSUPPORTED_TF = '''
@@ -222,8 +363,8 @@ provider "equinix" {}
      "Ingot does not provide equinix_metal_spot_market_request"),
     ('data "equinix_metal_spot_market_price" "p" {\n  metro = "am"\n  plan = "x"\n}',
      "Ingot does not provide equinix_metal_spot_market_price"),
-    ('resource "equinix_metal_vlan" "v" {\n  project_id = "p"\n  metro = "am"\n}',
-     "Ingot does not provide equinix_metal_vlan yet"),
+    ('resource "equinix_metal_vlan" "v" {\n  project_id = "p"\n  metro = "am"\n  facility = "am1"\n}',
+     "Conflicting arguments: facility and metro"),
     ('resource "equinix_metal_device" "d" {\n  project_id = "p"\n  plan = "x"\n  operating_system = "y"\n'
      '  metro = "am"\n  termination_time = "2030-01-01T00:00:00Z"\n}', "Ingot does not support termination_time yet"),
 ])

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from api.terraform import spec
 from api.terraform import values as v
 from api.terraform.data_sources import apply_filters, apply_sort
+from api.terraform.servicer import check_config
 from api.terraform.waiters import parse_duration
 
 
@@ -79,3 +81,25 @@ def test_filters_and_sort():
     assert slugs([{"attribute": "price", "values": ["2.5"], "match_by": "less_than"}]) == ["a", "b"]
     assert slugs([{"attribute": "class", "values": ["3"], "match_by": "substring"}]) == ["a", "b", "c"]
     assert [r["slug"] for r in apply_sort(rows, [{"attribute": "price", "direction": "desc"}])] == ["c", "a", "b"]
+
+
+def test_network_values():
+    assert v.transform("is_layer2", "layer2-bonded") is True and v.transform("is_layer2", "hybrid") is False
+    vlans = [{"id": "a", "vxlan": 1000}, {"id": "b", "vxlan": 1001}]
+    assert v.transform({"name": "pluck", "field": "vxlan"}, vlans) == [1000, 1001]
+    spec = {"type": "string", "equivalent": [["layer3", "hybrid-bonded"]]}
+    assert v.equal("layer3", "hybrid-bonded", spec) and not v.equal("layer3", "hybrid", spec)
+    # one object (an organization's address) read as a list of one; an empty one as none
+    address = {"type": "list", "read": "address", "element": {"type": "object", "attributes": {
+        "city": {"type": "string", "read": "city"}}}}
+    assert v.read_value({"address": {"city": "Amsterdam"}}, address) == [{"city": "Amsterdam"}]
+    assert v.read_value({"address": {}}, address) == []
+
+
+def test_argument_combinations_are_checked_at_plan_time():
+    vlan = spec.load().resources["metal_vlan"]
+    errors = [d.summary for d in check_config(vlan, {"project_id": "p", "metro": "am", "facility": "am1"}).diagnostics]
+    assert "Conflicting arguments: facility and metro" in errors
+    errors = [d.summary for d in check_config(vlan, {"project_id": "p"}).diagnostics]
+    assert errors == ["Set exactly one of facility, metro"]
+    assert not check_config(vlan, {"project_id": "p", "metro": "am"}).diagnostics

@@ -1,5 +1,5 @@
 # A project with BGP enabled and a device announcing routes over a BGP session.
-# Pending in Ingot: BGP arrives with the networking work (issue 15).
+# Ingot: the ASN must be in the ranges its operator allows, and the metro needs a router (docs/networking.md).
 
 resource "equinix_metal_project" "bgp" {
   name = "bgp"

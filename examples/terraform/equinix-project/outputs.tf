@@ -21,3 +21,11 @@ output "ssh_key_ids" {
 output "elastic_ip" {
   value = equinix_metal_ip_attachment.elastic.address
 }
+
+output "vlan_vxlan" {
+  value = equinix_metal_vlan.private.vxlan
+}
+
+output "vlan_ports" {
+  value = equinix_metal_port_vlan_attachment.private[*].port_id
+}

@@ -1,5 +1,5 @@
 # A device in hybrid-bonded mode with a VLAN on its bond (layer 2 next to its layer 3 addresses).
-# Pending in Ingot: VLANs and ports arrive with the networking work (issue 15).
+# Ingot: the metro needs a VLAN range, which its operator sets (docs/networking.md).
 
 resource "equinix_metal_vlan" "app" {
   project_id  = var.project_id

@@ -1,5 +1,6 @@
-# A project with its own SSH key, two web devices and an elastic IP on the first one:
-# an equinix/equinix configuration as written for Equinix Metal, applied to Ingot unchanged.
+# A project with its own SSH key, two web devices, an elastic IP on the first one and a private
+# VLAN on the bond of both (hybrid-bonded: layer 3 addresses and the VLAN side by side):
+# an equinix/metal configuration (`metal_*` names) as written for Equinix Metal, applied to Ingot unchanged.
 
 resource "metal_project" "web" {
   name = var.project_name
@@ -38,4 +39,23 @@ resource "metal_reserved_ip_block" "elastic" {
 resource "metal_ip_attachment" "elastic" {
   device_id     = metal_device.web[0].id
   cidr_notation = join("/", [cidrhost(metal_reserved_ip_block.elastic.cidr_notation, 0), "32"])
+}
+
+resource "metal_vlan" "private" {
+  project_id  = metal_project.web.id
+  metro       = var.metro
+  description = "private network of the web devices"
+}
+
+resource "metal_device_network_type" "web" {
+  count     = 2
+  device_id = metal_device.web[count.index].id
+  type      = "hybrid-bonded"
+}
+
+resource "metal_port_vlan_attachment" "private" {
+  count     = 2
+  device_id = metal_device_network_type.web[count.index].id
+  port_name = "bond0"
+  vlan_vnid = metal_vlan.private.vxlan
 }

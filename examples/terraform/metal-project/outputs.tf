@@ -21,3 +21,11 @@ output "ssh_key_ids" {
 output "elastic_ip" {
   value = metal_ip_attachment.elastic.address
 }
+
+output "vlan_vxlan" {
+  value = metal_vlan.private.vxlan
+}
+
+output "vlan_ports" {
+  value = metal_port_vlan_attachment.private[*].port_id
+}
