@@ -38,7 +38,7 @@ def pytest_report_header(config):
 # (QEMU, Terraform, BMC emulators, the lab, the network lab, the CLI and browser clients: the server calls they
 # make are the ones tests/api, tests/engine and tests/security run on both databases), or they run on PostgreSQL
 # in both passes (production)
-FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "fleet": "bmc", "lab": "lab",
+FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "fleet": "fleet", "lab": "lab",
                 "network": "network", "cli": "client", "web": "client", "production": "production"}
 
 
