@@ -64,7 +64,8 @@ def fresh_world(_built_worlds, clone_database, tmp_path):
     def copy(second_world: bool = False) -> SimpleNamespace:
         original = _built_worlds(second_world)
         data = tmp_path / "data"
-        shutil.copytree(original.settings.data_dir, data)
+        # the data directory without the SQLite file, which clone_database copies
+        shutil.copytree(original.settings.data_dir, data, ignore=shutil.ignore_patterns("ingot.sqlite*"))
         x = _open(make_settings(data, clone_database(data, source=original.settings.resolved_database_url)))
         for name in USERS:
             user = getattr(original, name)
