@@ -32,6 +32,14 @@ class Handler:
     def call(self, td: specmod.ResourceDef, name: str, state: dict, body: Any = None) -> Any:
         return self.api.call(td.api.named[name], state, body)
 
+    @staticmethod
+    def two_part_id(td: specmod.ResourceDef, object_id: str) -> tuple[str, str]:
+        """An import ID `a:b` (split at its last colon) as (a, b). Raises OpError when a part is missing."""
+        first, _, second = object_id.rpartition(":")
+        if not first or not second:
+            raise OpError(f"Cannot import {td.name} {object_id!r}", f"The ID is {td.api.import_id}")
+        return first, second
+
 
 class PortChanges(Handler):
     """Port changes are carried out by the engine in batches: wait until the port's last one is done."""
@@ -128,9 +136,7 @@ class PortVlanAttachment(PortChanges):
 
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """`port_id:vlan_id`; the device is the VLAN's instance that has the port. Raises NotFound or OpError."""
-        port_id, _, vlan_id = object_id.partition(":")
-        if not port_id or not vlan_id:
-            raise OpError(f"Cannot import {td.name} {object_id!r}", "The ID is `port_id:vlan_id`.")
+        port_id, vlan_id = self.two_part_id(td, object_id)
         st = {"port_id": port_id, "vlan_id": vlan_id}
         port = self.api.call(td.api.read, st)
         vlan = self.call(td, "vlan", st)
@@ -363,9 +369,7 @@ class OrganizationMember(Handler):
 
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """`invitee:organization_id`. Raises OpError (another form) or NotFound."""
-        invitee, _, org = object_id.rpartition(":")
-        if not invitee or not org:
-            raise OpError(f"Cannot import {td.name} {object_id!r}", "The ID is `invitee:organization_id`.")
+        invitee, org = self.two_part_id(td, object_id)
         found = self.find(td, states.normalize(td, {"invitee": invitee, "organization_id": org}) or {}, False)
         if found is None:
             raise NotFound(404, f"{invitee} is neither invited into nor a member of organization {org}", "GET",

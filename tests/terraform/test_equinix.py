@@ -158,24 +158,10 @@ output "port_by_id" { value = data.equinix_metal_port.by_id.name }
 
 
 PORT_TF = '''
-resource "equinix_metal_vlan" "app" {
-  project_id  = var.project_id
-  metro       = var.metro
-  vxlan       = var.vxlan
-  description = "app network, renamed"
-}
 resource "equinix_metal_vlan" "db" {
   project_id  = var.project_id
   metro       = var.metro
   description = "db network"
-}
-resource "equinix_metal_device" "node" {
-  hostname         = "node-1"
-  plan             = var.plan
-  metro            = var.metro
-  operating_system = var.operating_system
-  billing_cycle    = "hourly"
-  project_id       = var.project_id
 }
 # the network type and the attachment stay as they are, unmanaged: the port resource takes bond0 over
 removed {
@@ -212,11 +198,15 @@ def _port_phase(b, tf: Terraform, v: list[str]) -> None:
     """The equinix-vlan example's bond0 taken over by an equinix_metal_port (the network type and attachment
     forgotten): a second VLAN and the native one set, plan empty, import by the port's ID, then back to layer 3
     with no VLANs in place; the destroy resets it."""
-    for f in ("main_override.tf", "lookup.tf"):
-        (tf.workdir / f).unlink()
+    main = (tf.workdir / "main.tf").read_text()
+    tf.write(re.sub(r'(?ms)^resource "equinix_metal_(device_network_type|port_vlan_attachment)" .*?^}\n', "", main))
+    tf.write('resource "equinix_metal_vlan" "app" {\n  description = "app network, renamed"\n}\n',
+             name="main_override.tf")
     tf.write("", name="outputs.tf")
+    (tf.workdir / "lookup.tf").unlink()
+    port_tf = tf.workdir / "port.tf"
     tf.write(PORT_TF % {"layer2": "true", "vlans": "[equinix_metal_vlan.app.id, equinix_metal_vlan.db.id]",
-                        "native": "equinix_metal_vlan.app.id", "reset": ""})
+                        "native": "equinix_metal_vlan.app.id", "reset": ""}, name=port_tf.name)
     res = tf.apply(*v)
     assert "2 added, 0 changed, 0 destroyed" in res.stdout, summary(res)
     out = tf.outputs()
@@ -229,7 +219,8 @@ def _port_phase(b, tf: Terraform, v: list[str]) -> None:
     tf.reimport({"equinix_metal_port.bond0": out["port_id"]}, *v)
 
     # in place: the VLANs removed, bond0 back to layer 3 (its addresses come back)
-    tf.write(PORT_TF % {"layer2": "false", "vlans": "[]", "native": "null", "reset": "reset_on_delete = true"})
+    tf.write(PORT_TF % {"layer2": "false", "vlans": "[]", "native": "null", "reset": "reset_on_delete = true"},
+             name=port_tf.name)
     res = tf.apply(*v)
     assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
     port = b.api("GET", f"/ports/{out['port_id']}")
