@@ -430,6 +430,8 @@ def test_data_sources_over_the_api(backend, make_tf):
     assert b.project_id in out["project_org"]
     org = out["org"]
     assert org["description"] == "made by terraform" and org["address"][0]["city"] == "Amsterdam", org
+    tf.apply("-refresh-only")  # the member's state (and the output showing it) turns active
+    assert addresses(tf)["equinix_metal_organization_member.ann"]["state"] == "active"
     assert_no_changes(tf)
 
     # in place: the organization's description, the member's role (their membership's)
