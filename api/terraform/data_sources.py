@@ -24,6 +24,7 @@ def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
         raise OpError(f"{td.name}: not enough arguments", f"Set {wanted}.")
     if lookup.require_one_of and all(config.get(a) in (None, "") for a in lookup.require_one_of):
         raise OpError(f"{td.name}: not enough arguments", f"Set one of {', '.join(lookup.require_one_of)}.")
+    check_capacity(api, td, config)
     call = lookup.call
     if not call.lists:
         obj = api.call(call, config)
@@ -45,6 +46,23 @@ def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
     if lookup.expect == "first":
         return _read_calls(api, td, states.data_from_api(td, config, _only(td, config, items[:1])))
     return _all(td, lookup, config, items)
+
+
+def check_capacity(api: Api, td: specmod.DataSourceDef, config: dict) -> None:
+    """Ask the `check_call` of each block that has one (capacity {plan, quantity}) whether its items fit in the
+    place named by `code`. Raises OpError naming the first that does not (and whatever the call raises)."""
+    for name, b in td.blocks.items():
+        items = [it for it in config.get(name) or [] if isinstance(it, dict)]
+        if not b.spec.get("check_call") or not items:
+            continue
+        where, place = b.spec["check_where"], config.get("code")
+        servers = [{where: place, "plan": it.get("plan"), "quantity": int(it.get("quantity") or 1)} for it in items]
+        answer = api.call(specmod.Call.parse(b.spec["check_call"]), config, {"servers": servers}) or {}
+        for s in answer.get("servers") or []:
+            if not s.get("available"):
+                raise OpError(f"Not enough capacity in {where} {place}",
+                              f"{where} {place} has fewer than {s.get('quantity')} free machine(s) of plan "
+                              f"{s.get('plan')} now.")
 
 
 def _read_calls(api: Api, td: specmod.DataSourceDef, state: dict) -> dict:

@@ -16,6 +16,7 @@ from . import states
 from .calls import Api
 from .client import NotFound
 from .diagnostics import OpError, log
+from .values import equal, id_from_href
 from .waiters import Waits
 
 BATCH_DONE = ("completed", None)  # None: the port has no batch (nothing to wait for)
@@ -30,6 +31,14 @@ class Handler:
 
     def call(self, td: specmod.ResourceDef, name: str, state: dict, body: Any = None) -> Any:
         return self.api.call(td.api.named[name], state, body)
+
+    @staticmethod
+    def two_part_id(td: specmod.ResourceDef, object_id: str) -> tuple[str, str]:
+        """An import ID `a:b` (split at its last colon) as (a, b). Raises OpError when a part is missing."""
+        first, _, second = object_id.rpartition(":")
+        if not first or not second:
+            raise OpError(f"Cannot import {td.name} {object_id!r}", f"The ID is {td.api.import_id}")
+        return first, second
 
 
 class PortChanges(Handler):
@@ -127,9 +136,7 @@ class PortVlanAttachment(PortChanges):
 
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """`port_id:vlan_id`; the device is the VLAN's instance that has the port. Raises NotFound or OpError."""
-        port_id, _, vlan_id = object_id.partition(":")
-        if not port_id or not vlan_id:
-            raise OpError(f"Cannot import {td.name} {object_id!r}", "The ID is `port_id:vlan_id`.")
+        port_id, vlan_id = self.two_part_id(td, object_id)
         st = {"port_id": port_id, "vlan_id": vlan_id}
         port = self.api.call(td.api.read, st)
         vlan = self.call(td, "vlan", st)
@@ -143,8 +150,238 @@ class PortVlanAttachment(PortChanges):
         raise NotFound(404, f"port {port_id} does not carry VLAN {vlan_id}", "GET", f"/ports/{port_id}")
 
 
+# ===================================================================== port
+
+LAYER2 = ("layer2-individual", "layer2-bonded")
+
+
+def _known(v: Any) -> bool:
+    return v is not None and v is not Unknown
+
+
+def _vlan_key(v: Any) -> str:
+    """A VLAN's ID or number as text (1040, not 1040.0)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+class Port(PortChanges):
+    """One port's bonding, layer and VLANs, changed in the equinix provider's order (VLANs removed first, added
+    last), each step waiting for its batch. Its id is the port's."""
+
+    def state(self, td: specmod.ResourceDef, base: dict, port: dict, prefer_base: bool) -> dict:
+        st = states.from_api(td, port, {**base, "id": port.get("id")}, prefer_base=prefer_base)
+        if not prefer_base and base.get("layer2") is None and "layer2" in base:
+            st["layer2"] = None  # left out of the configuration: the mode is not managed, so no drift either
+        return st
+
+    def _step(self, td: specmod.ResourceDef, st: dict, op: str, name: Optional[str] = None, body: Any = None,
+              call: Optional[specmod.Call] = None) -> dict:
+        """Make one call (a named one, or `call`), wait for its batch, and answer the port as it is then."""
+        self.api.call(call or td.api.named[name], st, body)
+        self.settle(td, st, op)
+        return self.api.call(td.api.read, st)
+
+    def _vlans(self, td: specmod.ResourceDef, st: dict, port: dict, op: str, add: bool) -> dict:
+        """One batch: remove the VLANs the port has and `st` does not name, and (add) add those it lacks."""
+        by_id = "vlan_ids" if _known(st.get("vlan_ids")) or not _known(st.get("vxlan_ids")) else "vxlan_ids"
+        want = st.get(by_id)
+        if not _known(want):
+            return port  # neither is set: the port's VLANs are not managed
+        field = "id" if by_id == "vlan_ids" else "vxlan"
+        have = [_vlan_key(v.get(field)) for v in port.get("virtual_networks") or []]
+        want = [_vlan_key(v) for v in want]
+        items = [{"vlan": v, "state": "unassigned"} for v in have if v not in want]
+        if add:
+            items += [{"vlan": v, "state": "assigned"} for v in want if v not in have]
+        if not items:
+            return port
+        log("INFO", f"{td.name} {st['port_id']}: VLANs " + ", ".join(f"{i['vlan']} {i['state']}" for i in items))
+        return self._step(td, st, op, body={"vlan_assignments": items}, call=td.api.create)
+
+    def apply(self, td: specmod.ResourceDef, st: dict, op: str) -> dict:
+        """Bring the port to `st`. Raises OpError (an impossible combination, a failed batch) or APIError."""
+        port = self.api.call(td.api.read, st)
+        is_bond = port.get("type") == "NetworkBondPort"
+        layer2, bonded = st.get("layer2"), bool(st.get("bonded"))
+        if _known(layer2) and not is_bond:
+            raise OpError(f"{td.name} {st['port_id']}: layer2 can be set only on bond ports",
+                          f"{port.get('name')} is a NIC; set layer2 on the device's bond0 port.")
+        if is_bond and layer2 is False and not bonded:
+            raise OpError(f"{td.name} {st['port_id']}: a layer-3 bond port cannot be unbonded",
+                          "Set layer2 = true, or bonded = true.")
+        native = st.get("native_vlan_id")
+        if _known(native) and _known(st.get("vlan_ids")) and native not in st["vlan_ids"]:
+            raise OpError(f"{td.name} {st['port_id']}: native_vlan_id is not one of vlan_ids")
+        port = self._vlans(td, st, port, op, add=False)
+        is_l2 = port.get("network_type") in LAYER2
+        if layer2 is True and not is_l2:
+            port = self._step(td, st, op, "layer2")
+        if not bonded and (port.get("data") or {}).get("bonded"):
+            port = self._step(td, st, op, "disbond")
+        if bonded and not (port.get("data") or {}).get("bonded"):
+            port = self._step(td, st, op, "bond")
+        if layer2 is False and port.get("network_type") in LAYER2:
+            port = self._step(td, st, op, body={}, call=td.api.delete)  # layer 3, default addresses
+        port = self._vlans(td, st, port, op, add=True)
+        current = (port.get("native_virtual_network") or {}).get("id")
+        if _known(native) and native != current:
+            port = self._step(td, st, op, "native")
+        elif native is None and current:
+            port = self._step(td, st, op, "unnative")
+        return port
+
+    def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
+        return self.state(td, planned, self.apply(td, dict(planned), "create"), prefer_base=True)
+
+    def update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> Optional[dict]:
+        return self.state(td, planned, self.apply(td, dict(planned), "update"), prefer_base=True)
+
+    def read(self, td: specmod.ResourceDef, current: dict) -> Optional[dict]:
+        try:
+            port = self.api.call(td.api.read, current)
+        except NotFound:
+            log("INFO", f"{td.name} {current.get('id')}: the port is gone")
+            return None
+        return self.state(td, current, port, prefer_base=False)
+
+    def delete(self, td: specmod.ResourceDef, prior: dict) -> None:
+        if not prior.get("reset_on_delete"):
+            return
+        reset = {**prior, "layer2": False, "bonded": True, "native_vlan_id": None, "vlan_ids": [], "vxlan_ids": None}
+        try:
+            port = self.api.call(td.api.read, reset)
+            port = self._vlans(td, reset, port, "delete", add=False)
+            if not (port.get("data") or {}).get("bonded"):
+                port = self._step(td, reset, "delete", "bond")
+            if port.get("type") == "NetworkBondPort" and port.get("network_type") in LAYER2:
+                self._step(td, reset, "delete", body={}, call=td.api.delete)
+        except NotFound:
+            log("INFO", f"{td.name} {prior.get('id')}: the port or device is gone")
+
+    def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
+        """The port `object_id`. Raises NotFound."""
+        base = states.normalize(td, {"id": object_id, "port_id": object_id}) or {}
+        base.pop("layer2")  # read from the port
+        return self.state(td, base, self.api.call(td.api.read, base), prefer_base=False)
+
+
+# ===================================================================== organization_member
+
+def _same(email: Any, other: Any) -> bool:
+    return str(email or "").lower() == str(other or "").lower()
+
+
+class OrganizationMember(Handler):
+    """An invitation into projects of an organization and, once its invitee accepts it, their memberships of those
+    projects: found by the invitee's email each time, as the equinix provider finds its members."""
+
+    def _invitation(self, td: specmod.ResourceDef, st: dict) -> Optional[dict]:
+        items = self.api.list_all(td.api.named["invitations"], st, {})
+        return next((i for i in items if _same(i.get("invitee"), st.get("invitee"))), None)
+
+    def _memberships(self, td: specmod.ResourceDef, st: dict) -> list[dict]:
+        """The invitee's memberships of the organization's projects the caller sees. Raises NotFound (no
+        organization)."""
+        users = self.api.list_all(td.api.named["users"], st, {})
+        uid = next((u.get("id") for u in users if _same(u.get("email"), st.get("invitee"))), None)
+        if uid is None:
+            return []
+        found = []
+        for ref in self.call(td, "organization", st).get("projects") or []:
+            pid = id_from_href(ref)
+            found += [{**m, "project_id": pid} for m in self.api.list_all(td.api.named["memberships"], {"id": pid}, {})
+                      if id_from_href(m.get("user")) == uid]
+        return found
+
+    def find(self, td: specmod.ResourceDef, base: dict, prefer_base: bool) -> Optional[dict]:
+        """The member `base` names (invitee, organization_id): its open invitation, else its memberships; None when
+        neither. Raises NotFound (no organization) or APIError."""
+        inv = self._invitation(td, base)
+        if inv is not None:
+            return {**states.from_api(td, inv, base, prefer_base), "state": "invited"}
+        found = self._memberships(td, base)
+        if not found:
+            return None
+        st = {**states.known(base), "state": "active", "id": base.get("id") or found[0]["id"]}
+        for name, have in (("projects_ids", [m["project_id"] for m in found]),
+                           ("roles", [r for m in found for r in m.get("roles") or []])):
+            have = sorted(set(have))
+            if not (prefer_base and base.get(name) not in (None, Unknown)) and not equal(base.get(name), have,
+                                                                                            td.attributes[name].spec):
+                st[name] = have
+        return {**(states.normalize(td, st) or {}), "_memberships": found}
+
+    def _role(self, td: specmod.ResourceDef, st: dict) -> str:
+        roles = list(st.get("roles") or [])
+        if len(roles) != 1:
+            raise OpError(f"{td.name}: roles must hold exactly one role", "An Ingot project member has one role.")
+        return roles[0]
+
+    def _invite(self, td: specmod.ResourceDef, st: dict) -> dict:
+        self._role(td, st)
+        inv = self.api.call(td.api.create, st, states.request_body(td, st, "create"))
+        log("INFO", f"{td.name} {st['invitee']}: invited ({inv.get('id')})")
+        return {**states.from_api(td, inv, st, prefer_base=True), "state": "invited"}
+
+    def create(self, td: specmod.ResourceDef, planned: dict, diags: Diagnostics) -> Optional[dict]:
+        return self._invite(td, planned)
+
+    def read(self, td: specmod.ResourceDef, current: dict) -> Optional[dict]:
+        try:
+            found = self.find(td, current, prefer_base=False)
+        except NotFound:
+            found = None
+        if found is None:
+            log("INFO", f"{td.name} {current.get('invitee')}: neither invited nor a member any more")
+            return None
+        found.pop("_memberships", None)
+        return found
+
+    def update(self, td: specmod.ResourceDef, prior: dict, planned: dict, diags: Diagnostics) -> Optional[dict]:
+        """A new role: the memberships get it, or an open invitation is made again with it."""
+        st = {**prior, **{k: v for k, v in planned.items() if v is not Unknown}}
+        found = self.find(td, st, prefer_base=True)
+        if found is None:
+            raise OpError(f"{td.name} {st['invitee']}: neither invited nor a member any more")
+        if equal(prior.get("roles"), planned.get("roles"), td.attributes["roles"].spec):
+            found.pop("_memberships", None)
+            return {**found, **{k: v for k, v in planned.items() if v is not Unknown}}
+        role = self._role(td, st)
+        if found["state"] == "invited":
+            self.api.call(td.api.delete, found)
+            return self._invite(td, {**st, **{n: Unknown for n, a in td.attributes.items() if a.computed_only}})
+        for m in found.pop("_memberships"):
+            self.api.call(td.api.update, m, {"role": [role]})
+        log("INFO", f"{td.name} {st['invitee']}: role {role} in {', '.join(found['projects_ids'] or [])}")
+        return {**found, "roles": planned.get("roles")}
+
+    def delete(self, td: specmod.ResourceDef, prior: dict) -> None:
+        try:
+            found = self.find(td, prior, prefer_base=False)
+            if found is None:
+                return
+            if found["state"] == "invited":
+                self.api.call(td.api.delete, found)
+            for m in found.get("_memberships") or []:
+                self.call(td, "leave", m)
+        except NotFound:
+            log("INFO", f"{td.name} {prior.get('invitee')}: the organization, invitation or membership is gone")
+
+    def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
+        """`invitee:organization_id`. Raises OpError (another form) or NotFound."""
+        invitee, org = self.two_part_id(td, object_id)
+        found = self.find(td, states.normalize(td, {"invitee": invitee, "organization_id": org}) or {}, False)
+        if found is None:
+            raise NotFound(404, f"{invitee} is neither invited into nor a member of organization {org}", "GET",
+                           f"/organizations/{org}/invitations")
+        found.pop("_memberships", None)
+        return found
+
+
 HANDLERS: dict[str, Callable[[Api, Waits], Handler]] = {
     "port_vlan_attachment": PortVlanAttachment,
+    "port": Port,
+    "organization_member": OrganizationMember,
 }
 
 

@@ -272,7 +272,22 @@ def check(openapi_doc: dict, provider: Optional[specmod.ProviderDef] = None) -> 
         for n, a in td.attributes.items():
             if a.spec.get("read_call"):
                 _check_read_call(api, td, n, a, problems)
+        for b in td.blocks.values():
+            if b.spec.get("check_call"):
+                _check_check_call(api, td, b, problems)
     return problems
+
+
+def _check_check_call(api: OpenAPI, td: specmod.TypeDef, b: specmod.Block, problems: list[str]) -> None:
+    """A block's `check_call` takes and answers `servers` (capacity {})."""
+    call = specmod.Call.parse(b.spec["check_call"])
+    op = api.op(call.method, call.path)
+    if op is None:
+        problems.append(f"{td.kind} {td.name}: {b.name} checks with {call.label()}, which the API does not have")
+        return
+    for what, schema in (("request", api.request_schema(op)), ("response", api.response_schema(op))):
+        if schema is None or not api.walk(schema, "servers")[0]:
+            problems.append(f"{td.kind} {td.name}: {b.name}: the {what} of {call.label()} has no `servers`")
 
 
 def _read_call_fields(a: specmod.Attr) -> dict:
@@ -462,5 +477,10 @@ def expected_openapi(provider: Optional[specmod.ProviderDef] = None) -> dict:
         for a in ds.attributes.values():
             if a.spec.get("read_call"):
                 _add_reads(response(op(specmod.Call.parse(a.spec["read_call"]))), _read_call_fields(a))
+        for b in ds.blocks.values():
+            if b.spec.get("check_call"):
+                o = op(specmod.Call.parse(b.spec["check_call"]))
+                _ensure(request(o), "servers")
+                _ensure(response(o), "servers")
     return {"openapi": "3.0.3", "info": {"title": "What terraform-provider-metal uses", "version": provider.version},
             "paths": paths}

@@ -50,7 +50,9 @@ def diff(td: specmod.ResourceDef, prior: dict, proposed: dict) -> Change:
             elif td.blocks[n].spec.get("write"):
                 change.api_change = True
         elif not a.force_new:
-            change.api_change = change.api_change or bool(a.write and "update" in a.write_on)
+            # a handler's update call sends what it works out itself, not the attributes' `write` fields
+            handled = bool(td.api.handler and td.api.update)
+            change.api_change = change.api_change or handled or bool(a.write and "update" in a.write_on)
         elif n in allowed:
             change.api_change = True
         elif reinstall_on and n in reinstall.attributes:  # type: ignore[union-attr]
@@ -78,6 +80,8 @@ def plan(td: specmod.ResourceDef, prior: Optional[dict], proposed: dict, diags: 
                 planned[n] = Unknown
             elif a.optional and a.computed and replace and proposed.get(n) is None:
                 planned[n] = Unknown
+            elif a.spec.get("follows") in change.changed and n not in change.changed:
+                planned[n] = Unknown  # read together with the one that changes (VLAN numbers and IDs)
     if td.api.update is None and change.api_change and not replace:
         diags.add_error(f"{td.name} cannot be updated in place", f"Changed: {', '.join(sorted(change.changed))}")
     blocks.plan_defaults(td, planned)

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from tests.support.clients import make_user
 from tests.support.terraform import Terraform, assert_all_available, assert_no_changes, summary
 
 # several applies, each starting Terraform and its provider and provisioning on the sim lab: a loaded
@@ -156,10 +157,83 @@ output "port_by_id" { value = data.equinix_metal_port.by_id.name }
 '''
 
 
+PORT_TF = '''
+resource "equinix_metal_vlan" "db" {
+  project_id  = var.project_id
+  metro       = var.metro
+  description = "db network"
+}
+# the network type and the attachment stay as they are, unmanaged: the port resource takes bond0 over
+removed {
+  from = equinix_metal_device_network_type.node
+  lifecycle {
+    destroy = false
+  }
+}
+removed {
+  from = equinix_metal_port_vlan_attachment.app
+  lifecycle {
+    destroy = false
+  }
+}
+data "equinix_metal_port" "bond0" {
+  device_id = equinix_metal_device.node.id
+  name      = "bond0"
+}
+resource "equinix_metal_port" "bond0" {
+  port_id        = data.equinix_metal_port.bond0.id
+  bonded         = true
+  layer2         = %(layer2)s
+  vlan_ids       = %(vlans)s
+  native_vlan_id = %(native)s
+  %(reset)s
+}
+output "vlan_id" { value = equinix_metal_vlan.app.id }
+output "db_vlan_id" { value = equinix_metal_vlan.db.id }
+output "port_id" { value = equinix_metal_port.bond0.id }
+'''
+
+
+def _port_phase(b, tf: Terraform, v: list[str]) -> None:
+    """The equinix-vlan example's bond0 taken over by an equinix_metal_port (the network type and attachment
+    forgotten): a second VLAN and the native one set, plan empty, import by the port's ID, then back to layer 3
+    with no VLANs in place; the destroy resets it."""
+    main = (tf.workdir / "main.tf").read_text()
+    tf.write(re.sub(r'(?ms)^resource "equinix_metal_(device_network_type|port_vlan_attachment)" .*?^}\n', "", main))
+    tf.write('resource "equinix_metal_vlan" "app" {\n  description = "app network, renamed"\n}\n',
+             name="main_override.tf")
+    tf.write("", name="outputs.tf")
+    (tf.workdir / "lookup.tf").unlink()
+    port_tf = tf.workdir / "port.tf"
+    tf.write(PORT_TF % {"layer2": "true", "vlans": "[equinix_metal_vlan.app.id, equinix_metal_vlan.db.id]",
+                        "native": "equinix_metal_vlan.app.id", "reset": ""}, name=port_tf.name)
+    res = tf.apply(*v)
+    assert "2 added, 0 changed, 0 destroyed" in res.stdout, summary(res)
+    out = tf.outputs()
+    port = b.api("GET", f"/ports/{out['port_id']}")
+    assert sorted(x["id"] for x in port["virtual_networks"]) == sorted([out["vlan_id"], out["db_vlan_id"]]), port
+    assert port["native_virtual_network"]["id"] == out["vlan_id"] and port["network_type"] == "layer2-bonded"
+    st = addresses(tf)["equinix_metal_port.bond0"]
+    assert st["name"] == "bond0" and st["type"] == "NetworkBondPort" and len(st["vxlan_ids"]) == 2, st
+    assert_no_changes(tf, *v)
+    tf.reimport({"equinix_metal_port.bond0": out["port_id"]}, *v)
+
+    # in place: the VLANs removed, bond0 back to layer 3 (its addresses come back)
+    tf.write(PORT_TF % {"layer2": "false", "vlans": "[]", "native": "null", "reset": "reset_on_delete = true"},
+             name=port_tf.name)
+    res = tf.apply(*v)
+    assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
+    port = b.api("GET", f"/ports/{out['port_id']}")
+    assert port["network_type"] == "layer3" and not port["virtual_networks"], port
+    assert not port["native_virtual_network"] and addresses(tf)["equinix_metal_port.bond0"]["vxlan_ids"] == []
+    assert_no_changes(tf, *v)
+
+
 @pytest.mark.timeout(1200)  # two examples through apply, update, import and destroy
 def test_vlan_and_bgp_examples(backend, make_tf):
     """examples/terraform/equinix-vlan and equinix-bgp: apply, plan again empty, the VLAN, the network type and
-    the attachment updated in place, import, destroy; the port and BGP neighbour data sources read."""
+    the attachment updated in place, then bond0 as an equinix_metal_port (create, update, import), destroy; the
+    port and BGP neighbour data sources read."""
     b = backend
     b.enable_networking()
     tf = make_tf(b.url, b.token)
@@ -183,6 +257,7 @@ def test_vlan_and_bgp_examples(backend, make_tf):
     assert port["network_type"] == "layer2-bonded" and port["native_virtual_network"]["id"] == out["vlan_id"], port
     assert b.api("GET", f"/virtual-networks/{out['vlan_id']}")["description"] == "app network, renamed"
     assert_no_changes(tf, *v)
+    _port_phase(b, tf, v)
     res = tf.run("destroy", "-auto-approve", *v)
     assert "Resources: 4 destroyed" in res.stdout, summary(res)
     assert not b.api("GET", f"/projects/{b.project_id}/virtual-networks")["virtual_networks"]
@@ -242,6 +317,9 @@ data "equinix_metal_hardware_reservation" "by_id" {
 }
 data "equinix_metal_metro" "m" {
   code = "%(metro)s"
+  capacity {
+    plan = "%(plan)s"
+  }
 }
 data "equinix_metal_operating_system" "os" {
   distro           = "%(distro)s"
@@ -262,6 +340,10 @@ data "equinix_metal_vlan" "by_vxlan" {
 }
 data "equinix_metal_facility" "f" {
   code = "%(facility)s"
+  capacity {
+    plan     = "%(plan)s"
+    quantity = 1
+  }
 }
 data "equinix_metal_organization" "of_project" {
   organization_id = data.equinix_metal_project.p.organization_id
@@ -279,6 +361,13 @@ resource "equinix_metal_organization" "o" {
 data "equinix_metal_organization" "by_name" {
   name = equinix_metal_organization.o.name
 }
+resource "equinix_metal_organization_member" "ann" {
+  invitee         = "%(invitee)s"
+  roles           = ["%(role)s"]
+  projects_ids    = ["%(project_id)s"]
+  organization_id = data.equinix_metal_project.p.organization_id
+  %(message)s
+}
 output "project" { value = data.equinix_metal_project.p.name }
 output "key_by_search" { value = data.equinix_metal_project_ssh_key.by_search.id }
 output "key_by_id" { value = data.equinix_metal_project_ssh_key.by_id.name }
@@ -294,13 +383,15 @@ output "vlans" { value = [data.equinix_metal_vlan.by_id.vxlan, data.equinix_meta
 output "facility_metro" { value = data.equinix_metal_facility.f.metro }
 output "project_org" { value = data.equinix_metal_organization.of_project.project_ids }
 output "org" { value = data.equinix_metal_organization.by_name }
+output "member" { value = equinix_metal_organization_member.ann }
 '''
 
 
 def test_data_sources_over_the_api(backend, make_tf):
-    """The data sources, in the equinix naming (the port and BGP neighbour ones in test_vlan_and_bgp_examples),
-    and an organization through create, plan again empty, update in place, import and destroy (on an operator's
-    token: Ingot's organizations are made by operators)."""
+    """The data sources, in the equinix naming (the port and BGP neighbour ones in test_vlan_and_bgp_examples;
+    metro and facility with a capacity check), and an organization and an organization member (invited, then
+    active once the invitee accepts) through create, plan again empty, update in place, import and destroy (on
+    an operator's token: Ingot's organizations are made by operators)."""
     b = backend
     b.enable_networking()
     key = b.api("POST", f"/projects/{b.project_id}/ssh-keys", {"label": "tf-lookup-key", "key": PUBLIC_KEY})
@@ -313,17 +404,23 @@ def test_data_sources_over_the_api(backend, make_tf):
     tf = make_tf(b.url, b.server.operator_token)
     osv = b.os_obj
 
-    def config(org_description: str) -> str:
+    ann = make_user(None, b.server.database, email="ann@example.com")
+
+    def config(org_description: str, role: str = "collaborator", message: str = 'message = "welcome"') -> str:
         return LOOKUPS_TF % {
             "project_id": b.project_id, "key_id": key["id"], "block_id": block["id"], "inside": inside,
             "reservation_id": reservation, "metro": b.metro, "distro": osv["distro"], "os_version": osv["version"],
             "plan": b.plan, "vlan_id": vlan["id"], "vxlan": vlan["vxlan"], "facility": facility["code"],
-            "org_description": org_description}
+            "org_description": org_description, "invitee": "ann@example.com", "role": role, "message": message}
 
     tf.write(config("made by terraform"))
     tf.init()
     tf.apply()
     out = tf.outputs()
+    member = out["member"]
+    assert member["state"] == "invited" and member["roles"] == ["collaborator"] and member["invited_by"], member
+    # the invitee accepts with their own token: the next refresh finds a member of the project
+    b.api("PUT", f"/invitations/{member['id']}", token=ann.token)
     assert out["key_by_search"] == key["id"] and out["key_by_id"] == "tf-lookup-key"
     assert out["block_by_id"] == f"{block['network']}/{block['cidr']}" and out["block_by_address"] == block["id"]
     assert out["block_by_id"] in out["public_ranges"]
@@ -333,16 +430,27 @@ def test_data_sources_over_the_api(backend, make_tf):
     assert b.project_id in out["project_org"]
     org = out["org"]
     assert org["description"] == "made by terraform" and org["address"][0]["city"] == "Amsterdam", org
+    tf.apply("-refresh-only")  # the member's state (and the output showing it) turns active
+    assert addresses(tf)["equinix_metal_organization_member.ann"]["state"] == "active"
     assert_no_changes(tf)
 
-    tf.write(config("changed"))
+    # in place: the organization's description, the member's role (their membership's)
+    tf.write(config("changed", role="limited_collaborator", message=""))
     res = tf.apply()
-    assert "0 added, 1 changed, 0 destroyed" in res.stdout, summary(res)
-    org_id = addresses(tf)["equinix_metal_organization.o"]["id"]
+    assert "0 added, 2 changed, 0 destroyed" in res.stdout, summary(res)
+    ids = addresses(tf)
+    org_id = ids["equinix_metal_organization.o"]["id"]
     assert b.api("GET", f"/organizations/{org_id}", token=b.server.operator_token)["description"] == "changed"
-    tf.reimport({"equinix_metal_organization.o": org_id})
+    assert ids["equinix_metal_organization_member.ann"]["state"] == "active"
+    (mine,) = [m for m in b.api("GET", f"/projects/{b.project_id}/memberships")["memberships"]
+               if m["user"]["href"].endswith(ann.user_id)]
+    assert mine["roles"] == ["limited_collaborator"]
+    tf.reimport({"equinix_metal_organization.o": org_id,
+                 "equinix_metal_organization_member.ann": f"ann@example.com:{member['organization_id']}"})
     res = tf.destroy()
-    assert "Resources: 1 destroyed" in res.stdout, summary(res)
+    assert "Resources: 2 destroyed" in res.stdout, summary(res)
+    assert not [m for m in b.api("GET", f"/projects/{b.project_id}/memberships")["memberships"]
+                if m["user"]["href"].endswith(ann.user_id)], "the member left the project"
 
 
 UNSUPPORTED_TF = '''
@@ -367,13 +475,15 @@ provider "equinix" {}
      "Ingot does not provide equinix_metal_spot_market_price"),
     ('resource "equinix_metal_vlan" "v" {\n  project_id = "p"\n  metro = "am"\n  facility = "am1"\n}',
      "Conflicting arguments: facility and metro"),
+    ('data "equinix_metal_metro" "m" {\n  code = "{metro}"\n  capacity {\n    plan = "{plan}"\n'
+     '    quantity = 10000\n  }\n}', "Not enough capacity in metro"),
     ('resource "equinix_metal_device" "d" {\n  project_id = "p"\n  plan = "x"\n  operating_system = "y"\n'
      '  metro = "am"\n  termination_time = "2030-01-01T00:00:00Z"\n}', "Ingot does not support termination_time yet"),
 ])
 def test_what_ingot_does_not_provide_fails_at_plan_time(backend, make_tf, block, message):
     b = backend
     tf = make_tf(b.url, b.token)
-    tf.write(UNSUPPORTED_TF % block)
+    tf.write(UNSUPPORTED_TF % block.replace("{metro}", b.metro).replace("{plan}", b.plan))
     tf.init()
     res = tf.plan(check=False)
     assert res.returncode != 0

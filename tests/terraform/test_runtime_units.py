@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import pytest
+from tf.types import Unknown
+from tf.utils import Diagnostics
 
 from api.terraform import spec
 from api.terraform import values as v
 from api.terraform.data_sources import apply_filters, apply_sort
+from api.terraform.resources import plan
 from api.terraform.servicer import check_config
 from api.terraform.waiters import parse_duration
 
@@ -103,3 +106,19 @@ def test_argument_combinations_are_checked_at_plan_time():
     errors = [d.summary for d in check_config(vlan, {"project_id": "p"}).diagnostics]
     assert errors == ["Set exactly one of facility, metro"]
     assert not check_config(vlan, {"project_id": "p", "metro": "am"}).diagnostics
+
+
+def test_a_port_plan_knows_what_an_apply_changes():
+    """A handler's resource with an update call is updated in place; VLAN numbers follow the IDs they are read
+    with; roles outside Ingot's invitable ones stop the plan."""
+    port = spec.load().resources["metal_port"]
+    prior = {"id": "p1", "port_id": "p1", "bonded": True, "layer2": True, "vlan_ids": ["a", "b"],
+             "vxlan_ids": [1000, 1001], "native_vlan_id": "a", "name": "bond0", "network_type": "layer2-bonded"}
+    planned, replace = plan(port, prior, {**prior, "vlan_ids": ["a"], "native_vlan_id": None}, Diagnostics())
+    assert replace == [] and planned["vxlan_ids"] is Unknown and planned["network_type"] is Unknown
+    assert planned["vlan_ids"] == ["a"] and planned["id"] == "p1"  # stable
+    planned, _ = plan(port, prior, dict(prior), Diagnostics())
+    assert planned["vxlan_ids"] == [1000, 1001] and planned["network_type"] == "layer2-bonded"
+    member = spec.load().resources["metal_organization_member"]
+    config = {"invitee": "a@example.com", "organization_id": "o", "projects_ids": ["p"], "roles": ["owner"]}
+    assert [d.summary for d in check_config(member, config).diagnostics] == ["Invalid value for roles"]
