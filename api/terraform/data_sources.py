@@ -11,13 +11,16 @@ from . import states
 from .calls import Api, fill_body
 from .client import NotFound
 from .diagnostics import OpError
-from .values import get_path, read_value, transform
+from .values import coerce, get_path, read_value, transform
 
 ID_LENGTH = 16  # the id of a list result: a digest of its rows
 
 
 def read(api: Api, td: specmod.DataSourceDef, config: dict) -> dict:
     """The data source's state for `config`. Raises OpError (no lookup applies, none or several match)."""
+    # an unset argument with a default (precreated_ip_block's `global`) searches and reads as that default
+    config = {**config, **{n: coerce(a.default, a.spec) for n, a in td.attributes.items()
+                           if a.has_default and config.get(n) is None}}
     lookup = next((lk for lk in td.api.lookups if lk.applies(config)), None)
     if lookup is None:
         wanted = " or ".join("+".join(lk.when) for lk in td.api.lookups)

@@ -176,6 +176,12 @@ def _cidr_notation(obj: Any) -> Any:
     return f"{addr}/{obj['cidr']}"
 
 
+def _block_size(obj: Any) -> Any:
+    if not isinstance(obj, dict) or obj.get("cidr") is None:
+        return None
+    return 2 ** ((64 if obj.get("address_family") == 6 else 32) - int(obj["cidr"]))
+
+
 def _json_string(v: Any) -> Any:
     if v is None or v == {} or v == "":
         return None
@@ -228,8 +234,9 @@ _SIMPLE = {
     "json_parse": _json_parse,
     "string": lambda v: None if v is None else (v if isinstance(v, str) else json.dumps(v)),
     "cidr_notation": _cidr_notation,
-    # an IPv4 block's size from its prefix length (Equinix's IPReservation has no quantity field)
-    "ipv4_block_size": lambda v: None if v is None else 2 ** (32 - int(v)),
+    # a block's size from its family and prefix length (Equinix's IPReservation has no quantity field): addresses
+    # for IPv4, /64 subnets for IPv6, as Equinix's provider counts them
+    "block_size": _block_size,
     # a port's layer: Equinix's ports say it only through the device's network type
     "is_layer2": lambda v: None if v is None else str(v).startswith("layer2"),
 }

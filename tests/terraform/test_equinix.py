@@ -312,6 +312,12 @@ data "equinix_metal_reserved_ip_block" "by_address" {
 data "equinix_metal_ip_block_ranges" "all" {
   project_id = "%(project_id)s"
 }
+data "equinix_metal_precreated_ip_block" "v4" {
+  project_id     = "%(project_id)s"
+  metro          = "%(metro)s"
+  address_family = 4
+  public         = true
+}
 data "equinix_metal_hardware_reservation" "by_id" {
   id = "%(reservation_id)s"
 }
@@ -374,6 +380,7 @@ output "key_by_id" { value = data.equinix_metal_project_ssh_key.by_id.name }
 output "block_by_id" { value = data.equinix_metal_reserved_ip_block.by_id.cidr_notation }
 output "block_by_address" { value = data.equinix_metal_reserved_ip_block.by_address.id }
 output "public_ranges" { value = data.equinix_metal_ip_block_ranges.all.public_ipv4 }
+output "precreated" { value = data.equinix_metal_precreated_ip_block.v4 }
 output "reservation_plan" { value = data.equinix_metal_hardware_reservation.by_id.plan }
 output "metro_name" { value = data.equinix_metal_metro.m.name }
 output "os" { value = data.equinix_metal_operating_system.os.slug }
@@ -424,6 +431,10 @@ def test_data_sources_over_the_api(backend, make_tf):
     assert out["key_by_search"] == key["id"] and out["key_by_id"] == "tf-lookup-key"
     assert out["block_by_id"] == f"{block['network']}/{block['cidr']}" and out["block_by_address"] == block["id"]
     assert out["block_by_id"] in out["public_ranges"]
+    # Ingot precreates no management block: the project's reserved block is what Equinix's lookup finds too
+    found = out["precreated"]
+    assert (found["id"], found["cidr_notation"], found["quantity"]) == (block["id"], out["block_by_id"], 2), found
+    assert found["global"] is False and found["management"] is False and found["type"] == "public_ipv4"
     assert out["reservation_plan"] == b.plan and out["metro_name"] and out["os"] and b.plan in out["plans"]
     assert out["project"] and isinstance(out["devices"], (int, float))
     assert out["vlans"] == [vlan["vxlan"], vlan["id"]] and out["facility_metro"] == b.metro
