@@ -58,7 +58,8 @@ system-deps:
 # the parts whose subject is not the database once, on SQLite, split in two. Most of those wait (on VMs,
 # Terraform, emulators, browsers), so they fill the time the database halves leave; one pass after the
 # other took 56 min on a 2-core machine. Each part's output is printed whole when it ends
-# (--output-sync); make fails if any does. The marks come from the folders (tests/conftest.py).
+# (--output-sync); make fails if any does. The marks come from the folders (tests/support/marks.py;
+# tests/test_suite_parts.py checks that every mark runs in exactly one part).
 NOT_DATABASE := qemu or network or terraform or bmc or fleet or lab or client or production
 PARTS := test-sqlite test-postgres test-machines test-clients
 

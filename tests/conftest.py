@@ -16,6 +16,7 @@ from api.core.db import Database
 from api.services import demo, passwords
 from api.services.migrate import upgrade
 from tests.support.clients import make_user
+from tests.support.marks import FOLDER_MARKS
 from tests.support.peers._util import stopped_afterwards
 from tests.support.peers.http_tap import start_black_hole, start_http_tap
 from tests.support.peers.ipmi import start_ipmi_sim
@@ -38,8 +39,6 @@ def pytest_report_header(config):
 # (QEMU, Terraform, BMC emulators, the lab, the network lab, the CLI and browser clients: the server calls they
 # make are the ones tests/api, tests/engine and tests/security run on both databases), or they run on PostgreSQL
 # in both passes (production)
-FOLDER_MARKS = {"qemu": "qemu", "terraform": "terraform", "bmc": "bmc", "fleet": "fleet", "lab": "lab",
-                "network": "network", "cli": "client", "web": "client", "production": "production"}
 
 
 def pytest_collection_modifyitems(config, items):
