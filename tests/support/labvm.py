@@ -115,8 +115,7 @@ class LabVM:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the lab VM exited: {self.console()}")
-            if self._banner():
-                self.ssh().close()
+            if self._banner() and self._logs_in():
                 return self
             time.sleep(1.0)
         self.stop()
@@ -130,6 +129,14 @@ class LabVM:
         except OSError:
             return False
 
+    def _logs_in(self) -> bool:
+        """A first SSH session completes (on a busy host the emulated guest's key exchange can outlast a try)."""
+        try:
+            self.ssh().close()
+            return True
+        except (paramiko.SSHException, OSError):
+            return False
+
     def console(self) -> str:
         path = self.workdir / "console.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
@@ -137,7 +144,8 @@ class LabVM:
     def ssh(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect("127.0.0.1", port=self.port, username="root", pkey=self.key, timeout=10, banner_timeout=30,
+        # timeout bounds the key exchange too: the guest is emulated (TCG), and CI's host is busy
+        client.connect("127.0.0.1", port=self.port, username="root", pkey=self.key, timeout=60, banner_timeout=60,
                        auth_timeout=30, allow_agent=False, look_for_keys=False)
         return client
 
