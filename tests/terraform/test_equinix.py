@@ -657,7 +657,7 @@ def test_provider_blocks_are_configured_like_the_originals(backend, make_tf):
     tf = make_tf(b.url, b.token)
     tf.write(_config_tf(b, "equinix", '  client_id = "fabric-id"\n  client_secret = "s"\n  max_retries = 3\n'
                                       '  max_retry_wait_seconds = 5\n  request_timeout = 20\n  token = "ne"\n'
-                                      '  response_max_page_size = 2\n'))
+                                      '  response_max_page_size = 200\n'))
     tf.init()
     res = tf.apply()
     text = re.sub(r"\s+", " ", res.stdout + res.stderr)
