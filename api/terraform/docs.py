@@ -137,13 +137,20 @@ STATUS = {
 
 
 def _names(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
-    names = dict.fromkeys(a.type_name(td) for a in provider.addresses)
+    names = dict.fromkeys(a.type_name(td) for a in provider.addresses if a.serves(td))
     return " / ".join(f"`{n}`" for n in names)
+
+
+def _not_served(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
+    """Where `td` is not served, and why (empty when it is served everywhere)."""
+    return "".join(f" Not served under `{a.source}` ({a.lacks_why}): there `{a.type_name(td)}` is a plan-time error, "
+                   "as it was with that provider." for a in provider.addresses if not a.serves(td))
 
 
 def resource_doc(td: specmod.TypeDef, provider: specmod.ProviderDef) -> str:
     kind = "Resource" if td.kind == "resource" else "Data Source"
-    out = [HEADER, f"# {td.short_name} ({kind})\n\n", f"Served as {_names(td, provider)}.\n\n",
+    out = [HEADER, f"# {td.short_name} ({kind})\n\n", f"Served as {_names(td, provider)}.",
+           _not_served(td, provider), "\n\n",
            f"**Status: {STATUS[td.status]}.**", f" {td.status_note}" if td.status_note else "", "\n\n",
            td.description, "\n\n"]
     if td.spec.get("example"):

@@ -261,8 +261,12 @@ class Port(PortChanges):
     def import_(self, td: specmod.ResourceDef, object_id: str) -> dict:
         """The port `object_id`. Raises NotFound."""
         base = states.normalize(td, {"id": object_id, "port_id": object_id}) or {}
-        base.pop("layer2")  # read from the port
-        return self.state(td, base, self.api.call(td.api.read, base), prefer_base=False)
+        port = self.api.call(td.api.read, base)
+        if port.get("type") == "NetworkBondPort":
+            base.pop("layer2")  # read from the port (a NIC has no mode of its own: null, as configured)
+        st = self.state(td, base, port, prefer_base=False)
+        # its VLANs are read: none is the empty set (`vlan_ids = []` configured), not "not managed"
+        return {**st, **{n: [] for n in ("vlan_ids", "vxlan_ids") if st.get(n) is None}}
 
 
 # ===================================================================== organization_member

@@ -18,8 +18,8 @@ from .validation import CHECKS
 class MetalProvider:
     """The provider definition served under one address, and the bits of tf's Provider protocol the runner needs.
 
-    Every address serves the same definitions: only the type names (the address's prefix) and the
-    provider block (the attributes of its family) differ."""
+    Every address serves the same definitions (but those its provider never had: `lacks`): only the type names
+    (the address's prefix) and the provider block (the attributes of its family) differ."""
 
     def __init__(self, defn: Optional[specmod.ProviderDef] = None, source: Optional[str] = None):
         self.defn = defn or specmod.load()
@@ -28,12 +28,12 @@ class MetalProvider:
     @cached_property
     def _resources(self) -> dict[str, specmod.ResourceDef]:
         return {self.address.type_name(td): dataclasses.replace(td, name=self.address.type_name(td))
-                for td in self.defn.resources.values()}
+                for td in self.defn.resources.values() if self.address.serves(td)}
 
     @cached_property
     def _data_sources(self) -> dict[str, specmod.DataSourceDef]:
         return {self.address.type_name(td): dataclasses.replace(td, name=self.address.type_name(td))
-                for td in self.defn.data_sources.values()}
+                for td in self.defn.data_sources.values() if self.address.serves(td)}
 
     # the one place type names are given out and looked up
     def resources(self) -> dict[str, specmod.ResourceDef]:

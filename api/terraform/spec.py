@@ -404,10 +404,19 @@ class Address:
     family: str  # equinix | metal: which providers' configuration it takes
     prefix: str  # equinix_metal_ | metal_
     versions: tuple[str, ...]
+    lacks: tuple[tuple[str, str], ...] = ()  # (kind, definition name) not served here
+    lacks_why: str = ""
 
     @classmethod
     def parse(cls, d: dict) -> "Address":
-        return cls(d["source"], d["family"], d["prefix"], tuple(d["versions"]))
+        lacks = d.get("lacks") or {}
+        return cls(d["source"], d["family"], d["prefix"], tuple(d["versions"]),
+                   tuple((kind, n) for kind in ("resource", "data_source") for n in lacks.get(kind + "s", ())),
+                   lacks.get("why", ""))
+
+    def serves(self, td: "TypeDef") -> bool:
+        """Whether `td` is served here (the provider this address stands for had it)."""
+        return (td.kind, td.name) not in self.lacks
 
     @property
     def type(self) -> str:

@@ -126,6 +126,9 @@ def cross_references(provider: specmod.ProviderDef) -> list[str]:
         for a in td.attributes.values():
             if a.has_default and not (a.optional and a.computed):
                 errs.append(f"{td.name}.{a.name}: default needs optional+computed")
+    declared = {("resource", n) for n in provider.resources} | {("data_source", n) for n in provider.data_sources}
+    errs += [f"{a.source}: lacks undeclared {kind} {n}" for a in provider.addresses for kind, n in a.lacks
+             if (kind, n) not in declared]
     return errs
 
 

@@ -3,6 +3,7 @@ serves exactly it, and it agrees with the API's OpenAPI document."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import stat
@@ -10,7 +11,7 @@ import stat
 import pytest
 import requests
 
-from api.terraform import docs, openapi_check, spec
+from api.terraform import docs, openapi_check, spec, validation
 from api.terraform.install import install, os_arch
 from api.terraform.validation import validate
 
@@ -39,6 +40,18 @@ def test_json_schema_rejects_a_broken_definition(tmp_path):
 
 def test_committed_docs_match_the_schema():
     assert docs.stale() == [], "run: python -m api.terraform.docs"
+
+
+def test_an_address_serves_only_what_its_provider_had():
+    lacking = spec.load().address("registry.terraform.io/equinix/metal")
+    assert {("resource", "metal_organization_member"), ("data_source", "metal_devices")} == set(lacking.lacks)
+    for source in ("registry.terraform.io/equinix/equinix", "terraform.local/ingot/metal"):
+        assert not spec.load().address(source).lacks
+    doc = docs.render()["resources/metal_organization_member.md"]
+    assert "Not served under `registry.terraform.io/equinix/metal`" in doc
+    typo = dataclasses.replace(lacking, lacks=(("resource", "metal_nothing"),))
+    errors = validation.cross_references(dataclasses.replace(spec.load(), addresses=(typo,)))
+    assert f"{lacking.source}: lacks undeclared resource metal_nothing" in errors
 
 
 def test_docs_cover_every_attribute():
@@ -127,7 +140,8 @@ REQUIRED = {"equinix": ("equinix/equinix", "~> 4.0"), "metal": ("equinix/metal",
 @pytest.mark.terraform
 @pytest.mark.parametrize("local", sorted(REQUIRED))
 def test_terraform_sees_exactly_the_declared_schema(make_tf, local):
-    """Every address serves every definition under its prefix, and its family's provider block."""
+    """Every address serves every definition under its prefix (but what its provider never had: equinix/metal
+    3.3.0 had no organization_member resource and no devices data source), and its family's provider block."""
     source, version = REQUIRED[local]
     tf = make_tf("http://127.0.0.1:9", "unused")
     tf.write(f'terraform {{\n  required_providers {{\n    {local} = {{ source = "{source}", version = "{version}" }}\n'
@@ -140,8 +154,8 @@ def test_terraform_sees_exactly_the_declared_schema(make_tf, local):
     prov = spec.load()
     address = prov.address(full)
     for kind, defs in (("resource_schemas", prov.resources), ("data_source_schemas", prov.data_sources)):
-        assert set(served[kind]) == {address.type_name(td) for td in defs.values()}
-        for td in defs.values():
+        assert set(served[kind]) == {address.type_name(td) for td in defs.values() if address.serves(td)}
+        for td in filter(address.serves, defs.values()):
             block = served[kind][address.type_name(td)]["block"]
             assert set(block["attributes"]) == set(td.attributes), td.name
             for an, a in td.attributes.items():
@@ -150,6 +164,9 @@ def test_terraform_sees_exactly_the_declared_schema(make_tf, local):
                     assert bool(got.get(flag)) == bool(a.spec.get(flag)), (td.name, an, flag)
             assert set(block.get("block_types", {})) == set(td.blocks), td.name
     assert "equinix_metal_device" in served["resource_schemas"] or local != "equinix"
+    member, devices = f"{address.prefix}organization_member", f"{address.prefix}devices"
+    assert (member in served["resource_schemas"]) == (devices in served["data_source_schemas"]) == (local != "metal")
+    assert f"{address.prefix}port" in served["resource_schemas"]  # equinix/metal 3.3.0 had metal_port
     config = set(served["provider"]["block"]["attributes"])
     assert config == {n for n, a in prov.config.items() if a.served_in(address.family)}
     assert ("client_id" in config) == (local == "equinix")
