@@ -47,7 +47,7 @@ def diff(td: specmod.ResourceDef, prior: dict, proposed: dict) -> Change:
         if a is None:
             if td.blocks[n].force_new:
                 change.replace.append(n)
-            elif td.blocks[n].spec.get("write"):
+            elif td.blocks[n].spec.get("write") and "update" in td.blocks[n].spec.get("write_on", ("update",)):
                 change.api_change = True
         elif not a.force_new:
             # a handler's update call sends what it works out itself, not the attributes' `write` fields

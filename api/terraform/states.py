@@ -125,8 +125,12 @@ def request_body(td: specmod.TypeDef, state: dict, op: str, only: Optional[set] 
             raise OpError(f"Invalid {n}", str(exc)) from exc
         set_path(body, a.write, v)
     for n, b in td.blocks.items():
-        if b.spec.get("write") and (only is None or n in only):
+        if b.spec.get("write") and (only is None or n in only) and op in b.spec.get("write_on", (op,)):
             v = state.get(n)
+            if b.spec.get("write_transform"):
+                if v:
+                    set_path(body, b.spec["write"], transform(b.spec["write_transform"], v))
+                continue
             item = (v[0] if v else None) if isinstance(v, list) else v
             if isinstance(item, dict):
                 set_path(body, b.spec["write"], {a.write or an: item[an] for an, a in b.attributes.items()

@@ -182,6 +182,24 @@ def _block_size(obj: Any) -> Any:
     return 2 ** ((64 if obj.get("address_family") == 6 else 32) - int(obj["cidr"]))
 
 
+# a device's ip_address {type} as the API's address family and public flag (Equinix's provider maps them so)
+_ADDRESS_TYPES = {"public_ipv4": (4, True), "private_ipv4": (4, False), "public_ipv6": (6, True)}
+
+
+def _ip_address_requests(items: Any) -> Any:
+    """A device's ip_address blocks as its create request's ``ip_addresses``."""
+    out = []
+    for item in items or []:
+        family, public = _ADDRESS_TYPES[item["type"]]
+        entry = {"address_family": family, "public": public}
+        if item.get("cidr"):
+            entry["cidr"] = int(item["cidr"])
+        if item.get("reservation_ids"):
+            entry["ip_reservations"] = list(item["reservation_ids"])
+        out.append(entry)
+    return out
+
+
 def _json_string(v: Any) -> Any:
     if v is None or v == {} or v == "":
         return None
@@ -237,6 +255,7 @@ _SIMPLE = {
     # a block's size from its family and prefix length (Equinix's IPReservation has no quantity field): addresses
     # for IPv4, /64 subnets for IPv6, as Equinix's provider counts them
     "block_size": _block_size,
+    "ip_address_requests": _ip_address_requests,
     # a port's layer: Equinix's ports say it only through the device's network type
     "is_layer2": lambda v: None if v is None else str(v).startswith("layer2"),
 }

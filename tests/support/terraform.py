@@ -181,6 +181,12 @@ def summary(res) -> str:
     return m.group(0) if m else res.stdout[-500:]
 
 
+def addresses(tf: "Terraform") -> dict[str, dict]:
+    """The state's resources by address (``name[key]`` for a counted or keyed one): their attributes."""
+    return {r["address"] + (f"[{r['index_key']}]" if "index_key" in r else ""): r["attributes"]
+            for r in tf.resources()}
+
+
 def assert_no_changes(tf: "Terraform", *args: str) -> None:
     """A plan of `tf` finds nothing to do."""
     res = tf.plan("-detailed-exitcode", *args, check=False)

@@ -5,11 +5,12 @@ suite's `server` fixture in tests/conftest.py).
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
 
-from tests.support.terraform import assert_all_available, assert_no_changes, summary
+from tests.support.terraform import addresses, assert_all_available, assert_no_changes, summary
 from tests.support.waiting import wait_for
 
 # several applies, each starting Terraform and its provider and provisioning on the sim lab: a loaded
@@ -345,7 +346,7 @@ terraform {
 resource "metal_reserved_ip_block" "extra" {
   project_id  = "%(project_id)s"
   metro       = "%(metro)s"
-  quantity    = 2
+  quantity    = 8
   description = "tf test"
 }
 resource "metal_device" "d" {
@@ -354,10 +355,19 @@ resource "metal_device" "d" {
   plan             = "%(plan)s"
   metro            = "%(metro)s"
   operating_system = "%(os)s"
+  termination_time = "2099-01-01T00:00:00Z"
+  ip_address {
+    type            = "public_ipv4"
+    cidr            = 31
+    reservation_ids = [metal_reserved_ip_block.extra.id]
+  }
+  ip_address {
+    type = "private_ipv4"
+  }
 }
 resource "metal_ip_attachment" "a" {
   device_id     = metal_device.d.id
-  cidr_notation = "${cidrhost(metal_reserved_ip_block.extra.cidr_notation, 0)}/32"
+  cidr_notation = "${cidrhost(metal_reserved_ip_block.extra.cidr_notation, 7)}/32"
 }
 output "attached" {
   value = metal_ip_attachment.a.address
@@ -366,12 +376,23 @@ output "attached" {
 
 
 def test_reserved_ips_and_attachment(backend, make_tf):
+    """A device created with ip_address blocks (a /31 from a reserved block, a private address, no IPv6) and a
+    termination time, and an address of the block attached to it."""
     b = backend
     tf = make_tf(b.url, b.token)
     tf.write(IPS_TF % {"project_id": b.project_id, "metro": b.metro, "plan": b.plan, "os": b.os})
     tf.init()
     tf.apply()
     assert tf.outputs()["attached"]
+    ids = addresses(tf)
+    device = b.api("GET", f"/devices/{ids['metal_device.d']['id']}")
+    block = ipaddress.ip_network(ids["metal_reserved_ip_block.extra"]["cidr_notation"])
+    public = [a for a in device["ip_addresses"] if a["address_family"] == 4 and a["public"]]
+    assert sorted(a["cidr"] for a in public) == [31, 32], device["ip_addresses"]  # its /31 and the attachment
+    assert all(ipaddress.ip_network(f"{a['network']}/{a['cidr']}").subnet_of(block) for a in public), public
+    assert len([a for a in device["ip_addresses"] if a["address_family"] == 4 and not a["public"]]) == 1
+    assert not [a for a in device["ip_addresses"] if a["address_family"] == 6], "no IPv6 was asked for"
+    assert device["termination_time"].startswith("2099-01-01T00:00:00")
     assert_no_changes(tf)
     tf.destroy()
     assert_all_available(b)

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.support.clients import make_user
-from tests.support.terraform import Terraform, assert_all_available, assert_no_changes, summary
+from tests.support.terraform import Terraform, addresses, assert_all_available, assert_no_changes, summary
 
 # several applies, each starting Terraform and its provider and provisioning on the sim lab: a loaded
 # 2-core machine ran one such test past the suite's 300 s hang guard (cc9, load 20)
@@ -28,11 +28,6 @@ def example_vars(b, **extra) -> list[str]:
             v = "[" + ",".join(f'"{x}"' for x in v) + "]"
         out += ["-var", f"{k}={v}"]
     return out
-
-
-def addresses(tf: Terraform) -> dict[str, dict]:
-    return {r["address"] + (f"[{r['index_key']}]" if "index_key" in r else ""): r["attributes"]
-            for r in tf.resources()}
 
 
 @pytest.mark.timeout(1200)  # eleven resources through apply, update, import and destroy: minutes on a busy host
@@ -613,19 +608,13 @@ provider "equinix" {}
     # the other types Ingot does not provide, in one plan (its errors all reported)
     ('resource "equinix_metal_vrf" "v" {\n  name = "v"\n  metro = "am"\n  project_id = "p"\n}\n'
      'resource "equinix_metal_connection" "c" {\n  name = "c"\n  redundancy = "primary"\n  type = "dedicated"\n}\n'
-     'resource "equinix_metal_virtual_circuit" "vc" {\n  project_id = "p"\n  port_id = "x"\n}\n'
-     'data "equinix_metal_precreated_ip_block" "b" {\n  project_id = "p"\n  address_family = 4\n  public = true\n}',
+     'resource "equinix_metal_virtual_circuit" "vc" {\n  project_id = "p"\n  port_id = "x"\n}',
      ("Ingot does not provide equinix_metal_vrf", "Ingot does not provide equinix_metal_connection",
-      "Ingot does not provide equinix_metal_virtual_circuit",
-      "Ingot does not provide equinix_metal_precreated_ip_block")),
+      "Ingot does not provide equinix_metal_virtual_circuit")),
     ('resource "equinix_metal_vlan" "v" {\n  project_id = "p"\n  metro = "am"\n  facility = "am1"\n}',
      "Conflicting arguments: facility and metro"),
     ('data "equinix_metal_metro" "m" {\n  code = "{metro}"\n  capacity {\n    plan = "{plan}"\n'
      '    quantity = 10000\n  }\n}', "Not enough capacity in metro"),
-    ('resource "equinix_metal_device" "d" {\n  project_id = "p"\n  plan = "x"\n  operating_system = "y"\n'
-     '  metro = "am"\n  termination_time = "2030-01-01T00:00:00Z"\n'
-     '  ip_address {\n    type = "public_ipv4"\n    cidr = 31\n  }\n}',
-     ("Ingot does not support termination_time yet", "Ingot does not support ip_address yet")),
 ])
 def test_what_ingot_does_not_provide_fails_at_plan_time(backend, make_tf, block, message):
     b = backend

@@ -10,6 +10,7 @@ from api.terraform import values as v
 from api.terraform.data_sources import apply_filters, apply_sort
 from api.terraform.resources import plan
 from api.terraform.servicer import check_config
+from api.terraform.states import request_body
 from api.terraform.waiters import parse_duration
 
 
@@ -122,3 +123,21 @@ def test_a_port_plan_knows_what_an_apply_changes():
     member = spec.load().resources["metal_organization_member"]
     config = {"invitee": "a@example.com", "organization_id": "o", "projects_ids": ["p"], "roles": ["owner"]}
     assert [d.summary for d in check_config(member, config).diagnostics] == ["Invalid value for roles"]
+
+
+def test_a_device_create_sends_its_addresses_facilities_and_termination_time():
+    """Equinix's provider sends ip_address (as address family and public), facilities and termination_time on
+    create only; an update sends none of them."""
+    device = spec.load().resources["metal_device"]
+    state = {"project_id": "p", "plan": "c3", "operating_system": "ubuntu", "facilities": ["am1", "am2"],
+             "termination_time": "2099-01-01T00:00:00Z",
+             "ip_address": [{"type": "public_ipv4", "cidr": 31, "reservation_ids": ["r1"]},
+                            {"type": "private_ipv4", "cidr": None, "reservation_ids": None}]}
+    body = request_body(device, state, "create")
+    assert body["ip_addresses"] == [{"address_family": 4, "public": True, "cidr": 31, "ip_reservations": ["r1"]},
+                                    {"address_family": 4, "public": False}]
+    assert body["facility"] == ["am1", "am2"] and body["termination_time"] == "2099-01-01T00:00:00Z"
+    update = request_body(device, state, "update", only={"ip_address", "facilities", "termination_time"})
+    assert not {"ip_addresses", "facility", "termination_time"} & set(update)
+    errors = [d.summary for d in check_config(device, {**state, "metro": "am"}).diagnostics]
+    assert "Conflicting arguments: facilities and metro" in errors
