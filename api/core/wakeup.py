@@ -22,7 +22,6 @@ import time
 import weakref
 
 from sqlalchemy import event, inspect
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +35,7 @@ except ImportError:  # SQLite only: no LISTEN
 log = logging.getLogger("ingot.wakeup")
 
 CHANNEL = "ingot_wake"
+APPLICATION_NAME = "ingot-wakeup-listener"  # its connection, as pg_stat_activity shows it
 WATCHED = (Machine, NetworkSync, BmcDiscovery)  # what the engine's workers and the BMC prober claim by next_check_at
 LOCAL_ONLY = "ingot.wake.local_only"  # session.info key: this session's wake-ups stay in this process
 _DUE = "ingot.wake.due"               # session.info key: this transaction made work due
@@ -155,15 +155,15 @@ def _sets_next_check(statement) -> bool:
 
 class Listener:
     """``LISTEN ingot_wake`` on a connection of its own, turning each notification into :data:`WAKEUP`. When the
-    connection dies (PostgreSQL restarted, the backend terminated) it says so once through ``outage`` (the
-    process's :class:`~api.core.db.Outage`), listens again with a backoff, and wakes the workers once it is back
-    (what was notified meanwhile is lost; the rows are due in the database all the same)."""
+    connection dies (PostgreSQL restarted, the backend terminated) it logs one line, listens again with a backoff
+    (quietly: while the database is away the worker's loop says so, through :class:`~api.core.db.Outage`), logs one
+    line when it listens again, and wakes the workers then (what was notified meanwhile is lost; the rows are due
+    in the database all the same)."""
 
-    def __init__(self, url: str, outage, stop: threading.Event, wakeup: Wakeup = WAKEUP):
+    def __init__(self, url: str, stop: threading.Event, wakeup: Wakeup = WAKEUP):
         if psycopg is None:
             raise RuntimeError("LISTEN needs psycopg (pip install 'ingot[postgres]')")
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.outage = outage
         self.stop = stop
         self.wakeup = wakeup
         self.connects = 0  # how many times it (re)connected (tests read it)
@@ -176,25 +176,30 @@ class Listener:
         return self
 
     def run(self) -> None:
-        backoff = 0.5
+        backoff, lost = 0.5, False
         while not self.stop.is_set():
             try:
-                self._listen()
-                backoff = 0.5
+                self.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10,
+                                            application_name=APPLICATION_NAME)
+                self.conn.execute(f"LISTEN {CHANNEL}")
+                self.connects += 1
+                if lost:
+                    log.warning("wake-up channel back")
+                backoff, lost = 0.5, False
+                self.wakeup.notify()  # anything made due while we were not listening
+                self._receive()
             except psycopg.Error as exc:
-                if not self.outage.failed(sa_exc.OperationalError(f"LISTEN {CHANNEL}", None, exc)):
-                    log.warning("wake-up channel: %s: %s", type(exc).__name__, exc)
+                if not lost and not self.stop.is_set():
+                    reason = (str(exc).strip().splitlines() or [""])[0][:200]
+                    log.warning("wake-up channel lost, listening again (%s: %s)", type(exc).__name__, reason)
+                lost = True
                 self.stop.wait(backoff)
                 backoff = min(RECONNECT_MAX, backoff * 2)
             finally:
                 self._close()
 
-    def _listen(self) -> None:
-        self.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10)
-        self.conn.execute(f"LISTEN {CHANNEL}")
-        self.connects += 1
-        self.outage.ok()
-        self.wakeup.notify()  # anything made due while we were not listening
+    def _receive(self) -> None:
+        """Turn notifications into wake-ups until ``stop``; raises psycopg.Error when the connection dies."""
         while not self.stop.is_set():
             started = time.monotonic()
             for _ in self.conn.notifies(timeout=LISTEN_TIMEOUT):
