@@ -338,7 +338,7 @@ class Worker:
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
         if not self.db.is_sqlite:  # other processes' commits reach this one through LISTEN
-            self.listener = Listener(self.db.url, self.db.outage, self.stop).start()
+            self.listener = Listener(self.db.url, self.stop).start()
         while not self.stop.is_set():
             seen = self.wakeup.mark()  # a wake-up from now on ends the wait below
             PowerSync.for_worker(self).maybe_run()  # a background sweep when due; returns at once, never raises

@@ -15,7 +15,7 @@ from tests.support.clients import Cloud
 from tests.support.server import start_server
 from tests.support.settings import TEST_DB, short_waits
 from tests.support.waiting import wait_for
-from tests.support.workers import LEASE, WorkerProcess
+from tests.support.workers import WorkerProcess
 
 HOUR = 3600.0
 NEVER = {name: str(HOUR) for name in (
@@ -23,15 +23,6 @@ NEVER = {name: str(HOUR) for name in (
     "INGOT_TIMEOUT_INSTALL", "INGOT_TIMEOUT_PHONE_HOME", "INGOT_TIMEOUT_WIPE")}
 postgres_only = pytest.mark.skipif(TEST_DB != "postgres", reason="separate worker processes need PostgreSQL "
                                                                   "(INGOT_TEST_DB=postgres)")
-
-
-@pytest.fixture
-def api_only(settings):
-    """The API and the sim lab on a real HTTP server, no in-process worker."""
-    settings.lease_seconds = LEASE
-    emb = start_server(settings, worker=False)
-    yield emb
-    emb.stop()
 
 
 def _listeners(server) -> list[int]:
