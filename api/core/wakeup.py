@@ -113,7 +113,7 @@ def watch(factory: sessionmaker, notify_sql: bool) -> None:
 
     @event.listens_for(factory, "before_flush")
     def _before_flush(session: Session, _context, _instances) -> None:
-        if not session.info.get(_SENT) and any(_made_due(o) for o in (*session.new, *session.dirty)):
+        if not session.info.get(_DUE) and any(_made_due(o) for o in (*session.new, *session.dirty)):
             mark_due(session)
 
     @event.listens_for(factory, "do_orm_execute")
@@ -129,10 +129,11 @@ def watch(factory: sessionmaker, notify_sql: bool) -> None:
         if due:
             WAKEUP.notify()
 
-    @event.listens_for(factory, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_DUE, None)
-        session.info.pop(_SENT, None)
+    @event.listens_for(factory, "after_transaction_end")
+    def _after_end(session: Session, transaction) -> None:
+        if transaction.parent is None:  # rolled back or closed: nothing was made due (after a commit: done)
+            session.info.pop(_DUE, None)
+            session.info.pop(_SENT, None)
 
 
 def _made_due(obj) -> bool:
