@@ -37,7 +37,7 @@ log = logging.getLogger("ingot.wakeup")
 CHANNEL = "ingot_wake"
 APPLICATION_NAME = "ingot-wakeup-listener"  # its connection, as pg_stat_activity shows it
 WATCHED = (Machine, NetworkSync, BmcDiscovery)  # what the engine's workers and the BMC prober claim by next_check_at
-LOCAL_ONLY = "ingot.wake.local_only"  # session.info key: this session's wake-ups stay in this process
+QUIET = "ingot.wake.quiet"  # session.info key: wakes no one (a worker recording a step claims the next one itself)
 _DUE = "ingot.wake.due"               # session.info key: this transaction made work due
 _SENT = "ingot.wake.sent"             # session.info key: its NOTIFY is queued already
 SOON = dt.timedelta(seconds=1)        # a next_check_at this close to now is "due now"
@@ -105,15 +105,19 @@ def watch(factory: sessionmaker, notify_sql: bool) -> None:
     tell the other processes (PostgreSQL's NOTIFY)."""
 
     def mark_due(session: Session) -> None:
+        if session.info.get(QUIET):
+            return
         session.info[_DUE] = True
-        if notify_sql and not session.info.get(LOCAL_ONLY) and not session.info.get(_SENT):
+        if notify_sql and not session.info.get(_SENT):
             session.info[_SENT] = True
             # delivered by PostgreSQL when this transaction commits, dropped if it rolls back
             session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
 
     @event.listens_for(factory, "before_flush")
     def _before_flush(session: Session, _context, _instances) -> None:
-        if not session.info.get(_DUE) and any(_made_due(o) for o in (*session.new, *session.dirty)):
+        if session.info.get(_DUE) or session.info.get(QUIET):
+            return
+        if any(_made_due(o) for o in (*session.new, *session.dirty)):
             mark_due(session)
 
     @event.listens_for(factory, "do_orm_execute")

@@ -25,7 +25,7 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError
@@ -34,7 +34,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
-from api.core.wakeup import LOCAL_ONLY, WAKEUP, Listener, StopFlag
+from api.core.wakeup import QUIET, WAKEUP, Listener, StopFlag
 from api.engine import steps as step_table
 from api.engine.drivers import driver_for
 from api.engine.health_sync import HealthSync
@@ -51,6 +51,7 @@ log = logging.getLogger("ingot.engine")
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
 TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
+NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
 
 
 def _position(m: Machine) -> tuple:
@@ -110,6 +111,8 @@ class Worker:
         self._busy = 0  # steps and network changes submitted and not yet finished
         self._busy_lock = threading.Lock()
         self._terminations_checked = 0.0
+        self._network_looked = 0.0  # when, and at which wake-up, the loop last looked for network work
+        self._network_seen = -1
         self.network = NetworkWorker(db, settings, box, self.name)  # switch and router changes
 
     # -- claiming ---------------------------------------------------------
@@ -182,7 +185,7 @@ class Worker:
 
     def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome) -> None:
         with self.db.transaction() as s:
-            s.info[LOCAL_ONLY] = True  # a next step due now is this process's to claim: no NOTIFY to the others
+            s.info[QUIET] = True  # a next step due now is ours to claim: the thread coming free wakes the loop
             q = select(Machine).where(Machine.id == machine_id)
             if not self.db.is_sqlite:
                 q = q.with_for_update()
@@ -292,9 +295,14 @@ class Worker:
         free = self.threads - self._busy
         if free <= 0:
             return 0  # a thread coming free wakes the loop
+        woken = WAKEUP.mark()  # commits (not threads coming free) since the last look
         ids = self.claim(min(self.batch, free))
-        syncs = self.network.claim(limit=free)
-        checks = self.network.check_due()
+        syncs, checks = [], []
+        if woken != self._network_seen or time.monotonic() - self._network_looked >= NETWORK_LOOK:
+            # not after every step: each look is a write transaction (SQLite's lock), and network work is rare
+            self._network_seen, self._network_looked = woken, time.monotonic()
+            syncs = self.network.claim(limit=free)
+            checks = self.network.check_due()
         for i in ids:
             self._submit(self.run_step, i)
         for i in syncs:
@@ -314,19 +322,22 @@ class Worker:
         self.wakeup.notify()
 
     def idle_wait(self) -> float:
-        """Seconds until the next check this worker knows of is due (a step's next look, a network retry),
-        at most ``worker_poll_interval`` (expired leases, terminations, network checks are looked at then)."""
-        cap = self.settings.worker_poll_interval
+        """Seconds until the next check this worker knows of is due (a step's next look, a network change),
+        at most ``worker_poll_interval`` (expired leases, terminations, router checks are looked at then)."""
+        waits = [self.settings.worker_poll_interval]
         now = utcnow()
         with self.db.Session() as s:
-            due = [s.scalar(select(func.min(Machine.next_check_at))
-                            .where(Machine.operation.is_not(None), Machine.next_check_at > now)),
-                   s.scalar(select(func.min(NetworkSync.next_check_at))
-                            .where(NetworkSync.state == "pending", NetworkSync.next_check_at > now))]
-        soonest = min((as_utc(t) for t in due if t is not None), default=None)
-        if soonest is None:
-            return cap
-        return min(cap, max(0.0, (soonest - now).total_seconds()))
+            step = s.scalar(select(func.min(Machine.next_check_at))
+                            .where(Machine.operation.is_not(None), Machine.next_check_at > now))
+            net = s.scalar(select(func.min(NetworkSync.next_check_at))
+                           .where(NetworkSync.state == "pending", or_(NetworkSync.lease_expires_at.is_(None),
+                                                                      NetworkSync.lease_expires_at < now)))
+        if step is not None:
+            waits.append((as_utc(step) - now).total_seconds())
+        if net is not None:  # due now but not looked at yet (NETWORK_LOOK), or later
+            waits.append(max((as_utc(net) - now).total_seconds(),
+                             NETWORK_LOOK - (time.monotonic() - self._network_looked)))
+        return max(0.0, min(waits))
 
     def _safe(self, run: Callable[[str], object], target_id: str) -> None:
         try:
