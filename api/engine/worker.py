@@ -51,6 +51,7 @@ log = logging.getLogger("ingot.engine")
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
 TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
+ERROR_WAIT = 1.0  # seconds before the loop tries again after an error (a deadlock, the database away)
 NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
 
 
@@ -322,18 +323,20 @@ class Worker:
         self.wakeup.notify()
 
     def idle_wait(self) -> float:
-        """Seconds until the next check this worker knows of is due (a step's next look, a network change),
-        at most ``worker_poll_interval`` (expired leases, terminations, router checks are looked at then)."""
+        """Seconds until the next thing this worker knows of is due: a step's next look, a lease that expires (a
+        worker died, or a step's record failed), a network change; at most ``worker_poll_interval`` (terminations
+        and router checks are looked at then)."""
         waits = [self.settings.worker_poll_interval]
         now = utcnow()
+        busy = Machine.operation.is_not(None)
         with self.db.Session() as s:
-            step = s.scalar(select(func.min(Machine.next_check_at))
-                            .where(Machine.operation.is_not(None), Machine.next_check_at > now))
-            net = s.scalar(select(func.min(NetworkSync.next_check_at))
-                           .where(NetworkSync.state == "pending", or_(NetworkSync.lease_expires_at.is_(None),
-                                                                      NetworkSync.lease_expires_at < now)))
-        if step is not None:
-            waits.append((as_utc(step) - now).total_seconds())
+            step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
+            lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
+            net_free = or_(NetworkSync.lease_expires_at.is_(None), NetworkSync.lease_expires_at < now)
+            net = s.scalar(select(func.min(NetworkSync.next_check_at)).where(NetworkSync.state == "pending", net_free))
+            net_lease = s.scalar(select(func.min(NetworkSync.lease_expires_at))
+                                 .where(NetworkSync.state == "pending", NetworkSync.lease_expires_at > now))
+        waits += [(as_utc(t) - now).total_seconds() for t in (step, lease, net_lease) if t is not None]
         if net is not None:  # due now but not looked at yet (NETWORK_LOOK), or later
             waits.append(max((as_utc(net) - now).total_seconds(),
                              NETWORK_LOOK - (time.monotonic() - self._network_looked)))
@@ -361,7 +364,7 @@ class Worker:
             except Exception as exc:
                 if not self.db.outage.failed(exc):  # an outage is one line when it starts and one when it ends
                     log.exception("worker %s: claim failed", self.name)
-                n, wait = 0, self.settings.worker_poll_interval
+                n, wait = 0, min(self.settings.worker_poll_interval, ERROR_WAIT)
             if n == 0:
                 self.wakeup.wait(seen, wait)
         self.pool.shutdown(wait=True)  # let running steps record their outcome
