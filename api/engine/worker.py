@@ -189,7 +189,9 @@ class Worker:
             s.info[QUIET] = True  # a next step due now is ours to claim: the thread coming free wakes the loop
             q = select(Machine).where(Machine.id == machine_id)
             if not self.db.is_sqlite:
-                q = q.with_for_update()
+                # FOR NO KEY UPDATE: a callback inserting an event that refers to the machine (a FOR KEY SHARE
+                # lock) while it holds the device row does not wait for us, so the two never deadlock
+                q = q.with_for_update(key_share=True)
             m = s.scalar(q)
             if m is None or m.lease_owner != self.name:
                 return  # our lease expired and another worker took over: its result counts
