@@ -52,6 +52,7 @@ CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", 
 MAX_BACKOFF = 30.0
 TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
 ERROR_WAIT = 1.0  # seconds before the loop tries again after an error (a deadlock, the database away)
+BUSY_WAIT = 0.1  # seconds a worker with steps running waits at most for one to end before it looks again
 NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
 
 
@@ -361,7 +362,8 @@ class Worker:
             HealthSync.for_worker(self).maybe_run()  # the same for hardware health, at its own interval
             try:
                 n = self.run_once()
-                wait = 0.0 if n else self.idle_wait()
+                # steps running: one coming free (or a commit) wakes us; only an idle worker asks when to look next
+                wait = 0.0 if n else BUSY_WAIT if self._busy else self.idle_wait()
                 self.db.outage.ok()
             except Exception as exc:
                 if not self.db.outage.failed(exc):  # an outage is one line when it starts and one when it ends
