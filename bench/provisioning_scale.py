@@ -12,17 +12,24 @@ HTTP), and M devices created through the API while no worker runs. Then the
 K worker processes start and the clock runs until every device is ``active``
 (or failed, or --timeout).
 
-Figures: time to all active, engine steps executed per second (from the
-workers' own Prometheus counters, every claim-act-record cycle including
-polls of wait steps), devices/s, and the scaling ratio against the 1-worker
-run of the same invocation (the baseline). ``--sim-delay`` is how long a
+Figures: time to all active, engine steps executed (from the workers' own
+Prometheus counters, every claim-act-record cycle including polls of wait
+steps) in all and **per device** (what more worker processes must not
+multiply), steps/s, devices/s, the scaling ratio against the 1-worker run of
+the same invocation (the baseline), and the **median control-plane overhead
+per device**: from its first step (power off) to its last (the succeeded
+event), minus the seconds its simulated host spent in its own boot stages
+(the lab counts them, in the same run). ``--sim-delay`` is how long a
 simulated host spends in each boot stage.
+
+    .venv/bin/python bench/provisioning_scale.py --machines 2000 --workers 1   # the overhead at 2000
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -56,6 +63,29 @@ def _steps(ports: list[int]) -> tuple[int, int]:
             if m.group(1) in ("fail", "retry"):
                 bad += int(float(m.group(2)))
     return total, bad
+
+
+def _overheads(db, lab_url: str) -> list[float]:
+    """Per active device: seconds from its power_off step to its succeeded event, minus its host's own boot
+    stages (the simulation's delays, counted by the lab)."""
+    from sqlalchemy import select
+
+    from api.models import Device, Event, Machine
+    slept = {h["name"]: h.get("slept", 0.0) for h in requests.get(lab_url + "/hosts", timeout=60).json()["hosts"]}
+    times: dict[str, dict[str, object]] = {}
+    with db.Session() as s:
+        rows = s.execute(select(Event.device_id, Event.type, Event.created_at)
+                         .where(Event.type.in_(("device.provision.power_off", "device.provision.succeeded"))))
+        for device_id, type_, at in rows:
+            times.setdefault(device_id, {})[type_.rsplit(".", 1)[1]] = at
+        hosts = dict(s.execute(select(Device.id, Machine.bmc_address).join(Machine, Device.machine_id == Machine.id)
+                               .where(Device.state == "active")).all())
+    out = []
+    for device_id, host in hosts.items():
+        t = times.get(device_id, {})
+        if "power_off" in t and "succeeded" in t:
+            out.append((t["succeeded"] - t["power_off"]).total_seconds() - slept.get(host, 0.0))
+    return out
 
 
 def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
@@ -105,6 +135,7 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
             time.sleep(0.25)
         elapsed = time.monotonic() - t0
         steps, bad = _steps(ports)
+        overheads = _overheads(db, lab_url)
     finally:
         for p in procs:
             p.stop(timeout=60)
@@ -116,8 +147,12 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
     done = active + failed >= created
     res = {"workers": workers, "machines": machines, "created": created, "active": active, "failed": failed,
            "seconds": elapsed, "finished": done, "steps": steps, "bad_steps": bad,
-           "steps_per_s": steps / elapsed, "devices_per_s": active / elapsed, "create_s": create_s}
-    say(f"  -> {active} active, {failed} failed in {elapsed:.1f}s, {steps} steps ({res['steps_per_s']:.0f}/s)")
+           "steps_per_s": steps / elapsed, "devices_per_s": active / elapsed, "create_s": create_s,
+           "steps_per_device": steps / max(1, active + failed),
+           "overhead_p50": statistics.median(overheads) if overheads else float("nan"),
+           "overhead_max": max(overheads, default=float("nan"))}
+    say(f"  -> {active} active, {failed} failed in {elapsed:.1f}s, {steps} steps ({res['steps_per_s']:.0f}/s, "
+        f"{res['steps_per_device']:.1f}/device), overhead p50 {res['overhead_p50']:.2f}s")
     return res
 
 
@@ -140,8 +175,9 @@ def main(argv=None) -> int:
     rows = []
     for r in runs:
         rows.append([r["workers"], r["machines"], f"{r['active']}/{r['created']}", r["failed"],
-                     f"{r['seconds']:.1f}" + ("" if r["finished"] else " (timeout)"), r["steps"], r["bad_steps"],
-                     r["steps_per_s"], r["devices_per_s"], f"{base['seconds'] / r['seconds']:.2f}x",
+                     f"{r['seconds']:.1f}" + ("" if r["finished"] else " (timeout)"), r["steps"],
+                     f"{r['steps_per_device']:.1f}", r["bad_steps"], r["steps_per_s"], r["devices_per_s"],
+                     f"{base['seconds'] / r['seconds']:.2f}x", f"{r['overhead_p50']:.2f}", f"{r['overhead_max']:.1f}",
                      f"{r['create_s']:.0f}"])
     print(f"# Provisioning: {args.machines} sim machines at once, K `ingot worker` processes x "
           f"{args.worker_threads} threads, gunicorn {args.web_workers}x{args.threads}, sim delay "
@@ -149,9 +185,10 @@ def main(argv=None) -> int:
     print(f"# machine: {machine_line()}")
     print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     print(f"# baseline: the K={base['workers']} run")
+    print("# overhead per device: from its power_off step to active, minus its simulated host's own boot stages")
     print(table(["K workers", "machines", "active", "failed", "time to all active s", "engine steps",
-                 "failed/retried steps", "steps/s", "devices/s", "speed-up vs baseline",
-                 "(creates, s)"], rows))
+                 "steps per device", "failed/retried steps", "steps/s", "devices/s", "speed-up vs baseline",
+                 "overhead p50 s", "overhead max s", "(creates, s)"], rows))
     return 0 if all(r["finished"] and not r["failed"] for r in runs) else 1
 
 

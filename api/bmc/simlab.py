@@ -79,6 +79,7 @@ class SimHost:
     boots: int = 0
     power_ons: int = 0                  # power-on and reset commands that took effect
     ipxe_fetches: int = 0
+    slept: float = 0.0                  # seconds spent in its own boot stages (benchmarks subtract it)
     log: list = dataclasses.field(default_factory=list)
 
     def public(self) -> dict:
@@ -223,12 +224,16 @@ class SimLab:
         return h.power == "on" and h.generation == gen
 
     def _sleep(self, h: SimHost, gen: int, seconds: float) -> bool:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if not self._alive(h, gen):
-                return False
-            time.sleep(min(0.05, seconds))
-        return self._alive(h, gen)
+        start = time.monotonic()
+        end = start + seconds
+        try:
+            while time.monotonic() < end:
+                if not self._alive(h, gen):
+                    return False
+                time.sleep(min(0.05, seconds))
+            return self._alive(h, gen)
+        finally:
+            h.slept += time.monotonic() - start
 
     def _boot(self, h: SimHost, gen: int, device: str | None = None) -> None:
         try:

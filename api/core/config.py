@@ -66,7 +66,9 @@ class Settings:
     production: bool = False
     log_json: bool = False
     # engine timing (seconds)
-    worker_poll_interval: float = 0.5
+    worker_poll_interval: float = 0.5  # an idle worker's longest sleep: commits that make work due wake it sooner
+    wait_safety_net: float = 300.0    # a wait for a callback looks again after this long, in case a wake-up was
+                                      # missed (none is known); each wait's own limit (timeout_*) still applies
     lease_seconds: float = 30.0
     timeout_power: float = 120.0      # BMC power/boot step
     timeout_ipxe: float = 600.0       # wait for the machine to fetch its iPXE script

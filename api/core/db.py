@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from api.core import wakeup
+
 log = logging.getLogger("ingot.db")
 
 
@@ -77,6 +79,7 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        wakeup.watch(self.Session, notify_sql=not self.is_sqlite)  # a commit that makes engine work due wakes it
         self.outage = Outage()
 
     @contextlib.contextmanager

@@ -25,9 +25,11 @@ from api.core.config import Settings
 from api.engine.states import transition
 from api.models import Device, Machine, as_utc
 
-POWER_POLL = 1.0          # seconds between power-state checks
-CALLBACK_POLL = 5.0       # seconds between checks of a wait: callbacks wake the machine at once, so
-                          # this is only a safety net (the worker also looks when the wait's limit is due)
+POWER_POLL = 1.0          # seconds between power-state checks: a BMC does not tell when the power changed, and
+                          # a machine without one (Wake-on-LAN) is sent its packet again every few polls
+# A wait for a callback (iPXE fetch, installer, deploy agent, inspection report, phone-home) looks again only
+# after Settings.wait_safety_net: the callback's write wakes the worker (api/core/wakeup.py), and the worker also
+# looks when the wait's limit is due.
 REISSUE_EVERY = 10        # re-send a power command every N polls if it did not take
 
 
@@ -197,7 +199,7 @@ def _wait_boot(ctx: StepContext) -> Outcome:
         return revoked
     if ctx.machine.boot_fetched_at is not None:
         return done("machine fetched its iPXE script")
-    return wait(CALLBACK_POLL)
+    return wait(ctx.settings.wait_safety_net)
 
 
 def _wait_install(ctx: StepContext) -> Outcome:
@@ -211,7 +213,7 @@ def _wait_install(ctx: StepContext) -> Outcome:
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.install_result == "ok" or m.phoned_home_at is not None:
         return done("installer finished" + (f": {m.install_message}" if m.install_message else ""))
-    return wait(CALLBACK_POLL)
+    return wait(ctx.settings.wait_safety_net)
 
 
 def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
@@ -223,7 +225,7 @@ def _wait_agent(what: str) -> Callable[[StepContext], Outcome]:
             return fail(f"deploy agent reported failure ({what}): {m.install_message or 'no details'}")
         if m.install_result == "ok":
             return done(f"deploy agent finished ({what})")
-        return wait(CALLBACK_POLL)
+        return wait(ctx.settings.wait_safety_net)
     return act
 
 
@@ -233,7 +235,7 @@ def _wait_inspect(ctx: StepContext) -> Outcome:
         return fail(f"Ingot's ramdisk could not inspect the machine: {m.install_message or 'no details'}")
     if m.install_result == "ok":
         return done("Ingot's ramdisk reported the hardware", data=dict(m.reported_facts or {}))
-    return wait(CALLBACK_POLL)
+    return wait(ctx.settings.wait_safety_net)
 
 
 def _wait_phone_home(ctx: StepContext) -> Outcome:
@@ -244,7 +246,7 @@ def _wait_phone_home(ctx: StepContext) -> Outcome:
         return fail(f"installer reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None:
         return done("the installed system phoned home")
-    return wait(CALLBACK_POLL)
+    return wait(ctx.settings.wait_safety_net)
 
 
 def _wait_rescue(ctx: StepContext) -> Outcome:
@@ -255,7 +257,7 @@ def _wait_rescue(ctx: StepContext) -> Outcome:
         return fail(f"rescue environment reported failure: {m.install_message or 'no details'}")
     if m.phoned_home_at is not None or m.install_result == "ok":
         return done("the rescue environment is up")
-    return wait(CALLBACK_POLL)
+    return wait(ctx.settings.wait_safety_net)
 
 
 def _noop(ctx: StepContext) -> Outcome:

@@ -1,6 +1,13 @@
 """The reconciler's worker: claim due machines with a lease, run one step
 each, record the outcome, schedule the next check.
 
+It is woken, not polled (api/core/wakeup.py): an idle worker sleeps until the
+next check it knows of is due, or until a commit that makes work due wakes it
+(an operation started, a boot callback: in this process at once, from other
+processes through PostgreSQL's NOTIFY), and at most ``worker_poll_interval``.
+Steps run on a thread pool and the loop claims again as soon as a thread is
+free, without waiting for the rest of what it claimed.
+
 Many workers (threads or processes, on any host) may run against one
 PostgreSQL database: claims use ``FOR UPDATE SKIP LOCKED`` and every write of
 a step's result checks that this worker still holds the lease. A worker that
@@ -18,7 +25,7 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError
@@ -27,6 +34,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
+from api.core.wakeup import QUIET, WAKEUP, Listener, StopFlag
 from api.engine import steps as step_table
 from api.engine.drivers import driver_for
 from api.engine.health_sync import HealthSync
@@ -36,13 +44,16 @@ from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
 from api.engine.termination import terminate_due
-from api.models import Device, Machine, Metro, as_utc, utcnow
+from api.models import Device, Machine, Metro, NetworkSync, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
 CALLBACK_COLUMNS = ("boot_fetched_at", "install_progress_at", "install_result", "phoned_home_at")
 MAX_BACKOFF = 30.0
 TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
+ERROR_WAIT = 1.0  # seconds before the loop tries again after an error (a deadlock, the database away)
+BUSY_WAIT = 0.1  # seconds a worker with steps running waits at most for one to end before it looks again
+NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
 
 
 def _position(m: Machine) -> tuple:
@@ -92,19 +103,26 @@ class Worker:
         self.box = box
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch = batch
+        self.threads = threads
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
                                                           thread_name_prefix="ingot-step")
         self.on_step = on_step or observe_step  # engine step metrics by default
-        self.stop = threading.Event()
+        self.wakeup = WAKEUP.child()  # woken by commits that make work due, and by a thread coming free
+        self.stop = StopFlag()  # setting it wakes the loop
+        self.listener: Listener | None = None
+        self._busy = 0  # steps and network changes submitted and not yet finished
+        self._busy_lock = threading.Lock()
         self._terminations_checked = 0.0
+        self._network_looked = 0.0  # when, and at which wake-up, the loop last looked for network work
+        self._network_seen = -1
         self.network = NetworkWorker(db, settings, box, self.name)  # switch and router changes
 
     # -- claiming ---------------------------------------------------------
-    def claim(self) -> list[str]:
-        """Lease up to ``batch`` due machines; returns their ids."""
+    def claim(self, limit: int | None = None) -> list[str]:
+        """Lease up to ``limit`` (default ``batch``) due machines; returns their ids."""
         now = utcnow()
         return self.db.claim(Machine, Machine.operation.is_not(None), Machine.next_check_at <= now,
-                             order_by=Machine.next_check_at, limit=self.batch, owner=self.name,
+                             order_by=Machine.next_check_at, limit=limit or self.batch, owner=self.name,
                              until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
 
     # -- one step -----------------------------------------------------------
@@ -169,9 +187,12 @@ class Worker:
 
     def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome) -> None:
         with self.db.transaction() as s:
+            s.info[QUIET] = True  # a next step due now is ours to claim: the thread coming free wakes the loop
             q = select(Machine).where(Machine.id == machine_id)
             if not self.db.is_sqlite:
-                q = q.with_for_update()
+                # FOR NO KEY UPDATE: a callback inserting an event that refers to the machine (a FOR KEY SHARE
+                # lock) while it holds the device row does not wait for us, so the two never deadlock
+                q = q.with_for_update(key_share=True)
             m = s.scalar(q)
             if m is None or m.lease_owner != self.name:
                 return  # our lease expired and another worker took over: its result counts
@@ -269,21 +290,60 @@ class Worker:
 
     # -- loop ---------------------------------------------------------------
     def run_once(self) -> int:
-        """Start the deletes whose termination time has come (at most once a
-        :data:`TERMINATION_INTERVAL`), then claim and run one batch of machine steps and network changes;
-        returns how many ran."""
+        """Start the deletes whose termination time has come (at most once a :data:`TERMINATION_INTERVAL`),
+        then claim as many due machine steps (and network changes) as there are free threads and start them,
+        without waiting for them; returns how many started."""
         if time.monotonic() - self._terminations_checked >= TERMINATION_INTERVAL:
             self._terminations_checked = time.monotonic()
             terminate_due(self.db)
-        ids = self.claim()
-        syncs = self.network.claim()
-        checks = self.network.check_due()
-        futures = [self.pool.submit(self._safe, self.run_step, i) for i in ids]
-        futures += [self.pool.submit(self._safe, self.network.run, i) for i in syncs]
-        futures += [self.pool.submit(self._safe, self.network.check, i) for i in checks]
-        for f in futures:
-            f.result()
+        free = self.threads - self._busy
+        if free <= 0:
+            return 0  # a thread coming free wakes the loop
+        woken = WAKEUP.mark()  # commits (not threads coming free) since the last look
+        ids = self.claim(min(self.batch, free))
+        syncs, checks = [], []
+        if woken != self._network_seen or time.monotonic() - self._network_looked >= NETWORK_LOOK:
+            # not after every step: each look is a write transaction (SQLite's lock), and network work is rare
+            self._network_seen, self._network_looked = woken, time.monotonic()
+            syncs = self.network.claim(limit=free)
+            checks = self.network.check_due()
+        for i in ids:
+            self._submit(self.run_step, i)
+        for i in syncs:
+            self._submit(self.network.run, i)
+        for i in checks:
+            self._submit(self.network.check, i)
         return len(ids) + len(syncs)
+
+    def _submit(self, run: Callable[[str], object], target_id: str) -> None:
+        with self._busy_lock:
+            self._busy += 1
+        self.pool.submit(self._safe, run, target_id).add_done_callback(self._finished)
+
+    def _finished(self, _future) -> None:
+        with self._busy_lock:
+            self._busy -= 1
+        self.wakeup.notify()
+
+    def idle_wait(self) -> float:
+        """Seconds until the next thing this worker knows of is due: a step's next look, a lease that expires (a
+        worker died, or a step's record failed), a network change; at most ``worker_poll_interval`` (terminations
+        and router checks are looked at then)."""
+        waits = [self.settings.worker_poll_interval]
+        now = utcnow()
+        busy = Machine.operation.is_not(None)
+        with self.db.Session() as s:
+            step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
+            lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
+            net_free = or_(NetworkSync.lease_expires_at.is_(None), NetworkSync.lease_expires_at < now)
+            net = s.scalar(select(func.min(NetworkSync.next_check_at)).where(NetworkSync.state == "pending", net_free))
+            net_lease = s.scalar(select(func.min(NetworkSync.lease_expires_at))
+                                 .where(NetworkSync.state == "pending", NetworkSync.lease_expires_at > now))
+        waits += [(as_utc(t) - now).total_seconds() for t in (step, lease, net_lease) if t is not None]
+        if net is not None:  # due now but not looked at yet (NETWORK_LOOK), or later
+            waits.append(max((as_utc(net) - now).total_seconds(),
+                             NETWORK_LOOK - (time.monotonic() - self._network_looked)))
+        return max(0.0, min(waits))
 
     def _safe(self, run: Callable[[str], object], target_id: str) -> None:
         try:
@@ -294,19 +354,26 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
+        if not self.db.is_sqlite:  # other processes' commits reach this one through LISTEN
+            self.listener = Listener(self.db.url, self.stop).start()
         while not self.stop.is_set():
+            seen = self.wakeup.mark()  # a wake-up from now on ends the wait below
             PowerSync.for_worker(self).maybe_run()  # a background sweep when due; returns at once, never raises
             HealthSync.for_worker(self).maybe_run()  # the same for hardware health, at its own interval
             try:
                 n = self.run_once()
+                # steps running: one coming free (or a commit) wakes us; only an idle worker asks when to look next
+                wait = 0.0 if n else BUSY_WAIT if self._busy else self.idle_wait()
                 self.db.outage.ok()
             except Exception as exc:
                 if not self.db.outage.failed(exc):  # an outage is one line when it starts and one when it ends
                     log.exception("worker %s: claim failed", self.name)
-                n = 0
+                n, wait = 0, min(self.settings.worker_poll_interval, ERROR_WAIT)
             if n == 0:
-                self.stop.wait(self.settings.worker_poll_interval)
+                self.wakeup.wait(seen, wait)
         self.pool.shutdown(wait=True)  # let running steps record their outcome
+        if self.listener is not None:
+            self.listener.close()
         log.info("worker %s stopped", self.name)
 
     def start_thread(self) -> threading.Thread:

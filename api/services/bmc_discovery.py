@@ -32,6 +32,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.errors import NotFound
 from api.core.secrets import SecretBox
+from api.core.wakeup import WAKEUP
 from api.engine.drivers import build_driver
 from api.engine.inspection import normalize_mac
 from api.models import BmcDiscovery, Machine, Nic, ProvisioningNetwork, utcnow
@@ -166,12 +167,16 @@ class BmcProber:
         return t
 
     def run_forever(self) -> None:
-        while not self.stop.wait(self.interval):
+        wakeup = WAKEUP.child()  # a DHCP lease of a new BMC (next_check_at = now) wakes it (api/core/wakeup.py)
+        while not self.stop.is_set():
+            seen = wakeup.mark()
             try:
-                self.run_once()
+                if self.run_once():
+                    continue
             except Exception as exc:  # noqa: BLE001 - try again next time
                 if not self.db.outage.failed(exc):  # an outage is one line for the whole process
                     log.exception("BMC discovery: probing failed")
+            wakeup.wait(seen, self.interval)
 
     def claim(self) -> list[str]:
         now = utcnow()

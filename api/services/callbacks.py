@@ -1,6 +1,8 @@
 """What machines tell Ingot while they boot: iPXE fetches, installer and
-agent progress, results, phone-home. Each callback writes its own column and
-wakes the engine (``next_check_at = now``) so the waiting step moves on at once.
+agent progress, results, phone-home. Each callback writes its own column; one
+that ends a wait (not a progress report) makes the machine due
+(``next_check_at = now``), and its commit wakes the engine's workers
+(api/core/wakeup.py), so the waiting step moves on at once.
 
 Who may say what (docs/security.md):
 
@@ -291,10 +293,10 @@ def installer_event(session: Session, d: Device | None, payload: dict, presented
             boot_credentials.consume(presented)
             m.install_result = "failed" if failed else "ok"
             m.install_message = message or ("installer reported failure" if failed else "")
+            _wake(m)  # a result is what the wait waits for; progress alone would only make it look and wait on
         elif message:
             m.install_message = message
         m.install_progress_at = utcnow()
-        _wake(m)
         pct = payload.get("percentage")
         if (m.operation and OPERATIONS[m.operation].percentages and isinstance(pct, (int, float))
                 and not isinstance(pct, bool) and 0 <= pct <= 100):

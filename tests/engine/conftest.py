@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.clients import Cloud
+from tests.support.server import start_server
 from tests.support.settings import short_waits
+from tests.support.workers import LEASE
 
 # every wait in these tests ends in a minute, not the production half hour; the
 # tests of timeouts set the one they check to a second
@@ -25,3 +27,12 @@ def settings(settings):
 @pytest.fixture
 def cloud(server) -> Cloud:
     return Cloud(server)
+
+
+@pytest.fixture
+def api_only(settings):
+    """The API and the sim lab on a real HTTP server, no in-process worker (tests of ``ingot worker`` processes)."""
+    settings.lease_seconds = LEASE
+    emb = start_server(settings, worker=False)
+    yield emb
+    emb.stop()

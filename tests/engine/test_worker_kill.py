@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import select
 
 from api.models import Device, Machine
 from tests.support.clients import Cloud
-from tests.support.server import start_server
 from tests.support.waiting import wait_for
 from tests.support.workers import LEASE, WorkerProcess
-
-
-@pytest.fixture
-def api_only(settings):
-    """The API and the sim lab on a real HTTP server, no in-process worker."""
-    settings.lease_seconds = LEASE
-    emb = start_server(settings, worker=False)
-    yield emb
-    emb.stop()
 
 
 def _machine(server, device_id: str) -> Machine:

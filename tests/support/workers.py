@@ -18,11 +18,12 @@ class WorkerProcess:
     """``ingot worker`` in its own process, against the server's database."""
 
     def __init__(self, server, name: str, **extra_env: str):
+        """``extra_env`` (INGOT_* variables) wins over the defaults below."""
         s = server.settings
-        env = {**os.environ, **extra_env, **process_env(
+        env = {**os.environ, **process_env(
             s, INGOT_SIM_LAB_URL=server.simlab_url, INGOT_LEASE_SECONDS=str(LEASE), INGOT_WORKER_POLL_INTERVAL="0.05",
             INGOT_POWER_SYNC_INTERVAL="0", INGOT_BMC_TIMEOUT="120", INGOT_TIMEOUT_POWER="60", INGOT_TIMEOUT_IPXE="60",
-            INGOT_TIMEOUT_INSTALL="60", INGOT_TIMEOUT_PHONE_HOME="60", INGOT_TIMEOUT_WIPE="60")}
+            INGOT_TIMEOUT_INSTALL="60", INGOT_TIMEOUT_PHONE_HOME="60", INGOT_TIMEOUT_WIPE="60"), **extra_env}
         self.name = name
         # `ingot worker` itself on PostgreSQL; on SQLite the CLI refuses a separate worker
         # process, so the same Worker runs from a stand-in module

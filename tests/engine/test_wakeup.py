@@ -1,0 +1,85 @@
+"""Waits are woken, not polled (api/core/wakeup.py): with the safety-net re-check of a wait, the idle worker's
+poll and every step limit set to an hour, a device still reaches ``active`` within the test's few minutes, since
+each callback's commit wakes the worker. Without wake-ups it would sit in its first wait for an hour.
+
+In process (the embedded worker, SQLite or PostgreSQL), and with two ``ingot worker`` processes on PostgreSQL
+woken through LISTEN/NOTIFY, one of which loses its LISTEN connection (pg_terminate_backend) and keeps working.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from api.core.wakeup import APPLICATION_NAME
+from tests.support.clients import Cloud
+from tests.support.server import start_server
+from tests.support.settings import TEST_DB, short_waits
+from tests.support.waiting import wait_for
+from tests.support.workers import WorkerProcess
+
+HOUR = 3600.0
+NEVER = {name: str(HOUR) for name in (
+    "INGOT_WAIT_SAFETY_NET", "INGOT_WORKER_POLL_INTERVAL", "INGOT_TIMEOUT_POWER", "INGOT_TIMEOUT_IPXE",
+    "INGOT_TIMEOUT_INSTALL", "INGOT_TIMEOUT_PHONE_HOME", "INGOT_TIMEOUT_WIPE")}
+postgres_only = pytest.mark.skipif(TEST_DB != "postgres", reason="separate worker processes need PostgreSQL "
+                                                                  "(INGOT_TEST_DB=postgres)")
+
+
+def _listeners(server) -> list[int]:
+    """The backends of the workers' LISTEN connections on the server's database."""
+    with server.database.Session() as s:
+        return list(s.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name "
+                                   "AND datname = current_database()"), {"name": APPLICATION_NAME}))
+
+
+def _provisions(cloud: Cloud, *hostnames: str) -> list[str]:
+    """Create devices with ``hostnames`` and wait until every one is active; their ids."""
+    devices = [cloud.create("ubuntu_24_04", hostname=h) for h in hostnames]
+    for dev in devices:
+        assert cloud.wait_state(dev["id"], "active", "failed", timeout=240)["state"] == "active"
+    return [dev["id"] for dev in devices]
+
+
+def test_the_embedded_worker_is_woken_by_the_callbacks(settings):
+    short_waits(settings, HOUR)
+    settings.wait_safety_net = HOUR
+    settings.worker_poll_interval = HOUR
+    server = start_server(settings)
+    try:
+        cloud = Cloud(server)
+        first, _ = _provisions(cloud, "woken-1", "woken-2")
+        events = [e["type"] for e in cloud.events(first)]
+        assert "device.provision.wait_phone_home" in events, events
+    finally:
+        server.stop()
+
+
+@postgres_only
+def test_two_worker_processes_are_woken_through_listen_notify(api_only):
+    cloud = Cloud(api_only)
+    workers = [WorkerProcess(api_only, f"woken-{i}", **NEVER) for i in range(2)]
+    try:
+        _provisions(cloud, "pg-woken-1", "pg-woken-2", "pg-woken-3")
+    finally:
+        outputs = [w.stop() for w in workers]
+    for out in outputs:
+        assert "Traceback" not in out, out[-3000:]
+
+
+@postgres_only
+def test_a_worker_whose_listen_connection_dies_keeps_working(api_only):
+    cloud = Cloud(api_only)
+    worker = WorkerProcess(api_only, "relisten", **NEVER)
+    try:
+        _provisions(cloud, "relisten-1")
+        killed = wait_for(lambda: _listeners(api_only), timeout=60, message="the worker's LISTEN connection")
+        with api_only.database.Session() as s:
+            for pid in killed:
+                s.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        wait_for(lambda: (now := _listeners(api_only)) and not set(now) & set(killed), timeout=60,
+                 message="the worker listening again on a new connection")
+        _provisions(cloud, "relisten-2")
+    finally:
+        out = worker.stop()
+    assert "wake-up channel lost" in out and "wake-up channel back" in out, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
