@@ -202,11 +202,12 @@ def in_process(args) -> int:
 
     from api.app import create_app
     from api.core.db import Database
+    from api.services import ipam
     from tests.support.settings import make_settings
     k, rows = args.in_process, []
     with postgres() as pg, workdir("ingot-bench-alloc-") as tmp:
         url_db = pg.create_database()
-        tokens = harness.seed_lab(url_db, tmp / "data", 3 * k, extra_pools=True)
+        tokens = harness.seed_lab(url_db, tmp / "data", 5 * k + 1, extra_pools=True)
         db = Database(url_db, pool_size=args.threads, max_overflow=4)
         app = create_app(make_settings(tmp / "data", url_db, secret_key=harness.SECRET_KEY), database=db)
         statements = [0]
@@ -223,11 +224,19 @@ def in_process(args) -> int:
 
         client = app.test_client()
         create(client, "warm-up")
-        statements[0], cpu0, t0 = 0, time.process_time(), time.perf_counter()
-        for i in range(k):
-            create(client, f"seq-{i}")
-        rows.append(["one after the other", k, statements[0] / k, (time.process_time() - cpu0) / k * 1000,
-                     (time.perf_counter() - t0) / k * 1000])
+        for start in ("count", "cursor"):
+            ipam.WINDOW_START = start
+            statements[0], cpu0, t0 = 0, time.process_time(), time.perf_counter()
+            for i in range(k):
+                create(client, f"seq-{start}-{i}")
+            rows.append([start, "one after the other", k, statements[0] / k,
+                         (time.process_time() - cpu0) / k * 1000, (time.perf_counter() - t0) / k * 1000])
+            statements[0], cpu0, t0 = 0, time.process_time(), time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+                list(pool.map(lambda i: create(app.test_client(), f"par-{start}-{i}"), range(k)))
+            rows.append([start, f"{args.threads} threads at once", k, statements[0] / k,
+                         (time.process_time() - cpu0) / k * 1000, (time.perf_counter() - t0) / k * 1000])
+        ipam.WINDOW_START = "count"
         if args.profile:
             from pyinstrument import Profiler
             prof = Profiler(interval=0.0005)
@@ -235,18 +244,13 @@ def in_process(args) -> int:
                 for i in range(k):
                     create(client, f"prof-{i}")
             say(prof.output_text(unicode=False, color=False, show_all=False))
-        statements[0], cpu0, t0 = 0, time.process_time(), time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(lambda i: create(app.test_client(), f"par-{i}"), range(k)))
-        rows.append([f"{args.threads} threads at once", k, statements[0] / k, (time.process_time() - cpu0) / k * 1000,
-                     (time.perf_counter() - t0) / k * 1000])
         db.dispose()
         doubles = double_addresses(url_db, shown)
     print(f"# Create cost in process (Flask test client, no HTTP), PostgreSQL; {k} creates per row, "
           f"double-assigned addresses {doubles}")
     print(f"# machine: {machine_line()}")
     print(f"# load average at end: {load_average()}")
-    print(table(["creates", "N", "SQL statements per create", "CPU ms per create (this process)",
+    print(table(["window start", "creates", "N", "SQL statements per create", "CPU ms per create (this process)",
                  "wall ms per create"], rows))
     return 1 if doubles else 0
 

@@ -21,6 +21,11 @@ BLOCK_PREFIXES = {4: range(24, 33), 6: range(56, 129)}
 # a single address is looked for among WINDOW hosts at a time, at most ROUNDS windows before its pool is read whole
 WINDOW = 64
 ROUNDS = 8
+# where a pool's window starts: "count" (above as many hosts as it has taken: one count query per create) or
+# "cursor" (where this process last found a free host; counted once per process): bench/allocation.py
+# --in-process measures both (bench/RESULTS.md)
+WINDOW_START = "count"
+_cursor: dict[str, int] = {}
 _random = random.Random()  # spreads concurrent creates over a window; not a secret
 
 
@@ -92,9 +97,17 @@ def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
     for pool_id, network in session.execute(union_all(reserved, blocks)):
         net = ipaddress.ip_network(network, strict=False)
         excluded.setdefault(pool_id, []).append((int(net.network_address), int(net.broadcast_address)))
-    taken = dict(session.execute(select(IpAssignment.pool_id, func.count()).where(IpAssignment.pool_id.in_(ids))
-                                 .group_by(IpAssignment.pool_id)).all())
-    return {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
+    known = {i: _cursor[i] for i in ids if i in _cursor} if WINDOW_START == "cursor" else {}
+    count = [i for i in ids if i not in known]
+    taken = dict(session.execute(select(IpAssignment.pool_id, func.count()).where(IpAssignment.pool_id.in_(count))
+                                 .group_by(IpAssignment.pool_id)).all()) if count else {}
+    out = {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
+    for pool_id, p in out.items():
+        if pool_id in known:
+            p.start = known[pool_id]
+        elif WINDOW_START == "cursor":
+            _cursor[pool_id] = p.start
+    return out
 
 
 def _taken(session: Session, pool: IpPool) -> set[int]:
@@ -278,6 +291,8 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
         for i, h, row in picks:
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
+                p = search[row["pool_id"]]
+                _cursor[p.pool.id] = p.start + state[i]["round"] * WINDOW if state[i]["round"] < ROUNDS else p.lo
             else:
                 state[i]["tried"].add(h)  # a concurrent create took it first
     missing = [singles[i][0] for i in singles if i not in out]
