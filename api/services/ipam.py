@@ -1,6 +1,7 @@
 """IP address management: hand out and take back addresses from metro pools."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import ipaddress
 import random
@@ -68,16 +69,22 @@ class _Pool:
         if pool.gateway:
             g = int(ipaddress.ip_address(pool.gateway))
             excluded = excluded + [(g, g)]
-        self.excluded = sorted(excluded)
+        merged: list[list[int]] = []  # the ranges merged where they touch, so one search finds a host's range
+        for s, e in sorted(excluded):
+            if merged and s <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        self.starts, self.ends = [s for s, _ in merged], [e for _, e in merged]
         self.start = self.lo + taken  # the pool fills from the bottom: its free hosts start about here
 
     def free_from(self, start: int, count: int, skip: set[int] | frozenset = frozenset()) -> list[int]:
         """Up to ``count`` hosts from ``start`` up that no reservation, device block, gateway or ``skip`` holds."""
         out, i = [], max(start, self.lo)
         while i <= self.hi and len(out) < count:
-            hit = next((e for s, e in self.excluded if s <= i <= e), None)
-            if hit is not None:
-                i = hit + 1
+            r = bisect.bisect_right(self.starts, i) - 1  # the last excluded range starting at or below i
+            if r >= 0 and i <= self.ends[r]:
+                i = self.ends[r] + 1
                 continue
             if i not in skip:
                 out.append(i)
