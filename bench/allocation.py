@@ -155,8 +155,12 @@ def one_run(pg, n: int, inventory: int, args, tmp) -> dict:
         "double": double_allocations(url_db), "allocated": allocated_machines(url_db),
         "double_addresses": double_addresses(url_db, shown) if created == n else "?",
     }
+    failed = collections.Counter(getattr(r, "status_code", "no answer") for r in answers
+                                 if getattr(r, "status_code", -1) != 201)
+    failed_bodies = {r.status_code: r.text[:200] for r in answers if getattr(r, "status_code", 201) != 201}
     say(f"  creates/s {res['rps']:.1f} p50 {res['p50']:.0f} ms p99 {res['p99']:.0f} ms created {created} "
-        f"double {res['double']} double addresses {res['double_addresses']}")
+        f"double {res['double']} double addresses {res['double_addresses']}; not created: {dict(failed)} "
+        f"{failed_bodies}")
     return res
 
 
