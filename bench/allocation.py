@@ -143,6 +143,8 @@ def one_run(pg, n: int, inventory: int, args, tmp) -> dict:
             url, tokens["member_token"], tokens["project_id"], f"alloc-{i}", session=s, timeout=300))
     finally:
         proc.stop()
+    for line in [x for x in open(tmp / f"gunicorn-{n}-{inventory}.log", errors="replace") if "unavailable" in x][:3]:
+        say("  gunicorn: " + line.strip()[:400])
     base_codes = [getattr(r, "status_code", -1) for r in base_answers]
     created = sum(1 for r in answers if getattr(r, "status_code", -1) == 201)
     shown = [a["address"] for r in answers if getattr(r, "status_code", -1) == 201 for a in r.json()["ip_addresses"]]
