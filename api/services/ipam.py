@@ -26,6 +26,7 @@ ROUNDS = 8
 # "cursor" (where this process last found a free host; counted once per process): bench/allocation.py
 # --in-process measures both (bench/RESULTS.md)
 WINDOW_START = "count"
+ADDRESS_LOCKS = 0x1A6E  # the first key of the advisory locks on addresses being inserted (the second: its hash)
 _cursor: dict[str, int] = {}
 _random = random.Random()  # spreads concurrent creates over a window; not a secret
 
@@ -250,7 +251,8 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
     No lock: each entry looks at a window of WINDOW hosts just above as many hosts as its pool has taken
     (the pool fills from the bottom), reads which of them are taken (one query for all entries) and picks
     one of the free ones at random, so concurrent creates seldom pick the same host; one that lost a host
-    to a concurrent create (the unique index: the INSERT skips its row) picks again. After ROUNDS windows
+    to a concurrent create (its advisory lock taken, or the unique index: the INSERT skips its row) picks
+    again. After ROUNDS windows
     without a free host (a pool full of holes, or nearly full) the pool is read whole.
 
     Raises:
@@ -294,7 +296,8 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
             else:
                 raise NoCapacity(f"{field or 'metro'}: no free {singles[i][0]} address left in metro "
                                  f"{device.metro.code}")
-        inserted = _insert(session, [row for _, _, row in picks]) if picks else set()
+        locked = _lock_addresses(session, [row["address"] for _, _, row in picks])
+        inserted = _insert(session, [row for _, _, row in picks if row["address"] in locked]) if locked else set()
         for i, h, row in picks:
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
@@ -307,6 +310,19 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
         raise NoCapacity(f"{field or 'metro'}: no free {missing[0]} address left in metro {device.metro.code}")
     _show(device, list(out.values()))
     return out
+
+
+def _lock_addresses(session: Session, addresses: list[str]) -> set[str]:
+    """The ``addresses`` this transaction may insert: on PostgreSQL those whose advisory lock it got
+    (``pg_try_advisory_xact_lock``, held to commit, never waited for). A concurrent create that picked
+    the same address holds its lock, so the INSERT never waits on another's uncommitted row: two
+    creates each waiting for an address the other inserted would deadlock. SQLite: all of them
+    (BEGIN IMMEDIATE: one writer at a time)."""
+    if not addresses or session.get_bind().dialect.name != "postgresql":
+        return set(addresses)
+    got = session.execute(select(*(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS, func.hashtext(a))
+                                   for a in addresses))).one()
+    return {a for a, ok in zip(addresses, got) if ok}
 
 
 def _insert(session: Session, rows: list[dict]) -> set[str]:
