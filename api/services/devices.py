@@ -289,23 +289,23 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     storage.check_machine_layout(layout, machine)  # raising here undoes the claim with the transaction
     device_id = new_id()
     creator = principal.user if principal.user is not None and not principal.project_scope else None
+    # the rows themselves, not only their ids: the response shows them without loading them again
     device = Device(id=device_id, short_id=device_id[:8],
                     hostname=data.get("hostname") or f"{plan.slug.split('.')[0]}-{device_id[:8]}",
-                    project_id=project.id, machine_id=machine.id, plan_id=plan.id, metro_id=metro.id,
-                    facility_id=facility.id if facility else None, batch_id=batch_id,
-                    created_by_id=creator.id if creator else None,
-                    os_id=os_row.id, hardware_reservation_id=reservation.id if reservation else None,
+                    project=project, machine=machine, plan=plan, metro=metro, facility=facility, batch_id=batch_id,
+                    created_by=creator, operating_system=os_row,
+                    hardware_reservation_id=reservation.id if reservation else None,
                     description=data.get("description") or "",
                     userdata=data.get("userdata") or "", customdata=data.get("customdata") or {},
                     tags=data.get("tags") or [], billing_cycle=data.get("billing_cycle") or "hourly",
                     always_pxe=bool(data.get("always_pxe")), ipxe_script_url=data.get("ipxe_script_url") or "",
                     locked=bool(data.get("locked")), termination_time=termination_time, storage=layout,
-                    state="queued")
+                    state="queued", ip_assignments=[])  # none yet: IPAM adds them without a query
     device.ssh_keys = keys
-    session.add(device)
-    session.flush()
     issue_root_password(device, box)
     issue_metadata_secret(device, box)
+    session.add(device)
+    session.flush()  # the addresses' INSERT needs the device's row
     ipam.assign_device_addresses(session, device, wanted_ips)
     ports.ensure_ports(session, machine)
     events.record(session, "device.created", f"device {device.hostname} created"
@@ -315,8 +315,9 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     # the operator's record names the machine; the tenant's events never do
     events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
                   f"of project {project.id}", actor=principal.actor, machine=machine)
-    operations.start(session, machine, "provision", device, actor=principal.actor)
-    session.flush()
+    with session.no_autoflush:  # its DELETE of old boot credentials needs nothing of this create flushed first:
+        operations.start(session, machine, "provision", device, actor=principal.actor)
+    session.flush()  # so the three events go in one INSERT
     return device
 
 

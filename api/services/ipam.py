@@ -1,20 +1,34 @@
 """IP address management: hand out and take back addresses from metro pools."""
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import ipaddress
+import random
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, func, inspect, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.core.errors import Invalid, NoCapacity
-from api.models import Device, IpAssignment, IpPool, IpReservation
+from api.models import Device, IpAssignment, IpPool, IpReservation, new_id, utcnow
 from api.schemas.ip import DEVICE_PREFIX, block_gateway
 
 # what each device gets, Equinix-style: a public IPv4, a private IPv4 and a public IPv6
 DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
 # the sizes a device's own block may have (``ip_addresses`` ``cidr``), by address family
 BLOCK_PREFIXES = {4: range(24, 33), 6: range(56, 129)}
+# a single address is looked for among WINDOW hosts at a time, at most ROUNDS windows before its pool is read whole
+WINDOW = 64
+ROUNDS = 8
+# where a pool's window starts: "count" (above as many hosts as it has taken: one count query per create) or
+# "cursor" (where this process last found a free host; counted once per process): bench/allocation.py
+# --in-process measures both (bench/RESULTS.md)
+WINDOW_START = "count"
+ADDRESS_LOCKS = 0x1A6E  # the first key of the advisory locks on addresses being inserted (the second: its hash)
+_cursor: dict[str, int] = {}
+_random = random.Random()  # spreads concurrent creates over a window; not a secret
 
 
 def _reserved_networks(session: Session, pool: IpPool) -> list:
@@ -29,21 +43,86 @@ def _device_blocks(session: Session, pool: IpPool) -> list:
     return [ipaddress.ip_network(f"{a}/{p}", strict=False) for a, p, kind in rows if p < DEVICE_PREFIX.get(kind, 128)]
 
 
-def _free_address(session: Session, pool: IpPool):
-    net = ipaddress.ip_network(pool.cidr)
-    taken = set(session.scalars(select(IpAssignment.address).where(IpAssignment.pool_id == pool.id)))
-    if pool.gateway:
-        taken.add(pool.gateway)
-    reserved = _reserved_networks(session, pool) + _device_blocks(session, pool)
-    # the first host is conventionally the gateway; skip it even if unset
-    hosts = iter(net.hosts())  # a /31 or /32 gives a list, not a generator
-    next(hosts, None)
-    for addr in hosts:
-        s = str(addr)
-        if s in taken or any(addr in r for r in reserved):
-            continue
-        return s
-    return None
+def _span(net) -> tuple[int, int]:
+    """The first and last host a device may get in ``net``, as integers (first > last: none): every
+    host but the first, which is conventionally the gateway (skipped even when the pool names none)."""
+    if net.num_addresses <= 4:
+        hosts = [int(h) for h in net.hosts()][1:]  # a /31 or /32 has no network or broadcast address
+        return (hosts[0], hosts[-1]) if hosts else (1, 0)
+    first, last = int(net.network_address), int(net.broadcast_address)
+    return first + 2, last - 1 if net.version == 4 else last
+
+
+def _text(version: int, i: int) -> str:
+    """Address ``i`` as ``ipaddress`` writes it (the unique index compares the text)."""
+    if version == 4:
+        return f"{i >> 24}.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+    return str(ipaddress.IPv6Address(i))
+
+
+class _Pool:
+    """What the search for a free single address needs of a pool, in integers."""
+
+    def __init__(self, pool: IpPool, excluded: list[tuple[int, int]], taken: int):
+        net = ipaddress.ip_network(pool.cidr)
+        self.pool, self.version = pool, net.version
+        self.lo, self.hi = _span(net)
+        if pool.gateway:
+            g = int(ipaddress.ip_address(pool.gateway))
+            excluded = excluded + [(g, g)]
+        merged: list[list[int]] = []  # the ranges merged where they touch, so one search finds a host's range
+        for s, e in sorted(excluded):
+            if merged and s <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        self.starts, self.ends = [s for s, _ in merged], [e for _, e in merged]
+        self.start = self.lo + taken  # the pool fills from the bottom: its free hosts start about here
+
+    def free_from(self, start: int, count: int, skip: set[int] | frozenset = frozenset()) -> list[int]:
+        """Up to ``count`` hosts from ``start`` up that no reservation, device block, gateway or ``skip`` holds."""
+        out, i = [], max(start, self.lo)
+        while i <= self.hi and len(out) < count:
+            r = bisect.bisect_right(self.starts, i) - 1  # the last excluded range starting at or below i
+            if r >= 0 and i <= self.ends[r]:
+                i = self.ends[r] + 1
+                continue
+            if i not in skip:
+                out.append(i)
+            i += 1
+        return out
+
+
+def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
+    """The pools as :class:`_Pool`, with their reservations, device blocks and number of addresses
+    taken read in two queries (never the pool's addresses themselves)."""
+    ids = [p.id for p in pools]
+    reserved = select(IpReservation.pool_id, IpReservation.network).where(IpReservation.pool_id.in_(ids))
+    blocks = (select(IpAssignment.pool_id, IpAssignment.address + "/" + cast(IpAssignment.prefix, String))
+              .where(IpAssignment.pool_id.in_(ids), IpAssignment.reservation_id.is_(None),
+                     or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))))
+    excluded: dict[str, list[tuple[int, int]]] = {}
+    for pool_id, network in session.execute(union_all(reserved, blocks)):
+        net = ipaddress.ip_network(network, strict=False)
+        excluded.setdefault(pool_id, []).append((int(net.network_address), int(net.broadcast_address)))
+    known = {i: _cursor[i] for i in ids if i in _cursor} if WINDOW_START == "cursor" else {}
+    count = [i for i in ids if i not in known]
+    taken = dict(session.execute(select(IpAssignment.pool_id, func.count()).where(IpAssignment.pool_id.in_(count))
+                                 .group_by(IpAssignment.pool_id)).all()) if count else {}
+    out = {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
+    for pool_id, p in out.items():
+        if pool_id in known:
+            p.start = known[pool_id]
+        elif WINDOW_START == "cursor":
+            _cursor[pool_id] = p.start
+    return out
+
+
+def _taken(session: Session, pool: IpPool) -> set[int]:
+    """Every host of ``pool`` assigned: the slow path, for a pool nearly full or full of holes, where
+    the windows above the count of addresses taken had no free host."""
+    return {int(ipaddress.ip_address(a))
+            for a in session.scalars(select(IpAssignment.address).where(IpAssignment.pool_id == pool.id))}
 
 
 def wanted_addresses(entries: list[dict] | None, subnet_sizes: dict[str, int | None]) -> list[dict] | None:
@@ -94,16 +173,16 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
         Invalid: a kind the metro has no pool of; a reservation not the project's, in another
         metro, or of another kind. NoCapacity: no free address or block of the size.
     """
-    pools = session.scalars(select(IpPool).where(IpPool.metro_id == device.metro_id)
-                            .order_by(IpPool.created_at)).all()
-    pools = sorted(pools, key=lambda p: not p.gateway)  # on-link pools first; gateway-less ones are routed
     explicit = wanted is not None
     wanted = wanted if explicit else [{"kind": k, "cidr": None, "ip_reservations": []} for k in DEVICE_ADDRESS_KINDS]
-    out = []
-    for w in wanted:
+    carve = any(w["cidr"] and w["cidr"] < DEVICE_PREFIX[w["kind"]] and not w["ip_reservations"] for w in wanted)
+    pools = _metro_pools(session, device.metro_id, carve)
+    out: dict[int, IpAssignment] = {}
+    singles: dict[int, tuple[str, int, list[IpPool]]] = {}
+    for i, w in enumerate(wanted):
         kind = w["kind"]
         if w["ip_reservations"]:
-            out.append(_from_reservations(session, device, w))
+            out[i] = _from_reservations(session, device, w)
             continue
         candidates = [p for p in pools if p.kind == kind]
         if not candidates:
@@ -111,16 +190,17 @@ def assign_device_addresses(session: Session, device: Device, wanted: list[dict]
                 raise Invalid(f"{field or 'ip_addresses'}: metro {device.metro.code} has no {kind} pool")
             continue
         prefix = w["cidr"] or DEVICE_PREFIX[kind]
-        assignment = None
-        for pool in candidates:
-            assignment = _take_address(session, device, pool, kind, prefix)
-            if assignment:
-                break
-        if assignment is None:
-            size = f"/{prefix} block of" if prefix < DEVICE_PREFIX[kind] else "free"
-            raise NoCapacity(f"{field or 'metro'}: no {size} {kind} address left in metro {device.metro.code}")
-        out.append(assignment)
-    return out
+        if prefix < DEVICE_PREFIX[kind]:
+            block = next((a for pool in candidates if (a := _take_block(session, device, pool, kind, prefix))), None)
+            if block is None:
+                raise NoCapacity(f"{field or 'metro'}: no /{prefix} block of {kind} address left in metro "
+                                 f"{device.metro.code}")
+            out[i] = block
+        else:
+            singles[i] = (kind, prefix, candidates)
+    if singles:
+        out.update(_take_addresses(session, device, singles, field))
+    return [out[i] for i in sorted(out)]
 
 
 def _from_reservations(session: Session, device: Device, w: dict) -> IpAssignment:
@@ -148,35 +228,139 @@ def _from_reservations(session: Session, device: Device, w: dict) -> IpAssignmen
     raise NoCapacity("ip_addresses: the reservations named have no free address left")
 
 
-def _lock_pool(session: Session, pool: IpPool) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        # concurrent creates would all pick the same first free address and exhaust the
-        # retries below; holding the pool row until commit makes them take turns
-        session.execute(select(IpPool.id).where(IpPool.id == pool.id).with_for_update())
+def _metro_pools(session: Session, metro_id: str, carve: bool) -> list[IpPool]:
+    """The metro's pools, on-link ones (with a gateway) first, gateway-less (routed) ones after.
+
+    On PostgreSQL their rows stay locked to commit (SQLite's BEGIN IMMEDIATE serialises writers anyway):
+    shared (``FOR KEY SHARE``, the lock the assignments' foreign key takes anyway) when only single addresses
+    are given, so concurrent creates never wait for each other; exclusive when a block is carved (``carve``),
+    which waits for the single-address creates in flight and makes the next ones wait: no address lands in a
+    block a concurrent request is carving, nor a block over an address.
+    """
+    q = select(IpPool).where(IpPool.metro_id == metro_id).order_by(IpPool.id)  # one lock order for all
+    q = q.with_for_update() if carve else q.with_for_update(read=True, key_share=True)
+    pools = sorted(session.scalars(q), key=lambda p: p.created_at)
+    return sorted(pools, key=lambda p: not p.gateway)
 
 
-def _take_address(session: Session, device: Device, pool: IpPool, kind: str, prefix: int) -> IpAssignment | None:
-    """One address of ``pool`` for ``device`` shown with ``prefix``; a whole block of that size
-    when it is larger than one address (the device takes the block's second address, the first
-    is its gateway)."""
-    _lock_pool(session, pool)
-    for _ in range(5):  # a concurrent create may take the same address first (unique index)
-        if prefix < DEVICE_PREFIX[kind]:
-            block = _free_block(session, pool, prefix)
-            addr = str(block.network_address + 2) if block is not None else None
-        else:
-            addr = _free_address(session, pool)
-        if addr is None:
-            return None
-        try:
-            with session.begin_nested():
-                a = IpAssignment(device=device, pool=pool, address=addr, prefix=prefix, kind=kind, management=True)
-                session.add(a)
-                session.flush()
-            return a
-        except IntegrityError:
-            continue
-    return None
+def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[str, int, list[IpPool]]],
+                    field: str | None) -> dict[int, IpAssignment]:
+    """One address for each entry of ``singles`` (``{index: (kind, prefix, pools)}``), each from the first
+    of its pools with room, all inserted by one ``INSERT … ON CONFLICT DO NOTHING RETURNING``.
+
+    No lock: each entry looks at a window of WINDOW hosts just above as many hosts as its pool has taken
+    (the pool fills from the bottom), reads which of them are taken (one query for all entries) and picks
+    one of the free ones at random, so concurrent creates seldom pick the same host; one that lost a host
+    to a concurrent create (its advisory lock taken, or the unique index: the INSERT skips its row) picks
+    again. After ROUNDS windows
+    without a free host (a pool full of holes, or nearly full) the pool is read whole.
+
+    Raises:
+        NoCapacity: no pool of a kind has a free address left.
+    """
+    search = _search_pools(session, [p for _, _, pools in singles.values() for p in pools])
+    state = {i: {"pool": 0, "round": 0, "tried": set()} for i in singles}
+    whole: dict[str, set[int]] = {}  # a pool's hosts taken, read whole once its windows have failed
+    out: dict[int, IpAssignment] = {}
+    now = utcnow()
+    for _ in range(ROUNDS * 8):
+        pending = [i for i in singles if i not in out]
+        if not pending:
+            break
+        windows = {}
+        for i in pending:
+            st = state[i]
+            p = search[singles[i][2][st["pool"]].id]
+            if st["round"] < ROUNDS:
+                windows[i] = p, p.free_from(p.start + st["round"] * WINDOW, WINDOW, st["tried"])
+            else:
+                if p.pool.id not in whole:
+                    whole[p.pool.id] = _taken(session, p.pool)
+                windows[i] = p, p.free_from(p.lo, WINDOW, st["tried"] | whole[p.pool.id])
+        texts = {_text(p.version, h): h for p, hosts in windows.values() for h in hosts}
+        used = {texts[a] for a in session.scalars(select(IpAssignment.address).where(
+            IpAssignment.address.in_(list(texts))))} if texts else set()
+        picks = []
+        for i, (p, hosts) in windows.items():
+            free, st = [h for h in hosts if h not in used], state[i]
+            if free:
+                h = _random.choice(free)
+                picks.append((i, h, dict(id=new_id(), device_id=device.id, pool_id=p.pool.id, reservation_id=None,
+                                         address=_text(p.version, h), prefix=singles[i][1], kind=singles[i][0],
+                                         management=True, customdata={},
+                                         created_at=now + dt.timedelta(microseconds=i), updated_at=now)))
+            elif st["round"] < ROUNDS:
+                st["round"] = st["round"] + 1 if hosts else ROUNDS  # no hosts: past the pool's end
+            elif st["pool"] + 1 < len(singles[i][2]):
+                st.update(pool=st["pool"] + 1, round=0, tried=set())
+            else:
+                raise NoCapacity(f"{field or 'metro'}: no free {singles[i][0]} address left in metro "
+                                 f"{device.metro.code}")
+        locked = _lock_addresses(session, [row["address"] for _, _, row in picks])
+        inserted = _insert(session, [row for _, _, row in picks if row["address"] in locked]) if locked else set()
+        for i, h, row in picks:
+            if row["address"] in inserted:
+                out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
+                p = search[row["pool_id"]]
+                _cursor[p.pool.id] = p.start + state[i]["round"] * WINDOW if state[i]["round"] < ROUNDS else p.lo
+            else:
+                state[i]["tried"].add(h)  # a concurrent create took it first
+    missing = [singles[i][0] for i in singles if i not in out]
+    if missing:  # hosts lost to concurrent creates round after round: as good as full
+        raise NoCapacity(f"{field or 'metro'}: no free {missing[0]} address left in metro {device.metro.code}")
+    _show(device, list(out.values()))
+    return out
+
+
+def _lock_addresses(session: Session, addresses: list[str]) -> set[str]:
+    """The ``addresses`` this transaction may insert: on PostgreSQL those whose advisory lock it got
+    (``pg_try_advisory_xact_lock``, held to commit, never waited for). A concurrent create that picked
+    the same address holds its lock, so the INSERT never waits on another's uncommitted row: two
+    creates each waiting for an address the other inserted would deadlock. SQLite: all of them
+    (BEGIN IMMEDIATE: one writer at a time)."""
+    if not addresses or session.get_bind().dialect.name != "postgresql":
+        return set(addresses)
+    got = session.execute(select(*(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS, func.hashtext(a))
+                                   for a in addresses))).one()
+    return {a for a, ok in zip(addresses, got) if ok}
+
+
+def _insert(session: Session, rows: list[dict]) -> set[str]:
+    """Insert ``rows`` into ip_assignments in one statement, skipping those whose address is taken
+    (SQLite has ``ON CONFLICT`` and ``RETURNING`` too); the addresses inserted."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = IpAssignment.__table__
+    return set(session.scalars(insert(table).values(rows).on_conflict_do_nothing().returning(table.c.address)))
+
+
+def _persistent(session: Session, a: IpAssignment, device: Device, pool: IpPool) -> IpAssignment:
+    """``a``, a row just inserted, as a persistent object of the session (no query, nothing to flush)."""
+    make_transient_to_detached(a)
+    session.add(a)
+    set_committed_value(a, "device", device)
+    set_committed_value(a, "pool", pool)
+    return a
+
+
+def _show(device: Device, added: list[IpAssignment]) -> None:
+    """Put ``added`` in ``device.ip_assignments`` when that list is loaded (a new device's is), without a
+    query; else the next read of it loads them."""
+    if "ip_assignments" not in inspect(device).unloaded:
+        set_committed_value(device, "ip_assignments", sorted([*device.ip_assignments, *added],
+                                                             key=lambda a: a.created_at))
+
+
+def _take_block(session: Session, device: Device, pool: IpPool, kind: str, prefix: int) -> IpAssignment | None:
+    """A block of ``pool`` of length ``prefix`` for ``device``, which takes the block's second address (the
+    first is its gateway); None when the pool has none free. The caller holds the pool's row lock."""
+    block = _free_block(session, pool, prefix)
+    if block is None:
+        return None
+    a = IpAssignment(device=device, pool=pool, address=str(block.network_address + 2), prefix=prefix, kind=kind,
+                     management=True)
+    session.add(a)
+    session.flush()
+    return a
 
 
 def _free_block(session: Session, pool: IpPool, prefix: int):
@@ -210,9 +394,11 @@ def reserve_block(session: Session, project_id: str, metro, kind: str, quantity:
     """
     if quantity < 1 or quantity & (quantity - 1):
         raise Invalid("quantity: must be a power of two (1, 2, 4, 8, …)")
+    # locked to commit, as a device block is (see _metro_pools): no address may land in the block meanwhile
     pools = session.scalars(select(IpPool).where(IpPool.metro_id == metro.id, IpPool.kind == kind)
-                            .order_by(IpPool.created_at)).all()
-    pools = sorted(pools, key=lambda p: bool(p.gateway))  # routed (gateway-less) pools hold elastic IPs first
+                            .order_by(IpPool.id).with_for_update()).all()
+    # routed (gateway-less) pools hold elastic IPs first
+    pools = sorted(sorted(pools, key=lambda p: p.created_at), key=lambda p: bool(p.gateway))
     if not pools:
         raise Invalid(f"type: metro {metro.code} has no {kind} pool")
     for pool in pools:

@@ -8,11 +8,12 @@ import functools
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.core import events
 from api.core.errors import Invalid, NotFound
 from api.engine import network as netsync
-from api.models import Device, Machine, Port, PortBatch, PortVlanAssignment, VirtualNetwork
+from api.models import Device, Machine, Port, PortBatch, PortVlanAssignment, VirtualNetwork, new_id
 from api.schemas.common import View
 from api.schemas.ports import LIVE, network_type
 from api.services import ipam
@@ -26,11 +27,11 @@ KIND_OF = {(4, True): "public_ipv4", (4, False): "private_ipv4", (6, True): "pub
 
 def ensure_ports(session: Session, machine: Machine) -> list[Port]:
     """``bond0`` and one port per NIC (named like it), made when missing (the caller commits)."""
-    ports = list(session.scalars(select(Port).where(Port.machine_id == machine.id)))
+    ports = list(session.scalars(select(Port).where(Port.machine_id == machine.id).options(*PORT_JSON)))
+    new = []
     if not any(p.kind == "bond" for p in ports):
-        bond = Port(machine_id=machine.id, name="bond0", kind="bond", bonded=True, layer2=False)
-        session.add(bond)
-        ports.append(bond)
+        new.append(Port(id=new_id(), machine_id=machine.id, nic_id=None, name="bond0", kind="bond", bonded=True,
+                        layer2=False))
     by_nic = {p.nic_id: p for p in ports if p.kind == "nic"}
     for i, nic in enumerate(machine.nics):
         name = nic.name or f"eth{i}"
@@ -38,12 +39,16 @@ def ensure_ports(session: Session, machine: Machine) -> list[Port]:
             session.flush()
         p = by_nic.get(nic.id)
         if p is None:
-            p = Port(machine_id=machine.id, nic_id=nic.id, name=name, kind="nic", bonded=True)
-            session.add(p)
-            ports.append(p)
+            new.append(Port(id=new_id(), machine_id=machine.id, nic_id=nic.id, nic=nic, name=name, kind="nic",
+                            bonded=True))
         elif p.name != name:
             p.name = name
-    session.flush()
+    for p in new:  # a new port has no VLANs yet: its JSON needs no query
+        set_committed_value(p, "assignments", [])
+        session.add(p)
+    session.flush()  # all the new ports in one INSERT
+    ports += new
+    set_committed_value(machine, "ports", sorted(ports, key=lambda p: (p.kind, p.name)))
     return ports
 
 

@@ -17,13 +17,14 @@ CANDIDATES = 8
 ATTEMPTS = 8
 
 
-def _try_claim(session: Session, machine_id: str) -> bool:
-    res = session.execute(update(Machine)
+def _try_claim(session: Session, machine_id: str) -> Machine | None:
+    """The machine, now ``allocated``, if it was still available (one UPDATE … RETURNING); else None."""
+    return session.scalar(update(Machine)
                           .where(Machine.id == machine_id, Machine.state == "available",
                                  Machine.operation.is_(None))
                           .values(state="allocated", updated_at=utcnow())
-                          .execution_options(synchronize_session=False))
-    return res.rowcount == 1
+                          .returning(Machine)
+                          .execution_options(synchronize_session=False, populate_existing=True))
 
 
 def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
@@ -53,9 +54,7 @@ def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
                 continue  # free machines exist but are locked right now: try again
             break
         for machine_id in ids:
-            if _try_claim(session, machine_id):
-                m = session.get(Machine, machine_id)
-                session.refresh(m)
+            if (m := _try_claim(session, machine_id)) is not None:
                 return m
     raise NoCapacity(f"plan: no available {plan.slug} machine in metro {metro.code}")
 
@@ -68,11 +67,10 @@ def claim_reserved(session: Session, reservation: HardwareReservation) -> Machin
     """
     if not reservation.provisionable:
         raise Invalid("hardware_reservation_id: reservation is not provisionable")
-    if not _try_claim(session, reservation.machine_id):
+    m = _try_claim(session, reservation.machine_id)
+    if m is None:
         raise Invalid("hardware_reservation_id: the reserved machine is in use or not available "
                       f"(state {reservation.machine.state})")
-    m = session.get(Machine, reservation.machine_id)
-    session.refresh(m)
     return m
 
 

@@ -1,0 +1,127 @@
+"""Memory: ``ingot serve --demo``'s resident size idle and after each round of
+creating and deleting devices (1,000 per round by default), so that growth
+from one thousand to the next shows.
+
+    .venv/bin/python bench/memory.py                      # 3 rounds of 1,000
+    .venv/bin/python bench/memory.py --per-round 500 --rounds 4
+
+The demo lab (SQLite in a fresh data directory) is seeded first with
+``--per-round`` sim.small machines and /16 address pools, then ``ingot serve
+--demo`` runs it as a user would (the embedded server and its in-process engine
+worker). Each round: ``--clients`` threads create one device per machine, then
+delete every device; the round ends when every device is gone and every
+machine is available again (the engine has deprovisioned them, at
+``--sim-delay`` seconds per simulated stage). The resident size (VmRSS of the
+process and its children) is read after each round, once the server is idle.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from _common import harness, load_average, machine_line, run_load, say, table, workdir
+from sqlalchemy import func, select
+
+from api.core.db import Database
+from api.models import Device, Machine
+from tests.support.ports import free_port
+
+
+def resident_mib(pid: int) -> float:
+    """VmRSS of ``pid`` and of its children, in MiB."""
+    pids, total = {pid}, 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # the parent's pid is the 4th field, the 2nd after the name
+            pids.add(int(stat.parent.name))
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def settled(url_db: str, machines: int, timeout: float) -> float:
+    """Seconds until no device is left and all ``machines`` sim.small machines are available."""
+    db = Database(url_db)
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < timeout:
+            with db.Session() as s:
+                live = s.scalar(select(func.count()).select_from(Device).where(Device.deleted_at.is_(None)))
+                free = s.scalar(select(func.count()).select_from(Machine).where(
+                    Machine.state == "available", Machine.operation.is_(None), Machine.hostname.like("sim-%")))
+            if live == 0 and free >= machines:
+                return time.monotonic() - t0
+            time.sleep(2)
+        raise SystemExit(f"the devices were not all deleted within {timeout:.0f} s: {live} left, {free} free")
+    finally:
+        db.dispose()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--per-round", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--sim-delay", type=float, default=0.02)
+    p.add_argument("--timeout", type=float, default=1800, help="seconds a round's deletes may take")
+    args = p.parse_args(argv)
+    n, rows = args.per_round, []
+    load_at_start = load_average()
+    with workdir("ingot-bench-memory-") as tmp:
+        data = tmp / "data"
+        url_db = f"sqlite:///{data}/ingot.sqlite"
+        data.mkdir()
+        tokens = harness.seed_lab(url_db, data, n, extra_pools=True)
+        port = free_port()
+        env = harness.base_env(url_db, data, INGOT_SIM_DELAY=args.sim_delay)
+        proc = harness.Proc("ingot serve", [str(harness.BIN / "ingot"), "serve", "--demo", "--port", str(port)],
+                            env, tmp / "serve.log")
+        url = f"http://127.0.0.1:{port}"
+        try:
+            harness.wait_http(url + "/readyz", timeout=180, proc=proc)
+            h = {"X-Auth-Token": tokens["member_token"]}
+            time.sleep(5)  # the worker's first sweep
+            rows.append(["idle", 0, "", "", "", resident_mib(proc.popen.pid)])
+            for r in range(1, args.rounds + 1):
+                ids: list[str] = []
+
+                def create(s, i, r=r, ids=ids):
+                    resp = harness.post_device(url, tokens["member_token"], tokens["project_id"], f"m{r}-{i}",
+                                               session=s, timeout=300)
+                    if resp.status_code == 201:
+                        ids.append(resp.json()["id"])
+                    return resp.status_code == 201
+
+                made = run_load(create, clients=args.clients, total=n)
+                gone = run_load(lambda s, i: s.delete(f"{url}/metal/v1/devices/{ids[i]}", headers=h,
+                                                      timeout=300).status_code == 204,
+                                clients=args.clients, total=len(ids))
+                waited = settled(url_db, n, args.timeout)
+                time.sleep(5)
+                rss = resident_mib(proc.popen.pid)
+                say(f"round {r}: created {len(ids)} ({made['rps']:.1f}/s), deleted ({gone['rps']:.1f}/s), "
+                    f"machines free after {waited:.0f} s; resident {rss:.1f} MiB")
+                rows.append([f"after {r * n:,} created and deleted", len(ids), made["rps"], gone["rps"], waited, rss])
+        finally:
+            proc.stop()
+    print(f"# Memory: ingot serve --demo (SQLite, in-process worker), {args.rounds} rounds of {n:,} devices "
+          f"created ({args.clients} clients) and deleted; sim delay {args.sim_delay}s/stage")
+    print(f"# machine: {machine_line()}")
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
+    print(table(["when", "devices this round", "creates/s", "deletes/s", "s until all deleted",
+                 "resident MiB (VmRSS)"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
