@@ -13,7 +13,6 @@ from sqlalchemy import update
 from api.models import Device
 from api.schemas import ip
 from api.schemas.common import DirectDump
-from tests.support.clients import make_user
 from tests.support.keys import ssh_public_key
 
 LAYOUT = {"disks": [{"device": "/dev/sda", "wipeTable": True,
@@ -46,11 +45,14 @@ def _populated_device(tenant, database) -> str:
     return device_id
 
 
-def test_direct_device_json_is_marshmallows(lab, tenant, client, database, monkeypatch):
+def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, monkeypatch):
     device_id = _populated_device(tenant, database)
     tenant.post(f"/projects/{tenant.project_id}/devices", {
         "hostname": "plain", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
-    operator = make_user(client, database, email="ops@example.com", operator=True)
+    assert operator.post("/vlan-ranges", {"metro": "lab", "first": 1000, "last": 1009}).status_code == 201
+    vn = tenant.post(f"/projects/{tenant.project_id}/virtual-networks", {"metro": "lab", "tags": ["t"]}).get_json()
+    bond = next(p for p in tenant.get(f"/devices/{device_id}").get_json()["network_ports"] if p["name"] == "bond0")
+    assert tenant.post(f"/ports/{bond['id']}/assign", {"vnid": vn["id"]}).status_code == 200
     paths = [(tenant, f"/devices/{device_id}"), (tenant, f"/projects/{tenant.project_id}/devices?per_page=100"),
              (operator, f"/devices/{device_id}"), (operator, f"/projects/{tenant.project_id}/devices"),
              (tenant, f"/devices/{device_id}/ips")]
@@ -64,6 +66,7 @@ def test_direct_device_json_is_marshmallows(lab, tenant, client, database, monke
     kinds = {(x["address_family"], x["public"], x["cidr"]) for x in full["ip_addresses"]}
     assert kinds == {(4, True, 32), (4, False, 30), (6, True, 127)}, kinds
     assert full["customdata"] and full["storage"] and full["ssh_keys"] and full["provisioning_events"]
+    assert [v["id"] for p in full["network_ports"] for v in p["virtual_networks"]] == [vn["id"]]
     assert "customdata" not in direct[2].get_json() and "storage" in direct[2].get_json()
 
 
