@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event, inspect, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -232,7 +232,7 @@ def session() -> Session:
     reads first (:attr:`Database.ReadSession`) unless :func:`answer_again_writing` said otherwise."""
     if "db_session" not in g:
         database = get_db()
-        reads = request.method in READ_METHODS and not g.get("db_writes")
+        reads = has_request_context() and request.method in READ_METHODS and not g.get("db_writes")
         g.db_session = database.ReadSession() if reads else database.Session()
     return g.db_session
 
