@@ -35,6 +35,7 @@ http_log = logging.getLogger("ingot.http")
 LAB_HOST = "127.0.0.1"          # the simulated lab's control API: loopback only, never the API's port
 LAB_STATE_FILE = "simlab.json"  # in the data directory: the lab's hosts across restarts
 STOP_WAIT = 10.0                # seconds stop() gives each thread
+HTTP_STOP_WAIT = 5.0            # seconds stop() gives running requests (a ?wait_for= one is then cut off)
 HTTP_THREADS = 32               # requests served at once (a ?wait_for= request holds one while it waits)
 LISTEN_BACKLOG = 128            # connections the kernel queues before one is accepted (cheroot's default: 5)
 
@@ -236,7 +237,7 @@ class Embedded:
             self.worker.stop.set()
         if self.serial_console is not None:
             self.serial_console.stop()
-        self.server.stop(STOP_WAIT)
+        self.server.stop(HTTP_STOP_WAIT)
         if self.worker is not None:
             self.worker_thread.join(timeout=STOP_WAIT)
         self._stop_lab()
@@ -247,5 +248,5 @@ class Embedded:
     def _stop_lab(self) -> None:
         if self.lab_server is not None:
             self.lab.stop()  # saves the hosts as they are (powered on ones stay on)
-            self.lab_server.stop(STOP_WAIT)
+            self.lab_server.stop(HTTP_STOP_WAIT)
             self.lab_server = None
