@@ -82,7 +82,7 @@ lock_path = {locks}
 
 def ironic_venv(path: Path, postgres: bool = False) -> Path:
     """The venv holding Ironic; created (pip install ironic) when missing; with ``postgres``, with
-    PostgreSQL's driver for SQLAlchemy's default ``postgresql://`` (psycopg2)."""
+    PostgreSQL's driver psycopg2 (``postgresql+psycopg2://``)."""
     if not (path / "bin" / "ironic").exists():
         say(f"installing Ironic from PyPI into {path} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
@@ -252,8 +252,10 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
     if database:
         conf.write_text(conf.read_text().replace(f"sqlite:///{tmp / 'ironic.sqlite'}", database))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGOT_")}
-    subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"], env=env,
-                   check=True, capture_output=True)
+    sync = subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"],
+                          env=env, capture_output=True, text=True)
+    if sync.returncode:
+        raise RuntimeError(f"ironic-dbsync create_schema exited {sync.returncode}: {sync.stderr[-1500:]}")
     res: dict = {}
     with running([str(venv / "bin" / "ironic"), "--config-file", str(conf)], env, tmp / "ironic.log",
                  api, IRONIC_HEADERS):
@@ -317,8 +319,8 @@ def main(argv=None) -> int:
                 venv = ironic_venv(args.ironic_venv, postgres=bool(pg))
                 version = ironic_version(venv)
                 database = ""
-                if pg:  # SQLAlchemy's postgresql:// is psycopg2, which the Ironic venv holds
-                    database = pg.create_database().replace("postgresql+psycopg://", "postgresql://")
+                if pg:  # psycopg2, which ironic_venv() adds (Ironic's venv has no psycopg 3)
+                    database = pg.create_database().replace("postgresql+psycopg://", "postgresql+psycopg2://")
                 ironic = run_ironic(args, tmp, venv, database)
             except (RuntimeError, OSError, subprocess.CalledProcessError, IndexError) as exc:
                 why = f"Ironic did not run: {exc}"
