@@ -113,6 +113,22 @@ class LazyBuildRule(Rule):
         return build
 
 
+class IngotFlask(Flask):
+    """Flask that answers a request once more, its session a writer's from the start, when its read
+    transaction was about to write after another connection had committed (SQLite: api/core/db.py)."""
+
+    def full_dispatch_request(self):
+        try:
+            return super().full_dispatch_request()
+        except dbmod.StaleRead:
+            dbmod.answer_again_writing()
+            return super().full_dispatch_request()
+
+
+def _stale_read(error: dbmod.StaleRead):
+    raise error  # past the other error handlers, to IngotFlask.full_dispatch_request
+
+
 def create_app(settings: Settings | None = None, *, database: dbmod.Database | None = None) -> Flask:
     """Build the WSGI app. ``settings`` defaults to the environment.
 
@@ -120,7 +136,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         RuntimeError: production without ``INGOT_SECRET_KEY``.
     """
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = IngotFlask(__name__)
     app.url_rule_class = LazyBuildRule
     app.wsgi_app = forwarding.wrap(app.wsgi_app, settings.trusted_proxy_networks)
     app.config.update(
@@ -143,6 +159,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
 
     app.teardown_appcontext(dbmod.close_session)
     register_error_handlers(app)
+    app.register_error_handler(dbmod.StaleRead, _stale_read)
     observability.init_app(app)  # request id, access log, /metrics (before auth: every response gets an id)
     security.init_app(app)  # before authentication: malformed input never reaches the token lookup
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from pathlib import Path
 
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from api.app import create_app
 from api.bmc.simlab import SimLab, create_lab_app
@@ -19,8 +21,8 @@ from api.core.db import Database
 from api.core.instance_lock import InstanceLock
 from api.core.secrets import new_token
 from api.core.tls import server_context
-from api.core.urls import redact_path
 from api.engine.worker import Worker, resume_after_restart
+from api.http_errors import MAX_HEADER_BYTES, JsonErrorConnection
 from api.serial_console import SerialConsoleServer
 from api.services import auth, demo
 from api.services.bmc_discovery import BmcProber
@@ -28,17 +30,14 @@ from api.services.fleet_samples import FleetSampler
 from api.services.migrate import upgrade
 
 log = logging.getLogger("ingot")
+http_log = logging.getLogger("ingot.http")
 
 LAB_HOST = "127.0.0.1"          # the simulated lab's control API: loopback only, never the API's port
 LAB_STATE_FILE = "simlab.json"  # in the data directory: the lab's hosts across restarts
 STOP_WAIT = 10.0                # seconds stop() gives each thread
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """The lab's server logs nothing: its URL carries its secret, and its chatter is not Ingot's."""
-
-    def log_request(self, *args, **kwargs):
-        pass
+HTTP_STOP_WAIT = 5.0            # seconds stop() gives running requests (a ?wait_for= one is then cut off)
+HTTP_THREADS = 32               # requests served at once (a ?wait_for= request holds one while it waits)
+LISTEN_BACKLOG = 128            # connections the kernel queues before one is accepted (cheroot's default: 5)
 
 
 def _not_found(environ, start_response):
@@ -48,14 +47,70 @@ def _not_found(environ, start_response):
     return [body]
 
 
-class _RedactingHandler(WSGIRequestHandler):
-    """The dev server's request log without metadata secrets or boot tokens."""
+class _Cheroot(wsgi.Server):
+    """cheroot's WSGI server, its own messages on the ``ingot.http`` logger instead of stderr.
 
-    def log_request(self, *args, **kwargs):
-        self.requestline = redact_path(self.requestline)
-        if hasattr(self, "path"):  # the WSGI environ was built already; only the log line uses it now
-            self.path = redact_path(self.path)
-        super().log_request(*args, **kwargs)
+    It writes no request log: the app's access log (``ingot.access``, :mod:`api.observability`) has one
+    line per request, with secrets in paths redacted."""
+
+    def error_log(self, msg="", level=logging.INFO, traceback=False):
+        http_log.log(level, "%s", msg, exc_info=traceback)
+
+
+class CannotListen(OSError):
+    """The server's address cannot be bound: the port is in use, or the host is not this machine's."""
+
+
+class HttpServer:
+    """``app`` on a multi-threaded HTTP server (cheroot: a pool of ``threads``; keep-alive
+    connections wait in its selector, not in a thread), served from a daemon thread.
+
+    Raises:
+        CannotListen: the address cannot be bound (the message says why).
+    """
+
+    def __init__(self, host: str, port: int, app, *, name: str, threads: int = HTTP_THREADS,
+                 tls: tuple[str, str, ssl.SSLContext] | None = None):
+        self.server = _Cheroot((host, port), app, numthreads=threads, server_name=host,
+                               request_queue_size=LISTEN_BACKLOG)
+        self.server.ConnectionClass = JsonErrorConnection
+        self.server.max_request_header_size = MAX_HEADER_BYTES
+        if tls is not None:
+            cert, key, context = tls
+            self.server.ssl_adapter = BuiltinSSLAdapter(cert, key)
+            self.server.ssl_adapter.context = context  # ours: TLS 1.2 at least (api/core/tls.py)
+        self._bound = threading.Event()
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+        self._bound.wait()
+        if isinstance(self._error, OSError):
+            self.thread.join()
+            raise CannotListen(f"cannot listen on {host} port {port}: {self._error}") from None
+        if self._error is not None:
+            self.thread.join()
+            raise self._error
+        self.port = self.server.bind_addr[1]
+
+    def _run(self) -> None:
+        # prepare() (bind, start the pool) runs on this daemon thread so that the pool's threads are
+        # daemons too (a thread inherits it): a request still running at exit (a ?wait_for=) cannot
+        # keep the process alive, as with werkzeug's server before
+        try:
+            self.server.prepare()
+        except BaseException as exc:
+            self._error = exc
+        self._bound.set()
+        if self._error is None:
+            self.server.serve()
+
+    def stop(self, wait: float) -> None:
+        """Stop accepting, let running requests end for up to ``wait`` seconds (then leave them)."""
+        stopper = threading.Thread(target=self.server.stop, name=f"{self.thread.name}-stop", daemon=True)
+        self.server.shutdown_timeout = wait
+        stopper.start()
+        stopper.join(timeout=wait + 1)
+        self.thread.join(timeout=1)
 
 
 MIGRATION_LOCK = 4947  # PostgreSQL advisory lock key: one migrator at a time across hosts
@@ -133,9 +188,14 @@ class Embedded:
         self.lab_server = None
         if self.with_simlab:
             self._start_lab()
-        self.server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_RedactingHandler,
-                                  ssl_context=server_context(self.settings))
-        self.port = self.server.server_port
+        context = server_context(self.settings)
+        tls = (self.settings.tls_cert, self.settings.tls_key, context) if context is not None else None
+        try:
+            self.server = HttpServer(self.host, self.port, self.app, name="ingot-http", tls=tls)
+        except BaseException:
+            self._stop_lab()
+            raise
+        self.port = self.server.port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url
         if self.demo_lab:
@@ -143,8 +203,6 @@ class Embedded:
                 seeded = demo.seed(s, self.app.extensions["ingot.secrets"], self.settings.data_dir,
                                    machines=self.demo_machines)
             self.demo_tokens = seeded or demo.saved_tokens(self.settings.data_dir)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="ingot-http", daemon=True)
-        self.thread.start()
         if self.lab is not None:
             resumed = self.lab.resume()
             if resumed:
@@ -167,14 +225,11 @@ class Embedded:
         """The simulated lab on its own loopback port, under a secret path: never on the API's port."""
         self.lab = SimLab(delay=self.settings.sim_delay, state_file=Path(self.settings.data_dir) / LAB_STATE_FILE)
         secret = new_token()
-        wsgi = DispatcherMiddleware(_not_found, {f"/{secret}": create_lab_app(self.lab)})
-        self.lab_server = make_server(LAB_HOST, self.settings.sim_lab_port, wsgi, threaded=True,
-                                      request_handler=_QuietHandler)
-        self.lab_url = f"http://{LAB_HOST}:{self.lab_server.server_port}/{secret}"
+        app = DispatcherMiddleware(_not_found, {f"/{secret}": create_lab_app(self.lab)})
+        self.lab_server = HttpServer(LAB_HOST, self.settings.sim_lab_port, app, name="ingot-simlab", threads=16)
+        self.lab_url = f"http://{LAB_HOST}:{self.lab_server.port}/{secret}"
         # the sim driver finds the lab through Settings (the app and the worker share this object)
         self.settings.sim_lab_url = self.lab_url
-        self.lab_thread = threading.Thread(target=self.lab_server.serve_forever, name="ingot-simlab", daemon=True)
-        self.lab_thread.start()
 
     def stop(self) -> None:
         """Stop serving and working (running steps end first, within ``STOP_WAIT`` seconds)."""
@@ -182,14 +237,16 @@ class Embedded:
             self.worker.stop.set()
         if self.serial_console is not None:
             self.serial_console.stop()
-        self.server.shutdown()
-        self.thread.join(timeout=STOP_WAIT)
+        self.server.stop(HTTP_STOP_WAIT)
         if self.worker is not None:
             self.worker_thread.join(timeout=STOP_WAIT)
-        if self.lab_server is not None:
-            self.lab.stop()  # saves the hosts as they are (powered on ones stay on)
-            self.lab_server.shutdown()
-            self.lab_thread.join(timeout=STOP_WAIT)
+        self._stop_lab()
         self.database.dispose()
         if self.lock is not None:
             self.lock.release()
+
+    def _stop_lab(self) -> None:
+        if self.lab_server is not None:
+            self.lab.stop()  # saves the hosts as they are (powered on ones stay on)
+            self.lab_server.stop(HTTP_STOP_WAIT)
+            self.lab_server = None

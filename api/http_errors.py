@@ -1,19 +1,20 @@
 """Every error as ``{"errors": ["field: reason", ...]}``, never an HTML page —
 including those the HTTP servers write themselves before any application code
 runs (a request line too long: 414, headers too large: 431, a malformed request:
-400): Werkzeug's development server (``ingot serve``) through
-:func:`serve_json_error_pages`, gunicorn through :func:`gunicorn_write_error`
-(installed by ``deploy/gunicorn.conf.py``)."""
+400): the embedded server's cheroot (``ingot serve``) through :class:`JsonErrorConnection`,
+gunicorn through :func:`gunicorn_write_error` (installed by ``deploy/gunicorn.conf.py``)."""
 from __future__ import annotations
 
 import json
 import logging
+import socket
 
+from cheroot import errors as cheroot_errors
+from cheroot.server import HTTPConnection, HTTPRequest
 from flask import Flask, jsonify
 from gunicorn.util import write_nonblock
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import WSGIRequestHandler
 
 from api.core.errors import ServiceError
 
@@ -73,14 +74,45 @@ def _disk_full(error: OperationalError) -> bool:
     return "database or disk is full" in text or "no space left on device" in text or "disk full" in text
 
 
-# http.server's send_error fills in %(code)d and %(message)s (constant, HTML-escaped texts without quotes)
-JSON_ERROR_PAGE = '{"errors": ["%(code)d %(message)s"]}'
+MAX_HEADER_BYTES = 65536  # request line and headers together, as http.server and gunicorn allow
+MAX_HEADERS = 100         # header lines, as http.server and gunicorn allow
 
 
-def serve_json_error_pages() -> None:
-    """Werkzeug's development server writes its own errors (414, 431, 400) as JSON."""
-    WSGIRequestHandler.error_message_format = JSON_ERROR_PAGE
-    WSGIRequestHandler.error_content_type = "application/json"
+class JsonErrorRequest(HTTPRequest):
+    """cheroot's request parser with http.server's limits (431 for more than :data:`MAX_HEADERS` headers
+    or headers over :data:`MAX_HEADER_BYTES`, where cheroot says 413 or nothing) and its own error pages
+    (400, 414, 431, 408, 500, 503...) as JSON."""
+
+    def read_request_headers(self):
+        try:
+            ok = super().read_request_headers()
+        except cheroot_errors.MaxSizeExceeded:
+            self.simple_response("431 Request Header Fields Too Large", "the headers are too large")
+            return False
+        if ok and len(self.inheaders) > MAX_HEADERS:
+            self.simple_response("431 Request Header Fields Too Large", f"more than {MAX_HEADERS} headers")
+            return False
+        return ok
+
+    def simple_response(self, status, msg=""):
+        """An error page the server writes itself, as JSON; the connection closes after it (the rest of
+        the request may be unread)."""
+        status = str(status)
+        body = json.dumps({"errors": [status + (f": {msg}" if msg else "")]}).encode()
+        self.close_connection = True
+        head = (f"{self.server.protocol} {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")
+        try:
+            self.conn.wfile.write(head.encode("latin1") + body)
+        except socket.error as exc:
+            if exc.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
+
+
+class JsonErrorConnection(HTTPConnection):
+    """A cheroot connection whose requests are :class:`JsonErrorRequest` (``server.ConnectionClass``)."""
+
+    RequestHandlerClass = JsonErrorRequest
 
 
 def gunicorn_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
@@ -92,8 +124,6 @@ def gunicorn_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    serve_json_error_pages()
-
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
         return service_error_response(error)

@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/api_latency.py                      # 10,000 and 100,000 devices
     .venv/bin/python bench/api_latency.py --devices 2000 --scale 5 --duration 5
+    .venv/bin/python bench/api_latency.py --sizes 100 10000    # the issue's: p50 at 10,000 within 1.5x of 100
 
-For each inventory (N devices, then N x scale) on a fresh PostgreSQL database
+For each inventory (N devices, then N x scale; or each of --sizes) on a fresh PostgreSQL database
 behind gunicorn (deploy/gunicorn.conf.py, --web-workers processes), it
 measures with --clients concurrent keep-alive clients for --duration seconds:
 
@@ -84,13 +85,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--devices", type=int, default=10_000)
     p.add_argument("--scale", type=int, default=10, help="second inventory = devices x scale (1: skip)")
+    p.add_argument("--sizes", type=int, nargs="+", help="the inventories to measure (instead of --devices/--scale)")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     p.add_argument("--web-workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=4)
     args = p.parse_args(argv)
     load_at_start = load_average()
-    sizes = [args.devices] + ([args.devices * args.scale] if args.scale > 1 else [])
+    sizes = args.sizes or [args.devices] + ([args.devices * args.scale] if args.scale > 1 else [])
     results = {}
     with postgres() as pg, workdir("ingot-bench-api-") as tmp:
         for n in sizes:
@@ -102,14 +104,14 @@ def main(argv=None) -> int:
             r = dict(results[n])[name]
             row += [r["rps"], r["p50_ms"], r["p99_ms"], r["errors"]]
         if len(sizes) > 1:
-            a, b = dict(results[sizes[0]])[name], dict(results[sizes[1]])[name]
+            a, b = dict(results[sizes[0]])[name], dict(results[sizes[-1]])[name]
             row.append(f"{b['p50_ms'] / a['p50_ms']:.2f}x")
         rows.append(row)
     headers = ["endpoint"]
     for n in sizes:
         headers += [f"req/s @{n:,}", f"p50 ms @{n:,}", f"p99 ms @{n:,}", f"errors @{n:,}"]
     if len(sizes) > 1:
-        headers.append("p50 growth")
+        headers.append(f"p50 @{sizes[-1]:,} / @{sizes[0]:,}")
     print(f"# API latency: {args.clients} clients, {args.duration:.0f}s each, gunicorn {args.web_workers}x"
           f"{args.threads} threads, PostgreSQL")
     print(f"# machine: {machine_line()}")

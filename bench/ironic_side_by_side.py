@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/ironic_side_by_side.py               # N = 200 machines/nodes
     .venv/bin/python bench/ironic_side_by_side.py --n 100 --duration 3
+    .venv/bin/python bench/ironic_side_by_side.py --postgres    # PostgreSQL: Ingot under gunicorn
 
 Ironic (PyPI ``ironic``) is installed on first use into its own venv
 (``~/.cache/ingot-bench/ironic-venv``, or --ironic-venv) and run all-in-one
 (the ``ironic`` command: API and conductor in one process, ``rpc_transport =
 none``), fake hardware, SQLite, noauth. Ingot runs its embedded default
 (``ingot serve --demo``: SQLite, the in-process worker, the simulated lab).
+With ``--postgres`` both use one throwaway PostgreSQL (a database each):
+Ingot the production way (gunicorn, deploy/gunicorn.conf.py, --web-workers x
+--threads, and one ``ingot worker`` process, the simulated lab in this
+process), Ironic all-in-one as above (psycopg2-binary is added to its venv).
 Both listen on 127.0.0.1 and run one at a time, so they never share the CPUs
 with each other; the load average is printed beside every table.
 
@@ -34,7 +39,7 @@ import time
 from pathlib import Path
 
 import requests
-from _common import load_average, machine_line, run_load, say, table, workdir
+from _common import harness, load_average, machine_line, postgres, run_load, say, table, workdir
 
 from tests.support.ports import free_port
 
@@ -75,12 +80,17 @@ lock_path = {locks}
 """
 
 
-def ironic_venv(path: Path) -> Path:
-    """The venv holding Ironic; created (pip install ironic) when missing."""
+def ironic_venv(path: Path, postgres: bool = False) -> Path:
+    """The venv holding Ironic; created (pip install ironic) when missing; with ``postgres``, with
+    PostgreSQL's driver psycopg2 (``postgresql+psycopg2://``)."""
     if not (path / "bin" / "ironic").exists():
         say(f"installing Ironic from PyPI into {path} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
         subprocess.run([str(path / "bin" / "pip"), "install", "-q", "ironic"], check=True)
+    if postgres and subprocess.run([str(path / "bin" / "python"), "-c", "import psycopg2"],
+                                   capture_output=True).returncode:
+        say(f"installing psycopg2-binary into {path} (once)")
+        subprocess.run([str(path / "bin" / "pip"), "install", "-q", "psycopg2-binary"], check=True)
     return path
 
 
@@ -143,53 +153,76 @@ def operator_steps(args, name: str, enroll, one_url, list_url: str, headers: dic
 
 
 def run_ingot(args, tmp: Path) -> dict:
+    """Ingot's embedded default: ``ingot serve --demo`` (SQLite)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data = tmp / "ingot"
     env = {**os.environ, "INGOT_DATA_DIR": str(data), "INGOT_EXTERNAL_URL": url, "INGOT_LOG_LEVEL": "WARNING"}
     env.pop("INGOT_DATABASE_URL", None)
     ingot = str(Path(sys.executable).with_name("ingot"))
-    res: dict = {}
     with running([ingot, "serve", "--demo", "--port", str(port)], env, tmp / "ingot.log", url + "/readyz"):
         tokens = dict(line.split("=", 1) for line in (data / "demo-tokens").read_text().splitlines() if "=" in line)
-        op = {"X-Auth-Token": tokens["operator_token"]}
-        member = {"X-Auth-Token": tokens["member_token"]}
-        project = tokens["project_id"]
-        api = url + "/metal/v1"
-        ids: list[str] = []
+        return ingot_steps(args, url, tokens)
 
-        def enroll(s, i):
-            k = i
-            r = s.post(f"{api}/machines", headers=op, timeout=60, json={
-                "hostname": f"bench-{os.getpid()}-{k:05d}", "metro": "lab", "plan": "sim.small",
-                "bmc": {"driver": "sim", "address": f"bench-{k:05d}"},
-                "nics": [{"mac": "02:b1:%02x:%02x:%02x:%02x" % (k >> 24 & 255, k >> 16 & 255, k >> 8 & 255,
-                                                               k & 255), "name": "eth0"}]})
-            if r.status_code == 201:
-                ids.append(r.json()["id"])
-            return r.status_code == 201
 
-        res.update(operator_steps(args, "Ingot", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
-                                  f"{api}/machines?per_page=100", op))
-        devices: list[str] = []
+def run_ingot_gunicorn(args, tmp: Path, pg) -> dict:
+    """Ingot the production way on PostgreSQL: gunicorn, one ``ingot worker``, the sim lab here."""
+    database = pg.create_database()
+    data = tmp / "ingot-pg"
+    tokens = harness.seed_lab(database, data, 0)
+    lab = harness.LabServer(delay=0.05)
+    env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
+    api, url = harness.start_api(env, tmp / "gunicorn.log", workers=args.web_workers, threads=args.threads)
+    worker = harness.start_worker(env, tmp / "worker.log", name="bench")
+    lab.lab.ingot_url = url
+    try:
+        return ingot_steps(args, url, tokens)
+    finally:
+        worker.stop()
+        api.stop()
+        lab.stop()
 
-        def create(s, i):
-            r = s.post(f"{api}/projects/{project}/devices", headers=member, timeout=60, json={
-                "hostname": f"tenant-{i:05d}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
-            if r.status_code == 201:
-                devices.append(r.json()["id"])
-            return r.status_code == 201
 
-        res["tenant create, 1 client"] = measure("device create", create, clients=1, total=args.tenant)
-        dev = devices[len(devices) // 2] if devices else "none"
-        def dget(s, i):
-            return s.get(f"{api}/devices/{dev}", headers=member, timeout=60).status_code == 200
+def ingot_steps(args, url: str, tokens: dict) -> dict:
+    res: dict = {}
+    op = {"X-Auth-Token": tokens["operator_token"]}
+    member = {"X-Auth-Token": tokens["member_token"]}
+    project = tokens["project_id"]
+    api = url + "/metal/v1"
+    ids: list[str] = []
 
-        res["tenant get, 1 client"] = measure("device get 1", dget, clients=1, duration=args.duration)
-        res["tenant get, 8 clients"] = measure("device get 8", dget, clients=8, duration=args.duration)
-        res["tenant list 100, 1 client"] = measure("device list 100", lambda s, i: s.get(
-            f"{api}/projects/{project}/devices?per_page=100", headers=member, timeout=60).status_code == 200,
-            clients=1, duration=args.duration)
+    def enroll(s, i):
+        k = i
+        r = s.post(f"{api}/machines", headers=op, timeout=60, json={
+            "hostname": f"bench-{os.getpid()}-{k:05d}", "metro": "lab", "plan": "sim.small",
+            "bmc": {"driver": "sim", "address": f"bench-{k:05d}"},
+            "nics": [{"mac": "02:b1:%02x:%02x:%02x:%02x" % (k >> 24 & 255, k >> 16 & 255, k >> 8 & 255,
+                                                           k & 255), "name": "eth0"}]})
+        if r.status_code == 201:
+            ids.append(r.json()["id"])
+        return r.status_code == 201
+
+    res.update(operator_steps(args, "Ingot", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
+                              f"{api}/machines?per_page=100", op))
+    devices: list[str] = []
+
+    def create(s, i):
+        r = s.post(f"{api}/projects/{project}/devices", headers=member, timeout=60, json={
+            "hostname": f"tenant-{i:05d}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+        if r.status_code == 201:
+            devices.append(r.json()["id"])
+        return r.status_code == 201
+
+    res["tenant create, 1 client"] = measure("device create", create, clients=1, total=args.tenant)
+    dev = devices[len(devices) // 2] if devices else "none"
+    def dget(s, i):
+        return s.get(f"{api}/devices/{dev}", headers=member, timeout=60).status_code == 200
+
+    res["tenant get, 1 client"] = measure("device get 1", dget, clients=1, duration=args.duration)
+    res["tenant get, 8 clients"] = measure("device get 8", dget, clients=8, duration=args.duration)
+    res["tenant list 100, 1 client"] = measure("device list 100", lambda s, i: s.get(
+        f"{api}/projects/{project}/devices?per_page=100", headers=member, timeout=60).status_code == 200,
+        clients=1, duration=args.duration)
     return res
 
 
@@ -208,16 +241,21 @@ def _wait_states(api: str, uuids: list[str], state: str, timeout: float = 300) -
         raise RuntimeError(f"{len(pending)} Ironic nodes did not reach {state}")
 
 
-def run_ironic(args, tmp: Path, venv: Path) -> dict:
+def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
+    """Ironic all-in-one on SQLite, or on the PostgreSQL database URL ``database``."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/v1"
     conf = tmp / "ironic.conf"
     locks = tmp / "ironic-locks"
-    locks.mkdir()
+    locks.mkdir(exist_ok=True)
     conf.write_text(IRONIC_CONF.format(port=port, db=tmp / "ironic.sqlite", locks=locks))
+    if database:
+        conf.write_text(conf.read_text().replace(f"sqlite:///{tmp / 'ironic.sqlite'}", database))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGOT_")}
-    subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"], env=env,
-                   check=True, capture_output=True)
+    sync = subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"],
+                          env=env, capture_output=True, text=True)
+    if sync.returncode:
+        raise RuntimeError(f"ironic-dbsync create_schema exited {sync.returncode}: {sync.stderr[-1500:]}")
     res: dict = {}
     with running([str(venv / "bin" / "ironic"), "--config-file", str(conf)], env, tmp / "ironic.log",
                  api, IRONIC_HEADERS):
@@ -264,19 +302,26 @@ def main(argv=None) -> int:
     p.add_argument("--duration", type=float, default=5.0, help="seconds of each get/list step")
     p.add_argument("--ironic-venv", type=Path, default=DEFAULT_VENV)
     p.add_argument("--skip-ironic", action="store_true", help="run the Ingot side only")
+    p.add_argument("--postgres", action="store_true",
+                   help="both on one throwaway PostgreSQL; Ingot under gunicorn with one `ingot worker`")
+    p.add_argument("--web-workers", type=int, default=2, help="with --postgres: gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=4, help="with --postgres: threads per gunicorn worker")
     args = p.parse_args(argv)
     nan = {"rps": float("nan"), "p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan"),
            "errors": 0, "n": 0}
     loads = [f"start {load_average()}"]
-    with workdir("ingot-bench-ironic-") as tmp:
-        ingot = run_ingot(args, tmp)
+    with workdir("ingot-bench-ironic-") as tmp, (postgres() if args.postgres else contextlib.nullcontext()) as pg:
+        ingot = run_ingot_gunicorn(args, tmp, pg) if pg else run_ingot(args, tmp)
         loads.append(f"after Ingot {load_average()}")
         ironic, version, why = {}, "-", ""
         if not args.skip_ironic:
             try:
-                venv = ironic_venv(args.ironic_venv)
+                venv = ironic_venv(args.ironic_venv, postgres=bool(pg))
                 version = ironic_version(venv)
-                ironic = run_ironic(args, tmp, venv)
+                database = ""
+                if pg:  # psycopg2, which ironic_venv() adds (Ironic's venv has no psycopg 3)
+                    database = pg.create_database().replace("postgresql+psycopg://", "postgresql+psycopg2://")
+                ironic = run_ironic(args, tmp, venv, database)
             except (RuntimeError, OSError, subprocess.CalledProcessError, IndexError) as exc:
                 why = f"Ironic did not run: {exc}"
                 say(why)
@@ -287,8 +332,13 @@ def main(argv=None) -> int:
         ratio = a["rps"] / b["rps"] if b["rps"] == b["rps"] and b["rps"] else float("nan")
         rows.append([step, a["rps"], a["p50_ms"], a["p95_ms"], a["p99_ms"], f"{a['errors']}/{a['n']}",
                      b["rps"], b["p50_ms"], b["p95_ms"], b["p99_ms"], f"{b['errors']}/{b['n']}", ratio])
-    print(f"# Ingot (ingot serve --demo, SQLite) beside Ironic {version} (all-in-one, fake-hardware, SQLite, "
-          f"noauth); N = {args.n}, tenant {args.tenant}, {args.duration:g} s per get/list step")
+    if args.postgres:
+        print(f"# Ingot (gunicorn {args.web_workers}x{args.threads} threads + one `ingot worker`, PostgreSQL) beside "
+              f"Ironic {version} (all-in-one, fake-hardware, the same PostgreSQL, noauth); N = {args.n}, "
+              f"tenant {args.tenant}, {args.duration:g} s per get/list step")
+    else:
+        print(f"# Ingot (ingot serve --demo, SQLite) beside Ironic {version} (all-in-one, fake-hardware, SQLite, "
+              f"noauth); N = {args.n}, tenant {args.tenant}, {args.duration:g} s per get/list step")
     print(f"# machine: {machine_line()}")
     print(f"# load average: {'; '.join(loads)}")
     if why:

@@ -4,26 +4,77 @@ time per request, and (--profile) a pyinstrument profile — for a device list o
 
     .venv/bin/python bench/profile_api.py                        # 1,000 devices, SQLite
     .venv/bin/python bench/profile_api.py --postgres --profile   # pyinstrument from PyPI
+    .venv/bin/python bench/profile_api.py --http cheroot werkzeug waitress   # the same app behind HTTP servers
 
 The app runs in this process (Flask's test client: no HTTP server, no network),
 so the figures are the request's own work: routing, token check, queries,
 serialisation. CPU time (of this process: with SQLite that includes the queries)
 is much less disturbed by other load on the host than latency is. The inventory
 is bulk-inserted (bench/_common.bulk_devices).
+
+``--http`` also serves the same app on 127.0.0.1 with each server named, one after
+the other (``cheroot``: the embedded server, as api/embedded.py runs it;
+``werkzeug``: its threaded development server, the embedded server before;
+``waitress``: from PyPI, if installed), and measures GET one and the list with
+1 and 8 keep-alive clients (bench/_common.run_load) for ``--duration`` seconds each.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import sys
+import threading
 import time
 
-from _common import bulk_devices, harness, load_average, machine_line, percentile, postgres, say, table, workdir
+from _common import (
+    bulk_devices,
+    harness,
+    load_average,
+    machine_line,
+    percentile,
+    postgres,
+    run_load,
+    say,
+    table,
+    workdir,
+)
 from sqlalchemy import event
 
 from api.app import create_app
 from api.core.db import Database
+from api.embedded import HTTP_THREADS, HttpServer
 from tests.support.settings import make_settings
+
+
+@contextlib.contextmanager
+def served(kind: str, app):
+    """``app`` on 127.0.0.1 behind the HTTP server ``kind``; yields its base URL."""
+    if kind == "cheroot":
+        server = HttpServer("127.0.0.1", 0, app, name="bench-http")
+        try:
+            yield f"http://127.0.0.1:{server.port}"
+        finally:
+            server.stop(5)
+        return
+    if kind == "werkzeug":
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_request(self, *args, **kwargs):
+                pass
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+        port, run, stop = server.server_port, server.serve_forever, server.shutdown
+    else:
+        import waitress  # not a dependency of Ingot: pip install waitress
+        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=HTTP_THREADS)
+        port, run, stop = server.effective_port, server.run, server.close
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop()
+        thread.join(timeout=5)
 
 
 @contextlib.contextmanager
@@ -42,8 +93,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=30)
     p.add_argument("--postgres", action="store_true")
     p.add_argument("--profile", action="store_true", help="print pyinstrument's profile of each request kind")
+    p.add_argument("--http", nargs="*", default=[], choices=["cheroot", "werkzeug", "waitress"],
+                   help="also serve the app with these HTTP servers and measure 1 and 8 clients")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds of each --http measurement")
     args = p.parse_args(argv)
-    rows = []
+    rows, http_rows = [], []
     with workdir("ingot-bench-profile-") as tmp, database_url(args.postgres, tmp) as url:
         tokens = harness.seed_lab(url, tmp / "data", 0)
         bulk_devices(url, args.devices)
@@ -78,12 +132,25 @@ def main(argv=None) -> int:
                     for _ in range(args.repeat):
                         client.get(path, headers=h)
                 say(prof.output_text(unicode=False, color=False, show_all=False))
+        for kind in args.http:
+            with served(kind, app) as base:
+                for label, path in cases:
+                    for clients in (1, 8):
+                        r = run_load(lambda s, i: s.get(base + path, headers=h, timeout=60).status_code == 200,
+                                     clients=clients, duration=args.duration)
+                        say(f"  {kind} {label} x{clients}: {r['rps']:.1f} req/s p50 {r['p50_ms']:.1f} ms")
+                        http_rows.append([kind, label, clients, r["rps"], r["p50_ms"], r["p99_ms"],
+                                          f"{r['errors']}/{r['n']}"])
         db.dispose()
     print(f"# In-process request cost at {args.devices:,} devices, {'PostgreSQL' if args.postgres else 'SQLite'}; "
           f"{args.repeat} requests each")
     print(f"# machine: {machine_line()}")
     print(f"# load average at end: {load_average()}")
     print(table(["request", "SQL statements", "CPU ms (this process)", "p50 ms", "p95 ms", "response bytes"], rows))
+    if http_rows:
+        print(f"# over HTTP, keep-alive clients in this process, {args.duration:g} s each; load average at end: "
+              f"{load_average()}")
+        print(table(["server", "request", "clients", "req/s", "p50 ms", "p99 ms", "errors"], http_rows))
     return 0
 
 

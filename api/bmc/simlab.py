@@ -127,14 +127,15 @@ class SimLab:
         """Write the state file if the hosts changed since the last write (atomically)."""
         if self.state_file is None:
             return
-        text = self._state_text()
-        if text == self._saved:
-            return
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
-        os.replace(tmp, self.state_file)
-        self._saved = text
+        with self.lock:  # the periodic saver and stop() may both save: one tmp file, one writer at a time
+            text = self._state_text()
+            if text == self._saved:
+                return
+            tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text)
+            os.replace(tmp, self.state_file)
+            self._saved = text
 
     def _keep_saving(self) -> None:
         while not self._stopped.wait(SAVE_EVERY):

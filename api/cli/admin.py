@@ -29,7 +29,7 @@ from api.core.instance_lock import AlreadyRunning
 from api.core.logs import configure
 from api.core.secrets import SecretBox, secret_key
 from api.core.tls import server_context
-from api.embedded import Embedded, prepare_database
+from api.embedded import CannotListen, Embedded, prepare_database
 from api.engine.worker import Worker
 from api.models import Membership, Project, User
 from api.observability import serve_metrics
@@ -148,6 +148,8 @@ def serve(host, port, demo, demo_insecure, no_worker, production, tls_cert, tls_
     try:
         emb = Embedded(settings, host, port, worker=not no_worker, demo_lab=demo).start()
     except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Ingot API on {emb.url}/metal/v1 (OpenAPI: {emb.url}/metal/v1/openapi.json, "
                f"docs: {emb.url}/metal/v1/docs)")

@@ -2,17 +2,31 @@
 
 Routes get a request-scoped session with :func:`session`; the engine's workers
 and CLI commands open their own with :meth:`Database.transaction`.
+
+On SQLite a transaction that writes takes the database's write lock when it
+begins (``BEGIN IMMEDIATE``: writers queue instead of failing), but a GET or
+HEAD request's begins deferred (``BEGIN``): reads never wait for a writer.
+When such a read transaction writes after all (a token's ``last_used_at``, a
+rate-limit count, a boot step), it is upgraded by :func:`_upgrade_to_writer`
+instead of by SQLite (which fails with "database is locked" once another
+connection has committed since the read began): it ends the read, begins
+immediate (waiting for the lock), and checks that nothing was committed in
+between (``PRAGMA data_version``); if something was, what it read may be stale
+and it raises :class:`StaleRead`, and the app answers the request again in
+write transactions (api/app.py). PostgreSQL is not concerned: its reads never
+wait for writers.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event, inspect, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -79,7 +93,12 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
-        wakeup.watch(self.Session, notify_sql=not self.is_sqlite)  # a commit that makes engine work due wakes it
+        # reads first: on SQLite its transactions begin deferred (the module's docstring); else the same
+        self.ReadSession = (sessionmaker(self.engine.execution_options(**{DEFERRED: True}), expire_on_commit=False)
+                            if self.is_sqlite else self.Session)
+        # a commit that makes engine work due wakes it: a GET may write too (an iPXE script fetch is a callback)
+        for factory in {self.Session, self.ReadSession}:
+            wakeup.watch(factory, notify_sql=not self.is_sqlite)
         self.outage = Outage()
 
     @contextlib.contextmanager
@@ -144,9 +163,23 @@ def open_existing(url: str, where: str) -> Database:
     return database
 
 
+DEFERRED = "ingot_sqlite_deferred"   # execution option of ReadSession's engine
+_SNAPSHOT = "ingot_read_snapshot"    # connection info: data_version when the deferred read began, until it writes
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+class StaleRead(sa_exc.OperationalError):
+    """A read transaction was about to write, and another connection had committed since it began
+    (what it read may be out of date): do the work again in a write transaction."""
+
+    def __init__(self):
+        super().__init__("upgrade of a read transaction", None, Exception("committed elsewhere since the read began"))
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL + BEGIN IMMEDIATE: writers queue on the database lock instead of
-    failing with "database is locked" when a read transaction upgrades."""
+    """WAL; ``BEGIN IMMEDIATE`` for writers, so they queue on the database lock instead of
+    failing with "database is locked"; ``BEGIN`` for :attr:`Database.ReadSession`, upgraded on
+    its first write (the module's docstring)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -159,18 +192,60 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info.pop(_SNAPSHOT, None)
+        if not conn.get_execution_options().get(DEFERRED):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        conn.exec_driver_sql("BEGIN")
+        # this starts the read snapshot; its data_version changes only with other connections' commits
+        conn.info[_SNAPSHOT] = conn.exec_driver_sql("PRAGMA data_version").scalar()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn, cursor, statement, parameters, context, executemany):
+        if conn.info.get(_SNAPSHOT) is not None and _WRITES.search(statement):
+            _upgrade_to_writer(conn.connection.dbapi_connection, conn.info.pop(_SNAPSHOT))
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn):
+        conn.info.pop(_SNAPSHOT, None)
+
+
+def _upgrade_to_writer(dbapi_conn, snapshot: int) -> None:
+    """End this connection's read transaction and begin a writing one in its place (waiting for the
+    write lock, as ``BEGIN IMMEDIATE`` does).
+
+    Raises:
+        StaleRead: another connection committed after the read began (the writing transaction is
+        open: the caller's rollback ends it).
+    """
+    dbapi_conn.execute("COMMIT")  # it wrote nothing; COMMIT, unlike ROLLBACK, leaves pending reads alone
+    dbapi_conn.execute("BEGIN IMMEDIATE")
+    if dbapi_conn.execute("PRAGMA data_version").fetchone()[0] != snapshot:
+        raise StaleRead()
 
 
 def get_db() -> Database:
     return current_app.extensions["ingot.db"]
 
 
+READ_METHODS = ("GET", "HEAD")
+
+
 def session() -> Session:
-    """The current request's session (opened lazily, closed at teardown)."""
+    """The current request's session (opened lazily, closed at teardown): a GET or HEAD request's
+    reads first (:attr:`Database.ReadSession`) unless :func:`answer_again_writing` said otherwise."""
     if "db_session" not in g:
-        g.db_session = get_db().Session()
+        database = get_db()
+        reads = has_request_context() and request.method in READ_METHODS and not g.get("db_writes")
+        g.db_session = database.ReadSession() if reads else database.Session()
     return g.db_session
+
+
+def answer_again_writing() -> None:
+    """After :class:`StaleRead`: drop the request's session; the next one begins as a writer."""
+    close_session(StaleRead())
+    g.db_writes = True
 
 
 def close_session(_exc=None) -> None:

@@ -5,19 +5,24 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas.common import MULTILINE, RequestSchema, href, list_schema, update_schema
+from api.schemas.common import MULTILINE, DirectDump, RequestSchema, as_text, href, list_schema, update_schema
 from api.schemas.storage import StorageField
 
 # validate.Regexp matches from the start; \Z (not "$", which allows a final newline) ends the match
 SLUG = validate.Regexp(r"[a-z0-9][a-z0-9._-]{0,63}\Z", error="must be lowercase letters, digits, '.', '_' or '-'")
 
 
-class MetroSchema(Schema):
+class MetroSchema(DirectDump, Schema):
     id = fields.String(metadata={"description": "Its id (a UUID)."})
     code = fields.String(metadata={"description": "Its short code, which requests use to name it (e.g. `da`)."})
     name = fields.String(metadata={"description": "Its display name."})
     country = fields.String(metadata={"description": "Its country code (may be empty)."})
     href = fields.Function(lambda m: href("locations/metros", m.id), metadata={"description": "Its URL in this API."})
+
+    @staticmethod
+    def _direct(m) -> dict:
+        return {"id": as_text(m.id), "code": as_text(m.code), "name": as_text(m.name), "country": as_text(m.country),
+                "href": href("locations/metros", m.id)}
 
 
 MetroListSchema = list_schema("metros", MetroSchema, "MetroList")
@@ -70,7 +75,7 @@ class FacilityCreateSchema(RequestSchema):
 FacilityUpdateSchema = update_schema(FacilityCreateSchema, "FacilityUpdate", exclude=("code", "metro"))
 
 
-class PlanRefSchema(Schema):
+class PlanRefSchema(DirectDump, Schema):
     """A plan as embedded in a device or reservation."""
 
     id = fields.String(metadata={"description": "Its id (a UUID)."})
@@ -87,6 +92,13 @@ class PlanRefSchema(Schema):
     pricing = fields.Function(lambda p: {"hour": p.price_hour}, metadata={
         "description": "Its hourly price (`hour`), informative: Ingot bills nothing."})
     href = fields.Function(lambda p: href("plans", p.id), metadata={"description": "Its URL in this API."})
+
+    @staticmethod
+    def _direct(p) -> dict:
+        return {"id": as_text(p.id), "slug": as_text(p.slug), "name": as_text(p.name),
+                "description": as_text(p.description), "line": as_text(p.line), "class": as_text(p.plan_class),
+                "specs": None if p.specs is None else dict(p.specs), "pricing": {"hour": p.price_hour},
+                "href": href("plans", p.id)}
 
 
 class PlanSchema(PlanRefSchema):
@@ -161,7 +173,7 @@ def validate_template(value: str) -> None:
         raise ValidationError(f"is not a valid template (line {exc.lineno}: {exc.message})") from None
 
 
-class OperatingSystemRefSchema(Schema):
+class OperatingSystemRefSchema(DirectDump, Schema):
     """An operating system as embedded in a device."""
 
     id = fields.String(metadata={"description": "Its id (a UUID)."})
@@ -171,6 +183,11 @@ class OperatingSystemRefSchema(Schema):
     distro = fields.String(metadata={"description": "Its distribution (e.g. `debian`)."})
     version = fields.String(metadata={"description": "Its version (e.g. `12`)."})
     href = fields.Function(lambda o: href("operating-systems", o.id), metadata={"description": "Its URL in this API."})
+
+    @staticmethod
+    def _direct(o) -> dict:
+        return {"id": as_text(o.id), "slug": as_text(o.slug), "name": as_text(o.name), "distro": as_text(o.distro),
+                "version": as_text(o.version), "href": href("operating-systems", o.id)}
 
 
 class OperatingSystemSchema(OperatingSystemRefSchema):

@@ -53,6 +53,29 @@ class View:
         return getattr(self._row, name)
 
 
+class DirectDump:
+    """A response schema whose ``dump`` builds its dicts directly with its ``_direct(obj)``, which makes
+    what marshmallow makes of its fields (tests/api/test_device_json.py compares the two) at a fraction
+    of the cost: the hot paths (device lists). The fields stay, for the OpenAPI document. An instance
+    made with ``only`` or ``exclude``, or a subclass without its own ``_direct``, dumps the marshmallow way."""
+
+    def dump(self, obj, *, many=None):
+        many = self.many if many is None else many
+        if "_direct" not in type(self).__dict__ or self.only or self.exclude:
+            return super().dump(obj, many=many)
+        return [self._direct(o) for o in obj] if many else self._direct(obj)
+
+
+def as_text(value) -> str | None:
+    """A ``fields.String`` value as marshmallow dumps it."""
+    return None if value is None else str(value)
+
+
+def as_iso(value) -> str | None:
+    """A ``fields.DateTime`` value as marshmallow dumps it (ISO 8601)."""
+    return None if value is None else value.isoformat()
+
+
 MULTILINE = {"multiline": True}  # a text field's metadata: tab and line breaks allowed (free text)
 
 

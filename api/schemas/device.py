@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, post_load, p
 from api.schemas.catalog import FacilitySchema, MetroSchema, OperatingSystemRefSchema, PlanRefSchema
 from api.schemas.common import (
     MULTILINE,
+    DirectDump,
     HrefField,
     JSONObject,
     ListArgs,
@@ -14,10 +15,14 @@ from api.schemas.common import (
     Refs,
     RequestSchema,
     Tags,
+    as_iso,
+    as_text,
     href,
+    id_ref,
     is_http_url,
     list_schema,
     ref,
+    refs,
     require_one_place,
     validate_hostname,
 )
@@ -54,7 +59,7 @@ def _created_by(d) -> dict | None:
             "updated_at": u.updated_at.isoformat()}
 
 
-class DeviceSchema(Schema):
+class DeviceSchema(DirectDump, Schema):
     """A ``Device``. ``sos``, ``provisioning_events`` and the private fields come from
     :func:`api.services.devices.present`."""
 
@@ -116,7 +121,7 @@ class DeviceSchema(Schema):
     # Ingot extension: the device boots the rescue environment
     rescue = fields.Boolean(metadata={
         "description": "Ingot extension: true while it boots the rescue environment instead of its OS."})
-    actions = fields.Function(lambda d: [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS], metadata={
+    actions = fields.Function(lambda d: _actions(), metadata={
         "description": "The actions `POST /devices/{id}/actions` takes (each allowed from certain states only)."})
     created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
     updated_at = fields.DateTime(metadata={"description": "When it was last changed (UTC, ISO 8601)."})
@@ -143,6 +148,54 @@ class DeviceSchema(Schema):
                 data.pop(key, None)
         return data
 
+    def _direct(self, d) -> dict:
+        plan, metro, facility, osys = d.plan, d.metro, d.facility, d.operating_system
+        events, addresses, private = d.provisioning_events, d.ip_assignments, d.private_shown
+        out = {
+            "id": as_text(d.id), "short_id": as_text(d.short_id), "href": href("devices", d.id),
+            "hostname": as_text(d.hostname), "description": as_text(d.description), "state": as_text(d.state),
+            "provisioning_percentage": None if d.provisioning_percentage is None else int(d.provisioning_percentage),
+            "provisioning_events": None if events is None else _EVENT.dump(events, many=True),
+            "plan": None if plan is None else _PLAN.dump(plan),
+            "metro": None if metro is None else _METRO.dump(metro),
+            "facility": None if facility is None else _FACILITY.dump(facility),
+            "operating_system": None if osys is None else _OS.dump(osys),
+            "ip_addresses": None if addresses is None else _ADDRESS.dump(addresses, many=True),
+            "network_ports": port_views(d.machine.ports) if d.machine else [],
+            "network_frozen": False, "tags": list(d.tags or []),
+        }
+        if private:
+            out["userdata"] = as_text(d.userdata)
+            out["customdata"] = None if d.customdata is None else dict(d.customdata)
+        out.update({
+            "always_pxe": None if d.always_pxe is None else bool(d.always_pxe),
+            "ipxe_script_url": d.ipxe_script_url or None,
+            "hardware_reservation": id_ref("hardware-reservations", d.hardware_reservation_id),
+            "locked": None if d.locked is None else bool(d.locked), "billing_cycle": as_text(d.billing_cycle),
+            "project": id_ref("projects", d.project_id), "project_lite": ref("projects", d.project_id),
+            "ssh_keys": refs("ssh-keys", d.ssh_keys or []), "volumes": [],
+        })
+        if private:
+            out["root_password"] = d.root_password
+        out.update({
+            "user": osys.default_user or "root", "created_by": _created_by(d), "sos": as_text(d.sos),
+            "spot_instance": False, "termination_time": as_iso(d.termination_time),
+            "rescue": None if d.rescue is None else bool(d.rescue), "actions": _actions(),
+            "created_at": as_iso(d.created_at), "updated_at": as_iso(d.updated_at),
+        })
+        if d.storage:
+            out["storage"] = d.storage
+        out["user_state"] = d.user_state or None
+        out["user_state_message"] = d.user_state_message or None
+        return out
+
+
+def _actions() -> list[dict]:
+    return [{"type": a, "name": a.replace("_", " ").title()} for a in ACTIONS]
+
+
+_EVENT, _PLAN, _METRO, _FACILITY = EventSchema(), PlanRefSchema(), MetroSchema(), FacilitySchema()
+_OS, _ADDRESS = OperatingSystemRefSchema(), IpAddressSchema()
 
 PRIVATE_FIELDS = ("userdata", "customdata", "root_password")
 DeviceListSchema = list_schema("devices", DeviceSchema, "DeviceList")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import ListArgs, href, list_schema
+from api.schemas.common import DirectDump, ListArgs, as_iso, as_text, href, list_schema
 
 
-class EventSchema(Schema):
+class EventSchema(DirectDump, Schema):
     id = fields.String(metadata={"description": "Its id (a UUID)."})
     type = fields.String(metadata={
         "description": "What happened, dotted (e.g. `device.provision.step`, `ssh_key.created`)."})
@@ -33,6 +33,13 @@ class EventSchema(Schema):
         if e.project_id:
             rel.append({"href": href("projects", e.project_id)})
         return rel
+
+    def _direct(self, e) -> dict:
+        return {"id": as_text(e.id), "type": as_text(e.type), "body": as_text(e.body), "state": as_text(e.state),
+                "interpolated": e.body, "actor": as_text(e.actor), "outcome": as_text(e.outcome),
+                "target_type": as_text(e.target_type), "target_id": as_text(e.target_id),
+                "relationships": self._relationships(e), "href": href("events", e.id),
+                "created_at": as_iso(e.created_at)}
 
 
 EventListSchema = list_schema("events", EventSchema, "EventList")

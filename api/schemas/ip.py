@@ -3,21 +3,31 @@
 ``IPReservation`` strictly (``additionalProperties: false``): these schemas carry the spec's fields only."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from marshmallow import Schema, fields
 
 from api.schemas.catalog import FacilitySchema, MetroSchema
-from api.schemas.common import HrefField, Ref, Tags, href, ref
+from api.schemas.common import DirectDump, HrefField, Ref, Tags, as_iso, as_text, href, ref
 
 # prefix length shown for a single device address of each kind
 DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
 
 
+@functools.lru_cache(maxsize=65536)
+def _network(network: str) -> tuple[int, str, int, str, str]:
+    """``network`` (``address/prefix``, host bits allowed): its version, network address, prefix length,
+    netmask and gateway (its first host; the network address itself for /31, /32, /127, /128).
+    Cached: a device list asks for the same few pools and addresses again and again."""
+    net = ipaddress.ip_network(network, strict=False)
+    gateway = net.network_address + 1 if net.num_addresses > 2 else net.network_address
+    return net.version, str(net.network_address), net.prefixlen, str(net.netmask), str(gateway)
+
+
 def block_gateway(network: str) -> str:
     """The gateway of a block: its first host (the network address itself for /31, /32, /127, /128)."""
-    net = ipaddress.ip_network(network, strict=False)
-    return str(net.network_address + 1) if net.num_addresses > 2 else str(net.network_address)
+    return _network(network)[4]
 
 
 def is_sized_block(a) -> bool:
@@ -35,8 +45,8 @@ def assignment_gateway(a) -> str:
 
 
 def _block(network: str, block_href: str | None = None) -> dict:
-    net = ipaddress.ip_network(network, strict=False)
-    out = {"network": str(net.network_address), "cidr": net.prefixlen, "netmask": str(net.netmask)}
+    _, address, prefix, netmask, _ = _network(network)
+    out = {"network": address, "cidr": prefix, "netmask": netmask}
     if block_href:
         out["href"] = block_href
     return out
@@ -51,7 +61,7 @@ def parent_block(a) -> dict:
     return _block(a.pool.cidr)  # the pool is the operator's: no href a tenant could follow
 
 
-class IpAddressSchema(Schema):
+class IpAddressSchema(DirectDump, Schema):
     """An ``IPAssignment``."""
 
     id = fields.String(metadata={"description": "Its id (a UUID)."})
@@ -74,7 +84,7 @@ class IpAddressSchema(Schema):
     manageable = fields.Constant(True, metadata={"description": "Always true."})
     enabled = fields.Constant(True, metadata={"description": "Always true."})
     global_ip = fields.Constant(False, metadata={"description": "Always false: Ingot has no global anycast addresses."})
-    metro = fields.Function(lambda a: MetroSchema().dump(a.pool.metro) if a.pool else None, metadata={
+    metro = fields.Function(lambda a: _METRO.dump(a.pool.metro) if a.pool else None, metadata={
         "description": "The metro of the pool it comes from, or null."})
     parent_block = fields.Function(parent_block, metadata={
         "description": "The block it comes from: a reserved block (with its href), its own block, or the "
@@ -82,6 +92,21 @@ class IpAddressSchema(Schema):
     assigned_to = Ref("devices", attribute="device_id", metadata={"description": "The device's href."})
     href = fields.Function(lambda a: href("ips", a.id), metadata={"description": "Its URL in this API."})
     created_at = fields.DateTime(metadata={"description": "When it was created (UTC, ISO 8601)."})
+
+    @staticmethod
+    def _direct(a) -> dict:
+        version, network, _, netmask, _ = _network(f"{a.address}/{a.prefix}")
+        pool = a.pool
+        return {"id": as_text(a.id), "address": as_text(a.address), "address_family": version, "netmask": netmask,
+                "cidr": None if a.prefix is None else int(a.prefix), "network": network,
+                "gateway": assignment_gateway(a), "public": a.kind != "private_ipv4",
+                "management": None if a.management is None else bool(a.management), "manageable": True,
+                "enabled": True, "global_ip": False, "metro": _METRO.dump(pool.metro) if pool else None,
+                "parent_block": parent_block(a), "assigned_to": ref("devices", a.device_id),
+                "href": href("ips", a.id), "created_at": as_iso(a.created_at)}
+
+
+_METRO = MetroSchema()
 
 
 class IpReservationSchema(Schema):
@@ -115,7 +140,7 @@ class IpReservationSchema(Schema):
     tags = Tags(metadata={"description": "Its tags."})
     details = fields.String(attribute="description", metadata={"description": "Free text about the block."})
     customdata = fields.Dict(metadata={"description": "Its customdata (a JSON object)."})
-    metro = fields.Function(lambda r: MetroSchema().dump(r.pool.metro), metadata={"description": "The metro it is in."})
+    metro = fields.Function(lambda r: _METRO.dump(r.pool.metro), metadata={"description": "The metro it is in."})
     facility = fields.Function(lambda r: FacilitySchema().dump(r.facility) if r.facility else None, metadata={
         "description": "The facility it was asked in, or null."})
     project = HrefField("projects", attribute="project_id", metadata={"description": "Its project (id and href)."})

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.models import Port, PortVlanAssignment
 from api.schemas.catalog import MetroSchema
-from api.schemas.common import MULTILINE, RequestSchema, Tags, View, href
+from api.schemas.common import MULTILINE, DirectDump, RequestSchema, Tags, View, as_text, href
 
 NETWORK_TYPES = ("layer3", "hybrid", "hybrid-bonded", "layer2-individual", "layer2-bonded")
 LIVE = ("assigning", "assigned")
@@ -112,7 +112,7 @@ def _port_data(p: Port) -> dict:
     return data
 
 
-class PortSchema(Schema):
+class PortSchema(DirectDump, Schema):
     """A port of a device. The row is a view with ``siblings`` (all the machine's ports)."""
 
     id = fields.String(metadata={"description": "Its id (a UUID)."})
@@ -123,25 +123,49 @@ class PortSchema(Schema):
     data = fields.Function(_port_data, metadata={
         "description": "`bonded` (a NIC: whether it is in bond0; bond0: whether any NIC is) and `mac` (the NIC's; "
                        "bond0 has its first NIC's)."})
-    bond = fields.Function(lambda p: next(({"id": b.id, "name": b.name} for b in p.siblings if b.kind == "bond"),
-                                          None) if p.kind == "nic" and p.bonded else None, metadata={
+    bond = fields.Function(lambda p: _bond(p), metadata={
         "description": "The bond it is in (id and name); null for bond0 and for a NIC out of the bond."})
     network_type = fields.Function(lambda p: network_type(p.siblings), metadata={
         "description": "The device's network type, from all its ports: `layer3`, `hybrid`, `hybrid-bonded`, "
                        "`layer2-individual` or `layer2-bonded`."})
     native_virtual_network = fields.Function(
-        lambda p: VirtualNetworkRefSchema().dump(p.native_vlan) if p.native_vlan is not None else None, metadata={
+        lambda p: _VLAN.dump(p.native_vlan) if p.native_vlan is not None else None, metadata={
             "description": "The VLAN it carries untagged; null when none."})
-    virtual_networks = fields.Function(lambda p: [VirtualNetworkRefSchema().dump(a.virtual_network)
-                                                  for a in p.assignments if a.state in LIVE], metadata={
+    virtual_networks = fields.Function(lambda p: _vlans(p), metadata={
         "description": "The VLANs assigned to it (being assigned or assigned), tagged unless native."})
     disbond_operation_supported = fields.Constant(True, metadata={
         "description": "Always true: every port of an Ingot device may leave the bond."})
 
+    @staticmethod
+    def _direct(p) -> dict:
+        kind, siblings, native = p.kind, p.siblings, p.native_vlan
+        return {"id": as_text(p.id), "href": href("ports", p.id), "name": as_text(p.name),
+                "type": "NetworkBondPort" if kind == "bond" else "NetworkPort", "data": _port_data(p),
+                "bond": _bond(p), "network_type": network_type(siblings),
+                "native_virtual_network": _VLAN.dump(native) if native is not None else None,
+                "virtual_networks": _vlans(p), "disbond_operation_supported": True}
+
+
+def _bond(p) -> dict | None:
+    """The bond NIC ``p`` is in (id and name); None for the bond and for a NIC out of it."""
+    if p.kind != "nic" or not p.bonded:
+        return None
+    return next(({"id": b.id, "name": b.name} for b in p.siblings if b.kind == "bond"), None)
+
+
+def _vlans(p) -> list[dict]:
+    return [_VLAN.dump(a.virtual_network) for a in p.assignments if a.state in LIVE]
+
+
+_VLAN = VirtualNetworkRefSchema()
+
 
 def port_views(ports: list[Port]) -> list[dict]:
     """A machine's ports as JSON (each knows its siblings, for the network type)."""
-    return [PortSchema().dump(View(p, siblings=ports)) for p in ports]
+    return [_PORT.dump(View(p, siblings=ports)) for p in ports]
+
+
+_PORT = PortSchema()  # one instance: making a schema copies its fields, more than a port's dump costs
 
 
 class PortVlanAssignmentSchema(Schema):

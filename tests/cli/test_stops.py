@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.support.cli import STOP_LIMIT, Demo
 from tests.support.production import LabServer, base_env, seed_lab, start_worker
@@ -101,3 +102,23 @@ def test_worker_stops_at_any_moment(tmp_path, postgres_server):
         lab.stop()
     print(f"\n{WORKER_STOPS} stops of ingot worker: median {statistics.median(seconds):.2f}s, "
           f"max {max(seconds):.2f}s")
+
+
+def test_serve_stops_while_a_request_waits(tmp_path):
+    """A request that holds a server thread (``?wait_for=`` a state the device will not reach for minutes)
+    does not keep a signalled server alive: it stops, and its clients get an answer or a closed connection."""
+    demo = Demo(tmp_path / "data", tmp_path / "serve.log").ready()
+    r = demo.api("POST", f"/projects/{demo.tokens['project_id']}/devices",
+                 json={"hostname": "waited", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+    assert r.status_code == 201, r.text
+    waiting = ThreadPoolExecutor(2)
+    futures = [waiting.submit(requests.get, f"{demo.url}/metal/v1/devices/{r.json()['id']}",
+                              params={"wait_for": "state:inactive", "timeout": 300},
+                              headers={"X-Auth-Token": demo.tokens["member_token"]}, timeout=600) for _ in range(2)]
+    wait_for(lambda: demo.api("GET", "/user").status_code == 200, timeout=60, message="the server answers")
+    code, _ = demo.stop(signal.SIGTERM)
+    assert code == 0 and "stopping" in demo.output(), demo.output()[-2000:]
+    for f in futures:
+        with pytest.raises(requests.ConnectionError):
+            f.result(timeout=60)
+    waiting.shutdown()

@@ -1,0 +1,79 @@
+"""The device JSON built directly (``DirectDump``) is, byte for byte, what marshmallow makes of the
+schemas' fields: for a device with every relation, got and listed, by its project's member (private
+fields shown) and by an operator who is not a member (hidden)."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+from marshmallow import Schema
+from sqlalchemy import update
+
+from api.models import Device
+from api.schemas import ip
+from api.schemas.common import DirectDump
+from tests.support.keys import ssh_public_key
+
+LAYOUT = {"disks": [{"device": "/dev/sda", "wipeTable": True,
+                     "partitions": [{"label": "ROOT", "number": 1, "size": "20G"},
+                                    {"label": "DATA", "number": 2, "size": 0}]}],
+          "filesystems": [{"mount": {"device": "/dev/sda1", "format": "ext4", "point": "/"}},
+                          {"mount": {"device": "/dev/sda2", "format": "ext4", "point": "/data"}}]}
+
+
+def _marshmallow_dump(self, obj, *, many=None):
+    return Schema.dump(self, obj, many=many)
+
+
+def _populated_device(tenant, database) -> str:
+    assert tenant.post("/ssh-keys", {"label": "k", "key": ssh_public_key()}).status_code == 201
+    block = tenant.post(f"/projects/{tenant.project_id}/ips",
+                        {"type": "public_ipv4", "metro": "lab", "quantity": 4}).get_json()
+    r = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "full", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12",
+        "tags": ["a", "b"], "userdata": "#cloud-config\n", "customdata": {"role": "web", "n": [1, 2]},
+        "description": "every relation", "billing_cycle": "hourly", "locked": True,
+        "termination_time": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat(),
+        "ip_addresses": [{"address_family": 4, "public": True, "ip_reservations": [block["id"]]},
+                         {"address_family": 4, "public": False, "cidr": 30}, {"address_family": 6}]})
+    assert r.status_code == 201, r.get_json()
+    device_id = r.get_json()["id"]
+    with database.transaction() as s:  # a custom layout and an OS user state, as the worker and the OS set them
+        s.execute(update(Device).where(Device.id == device_id).values(
+            storage=LAYOUT, user_state="running", user_state_message="booted"))
+    return device_id
+
+
+def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, monkeypatch):
+    device_id = _populated_device(tenant, database)
+    tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "plain", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+    assert operator.post("/vlan-ranges", {"metro": "lab", "first": 1000, "last": 1009}).status_code == 201
+    vn = tenant.post(f"/projects/{tenant.project_id}/virtual-networks", {"metro": "lab", "tags": ["t"]}).get_json()
+    bond = next(p for p in tenant.get(f"/devices/{device_id}").get_json()["network_ports"] if p["name"] == "bond0")
+    assert tenant.post(f"/ports/{bond['id']}/assign", {"vnid": vn["id"]}).status_code == 200
+    paths = [(tenant, f"/devices/{device_id}"), (tenant, f"/projects/{tenant.project_id}/devices?per_page=100"),
+             (operator, f"/devices/{device_id}"), (operator, f"/projects/{tenant.project_id}/devices"),
+             (tenant, f"/devices/{device_id}/ips")]
+    direct = [who.get(path) for who, path in paths]
+    monkeypatch.setattr(DirectDump, "dump", _marshmallow_dump)
+    slow = [who.get(path) for who, path in paths]
+    for (_, path), a, b in zip(paths, direct, slow):
+        assert a.status_code == b.status_code == 200, (path, a.get_json())
+        assert a.data == b.data, path
+    full = direct[0].get_json()
+    kinds = {(x["address_family"], x["public"], x["cidr"]) for x in full["ip_addresses"]}
+    assert kinds == {(4, True, 32), (4, False, 30), (6, True, 127)}, kinds
+    assert full["customdata"] and full["storage"] and full["ssh_keys"] and full["provisioning_events"]
+    assert [v["id"] for p in full["network_ports"] for v in p["virtual_networks"]] == [vn["id"]]
+    assert "customdata" not in direct[2].get_json() and "storage" in direct[2].get_json()
+
+
+@pytest.mark.parametrize("network", ["203.0.113.7/31", "203.0.113.7/30", "10.1.2.3/24", "10.0.0.0/32",
+                                     "2001:db8::5/127", "2001:db8::5/64", "2001:db8::/128"])
+def test_the_cached_block_arithmetic_is_ipaddress(network):
+    net = ipaddress.ip_network(network, strict=False)
+    gateway = str(net.network_address + 1) if net.num_addresses > 2 else str(net.network_address)
+    assert ip._network(network) == (net.version, str(net.network_address), net.prefixlen, str(net.netmask), gateway)
+    assert ip.block_gateway(network) == gateway
