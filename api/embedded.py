@@ -80,6 +80,7 @@ class HttpServer:
             self.server.ssl_adapter = BuiltinSSLAdapter(cert, key)
             self.server.ssl_adapter.context = context  # ours: TLS 1.2 at least (api/core/tls.py)
         self._bound = threading.Event()
+        self._go = threading.Event()  # set by serve(): the socket is bound and listening before that
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
@@ -90,7 +91,11 @@ class HttpServer:
         if self._error is not None:
             self.thread.join()
             raise self._error
-        self.port = self.server.bind_addr[1]
+        self.host, self.port = self.server.bind_addr[:2]
+
+    def serve(self) -> None:
+        """Answer requests from now on (until then, connections wait in the listen backlog)."""
+        self._go.set()
 
     def _run(self) -> None:
         # prepare() (bind, start the pool) runs on this daemon thread so that the pool's threads are
@@ -102,10 +107,12 @@ class HttpServer:
             self._error = exc
         self._bound.set()
         if self._error is None:
+            self._go.wait()
             self.server.serve()
 
     def stop(self, wait: float) -> None:
         """Stop accepting, let running requests end for up to ``wait`` seconds (then leave them)."""
+        self._go.set()  # one stopped before it served serves nothing: its loop sees the stop at once
         stopper = threading.Thread(target=self.server.stop, name=f"{self.thread.name}-stop", daemon=True)
         self.server.shutdown_timeout = wait
         stopper.start()
@@ -203,6 +210,7 @@ class Embedded:
                 seeded = demo.seed(s, self.app.extensions["ingot.secrets"], self.settings.data_dir,
                                    machines=self.demo_machines)
             self.demo_tokens = seeded or demo.saved_tokens(self.settings.data_dir)
+        self.server.serve()  # once the demo's tokens are on disk: an answering /healthz means they are there
         if self.lab is not None:
             resumed = self.lab.resume()
             if resumed:
@@ -227,6 +235,7 @@ class Embedded:
         secret = new_token()
         app = DispatcherMiddleware(_not_found, {f"/{secret}": create_lab_app(self.lab)})
         self.lab_server = HttpServer(LAB_HOST, self.settings.sim_lab_port, app, name="ingot-simlab", threads=16)
+        self.lab_server.serve()
         self.lab_url = f"http://{LAB_HOST}:{self.lab_server.port}/{secret}"
         # the sim driver finds the lab through Settings (the app and the worker share this object)
         self.settings.sim_lab_url = self.lab_url

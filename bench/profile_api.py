@@ -51,6 +51,7 @@ def served(kind: str, app):
     """``app`` on 127.0.0.1 behind the HTTP server ``kind``; yields its base URL."""
     if kind == "cheroot":
         server = HttpServer("127.0.0.1", 0, app, name="bench-http")
+        server.serve()
         try:
             yield f"http://127.0.0.1:{server.port}"
         finally:

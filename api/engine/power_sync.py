@@ -146,6 +146,7 @@ class PowerSync:
         self.stop = stop or threading.Event()
         self.clock = clock
         self.next_attempt = 0.0   # first look at once
+        self._scheduling = threading.Lock()  # maybe_run's look at next_attempt and its start are one step
         self.last_report: SyncReport | None = None
         self.reports: collections.deque[SyncReport] = collections.deque(maxlen=32)  # recent sweeps that polled
         self._thread: threading.Thread | None = None
@@ -172,18 +173,26 @@ class PowerSync:
         """Start a sweep in the background if one is due; never blocks, never raises.
         Returns True when a sweep was started."""
         try:
-            if not self.enabled or self.stop.is_set() or self.running:
-                return False
-            now = self.clock()
-            if now < self.next_attempt:
-                return False
-            self.next_attempt = now + max(0.2, self.interval / ATTEMPTS_PER_INTERVAL)
-            self._thread = threading.Thread(target=self._background, name=self.THREAD_NAME, daemon=True)
-            self._thread.start()
-            return True
+            with self._scheduling:
+                if not self.enabled or self.stop.is_set() or self.running:
+                    return False
+                now = self.clock()
+                if now < self.next_attempt:
+                    return False
+                self.next_attempt = now + max(0.2, self.interval / ATTEMPTS_PER_INTERVAL)
+                self._thread = threading.Thread(target=self._background, name=self.THREAD_NAME, daemon=True)
+                self._thread.start()
+                return True
         except Exception:  # noqa: BLE001 - the worker loop must go on
             log.exception("%s: could not start a sweep", self.THREAD_NAME)
             return False
+
+    def hold(self) -> None:
+        """Start no more background sweeps, and wait for the one under way to end (a sweep of one's own is then
+        the only one: what a test needs to see news first)."""
+        with self._scheduling:
+            self.next_attempt = float("inf")
+        self.join()
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

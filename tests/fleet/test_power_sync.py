@@ -26,16 +26,10 @@ def _sync(server, **kw) -> PowerSync:
 
 
 def _hold_the_workers_sweeps(server) -> PowerSync:
-    """Stop the worker's own periodic sweeps (a test's sweep must be the one that sees the news):
-    while the test holds the sweep lock, no sweep is under way and one that starts gives up at once."""
+    """Stop the worker's own periodic sweeps (a test's sweep must be the one that sees the news). The worker's
+    loop runs on every commit since issue 18 (woken, not polled): the hold must not race its next start."""
     worker_sync = PowerSync.for_worker(server.worker)
-    lock = _sync(server)._exclusive()
-    wait_for(lock.__enter__, message="the power sync lock")
-    try:
-        worker_sync.next_attempt = float("inf")
-        wait_for(lambda: not worker_sync.running, message="the worker's sweep to end")
-    finally:
-        lock.__exit__(None, None, None)
+    worker_sync.hold()
     return worker_sync
 
 

@@ -19,7 +19,7 @@ def test_the_api_port_has_no_lab(server):
 
 def test_the_lab_port_is_loopback_and_needs_its_secret_path(server):
     lab = urlsplit(server.simlab_url)
-    assert lab.hostname == "127.0.0.1" and server.lab_server.server_address[0] == "127.0.0.1"
+    assert lab.hostname == "127.0.0.1" and server.lab_server.host == "127.0.0.1"
     assert len(lab.path.strip("/")) >= 32  # the secret
     base = f"{lab.scheme}://{lab.netloc}"
     for method, path in (("GET", "/hosts"), ("PUT", "/config"), ("GET", "/"), ("PUT", "/hosts/sim-01")):
