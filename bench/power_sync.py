@@ -21,19 +21,23 @@ front of 200 systems: the case the poller exists for.
 Two more tables (the figures tests/fleet and tests/bmc print but do not assert):
 
 * the worker's sweep (``PowerSync.run``: poll, then record power state and
-  drift in the database) of ``--sweep`` (default 500) enrolled systems of one
-  emulator plus a hung and a dead BMC, 32 calls at a time, on SQLite, against
+  drift in the database) of ``--sweep`` (default 500) enrolled systems spread
+  over ``--emulators`` (default 1) emulators plus a hung and a dead BMC,
+  ``--sweep-concurrency`` (default 32) calls at a time, on SQLite, against
   the default interval of 30 s; baseline: ``poll_power`` alone over the same
-  500 systems;
+  systems; the sweeps' CPU seconds in this process;
 * IPMI: 20 power-status calls to one ipmi_sim, alone (baseline) and while a
   dead IPMI BMC's login is pending on the side.
 
 Usage: python bench/power_sync.py [--sizes 100,500,2000] [--concurrency 64] [--timeout 5] [--sweep 500]
+       [--emulators 1] [--sweep-concurrency 32] [--no-ipmi]
+The issue's 10,000-system sweep: --sizes '' --latency-ms 0 --sweep 10000 --emulators 4 --no-ipmi
 It starts and stops its own emulators and database; nothing else is needed.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import statistics
@@ -115,40 +119,50 @@ def run_size(n, concurrency, timeout, seq_sample, latency=0.0):
         bmc.stop()
 
 
-def sweep_run(n: int, timeout: float) -> dict:
-    """The worker's sweep of ``n`` enrolled systems (+ a hung and a dead BMC) on SQLite."""
-    with tempfile.TemporaryDirectory(prefix="ingot-bench-sweep-") as tmp, \
-            start_sushy_emulator(fake_systems(n), startup_timeout=300) as bmc, start_black_hole() as hole:
+def sweep_run(n: int, timeout: float, emulators: int = 1, concurrency: int = 32) -> dict:
+    """The worker's sweep of ``n`` enrolled systems (+ a hung and a dead BMC) on SQLite, the systems spread over
+    ``emulators`` sushy-emulator processes (a fleet has one BMC per machine; one emulator for all of them
+    measures the emulator)."""
+    sizes = [n // emulators + (1 if i < n % emulators else 0) for i in range(emulators)]
+    with tempfile.TemporaryDirectory(prefix="ingot-bench-sweep-") as tmp, contextlib.ExitStack() as stack:
+        bmcs = [stack.enter_context(start_sushy_emulator(fake_systems(k), startup_timeout=300)) for k in sizes]
+        hole = stack.enter_context(start_black_hole())
         url = f"sqlite:///{tmp}/ingot.sqlite"
         harness.seed_lab(url, tmp, 0)
         db = Database(url)
         box = SecretBox(harness.SECRET_KEY)
         try:
             with db.transaction() as s:
-                s.execute(delete(Machine))  # the demo's simulated machines: only the emulator's are swept
+                s.execute(delete(Machine))  # the demo's simulated machines: only the emulators' are swept
             inventory = Path(tmp) / "fleet.yaml"
-            lines = ["defaults:", "  metro: lab", "  plan: sim.small",
-                     f"  bmc: {{driver: redfish, address: '{bmc.url}', username: {bmc.username}, "
-                     f"password: {bmc.password}}}", "machines:"]
-            lines += [f"  - {{hostname: rf-{i:05d}, bmc: {{options: {{system_id: '{sid}'}}}}}}"
-                      for i, sid in enumerate(bmc.system_ids)]
-            lines += [f"  - {{hostname: hung-bmc, bmc: {{address: 'http://{hole.address}'}}}}",
+            lines = ["defaults:", "  metro: lab", "  plan: sim.small", "machines:"]
+            for b, bmc in enumerate(bmcs):
+                lines += [f"  - {{hostname: rf-{b:02d}-{i:05d}, bmc: {{driver: redfish, address: '{bmc.url}', "
+                          f"username: {bmc.username}, password: {bmc.password}, options: {{system_id: '{sid}'}}}}}}"
+                          for i, sid in enumerate(bmc.system_ids)]
+            lines += [f"  - {{hostname: hung-bmc, bmc: {{driver: redfish, address: 'http://{hole.address}', "
+                      "username: a, password: b}}",
                       f"  - {{hostname: dead-ipmi, bmc: {{driver: ipmi, address: '127.0.0.1:{free_port(udp=True)}',"
                       " username: a, password: b}}"]
             inventory.write_text("\n".join(lines) + "\n")
-            enroll_from_file(str(inventory), db, box, check=False)
-            redfish.clear_session_cache()
-            targets = targets_for(bmc, bmc.system_ids, timeout)
             t0 = time.monotonic()
-            poll_power(targets, concurrency=32, timeout=timeout)
+            enroll_from_file(str(inventory), db, box, check=False)
+            enroll_s = time.monotonic() - t0
+            redfish.clear_session_cache()
+            targets = [t for bmc in bmcs for t in targets_for(bmc, bmc.system_ids, timeout)]
+            t0 = time.monotonic()
+            poll_power(targets, concurrency=concurrency, timeout=timeout)
             poll_s = time.monotonic() - t0
             settings = Settings(data_dir=tmp, database_url=url, secret_key=harness.SECRET_KEY, bmc_timeout=timeout,
                                 power_sync_interval=30.0)
-            sync = PowerSync(db, settings, box, concurrency=32, timeout=timeout)
+            sync = PowerSync(db, settings, box, concurrency=concurrency, timeout=timeout)
+            cpu0 = time.process_time()
             reports = [sync.run(force=True) for _ in range(2)]  # the first one records every machine
+            cpu_s = time.process_time() - cpu0
         finally:
             db.dispose()
-    return {"n": n, "poll_s": poll_s, "reports": reports, "interval": settings.power_sync_interval}
+    return {"n": n, "emulators": emulators, "enroll_s": enroll_s, "poll_s": poll_s, "reports": reports,
+            "interval": settings.power_sync_interval, "cpu_s": cpu_s, "concurrency": concurrency}
 
 
 def ipmi_run(calls: int = 20) -> dict:
@@ -187,6 +201,10 @@ def main(argv=None):
     ap.add_argument("--latency-ms", type=float, default=100.0,
                     help="added BMC latency for the last row (0 to skip it)")
     ap.add_argument("--sweep", type=int, default=500, help="systems of the worker's sweep table (0 to skip it)")
+    ap.add_argument("--emulators", type=int, default=1, help="sushy-emulator processes the sweep's systems are "
+                    "spread over")
+    ap.add_argument("--sweep-concurrency", type=int, default=32, help="BMC calls at a time in the sweep")
+    ap.add_argument("--no-ipmi", action="store_true", help="skip the IPMI table")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     load_at_start = load_average()
@@ -234,20 +252,23 @@ def main(argv=None):
 
     if args.sweep > 0:
         say(f"  the worker's sweep of {args.sweep} enrolled systems ...")
-        w = sweep_run(args.sweep, args.timeout)
+        w = sweep_run(args.sweep, args.timeout, args.emulators, args.sweep_concurrency)
         print()
-        print(table(["machines", "baseline: poll_power alone s", "sweep 1 s (records all)", "sweep 2 s",
-                     "ok", "errors", "interval s"],
-                    [[w["reports"][0].polled, w["poll_s"], w["reports"][0].seconds, w["reports"][1].seconds,
-                      w["reports"][1].ok, str(w["reports"][1].errors), w["interval"]]],
-                     title=f"# The worker's power sync sweep (PowerSync.run, SQLite, 32 at a time, "
-                           f"timeout {args.timeout:g}s; a hung and a dead BMC among them)"))
-    say("  IPMI calls beside a dead BMC ...")
-    i = ipmi_run()
-    print()
-    print(table(["calls", "baseline: alone s", "beside a dead BMC s", "dead login still pending after"],
-                [[i["calls"], i["alone"], i["beside"], "yes" if i["pending"] else "no"]],
-                title="# IPMI: power-status calls to one ipmi_sim"))
+        print(table(["machines", "emulators", "enrolment s", "baseline: poll_power alone s",
+                     "sweep 1 s (records all)", "sweep 2 s", "sweeps' CPU s (this process)", "ok", "errors",
+                     "interval s"],
+                    [[w["reports"][0].polled, w["emulators"], w["enroll_s"], w["poll_s"], w["reports"][0].seconds,
+                      w["reports"][1].seconds, w["cpu_s"], w["reports"][1].ok, str(w["reports"][1].errors),
+                      w["interval"]]],
+                    title=f"# The worker's power sync sweep (PowerSync.run, SQLite, {w['concurrency']} at a time, "
+                          f"timeout {args.timeout:g}s; a hung and a dead BMC among them)"))
+    if not args.no_ipmi:
+        say("  IPMI calls beside a dead BMC ...")
+        i = ipmi_run()
+        print()
+        print(table(["calls", "baseline: alone s", "beside a dead BMC s", "dead login still pending after"],
+                    [[i["calls"], i["alone"], i["beside"], "yes" if i["pending"] else "no"]],
+                    title="# IPMI: power-status calls to one ipmi_sim"))
     print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     return 0
 

@@ -108,29 +108,36 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
     started: list[float | None] = [None] * len(items)
     addresses: list[str | None] = [None] * len(items)
     limit = timeout + min(0.5, 0.1 * timeout)
-    pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(items)),
-                                 thread_name_prefix="power-sync")
+    width = min(concurrency, len(items))
+    pool = cf.ThreadPoolExecutor(max_workers=width, thread_name_prefix="power-sync")
     abandoned = threading.Event()
+    # Targets are handed to the pool as calls end, never more than ``width`` at once: each look at the calls
+    # under way (their deadlines, cf.wait) costs what they number, so a sweep of N BMCs costs N * width, not
+    # N * N (10,000 futures submitted at once made the sweep's own thread the bottleneck).
+    upcoming = iter(range(len(items)))
+    in_flight: dict[cf.Future, int] = {}
+
+    def submit_next() -> None:
+        i = next(upcoming, None)
+        if i is not None:
+            in_flight[pool.submit(_poll_one, items[i], started, addresses, i, read)] = i
+
+    def record(i: int, result: PowerResult) -> None:
+        results[i] = result
+        if on_result is not None:
+            on_result(result)
+
     try:
-        futures = {pool.submit(_poll_one, t, started, addresses, i, read): i
-                   for i, t in enumerate(items)}
-        pending = set(futures)
-
-        def record(i: int, result: PowerResult) -> None:
-            results[i] = result
-            if on_result is not None:
-                on_result(result)
-
-        while pending:
+        for _ in range(width):
+            submit_next()
+        while in_flight:
             now = time.monotonic()
-            deadlines = [started[futures[f]] + limit for f in pending
-                         if started[futures[f]] is not None]
+            deadlines = [started[i] + limit for i in in_flight.values() if started[i] is not None]
             wait_for = max(0.0, min(deadlines) - now) if deadlines else 0.05
-            done, _ = cf.wait(pending, timeout=min(max(wait_for, 0.005), 0.25),
+            done, _ = cf.wait(in_flight, timeout=min(max(wait_for, 0.005), 0.25),
                               return_when=cf.FIRST_COMPLETED)
             for f in done:
-                pending.discard(f)
-                i = futures[f]
+                i = in_flight.pop(f)
                 t = items[i]
                 exc = f.exception()
                 if exc is None:
@@ -141,12 +148,12 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                     elapsed = time.monotonic() - (started[i] or time.monotonic())
                     err = exc if isinstance(exc, BMCError) else BMCError(str(exc))
                     record(i, PowerResult(t.machine_id, None, err, elapsed))
+                submit_next()
             now = time.monotonic()
-            for f in list(pending):
-                i = futures[f]
+            for f, i in list(in_flight.items()):
                 t0 = started[i]
                 if t0 is not None and now - t0 >= limit and not f.done():
-                    pending.discard(f)
+                    del in_flight[f]
                     abandoned.set()
                     record(i, PowerResult(
                         items[i].machine_id, None,
@@ -154,6 +161,7 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                                        f"{timeout:g}s",
                                        address=addresses[i]),
                         now - t0))
+                    submit_next()  # queued behind the hung call's thread until one is free
     finally:
         # never wait for abandoned calls; finished workers exit on their own
         pool.shutdown(wait=not abandoned.is_set(), cancel_futures=True)
