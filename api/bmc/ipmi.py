@@ -74,6 +74,7 @@ LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PORT = 623
+STARTING_GRACE = 0.1  # seconds a thread that looks ended is given to show it was only starting
 IDLE_RELOGIN = 20.0  # seconds; below pyghmi's keepalive interval (MAX_IDLE 29 s minus jitter)
 
 # Ingot boot device -> pyghmi set_bootdev name
@@ -126,9 +127,17 @@ def asf_ping(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def pyghmi_alive() -> bool:
-    """False when pyghmi's I/O thread was started and has died since."""
+    """False when pyghmi's I/O thread was started and has ended since.
+
+    pyghmi assigns its I/O thread before it starts it, so a thread not started yet (no ``ident``) is being
+    started, not dead: taking it for dead reset pyghmi's state under the call that was starting it, whose
+    next look at pyghmi's sockets raised ``IndexError`` (a clean-clone run beside a CPU hog, two IPMI BMCs
+    checked at once)."""
     thread = ipmi_session.iothread
-    return thread is None or thread.is_alive()
+    if thread is None or thread.is_alive() or thread.ident is None:
+        return True
+    time.sleep(STARTING_GRACE)  # the instant between a new thread's ident and its "started" flag
+    return thread is not ipmi_session.iothread or thread.is_alive()
 
 
 def reset_pyghmi(reason: str) -> None:

@@ -173,6 +173,21 @@ def test_a_dead_bmc_does_not_block_a_live_one(ipmi_bmc):
     assert outcome["dead_s"] < 20.0 + LOAD_SLACK
 
 
+def test_an_io_thread_being_started_is_not_taken_for_dead(monkeypatch):
+    """pyghmi assigns its I/O thread before it starts it. A call that looked in between took it for dead and
+    reset pyghmi under the call that was starting it (which then failed with IndexError: cc15, a clean-clone
+    run beside a CPU hog); only a thread that has run and ended is dead."""
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, daemon=True)
+    monkeypatch.setattr(ipmi_session, "iothread", thread)
+    assert ipmi_mod.pyghmi_alive()  # assigned, not started yet
+    thread.start()
+    assert ipmi_mod.pyghmi_alive()
+    release.set()
+    thread.join(30)
+    assert not ipmi_mod.pyghmi_alive()  # it ran and ended
+
+
 def test_concurrent_drivers_on_one_bmc_do_not_hang(ipmi_bmc):
     """pyghmi shares one session per BMC; concurrent commands on it used to hang."""
     driver_for(ipmi_bmc).power_state()  # an established, shared session
