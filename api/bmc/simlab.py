@@ -33,6 +33,7 @@ import shlex
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 from flask import Flask, jsonify, request
@@ -49,6 +50,8 @@ SERVICE_RETRIES = 10  # ~12 s of 5xx/refused before a callback counts as failed
 HTTP_TIMEOUT = 10
 UNKNOWN_RETRIES = 3
 SAVE_EVERY = 0.25  # seconds between looks at whether the state file needs writing
+LOG_SHOWN = 50    # a host's newest log lines in its JSON (and so in the state file)
+LOG_KEPT = 200    # when a host's log reaches this many lines, it keeps the newest LOG_SHOWN
 
 
 @dataclasses.dataclass
@@ -83,9 +86,20 @@ class SimHost:
     log: list = dataclasses.field(default_factory=list)
 
     def public(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["log"] = self.log[-50:]
+        """The host as JSON data: its fields, each list or dict copied one level (a copy the GIL makes in one
+        step), and the newest ``LOG_SHOWN`` log lines. Not ``dataclasses.asdict``: its deep copy of every host
+        and its whole log was most of the simulated lab's CPU (the state file is written from this four times a
+        second, under the lab's lock: 59 ms for 208 hosts of 120 log lines each)."""
+        d = {name: _copy(getattr(self, name)) for name in _FIELDS}
+        d["log"] = self.log[-LOG_SHOWN:]
         return d
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(SimHost))
 
 
 class SimLab:
@@ -219,6 +233,8 @@ class SimLab:
     # -- the host's behaviour -------------------------------------------------
     def _note(self, h: SimHost, text: str) -> None:
         h.log.append(f"{time.strftime('%H:%M:%S')} {text}")
+        if len(h.log) > LOG_KEPT:  # a long-lived lab's hosts must not grow without end
+            del h.log[:-LOG_SHOWN]
         log.debug("%s: %s", h.name, text)
 
     def _alive(self, h: SimHost, gen: int) -> bool:
