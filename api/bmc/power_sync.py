@@ -112,8 +112,8 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
     pool = cf.ThreadPoolExecutor(max_workers=width, thread_name_prefix="power-sync")
     abandoned = threading.Event()
     # Targets are handed to the pool as calls end, never more than ``width`` at once: each look at the calls
-    # under way (their deadlines, cf.wait) costs what they number, so a sweep of N BMCs costs N * width, not
-    # N * N (10,000 futures submitted at once made the sweep's own thread the bottleneck).
+    # under way (their deadlines, cf.wait) costs what they number, and with all N submitted at once the looks
+    # cost N each (10,000 BMCs answering in 100 ms: 4.7 s of the sweeping thread's CPU, 2.1 s this way).
     upcoming = iter(range(len(items)))
     in_flight: dict[cf.Future, int] = {}
 
