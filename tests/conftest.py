@@ -5,6 +5,7 @@ BMC peers. Helpers live in tests/support; this file only declares fixtures."""
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,16 @@ passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 def pytest_report_header(config):
     return f"ingot test database: {TEST_DB}"
+
+
+def pytest_configure(config):
+    # A shell without job control starts a background command (`make test &`) with SIGINT ignored, and a
+    # child inherits an ignored signal through exec: every server the tests start would then ignore a SIGINT
+    # until its own handler is in place, and the tests that stop one while it starts would wait in vain (seen
+    # in a clean-clone run started that way). A caught signal is reset to its default by exec, so catching it
+    # here gives every child the default a person's terminal gives it.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # folders marked so the PostgreSQL pass can leave them out: their subject is not the database

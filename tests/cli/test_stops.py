@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -122,3 +124,15 @@ def test_serve_stops_while_a_request_waits(tmp_path):
         with pytest.raises(requests.ConnectionError):
             f.result(timeout=60)
     waiting.shutdown()
+
+
+def test_the_servers_the_tests_start_see_sigint_at_its_default(tmp_path):
+    """However the suite was started (`make test &` from a script ignores SIGINT), a server it starts does not
+    inherit an ignored SIGINT: the stops above signal it while it starts, before its own handler is in place."""
+    demo = Demo(tmp_path / "data", tmp_path / "demo.log")
+    try:
+        status = Path(f"/proc/{demo.proc.pid}/status").read_text()
+    finally:
+        demo.stop()
+    ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+    assert not ignored & (1 << (signal.SIGINT - 1)), status
