@@ -62,6 +62,8 @@ def test_two_worker_processes_are_woken_through_listen_notify(api_only):
         _provisions(cloud, "pg-woken-1", "pg-woken-2", "pg-woken-3")
     finally:
         outputs = [w.stop() for w in workers]
+        for w, out in zip(workers, outputs):
+            print(f"--- worker {w.name}:\n{out[-4000:]}")  # shown when the test fails
     for out in outputs:
         assert "Traceback" not in out, out[-3000:]
 
@@ -81,5 +83,7 @@ def test_a_worker_whose_listen_connection_dies_keeps_working(api_only):
         _provisions(cloud, "relisten-2")
     finally:
         out = worker.stop()
+        print(f"--- worker {worker.name}:\n{out[-6000:]}")  # shown when the test fails (cc17: a device stuck
+        # after boot_disk under load, with every limit at an hour: the worker's log is what tells why)
     assert "wake-up channel lost" in out and "wake-up channel back" in out, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
