@@ -105,8 +105,12 @@ def clone_database(_template, request):
 
 
 @pytest.fixture
-def database_url(clone_database, tmp_path) -> str:
-    return clone_database(tmp_path / "data")
+def database_url(clone_database, tmp_path, request):
+    pg = request.getfixturevalue("postgres_server") if TEST_DB == "postgres" else None
+    url = clone_database(tmp_path / "data")
+    yield url
+    if pg is not None:
+        pg.drop_database(url)
 
 
 @pytest.fixture

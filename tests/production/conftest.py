@@ -10,9 +10,11 @@ from tests.support import production as harness
 
 
 @pytest.fixture
-def pg_url(postgres_server) -> str:
+def pg_url(postgres_server):
     """An empty database (gunicorn's master migrates it at start)."""
-    return postgres_server.create_database()
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.postgres]
 
 def test_the_failed_authentication_limit_holds_across_api_processes(env, tmp_path, procs):
     token = "bootstrap-operator-token-for-the-limit-test"
-    env = {**env, "INGOT_AUTH_FAILURE_LIMIT": "6", "INGOT_BOOTSTRAP_TOKEN": token}
+    # an hour's window: on a slow machine the 14 requests below may take longer than the default minute,
+    # and the first failures must not slide out of it before the other process is asked
+    env = {**env, "INGOT_AUTH_FAILURE_LIMIT": "6", "INGOT_AUTH_FAILURE_WINDOW": "3600", "INGOT_BOOTSTRAP_TOKEN": token}
     first, url_a = harness.start_api(env, tmp_path / "a.log", workers=2, threads=2)
     procs.append(first)
     second, url_b = harness.start_api(env, tmp_path / "b.log", workers=2, threads=2)
@@ -34,9 +36,11 @@ def test_the_failed_authentication_limit_holds_across_api_processes(env, tmp_pat
     def guess(url: str) -> int:
         return requests.get(f"{url}/metal/v1/user", headers={"X-Auth-Token": "guess"}, timeout=30).status_code
 
-    assert [guess(url_a) for _ in range(6)] == [401] * 6
+    first_six = [guess(url_a) for _ in range(6)]
+    assert first_six == [401] * 6, first_six
     # the other process (and each of its workers) knows: the next failures are refused at once
-    assert {guess(url_b) for _ in range(8)} == {429}
+    then = [guess(url_b) for _ in range(8)]
+    assert set(then) == {429}, then
     r = requests.get(f"{url_b}/metal/v1/user", headers={"X-Auth-Token": "guess"}, timeout=30)
     assert r.headers["Content-Type"].startswith("application/json") and int(r.headers["Retry-After"]) >= 1
     # a valid token from the same address is still served, by either
