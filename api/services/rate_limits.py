@@ -4,10 +4,12 @@ workers, hosts) shares one count per key.
 Each key counts in fixed buckets of ``window`` seconds; the rate at a moment is
 the current bucket's count plus the previous bucket's, weighted by how much of
 the previous window still overlaps the sliding one (the usual two-bucket
-estimate: never lower than the true count of the last window by more than one
-bucket's share, and memory is two rows per key).
+estimate, its previous-bucket share rounded up to whole attempts; memory is two
+rows per key).
 """
 from __future__ import annotations
+
+import math
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,12 +38,14 @@ def retry_after(session: Session, key: str, limit: int, window: float, now: floa
     start, length = _bucket(now, window)
     current, previous = _counts(session, key, start, length)
     elapsed = now * 1000 - start
-    if current + previous * (1 - elapsed / length) < limit:
+    # the previous bucket's share rounded up: a part of an attempt is an attempt. Unrounded, ``limit`` failures
+    # split across a bucket's end weighed just under ``limit`` (3 + 3 × 0.99 < 6) and one more got through
+    if current + math.ceil(previous * (1 - elapsed / length)) < limit:
         return 0.0
     if current >= limit:
         until = start + length  # the current bucket must become the previous one
-    else:  # the previous bucket's weight must fall below what is left of the limit
-        until = start + length * (1 - (limit - current) / previous)
+    else:  # the previous bucket's share must fall to what is left of the limit, less one
+        until = start + length * (1 - (limit - current - 1) / previous)
     return max(0.001, (until - now * 1000) / 1000)
 
 

@@ -57,6 +57,26 @@ def test_failed_auth_is_refused_per_source_but_valid_tokens_are_served(client, t
     assert _get(client, "/user", "guess-7").status_code == 401
 
 
+def test_failures_on_both_sides_of_a_bucket_end_count_whole(client, clock):
+    limiter(client.application).limit = 6
+    clock.now = (int(clock.now) // 60 + 1) * 60 - 1.0  # a second before the counters' minute ends
+    for i in range(3):
+        assert _get(client, "/user", f"before-{i}").status_code == 401
+    clock.now += 2
+    for i in range(3):
+        assert _get(client, "/user", f"after-{i}").status_code == 401
+    # six failures in the last two seconds: the limit holds across the bucket's end
+    r = _get(client, "/user", "seventh")
+    assert r.status_code == 429, r.data
+    # and says when to come back; a failure a moment before then is still refused, one at that time is not
+    wait = int(r.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    clock.now += wait - 1.5
+    assert _get(client, "/user", "too-soon").status_code == 429
+    clock.now += 1.5
+    assert _get(client, "/user", "in-time").status_code == 401
+
+
 def test_valid_requests_do_not_count(client, tenant, clock):
     for _ in range(20):
         assert _get(client, "/user", tenant.token).status_code == 200
