@@ -41,7 +41,7 @@ def lab(lab_vm, tmp_path):
 
 @pytest.fixture
 def settings(settings):
-    settings.network_check_interval = 1.0   # BGP status and drift read every second
+    settings.network_check_interval = 3.0   # BGP status and drift read every 3 s (each read is vtysh in the TCG VM)
     settings.network_timeout = 120.0         # one command (a TCG VM on a busy machine is slow)
     settings.timeout_network = 600.0
     settings.power_sync_interval = 0
