@@ -121,13 +121,16 @@ class Database:
               now: dt.datetime, then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
         """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
         matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
-        Workers on PostgreSQL skip rows another one is claiming (``FOR UPDATE SKIP LOCKED``).
+        Workers on PostgreSQL skip rows another transaction is writing (``FOR NO KEY UPDATE SKIP LOCKED``);
+        a caller that found nothing looks again soon while such rows are due (the writer may not wake it).
         ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""
         with self.transaction() as s:
             q = (select(model.id).where(*where, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
                  .order_by(order_by).limit(limit))
             if not self.is_sqlite:
-                q = q.with_for_update(skip_locked=True)
+                # NO KEY UPDATE (a claim writes only lease columns), not UPDATE: the KEY SHARE lock of a transaction
+                # inserting a row that refers to this one (an event about the machine) does not make us skip it
+                q = q.with_for_update(skip_locked=True, key_share=True)
             ids = list(s.scalars(q))
             if ids:
                 s.execute(update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until))

@@ -53,6 +53,7 @@ MAX_BACKOFF = 30.0
 TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose termination time has come
 ERROR_WAIT = 1.0  # seconds before the loop tries again after an error (a deadlock, the database away)
 BUSY_WAIT = 0.1  # seconds a worker with steps running waits at most for one to end before it looks again
+SKIPPED_WAIT = 0.5  # seconds before an idle worker looks again at due steps its claim skipped (rows being written)
 NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
 
 
@@ -328,11 +329,18 @@ class Worker:
     def idle_wait(self) -> float:
         """Seconds until the next thing this worker knows of is due: a step's next look, a lease that expires (a
         worker died, or a step's record failed), a network change; at most ``worker_poll_interval`` (terminations
-        and router checks are looked at then)."""
+        and router checks are looked at then). A step due now that the last claim skipped (another transaction was
+        writing its machine: a power sync, a callback that makes nothing due) is looked at again in
+        :data:`SKIPPED_WAIT`: that writer's commit wakes no one."""
         waits = [self.settings.worker_poll_interval]
         now = utcnow()
         busy = Machine.operation.is_not(None)
         with self.db.Session() as s:
+            skipped = s.scalar(select(Machine.id).where(
+                busy, Machine.next_check_at <= now,
+                or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now)).limit(1))
+            if skipped is not None:
+                waits.append(SKIPPED_WAIT)
             step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
             lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
             net_free = or_(NetworkSync.lease_expires_at.is_(None), NetworkSync.lease_expires_at < now)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from api.engine import worker as worker_mod
 from api.engine.worker import Worker
 from api.models import Device, Event, Machine
+from tests.support.settings import TEST_DB
+from tests.support.waiting import wait_for
 
 
 class ControlledBMC:
@@ -95,3 +97,38 @@ def test_lost_lease_drops_the_result(lab, tenant, database, settings, box, contr
     one.run_step(machine_id)
     m = _machine(database, device_id)
     assert m.step == "power_off" and m.lease_owner == "two" and m.operation_args["pos"] == 0
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="row locks and SKIP LOCKED: PostgreSQL")
+@pytest.mark.parametrize("lock", ["FOR KEY SHARE", "FOR NO KEY UPDATE"],
+                         ids=["an event about the machine being written", "the machine being written"])
+def test_a_step_due_while_its_machine_is_locked_runs_once_the_lock_goes(lab, tenant, database, settings, box,
+                                                                         controlled_bmc, lock):
+    """cc17: a device stuck after ``boot_disk`` with the idle poll at an hour. Its ``finish`` was due while a
+    callback's transaction held the machine's row (an event referring to it); the claim skipped the row, and
+    that transaction's commit, making nothing due, woke no one."""
+    settings.worker_poll_interval = 3600.0
+    settings.wait_safety_net = 3600.0
+    controlled_bmc.release.set()
+    device_id = _create(tenant)
+    machine_id = _machine(database, device_id).id
+    worker = Worker(database, settings, box, name="w", threads=1)
+    claims: list[list[str]] = []
+    claim = worker.claim
+    worker.claim = lambda limit=None: claims.append(claim(limit)) or claims[-1]
+    holder = database.Session()
+    holder.execute(text(f"SELECT id FROM machines WHERE id = :id {lock}"), {"id": machine_id})
+    thread = worker.start_thread()
+    try:
+        # twice: the first look may come before the worker's LISTEN connection is up, whose start wakes it once
+        wait_for(lambda: len(claims) >= 2, timeout=60, message="the worker looking twice while the row is locked")
+        holder.rollback()  # the lock goes; nothing committed, so no wake-up
+        holder.close()
+        # the step runs (the BMC told to power off) and is recorded: the device is provisioning
+        wait_for(lambda: tenant.get(f"/devices/{device_id}").get_json()["state"] == "provisioning", timeout=60,
+                 message="the step run once the row was free")
+        assert controlled_bmc.commands[:1] == ["off"]
+    finally:
+        holder.close()
+        worker.stop.set()
+        thread.join(60)
