@@ -319,7 +319,8 @@ class PowerSync:
         """The machines of ``results`` by id, locked for this write; a row the engine holds is busy: skipped."""
         q = select(Machine).where(Machine.id.in_([r.machine_id for r in results]))
         if not self.db.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
+            # NO KEY UPDATE: a row an event is being written about (its KEY SHARE) is not busy
+            q = q.with_for_update(skip_locked=True, key_share=True)
         return {m.id: m for m in s.scalars(q)}
 
     def _record(self, results: list[PowerResult], snaps: dict[str, _Snap], report: SyncReport) -> None:

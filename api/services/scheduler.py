@@ -44,8 +44,9 @@ def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
             # Lock only the row we claim (locks last until commit; locking more candidates made
             # concurrent requests see "no capacity" while machines were free). Skip rows others
             # hold at first; later attempts wait for a lock instead, so a short-lived lock (the
-            # power sync recording a reading) cannot make free machines look taken.
-            q = free.limit(1).with_for_update(skip_locked=attempt < ATTEMPTS // 2)
+            # power sync recording a reading) cannot make free machines look taken. NO KEY UPDATE: the
+            # KEY SHARE of a transaction writing a row that refers to the machine (an event) is no conflict.
+            q = free.limit(1).with_for_update(skip_locked=attempt < ATTEMPTS // 2, key_share=True)
         else:
             q = free.limit(CANDIDATES)  # SQLite: BEGIN IMMEDIATE already serialises writers
         ids = list(session.scalars(q))
