@@ -336,11 +336,12 @@ class Worker:
         now = utcnow()
         busy = Machine.operation.is_not(None)
         with self.db.Session() as s:
-            skipped = s.scalar(select(Machine.id).where(
-                busy, Machine.next_check_at <= now,
-                or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now)).limit(1))
-            if skipped is not None:
-                waits.append(SKIPPED_WAIT)
+            if self.settings.worker_poll_interval > SKIPPED_WAIT:  # else the next poll comes sooner anyway
+                skipped = s.scalar(select(Machine.id).where(
+                    busy, Machine.next_check_at <= now,
+                    or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now)).limit(1))
+                if skipped is not None:
+                    waits.append(SKIPPED_WAIT)
             step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
             lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
             net_free = or_(NetworkSync.lease_expires_at.is_(None), NetworkSync.lease_expires_at < now)
