@@ -360,10 +360,13 @@ class NetworkWorker:
             endpoint = netstate.Endpoint.of(router, f"router of metro {metro.code}")
             config = netstate.router_config(s, router, self.box)
             failed = row.state == "failed"
+            # what the router should have is what was applied only while no change is asked for; a pending
+            # one is not drift (the router lacks it until its sync runs)
+            settled, seen = row.state != "pending", row.wanted
         driver = network_driver("router", endpoint, self.box, self.settings)
         try:
             states = driver.sessions()
-            drift = driver.drift(config)
+            drift = driver.drift(config) if settled else []
         except NetworkError as exc:
             log.warning("router check: %s", exc)
             states, drift = None, []
@@ -371,6 +374,8 @@ class NetworkWorker:
             driver.close()
         with self.db.transaction() as s:
             self._record_sessions(s, router.metro_id, states)
+            if drift and s.scalar(select(NetworkSync.wanted).where(NetworkSync.id == sync_id)) != seen:
+                drift = []  # a change was asked for while we read the router: its sync applies it all
             if drift or failed:
                 if drift:
                     events.record(s, "router.drift", f"{endpoint.label}: differs from Ingot's configuration: "

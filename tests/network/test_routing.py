@@ -94,6 +94,18 @@ def test_bgp_from_metadata_peers_announces_and_is_filtered(netcloud):
     assert [x.id for x in listed.bgp_sessions] == [session.id]
     assert decode("BgpSessionList", c.call("GET", f"/devices/{d2['id']}/bgp/sessions", c.a.headers)).bgp_sessions
 
+    # the router was read every few seconds while the changes above waited for their syncs: none was drift
+    metro_id = c.router["metro"]["id"]
+    assert "router.drift" not in c.events_of(metro_id), c.events_of(metro_id)
+    # a hand change to Ingot's part of the router is: reported, and Ingot's configuration put back
+    group = re.search(r"^  neighbor (INGOT-\S+-4) maximum-prefix 10$", lab.vtysh("show running-config"), re.M)[1]
+    lab.vtysh("configure terminal", "router bgp 65000", f"no neighbor {group} maximum-prefix 10")
+    wait_for(lambda: "router.drift" in c.events_of(metro_id), timeout=300, interval=1.0,
+             message="the hand change reported as drift")
+    assert f"neighbor {group} maximum-prefix" in c.events_of(metro_id), c.events_of(metro_id)
+    c.settled()
+    assert f"  neighbor {group} maximum-prefix 10\n" in lab.vtysh("show running-config")
+
     # the default route on request, then the session ends
     c.call("PUT", f"/bgp/sessions/{session.id}", c.a.headers, True)
     c.settled()
