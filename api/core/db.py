@@ -125,8 +125,7 @@ class Database:
         a caller that found nothing looks again soon while such rows are due (the writer may not wake it).
         ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""
         with self.transaction() as s:
-            q = (select(model.id).where(*where, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
-                 .order_by(order_by).limit(limit))
+            q = select(model.id).where(*where, lease_free(model, now)).order_by(order_by).limit(limit)
             if not self.is_sqlite:
                 # NO KEY UPDATE (a claim writes only lease columns), not UPDATE: the KEY SHARE lock of a transaction
                 # inserting a row that refers to this one (an event about the machine) does not make us skip it
@@ -137,6 +136,11 @@ class Database:
                 if then is not None:
                     then(s, ids)
         return ids
+
+
+def lease_free(model, now: dt.datetime):
+    """The condition "no lease on the row, or an expired one, at ``now``" (what :meth:`Database.claim` takes)."""
+    return or_(model.lease_expires_at.is_(None), model.lease_expires_at < now)
 
 
 class NoDatabase(RuntimeError):

@@ -25,13 +25,13 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from api.bmc import BMCError
 from api.core import events
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import Database, lease_free
 from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
 from api.core.wakeup import QUIET, WAKEUP, Listener, StopFlag
@@ -93,6 +93,11 @@ def resume_after_restart(db: Database) -> int:
     return len(busy)
 
 
+def _due_steps(now: dt.datetime) -> tuple:
+    """The condition of a machine whose current step is due at ``now`` (leased or not)."""
+    return Machine.operation.is_not(None), Machine.next_check_at <= now
+
+
 class Worker:
     """One engine worker. ``run_forever`` until ``stop`` is set."""
 
@@ -122,9 +127,8 @@ class Worker:
     def claim(self, limit: int | None = None) -> list[str]:
         """Lease up to ``limit`` (default ``batch``) due machines; returns their ids."""
         now = utcnow()
-        return self.db.claim(Machine, Machine.operation.is_not(None), Machine.next_check_at <= now,
-                             order_by=Machine.next_check_at, limit=limit or self.batch, owner=self.name,
-                             until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
+        return self.db.claim(Machine, *_due_steps(now), order_by=Machine.next_check_at, limit=limit or self.batch,
+                             owner=self.name, until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
 
     # -- one step -----------------------------------------------------------
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
@@ -337,14 +341,12 @@ class Worker:
         busy = Machine.operation.is_not(None)
         with self.db.Session() as s:
             if self.settings.worker_poll_interval > SKIPPED_WAIT:  # else the next poll comes sooner anyway
-                skipped = s.scalar(select(Machine.id).where(
-                    busy, Machine.next_check_at <= now,
-                    or_(Machine.lease_expires_at.is_(None), Machine.lease_expires_at < now)).limit(1))
+                skipped = s.scalar(select(Machine.id).where(*_due_steps(now), lease_free(Machine, now)).limit(1))
                 if skipped is not None:
                     waits.append(SKIPPED_WAIT)
             step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
             lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
-            net_free = or_(NetworkSync.lease_expires_at.is_(None), NetworkSync.lease_expires_at < now)
+            net_free = lease_free(NetworkSync, now)
             net = s.scalar(select(func.min(NetworkSync.next_check_at)).where(NetworkSync.state == "pending", net_free))
             net_lease = s.scalar(select(func.min(NetworkSync.lease_expires_at))
                                  .where(NetworkSync.state == "pending", NetworkSync.lease_expires_at > now))

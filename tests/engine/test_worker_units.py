@@ -123,7 +123,6 @@ def test_a_step_due_while_its_machine_is_locked_runs_once_the_lock_goes(lab, ten
         # twice: the first look may come before the worker's LISTEN connection is up, whose start wakes it once
         wait_for(lambda: len(claims) >= 2, timeout=60, message="the worker looking twice while the row is locked")
         holder.rollback()  # the lock goes; nothing committed, so no wake-up
-        holder.close()
         # the step runs (the BMC told to power off) and is recorded: the device is provisioning
         wait_for(lambda: tenant.get(f"/devices/{device_id}").get_json()["state"] == "provisioning", timeout=60,
                  message="the step run once the row was free")
