@@ -149,7 +149,10 @@ def test_sqlite_disk_full_is_a_clear_error_and_keeps_the_database_intact(lab, te
     def full_disk(dbapi_conn, _record):  # the file may not grow by a single page
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
 
+    # connections are pooled: drop the open ones so every connection of the requests below gets the limit,
+    # and again after, so none keeps it
     event.listen(database.engine, "connect", full_disk)
+    database.dispose()
     try:
         big = "x" * 60000  # needs new pages
         failures = []
@@ -161,6 +164,7 @@ def test_sqlite_disk_full_is_a_clear_error_and_keeps_the_database_intact(lab, te
         failures.append(r)
     finally:
         event.remove(database.engine, "connect", full_disk)
+        database.dispose()
 
     for r in failures:
         assert r.status_code == 507, (r.status_code, r.data)
