@@ -6,6 +6,7 @@ commands of its own, whatever a validator upstream let through."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shlex
 from pathlib import Path
 
@@ -46,6 +47,13 @@ class TemplateProblem(ValueError):
     """An OS record's template that does not render (the operator's to fix)."""
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str):
+    """An operator template compiled once (compiling took ~2.6 ms, rendering 0.04 ms; this is every iPXE fetch).
+    (A template that does not parse raises each time: lru_cache keeps only results.)"""
+    return _sandbox.from_string(source)
+
+
 def render_operator_template(source: str, **values) -> str:
     """Render an OS record's template (cmdline or unattended config).
 
@@ -53,7 +61,7 @@ def render_operator_template(source: str, **values) -> str:
         TemplateProblem: it does not parse or render (an unknown name, a sandbox refusal...).
     """
     try:
-        return _sandbox.from_string(source).render(**values)
+        return _compiled(source).render(**values)
     except Exception as exc:  # whatever the operator's template does, it is a problem of that OS record
         raise TemplateProblem(f"{type(exc).__name__}: {exc}"[:300]) from None
 
