@@ -245,9 +245,10 @@ def _put(body: dict, dotted: str, value) -> dict:
 def _check_rendered(database, tmp_path) -> None:
     """Every machine's iPXE script and the dnsmasq configuration keep their shape."""
     with database.Session() as s:
-        machines = list(s.scalars(select(Machine).options(selectinload(Machine.nics))))
+        machines = list(s.scalars(select(Machine).options(
+            selectinload(Machine.nics), selectinload(Machine.device).selectinload(Device.operating_system))))
         for m in machines:
-            d = s.scalar(select(Device).where(Device.machine_id == m.id))
+            d = m.device
             phase = boot_phase(m, d)
             try:
                 text = script_for(m, d, "http://ingot.test", "credential" if phase != "exit" else None).text
