@@ -66,6 +66,7 @@ def test_ipmi_health_reads_sensors_and_a_critical_reading_with_its_log(ipmi_sens
 def test_sweep_records_tells_and_takes_a_critical_free_machine_out(ipmi_sensors, lab, operator, tenant, database,
                                                                    settings, box):
     settings.health_critical_action = "maintenance"
+    settings.bmc_timeout = LIVE  # the sweep's default (21 s for a health read) ran out beside a CPU hog (cc21)
     m = operator.post("/machines", json={
         "hostname": "ipmi-health", "metro": "lab", "plan": "sim.small", "inspect": False,
         "bmc": {"driver": "ipmi", "address": ipmi_sensors.address, "username": ipmi_sensors.username,
