@@ -65,21 +65,42 @@ class FrrRouter(RouterDriver):
         return result
 
     def sessions(self) -> dict[str, SessionState]:
+        # one vtysh for the three reads (each exec is a process on the router, over SSH for a remote one);
+        # vtysh prints the answers one after the other, and a command with nothing to say prints nothing,
+        # so each JSON document is told by its content: a route table has "routes", the neighbours do not
+        out = self._vtysh("show bgp neighbors json", "show bgp ipv4 unicast json", "show bgp ipv6 unicast json")
         try:
-            peers = json.loads(self._vtysh("show bgp neighbors json") or "{}")
-            learned: dict[str, list[str]] = {}
-            for family in ("ipv4", "ipv6"):
-                table = json.loads(self._vtysh(f"show bgp {family} unicast json") or "{}")
-                for prefix, paths in (table.get("routes") or {}).items():
-                    for path in paths if isinstance(paths, list) else [paths]:
-                        peer = path.get("peerId")
-                        if peer and path.get("valid", True):
-                            learned.setdefault(peer, []).append(prefix)
+            documents = _json_documents(out)
         except ValueError:
             raise NetworkError("unreadable JSON from vtysh", device=self.label,
                                command="vtysh -c 'show bgp neighbors json'") from None
+        peers: dict = {}
+        learned: dict[str, list[str]] = {}
+        for doc in documents:
+            if "routes" not in doc:
+                peers.update(doc)
+                continue
+            for prefix, paths in (doc.get("routes") or {}).items():
+                for path in paths if isinstance(paths, list) else [paths]:
+                    peer = path.get("peerId")
+                    if peer and path.get("valid", True):
+                        learned.setdefault(peer, []).append(prefix)
         return {addr: SessionState(addr, p.get("bgpState", "unknown"), tuple(sorted(set(learned.get(addr, [])))))
                 for addr, p in peers.items() if isinstance(p, dict) and "bgpState" in p}
 
     def close(self) -> None:
         self.shell.close()
+
+
+def _json_documents(text: str) -> list[dict]:
+    """The JSON objects printed one after another in ``text``; raises ValueError on anything else."""
+    decoder, docs, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return docs
+        doc, at = decoder.raw_decode(text, at)
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
+        docs.append(doc)
