@@ -53,6 +53,7 @@ from api.network import NetworkError, RouterConfig
 
 log = logging.getLogger("ingot.network")
 MAX_BACKOFF = 30.0
+CHECK_COMMANDS = 3  # a router check: connect, read the sessions, read the configuration (drift)
 PENDING_BATCH = ("queued", "in_progress")
 
 
@@ -332,11 +333,18 @@ class NetworkWorker:
 
     # -- router checks ------------------------------------------------------------------
     def check_due(self) -> list[str]:
-        """Routers (idle syncs) whose BGP status and drift were not read for an interval; marks them read."""
+        """Routers (idle syncs) whose BGP status and drift were not read for an interval; marks them being read.
+
+        A check in flight is not started again: its router's ``checked_at`` is set ahead, to when the check
+        must have ended (the connection and its two reads, each within ``network_timeout``), and back to the
+        time it ended when it does (:meth:`check`). Without that, a router slower to answer than the interval
+        got a new check every interval on top of the ones still running (seven at once on the test lab's
+        emulated router), each making it slower."""
         interval = self.settings.network_check_interval
         if interval <= 0:
             return []
         now = utcnow()
+        in_flight_until = now + dt.timedelta(seconds=CHECK_COMMANDS * self.settings.network_timeout)
         with self.db.transaction() as s:
             q = (select(NetworkSync.id).where(NetworkSync.kind == "router", NetworkSync.state != "pending",
                                               or_(NetworkSync.checked_at.is_(None),
@@ -346,7 +354,7 @@ class NetworkWorker:
                 q = q.with_for_update(skip_locked=True)
             ids = list(s.scalars(q))
             if ids:
-                s.execute(update(NetworkSync).where(NetworkSync.id.in_(ids)).values(checked_at=now))
+                s.execute(update(NetworkSync).where(NetworkSync.id.in_(ids)).values(checked_at=in_flight_until))
         return ids
 
     def check(self, sync_id: str) -> None:
@@ -373,6 +381,7 @@ class NetworkWorker:
         finally:
             driver.close()
         with self.db.transaction() as s:
+            s.execute(update(NetworkSync).where(NetworkSync.id == sync_id).values(checked_at=utcnow()))
             self._record_sessions(s, router.metro_id, states)
             if drift and s.scalar(select(NetworkSync.wanted).where(NetworkSync.id == sync_id)) != seen:
                 drift = []  # a change was asked for while we read the router: its sync applies it all

@@ -112,4 +112,5 @@ class NetworkSync(IdMixin, TimestampMixin, Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     applied_config: Mapped[dict] = mapped_column(default=dict)
-    checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # last status/drift read
+    checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # last status/drift read's end
+    # (while one runs: the time it must have ended by; api.engine.network.check_due)
