@@ -55,14 +55,6 @@ def api_only(lab, settings):
         server.stop()
 
 
-def _vlan_ports(lab, vid: int) -> set[str]:
-    """The switch's interfaces that carry VLAN ``vid`` (read on the switch itself)."""
-    data = json.loads(lab.run("sw", "bridge -j vlan show") or "[]")
-    items = data.items() if isinstance(data, dict) else ((d.get("ifname"), d.get("vlans", [])) for d in data)
-    return {name for name, vlans in items
-            if any(int(v["vlan"]) <= vid <= int(v.get("vlanEnd", v["vlan"])) for v in vlans)}
-
-
 def _sync(c: NetCloud, target_id: str, kind: str = "ports") -> NetworkSync:
     with c.server.database.Session() as s:
         return s.scalar(select(NetworkSync).where(NetworkSync.kind == kind, NetworkSync.target_id == target_id))
@@ -98,7 +90,7 @@ def test_worker_killed_mid_port_change_and_a_new_worker_finishes(api_only):
         port2 = c.port(c.a, d2["id"])
         c.call("POST", f"/ports/{port2['id']}/assign", c.a.headers, {"vnid": vn.id})
         c.settled()
-        carrying = _vlan_ports(lab, vn.vxlan)
+        carrying = lab.vlan_ports(vn.vxlan)
         assert len(carrying) == 1, carrying  # d2's port only
 
         # the switch holds d1's change; the worker is killed while it waits for the switch
@@ -118,7 +110,7 @@ def test_worker_killed_mid_port_change_and_a_new_worker_finishes(api_only):
         [batch] = decode("PortVlanAssignmentBatchList", c.call("GET", f"/ports/{port1['id']}/vlan-assignments/batches",
                                                                c.a.headers)).batches
         assert batch.state == "in_progress"
-        assert _vlan_ports(lab, vn.vxlan) == carrying
+        assert lab.vlan_ports(vn.vxlan) == carrying
         assert not lab.ping(h1, "192.168.20.2", count=3)
         assert _sync(c, machine_id).lease_owner == "net-worker-one"  # the lease outlives its worker
 
@@ -132,7 +124,7 @@ def test_worker_killed_mid_port_change_and_a_new_worker_finishes(api_only):
         assert [b.state for b in batches] == ["completed"]
         row = _sync(c, machine_id)
         assert (row.state, row.lease_owner, row.applied) == ("idle", None, row.wanted)
-        now_carrying = _vlan_ports(lab, vn.vxlan)
+        now_carrying = lab.vlan_ports(vn.vxlan)
         assert len(now_carrying) == 2 and carrying < now_carrying, now_carrying
         lab.reaches(h1, "192.168.20.2")
         lab.reaches(h2, "192.168.20.1")

@@ -20,6 +20,7 @@ test process's pid; :meth:`Lab.destroy` removes them and the daemons.
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -178,6 +179,13 @@ class Lab:
         """The host's OS puts a tagged interface on its bond, as a tenant does for a hybrid port."""
         self.run(host, f"ip link add link bond0 name bond0.{vlan} type vlan id {vlan} && "
                        f"ip addr add {address}/24 dev bond0.{vlan} && ip link set bond0.{vlan} up")
+
+    def vlan_ports(self, vid: int) -> set[str]:
+        """The switch's interfaces that carry VLAN ``vid`` (read on the switch itself)."""
+        data = json.loads(self.run("sw", "bridge -j vlan show") or "[]")
+        items = data.items() if isinstance(data, dict) else ((d.get("ifname"), d.get("vlans", [])) for d in data)
+        return {name for name, vlans in items
+                if any(int(v["vlan"]) <= vid <= int(v.get("vlanEnd", v["vlan"])) for v in vlans)}
 
     # -- checks with packets --------------------------------------------------------------------
     def ping(self, name: str, address: str, count: int = 2, wait: float = 1.0) -> bool:
