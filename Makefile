@@ -15,7 +15,7 @@ PORT ?= 8080
 DEMO_ARGS ?=  # e.g. --i-know-demo-is-insecure, which the demo wants with a HOST beyond loopback
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-sqlite test-postgres test-network test-machines test-clients system-deps venv web bench clean
+.PHONY: demo test lint test-sqlite test-postgres test-machines test-clients system-deps venv web bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,20 +54,18 @@ demo: $(RUN_STAMP) $(WEB_DIST)
 system-deps:
 	bash tests/support/system-deps.sh
 
-# The suite runs in five parts side by side: the database-facing half on SQLite and on PostgreSQL, and
-# the parts whose subject is not the database once, on SQLite, split in three. Most of those wait (on VMs,
+# The suite runs in four parts side by side: the database-facing half on SQLite and on PostgreSQL, and
+# the parts whose subject is not the database once, on SQLite, split in two. Most of those wait (on VMs,
 # Terraform, emulators, browsers), so they fill the time the database halves leave; one pass after the
-# other took 56 min on a 2-core machine. The network lab has a part of its own because it is the longest
-# (cc22, beside a CPU hog: its tests took 42 of the then machines part's 61 min, and for the last 16 min
-# that part ran alone, leaving a core to the hog). Each part's output is printed whole when it ends
+# other took 56 min on a 2-core machine. Each part's output is printed whole when it ends
 # (--output-sync); make fails if any does. The marks come from the folders (tests/support/marks.py;
 # tests/test_suite_parts.py checks that every mark runs in exactly one part).
 NOT_DATABASE := qemu or network or terraform or bmc or fleet or lab or client or production
-PARTS := test-sqlite test-postgres test-network test-machines test-clients
+PARTS := test-sqlite test-postgres test-machines test-clients
 
 test: system-deps $(STAMP) $(WEB_DIST)
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j5 --output-sync=target $(PARTS)
+	$(MAKE) --no-print-directory -j4 --output-sync=target $(PARTS)
 
 # pyflakes, import order and line length (ruff), and the layers contract (import-linter):
 # imports point down the layers only. Both are configured in pyproject.toml.
@@ -87,14 +85,9 @@ test-sqlite: $(STAMP) $(WEB_DIST)
 test-postgres: $(STAMP) $(WEB_DIST)
 	INGOT_TEST_DB=postgres $(call PYTEST,"not ($(NOT_DATABASE))")
 
-# the network lab (namespaces, bridges, FRR, BIRD, lldpd; in a VM when this kernel lacks a VLAN-filtering
-# bridge), on SQLite
-test-network: $(STAMP) $(WEB_DIST)
-	INGOT_TEST_DB=sqlite $(call PYTEST,"network")
-
-# QEMU machines and BMC emulators, on SQLite
+# QEMU machines, BMC emulators and the network lab (namespaces, bridges, FRR, BIRD, lldpd), on SQLite
 test-machines: $(STAMP) $(WEB_DIST)
-	INGOT_TEST_DB=sqlite $(call PYTEST,"qemu or bmc")
+	INGOT_TEST_DB=sqlite $(call PYTEST,"qemu or network or bmc")
 
 # Terraform, the fleet, the lab, the CLI and the browser, and tests/production, on SQLite. (cc10, a 2-core
 # machine with a CPU hog: this part 21 min with the fleet and BMC tests elsewhere, the machines part 33 min
