@@ -12,10 +12,9 @@ SECRET_KEY = "test-secret-key"
 
 
 def make_settings(data_dir: str, database_url: str, **overrides) -> Settings:
-    """Settings for a test: a quick simulated lab, 3 BMC attempts, no health sweep (the tests of health turn
-    it on), and an idle worker that looks for work every 0.25 s (commits in this process wake it at once;
-    each idle look costs queries: at 0.05 s an idle test server used 12.4 % of a core, at 0.25 s 5.4 %)."""
-    values = {"secret_key": SECRET_KEY, "worker_poll_interval": 0.25, "sim_delay": 0.05, "bmc_retries": 3,
+    """Settings for a test: a quick worker loop and simulated lab, 3 BMC attempts, no health sweep (the
+    tests of health turn it on)."""
+    values = {"secret_key": SECRET_KEY, "worker_poll_interval": 0.05, "sim_delay": 0.05, "bmc_retries": 3,
               "health_sync_interval": 0, **overrides}
     return Settings(data_dir=str(data_dir), database_url=database_url, **values)
 
