@@ -1,12 +1,17 @@
-"""A small HTTP client for Ingot's Equinix Metal-shaped API."""
+"""A small HTTP client for Ingot's Equinix Metal-shaped API.
+
+On urllib3 itself, not requests (which wraps it): Terraform starts the provider several times per command,
+and requests' import cost a tenth of each start."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
 from typing import Any, Optional
+from urllib.parse import urlencode
 
-import requests
+import urllib3
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -23,11 +28,16 @@ class NotFound(APIError):
     pass
 
 
-def _error_message(resp: requests.Response) -> str:
+def _decoded(resp: urllib3.BaseHTTPResponse) -> Any:
+    """The JSON body of ``resp``. Raises ValueError when it is not JSON."""
+    return json.loads(resp.data)
+
+
+def _error_message(resp: urllib3.BaseHTTPResponse) -> str:
     try:
-        body = resp.json()
+        body = _decoded(resp)
     except ValueError:
-        return resp.text[:500] or resp.reason
+        return resp.data[:500].decode("utf-8", "replace") or (resp.reason or "")
     if isinstance(body, dict):
         if body.get("errors"):
             errs = body["errors"]
@@ -53,11 +63,13 @@ class Client:
                  auth_header: str = "X-Auth-Token", max_retries: int = 10, max_retry_wait: float = 30.0,
                  timeout: float = 30.0, page_size: int = 100, user_agent: str = "terraform-provider-metal (ingot)"):
         self.base = endpoint.rstrip("/") + base_path
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent
-        self.session.headers["Accept"] = "application/json"
+        # the retries are this class's own (above); urllib3 only follows redirects, as requests did
+        self.pool = urllib3.PoolManager(retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
+                                                              redirect=5, raise_on_redirect=False),
+                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        self.headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if token:
-            self.session.headers[auth_header] = token
+            self.headers[auth_header] = token
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.timeout = timeout
@@ -70,15 +82,22 @@ class Client:
                 ok: Optional[list[int]] = None, idempotency_key: Optional[str] = None) -> Any:
         """The decoded answer (None when empty). Raises NotFound (404) or APIError."""
         url = self.base + path
-        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
+        headers = dict(self.headers)
+        if idempotency_key:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
         retry_lost = method != "POST" or idempotency_key is not None
         attempt = 0
         while True:
             attempt += 1
             try:
-                resp = self.session.request(method, url, json=body, params=query, timeout=self.timeout,
-                                            headers=headers)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                resp = self.pool.request(method, url, body=data, headers=headers)
+            except urllib3.exceptions.HTTPError as exc:  # no connection, a dropped one, or no answer in time
                 if attempt <= self.max_retries and retry_lost:
                     print(f"[WARN] {method} {url}: {type(exc).__name__}, retrying"
                           + (f" with {IDEMPOTENCY_HEADER} {idempotency_key}" if idempotency_key else ""),
@@ -86,21 +105,21 @@ class Client:
                     self._pause(attempt)
                     continue
                 raise APIError(0, f"cannot reach the API: {exc}", method, url) from exc
-            in_progress = idempotency_key and resp.status_code == 409 and "Retry-After" in resp.headers
-            if (resp.status_code in RETRY_STATUSES or in_progress) and attempt <= self.max_retries:
-                print(f"[WARN] {method} {url}: HTTP {resp.status_code}, retrying", file=sys.stderr, flush=True)
+            in_progress = idempotency_key and resp.status == 409 and "Retry-After" in resp.headers
+            if (resp.status in RETRY_STATUSES or in_progress) and attempt <= self.max_retries:
+                print(f"[WARN] {method} {url}: HTTP {resp.status}, retrying", file=sys.stderr, flush=True)
                 self._pause(attempt)
                 continue
             break
-        if resp.status_code == 404:
+        if resp.status == 404:
             raise NotFound(404, _error_message(resp), method, url)
-        good = (resp.status_code in ok) if ok else (200 <= resp.status_code < 300)
-        if not good and not (200 <= resp.status_code < 300):
-            raise APIError(resp.status_code, _error_message(resp), method, url)
-        if resp.status_code == 204 or not resp.content:
+        good = (resp.status in ok) if ok else (200 <= resp.status < 300)
+        if not good and not (200 <= resp.status < 300):
+            raise APIError(resp.status, _error_message(resp), method, url)
+        if resp.status == 204 or not resp.data:
             return None
         try:
-            return resp.json()
+            return _decoded(resp)
         except ValueError:
             return None
 

@@ -11,8 +11,8 @@ from tf.utils import Diagnostics
 
 from . import env
 from . import spec as specmod
+from .checks import CHECKS
 from .client import Client
-from .validation import CHECKS
 
 
 class MetalProvider:

@@ -19,11 +19,11 @@ from tf.utils import Diagnostics
 from . import data_sources, states, wire
 from . import spec as specmod
 from .calls import Api
+from .checks import CHECKS
 from .client import Client, NotFound
 from .diagnostics import OpError, log, report
 from .provider import MetalProvider
 from .resources import Resources, plan
-from .validation import CHECKS
 from .values import has_unknown, is_empty
 from .waiters import Waits, parse_duration
 

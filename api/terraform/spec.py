@@ -103,7 +103,7 @@ class Attr:
 
     @property
     def validate(self) -> Optional[str]:
-        """The named check of a configured value (validation.CHECKS)."""
+        """The named check of a configured value (checks.CHECKS)."""
         return self.spec.get("validate")
 
     @property
