@@ -1,6 +1,8 @@
 """Passwords for signing in to the web console: argon2id hashes, never the password itself."""
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
@@ -13,8 +15,14 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" is only a way to burn CPU
 
 _hasher = PasswordHasher()
-# verified against when the email is unknown, so a wrong email costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash("no such user: this hash only keeps the timing even")
+
+
+@cache
+def _dummy_hash() -> str:
+    """The hash verified against when the email is unknown, so a wrong email costs the same time as a wrong
+    password. Made on first use, not at import: an argon2 hash costs ~0.2 CPU s and 64 MiB, which every process
+    that imports the app (each `ingot serve`, worker and admin command) paid even when nobody signed in."""
+    return _hasher.hash("no such user: this hash only keeps the timing even")
 
 
 def check(password: str, field: str = "password") -> None:
@@ -35,7 +43,7 @@ def verify(user: User | None, password: str) -> bool:
     """True when ``password`` is the user's; rehashes an outdated hash in place (no commit)."""
     stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password or "")
+        _hasher.verify(stored or _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         return False
     if stored is None:
