@@ -24,7 +24,7 @@ from api.http_errors import (
     service_error_response,
 )
 from api.metadata.routes import blp as metadata_blueprint
-from api.routes import register_blueprints
+from api.routes import register_blueprints, unimplemented
 from api.routes.docs import DOCS_ASSETS
 from api.schemas.common import tags_property
 from api.services import auth
@@ -92,6 +92,11 @@ class IngotApi(Api):
         self._undocumented.append((blp, name, parameters))
 
     def handle_http_exception(self, error: HTTPException):
+        """The JSON error; a 501 for an Equinix operation Ingot does not serve (api/routes/unimplemented.py)."""
+        if error.code in (404, 405):
+            refused = unimplemented.refusal(self._app, request.method, request.path)
+            if refused is not None:
+                return refused
         return error_response(error.code or 500, http_exception_messages(error))
 
 

@@ -27,7 +27,6 @@ from api.routes import (
     projects,
     reservations,
     ssh_keys,
-    unimplemented,
     users,
     vlans,
 )
@@ -41,4 +40,3 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(fabric.boot_blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
-    unimplemented.register(app)  # last: a JSON 501 for each Equinix operation none of the above serves
