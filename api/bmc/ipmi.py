@@ -25,6 +25,14 @@ session left idle for about half a minute then wedges the next command (its
 own keepalive collides with it). So a Command idle for more than
 ``IDLE_RELOGIN`` seconds is logged out and replaced by a fresh login, which
 costs a few round trips.
+pyghmi guards its session tables with two module-wide locks and takes them in
+opposite orders: a send holds KEEPALIVE_SESSIONS and then takes WAITING_SESSIONS,
+a retransmit (``_timedout``, run from a waiting call or from ``wait_for_rsp``)
+holds WAITING_SESSIONS and then takes KEEPALIVE_SESSIONS. A call retransmitting to
+a slow or dead BMC and a call sending to any other BMC therefore deadlock, both
+for ever (CI: a test's first read beside the abandoned retries of a stopped BMC,
+"no answer within 30s" from a BMC that answered a ping). The driver gives both
+names one reentrant lock (:func:`share_pyghmi_locks`), so no order exists.
 pyghmi's process-wide state can itself wedge: when its I/O thread has died,
 or a call times out although the BMC answers an RMCP presence ping (so the
 BMC is alive and pyghmi is not), every later call to every BMC would hang.
@@ -140,6 +148,20 @@ def pyghmi_alive() -> bool:
     return thread is not ipmi_session.iothread or thread.is_alive()
 
 
+def share_pyghmi_locks() -> None:
+    """Give pyghmi's KEEPALIVE_SESSIONS and WAITING_SESSIONS one reentrant lock (see module docstring).
+
+    pyghmi looks both up by name at each use, so the new lock serves every later call; one lock taken
+    twice by the same thread is all a nested use needs, and two threads can no longer hold one each."""
+    lock = threading.RLock()
+    ipmi_session.KEEPALIVE_SESSIONS = lock
+    ipmi_session.WAITING_SESSIONS = lock
+
+
+if ipmi_session is not None:
+    share_pyghmi_locks()
+
+
 def reset_pyghmi(reason: str) -> None:
     """Throw away pyghmi's process-wide I/O thread, sockets and sessions (see module docstring)."""
     LOG.warning("resetting pyghmi's I/O state: %s", reason)
@@ -168,8 +190,7 @@ def reset_pyghmi(reason: str) -> None:
     # a thread stuck inside pyghmi may hold its module-wide locks for ever (seen in CI: every later
     # login waited on KEEPALIVE_SESSIONS); pyghmi looks them up by name at each use
     session_cls.socketchecking = None  # pyghmi makes a new one
-    ipmi_session.KEEPALIVE_SESSIONS = threading.RLock()
-    ipmi_session.WAITING_SESSIONS = threading.RLock()
+    share_pyghmi_locks()
     ipmi_session.iosockets = []
     ipmi_session.iothread = None
     ipmi_session.iothreadready = False

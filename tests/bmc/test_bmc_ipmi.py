@@ -319,3 +319,52 @@ def test_a_wedged_pyghmi_is_reset_when_the_bmc_answers_a_ping(make_ipmi_bmc, hel
         abandoned.join(0.05)
     assert not abandoned.is_alive()
     assert driver_for(sim).power_state() in ("on", "off")
+
+
+def test_a_retransmit_to_a_dead_bmc_does_not_deadlock_a_send_to_a_live_one(ipmi_bmc, monkeypatch):
+    """pyghmi retransmits holding WAITING_SESSIONS and wanting KEEPALIVE_SESSIONS, and sends holding
+    KEEPALIVE_SESSIONS and wanting WAITING_SESSIONS: a dead BMC's retries and a live BMC's read that met
+    there hung for ever (CI: test_port_option_is_used beside the stopped BMC's abandoned retries, "no
+    answer within 30s" from a BMC that answered a ping). The two steps are held here at that meeting
+    point, whatever the machine's speed; the live read must still answer, without a reset."""
+    live = driver_for(ipmi_bmc)
+    assert live.power_state() in ("on", "off")  # logged in before the meeting is armed
+    dead_port = free_port(udp=True)
+    dead_retrying, live_sending = threading.Event(), threading.Event()
+    timed_out, xmit = ipmi_session.Session._timedout, ipmi_session.Session._xmit_packet
+
+    def held_retransmit(session):  # runs under WAITING_SESSIONS
+        if session.port == dead_port and session.lastpayload and not dead_retrying.is_set():
+            dead_retrying.set()
+            live_sending.wait(2.0)  # a fixed pyghmi never lets the live send start meanwhile
+        return timed_out(session)
+
+    def held_send(session, *args, **kwargs):  # runs under KEEPALIVE_SESSIONS
+        if session.port != dead_port and dead_retrying.is_set() and not live_sending.is_set():
+            live_sending.set()
+            dead_retrying.wait(2.0)
+        return xmit(session, *args, **kwargs)
+
+    monkeypatch.setattr(ipmi_session.Session, "_timedout", held_retransmit)
+    monkeypatch.setattr(ipmi_session.Session, "_xmit_packet", held_send)
+    resets: list[str] = []
+    real_reset = ipmi_mod.reset_pyghmi
+    monkeypatch.setattr(ipmi_mod, "reset_pyghmi", lambda reason: (resets.append(reason), real_reset(reason)))
+    dead = get_driver("ipmi", f"127.0.0.1:{dead_port}", "admin", "x", timeout=20.0)
+    outcome: list[BaseException] = []
+
+    def poll_dead():
+        try:
+            dead.power_state()
+        except BMCError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=poll_dead)
+    thread.start()
+    assert dead_retrying.wait(LIVE), "the dead BMC's login was never retransmitted"
+    assert live.power_state() in ("on", "off")
+    assert live_sending.is_set()  # the live read did meet the retransmit
+    assert resets == []
+    thread.join(20.0 + LOAD_SLACK)
+    assert not thread.is_alive()
+    assert [type(exc) for exc in outcome] == [BMCUnreachable]
