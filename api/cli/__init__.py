@@ -8,6 +8,7 @@ a laptop."""
 from __future__ import annotations
 
 import importlib
+import signal
 
 import click
 
@@ -29,8 +30,20 @@ LAZY = {"serve": "api.cli.admin:serve", "worker": "api.cli.admin:worker", "admin
         "terraform": "api.terraform.cli:terraform"}  # the provider runs on the tenant's machine: not admin
 
 
+# the commands that put in their own SIGTERM/SIGINT handlers once started (api/cli/admin.py, StopFlag)
+STOPPABLE = ("serve", "worker")
+
+
 class IngotGroup(click.Group):
     """``ingot --help`` lists the commands by audience, each with its one line of help."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] in STOPPABLE:
+            # until the command's handlers are in, SIGINT must end the process: Python's own handler raises
+            # KeyboardInterrupt, which is lost when it lands in a callback (CI: inside importlib's module-lock
+            # callback while `ingot worker` loaded its modules; the worker went on); the kernel's default is not
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx):
         return [name for _, names in SECTIONS for name in names if name in self.commands or name in LAZY]
