@@ -33,6 +33,9 @@ a slow or dead BMC and a call sending to any other BMC therefore deadlock, both
 for ever (CI: a test's first read beside the abandoned retries of a stopped BMC,
 "no answer within 30s" from a BMC that answered a ping). The driver gives both
 names one reentrant lock (:func:`share_pyghmi_locks`), so no order exists.
+A call that times out having spent its time waiting behind the BMC's earlier
+requests (its lock) is reported as busy (:class:`BMCUnreachable`) and changes
+nothing: the request being answered goes on (:meth:`IPMIDriver._stuck`).
 pyghmi's process-wide state can itself wedge: when its I/O thread has died,
 or a call times out although the BMC answers an RMCP presence ping (so the
 BMC is alive and pyghmi is not), every later call to every BMC would hang.
@@ -104,6 +107,7 @@ _FRU_CHUNK_ERRORS = (0xC7, 0xC8, 0xC9, 0xCA, 0xFF)  # length/"cannot return" sty
 # one lock and one pyghmi Command per BMC key: see module docstring
 _LOCKS: dict[tuple, threading.Lock] = {}
 _COMMANDS: dict[tuple, list] = {}  # key -> [Command, last used (monotonic)]
+_TALKING: dict[tuple, tuple[float, float]] = {}  # key -> (since when its lock's holder talks to it, its time limit)
 _LOCKS_GUARD = threading.Lock()
 # a socket retired by reset_pyghmi counts as this many sessions, so pyghmi never hands it out again
 _RETIRED_SOCKET = 1 << 30
@@ -168,6 +172,7 @@ def reset_pyghmi(reason: str) -> None:
     with _LOCKS_GUARD:
         _COMMANDS.clear()
         _LOCKS.clear()
+        _TALKING.clear()
     old, sockets = ipmi_session.iothread, list(ipmi_session.iosockets)
     if old is not None and old.is_alive():
         old.running = False  # it leaves its loop at the next wake-up, which the ping below causes
@@ -292,10 +297,15 @@ class IPMIDriver(BMCDriver):
                         f"IPMI {what}: BMC busy with an earlier request that has not "
                         f"finished within {limit:g}s", address=self.address)
                     return
+                box["talking_since"] = since = time.monotonic()
+                _TALKING[self._key] = (since, limit)
                 try:
                     box["value"] = fn(self._connect())
                     self._touch()
                 finally:
+                    with _LOCKS_GUARD:
+                        if _TALKING.get(self._key, (None,))[0] == since:  # not a later holder's (after a reset)
+                            del _TALKING[self._key]
                     lock.release()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 box["error"] = exc
@@ -305,6 +315,11 @@ class IPMIDriver(BMCDriver):
         worker = threading.Thread(target=work, name=f"ipmi-{self.host}:{self.port}", daemon=True)
         worker.start()
         if not done.wait(limit):
+            if not self._stuck(box.get("talking_since"), limit):
+                # the time went waiting behind this BMC's earlier requests (its lock), one of which is being
+                # answered: the BMC is slow, pyghmi is not wedged, and a reset would cut that answer off
+                raise BMCUnreachable(f"IPMI {what}: BMC busy with an earlier request that has not "
+                                     f"finished within {limit:g}s", address=self.address)
             self._forget()  # the session may be wedged; start afresh next time
             if asf_ping(self.host, self.port):
                 reset_pyghmi(f"no answer within {limit:g}s from {self.address}, which answers a ping")
@@ -312,6 +327,16 @@ class IPMIDriver(BMCDriver):
         if "error" in box:
             raise self._translate(box["error"], what)
         return box["value"]
+
+    def _stuck(self, talking_since: float | None, limit: float) -> bool:
+        """Whether a call that got no answer within ``limit`` seconds met a stuck exchange: its own, when it
+        talked to the BMC for at least half of that time, or else the one it waited behind, when that has
+        talked for longer than its own caller allowed (an abandoned exchange that never ends)."""
+        now = time.monotonic()
+        if talking_since is not None:
+            return now - talking_since >= limit / 2
+        holder = _TALKING.get(self._key)
+        return holder is not None and now - holder[0] >= holder[1]
 
     def _translate(self, exc: BaseException, what: str) -> BMCError:
         if isinstance(exc, BMCError):

@@ -368,3 +368,59 @@ def test_a_retransmit_to_a_dead_bmc_does_not_deadlock_a_send_to_a_live_one(ipmi_
     thread.join(20.0 + LOAD_SLACK)
     assert not thread.is_alive()
     assert [type(exc) for exc in outcome] == [BMCUnreachable]
+
+
+def test_a_read_whose_turn_comes_late_is_busy_and_resets_nothing(lone_ipmi_bmc, monkeypatch):
+    """One exchange at a time per BMC: a read that waited most of its time for its turn behind a slow exchange
+    and then ran out of time talking says the BMC is busy. It does not reset pyghmi (the BMC answers a ping:
+    before, that read reset pyghmi, cutting off whatever exchange was being answered), and both reads end."""
+    sim = lone_ipmi_bmc
+    slow = driver_for(sim)
+    assert slow.power_state() in ("on", "off")  # logged in before the holds are armed
+    limit = 4.0
+    first_sender: list[int] = []
+    first_held, first_go, late_go = threading.Event(), threading.Event(), threading.Event()
+    xmit = ipmi_session.Session._xmit_packet
+
+    def held_send(session, *args, **kwargs):  # the drivers' sends wait: the first read's, then the late one's
+        me = threading.get_ident()
+        if threading.current_thread().name.startswith("ipmi-"):  # a driver's worker, not pyghmi's I/O thread
+            if not first_sender:
+                first_sender.append(me)
+            if me == first_sender[0]:
+                first_held.set()
+                first_go.wait(LIVE)
+            else:
+                late_go.wait(LIVE)
+        return xmit(session, *args, **kwargs)
+
+    monkeypatch.setattr(ipmi_session.Session, "_xmit_packet", held_send)
+    resets: list[str] = []
+    real_reset = ipmi_mod.reset_pyghmi
+    monkeypatch.setattr(ipmi_mod, "reset_pyghmi", lambda reason: (resets.append(reason), real_reset(reason)))
+    answers: list[object] = []
+
+    def read(driver) -> None:
+        try:
+            answers.append(driver.power_state())
+        except BMCError as exc:
+            answers.append(exc)
+
+    first = threading.Thread(target=read, args=(slow,))
+    first.start()
+    try:
+        assert first_held.wait(LIVE), "the first read never sent"
+        late = threading.Thread(target=read, args=(driver_for(sim, timeout=limit),))
+        late.start()
+        time.sleep(limit * 0.75)  # its turn comes with a quarter of its time left (later, under load: the same)
+        first_go.set()
+        late.join(limit + LOAD_SLACK)
+    finally:
+        first_go.set()
+        late_go.set()
+    first.join(LIVE + LOAD_SLACK)
+    assert len(answers) == 2
+    late_answer = next(a for a in answers if isinstance(a, BMCError))
+    assert isinstance(late_answer, BMCUnreachable) and "BMC busy with an earlier request" in str(late_answer)
+    assert [a for a in answers if not isinstance(a, BMCError)][0] in ("on", "off")
+    assert resets == []
