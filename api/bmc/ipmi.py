@@ -293,9 +293,7 @@ class IPMIDriver(BMCDriver):
         def work() -> None:
             try:
                 if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                    box["error"] = BMCUnreachable(
-                        f"IPMI {what}: BMC busy with an earlier request that has not "
-                        f"finished within {limit:g}s", address=self.address)
+                    box["error"] = self._busy(what, limit)
                     return
                 box["talking_since"] = since = time.monotonic()
                 _TALKING[self._key] = (since, limit)
@@ -318,8 +316,7 @@ class IPMIDriver(BMCDriver):
             if not self._stuck(box.get("talking_since"), limit):
                 # the time went waiting behind this BMC's earlier requests (its lock), one of which is being
                 # answered: the BMC is slow, pyghmi is not wedged, and a reset would cut that answer off
-                raise BMCUnreachable(f"IPMI {what}: BMC busy with an earlier request that has not "
-                                     f"finished within {limit:g}s", address=self.address)
+                raise self._busy(what, limit)
             self._forget()  # the session may be wedged; start afresh next time
             if asf_ping(self.host, self.port):
                 reset_pyghmi(f"no answer within {limit:g}s from {self.address}, which answers a ping")
@@ -327,6 +324,11 @@ class IPMIDriver(BMCDriver):
         if "error" in box:
             raise self._translate(box["error"], what)
         return box["value"]
+
+    def _busy(self, what: str, limit: float) -> BMCUnreachable:
+        """The error of a call whose ``limit`` seconds went waiting behind the BMC's earlier request."""
+        return BMCUnreachable(f"IPMI {what}: BMC busy with an earlier request that has not finished within "
+                              f"{limit:g}s", address=self.address)
 
     def _stuck(self, talking_since: float | None, limit: float) -> bool:
         """Whether a call that got no answer within ``limit`` seconds met a stuck exchange: its own, when it
