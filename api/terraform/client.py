@@ -72,7 +72,6 @@ class Client:
             self.headers[auth_header] = token
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
-        self.timeout = timeout
         self.page_size = page_size
 
     def _pause(self, attempt: int) -> None:
