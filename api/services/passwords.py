@@ -20,7 +20,7 @@ _hasher = PasswordHasher()
 @cache
 def _dummy_hash() -> str:
     """The hash verified against when the email is unknown, so a wrong email costs the same time as a wrong
-    password. Made on first use, not at import: an argon2 hash costs ~0.2 CPU s and 64 MiB, which every process
+    password. Made on first use, not at import: an argon2 hash costs ~0.3 CPU s and 64 MiB, which every process
     that imports the app (each `ingot serve`, worker and admin command) paid even when nobody signed in."""
     return _hasher.hash("no such user: this hash only keeps the timing even")
 
