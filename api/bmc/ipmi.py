@@ -86,6 +86,7 @@ T = TypeVar("T")
 
 DEFAULT_PORT = 623
 STARTING_GRACE = 0.1  # seconds a thread that looks ended is given to show it was only starting
+OLD_IOTHREAD_EXIT = 10.0  # seconds a reset waits for pyghmi's old I/O thread to leave its loop (a busy host)
 IDLE_RELOGIN = 20.0  # seconds; below pyghmi's keepalive interval (MAX_IDLE 29 s minus jitter)
 
 # Ingot boot device -> pyghmi set_bootdev name
@@ -180,7 +181,12 @@ def reset_pyghmi(reason: str) -> None:
             sockets[0].sendto(b"\x01", (ipmi_session.myself or "127.0.0.1", sockets[0].getsockname()[1]))
         except (OSError, IndexError):
             pass
-        threading.Thread.join(old, 1.0)  # pyghmi's own join() logs every session out and waits forever
+        # pyghmi's own join() logs every session out and waits forever. The old thread must be gone before
+        # a new one starts: both would take work from pyghmi's one module-wide queue, and a waiter the old
+        # thread takes as it leaves is never woken (a call that hangs until its time limit)
+        threading.Thread.join(old, OLD_IOTHREAD_EXIT)
+        if old.is_alive():
+            LOG.warning("pyghmi's old I/O thread has not ended within %gs", OLD_IOTHREAD_EXIT)
     session_cls = ipmi_session.Session
     session_cls.bmc_handlers = {}
     session_cls.waiting_sessions = {}
@@ -292,7 +298,9 @@ class IPMIDriver(BMCDriver):
 
         def work() -> None:
             try:
-                if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                # whether an earlier request held the BMC: only then can a late start be its doing
+                box["queued"] = not lock.acquire(blocking=False)
+                if box["queued"] and not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
                     box["error"] = self._busy(what, limit)
                     return
                 box["talking_since"] = since = time.monotonic()
@@ -313,7 +321,7 @@ class IPMIDriver(BMCDriver):
         worker = threading.Thread(target=work, name=f"ipmi-{self.host}:{self.port}", daemon=True)
         worker.start()
         if not done.wait(limit):
-            if not self._stuck(box.get("talking_since"), limit):
+            if not self._stuck(box.get("talking_since"), box.get("queued", True), limit):
                 # the time went waiting behind this BMC's earlier requests (its lock), one of which is being
                 # answered: the BMC is slow, pyghmi is not wedged, and a reset would cut that answer off
                 raise self._busy(what, limit)
@@ -330,13 +338,14 @@ class IPMIDriver(BMCDriver):
         return BMCUnreachable(f"IPMI {what}: BMC busy with an earlier request that has not finished within "
                               f"{limit:g}s", address=self.address)
 
-    def _stuck(self, talking_since: float | None, limit: float) -> bool:
+    def _stuck(self, talking_since: float | None, queued: bool, limit: float) -> bool:
         """Whether a call that got no answer within ``limit`` seconds met a stuck exchange: its own, when it
-        talked to the BMC for at least half of that time, or else the one it waited behind, when that has
-        talked for longer than its own caller allowed (an abandoned exchange that never ends)."""
+        found the BMC free (``queued`` false: however late its thread started, no earlier request is to
+        blame) or talked to it for at least half of that time, or else the one it waited behind, when that
+        has talked for longer than its own caller allowed (an abandoned exchange that never ends)."""
         now = time.monotonic()
         if talking_since is not None:
-            return now - talking_since >= limit / 2
+            return not queued or now - talking_since >= limit / 2
         holder = _TALKING.get(self._key)
         return holder is not None and now - holder[0] >= holder[1]
 
