@@ -27,7 +27,7 @@ Steps (the operator path, then the tenant path):
   device list of 100 beside node get and node list. Ingot's device get runs once
   while its worker provisions the devices just created (Ironic's allocations deploy
   nothing, so that row has no Ironic counterpart), and then, like the rest, once the
-  devices have settled (active or failed).
+  devices have settled (active, failed or inactive).
 
 Prints req/s, p50, p95 and p99 per step and the ratio of the two throughputs.
 """
@@ -196,11 +196,13 @@ def ingot_steps(args, url: str, tokens: dict) -> dict:
 
     def enroll(s, i):
         k = i
+        mac = "02:b1:%02x:%02x:%02x:%02x" % (k >> 24 & 255, k >> 16 & 255, k >> 8 & 255, k & 255)
+        # the simulated host netboots with the MAC its BMC options give it (as the demo's machines do): without
+        # it the host asks for its iPXE script as an unknown MAC and the device fails at wait_boot
         r = s.post(f"{api}/machines", headers=op, timeout=60, json={
             "hostname": f"bench-{os.getpid()}-{k:05d}", "metro": "lab", "plan": "sim.small",
-            "bmc": {"driver": "sim", "address": f"bench-{k:05d}"},
-            "nics": [{"mac": "02:b1:%02x:%02x:%02x:%02x" % (k >> 24 & 255, k >> 16 & 255, k >> 8 & 255,
-                                                           k & 255), "name": "eth0"}]})
+            "bmc": {"driver": "sim", "address": f"bench-{k:05d}", "options": {"mac": mac}},
+            "nics": [{"mac": mac, "name": "eth0"}]})
         if r.status_code == 201:
             ids.append(r.json()["id"])
         return r.status_code == 201
