@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.core import events
@@ -52,10 +52,10 @@ def ensure_ports(session: Session, machine: Machine) -> list[Port]:
     return ports
 
 
-# everything a port's JSON shows, loaded with it
+# everything a port's JSON shows, loaded with it (its NIC joined: one query fewer than a selectin load)
 PORT_JSON = (selectinload(Port.assignments).selectinload(PortVlanAssignment.virtual_network)
              .selectinload(VirtualNetwork.metro),
-             selectinload(Port.native_vlan).selectinload(VirtualNetwork.metro), selectinload(Port.nic))
+             selectinload(Port.native_vlan).selectinload(VirtualNetwork.metro), joinedload(Port.nic))
 
 
 def ports_of(session: Session, machine_id: str) -> list[Port]:

@@ -10,7 +10,7 @@ import pytest
 from marshmallow import Schema
 from sqlalchemy import update
 
-from api.models import Device
+from api.models import Device, Event
 from api.schemas import ip
 from api.schemas.common import DirectDump
 from tests.support.keys import ssh_public_key
@@ -68,6 +68,24 @@ def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, mon
     assert full["customdata"] and full["storage"] and full["ssh_keys"] and full["provisioning_events"]
     assert [v["id"] for p in full["network_ports"] for v in p["virtual_networks"]] == [vn["id"]]
     assert "customdata" not in direct[2].get_json() and "storage" in direct[2].get_json()
+
+
+def test_each_device_shows_its_own_newest_ten_events(lab, tenant, database):
+    ids = [tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": f"ev{i}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).get_json()["id"]
+        for i in range(2)]
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # later than the events the create recorded
+    with database.transaction() as s:
+        for n, device_id in enumerate(ids):
+            s.add_all(Event(type="device.test", body=f"{device_id} {k}", device_id=device_id,
+                            project_id=tenant.project_id, created_at=start + dt.timedelta(minutes=k))
+                      for k in range(15 + 5 * n))
+    newest = {device_id: [f"{device_id} {k}" for k in range(14 + 5 * n, 4 + 5 * n, -1)]
+              for n, device_id in enumerate(ids)}
+    listed = {d["id"]: d for d in tenant.get(f"/projects/{tenant.project_id}/devices").get_json()["devices"]}
+    for device_id in ids:
+        for got in (tenant.get(f"/devices/{device_id}").get_json(), listed[device_id]):
+            assert [e["body"] for e in got["provisioning_events"]] == newest[device_id]
 
 
 @pytest.mark.parametrize("network", ["203.0.113.7/31", "203.0.113.7/30", "10.1.2.3/24", "10.0.0.0/32",
