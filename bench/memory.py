@@ -17,6 +17,7 @@ process and its children) is read after each round, once the server is idle.
 from __future__ import annotations
 
 import argparse
+import collections
 import sys
 import time
 from pathlib import Path
@@ -83,7 +84,8 @@ def main(argv=None) -> int:
         data.mkdir()
         tokens = harness.seed_lab(url_db, data, n, extra_pools=True)
         port = free_port()
-        env = harness.base_env(url_db, data, INGOT_SIM_DELAY=args.sim_delay)
+        # the simulated hosts all ask from 127.0.0.1: no per-source limit of netboot lookups (provisioning_scale.py)
+        env = harness.base_env(url_db, data, INGOT_SIM_DELAY=args.sim_delay, INGOT_BOOT_LOOKUP_LIMIT=0)
         proc = harness.Proc("ingot serve", [str(harness.BIN / "ingot"), "serve", "--demo", "--port", str(port)],
                             env, tmp / "serve.log")
         url = f"http://127.0.0.1:{port}"
@@ -94,12 +96,15 @@ def main(argv=None) -> int:
             rows.append(["idle", 0, "", "", "", resident_mib(proc.popen.pid)])
             for r in range(1, args.rounds + 1):
                 ids: list[str] = []
+                refused: collections.Counter = collections.Counter()  # (status, answer) of the creates that failed
 
-                def create(s, i, r=r, ids=ids):
+                def create(s, i, r=r, ids=ids, refused=refused):
                     resp = harness.post_device(url, tokens["member_token"], tokens["project_id"], f"m{r}-{i}",
                                                session=s, timeout=300)
                     if resp.status_code == 201:
                         ids.append(resp.json()["id"])
+                    else:
+                        refused[(resp.status_code, resp.text[:200])] += 1
                     return resp.status_code == 201
 
                 made = run_load(create, clients=args.clients, total=n)
@@ -110,7 +115,8 @@ def main(argv=None) -> int:
                 time.sleep(5)
                 rss = resident_mib(proc.popen.pid)
                 say(f"round {r}: created {len(ids)} ({made['rps']:.1f}/s), deleted ({gone['rps']:.1f}/s), "
-                    f"machines free after {waited:.0f} s; resident {rss:.1f} MiB")
+                    f"machines free after {waited:.0f} s; resident {rss:.1f} MiB"
+                    + "".join(f"; {k} create(s) answered {code}: {text}" for (code, text), k in refused.items()))
                 rows.append([f"after {r * n:,} created and deleted", len(ids), made["rps"], gone["rps"], waited, rss])
         finally:
             proc.stop()
