@@ -101,6 +101,15 @@ class _Connection:
     http: urllib3.PoolManager | None = None  # the plain reads' pool (power_state), made on first use
 
 
+class _StatusError(Exception):
+    """An HTTP error answer to a plain read (:meth:`RedfishDriver._read`): ``status_code`` and ``detail`` (the
+    Redfish error's code and message) as sushy's HTTPError has them, so one branch translates both."""
+
+    def __init__(self, status_code: int, path: str, detail: str):
+        super().__init__(f"GET {path} answered HTTP {status_code}" + (f" ({detail})" if detail else ""))
+        self.status_code, self.detail = status_code, detail or None
+
+
 CACHE_MAX = 10000
 # (address, username, credential/settings digest) -> _Connection; see module docstring
 _CACHE: dict[tuple, _Connection] = {}
@@ -247,6 +256,11 @@ class RedfishDriver(BMCDriver):
 
     def _translate(self, exc: BaseException, what: str) -> BMCError:
         addr = self.address
+        if isinstance(exc, urllib3.exceptions.HTTPError):  # the plain reads' transport (_read)
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, urllib3.exceptions.SSLError):
+                return self._tls_failed(what, str(reason))
+            return BMCUnreachable(f"Redfish {what}: no answer ({reason})", address=addr)
         if sushy_exc is not None:
             if isinstance(exc, sushy_exc.AccessError):
                 return BMCAuthFailed(f"Redfish {what}: credentials rejected "
@@ -255,13 +269,11 @@ class RedfishDriver(BMCDriver):
                 text = str(exc)
                 if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text or \
                         "certificate verify failed" in text.lower():
-                    return BMCError(f"Redfish {what}: TLS verification failed; set the "
-                                    f"verify_tls option to a CA bundle or false ({text})",
-                                    address=addr)
+                    return self._tls_failed(what, text)
                 return BMCUnreachable(f"Redfish {what}: no answer ({text})", address=addr)
             if isinstance(exc, sushy_exc.ResourceNotFoundError):
                 return BMCError(f"Redfish {what}: resource not found ({exc})", address=addr)
-            if isinstance(exc, sushy_exc.HTTPError):
+            if isinstance(exc, (sushy_exc.HTTPError, _StatusError)):
                 code = getattr(exc, "status_code", None)
                 if code in (401, 403):
                     return BMCAuthFailed(f"Redfish {what}: credentials rejected (HTTP {code})",
@@ -285,6 +297,10 @@ class RedfishDriver(BMCDriver):
         if isinstance(exc, OSError):
             return BMCUnreachable(f"Redfish {what}: {exc}", address=addr)
         return BMCError(f"Redfish {what} failed: {type(exc).__name__}: {exc}", address=addr)
+
+    def _tls_failed(self, what: str, text: str) -> BMCError:
+        return BMCError(f"Redfish {what}: TLS verification failed; set the verify_tls option to a CA bundle or "
+                        f"false ({text})", address=self.address)
 
     # -- resources --------------------------------------------------------------
 
@@ -321,9 +337,6 @@ class RedfishDriver(BMCDriver):
     def _raw_power(system: Any) -> str | None:
         return (system.json or {}).get("PowerState")
 
-    def _power_from(self, system: Any) -> str:
-        return self._power_from_json(system.json or {})
-
     # -- power -------------------------------------------------------------
 
     def power_state(self) -> str:
@@ -336,11 +349,16 @@ class RedfishDriver(BMCDriver):
             BMCAuthFailed: credentials rejected. BMCUnreachable: no answer within the timeout.
             BMCError: any other failure, or a PowerState that is not a Redfish power state.
         """
-        return self._call("power status",
-                          lambda conn: self._power_from_json(self._read(conn, self._system_path(conn))))
+        what = "power status"
+        return self._call(what, lambda conn: self._power_from(self._read(conn, self._system_path(conn), what)))
 
-    def _read(self, conn: _Connection, path: str) -> dict:
-        """The JSON document at ``path`` (a GET with the driver's credentials, timeout and TLS settings)."""
+    def _read(self, conn: _Connection, path: str, what: str) -> dict:
+        """The JSON document at ``path`` (a GET with the driver's credentials, timeout and TLS settings).
+
+        Raises:
+            urllib3.exceptions.HTTPError: no answer or TLS refused; _StatusError: an HTTP error answer (both
+            become BMC errors in :meth:`_translate`). BMCError: the answer is no JSON object.
+        """
         if conn.http is None:
             if self.verify is False:
                 tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
@@ -355,34 +373,23 @@ class RedfishDriver(BMCDriver):
                 headers={**urllib3.make_headers(basic_auth=f"{self.username or ''}:{self.password or ''}"),
                          "Accept": "application/json", "OData-Version": "4.0"}, **tls)
         url = self.url + path
-        try:
+        r = conn.http.request("GET", url)
+        if r.status >= 500:  # once more, as sushy's server_side_retries=1 does
             r = conn.http.request("GET", url)
-            if r.status >= 500:  # once more, as sushy's server_side_retries=1 does
-                r = conn.http.request("GET", url)
-        except urllib3.exceptions.HTTPError as exc:
-            reason = getattr(exc, "reason", None) or exc
-            if isinstance(reason, urllib3.exceptions.SSLError):
-                raise BMCError(f"Redfish power status: TLS verification failed; set the verify_tls option to a "
-                               f"CA bundle or false ({reason})", address=self.address) from None
-            raise BMCUnreachable(f"Redfish power status: no answer ({reason})", address=self.address) from None
-        if r.status in (401, 403):
-            raise BMCAuthFailed(f"Redfish power status: credentials rejected (HTTP {r.status})",
-                                address=self.address)
         try:
             doc = json.loads(r.data or b"{}")
         except ValueError:
             doc = None
         if r.status >= 400:
-            error = (doc or {}).get("error") if isinstance(doc, dict) else None
-            detail = f"{error.get('code', '')}: {error.get('message', '')}" if isinstance(error, dict) else ""
-            kind = BMCUnsupported if r.status in (405, 501) else BMCError
-            raise kind(f"Redfish power status failed: HTTP {r.status} for GET {path}"
-                       f"{f' ({detail})' if detail else ''}", address=self.address)
+            error = doc.get("error") if isinstance(doc, dict) else None
+            raise _StatusError(r.status, path, f"{error.get('code', '')}: {error.get('message', '')}"
+                               if isinstance(error, dict) else "")
         if not isinstance(doc, dict):
-            raise BMCError(f"Redfish power status: GET {path} answered no JSON object", address=self.address)
+            raise BMCError(f"Redfish {what}: GET {path} answered no JSON object", address=self.address)
         return doc
 
-    def _power_from_json(self, doc: dict) -> str:
+    def _power_from(self, doc: dict) -> str:
+        """``on`` or ``off`` from a System's JSON. Raises BMCError for any other PowerState."""
         state = doc.get("PowerState")
         if state in _ON_STATES:
             return "on"
@@ -397,7 +404,7 @@ class RedfishDriver(BMCDriver):
 
         def do(conn: _Connection) -> None:
             system = self._system(conn)
-            current = self._power_from(system)
+            current = self._power_from(system.json or {})
             wanted = action
             if action == "reset" and current == "off":
                 wanted = "on"  # a reset of an off machine means "boot it"
