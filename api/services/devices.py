@@ -52,8 +52,7 @@ DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Dev
                selectinload(Device.ssh_keys),
                selectinload(Device.ip_assignments).options(
                    joinedload(IpAssignment.pool).joinedload(IpPool.metro), joinedload(IpAssignment.reservation)),
-               joinedload(Device.machine).options(selectinload(Machine.nics),
-                                                  selectinload(Machine.ports).options(*PORT_JSON)))
+               joinedload(Device.machine).selectinload(Machine.ports).options(*PORT_JSON))
 
 
 def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
