@@ -117,7 +117,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def claim(self, model, *where, order_by, limit: int, owner: str, until: dt.datetime,
+    def claim(self, model, *where, order_by: tuple, limit: int, owner: str, until: dt.datetime,
               now: dt.datetime, then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
         """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
         matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
@@ -125,7 +125,7 @@ class Database:
         a caller that found nothing looks again soon while such rows are due (the writer may not wake it).
         ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""
         with self.transaction() as s:
-            q = select(model.id).where(*where, lease_free(model, now)).order_by(order_by).limit(limit)
+            q = select(model.id).where(*where, lease_free(model, now)).order_by(*order_by).limit(limit)
             if not self.is_sqlite:
                 # NO KEY UPDATE (a claim writes only lease columns), not UPDATE: the KEY SHARE lock of a transaction
                 # inserting a row that refers to this one (an event about the machine) does not make us skip it

@@ -146,7 +146,7 @@ class NetworkWorker:
         """Lease up to ``limit`` due syncs; their queued port batches become in_progress."""
         now = utcnow()
         return self.db.claim(NetworkSync, NetworkSync.state == "pending", NetworkSync.next_check_at <= now,
-                             order_by=NetworkSync.next_check_at, limit=limit, owner=self.name,
+                             order_by=(NetworkSync.next_check_at,), limit=limit, owner=self.name,
                              until=now + self.lease, now=now, then=self._start_batches)
 
     @staticmethod

@@ -297,6 +297,7 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
     m.operation = name
     m.operation_args = {**args, "steps": steps, "pos": 0, "op_id": uuid.uuid4().hex, "out": {},
                         "begun": False}
+    m.operation_started_at = now
     m.step = steps[0]
     m.step_started_at = now
     m.step_attempts = 0

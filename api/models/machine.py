@@ -51,6 +51,8 @@ class Machine(IdMixin, TimestampMixin, Base):
     # reconciler
     operation: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     operation_args: Mapped[dict] = mapped_column(default=dict)
+    # when the running operation started: due steps are claimed oldest operation first (api/engine/worker.py)
+    operation_started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     step: Mapped[str | None] = mapped_column(String(48), default=None)
     step_started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     step_attempts: Mapped[int] = mapped_column(Integer, default=0)   # consecutive BMC errors

@@ -181,7 +181,7 @@ class BmcProber:
     def claim(self) -> list[str]:
         now = utcnow()
         return self.db.claim(BmcDiscovery, BmcDiscovery.state == "pending", BmcDiscovery.next_check_at <= now,
-                             order_by=BmcDiscovery.next_check_at, limit=8, owner=self.name,
+                             order_by=(BmcDiscovery.next_check_at,), limit=8, owner=self.name,
                              until=now + dt.timedelta(seconds=LEASE_SECONDS), now=now)
 
     def run_once(self) -> int:

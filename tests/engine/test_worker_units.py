@@ -1,6 +1,7 @@
 """The worker's lease rules, driven step by step with a BMC we control."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -131,3 +132,24 @@ def test_a_step_due_while_its_machine_is_locked_runs_once_the_lock_goes(lab, ten
         holder.close()
         worker.stop.set()
         thread.join(60)
+
+
+def test_a_started_operation_goes_on_before_a_newer_one_starts(lab, tenant, database, settings, box,
+                                                               controlled_bmc):
+    """A burst is worked through device by device: the older operation's next step is claimed first,
+    though the newer device's first step has been due longer."""
+    older = _machine(database, _create(tenant)).id
+    r = tenant.post(f"/projects/{tenant.project_id}/devices",
+                    json={"hostname": "w-2", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+    assert r.status_code == 201
+    newer = _machine(database, r.get_json()["id"]).id
+    controlled_bmc.release.set()
+    one = Worker(database, settings, box, name="one", threads=1)
+    assert one.claim(limit=1) == [older]
+    one.run_step(older)                    # its first step done (or looked at): its next look is due after
+    with database.transaction() as s:      # the newer one's first step, which has been due since its create
+        s.get(Machine, older).next_check_at = s.get(Machine, newer).next_check_at + dt.timedelta(milliseconds=1)
+    with database.Session() as s:
+        assert s.get(Machine, older).operation == "provision"
+    assert one.claim(limit=1) == [older]
+    assert one.claim(limit=1) == [newer]
