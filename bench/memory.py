@@ -26,7 +26,7 @@ from _common import harness, load_average, machine_line, run_load, say, table, w
 from sqlalchemy import func, select
 
 from api.core.db import Database
-from api.models import Device, Machine
+from api.models import Device, Event, Machine
 from tests.support.ports import free_port
 
 
@@ -63,9 +63,25 @@ def settled(url_db: str, machines: int, timeout: float) -> float:
             if live == 0 and free >= machines:
                 return time.monotonic() - t0
             time.sleep(2)
-        raise SystemExit(f"the devices were not all deleted within {timeout:.0f} s: {live} left, {free} free")
+        raise SystemExit(f"the devices were not all deleted within {timeout:.0f} s: {live} left, {free} free\n"
+                         + "\n".join(stuck(db)))
     finally:
         db.dispose()
+
+
+def stuck(db: Database, limit: int = 10) -> list[str]:
+    """What the devices not yet gone, and their machines, are doing: a line each, with the newest events."""
+    lines = []
+    with db.Session() as s:
+        for d in s.scalars(select(Device).where(Device.deleted_at.is_(None)).limit(limit)):
+            m = d.machine
+            lines.append(f"  device {d.hostname} {d.state}; machine {m.hostname if m else '-'} "
+                         f"{m.state if m else ''} operation {m.operation if m else ''} step {m.step if m else ''} "
+                         f"polls {m.step_polls if m else ''} next check {m.next_check_at if m else ''} "
+                         f"lease {m.lease_owner if m else ''}")
+            q = select(Event).where(Event.device_id == d.id).order_by(Event.created_at.desc()).limit(4)
+            lines += [f"    {e.created_at} {e.type}: {e.body[:160]}" for e in s.scalars(q)]
+    return lines
 
 
 def main(argv=None) -> int:

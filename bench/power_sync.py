@@ -24,8 +24,10 @@ Two more tables (the figures tests/fleet and tests/bmc print but do not assert):
   drift in the database) of ``--sweep`` (default 500) enrolled systems spread
   over ``--emulators`` (default 1) emulators plus a hung and a dead BMC,
   ``--sweep-concurrency`` (default 32) calls at a time, on SQLite, against
-  the default interval of 30 s; baseline: ``poll_power`` alone over the same
-  systems; the sweeps' CPU seconds in this process;
+  the default interval of 30 s; baselines: the emulators alone (one plain
+  urllib3 GET of every System, as many at a time, no driver: what the
+  emulators cost) and ``poll_power`` alone over the same systems; the sweeps'
+  CPU seconds in this process; the failed polls' messages, counted;
 * IPMI: 20 power-status calls to one ipmi_sim, alone (baseline) and while a
   dead IPMI BMC's login is pending on the side.
 
@@ -40,16 +42,20 @@ import argparse
 import contextlib
 import functools
 import os
+import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+import urllib3
 from _common import harness, load_average, machine_line, say, table
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from api.bmc import get_driver, redfish
 from api.bmc.power_sync import PowerTarget, poll_power, summarize
@@ -57,7 +63,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.secrets import SecretBox
 from api.engine.power_sync import PowerSync
-from api.models import Machine
+from api.models import Event, Machine
 from api.services.enrollment import enroll_from_file
 from tests.support.peers.http_tap import start_black_hole, start_http_tap
 from tests.support.peers.ipmi import start_ipmi_sim
@@ -84,6 +90,36 @@ def plain_get_baseline(bmc, system_ids, samples=100, url=None):
         r.raise_for_status()
         lat.append(time.monotonic() - t0)
     return lat
+
+
+def plain_sweep(bmcs, concurrency: int, timeout: float) -> tuple[float, int]:
+    """One plain urllib3 GET of every System of ``bmcs``, ``concurrency`` at a time (a keep-alive pool per
+    emulator, no driver): seconds, and how many did not answer 200."""
+    pools = {b.url: urllib3.PoolManager(maxsize=concurrency, headers=urllib3.make_headers(
+        basic_auth=f"{b.username}:{b.password}")) for b in bmcs}
+
+    def get(job) -> bool:
+        url, sid = job
+        try:
+            r = pools[url].request("GET", f"{url}/redfish/v1/Systems/{sid}", timeout=timeout, retries=False)
+            return r.status == 200 and "PowerState" in r.json()
+        except Exception:  # noqa: BLE001 - counted, as the sweep counts its failures
+            return False
+
+    jobs = [(b.url, sid) for b in bmcs for sid in b.system_ids]
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as ex:
+        failed = sum(not ok for ok in ex.map(get, jobs))
+    return time.monotonic() - t0, failed
+
+
+def failure_messages(db: Database) -> Counter:
+    """The messages of the sweeps' ``machine.power.unreachable`` events, system ids and addresses blanked."""
+    out: Counter = Counter()
+    with db.Session() as s:
+        for body in s.scalars(select(Event.body).where(Event.type == "machine.power.unreachable")):
+            out[re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|127\.0\.0\.1:\d+|/Systems/\S+", "…", body)[:160]] += 1
+    return out
 
 
 def run_size(n, concurrency, timeout, seq_sample, latency=0.0):
@@ -149,6 +185,7 @@ def sweep_run(n: int, timeout: float, emulators: int = 1, concurrency: int = 32)
             enroll_from_file(str(inventory), db, box, check=False)
             enroll_s = time.monotonic() - t0
             redfish.clear_session_cache()
+            plain_s, plain_failed = plain_sweep(bmcs, concurrency, timeout)
             targets = [t for bmc in bmcs for t in targets_for(bmc, bmc.system_ids, timeout)]
             t0 = time.monotonic()
             poll_power(targets, concurrency=concurrency, timeout=timeout)
@@ -159,9 +196,11 @@ def sweep_run(n: int, timeout: float, emulators: int = 1, concurrency: int = 32)
             cpu0 = time.process_time()
             reports = [sync.run(force=True) for _ in range(2)]  # the first one records every machine
             cpu_s = time.process_time() - cpu0
+            messages = failure_messages(db)
         finally:
             db.dispose()
     return {"n": n, "emulators": emulators, "enroll_s": enroll_s, "poll_s": poll_s, "reports": reports,
+            "plain_s": plain_s, "plain_failed": plain_failed, "messages": messages,
             "interval": settings.power_sync_interval, "cpu_s": cpu_s, "concurrency": concurrency}
 
 
@@ -254,14 +293,19 @@ def main(argv=None):
         say(f"  the worker's sweep of {args.sweep} enrolled systems ...")
         w = sweep_run(args.sweep, args.timeout, args.emulators, args.sweep_concurrency)
         print()
-        print(table(["machines", "emulators", "enrolment s", "baseline: poll_power alone s",
+        print(table(["machines", "emulators", "enrolment s", "baseline: plain GETs s (failed)",
+                     "baseline: poll_power alone s",
                      "sweep 1 s (records all)", "sweep 2 s", "sweeps' CPU s (this process)", "ok", "errors",
                      "interval s"],
-                    [[w["reports"][0].polled, w["emulators"], w["enroll_s"], w["poll_s"], w["reports"][0].seconds,
+                    [[w["reports"][0].polled, w["emulators"], w["enroll_s"],
+                      f"{w['plain_s']:.2f} ({w['plain_failed']})", w["poll_s"], w["reports"][0].seconds,
                       w["reports"][1].seconds, w["cpu_s"], w["reports"][1].ok, str(w["reports"][1].errors),
                       w["interval"]]],
                     title=f"# The worker's power sync sweep (PowerSync.run, SQLite, {w['concurrency']} at a time, "
                           f"timeout {args.timeout:g}s; a hung and a dead BMC among them)"))
+        print("# the failed polls' events, by message (both sweeps; a machine's first failure after a success):")
+        for message, k in w["messages"].most_common(12):
+            print(f"#   {k:>6}  {message}")
     if not args.no_ipmi:
         say("  IPMI calls beside a dead BMC ...")
         i = ipmi_run()
