@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import requests
 from _common import harness, load_average, machine_line, run_load, say, table, workdir
 from sqlalchemy import func, select
 
@@ -112,27 +113,41 @@ def main(argv=None) -> int:
             rows.append(["idle", 0, "", "", "", resident_mib(proc.popen.pid)])
             for r in range(1, args.rounds + 1):
                 ids: list[str] = []
-                refused: collections.Counter = collections.Counter()  # (status, answer) of the creates that failed
+                # what failed: (request, status or exception, answer), so a device left behind can be explained
+                refused: collections.Counter = collections.Counter()
 
                 def create(s, i, r=r, ids=ids, refused=refused):
-                    resp = harness.post_device(url, tokens["member_token"], tokens["project_id"], f"m{r}-{i}",
-                                               session=s, timeout=300)
+                    try:
+                        resp = harness.post_device(url, tokens["member_token"], tokens["project_id"],
+                                                   f"m{r}-{i}", session=s, timeout=300)
+                    except requests.RequestException as e:
+                        refused[("create", type(e).__name__, str(e)[:200])] += 1
+                        return False
                     if resp.status_code == 201:
                         ids.append(resp.json()["id"])
                     else:
-                        refused[(resp.status_code, resp.text[:200])] += 1
+                        refused[("create", resp.status_code, resp.text[:200])] += 1
                     return resp.status_code == 201
 
+                def delete(s, i, ids=ids, refused=refused):
+                    try:
+                        resp = s.delete(f"{url}/metal/v1/devices/{ids[i]}", headers=h, timeout=300)
+                    except requests.RequestException as e:
+                        refused[("delete", type(e).__name__, str(e)[:200])] += 1
+                        return False
+                    if resp.status_code != 204:
+                        refused[("delete", resp.status_code, resp.text[:200])] += 1
+                    return resp.status_code == 204
+
                 made = run_load(create, clients=args.clients, total=n)
-                gone = run_load(lambda s, i: s.delete(f"{url}/metal/v1/devices/{ids[i]}", headers=h,
-                                                      timeout=300).status_code == 204,
-                                clients=args.clients, total=len(ids))
+                gone = run_load(delete, clients=args.clients, total=len(ids))
+                for (what, code, text), k in refused.items():
+                    say(f"round {r}: {k} {what}(s) failed: {code}: {text}")
                 waited = settled(url_db, n, args.timeout)
                 time.sleep(5)
                 rss = resident_mib(proc.popen.pid)
                 say(f"round {r}: created {len(ids)} ({made['rps']:.1f}/s), deleted ({gone['rps']:.1f}/s), "
-                    f"machines free after {waited:.0f} s; resident {rss:.1f} MiB"
-                    + "".join(f"; {k} create(s) answered {code}: {text}" for (code, text), k in refused.items()))
+                    f"machines free after {waited:.0f} s; resident {rss:.1f} MiB")
                 rows.append([f"after {r * n:,} created and deleted", len(ids), made["rps"], gone["rps"], waited, rss])
         finally:
             proc.stop()
