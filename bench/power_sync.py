@@ -118,7 +118,7 @@ def failure_messages(db: Database) -> Counter:
     out: Counter = Counter()
     with db.Session() as s:
         for body in s.scalars(select(Event.body).where(Event.type == "machine.power.unreachable")):
-            out[re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|127\.0\.0\.1:\d+|/Systems/\S+", "…", body)[:160]] += 1
+            out[re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|127\.0\.0\.1:\d+|port=\d+|/Systems/\S+", "…", body)[:160]] += 1
     return out
 
 
