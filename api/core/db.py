@@ -120,7 +120,8 @@ class Database:
     def claim(self, model, *where, order_by: tuple, limit: int, owner: str, until: dt.datetime,
               now: dt.datetime, then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
         """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
-        matching ``where`` whose lease is free at ``now``, to ``owner`` until ``until``; their ids.
+        matching ``where`` whose lease is free at ``now``, in the order of the columns ``order_by``, to ``owner``
+        until ``until``; their ids.
         Workers on PostgreSQL skip rows another transaction is writing (``FOR NO KEY UPDATE SKIP LOCKED``);
         a caller that found nothing looks again soon while such rows are due (the writer may not wake it).
         ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""

@@ -128,8 +128,8 @@ class Worker:
         """Lease up to ``limit`` (default ``batch``) due machines, the oldest operations' first; returns their ids.
 
         Oldest operation first, not the step due longest: a burst of creates is then worked through one device
-        after another as far as the waits allow (each reaches ``active`` soon after its first step, the first
-        ones long before the last are started), not every device's first step before any device's second.
+        after another as far as the waits allow (the first reach ``active`` long before the last are started),
+        not every device's first step before any device's second.
         """
         now = utcnow()
         return self.db.claim(Machine, *_due_steps(now), order_by=(Machine.operation_started_at, Machine.next_check_at),
