@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.waiting import wait_for
+
 IMAGE_OS = {"slug": "sim_image", "name": "Simulated image", "distro": "ubuntu", "version": "24.04",
             "install_method": "image", "image_url": "http://images.invalid/sim.raw",
             "image_checksum": "sha256:" + "0" * 64}
@@ -25,9 +27,20 @@ def _timeout_event(cloud, device_id: str, op: str) -> dict:
     ("no_phone_home", "timeout_phone_home", "wait_phone_home", "the installed system to phone home"),
 ])
 def test_provision_timeouts(cloud, server, failure, setting, step, why):
-    setattr(server.settings, setting, 1.0)
+    reports = step == "wait_install"  # the installer reports before it hangs; its report is in the message
+    if reports:
+        # the limit bites only once the report is in, however slow the machine running the test is: the wait
+        # looks again every 0.2 s (its safety net), so it sees the limit lowered after the report at once
+        server.settings.wait_safety_net = 0.2
+        setattr(server.settings, setting, 3600.0)
+    else:
+        setattr(server.settings, setting, 1.0)
     cloud.fail_all(failure)
     dev = cloud.create("ubuntu_24_04")
+    if reports:
+        wait_for(lambda: any("installing packages" in e["body"] for e in cloud.events(dev["id"])), timeout=120,
+                 message="the installer's report")
+        setattr(server.settings, setting, 1.0)
     d = cloud.wait_state(dev["id"], "failed", "active")
     assert d["state"] == "failed"
     ev = _timeout_event(cloud, dev["id"], "provision")
