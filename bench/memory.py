@@ -76,10 +76,9 @@ def stuck(db: Database, limit: int = 10) -> list[str]:
     with db.Session() as s:
         for d in s.scalars(select(Device).where(Device.deleted_at.is_(None)).limit(limit)):
             m = d.machine
-            lines.append(f"  device {d.hostname} {d.state}; machine {m.hostname if m else '-'} "
-                         f"{m.state if m else ''} operation {m.operation if m else ''} step {m.step if m else ''} "
-                         f"polls {m.step_polls if m else ''} next check {m.next_check_at if m else ''} "
-                         f"lease {m.lease_owner if m else ''}")
+            machine = (f"machine {m.hostname} {m.state} operation {m.operation} step {m.step} polls {m.step_polls} "
+                       f"next check {m.next_check_at} lease {m.lease_owner}" if m else "no machine")
+            lines.append(f"  device {d.hostname} {d.state}; {machine}")
             q = select(Event).where(Event.device_id == d.id).order_by(Event.created_at.desc()).limit(4)
             lines += [f"    {e.created_at} {e.type}: {e.body[:160]}" for e in s.scalars(q)]
     return lines
@@ -116,28 +115,28 @@ def main(argv=None) -> int:
                 # what failed: (request, status or exception, answer), so a device left behind can be explained
                 refused: collections.Counter = collections.Counter()
 
-                def create(s, i, r=r, ids=ids, refused=refused):
+                def attempt(what: str, send, expected: int, refused=refused):
+                    """``send()``'s answer if it is ``expected``, else None, the failure counted."""
                     try:
-                        resp = harness.post_device(url, tokens["member_token"], tokens["project_id"],
-                                                   f"m{r}-{i}", session=s, timeout=300)
+                        resp = send()
                     except requests.RequestException as e:
-                        refused[("create", type(e).__name__, str(e)[:200])] += 1
-                        return False
-                    if resp.status_code == 201:
-                        ids.append(resp.json()["id"])
-                    else:
-                        refused[("create", resp.status_code, resp.text[:200])] += 1
-                    return resp.status_code == 201
+                        refused[(what, type(e).__name__, str(e)[:200])] += 1
+                        return None
+                    if resp.status_code != expected:
+                        refused[(what, resp.status_code, resp.text[:200])] += 1
+                        return None
+                    return resp
 
-                def delete(s, i, ids=ids, refused=refused):
-                    try:
-                        resp = s.delete(f"{url}/metal/v1/devices/{ids[i]}", headers=h, timeout=300)
-                    except requests.RequestException as e:
-                        refused[("delete", type(e).__name__, str(e)[:200])] += 1
-                        return False
-                    if resp.status_code != 204:
-                        refused[("delete", resp.status_code, resp.text[:200])] += 1
-                    return resp.status_code == 204
+                def create(s, i, r=r, ids=ids):
+                    resp = attempt("create", lambda: harness.post_device(
+                        url, tokens["member_token"], tokens["project_id"], f"m{r}-{i}", session=s, timeout=300), 201)
+                    if resp is not None:
+                        ids.append(resp.json()["id"])
+                    return resp is not None
+
+                def delete(s, i, ids=ids):
+                    return attempt("delete", lambda: s.delete(f"{url}/metal/v1/devices/{ids[i]}", headers=h,
+                                                              timeout=300), 204) is not None
 
                 made = run_load(create, clients=args.clients, total=n)
                 gone = run_load(delete, clients=args.clients, total=len(ids))

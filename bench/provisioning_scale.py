@@ -38,14 +38,13 @@ import time
 import requests
 from _common import ROOT, harness, load_average, machine_line, postgres, say, table, workdir
 
-from api.models import as_utc
+from api.models import Device, Event, Machine, as_utc
 from tests.support.ports import free_port
 
 
 def _counts(db) -> dict:
     from sqlalchemy import func, select
 
-    from api.models import Device
     with db.Session() as s:
         return dict(s.execute(select(Device.state, func.count()).where(Device.deleted_at.is_(None))
                               .group_by(Device.state)).all())
@@ -73,7 +72,6 @@ def _overheads(db, lab_url: str, started: dt.datetime) -> tuple[list[float], lis
     to its succeeded event."""
     from sqlalchemy import select
 
-    from api.models import Device, Event, Machine
     slept = {h["name"]: h.get("slept", 0.0) for h in requests.get(lab_url + "/hosts", timeout=60).json()["hosts"]}
     times: dict[str, dict[str, object]] = {}
     with db.Session() as s:
