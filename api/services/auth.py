@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
 
 from api.core import events
@@ -26,6 +26,19 @@ from api.models import (
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 # membership roles with no rights in a project's resources (Ingot bills nothing)
 NO_RIGHTS_ROLES = ("billing",)
+# session.info key: (user id, that user's project ids), read once per session (a request asks up to three
+# times: the object's visibility, its presentation, the list filter); dropped when a membership changes
+_MEMBER_OF = "ingot.member_project_ids"
+
+
+def _memberships_touched(session: Session) -> bool:
+    return any(isinstance(o, Membership) for o in (*session.new, *session.dirty, *session.deleted))
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_member_of(session: Session, _context) -> None:
+    if _MEMBER_OF in session.info and _memberships_touched(session):  # still the flush's own lists here
+        del session.info[_MEMBER_OF]
 
 
 @dataclasses.dataclass
@@ -59,8 +72,13 @@ class Principal:
             return {self.project_scope}
         if self.user is None:
             return set()
-        return set(session.scalars(select(Membership.project_id).where(
+        known = session.info.get(_MEMBER_OF)
+        if known is not None and known[0] == self.user.id and not _memberships_touched(session):
+            return set(known[1])
+        ids = set(session.scalars(select(Membership.project_id).where(  # autoflushes a pending membership first
             Membership.user_id == self.user.id, Membership.role.not_in(NO_RIGHTS_ROLES))))
+        session.info[_MEMBER_OF] = (self.user.id, frozenset(ids))
+        return ids
 
     def organization_ids(self, session: Session) -> set[str] | None:
         """Organizations the caller sees (``None``: all, for operators): the installation's
