@@ -6,7 +6,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from api.core.secrets import hash_token
-from api.models import ApiToken
+from api.models import ApiToken, Membership, Project
+from api.services import auth
 
 
 def test_healthz_needs_no_token(client):
@@ -92,3 +93,26 @@ def test_bootstrap_token_creates_first_operator_once(database):
         assert ensure_bootstrap_operator(s, "another") is False
         tokens = s.scalars(select(ApiToken)).all()
         assert [t.token_hash for t in tokens] == [hash_token("boot-token-123")]
+
+
+def test_a_membership_written_in_the_session_changes_what_the_caller_sees_at_once(tenant, database):
+    """The caller's projects are read once per session; joining, losing rights in or leaving a
+    project within it is seen by the next check, flushed or not."""
+    with database.Session() as s:
+        p = auth.authenticate(s, tenant.token)
+        assert p.project_ids(s) == {tenant.project_id}
+        later = Project(name="later")
+        s.add(later)
+        s.flush()
+        assert later.id not in p.project_ids(s)
+        joined = Membership(user_id=tenant.user_id, project_id=later.id, role="collaborator")
+        s.add(joined)  # pending: the check flushes it
+        assert p.project_ids(s) == {tenant.project_id, later.id}
+        s.commit()
+        joined.role = "billing"  # no rights in the project's resources
+        assert p.project_ids(s) == {tenant.project_id}
+        joined.role = "collaborator"
+        s.flush()
+        assert later.id in p.project_ids(s)
+        s.delete(joined)
+        assert p.project_ids(s) == {tenant.project_id}
