@@ -49,7 +49,7 @@ def _device(token: str) -> Device:
 
 def _credential(token: str) -> Presented:
     """The boot credential ``token``, still valid. Raises NotFound (counted), Conflict or Forbidden."""
-    presented = boot_credentials.find(db.session(), token)
+    presented = callbacks.presented_credential(db.session(), current_box(), token, client_address())
     if presented is None:
         if callbacks.device_by_metadata_token(db.session(), token) is not None:
             raise Forbidden(READS_ONLY)

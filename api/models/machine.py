@@ -106,11 +106,15 @@ class BootCredential(IdMixin, Base):
     agent first reads its instructions, for the installed system to phone home
     with (the agent writes it to the disk). Each is valid while the operation
     ``op_id`` has not passed step ``step_pos``, and reports a result once.
+    A machine that asks for its boot script again before anyone used the
+    credential gets a new one (``generation`` + 1); the old one is
+    ``superseded_at``, and using it later means two holders (a contest).
     """
 
     __tablename__ = "boot_credentials"
-    # one per purpose and step of an operation: a second mint for the same step fails in the database
-    __table_args__ = (UniqueConstraint("machine_id", "op_id", "step_pos", "purpose", name="uq_boot_credentials_step"),)
+    # one per purpose, step and generation of an operation: a second mint of one fails in the database
+    __table_args__ = (UniqueConstraint("machine_id", "op_id", "step_pos", "purpose", "generation",
+                                       name="uq_boot_credentials_step"),)
 
     machine_id: Mapped[str] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(16))       # agent | phone_home
@@ -121,8 +125,11 @@ class BootCredential(IdMixin, Base):
     step: Mapped[str] = mapped_column(String(48))
     issued_to: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    presented_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # first used, for anything
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)       # reported its result
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # replaced on the machine's re-ask
 
 
 # The metros that have machines of a plan, for the catalogue (read-only). It is

@@ -6,7 +6,10 @@ phone-home — need a credential that belongs to one step of one operation:
 
 - ``agent``: minted when the boot the engine started first asks for its iPXE
   script, and put in that script only (a second request for the same step gets
-  no credential and revokes the first: see :func:`api.services.callbacks.boot_script`);
+  no credential and revokes the first: see :func:`api.services.callbacks.boot_script`
+  — unless it is the machine asking again, from the same address and MAC, before
+  anyone used the first: then the first is superseded (:func:`supersede`), and
+  its use afterwards is the contest);
 - ``phone_home``: minted when that agent first reads its instructions (deploy
   instructions or install config), which hand it on; the agent writes it to the
   disk for the installed system, so it is never served after the install.
@@ -29,6 +32,8 @@ from api.models import BootCredential, Device, Machine, utcnow
 
 AGENT, PHONE_HOME = "agent", "phone_home"
 MAX_TOKEN = 256
+# the problem of a superseded credential presented while its step runs: its holder is not the machine
+SUPERSEDED = "the machine asked for its boot script again and was given a new one"
 
 
 def _op(m: Machine) -> tuple[str | None, int, list[str]]:
@@ -52,28 +57,49 @@ class Presented:
 
 
 def issued(session: Session, m: Machine, purpose: str, step_pos: int) -> BootCredential | None:
-    """The credential of ``purpose`` already minted for step ``step_pos`` of the running operation."""
+    """The newest credential of ``purpose`` minted for step ``step_pos`` of the running operation."""
     op_id, _, _ = _op(m)
     return session.scalar(select(BootCredential).where(
         BootCredential.machine_id == m.id, BootCredential.op_id == (op_id or ""),
-        BootCredential.step_pos == step_pos, BootCredential.purpose == purpose))
+        BootCredential.step_pos == step_pos, BootCredential.purpose == purpose)
+        .order_by(BootCredential.generation.desc()).limit(1))
 
 
 def mint(session: Session, m: Machine, purpose: str, step_pos: int, source: str,
-         box: SecretBox | None = None) -> str:
+         box: SecretBox | None = None, generation: int = 0) -> str:
     """A new credential for step ``step_pos`` of the running operation; returns the token
     (the caller commits). ``box`` keeps an encrypted copy (phone-home credentials).
 
     Raises:
-        sqlalchemy.exc.IntegrityError: one was minted for that step already (at flush).
+        sqlalchemy.exc.IntegrityError: one was minted for that step (and generation) already (at flush).
     """
     op_id, _, steps = _op(m)
     token = new_token()
     session.add(BootCredential(machine_id=m.id, purpose=purpose, token_hash=hash_token(token),
                                token_enc=box.encrypt(token) if box else "", op_id=op_id or "",
-                               step_pos=step_pos, step=steps[step_pos], issued_to=source[:64]))
+                               step_pos=step_pos, step=steps[step_pos], issued_to=source[:64],
+                               generation=generation))
     session.flush()
     return token
+
+
+def asked_again(cred: BootCredential, source: str) -> bool:
+    """Whether a new ask for ``cred``'s boot script from ``source`` is its machine asking again: the
+    same address and MAC (``issued_to``), and nobody has used ``cred`` for anything yet (a boot
+    whose answer was lost: its client timed out and retried, as iPXE and the lab's hosts do)."""
+    return cred.revoked_at is None and cred.presented_at is None and cred.issued_to == source[:64]
+
+
+def supersede(session: Session, m: Machine, cred: BootCredential, source: str) -> str:
+    """Replace the unused ``cred`` with a new credential for its step (see :func:`asked_again`);
+    returns the new token (the caller commits). ``cred`` counts for nothing from now on, and
+    whoever presents it later holds it beside the machine: :func:`find` says so.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: another request replaced it at the same moment (at flush).
+    """
+    cred.revoked_at = cred.superseded_at = utcnow()
+    return mint(session, m, cred.purpose, cred.step_pos, source, generation=cred.generation + 1)
 
 
 def find(session: Session, token: str) -> Presented | None:
@@ -88,7 +114,9 @@ def find(session: Session, token: str) -> Presented | None:
     m = session.get(Machine, cred.machine_id, with_for_update=True, populate_existing=True)
     session.refresh(cred)
     op_id, pos, _ = _op(m)
-    if cred.revoked_at is not None:
+    if cred.superseded_at is not None and op_id == cred.op_id and pos <= cred.step_pos:
+        problem = SUPERSEDED
+    elif cred.revoked_at is not None:
         problem = "it was revoked"
     elif op_id != cred.op_id:
         problem = "its operation is over"

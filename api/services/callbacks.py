@@ -101,18 +101,22 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
     """
     device = device_of_machine(session, m)
     wanted = netboot(m)
-    token = None
+    token = again = None
     if (needs_agent(boot_phase(m, device), device) and wanted is not None and wanted.wait_pos is not None
             and boot_expected(m, wanted.wait_pos)):
-        first = boot_credentials.issued(session, m, AGENT, wanted.wait_pos)
-        if first is not None and first.revoked_at is not None:  # contested already: nothing more to say
-            return exit_script("this step's boot credential was revoked; boot from disk")
-        if first is None:
+        for _ in range(2):  # a second look after a race with a request minting it at the same moment
+            first = boot_credentials.issued(session, m, AGENT, wanted.wait_pos)
+            if first is not None and first.revoked_at is not None:  # contested already: nothing more to say
+                return exit_script("this step's boot credential was revoked; boot from disk")
+            again = first is not None and boot_credentials.asked_again(first, source)
+            if first is not None and not again:
+                break
             try:
-                token = boot_credentials.mint(session, m, AGENT, wanted.wait_pos, source)
-            except IntegrityError:  # another request minted it at the same moment
+                token = (boot_credentials.supersede(session, m, first, source) if again
+                         else boot_credentials.mint(session, m, AGENT, wanted.wait_pos, source))
+                break
+            except IntegrityError:
                 session.rollback()
-                first = boot_credentials.issued(session, m, AGENT, wanted.wait_pos)
         if token is None:
             _contested(session, box, m, device, first, source)
             session.commit()
@@ -132,8 +136,9 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
     if script.credential or not needs_agent(phase, device):
         m.boot_fetched_at = utcnow()
         _wake(m)
-        events.record(session, "machine.boot.ipxe", f"served {script.kind} iPXE script to {source}",
-                      actor=f"machine:{m.id}", machine=m, device=device)
+        events.record(session, "machine.boot.ipxe", f"served {script.kind} iPXE script to {source}" + (
+            " again: it asked again before anyone used the first one's credential, which counts for nothing now"
+            if again else ""), actor=f"machine:{m.id}", machine=m, device=device)
     session.commit()
     return script
 
@@ -145,16 +150,22 @@ def _inspection_token(m: Machine) -> str:
     return token
 
 
-def _contested(session: Session, box: SecretBox, m: Machine, device: Device | None, first, source: str) -> None:
-    """Two requests for one step's boot credential: revoke everything the step
-    handed out, fail it, and tell the operator (and the tenant, without machine names)."""
+def _contested(session: Session, box: SecretBox, m: Machine, device: Device | None, first, source: str,
+               superseded: bool = False) -> None:
+    """Two holders of one step's boot credential — two requests for it, or (``superseded``) the use of
+    one that the machine's repeated ask replaced: revoke everything the step handed out, fail it,
+    and tell the operator (and the tenant, without machine names)."""
     session.refresh(m, with_for_update=True)  # the lock a report takes first (boot_credentials.find)
     boot_credentials.revoke_all(session, m)
     first_to = first.issued_to if first is not None else "?"
     step = first.step if first is not None else m.step
     m.install_result = "revoked"
-    m.install_message = (f"the boot credential of step {step} was asked for twice (first from {first_to}, then "
-                         f"from {source}); it is revoked, as one of the two was not the machine")
+    m.install_message = (
+        f"a boot credential of step {step} (first handed to {first_to}) was used from {source} after the machine "
+        f"had asked again and been given a new one; all are revoked, as one of the two holders was not the machine"
+        if superseded else
+        f"the boot credential of step {step} was asked for twice (first from {first_to}, then from {source}); "
+        f"it is revoked, as one of the two was not the machine")
     _wake(m)
     events.record(session, "machine.boot.credential_contested", m.install_message, state="error",
                   outcome="denied", actor=f"machine:{m.id}", machine=m)
@@ -166,6 +177,23 @@ def _contested(session: Session, box: SecretBox, m: Machine, device: Device | No
         events.record(session, "device.boot.credential_revoked",
                       "this device's boot was asked for twice on the provisioning network; its boot credentials "
                       "are revoked and the operation fails", state="error", outcome="denied", device=device)
+
+
+def presented_credential(session: Session, box: SecretBox, token: str, source: str) -> Presented | None:
+    """The boot credential ``token`` names, valid or not (None when it names none), its first use
+    noted (committed): from then on its machine's asking again is a contest (see :func:`boot_script`).
+    A credential superseded while its step runs, presented now, contests the step (committed)."""
+    presented = boot_credentials.find(session, token)
+    if presented is None:
+        return None
+    cred = presented.credential
+    if presented.problem == boot_credentials.SUPERSEDED:
+        _contested(session, box, presented.machine, presented.device, cred, source, superseded=True)
+        session.commit()
+    elif not presented.problem and cred.presented_at is None:
+        cred.presented_at = utcnow()
+        session.commit()
+    return presented
 
 
 def unknown_machine(session: Session, mac: str, source: str) -> BootScript:

@@ -65,6 +65,54 @@ def test_an_anonymous_lookup_never_gets_a_secret_and_a_second_one_revokes_the_fi
     assert metadata_secret(database, box, dev["id"]) != secret
 
 
+def _contest_message(database, device_id: str) -> str | None:
+    with database.Session() as s:
+        m = s.get(Device, device_id).machine
+        return m.install_message if m.install_result == "revoked" else None
+
+
+def test_the_machine_asking_again_before_it_used_its_credential_gets_a_new_one(client, database, box, lab,
+                                                                                tenant):
+    """Its first answer was lost (its client timed out under load and retried, as iPXE does): the same
+    address and MAC asking again, before anyone used the credential, is not a second machine."""
+    dev = _device(tenant, "retry")
+    mac = mac_of(database, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    lost = boot_credential(lookup(client, mac, MACHINE_ADDR))
+    agent = boot_credential(lookup(client, mac, MACHINE_ADDR))
+    assert agent != lost
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 200
+    assert _contest_message(database, dev["id"]) is None
+    with database.Session() as s:
+        served = s.scalars(select(Event.body).where(Event.type == "machine.boot.ipxe",
+                                                    Event.device_id == dev["id"])).all()
+    assert any("again" in body and "counts for nothing" in body for body in served), served
+    # used once, the credential is the machine's: a third ask, even from its own address, is a contest
+    assert "ingot.metadata=" not in lookup(client, mac, MACHINE_ADDR)
+    assert "asked for twice" in _contest_message(database, dev["id"])
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 409
+
+
+def test_the_credential_a_re_ask_replaced_is_worth_a_contest_when_used(client, database, box, lab, tenant):
+    """Whoever asked first kept the replaced credential: its use beside the machine's new one is two
+    holders, and fails the step as two asks do."""
+    dev = _device(tenant, "replaced")
+    mac = mac_of(database, dev["id"])
+    secret = metadata_secret(database, box, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    replaced = boot_credential(lookup(client, mac, MACHINE_ADDR))
+    agent = boot_credential(lookup(client, mac, MACHINE_ADDR))
+    r = client.get(f"/metadata/{replaced}/autoinstall/user-data", environ_base={"REMOTE_ADDR": ATTACKER})
+    assert r.status_code == 409 and "asked for its boot script again" in r.json["errors"][0]
+    message = _contest_message(database, dev["id"])
+    assert message and "after the machine had asked again" in message and ATTACKER in message
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 409
+    with database.Session() as s:
+        types = set(s.scalars(select(Event.type).where(Event.device_id == dev["id"])))
+    assert "device.boot.credential_revoked" in types
+    assert metadata_secret(database, box, dev["id"]) != secret
+
+
 def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, lab, tenant):
     """Before: ``POST /metadata/<secret>/phone-home`` made a device active with no OS on its disk."""
     dev = _device(tenant, "no-os", "debian_12")
