@@ -196,6 +196,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # 256 KiB of page cache per connection, not SQLite's 2 MiB: the pool opens connections beyond its
+        # size under load and closes them after; their caches, freed, stayed resident (bench/memory.py:
+        # after 1,000 devices 231 -> 194 MiB, with no change in creates/s; the OS caches the file anyway)
+        cur.execute("PRAGMA cache_size=-256")
         cur.close()
 
     @event.listens_for(engine, "begin")
