@@ -81,6 +81,10 @@ def stuck(db: Database, limit: int = 10) -> list[str]:
             lines.append(f"  device {d.hostname} {d.state}; {machine}")
             q = select(Event).where(Event.device_id == d.id).order_by(Event.created_at.desc()).limit(4)
             lines += [f"    {e.created_at} {e.type}: {e.body[:160]}" for e in s.scalars(q)]
+        # a machine out of the pool (a failed operation's maintenance) makes the next round's creates fail
+        for m in s.scalars(select(Machine).where(Machine.state != "available", Machine.hostname.like("sim-%"),
+                                                 Machine.operation.is_(None)).limit(limit)):
+            lines.append(f"  machine {m.hostname} {m.state}: {m.maintenance_reason or m.last_error}"[:400])
     return lines
 
 
@@ -143,6 +147,10 @@ def main(argv=None) -> int:
                 for (what, code, text), k in refused.items():
                     say(f"round {r}: {k} {what}(s) failed: {code}: {text}")
                 waited = settled(url_db, n, args.timeout)
+                if made["errors"] or gone["errors"] or refused:
+                    db = Database(url_db)
+                    say("\n".join(stuck(db)) or "  (no device or machine left behind)")
+                    db.dispose()
                 time.sleep(5)
                 rss = resident_mib(proc.popen.pid)
                 say(f"round {r}: created {len(ids)} ({made['rps']:.1f}/s), deleted ({gone['rps']:.1f}/s), "
