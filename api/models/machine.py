@@ -126,6 +126,7 @@ class BootCredential(IdMixin, Base):
     issued_to: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    asked_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # when the ask that got it arrived
     presented_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # first used, for anything
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)       # reported its result
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, send_from_directory
+from flask import Response, abort, g, send_from_directory
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.core.errors import NotFound
 from api.core.remote import client_address
 from api.core.urls import external_url
+from api.models import utcnow
 from api.routes.common import API_PREFIX, box, session, settings
 from api.routes.examples import REQUESTS
 from api.schemas.discovery import InspectionReportSchema, LeaseSchema
@@ -47,6 +48,12 @@ def _text(script) -> Response:
     return Response(script.text, mimetype="text/plain")
 
 
+def _asked_at():
+    """When this request reached the route: kept in ``g``, so a request answered again as a writer
+    (api/core/db.py's StaleRead) keeps its first time."""
+    return g.setdefault("boot_asked_at", utcnow())
+
+
 @blp.route("/ipxe", methods=["GET"])
 @blp.arguments(IpxeArgs, location="query")
 @blp.response(200, content_type="text/plain")
@@ -69,7 +76,8 @@ def ipxe_by_mac(args):
     if machine is None:
         script = callbacks.unknown_machine(session(), mac, source)
     else:
-        script = callbacks.boot_script(session(), box(), machine, external_url(), f"{source} (mac {mac})")
+        script = callbacks.boot_script(session(), box(), machine, external_url(), f"{source} (mac {mac})",
+                                       _asked_at())
     if not script.credential:
         count_lookup()
     return _text(script)
@@ -87,7 +95,7 @@ def ipxe_by_token(token):
     if machine is None:
         raise secret_not_found()
     return _text(callbacks.boot_script(session(), box(), machine, external_url(),
-                                       f"{client_address()} (boot token)"))
+                                       f"{client_address()} (boot token)", _asked_at()))
 
 
 @blp.route("/inspection/<token>", methods=["POST"])

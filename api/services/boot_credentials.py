@@ -22,13 +22,14 @@ to the same agent if it asks twice within its step.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.errors import Conflict
 from api.core.secrets import SecretBox, hash_token, new_token
-from api.models import BootCredential, Device, Machine, utcnow
+from api.models import BootCredential, Device, Machine, as_utc, utcnow
 
 AGENT, PHONE_HOME = "agent", "phone_home"
 MAX_TOKEN = 256
@@ -66,7 +67,7 @@ def issued(session: Session, m: Machine, purpose: str, step_pos: int) -> BootCre
 
 
 def mint(session: Session, m: Machine, purpose: str, step_pos: int, source: str,
-         box: SecretBox | None = None, generation: int = 0) -> str:
+         box: SecretBox | None = None, generation: int = 0, asked_at: dt.datetime | None = None) -> str:
     """A new credential for step ``step_pos`` of the running operation; returns the token
     (the caller commits). ``box`` keeps an encrypted copy (phone-home credentials).
 
@@ -78,7 +79,7 @@ def mint(session: Session, m: Machine, purpose: str, step_pos: int, source: str,
     session.add(BootCredential(machine_id=m.id, purpose=purpose, token_hash=hash_token(token),
                                token_enc=box.encrypt(token) if box else "", op_id=op_id or "",
                                step_pos=step_pos, step=steps[step_pos], issued_to=source[:64],
-                               generation=generation))
+                               generation=generation, asked_at=asked_at))
     session.flush()
     return token
 
@@ -90,7 +91,16 @@ def asked_again(cred: BootCredential, source: str) -> bool:
     return cred.revoked_at is None and cred.presented_at is None and cred.issued_to == source[:64]
 
 
-def supersede(session: Session, m: Machine, cred: BootCredential, source: str) -> str:
+def overtaken(cred: BootCredential, source: str, asked_at: dt.datetime | None) -> bool:
+    """Whether an ask from ``source`` that arrived at ``asked_at`` is older than the ask that got
+    ``cred`` from the same source: the request its client gave up on, answered after its retry (see
+    :func:`api.services.callbacks.boot_script`). Its client is gone; it is not a second asker."""
+    return (asked_at is not None and cred.asked_at is not None and cred.issued_to == source[:64]
+            and as_utc(cred.asked_at) > as_utc(asked_at))
+
+
+def supersede(session: Session, m: Machine, cred: BootCredential, source: str,
+              asked_at: dt.datetime | None = None) -> str:
     """Replace the unused ``cred`` with a new credential for its step (see :func:`asked_again`);
     returns the new token (the caller commits). ``cred`` counts for nothing from now on, and
     whoever presents it later holds it beside the machine: :func:`find` says so.
@@ -99,7 +109,7 @@ def supersede(session: Session, m: Machine, cred: BootCredential, source: str) -
         sqlalchemy.exc.IntegrityError: another request replaced it at the same moment (at flush).
     """
     cred.revoked_at = cred.superseded_at = utcnow()
-    return mint(session, m, cred.purpose, cred.step_pos, source, generation=cred.generation + 1)
+    return mint(session, m, cred.purpose, cred.step_pos, source, generation=cred.generation + 1, asked_at=asked_at)
 
 
 def find(session: Session, token: str) -> Presented | None:

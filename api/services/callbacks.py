@@ -91,13 +91,18 @@ def _wake(m: Machine) -> None:
 
 # --- the boot script --------------------------------------------------------------------------
 
-def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, source: str) -> BootScript:
+def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, source: str,
+                asked_at: dt.datetime | None = None) -> BootScript:
     """The iPXE script for ``m``'s current step, committed with what it changed.
 
     A boot that runs our installer or deploy agent gets the step's boot credential
     in its script the first time it asks, while the engine is booting it; never
     again: a second request for the same step revokes the credential and fails the
     step (one of the two was not the machine), and gets a script without one.
+    Except the machine asking again (:func:`boot_credentials.asked_again`), and a request
+    that arrived (``asked_at``) before the ask that got the credential, from the same source:
+    its retry overtook it (a loaded SQLite hands its write lock in no order), so it gets
+    nothing and contests nothing (:func:`boot_credentials.overtaken`).
     """
     device = device_of_machine(session, m)
     wanted = netboot(m)
@@ -106,14 +111,16 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
             and boot_expected(m, wanted.wait_pos)):
         for _ in range(2):  # a second look after a race with a request minting it at the same moment
             first = boot_credentials.issued(session, m, AGENT, wanted.wait_pos)
+            if first is not None and boot_credentials.overtaken(first, source, asked_at):
+                return exit_script("a later request of this machine's got this step's boot credential")
             if first is not None and first.revoked_at is not None:  # contested already: nothing more to say
                 return exit_script("this step's boot credential was revoked; boot from disk")
             again = first is not None and boot_credentials.asked_again(first, source)
             if first is not None and not again:
                 break
             try:
-                token = (boot_credentials.supersede(session, m, first, source) if again
-                         else boot_credentials.mint(session, m, AGENT, wanted.wait_pos, source))
+                token = (boot_credentials.supersede(session, m, first, source, asked_at) if again
+                         else boot_credentials.mint(session, m, AGENT, wanted.wait_pos, source, asked_at=asked_at))
                 break
             except IntegrityError:
                 session.rollback()

@@ -1,5 +1,6 @@
 """boot credentials: a machine that asks again for its boot script, before anyone used the first
-credential, gets a new one (generation), the old one kept as superseded (its later use is a contest)
+credential, gets a new one (generation), the old one kept as superseded (its later use is a contest);
+when the ask that got a credential arrived (an older ask answered after its retry is not a second asker)
 
 Revision ID: i18_boot_retry
 Revises: i18_engine
@@ -19,6 +20,7 @@ STEP = ['machine_id', 'op_id', 'step_pos', 'purpose']
 def upgrade() -> None:
     with op.batch_alter_table('boot_credentials') as batch:
         batch.add_column(sa.Column('generation', sa.Integer(), server_default='0', nullable=False))
+        batch.add_column(sa.Column('asked_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('presented_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True))
         batch.drop_constraint('uq_boot_credentials_step', type_='unique')
@@ -36,4 +38,5 @@ def downgrade() -> None:
         batch.create_unique_constraint('uq_boot_credentials_step', STEP)
         batch.drop_column('superseded_at')
         batch.drop_column('presented_at')
+        batch.drop_column('asked_at')
         batch.drop_column('generation')

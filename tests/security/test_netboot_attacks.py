@@ -19,9 +19,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from api.models import Device, Event, Machine
+from api.models import Device, Event, Machine, utcnow
 from api.routes.examples import REQUESTS
 from api.security import limiter
+from api.services import callbacks
 from tests.support.clients import Cloud
 from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
 from tests.support.waiting import wait_for
@@ -111,6 +112,29 @@ def test_the_credential_a_re_ask_replaced_is_worth_a_contest_when_used(client, d
         types = set(s.scalars(select(Event.type).where(Event.device_id == dev["id"])))
     assert "device.boot.credential_revoked" in types
     assert metadata_secret(database, box, dev["id"]) != secret
+
+
+def test_an_ask_its_own_retry_overtook_gets_nothing_and_contests_nothing(client, database, box, lab, tenant):
+    """Under load the retry of a slow ask can be answered first (SQLite hands its write lock in no order),
+    and the machine can use that credential before the old ask is answered: the old ask, whose client is
+    gone, is no second machine. An ask that arrives after the credential was given still is."""
+    dev = _device(tenant, "overtaken")
+    mac = mac_of(database, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    source = f"{MACHINE_ADDR} (mac {mac})"  # as the route names it
+    old_ask = utcnow()  # the first ask arrives, and waits
+    agent = boot_credential(lookup(client, mac, MACHINE_ADDR))  # its retry is answered first
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 200  # and used
+    with database.Session() as s:
+        late = callbacks.boot_script(s, box, s.get(Device, dev["id"]).machine, "http://ingot.test", source,
+                                     old_ask)
+    assert not late.credential and "ingot.metadata=" not in late.text
+    assert _contest_message(database, dev["id"]) is None
+    assert client.get(f"/metadata/{agent}/autoinstall/user-data").status_code == 200
+    with database.Session() as s:
+        now = callbacks.boot_script(s, box, s.get(Device, dev["id"]).machine, "http://ingot.test", source,
+                                    utcnow())
+    assert not now.credential and "asked for twice" in _contest_message(database, dev["id"])
 
 
 def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, lab, tenant):
