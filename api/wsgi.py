@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from api.app import create_app
+from api.core import heap
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.logs import configure
@@ -31,7 +32,9 @@ def build_app():
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the revision on every probe
     size, overflow = pool_sizes(settings)
     database = Database(settings.resolved_database_url, pool_size=size, max_overflow=overflow)
-    return create_app(settings, database=database)
+    app = create_app(settings, database=database)
+    heap.freeze_startup_objects()  # built once per gunicorn worker process
+    return app
 
 
 def __getattr__(name: str):

@@ -207,6 +207,7 @@ def in_process(args) -> int:
     from sqlalchemy import event
 
     from api.app import create_app
+    from api.core import heap
     from api.core.db import Database
     from api.services import ipam
     from tests.support.settings import make_settings
@@ -216,6 +217,7 @@ def in_process(args) -> int:
         tokens = harness.seed_lab(url_db, tmp / "data", 5 * k + 1, extra_pools=True)
         db = Database(url_db, pool_size=args.threads, max_overflow=4)
         app = create_app(make_settings(tmp / "data", url_db, secret_key=harness.SECRET_KEY), database=db)
+        heap.freeze_startup_objects()  # as the servers do
         statements = [0]
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
         h = {"X-Auth-Token": tokens["member_token"]}

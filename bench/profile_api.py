@@ -41,6 +41,7 @@ from _common import (
 from sqlalchemy import event
 
 from api.app import create_app
+from api.core import heap
 from api.core.db import Database
 from api.embedded import HTTP_THREADS, HttpServer
 from tests.support.settings import make_settings
@@ -97,6 +98,9 @@ def main(argv=None) -> int:
     p.add_argument("--http", nargs="*", default=[], choices=["cheroot", "werkzeug", "waitress"],
                    help="also serve the app with these HTTP servers and measure 1 and 8 clients")
     p.add_argument("--duration", type=float, default=5.0, help="seconds of each --http measurement")
+    p.add_argument("--gc-unfrozen", action="store_true",
+                   help="leave the started app's objects to the garbage collector (as servers did before "
+                        "api/core/heap.py), for comparison")
     args = p.parse_args(argv)
     rows, http_rows = [], []
     with workdir("ingot-bench-profile-") as tmp, database_url(args.postgres, tmp) as url:
@@ -104,6 +108,8 @@ def main(argv=None) -> int:
         bulk_devices(url, args.devices)
         db = Database(url)
         app = create_app(make_settings(tmp / "data", url, secret_key=harness.SECRET_KEY), database=db)
+        if not args.gc_unfrozen:
+            heap.freeze_startup_objects()  # as `ingot serve`, gunicorn's workers and `ingot worker` do
         statements = [0]
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
         client = app.test_client()

@@ -22,6 +22,7 @@ from api import _bundled as bundled
 from api.boot.dnsmasq import dnsmasq_config
 from api.boot.ramdisk.cli import ramdisk
 from api.boot.tiny_os import image
+from api.core import heap
 from api.core.config import Settings
 from api.core.db import Database, NoDatabase, open_existing
 from api.core.errors import ServiceError
@@ -160,6 +161,7 @@ def serve(host, port, demo, demo_insecure, no_worker, production, tls_cert, tls_
                    "with gunicorn and `ingot worker` processes: docs/production.md)")
     if demo:
         _print_demo(emb)
+    heap.freeze_startup_objects()
     flag.wait()
     click.echo("stopping")
     emb.stop()
@@ -236,6 +238,7 @@ def worker(threads, name, metrics_port, metrics_host):
     click.echo(f"worker {w.name} on {settings.resolved_database_url.split('@')[-1]}")
     FleetSampler(database, w.stop).start_thread()  # the console's fleet-use chart
     BmcProber(database, settings, box, w.stop).start_thread()  # BMCs that took a DHCP lease (discovery)
+    heap.freeze_startup_objects()
     run_until_stopped(w, flag)
 
 
