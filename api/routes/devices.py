@@ -27,12 +27,12 @@ from api.services import auth, devices, health, userdata
 blp = api_blueprint("devices", "Devices")
 
 
-def present_devices(rows) -> list:
+def present_devices(rows, recent=None) -> list:
     """The devices with what the caller may see of them (see :func:`api.services.devices.present`)."""
     s = session()
     # Equinix's shape, <device id>@<host>; with the SSH serial console on, its host (and port, if not 22)
     sos_host = sos_address(settings()) or urlparse(external_url()).hostname or "localhost"
-    return devices.present(s, list(rows), box(), principal().member_project_ids(s), sos_host)
+    return devices.present(s, list(rows), box(), principal().member_project_ids(s), sos_host, recent)
 
 
 def present_page(page: dict) -> dict:
@@ -102,7 +102,8 @@ def create_device(data, project_id):
     """
     s = session()
     p = principal()
-    return _present(devices.create(s, p, auth.visible_project(s, p, project_id), data, box()))
+    device, recent = devices.create(s, p, auth.visible_project(s, p, project_id), data, box())
+    return present_devices([device], recent)[0]
 
 
 @blp.route("/devices/<device_id>", methods=["GET"])

@@ -83,15 +83,17 @@ def wait_for(session: Session, principal: Principal, device_id: str, field: str,
         sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - clock())))
 
 
-def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str) -> list[View]:
+def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str,
+            recent: dict[str, list[Event]] | None = None) -> list[View]:
     """The devices as a caller who belongs to the ``member_of`` projects sees them, with their
-    newest events and their serial-console host (``sos``: ``ssh {device id}@{sos}``).
+    newest events (``recent``, when the caller has read them already) and their serial-console
+    host (``sos``: ``ssh {device id}@{sos}``).
 
     userdata, customdata and the root password are shown only to members of
     the device's project (an operator who is not a member sees the device
     without them); the root password only for a day after the device is created.
     """
-    recent_events = _recent_events(session, [d.id for d in devices])
+    recent_events = recent if recent is not None else _recent_events(session, [d.id for d in devices])
     out = []
     for device in devices:
         private_shown = device.project_id in member_of
@@ -326,16 +328,21 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     return device
 
 
-def create(session: Session, principal: Principal, project: Project, data: dict, box: SecretBox) -> Device:
-    """Create one device (201 with state ``queued``).
+def create(session: Session, principal: Principal, project: Project, data: dict,
+           box: SecretBox) -> tuple[Device, dict[str, list[Event]]]:
+    """Create one device (201 with state ``queued``); returns it and its events for :func:`present`.
+
+    The events are read before the commit: read after it, they took a second transaction (on SQLite,
+    a second wait for the write lock, behind the engine's writes).
 
     Raises:
         Invalid: unknown plan/metro/OS/key/reservation, or a rule broken.
         NoCapacity: no machine free.
     """
     device = build(session, principal, project, data, box)
+    recent = _recent_events(session, [device.id])
     session.commit()
-    return device
+    return device, recent
 
 
 UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billing_cycle",

@@ -70,6 +70,16 @@ def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, mon
     assert "customdata" not in direct[2].get_json() and "storage" in direct[2].get_json()
 
 
+def test_the_create_answers_the_device_as_a_get_then_shows_it(lab, tenant):
+    """Its events (read before the create commits) included: the device was created and its provisioning queued."""
+    r = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "fresh", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+    assert r.status_code == 201, r.get_json()
+    created = r.get_json()
+    assert {e["type"] for e in created["provisioning_events"]} == {"device.created", "device.provision.queued"}
+    assert created == tenant.get(f"/devices/{created['id']}").get_json()
+
+
 def test_each_device_shows_its_own_newest_ten_events(lab, tenant, database):
     ids = [tenant.post(f"/projects/{tenant.project_id}/devices", {
         "hostname": f"ev{i}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).get_json()["id"]
