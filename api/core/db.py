@@ -18,10 +18,12 @@ wait for writers.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import logging
 import re
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
@@ -87,11 +89,12 @@ class Database:
             # each session opened its own. A pooled handle serves one session at a time, whichever thread
             # (hence check_same_thread=False); overflow is unbounded, as it was, so no request waits for one.
             self.engine: Engine = create_engine(url, pool_size=pool_size, max_overflow=-1,
-                                                connect_args={"check_same_thread": False, "timeout": 30})
-            _configure_sqlite(self.engine)
+                                                connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
+            self.writers: WriterTurns | None = _configure_sqlite(self.engine)  # this process's writers in turn
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800)
+            self.writers = None  # PostgreSQL's writers wait for row locks only
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         # reads first: on SQLite its transactions begin deferred (the module's docstring); else the same
         self.ReadSession = (sessionmaker(self.engine.execution_options(**{DEFERRED: True}), expire_on_commit=False)
@@ -173,6 +176,7 @@ def open_existing(url: str, where: str) -> Database:
 
 DEFERRED = "ingot_sqlite_deferred"   # execution option of ReadSession's engine
 _SNAPSHOT = "ingot_read_snapshot"    # connection info: data_version when the deferred read began, until it writes
+BUSY_TIMEOUT_S = 30.0                 # how long a writer waits for the write lock before "database is locked"
 _WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
@@ -184,7 +188,7 @@ class StaleRead(sa_exc.OperationalError):
         super().__init__("upgrade of a read transaction", None, Exception("committed elsewhere since the read began"))
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine) -> WriterTurns:
     """WAL; ``BEGIN IMMEDIATE`` for writers, so they queue on the database lock instead of
     failing with "database is locked"; ``BEGIN`` for :attr:`Database.ReadSession`, upgraded on
     its first write (the module's docstring)."""
@@ -195,18 +199,25 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         # 256 KiB of page cache per connection, not SQLite's 2 MiB: the pool opens connections beyond its
         # size under load and closes them after; their caches, freed, stayed resident (bench/memory.py:
         # after 1,000 devices 231 -> 194 MiB, with no change in creates/s; the OS caches the file anyway)
         cur.execute("PRAGMA cache_size=-256")
         cur.close()
 
+    writers = WriterTurns()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.info.pop(_SNAPSHOT, None)
         if not conn.get_execution_options().get(DEFERRED):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            writers.take(conn.info)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writers.give_back(conn.info)
+                raise
             return
         conn.exec_driver_sql("BEGIN")
         # this starts the read snapshot; its data_version changes only with other connections' commits
@@ -215,12 +226,89 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, cursor, statement, parameters, context, executemany):
         if conn.info.get(_SNAPSHOT) is not None and _WRITES.search(statement):
+            writers.take(conn.info)  # given back when the transaction ends, whatever the upgrade raises
             _upgrade_to_writer(conn.connection.dbapi_connection, conn.info.pop(_SNAPSHOT))
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(conn):
+        if conn.invalidated:  # its connection is gone, and its turn with it (the pool's invalidate below)
+            return
         conn.info.pop(_SNAPSHOT, None)
+        writers.give_back(conn.info)
+
+    # a connection going back to the pool, or dropped, has no transaction left: never keep the turn past it
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        if record is not None:
+            writers.give_back(record.info)
+
+    @event.listens_for(engine.pool, "reset")
+    @event.listens_for(engine.pool, "invalidate")
+    @event.listens_for(engine.pool, "close")
+    def _on_drop(_dbapi_conn, record, *_):
+        if record is not None:
+            writers.give_back(record.info)
+
+    return writers
+
+
+class WriterTurns:
+    """One writing transaction at a time among this process's connections to a SQLite database, in the
+    order they asked: the turn passes straight to the writer that has waited longest.
+
+    SQLite's own wait for its write lock (the busy timeout) polls: it sleeps up to 100 ms between tries,
+    and a writer arriving between two tries takes the lock first. Under a steady stream of writers (eight
+    clients creating devices while the engine and the hosts' callbacks write) one request waited past the
+    30 s timeout and was answered 503 while the others went on (bench/RESULTS.md, session 37). Other
+    processes (an ``ingot admin`` command) still meet the busy timeout, as before.
+    """
+
+    HELD = "ingot_sqlite_writer_turn"  # connection info: this connection holds the turn
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._queue: collections.deque[threading.Event] = collections.deque()
+        self._held = False
+
+    def waiting(self) -> int:
+        """How many writers wait for their turn."""
+        with self._mutex:
+            return len(self._queue)
+
+    def take(self, info: dict) -> None:
+        """Wait for the writers that asked before (at most the busy timeout); ``info`` (the connection's)
+        records the turn until :meth:`give_back`.
+
+        Raises:
+            sqlalchemy.exc.OperationalError: "database is locked", as SQLite says after its busy timeout.
+        """
+        if info.get(self.HELD):
+            return
+        with self._mutex:
+            if not self._held and not self._queue:
+                self._held = True
+                info[self.HELD] = True
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        if not turn.wait(BUSY_TIMEOUT_S):
+            with self._mutex:
+                if not turn.is_set():  # else it was handed over as the wait ended: ours
+                    self._queue.remove(turn)
+                    raise sa_exc.OperationalError("BEGIN IMMEDIATE", None,
+                                                  sqlite3.OperationalError("database is locked"))
+        info[self.HELD] = True
+
+    def give_back(self, info: dict) -> None:
+        """End the turn ``info`` holds, if any: to the longest waiting writer, else free."""
+        if not info.pop(self.HELD, False):
+            return
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().set()  # still held: by the writer woken
+            else:
+                self._held = False
 
 
 def _upgrade_to_writer(dbapi_conn, snapshot: int) -> None:
