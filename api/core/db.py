@@ -238,17 +238,14 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
         writers.give_back(conn.info)
 
     # a connection going back to the pool, or dropped, has no transaction left: never keep the turn past it
-    @event.listens_for(engine.pool, "checkin")
-    def _on_checkin(_dbapi_conn, record):
+    def _end_turn(record):
         if record is not None:
             writers.give_back(record.info)
 
-    @event.listens_for(engine.pool, "reset")
-    @event.listens_for(engine.pool, "invalidate")
-    @event.listens_for(engine.pool, "close")
-    def _on_drop(_dbapi_conn, record, *_):
-        if record is not None:
-            writers.give_back(record.info)
+    event.listen(engine.pool, "checkin", lambda _conn, record: _end_turn(record))
+    event.listen(engine.pool, "reset", lambda _conn, record, _state: _end_turn(record))
+    event.listen(engine.pool, "invalidate", lambda _conn, record, _exc: _end_turn(record))
+    event.listen(engine.pool, "close", lambda _conn, record: _end_turn(record))
 
     return writers
 
