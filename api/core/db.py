@@ -212,11 +212,11 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
     def _on_begin(conn):
         conn.info.pop(_SNAPSHOT, None)
         if not conn.get_execution_options().get(DEFERRED):
-            writers.take(conn.info)
+            writers.take(conn.connection.dbapi_connection)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                writers.give_back(conn.info)
+                writers.give_back(conn.connection.dbapi_connection)
                 raise
             return
         conn.exec_driver_sql("BEGIN")
@@ -226,28 +226,38 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, cursor, statement, parameters, context, executemany):
         if conn.info.get(_SNAPSHOT) is not None and _WRITES.search(statement):
-            writers.take(conn.info)  # given back when the transaction ends, whatever the upgrade raises
+            writers.take(conn.connection.dbapi_connection)  # given back when the transaction ends, whatever happens
             _upgrade_to_writer(conn.connection.dbapi_connection, conn.info.pop(_SNAPSHOT))
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(conn):
-        if conn.invalidated:  # its connection is gone, and its turn with it (the pool's invalidate below)
-            return
-        conn.info.pop(_SNAPSHOT, None)
-        writers.give_back(conn.info)
+        if not conn.invalidated:  # else its connection is gone, and what it knew with it
+            conn.info.pop(_SNAPSHOT, None)
+
+    # The turn passes on once the COMMIT or ROLLBACK is done (SQLAlchemy's commit and rollback events fire
+    # before it: the next writer's BEGIN IMMEDIATE would meet the lock and sleep in SQLite's busy wait).
+    # The pool's reset of a returned connection is a do_rollback too.
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        setattr(dialect, name, _then_give_back(getattr(dialect, name), writers))
 
     # a connection going back to the pool, or dropped, has no transaction left: never keep the turn past it
-    def _end_turn(record):
-        if record is not None:
-            writers.give_back(record.info)
-
-    event.listen(engine.pool, "checkin", lambda _conn, record: _end_turn(record))
-    event.listen(engine.pool, "reset", lambda _conn, record, _state: _end_turn(record))
-    event.listen(engine.pool, "invalidate", lambda _conn, record, _exc: _end_turn(record))
-    event.listen(engine.pool, "close", lambda _conn, record: _end_turn(record))
+    event.listen(engine.pool, "checkin", lambda dbapi_conn, _record: writers.give_back(dbapi_conn))
+    event.listen(engine.pool, "invalidate", lambda dbapi_conn, _record, _exc: writers.give_back(dbapi_conn))
+    event.listen(engine.pool, "close", lambda dbapi_conn, _record: writers.give_back(dbapi_conn))
 
     return writers
+
+
+def _then_give_back(end: Callable, writers: "WriterTurns") -> Callable:
+    """The dialect's ``end`` (its ``do_commit`` or ``do_rollback``), then the connection's turn given back."""
+    def end_then_give_back(connection):
+        try:
+            end(connection)
+        finally:  # SQLAlchemy passes its proxy of the DBAPI connection
+            writers.give_back(getattr(connection, "dbapi_connection", connection))
+    return end_then_give_back
 
 
 class WriterTurns:
@@ -258,54 +268,52 @@ class WriterTurns:
     and a writer arriving between two tries takes the lock first. Under a steady stream of writers (eight
     clients creating devices while the engine and the hosts' callbacks write) one request waited past the
     30 s timeout and was answered 503 while the others went on (bench/RESULTS.md, session 37). Other
-    processes (an ``ingot admin`` command) still meet the busy timeout, as before.
+    processes (an ``ingot admin`` command) still meet the busy timeout, as before. A turn belongs to a
+    DBAPI connection (one transaction at a time each).
     """
-
-    HELD = "ingot_sqlite_writer_turn"  # connection info: this connection holds the turn
 
     def __init__(self):
         self._mutex = threading.Lock()
-        self._queue: collections.deque[threading.Event] = collections.deque()
-        self._held = False
+        self._queue: collections.deque[tuple[threading.Event, object]] = collections.deque()
+        self._holder: object | None = None
 
     def waiting(self) -> int:
         """How many writers wait for their turn."""
         with self._mutex:
             return len(self._queue)
 
-    def take(self, info: dict) -> None:
-        """Wait for the writers that asked before (at most the busy timeout); ``info`` (the connection's)
-        records the turn until :meth:`give_back`.
+    def take(self, connection) -> None:
+        """Wait for the writers that asked before (at most the busy timeout); ``connection`` then holds
+        the turn until :meth:`give_back`.
 
         Raises:
             sqlalchemy.exc.OperationalError: "database is locked", as SQLite says after its busy timeout.
         """
-        if info.get(self.HELD):
-            return
         with self._mutex:
-            if not self._held and not self._queue:
-                self._held = True
-                info[self.HELD] = True
+            if self._holder is connection:
                 return
-            turn = threading.Event()
-            self._queue.append(turn)
-        if not turn.wait(BUSY_TIMEOUT_S):
+            if self._holder is None and not self._queue:
+                self._holder = connection
+                return
+            entry = (threading.Event(), connection)
+            self._queue.append(entry)
+        if not entry[0].wait(BUSY_TIMEOUT_S):
             with self._mutex:
-                if not turn.is_set():  # else it was handed over as the wait ended: ours
-                    self._queue.remove(turn)
+                if not entry[0].is_set():  # else it was handed over as the wait ended: ours
+                    self._queue.remove(entry)
                     raise sa_exc.OperationalError("BEGIN IMMEDIATE", None,
                                                   sqlite3.OperationalError("database is locked"))
-        info[self.HELD] = True
 
-    def give_back(self, info: dict) -> None:
-        """End the turn ``info`` holds, if any: to the longest waiting writer, else free."""
-        if not info.pop(self.HELD, False):
-            return
+    def give_back(self, connection) -> None:
+        """End ``connection``'s turn, if it holds it: to the longest waiting writer, else free."""
         with self._mutex:
+            if connection is None or self._holder is not connection:
+                return
             if self._queue:
-                self._queue.popleft().set()  # still held: by the writer woken
+                turn, self._holder = self._queue.popleft()
+                turn.set()
             else:
-                self._held = False
+                self._holder = None
 
 
 def _upgrade_to_writer(dbapi_conn, snapshot: int) -> None:
