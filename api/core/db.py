@@ -212,11 +212,12 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
     def _on_begin(conn):
         conn.info.pop(_SNAPSHOT, None)
         if not conn.get_execution_options().get(DEFERRED):
-            writers.take(conn.connection.dbapi_connection)
+            dbapi_conn = conn.connection.dbapi_connection
+            writers.take(dbapi_conn)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                writers.give_back(conn.connection.dbapi_connection)
+                writers.give_back(dbapi_conn)
                 raise
             return
         conn.exec_driver_sql("BEGIN")

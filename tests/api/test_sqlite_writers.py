@@ -3,7 +3,6 @@ however a writing transaction ends, the next writer gets its turn."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from api.core import db as dbmod
 from api.models import Event
 from tests.support.settings import TEST_DB
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(TEST_DB != "sqlite", reason="SQLite's one writer at a time")
 
@@ -19,14 +19,6 @@ pytestmark = pytest.mark.skipif(TEST_DB != "sqlite", reason="SQLite's one writer
 def _write(database, body: str) -> None:
     with database.transaction() as s:
         s.add(Event(type="test.writer", body=body))
-
-
-def _until(condition, what: str) -> None:
-    """Wait for ``condition`` (a thread has got somewhere); fails the test if it never holds."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.01)
 
 
 def _writer(database, body: str, errors: list) -> threading.Thread:
@@ -51,9 +43,9 @@ def test_waiting_writers_write_in_the_order_they_asked(database):
     holder.add(Event(type="test.writer", body="holder"))
     holder.flush()  # the turn (and SQLite's write lock) is held until the commit
     first = _writer(database, "first", errors)
-    _until(lambda: database.writers.waiting() == 1, "the first writer waits")
+    wait_for(lambda: database.writers.waiting() == 1, message="the first writer waits")
     second = _writer(database, "second", errors)
-    _until(lambda: database.writers.waiting() == 2, "the second writer waits")
+    wait_for(lambda: database.writers.waiting() == 2, message="the second writer waits")
     holder.commit()
     holder.close()
     for t in (first, second):
@@ -87,7 +79,7 @@ def test_the_next_writer_gets_its_turn_however_a_transaction_ends(database, monk
     s.add(Event(type="test.writer", body="ending"))
     s.flush()
     waiter = _writer(database, "next", errors)
-    _until(lambda: database.writers.waiting() == 1, "the next writer waits")
+    wait_for(lambda: database.writers.waiting() == 1, message="the next writer waits")
     end(s)
     waiter.join(60)
     assert not errors
