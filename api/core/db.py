@@ -25,6 +25,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -177,6 +178,7 @@ def open_existing(url: str, where: str) -> Database:
 DEFERRED = "ingot_sqlite_deferred"   # execution option of ReadSession's engine
 _SNAPSHOT = "ingot_read_snapshot"    # connection info: data_version when the deferred read began, until it writes
 BUSY_TIMEOUT_S = 30.0                 # how long a writer waits for the write lock before "database is locked"
+BACKGROUND_PATIENCE_S = 1.0           # an engine step waiting this long for the write lock goes before requests
 _WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
@@ -213,7 +215,7 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
         conn.info.pop(_SNAPSHOT, None)
         if not conn.get_execution_options().get(DEFERRED):
             dbapi_conn = conn.connection.dbapi_connection
-            writers.take(dbapi_conn)
+            writers.take(dbapi_conn, request=has_request_context())
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
@@ -227,7 +229,8 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, cursor, statement, parameters, context, executemany):
         if conn.info.get(_SNAPSHOT) is not None and _WRITES.search(statement):
-            writers.take(conn.connection.dbapi_connection)  # given back when the transaction ends, whatever happens
+            # given back when the transaction ends, whatever happens
+            writers.take(conn.connection.dbapi_connection, request=has_request_context())
             _upgrade_to_writer(conn.connection.dbapi_connection, conn.info.pop(_SNAPSHOT))
 
     @event.listens_for(engine, "commit")
@@ -262,30 +265,36 @@ def _then_give_back(end: Callable, writers: "WriterTurns") -> Callable:
 
 
 class WriterTurns:
-    """One writing transaction at a time among this process's connections to a SQLite database, in the
-    order they asked: the turn passes straight to the writer that has waited longest.
+    """One writing transaction at a time among this process's connections to a SQLite database: a
+    request's writer (an HTTP client waits for it) before the engine's background steps, each class in
+    the order it asked, and a background step that has waited :data:`BACKGROUND_PATIENCE_S` before any
+    request.
 
     SQLite's own wait for its write lock (the busy timeout) polls: it sleeps up to 100 ms between tries,
     and a writer arriving between two tries takes the lock first. Under a steady stream of writers (eight
     clients creating devices while the engine and the hosts' callbacks write) one request waited past the
-    30 s timeout and was answered 503 while the others went on (bench/RESULTS.md, session 37). Other
-    processes (an ``ingot admin`` command) still meet the busy timeout, as before. A turn belongs to a
-    DBAPI connection (one transaction at a time each).
+    30 s timeout and was answered 503 while the others went on (bench/RESULTS.md, session 37). One queue
+    in arrival order ended that, but put a lone client's create behind every engine step queued before it
+    (p50 +30 ms, session 37): that unordered lock had in effect served new requests first. Two queues
+    keep both. Other processes (an ``ingot admin`` command) still meet the busy timeout, as before. A
+    turn belongs to a DBAPI connection (one transaction at a time each).
     """
 
     def __init__(self):
         self._mutex = threading.Lock()
-        self._queue: collections.deque[tuple[threading.Event, object]] = collections.deque()
+        # per class: (woken when the turn is handed over, connection, time.monotonic() when it asked)
+        self._requests: collections.deque[tuple[threading.Event, object, float]] = collections.deque()
+        self._background: collections.deque[tuple[threading.Event, object, float]] = collections.deque()
         self._holder: object | None = None
 
     def waiting(self) -> int:
         """How many writers wait for their turn."""
         with self._mutex:
-            return len(self._queue)
+            return len(self._requests) + len(self._background)
 
-    def take(self, connection) -> None:
-        """Wait for the writers that asked before (at most the busy timeout); ``connection`` then holds
-        the turn until :meth:`give_back`.
+    def take(self, connection, *, request: bool = False) -> None:
+        """Wait for the writers served before this one (at most the busy timeout); ``connection`` then
+        holds the turn until :meth:`give_back`. ``request``: an HTTP client waits for this writer.
 
         Raises:
             sqlalchemy.exc.OperationalError: "database is locked", as SQLite says after its busy timeout.
@@ -293,28 +302,38 @@ class WriterTurns:
         with self._mutex:
             if self._holder is connection:
                 return
-            if self._holder is None and not self._queue:
+            if self._holder is None and not self._requests and not self._background:
                 self._holder = connection
                 return
-            entry = (threading.Event(), connection)
-            self._queue.append(entry)
+            queue = self._requests if request else self._background
+            entry = (threading.Event(), connection, time.monotonic())
+            queue.append(entry)
         if not entry[0].wait(BUSY_TIMEOUT_S):
             with self._mutex:
                 if not entry[0].is_set():  # else it was handed over as the wait ended: ours
-                    self._queue.remove(entry)
+                    queue.remove(entry)
                     raise sa_exc.OperationalError("BEGIN IMMEDIATE", None,
                                                   sqlite3.OperationalError("database is locked"))
 
     def give_back(self, connection) -> None:
-        """End ``connection``'s turn, if it holds it: to the longest waiting writer, else free."""
+        """End ``connection``'s turn, if it holds it: to the next writer (the class docstring), else free."""
         with self._mutex:
             if connection is None or self._holder is not connection:
                 return
-            if self._queue:
-                turn, self._holder = self._queue.popleft()
-                turn.set()
-            else:
+            queue = self._next_queue()
+            if queue is None:
                 self._holder = None
+                return
+            turn, self._holder, _asked = queue.popleft()
+            turn.set()
+
+    def _next_queue(self) -> collections.deque | None:
+        """The queue whose first writer goes next (called with the mutex held)."""
+        background = self._background
+        if background and (not self._requests
+                           or time.monotonic() - background[0][2] >= BACKGROUND_PATIENCE_S):
+            return background
+        return self._requests or None
 
 
 def _upgrade_to_writer(dbapi_conn, snapshot: int) -> None:

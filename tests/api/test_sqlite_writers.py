@@ -1,4 +1,5 @@
-"""SQLite: the writers of one process take turns in the order they asked (api/core/db.WriterTurns), and
+"""SQLite: the writers of one process take turns (api/core/db.WriterTurns) — a request's before the engine's
+background steps, each in the order they asked, a background step that waited long enough first — and
 however a writing transaction ends, the next writer gets its turn."""
 from __future__ import annotations
 
@@ -21,10 +22,15 @@ def _write(database, body: str) -> None:
         s.add(Event(type="test.writer", body=body))
 
 
-def _writer(database, body: str, errors: list) -> threading.Thread:
+def _writer(database, body: str, errors: list, app=None) -> threading.Thread:
+    """A thread writing ``body``: in a POST request to ``app`` if given, else as the engine's steps do."""
     def run():
         try:
-            _write(database, body)
+            if app is None:
+                _write(database, body)
+                return
+            with app.test_request_context("/devices", method="POST"):
+                _write(database, body)
         except Exception as exc:  # noqa: BLE001 - the test reads it
             errors.append((body, exc))
     t = threading.Thread(target=run, name=body)
@@ -39,9 +45,7 @@ def _bodies(database) -> list[str]:
 
 def test_waiting_writers_write_in_the_order_they_asked(database):
     errors: list = []
-    holder = database.Session()
-    holder.add(Event(type="test.writer", body="holder"))
-    holder.flush()  # the turn (and SQLite's write lock) is held until the commit
+    holder = _hold_write_lock(database)
     first = _writer(database, "first", errors)
     wait_for(lambda: database.writers.waiting() == 1, message="the first writer waits")
     second = _writer(database, "second", errors)
@@ -52,6 +56,48 @@ def test_waiting_writers_write_in_the_order_they_asked(database):
         t.join(60)
     assert not errors
     assert _bodies(database) == ["holder", "first", "second"]
+
+
+def _hold_write_lock(database):
+    holder = database.Session()
+    holder.add(Event(type="test.writer", body="holder"))
+    holder.flush()  # the turn (and SQLite's write lock) is held until the commit
+    return holder
+
+
+def test_a_request_writes_before_background_steps_that_asked_earlier(app, database, monkeypatch):
+    monkeypatch.setattr(dbmod, "BACKGROUND_PATIENCE_S", 600.0)
+    errors: list = []
+    holder = _hold_write_lock(database)
+    step = _writer(database, "engine step", errors)
+    wait_for(lambda: database.writers.waiting() == 1, message="the engine step waits")
+    first = _writer(database, "first request", errors, app=app)
+    wait_for(lambda: database.writers.waiting() == 2, message="the first request waits")
+    second = _writer(database, "second request", errors, app=app)
+    wait_for(lambda: database.writers.waiting() == 3, message="the second request waits")
+    holder.commit()
+    holder.close()
+    for t in (step, first, second):
+        t.join(60)
+    assert not errors
+    assert _bodies(database) == ["holder", "first request", "second request", "engine step"]
+
+
+def test_a_background_step_that_waited_its_patience_goes_before_requests(app, database, monkeypatch):
+    monkeypatch.setattr(dbmod, "BACKGROUND_PATIENCE_S", 0.2)
+    errors: list = []
+    holder = _hold_write_lock(database)
+    step = _writer(database, "engine step", errors)
+    wait_for(lambda: database.writers.waiting() == 1, message="the engine step waits")
+    request = _writer(database, "request", errors, app=app)
+    wait_for(lambda: database.writers.waiting() == 2, message="the request waits")
+    threading.Event().wait(0.5)  # past the step's patience: a lower bound, which load only lengthens
+    holder.commit()
+    holder.close()
+    for t in (step, request):
+        t.join(60)
+    assert not errors
+    assert _bodies(database) == ["holder", "engine step", "request"]
 
 
 def _commit(s):
@@ -91,9 +137,7 @@ def test_the_next_writer_gets_its_turn_however_a_transaction_ends(database, monk
 def test_a_writer_that_waited_past_the_busy_timeout_is_told_the_database_is_locked(database, monkeypatch):
     monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_S", 0.5)
     errors: list = []
-    holder = database.Session()
-    holder.add(Event(type="test.writer", body="holder"))
-    holder.flush()
+    holder = _hold_write_lock(database)
     waiter = _writer(database, "too late", errors)
     waiter.join(60)
     assert [(body, type(exc)) for body, exc in errors] == [("too late", sa_exc.OperationalError)]
