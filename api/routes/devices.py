@@ -140,7 +140,8 @@ def update_device(data, device_id):
     """
     s = session()
     p = principal()
-    return _present(devices.update(s, p, devices.visible_device(s, p, device_id), data))
+    device, recent = devices.update(s, p, devices.visible_device(s, p, device_id), data)
+    return present_devices([device], recent)[0]
 
 
 @blp.route("/devices/<device_id>", methods=["DELETE"])

@@ -98,10 +98,11 @@ def present(session: Session, devices: list[Device], box: SecretBox, member_of: 
     for device in devices:
         private_shown = device.project_id in member_of
         created = as_utc(device.created_at)
-        recent = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
+        password_fresh = created is not None and utcnow() - created < ROOT_PASSWORD_VISIBLE
         out.append(View(device, private_shown=private_shown, sos=sos_host,
                         provisioning_events=recent_events.get(device.id, []),
-                        root_password=box.decrypt(device.root_password_enc) if private_shown and recent else None))
+                        root_password=(box.decrypt(device.root_password_enc)
+                                       if private_shown and password_fresh else None)))
     return out
 
 
@@ -332,14 +333,17 @@ def create(session: Session, principal: Principal, project: Project, data: dict,
            box: SecretBox) -> tuple[Device, dict[str, list[Event]]]:
     """Create one device (201 with state ``queued``); returns it and its events for :func:`present`.
 
-    The events are read before the commit: read after it, they took a second transaction (on SQLite,
-    a second wait for the write lock, behind the engine's writes).
-
     Raises:
         Invalid: unknown plan/metro/OS/key/reservation, or a rule broken.
         NoCapacity: no machine free.
     """
-    device = build(session, principal, project, data, box)
+    return _commit_with_events(session, build(session, principal, project, data, box))
+
+
+def _commit_with_events(session: Session, device: Device) -> tuple[Device, dict[str, list[Event]]]:
+    """Commit; return the device and its newest events for :func:`present`, read before the commit: read
+    after it, they took a second transaction (on SQLite a second wait for the write lock, behind the
+    engine's writes)."""
     recent = _recent_events(session, [device.id])
     session.commit()
     return device, recent
@@ -349,8 +353,10 @@ UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billi
              "always_pxe", "ipxe_script_url", "locked")
 
 
-def update(session: Session, principal: Principal, device: Device, data: dict) -> Device:
-    """Change the fields given; ``network_type`` converts the ports (the engine carries it out).
+def update(session: Session, principal: Principal, device: Device,
+           data: dict) -> tuple[Device, dict[str, list[Event]]]:
+    """Change the fields given; ``network_type`` converts the ports (the engine carries it out). Returns the
+    device and its events for :func:`present`.
 
     Raises:
         Invalid: always_pxe lacks a URL; a network type the ports cannot take now.
@@ -371,8 +377,7 @@ def update(session: Session, principal: Principal, device: Device, data: dict) -
     if changes:
         events.record(session, "device.updated", "changed " + ", ".join(sorted(changes)),
                       actor=principal.actor, device=device)
-    session.commit()
-    return device
+    return _commit_with_events(session, device)
 
 
 def delete(session: Session, principal: Principal, device: Device, force: bool = False,

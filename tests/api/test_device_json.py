@@ -80,6 +80,17 @@ def test_the_create_answers_the_device_as_a_get_then_shows_it(lab, tenant):
     assert created == tenant.get(f"/devices/{created['id']}").get_json()
 
 
+def test_the_update_answers_the_device_with_its_update_event_as_a_get_shows_it(lab, tenant):
+    created = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "changing", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).get_json()
+    r = tenant.put(f"/devices/{created['id']}", {"description": "the new one"})
+    assert r.status_code == 200, r.get_json()
+    updated = r.get_json()
+    assert updated["description"] == "the new one"
+    assert updated["provisioning_events"][0]["type"] == "device.updated"
+    assert updated == tenant.get(f"/devices/{created['id']}").get_json()
+
+
 def test_each_device_shows_its_own_newest_ten_events(lab, tenant, database):
     ids = [tenant.post(f"/projects/{tenant.project_id}/devices", {
         "hostname": f"ev{i}", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).get_json()["id"]
