@@ -8,6 +8,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import ipaddress
+import logging
 import os
 import platform
 import signal
@@ -35,6 +36,10 @@ def _terminate(signum, frame):  # SIGTERM/SIGINT: unwind, so every started proce
 
 signal.signal(signal.SIGTERM, _terminate)
 signal.signal(signal.SIGINT, _terminate)
+
+# the simulated lab's HTTP server (harness.LabServer, in the benchmark's process) would print a line per BMC
+# call and callback: thousands per run, on the CPUs being measured
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def machine_line() -> str:
