@@ -1,0 +1,70 @@
+"""A metro's address pools as they fill: a full pool is passed for the next of its kind, an address
+freed below the fill line is given again, and with every pool of a kind full a create is refused by
+name and writes nothing."""
+from __future__ import annotations
+
+import ipaddress
+
+from sqlalchemy import delete, func, select
+
+from api.models import Device, IpAssignment, IpPool, Machine
+
+BODY = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
+DEMO_PUBLIC = ipaddress.ip_network("203.0.113.0/24")  # api/services/demo.POOLS, its gateway .1
+
+
+def _create(tenant, hostname):
+    return tenant.post(f"/projects/{tenant.project_id}/devices", json={**BODY, "hostname": hostname})
+
+
+def _public_ipv4(device: dict) -> str:
+    return next(a["address"] for a in device["ip_addresses"] if a["public"] and a["address_family"] == 4)
+
+
+def _fill_demo_public_pool(tenant, database) -> dict:
+    """A device, and every other host of the demo's public IPv4 pool given to it, as if to many devices."""
+    holder = _create(tenant, "holder").get_json()
+    with database.transaction() as s:
+        pool = s.scalar(select(IpPool).where(IpPool.cidr == str(DEMO_PUBLIC)))
+        taken = set(s.scalars(select(IpAssignment.address).where(IpAssignment.pool_id == pool.id)))
+        hosts = [str(h) for h in DEMO_PUBLIC.hosts()][1:]  # .1 is the gateway
+        s.add_all(IpAssignment(device_id=holder["id"], pool_id=pool.id, address=h, prefix=31, kind="public_ipv4")
+                  for h in hosts if h not in taken)
+    return holder
+
+
+def test_a_full_pool_is_passed_for_the_next_of_its_kind(lab, tenant, operator, database):
+    _fill_demo_public_pool(tenant, database)
+    r = operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.0/25",
+                                         "gateway": "198.51.100.1"})
+    assert r.status_code == 201, r.get_json()
+    r = _create(tenant, "next-pool")
+    assert r.status_code == 201, r.get_json()
+    assert ipaddress.ip_address(_public_ipv4(r.get_json())) in ipaddress.ip_network("198.51.100.0/25")
+
+
+def test_an_address_freed_below_the_fill_line_is_given_again(lab, tenant, operator, database):
+    _fill_demo_public_pool(tenant, database)
+    operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.0/25",
+                                     "gateway": "198.51.100.1"})
+    with database.transaction() as s:  # as a deleted device's release does
+        s.execute(delete(IpAssignment).where(IpAssignment.address == "203.0.113.77"))
+    r = _create(tenant, "hole")
+    assert r.status_code == 201, r.get_json()
+    assert _public_ipv4(r.get_json()) == "203.0.113.77"  # the first pool, not the emptier second
+
+
+def test_with_every_pool_of_a_kind_full_a_create_is_refused_and_writes_nothing(lab, tenant, database):
+    _fill_demo_public_pool(tenant, database)
+    with database.Session() as s:
+        before = (s.scalar(select(func.count()).select_from(Device)),
+                  s.scalar(select(func.count()).select_from(IpAssignment)),
+                  s.scalar(select(func.count()).select_from(Machine).where(Machine.state == "available")))
+    r = _create(tenant, "no-room")
+    assert r.status_code == 422
+    assert r.get_json()["errors"] == ["metro: no free public_ipv4 address left in metro lab"]
+    with database.Session() as s:
+        after = (s.scalar(select(func.count()).select_from(Device)),
+                 s.scalar(select(func.count()).select_from(IpAssignment)),
+                 s.scalar(select(func.count()).select_from(Machine).where(Machine.state == "available")))
+    assert after == before
