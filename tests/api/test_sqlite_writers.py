@@ -43,21 +43,6 @@ def _bodies(database) -> list[str]:
         return list(s.scalars(select(Event.body).where(Event.type == "test.writer").order_by(Event.created_at)))
 
 
-def test_waiting_writers_write_in_the_order_they_asked(database):
-    errors: list = []
-    holder = _hold_write_lock(database)
-    first = _writer(database, "first", errors)
-    wait_for(lambda: database.writers.waiting() == 1, message="the first writer waits")
-    second = _writer(database, "second", errors)
-    wait_for(lambda: database.writers.waiting() == 2, message="the second writer waits")
-    holder.commit()
-    holder.close()
-    for t in (first, second):
-        t.join(60)
-    assert not errors
-    assert _bodies(database) == ["holder", "first", "second"]
-
-
 def _hold_write_lock(database):
     holder = database.Session()
     holder.add(Event(type="test.writer", body="holder"))
@@ -65,39 +50,40 @@ def _hold_write_lock(database):
     return holder
 
 
-def test_a_request_writes_before_background_steps_that_asked_earlier(app, database, monkeypatch):
-    monkeypatch.setattr(dbmod, "BACKGROUND_PATIENCE_S", 600.0)
+def _written_in_order(database, writers: list[tuple[str, object]], before_release=lambda: None) -> list[str]:
+    """The bodies in the order written when ``writers`` (body, app of a request or None for an engine step)
+    queue one after the other behind a held write lock, which is then released."""
     errors: list = []
     holder = _hold_write_lock(database)
-    step = _writer(database, "engine step", errors)
-    wait_for(lambda: database.writers.waiting() == 1, message="the engine step waits")
-    first = _writer(database, "first request", errors, app=app)
-    wait_for(lambda: database.writers.waiting() == 2, message="the first request waits")
-    second = _writer(database, "second request", errors, app=app)
-    wait_for(lambda: database.writers.waiting() == 3, message="the second request waits")
+    threads = []
+    for n, (body, app) in enumerate(writers, 1):
+        threads.append(_writer(database, body, errors, app=app))
+        wait_for(lambda n=n: database.writers.waiting() == n, message=f"{body} waits")
+    before_release()
     holder.commit()
     holder.close()
-    for t in (step, first, second):
+    for t in threads:
         t.join(60)
     assert not errors
-    assert _bodies(database) == ["holder", "first request", "second request", "engine step"]
+    return _bodies(database)
+
+
+def test_waiting_writers_write_in_the_order_they_asked(database):
+    assert _written_in_order(database, [("first", None), ("second", None)]) == ["holder", "first", "second"]
+
+
+def test_a_request_writes_before_background_steps_that_asked_earlier(app, database, monkeypatch):
+    monkeypatch.setattr(dbmod, "BACKGROUND_PATIENCE_S", 600.0)
+    order = _written_in_order(database, [("engine step", None), ("first request", app), ("second request", app)])
+    assert order == ["holder", "first request", "second request", "engine step"]
 
 
 def test_a_background_step_that_waited_its_patience_goes_before_requests(app, database, monkeypatch):
     monkeypatch.setattr(dbmod, "BACKGROUND_PATIENCE_S", 0.2)
-    errors: list = []
-    holder = _hold_write_lock(database)
-    step = _writer(database, "engine step", errors)
-    wait_for(lambda: database.writers.waiting() == 1, message="the engine step waits")
-    request = _writer(database, "request", errors, app=app)
-    wait_for(lambda: database.writers.waiting() == 2, message="the request waits")
-    threading.Event().wait(0.5)  # past the step's patience: a lower bound, which load only lengthens
-    holder.commit()
-    holder.close()
-    for t in (step, request):
-        t.join(60)
-    assert not errors
-    assert _bodies(database) == ["holder", "engine step", "request"]
+    # waiting past the step's patience: a lower bound, which load only lengthens
+    order = _written_in_order(database, [("engine step", None), ("request", app)],
+                              before_release=lambda: threading.Event().wait(0.5))
+    assert order == ["holder", "engine step", "request"]
 
 
 def _commit(s):
