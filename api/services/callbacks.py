@@ -104,6 +104,11 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
     its retry overtook it (a loaded SQLite hands its write lock in no order), so it gets
     nothing and contests nothing (:func:`boot_credentials.overtaken`).
     """
+    # the machine's row lock first, as a report of its credential takes it (boot_credentials.find): an ask that
+    # superseded a credential (its row) and then inserted the next (a key-share lock on the machine) deadlocked
+    # on PostgreSQL with a report holding the machine and presenting that credential. Held, the ask also sees
+    # whether a report in flight presented the credential (an ask after that is a second asker)
+    session.refresh(m, with_for_update=True)
     device = device_of_machine(session, m)
     wanted = netboot(m)
     token = again = None
@@ -124,6 +129,7 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
                 break
             except IntegrityError:
                 session.rollback()
+                session.refresh(m, with_for_update=True)
         if token is None:
             _contested(session, box, m, device, first, source)
             session.commit()

@@ -12,19 +12,21 @@ before the per-boot credentials and must be refused now (docs/security.md).
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.models import Device, Event, Machine, utcnow
 from api.routes.examples import REQUESTS
 from api.security import limiter
-from api.services import callbacks
+from api.services import boot_credentials, callbacks
 from tests.support.clients import Cloud
 from tests.support.netboot import at_step, boot_credential, lookup, mac_of, metadata_secret
+from tests.support.settings import TEST_DB
 from tests.support.waiting import wait_for
 
 DEVICE = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
@@ -137,6 +139,39 @@ def test_an_ask_its_own_retry_overtook_gets_nothing_and_contests_nothing(client,
     assert not now.credential and "asked for twice" in _contest_message(database, dev["id"])
 
 
+def _lock_waiters(database) -> int:
+    """Sessions of the test's database waiting for a lock (a new connection each time: the activity view is
+    read once per transaction)."""
+    with database.engine.connect() as c:
+        return c.execute(text("SELECT count(*) FROM pg_stat_activity "
+                              "WHERE wait_event_type = 'Lock' AND datname = current_database()")).scalar()
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="PostgreSQL's row locks (SQLite has one writer at a time)")
+def test_an_ask_while_the_machines_report_presents_its_credential_is_a_second_asker(client, database, lab, tenant):
+    """A report presenting the credential holds the machine's row lock until it commits. An ask from the same
+    address and MAC meanwhile waits for it and is then a second asker (the credential has been used), not the
+    machine asking again. Before, the ask read the credential as unused, replaced it and was handed a working
+    one after the report committed (or deadlocked with the report: "database unavailable")."""
+    dev = _device(tenant, "in-flight")
+    mac = mac_of(database, dev["id"])
+    at_step(database, dev["id"], "wait_boot")
+    agent = boot_credential(lookup(client, mac, MACHINE_ADDR))
+    report = database.Session()
+    presented = boot_credentials.find(report, agent)  # the machine's row lock, as the report's request takes it
+    presented.credential.presented_at = utcnow()
+    report.flush()
+    answers: list[str] = []
+    ask = threading.Thread(target=lambda: answers.append(lookup(client, mac, MACHINE_ADDR)))
+    ask.start()
+    wait_for(lambda: _lock_waiters(database) == 1, message="the ask waits for a lock the report holds")
+    report.commit()
+    report.close()
+    ask.join(60)
+    assert len(answers) == 1 and "ingot.metadata=" not in answers[0]
+    assert "asked for twice" in _contest_message(database, dev["id"])
+
+
 def test_the_metadata_secret_cannot_make_a_device_active(client, database, box, lab, tenant):
     """Before: ``POST /metadata/<secret>/phone-home`` made a device active with no OS on its disk."""
     dev = _device(tenant, "no-os", "debian_12")
@@ -209,8 +244,10 @@ def test_a_faked_wipe_completion_never_returns_the_machine_to_the_pool(server):
         leaked = server.app.extensions["ingot.secrets"].decrypt(s.get(Device, dev["id"]).metadata_token_enc)
     cloud.set_host(host, fail="wipe_hangs")  # the real agent is slow to finish: a window for the attacker
     assert cloud.delete(dev["id"]).status_code in (202, 204)
-    wait_for(lambda: any("deploy agent: wipe" in line for line in cloud.host(host)["log"]), timeout=120,
-             message="the machine's own wipe boot")
+    # the machine's own wipe agent has used its credential (its report is in): the attacker comes second. (Before
+    # that use, an ask from the same address and MAC is the machine asking again: tests of their own, above)
+    wait_for(lambda: any(e["body"] == "agent wipe started" for e in cloud.events(dev["id"])), timeout=120,
+             message="the machine's own wipe agent reports")
     # the attacker: the boot script by MAC, and whatever secret it or an earlier leak gives
     script = requests.get(f"{cloud.api}/boot/ipxe", params={"mac": mac}, timeout=30).text
     tokens = set(re.findall(r"/metadata/([^/\s]+)", script)) | {leaked}
