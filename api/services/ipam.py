@@ -6,7 +6,7 @@ import datetime as dt
 import ipaddress
 import random
 
-from sqlalchemy import String, and_, cast, func, inspect, or_, select, union_all
+from sqlalchemy import String, and_, cast, func, inspect, not_, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -102,9 +102,9 @@ def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
     given (outside reservations) read in two queries (never the pool's addresses themselves)."""
     ids = [p.id for p in pools]
     reserved = select(IpReservation.pool_id, IpReservation.network).where(IpReservation.pool_id.in_(ids))
+    block = or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))
     blocks = (select(IpAssignment.pool_id, IpAssignment.address + "/" + cast(IpAssignment.prefix, String))
-              .where(IpAssignment.pool_id.in_(ids), IpAssignment.reservation_id.is_(None),
-                     or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))))
+              .where(IpAssignment.pool_id.in_(ids), IpAssignment.reservation_id.is_(None), block))
     excluded: dict[str, list[tuple[int, int]]] = {}
     for pool_id, network in session.execute(union_all(reserved, blocks)):
         net = ipaddress.ip_network(network, strict=False)
@@ -112,8 +112,7 @@ def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
     known = {i: _cursor[i] for i in ids if i in _cursor} if WINDOW_START == "cursor" else {}
     count = [i for i in ids if i not in known]
     singles = (select(IpAssignment.pool_id, func.count())
-               .where(IpAssignment.pool_id.in_(count), IpAssignment.reservation_id.is_(None),
-                      *(or_(IpAssignment.kind != k, IpAssignment.prefix >= p) for k, p in DEVICE_PREFIX.items()))
+               .where(IpAssignment.pool_id.in_(count), IpAssignment.reservation_id.is_(None), not_(block))
                .group_by(IpAssignment.pool_id))
     taken = dict(session.execute(singles).all()) if count else {}
     out = {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
