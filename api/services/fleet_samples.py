@@ -44,12 +44,12 @@ def take(db: Database, interval: float = INTERVAL, now: dt.datetime | None = Non
     with db.Session() as s:
         if s.scalar(select(exists().where(FleetSample.taken_at == at))):
             return False
+        s.execute(delete(FleetSample).where(FleetSample.taken_at < at - KEEP))
         s.add_all(FleetSample(taken_at=at, metro_id=m, plan_id=p, state=state, count=n)
                   for m, p, state, n in counts(s))
-        s.execute(delete(FleetSample).where(FleetSample.taken_at < at - KEEP))
         try:
             s.commit()
-        except IntegrityError:  # another worker sampled this interval first
+        except IntegrityError:  # another worker sampled this interval since the check above
             s.rollback()
             return False
     return True
