@@ -136,21 +136,27 @@ def test_set_boot_device_on_a_dead_bmc_is_a_clear_409(fleet, make_redfish_bmc):
     assert bmc.url in r.json()["errors"][0]
 
 
-def test_emulator_stopped_mid_operation_retries_then_fails(fleet, make_redfish_bmc):
+def test_emulator_stopped_mid_operation_retries_then_fails(fleet, make_redfish_bmc, make_http_tap):
     bmc = make_redfish_bmc([fake_system(1050, name="dies")])
     sid = bmc.system_ids[0]
-    m = fleet.enrolled("rf-dies", redfish_bmc_body(bmc, sid), plan="sim.small", inspect=False)
+    # The BMC takes the power-on request and dies before carrying it out: the proxy in front of the
+    # emulator answers the Reset as the emulator would and keeps it from the system, so the engine is
+    # certainly still waiting for "On" when the BMC goes (else, on a loaded machine, it may have read
+    # "On" before the test stops anything).
+    tap = make_http_tap(bmc.url)
+    tap.intercept = lambda method, path, body: (204, None) if method == "POST" and "Reset" in path else None
+    m = fleet.enrolled("rf-dies", {**redfish_bmc_body(bmc, sid), "address": tap.url}, plan="sim.small",
+                       inspect=False)
     assert fleet.action(m["id"], "power_on").status_code == 202
-    # the power-on was sent and the engine is waiting for it to take effect
-    fleet.wait_event(m["id"], "machine.machine_power_on.queued")
-    wait_for(lambda: fleet.machine(m["id"])["step"] == "power_on" and
-             any("ResetType" in line or "Reset" in line for line in bmc.log().splitlines()),
-             message="power-on requested from the emulator")
+    wait_for(lambda: tap.recorded("POST", "Reset"), message="power-on requested from the BMC")
+    assert fleet.machine(m["id"])["step"] == "power_on"  # waiting for the power to change
+    assert bmc.power_state(sid) == "Off"
     bmc.stop()
+    tap.stop()
     failed = fleet.wait_event(m["id"], "machine.machine_power_on.failed")
     retries = [e for e in fleet.events(m["id"]) if e["type"] == "machine.machine_power_on.power_on.retry"]
     assert len(retries) == 2, retries
-    assert bmc.url in failed["body"] and "gave up after 3 attempts" in failed["body"]
+    assert tap.url in failed["body"] and "gave up after 3 attempts" in failed["body"]
     assert "no answer" in failed["body"] or "unreachable" in failed["body"].lower()
     machine = fleet.machine(m["id"])
     assert machine["operation"] is None and "power_on" in machine["last_error"]
