@@ -77,11 +77,27 @@ class _Pool:
             else:
                 merged.append([s, e])
         self.starts, self.ends = [s for s, _ in merged], [e for _, e in merged]
-        self.start = self.lo + taken  # the pool fills from the bottom: its free hosts start about here
+        self.start = self.fill_line(taken)  # the pool fills from the bottom: its free hosts start about here
         # hosts a single address may take: the span less what reservations, blocks and the gateway hold
         self.capacity = (self.hi - self.lo + 1) - sum(max(0, min(e, self.hi) - max(s, self.lo) + 1)
                                                       for s, e in merged)
         self.full = taken >= self.capacity  # taken counts the single addresses given: a full pool is not read
+
+    def fill_line(self, taken: int) -> int:
+        """The host just above the first ``taken`` hosts a single address may take: where the free hosts of
+        a pool filled from the bottom without holes begin. Reservations are carved from the bottom too, so
+        the hosts they hold below the line count (``lo + taken`` fell short by them: with more than
+        ROUNDS windows of them, every create read the pool whole)."""
+        line, left = self.lo, taken
+        for s, e in zip(self.starts, self.ends):
+            if e < line:
+                continue
+            gap = max(0, s - line)  # free-able hosts before this excluded range
+            if left < gap:
+                break
+            left -= gap
+            line = max(line, e + 1)
+        return line + left
 
     def free_from(self, start: int, count: int, skip: set[int] | frozenset = frozenset()) -> list[int]:
         """Up to ``count`` hosts from ``start`` up that no reservation, device block, gateway or ``skip`` holds."""

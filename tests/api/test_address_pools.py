@@ -1,6 +1,7 @@
 """A metro's address pools as they fill: a full pool is passed for the next of its kind, an address
-freed below the fill line is given again, and with every pool of a kind full a create is refused by
-name and writes nothing."""
+freed below the fill line is given again, reservations below the fill line do not send a create
+through the whole pool, and with every pool of a kind full a create is refused by name and writes
+nothing."""
 from __future__ import annotations
 
 import ipaddress
@@ -8,6 +9,7 @@ import ipaddress
 from sqlalchemy import delete, func, select
 
 from api.models import Device, IpAssignment, IpPool, Machine
+from api.services import ipam
 
 BODY = {"plan": "sim.small", "metro": "lab", "operating_system": "ubuntu_24_04"}
 DEMO_PUBLIC = ipaddress.ip_network("203.0.113.0/24")  # api/services/demo.POOLS, its gateway .1
@@ -68,3 +70,31 @@ def test_with_every_pool_of_a_kind_full_a_create_is_refused_and_writes_nothing(l
                  s.scalar(select(func.count()).select_from(IpAssignment)),
                  s.scalar(select(func.count()).select_from(Machine).where(Machine.state == "available")))
     assert after == before
+
+
+def test_reservations_below_the_fill_line_do_not_send_a_create_through_the_whole_pool(
+        lab, tenant, operator, database, monkeypatch):
+    """Reservations are carved from a pool's bottom as devices fill it: the free hosts begin above both.
+    Three /24s reserved, 1,022 addresses given around them: the next create's first window is the free
+    /24 above them, and the pool is not read whole (``ipam._taken``, the slow path) to find it."""
+    holder = _fill_demo_public_pool(tenant, database)
+    pool = operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.18.0.0/20",
+                                            "gateway": "198.18.0.1"}).get_json()
+    for _ in range(3):
+        r = tenant.post(f"/projects/{tenant.project_id}/ips", json={"type": "public_ipv4", "metro": "lab",
+                                                                    "quantity": 256})
+        assert r.status_code == 201, r.get_json()
+    reserved = {ipaddress.ip_network(ip["network"] + "/" + str(ip["cidr"]))
+                for ip in tenant.get(f"/projects/{tenant.project_id}/ips").get_json()["ip_addresses"]}
+    assert reserved == {ipaddress.ip_network(f"198.18.{k}.0/24") for k in (1, 2, 3)}
+    given = [ipaddress.ip_address("198.18.0.0") + i for i in [*range(2, 256), *range(1024, 1792)]]
+    with database.transaction() as s:  # as 1,022 devices' creates would have
+        s.add_all(IpAssignment(device_id=holder["id"], pool_id=pool["id"], address=str(a), prefix=32,
+                               kind="public_ipv4") for a in given)
+    read_whole = []
+    taken = ipam._taken
+    monkeypatch.setattr(ipam, "_taken", lambda session, p: read_whole.append(p.cidr) or taken(session, p))
+    r = _create(tenant, "above-the-reservations")
+    assert r.status_code == 201, r.get_json()
+    assert ipaddress.ip_address(_public_ipv4(r.get_json())) in ipaddress.ip_network("198.18.7.0/26")
+    assert read_whole == []
