@@ -1,13 +1,16 @@
 """Waking the engine when work becomes due, instead of it polling the database.
 
 A write that makes engine work due now (a machine's or network change's ``next_check_at`` set to now: an operation
-started, a boot callback written, a DHCP lease seen by BMC discovery) wakes the workers:
+started, a boot callback written, a DHCP lease seen by BMC discovery) wakes the loops that claim that kind of work
+(:data:`KINDS`: a machine's step wakes the engine's loop, not the BMC prober's, whose claim is a write transaction
+that found nothing on every one of a provisioning's commits: bench/RESULTS.md, session 39):
 
-- in this process, the :data:`WAKEUP` condition, set when the transaction commits (the embedded default on SQLite
-  has one process: that is all it needs);
-- in the other processes (``ingot worker`` on PostgreSQL), a ``NOTIFY ingot_wake`` sent in the same transaction as
-  the write, so PostgreSQL delivers it only after the commit (and never for a rollback); each worker process keeps
-  one ``LISTEN`` connection (:class:`Listener`) that turns notifications into :data:`WAKEUP`.
+- in this process, the kind's condition (:data:`ENGINE_WAKEUP`, :data:`NETWORK_WAKEUP`, :data:`BMC_WAKEUP`), set
+  when the transaction commits (the embedded default on SQLite has one process: that is all it needs);
+- in the other processes (``ingot worker`` on PostgreSQL), a ``NOTIFY ingot_wake, '<kind>'`` sent in the same
+  transaction as the write, so PostgreSQL delivers it only after the commit (and never for a rollback); each worker
+  process keeps one ``LISTEN`` connection (:class:`Listener`) that turns notifications into wake-ups of their kind
+  (one without a known kind, from an older process, wakes every loop).
 
 The hook is on the session (:func:`watch`): no service says "wake" itself. A wake-up is only a hint: a worker woken
 for nothing claims nothing, and one that missed a wake-up (its LISTEN connection was down) finds the due rows at
@@ -36,10 +39,11 @@ log = logging.getLogger("ingot.wakeup")
 
 CHANNEL = "ingot_wake"
 APPLICATION_NAME = "ingot-wakeup-listener"  # its connection, as pg_stat_activity shows it
-WATCHED = (Machine, NetworkSync, BmcDiscovery)  # what the engine's workers and the BMC prober claim by next_check_at
+# what the engine's workers and the BMC prober claim by next_check_at, and the kind of wake-up each is due by
+KINDS = {Machine.__tablename__: "engine", NetworkSync.__tablename__: "network", BmcDiscovery.__tablename__: "bmc"}
+WATCHED = (Machine, NetworkSync, BmcDiscovery)
 QUIET = "ingot.wake.quiet"  # session.info key: wakes no one (a worker recording a step claims the next one itself)
-_DUE = "ingot.wake.due"               # session.info key: this transaction made work due
-_SENT = "ingot.wake.sent"             # session.info key: its NOTIFY is queued already
+_DUE = "ingot.wake.due"               # session.info key: the kinds of work this transaction made due
 SOON = dt.timedelta(seconds=1)        # a next_check_at this close to now is "due now"
 LISTEN_TIMEOUT = 1.0                  # seconds a listener blocks before it looks at its stop flag
 RECONNECT_MAX = 5.0                   # seconds between attempts to listen again while the database is away
@@ -56,11 +60,12 @@ class Wakeup:
         self._generation = 0
         self._children: weakref.WeakSet[Wakeup] = weakref.WeakSet()
 
-    def child(self) -> "Wakeup":
-        """A new :class:`Wakeup` notified whenever this one is."""
+    def child(self, *also: "Wakeup") -> "Wakeup":
+        """A new :class:`Wakeup` notified whenever this one is (or one of ``also``)."""
         c = Wakeup()
-        with self._cond:
-            self._children.add(c)
+        for parent in (self, *also):
+            with parent._cond:
+                parent._children.add(c)
         return c
 
     def mark(self) -> int:
@@ -83,7 +88,11 @@ class Wakeup:
             return self._cond.wait_for(lambda: self._generation != since, timeout=max(0.0, timeout))
 
 
-WAKEUP = Wakeup()  # one per process: the workers and the BMC prober of this process wait on it
+WAKEUP = Wakeup()  # one per process, the root: notified (a stop, a LISTEN connection back), it wakes every loop
+ENGINE_WAKEUP = WAKEUP.child()   # a machine's step due: the engine's workers
+NETWORK_WAKEUP = WAKEUP.child()  # a switch or router change due: the engine's workers (their network look)
+BMC_WAKEUP = WAKEUP.child()      # a BMC's probe due: the BMC prober
+_BY_KIND = {"engine": ENGINE_WAKEUP, "network": NETWORK_WAKEUP, "bmc": BMC_WAKEUP}
 
 
 class StopFlag(threading.Event):
@@ -104,56 +113,61 @@ def watch(factory: sessionmaker, notify_sql: bool) -> None:
     """Wake the workers when a session of ``factory`` commits a write that makes work due; ``notify_sql``: also
     tell the other processes (PostgreSQL's NOTIFY)."""
 
-    def mark_due(session: Session) -> None:
+    def mark_due(session: Session, kind: str) -> None:
         if session.info.get(QUIET):
             return
-        session.info[_DUE] = True
-        if notify_sql and not session.info.get(_SENT):
-            session.info[_SENT] = True
+        due = session.info.setdefault(_DUE, set())
+        if kind in due:
+            return
+        due.add(kind)
+        if notify_sql:
             # delivered by PostgreSQL when this transaction commits, dropped if it rolls back
-            session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}")
+            session.connection().exec_driver_sql(f"NOTIFY {CHANNEL}, '{kind}'")
 
     @event.listens_for(factory, "before_flush")
     def _before_flush(session: Session, _context, _instances) -> None:
-        if session.info.get(_DUE) or session.info.get(QUIET):
+        if session.info.get(QUIET):
             return
-        if any(_made_due(o) for o in (*session.new, *session.dirty)):
-            mark_due(session)
+        for o in (*session.new, *session.dirty):
+            kind = _made_due(o)
+            if kind is not None:
+                mark_due(session, kind)
 
     @event.listens_for(factory, "do_orm_execute")
     def _on_execute(state) -> None:
         # a bulk UPDATE ... SET next_check_at (network.request bumps a sync's generation that way)
-        if state.is_update and _sets_next_check(state.statement):
-            mark_due(state.session)
+        kind = _sets_next_check(state.statement) if state.is_update else None
+        if kind is not None:
+            mark_due(state.session, kind)
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
-        due = session.info.pop(_DUE, False)
-        session.info.pop(_SENT, None)
-        if due:
-            WAKEUP.notify()
+        for kind in session.info.pop(_DUE, ()):
+            _BY_KIND[kind].notify()
 
     @event.listens_for(factory, "after_transaction_end")
     def _after_end(session: Session, transaction) -> None:
         if transaction.parent is None:  # rolled back or closed: nothing was made due (after a commit: done)
             session.info.pop(_DUE, None)
-            session.info.pop(_SENT, None)
 
 
-def _made_due(obj) -> bool:
-    """``obj`` is a watched row whose next_check_at this flush sets to now (or earlier)."""
+def _made_due(obj) -> str | None:
+    """The kind of wake-up (:data:`KINDS`) when ``obj`` is a watched row whose next_check_at this flush sets to
+    now (or earlier); else None."""
     if not isinstance(obj, WATCHED):
-        return False
+        return None
     added = inspect(obj).attrs.next_check_at.history.added
     when = added[0] if added else None
-    return when is not None and as_utc(when) <= utcnow() + SOON
+    return KINDS[obj.__tablename__] if when is not None and as_utc(when) <= utcnow() + SOON else None
 
 
-def _sets_next_check(statement) -> bool:
+def _sets_next_check(statement) -> str | None:
+    """The kind of wake-up when ``statement`` is a bulk UPDATE setting a watched table's next_check_at; else None."""
     table = getattr(statement, "table", None)
-    if table is None or table.name not in {m.__tablename__ for m in WATCHED}:
-        return False
-    return any(getattr(c, "key", c) == "next_check_at" for c in (getattr(statement, "_values", None) or {}))
+    if table is None or table.name not in KINDS:
+        return None
+    sets = any(getattr(c, "key", c) == "next_check_at" for c in (getattr(statement, "_values", None) or {}))
+    return KINDS[table.name] if sets else None
 
 
 # -- the listener (one per worker process on PostgreSQL) ----------------------------------------------------------
@@ -207,8 +221,8 @@ class Listener:
         """Turn notifications into wake-ups until ``stop``; raises psycopg.Error when the connection dies."""
         while not self.stop.is_set():
             started = time.monotonic()
-            for _ in self.conn.notifies(timeout=LISTEN_TIMEOUT):
-                self.wakeup.notify()
+            for note in self.conn.notifies(timeout=LISTEN_TIMEOUT):
+                _BY_KIND.get(note.payload, self.wakeup).notify()
             if self.conn.closed or self.conn.broken:
                 raise psycopg.OperationalError("the LISTEN connection closed")
             if time.monotonic() - started < 0.001 and not self.stop.is_set():

@@ -34,7 +34,7 @@ from api.core.config import Settings
 from api.core.db import Database, lease_free
 from api.core.metrics import observe_step
 from api.core.secrets import SecretBox
-from api.core.wakeup import QUIET, WAKEUP, Listener, StopFlag
+from api.core.wakeup import ENGINE_WAKEUP, NETWORK_WAKEUP, QUIET, Listener, StopFlag
 from api.engine import steps as step_table
 from api.engine.drivers import driver_for
 from api.engine.health_sync import HealthSync
@@ -113,7 +113,8 @@ class Worker:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
                                                           thread_name_prefix="ingot-step")
         self.on_step = on_step or observe_step  # engine step metrics by default
-        self.wakeup = WAKEUP.child()  # woken by commits that make work due, and by a thread coming free
+        # woken by commits that make its work due (steps, network changes), by a stop, and by a thread coming free
+        self.wakeup = ENGINE_WAKEUP.child(NETWORK_WAKEUP)
         self.stop = StopFlag()  # setting it wakes the loop
         self.listener: Listener | None = None
         self._busy = 0  # steps and network changes submitted and not yet finished
@@ -310,7 +311,7 @@ class Worker:
         free = self.threads - self._busy
         if free <= 0:
             return 0  # a thread coming free wakes the loop
-        woken = WAKEUP.mark()  # commits (not threads coming free) since the last look
+        woken = NETWORK_WAKEUP.mark()  # commits that made network work due (not steps, not threads coming free)
         ids = self.claim(min(self.batch, free))
         syncs, checks = [], []
         if woken != self._network_seen or time.monotonic() - self._network_looked >= NETWORK_LOOK:

@@ -32,7 +32,7 @@ from api.core.config import Settings
 from api.core.db import Database
 from api.core.errors import NotFound
 from api.core.secrets import SecretBox
-from api.core.wakeup import WAKEUP
+from api.core.wakeup import BMC_WAKEUP
 from api.engine.drivers import build_driver
 from api.engine.inspection import normalize_mac
 from api.models import BmcDiscovery, Machine, Nic, ProvisioningNetwork, utcnow
@@ -167,7 +167,7 @@ class BmcProber:
         return t
 
     def run_forever(self) -> None:
-        wakeup = WAKEUP.child()  # a DHCP lease of a new BMC (next_check_at = now) wakes it (api/core/wakeup.py)
+        wakeup = BMC_WAKEUP.child()  # a DHCP lease of a new BMC (next_check_at = now) wakes it (api/core/wakeup.py)
         while not self.stop.is_set():
             seen = wakeup.mark()
             try:

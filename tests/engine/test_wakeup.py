@@ -4,13 +4,19 @@ each callback's commit wakes the worker. Without wake-ups it would sit in its fi
 
 In process (the embedded worker, SQLite or PostgreSQL), and with two ``ingot worker`` processes on PostgreSQL
 woken through LISTEN/NOTIFY, one of which loses its LISTEN connection (pg_terminate_backend) and keeps working.
+A commit wakes the loops of the kind of work it made due only, in process and through LISTEN.
 """
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+import threading
 
-from api.core.wakeup import APPLICATION_NAME
+import psycopg
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from api.core.wakeup import APPLICATION_NAME, BMC_WAKEUP, CHANNEL, ENGINE_WAKEUP, NETWORK_WAKEUP, Listener
+from api.models import BmcDiscovery, Machine, Metro, utcnow
 from tests.support.clients import Cloud
 from tests.support.server import start_server
 from tests.support.settings import TEST_DB, short_waits
@@ -38,6 +44,63 @@ def _provisions(cloud: Cloud, *hostnames: str) -> list[str]:
     for dev in devices:
         assert cloud.wait_state(dev["id"], "active", "failed", timeout=240)["state"] == "active"
     return [dev["id"] for dev in devices]
+
+
+KINDS = {"engine": ENGINE_WAKEUP, "network": NETWORK_WAKEUP, "bmc": BMC_WAKEUP}
+
+
+def _woken(do) -> set[str]:
+    """The kinds of wake-up notified while ``do()`` ran."""
+    before = {k: w.mark() for k, w in KINDS.items()}
+    do()
+    return {k for k, w in KINDS.items() if w.mark() != before[k]}
+
+
+def _commit_due(database, model_row) -> None:
+    with database.transaction() as s:
+        row = model_row(s)
+        row.next_check_at = utcnow()
+        s.add(row)
+
+
+def test_a_commit_wakes_the_loops_of_the_work_it_made_due_only(lab):
+    """A machine's step due wakes the engine, not the BMC prober (whose claim is a write transaction that
+    would find nothing); a BMC's lease wakes the prober, not the engine; a commit that makes nothing due
+    wakes no one."""
+    machine = lambda s: s.scalars(select(Machine)).first()  # noqa: E731
+    bmc = lambda s: BmcDiscovery(metro_id=s.scalar(select(Metro.id)), mac="02:00:00:00:00:01",  # noqa: E731
+                                 address="192.0.2.10")
+    assert _woken(lambda: _commit_due(lab, machine)) == {"engine"}
+    assert _woken(lambda: _commit_due(lab, bmc)) == {"bmc"}
+
+    def rename():
+        with lab.transaction() as s:
+            s.scalars(select(Machine)).first().hostname = "renamed"
+    assert _woken(rename) == set()
+
+
+@postgres_only
+def test_a_notification_wakes_the_loops_of_its_kind_in_the_other_processes(lab):
+    """Through LISTEN: a kind's notification wakes that kind's loops; one without a kind (from an older
+    process) wakes every loop."""
+    stop = threading.Event()
+    initial = {k: w.mark() for k, w in KINDS.items()}
+    listener = Listener(lab.url, stop).start()
+    conninfo = make_url(lab.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        # listening: it wakes every loop once it listens (what was notified before is lost)
+        wait_for(lambda: all(w.mark() != initial[k] for k, w in KINDS.items()), timeout=30,
+                 message="the listener listening")
+        with psycopg.connect(conninfo, autocommit=True) as other:  # not the app's sessions: no hook of ours
+            for payload, kinds in (("bmc", {"bmc"}), ("network", {"network"}), ("", set(KINDS))):
+                before = {k: w.mark() for k, w in KINDS.items()}
+                other.execute(f"NOTIFY {CHANNEL}, '{payload}'")
+                woken = lambda: {k for k, w in KINDS.items() if w.mark() != before[k]}  # noqa: E731
+                wait_for(lambda: woken() >= kinds, timeout=30, message=f"a wake-up for {payload!r}")
+                assert woken() == kinds, payload
+    finally:
+        stop.set()
+        listener.close()
 
 
 def test_the_embedded_worker_is_woken_by_the_callbacks(settings):
