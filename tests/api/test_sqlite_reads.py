@@ -1,6 +1,6 @@
 """SQLite: a GET's reads (and the engine's read before a step) do not wait for a writer (only writing
-transactions take the write lock), and a
-GET that writes after another connection committed is answered again, never "database is locked"."""
+transactions take the write lock), and a GET that writes after another connection committed is answered
+again, never "database is locked"."""
 from __future__ import annotations
 
 import contextlib
