@@ -139,8 +139,10 @@ class Worker:
 
     # -- one step -----------------------------------------------------------
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
-        # a read: on SQLite it takes no writer's turn (the record re-reads the machine under its lock)
-        with self.db.ReadSession() as s:
+        # a writing session although it reads: on SQLite its writer's turn is what makes the engine's steps yield
+        # to requests (api/core/db.WriterTurns); as a free read (a deferred BEGIN) the steps ran beside the
+        # requests and a lone client's create had its p95 doubled while they provisioned (bench/RESULTS.md, s39)
+        with self.db.Session() as s:
             # the NICs and the metro's provisioning network: a machine without a BMC is woken through them. The
             # one-to-one relations joined, not a query each: this runs before every step (bench/RESULTS.md, s39)
             m = s.get(Machine, machine_id, options=[selectinload(Machine.nics), joinedload(Machine.metro)
@@ -348,7 +350,7 @@ class Worker:
         waits = [self.settings.worker_poll_interval]
         now = utcnow()
         busy = Machine.operation.is_not(None)
-        with self.db.ReadSession() as s:  # a read: on SQLite no writer's turn
+        with self.db.Session() as s:
             if self.settings.worker_poll_interval > SKIPPED_WAIT:  # else the next poll comes sooner anyway
                 skipped = s.scalar(select(Machine.id).where(*_due_steps(now), lease_free(Machine, now)).limit(1))
                 if skipped is not None:

@@ -1,18 +1,15 @@
-"""SQLite: a GET's reads (and the engine's read before a step) do not wait for a writer (only writing
-transactions take the write lock), and a GET that writes after another connection committed is answered
-again, never "database is locked"."""
+"""SQLite: a GET's reads do not wait for a writer (only writing transactions take the write lock), and a
+GET that writes after another connection committed is answered again, never "database is locked"."""
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import sqlite3
-import threading
 
 import pytest
 from sqlalchemy import event, func, select, update
 
-from api.engine.worker import Worker
-from api.models import ApiToken, Device, Machine
+from api.models import ApiToken, Device
 from tests.support.settings import TEST_DB
 
 pytestmark = pytest.mark.skipif(TEST_DB != "sqlite", reason="SQLite's write lock (PostgreSQL reads never wait)")
@@ -77,23 +74,3 @@ def test_a_get_that_writes_after_another_commit_is_answered_again(lab, tenant, d
     with database.Session() as s:
         assert s.scalar(select(func.max(ApiToken.last_used_at))).year > 2020  # the GET's write was made
         assert s.get(Device, device_id).description == "committed elsewhere"
-
-
-def test_the_engine_reads_a_step_while_a_writer_holds_the_lock(lab, tenant, database, settings, box):
-    """The worker's read of a machine before its step (its snapshot) takes no writer's turn: it does not
-    wait behind a writer (every step did, queueing its read with the writes of requests and other steps)."""
-    _device(lab, tenant)
-    worker = Worker(database, settings, box, name="reader")
-    with database.transaction() as s:
-        machine = s.scalar(select(Machine).where(Machine.operation.is_not(None)))
-        machine.lease_owner = worker.name  # as its claim leaves it
-        machine_id = machine.id
-    read = []
-    with write_lock_held(database):
-        t = threading.Thread(target=lambda: read.append(worker._snapshot(machine_id)), daemon=True)
-        t.start()
-        t.join(timeout=20)  # the old read waited here for the lock (30 s, then "database is locked")
-        assert not t.is_alive(), "the step's read waited for the writer"
-    m, d = read[0]
-    assert m.id == machine_id and d.machine_id == machine_id
-    assert m.metro.code == "lab" and m.nics and d.operating_system.slug == "debian_12"
