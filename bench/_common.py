@@ -58,6 +58,31 @@ def machine_line() -> str:
             f"Python {platform.python_version()}")
 
 
+def with_children(pid: int) -> set[int]:
+    """``pid`` and its children (one level: gunicorn's workers, PostgreSQL's backends), from /proc."""
+    pids = {pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # the parent's pid is the 4th field, the 2nd after the name
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` have used so far (those gone count nothing)."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     """The 1/5/15-minute load averages: other work on the host skews every figure."""
     try:

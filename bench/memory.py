@@ -20,10 +20,9 @@ import argparse
 import collections
 import sys
 import time
-from pathlib import Path
 
 import requests
-from _common import harness, load_average, machine_line, run_load, say, table, workdir
+from _common import harness, load_average, machine_line, run_load, say, table, with_children, workdir
 from sqlalchemy import func, select
 
 from api.core.db import Database
@@ -33,15 +32,8 @@ from tests.support.ports import free_port
 
 def resident_mib(pid: int) -> float:
     """VmRSS of ``pid`` and of its children, in MiB."""
-    pids, total = {pid}, 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:  # the parent's pid is the 4th field, the 2nd after the name
-            pids.add(int(stat.parent.name))
-    for p in pids:
+    total = 0
+    for p in with_children(pid):
         try:
             for line in open(f"/proc/{p}/status"):
                 if line.startswith("VmRSS:"):

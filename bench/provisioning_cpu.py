@@ -1,0 +1,131 @@
+"""CPU per provisioned device, by process, on PostgreSQL: ``--devices`` device creates at one client
+while the engine provisions the ones before, and the CPU each process used from the first create until
+every device is active — gunicorn (its workers), the ``ingot worker``, PostgreSQL (its backends), and this
+process (the simulated lab and the client) — then the same creates with no worker running (nothing
+provisions), for the create's latency without the provisioning beside it.
+
+    .venv/bin/python bench/provisioning_cpu.py                  # 50 devices, gunicorn 2 x 4 threads
+    .venv/bin/python bench/provisioning_cpu.py --devices 200 --web-workers 5
+
+Each half on a fresh database of one throwaway PostgreSQL, its machines seeded available (no enrolment),
+the simulated lab in this process at ``--sim-delay`` seconds per simulated stage. On a machine whose CPUs
+the provisioning fills, the create waits for them: this says how much each part of the control plane costs
+per device (bench/RESULTS.md, session 39).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import requests
+from _common import (
+    cpu_seconds,
+    harness,
+    load_average,
+    machine_line,
+    postgres,
+    run_load,
+    say,
+    table,
+    with_children,
+    workdir,
+)
+
+PARTS = ("gunicorn", "ingot worker", "postgres", "this process (sim lab, client)")
+
+
+def _pids(api, worker, pg) -> dict[str, set[int]]:
+    postmaster = int(open(os.path.join(pg.data, "postmaster.pid")).readline())
+    return {"gunicorn": with_children(api.popen.pid),
+            "ingot worker": with_children(worker.popen.pid) if worker else set(),
+            "postgres": with_children(postmaster),
+            "this process (sim lab, client)": {os.getpid()}}
+
+
+def _all_active(url: str, token: str, project: str, count: int, timeout: float) -> float:
+    """Seconds until ``count`` devices of the project are active. Raises RuntimeError after ``timeout``."""
+    t0 = time.monotonic()
+    states: dict = {}
+    while time.monotonic() - t0 < timeout:
+        r = requests.get(f"{url}/metal/v1/projects/{project}/devices?per_page=1000",
+                         headers={"X-Auth-Token": token}, timeout=60)
+        r.raise_for_status()
+        states = {}
+        for d in r.json()["devices"]:
+            states[d["state"]] = states.get(d["state"], 0) + 1
+        if states.get("active", 0) >= count:
+            return time.monotonic() - t0
+        if states.get("failed"):
+            raise RuntimeError(f"devices failed: {states}")
+        time.sleep(0.5)
+    raise RuntimeError(f"devices not active after {timeout:.0f} s: {states}")
+
+
+def run(args, tmp, pg, with_worker: bool) -> dict:
+    database = pg.create_database()
+    data = tmp / ("with-worker" if with_worker else "no-worker")
+    tokens = harness.seed_lab(database, data, args.devices)
+    lab = harness.LabServer(delay=args.sim_delay)
+    env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
+    api, url = harness.start_api(env, tmp / f"gunicorn-{with_worker}.log", workers=args.web_workers,
+                                 threads=args.threads)
+    worker = harness.start_worker(env, tmp / "worker.log", name="bench") if with_worker else None
+    lab.lab.ingot_url = url
+    try:
+        pids = _pids(api, worker, pg)
+        before = {part: cpu_seconds(p) for part, p in pids.items()}
+        t0 = time.monotonic()
+
+        def create(s, i):
+            return harness.post_device(url, tokens["member_token"], tokens["project_id"], f"cpu-{i:05d}",
+                                       session=s, timeout=120).status_code == 201
+
+        created = run_load(create, clients=1, total=args.devices)
+        settled = (_all_active(url, tokens["member_token"], tokens["project_id"], args.devices, args.timeout)
+                   if with_worker else 0.0)
+        wall = time.monotonic() - t0
+        pids = _pids(api, worker, pg)  # backends opened since count from their start
+        used = {part: cpu_seconds(p) - before[part] for part, p in pids.items()}
+        say(f"  {'with' if with_worker else 'no'} worker: creates p50 {created['p50_ms']:.1f} ms, "
+            f"all active {settled:.1f} s after the last create")
+        return {"created": created, "settled": settled, "wall": wall, "used": used}
+    finally:
+        if worker:
+            worker.stop()
+        api.stop()
+        lab.stop()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--devices", type=int, default=50)
+    p.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    p.add_argument("--sim-delay", type=float, default=0.05, help="seconds per simulated stage")
+    p.add_argument("--timeout", type=float, default=900, help="seconds the devices may take to be active")
+    args = p.parse_args(argv)
+    load_at_start = load_average()
+    with workdir("ingot-bench-cpu-") as tmp, postgres() as pg:
+        busy = run(args, tmp, pg, with_worker=True)
+        idle = run(args, tmp, pg, with_worker=False)
+    n = args.devices
+    print(f"# CPU per provisioned device: {n} creates at 1 client, gunicorn {args.web_workers}x{args.threads} "
+          f"threads, one `ingot worker`, PostgreSQL, sim delay {args.sim_delay}s/stage")
+    print(f"# machine: {machine_line()}")
+    print(f"# load average at start: {load_at_start}, at end: {load_average()}")
+    print(f"# from the first create until all {n} are active: {busy['wall']:.1f} s")
+    used = busy["used"]
+    rows = [[part, used[part], 1000 * used[part] / n] for part in PARTS]
+    rows.append(["total", sum(used.values()), 1000 * sum(used.values()) / n])
+    print(table(["process", "CPU s", "CPU ms per device"], rows))
+    rows = [[label, r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], f"{r['errors']}/{r['n']}"]
+            for label, r in (("create, the engine provisioning", busy["created"]),
+                             ("create, no worker running", idle["created"]))]
+    print(table(["step (1 client)", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
