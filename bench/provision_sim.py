@@ -39,14 +39,16 @@ class Bench:
         self.http = requests.Session()
 
     def create(self, batches: list[dict]) -> list[str]:
-        r = self.http.post(f"{self.api}/projects/{self.project}/devices/batch", headers=self.h,
-                           json={"batches": batches})
-        r.raise_for_status()
+        """The ids of the devices ``batches`` made, one batch request per batch (at most 100 devices each)."""
         out = []
-        for b in r.json()["batches"]:
-            if b["state"] != "completed":
-                raise SystemExit(f"batch failed: {b['error_messages']}")
-            out += [d["id"] for d in b["devices"]]
+        for batch in batches:
+            r = self.http.post(f"{self.api}/projects/{self.project}/devices/batch", headers=self.h,
+                               json={"batches": [batch]})
+            r.raise_for_status()
+            for b in r.json()["batches"]:
+                if b["state"] != "completed":
+                    raise SystemExit(f"batch failed: {b['error_messages']}")
+                out += [d["href"].rsplit("/", 1)[-1] for d in b["devices"]]  # the answer holds hrefs
         return out
 
     def count(self, state: str) -> int:
@@ -103,7 +105,7 @@ def main() -> int:
     worker = Worker(emb.database, settings, emb.app.extensions["ingot.secrets"], threads=args.threads,
                     on_step=count)
     emb.worker = worker
-    worker.start_thread()
+    emb.worker_thread = worker.start_thread()  # Embedded.stop joins it
     bench = Bench(emb)
     try:
         print(f"Ingot {emb.url}, database {settings.resolved_database_url.split('@')[-1]}, sim delay "
@@ -114,8 +116,9 @@ def main() -> int:
             print("the baseline device failed")
             return 1
         n_large = 2 if args.machines >= 8 else 0
-        batches = [{"plan": "sim.small", "metro": "lab", "operating_system": args.os, "hostname": "sim",
-                    "quantity": args.machines - n_large}]
+        small = args.machines - n_large
+        batches = [{"plan": "sim.small", "metro": "lab", "operating_system": args.os, "hostname": f"sim{k}",
+                    "quantity": min(100, small - k)} for k in range(0, small, 100)]
         if n_large:
             batches.append({"plan": "sim.large", "metro": "lab", "operating_system": args.os, "hostname": "big",
                             "quantity": n_large})
