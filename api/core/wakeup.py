@@ -40,8 +40,8 @@ log = logging.getLogger("ingot.wakeup")
 CHANNEL = "ingot_wake"
 APPLICATION_NAME = "ingot-wakeup-listener"  # its connection, as pg_stat_activity shows it
 # what the engine's workers and the BMC prober claim by next_check_at, and the kind of wake-up each is due by
-KINDS = {Machine.__tablename__: "engine", NetworkSync.__tablename__: "network", BmcDiscovery.__tablename__: "bmc"}
-WATCHED = (Machine, NetworkSync, BmcDiscovery)
+KINDS = {Machine: "engine", NetworkSync: "network", BmcDiscovery: "bmc"}
+_KIND_OF_TABLE = {model.__tablename__: kind for model, kind in KINDS.items()}  # for bulk UPDATEs
 QUIET = "ingot.wake.quiet"  # session.info key: wakes no one (a worker recording a step claims the next one itself)
 _DUE = "ingot.wake.due"               # session.info key: the kinds of work this transaction made due
 SOON = dt.timedelta(seconds=1)        # a next_check_at this close to now is "due now"
@@ -154,20 +154,22 @@ def watch(factory: sessionmaker, notify_sql: bool) -> None:
 def _made_due(obj) -> str | None:
     """The kind of wake-up (:data:`KINDS`) when ``obj`` is a watched row whose next_check_at this flush sets to
     now (or earlier); else None."""
-    if not isinstance(obj, WATCHED):
+    kind = KINDS.get(type(obj))
+    if kind is None:
         return None
     added = inspect(obj).attrs.next_check_at.history.added
     when = added[0] if added else None
-    return KINDS[obj.__tablename__] if when is not None and as_utc(when) <= utcnow() + SOON else None
+    return kind if when is not None and as_utc(when) <= utcnow() + SOON else None
 
 
 def _sets_next_check(statement) -> str | None:
     """The kind of wake-up when ``statement`` is a bulk UPDATE setting a watched table's next_check_at; else None."""
     table = getattr(statement, "table", None)
-    if table is None or table.name not in KINDS:
+    kind = _KIND_OF_TABLE.get(getattr(table, "name", None))
+    if kind is None:
         return None
     sets = any(getattr(c, "key", c) == "next_check_at" for c in (getattr(statement, "_values", None) or {}))
-    return KINDS[table.name] if sets else None
+    return kind if sets else None
 
 
 # -- the listener (one per worker process on PostgreSQL) ----------------------------------------------------------
