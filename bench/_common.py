@@ -58,29 +58,54 @@ def machine_line() -> str:
             f"Python {platform.python_version()}")
 
 
+def _stat(path) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat after the command name (None when the process is gone)."""
+    try:
+        return Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def with_children(pid: int) -> set[int]:
     """``pid`` and its children (one level: gunicorn's workers, PostgreSQL's backends), from /proc."""
     pids = {pid}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:  # the parent's pid is the 4th field, the 2nd after the name
+        fields = _stat(stat)
+        if fields is not None and int(fields[1]) == pid:  # the parent's pid: the 4th field, 2nd after the name
             pids.add(int(stat.parent.name))
     return pids
 
 
 def cpu_seconds(pids: set[int]) -> float:
     """User + system CPU seconds the processes ``pids`` have used so far (those gone count nothing)."""
-    total = 0
+    ticks = 0
     for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields
-    return total / os.sysconf("SC_CLK_TCK")
+        fields = _stat(f"/proc/{p}/stat")
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_devices_settled(api: str, project: str, headers: dict, count: int,
+                         timeout: float = 900) -> tuple[float, dict]:
+    """Wait until none of the project's ``count`` devices is still being provisioned (each ``active``,
+    ``failed`` or ``inactive``); returns the seconds it took and how many ended in each state.
+
+    Raises:
+        RuntimeError: not settled after ``timeout`` seconds.
+    """
+    t0 = time.monotonic()
+    states: dict = {}
+    while time.monotonic() - t0 < timeout:
+        r = requests.get(f"{api}/projects/{project}/devices?per_page=1000", headers=headers, timeout=60)
+        r.raise_for_status()
+        states = {}
+        for d in r.json()["devices"]:
+            states[d["state"]] = states.get(d["state"], 0) + 1
+        if sum(states.get(s, 0) for s in ("active", "failed", "inactive")) >= count:
+            return time.monotonic() - t0, states
+        time.sleep(1)
+    raise RuntimeError(f"devices not settled after {timeout:.0f} s: {states}")
 
 
 def load_average() -> str:

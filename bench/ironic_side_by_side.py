@@ -42,7 +42,17 @@ import time
 from pathlib import Path
 
 import requests
-from _common import harness, load_average, machine_line, postgres, run_load, say, table, workdir
+from _common import (
+    harness,
+    load_average,
+    machine_line,
+    postgres,
+    run_load,
+    say,
+    table,
+    wait_devices_settled,
+    workdir,
+)
 
 from tests.support.ports import free_port
 
@@ -232,29 +242,12 @@ def ingot_steps(args, url: str, tokens: dict) -> dict:
     # default, the simulated hosts share the process), then at rest, as Ironic's nodes are in its get steps.
     res["tenant get while provisioning, 1 client"] = measure("device get 1, provisioning", dget, clients=1,
                                                              duration=args.duration)
-    settled = _wait_devices_settled(api, project, member, len(devices))
-    say(f"  devices settled {settled}")
+    took, states = wait_devices_settled(api, project, member, len(devices))
+    say(f"  devices settled after {took:.0f} s: {states}")
     res["tenant get, 1 client"] = measure("device get 1", dget, clients=1, duration=args.duration)
     res["tenant get, 8 clients"] = measure("device get 8", dget, clients=8, duration=args.duration)
     res["tenant list 100, 1 client"] = measure("device list 100", dlist, clients=1, duration=args.duration)
     return res
-
-
-def _wait_devices_settled(api: str, project: str, headers: dict, count: int, timeout: float = 900) -> str:
-    """Wait until none of the project's ``count`` devices is still being provisioned; says how long it took
-    and in which states they ended."""
-    t0 = time.monotonic()
-    states: dict = {}
-    while time.monotonic() - t0 < timeout:
-        r = requests.get(f"{api}/projects/{project}/devices?per_page=1000", headers=headers, timeout=60)
-        r.raise_for_status()
-        states = {}
-        for d in r.json()["devices"]:
-            states[d["state"]] = states.get(d["state"], 0) + 1
-        if sum(states.get(s, 0) for s in ("active", "failed", "inactive")) >= count:
-            return f"after {time.monotonic() - t0:.0f} s: {states}"
-        time.sleep(1)
-    raise RuntimeError(f"devices not settled after {timeout:.0f} s: {states}")
 
 
 def _wait_states(api: str, uuids: list[str], state: str, timeout: float = 300) -> None:

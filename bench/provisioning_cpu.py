@@ -20,7 +20,6 @@ import os
 import sys
 import time
 
-import requests
 from _common import (
     cpu_seconds,
     harness,
@@ -30,6 +29,7 @@ from _common import (
     run_load,
     say,
     table,
+    wait_devices_settled,
     with_children,
     workdir,
 )
@@ -43,25 +43,6 @@ def _pids(api, worker, pg) -> dict[str, set[int]]:
             "ingot worker": with_children(worker.popen.pid) if worker else set(),
             "postgres": with_children(postmaster),
             "this process (sim lab, client)": {os.getpid()}}
-
-
-def _all_active(url: str, token: str, project: str, count: int, timeout: float) -> float:
-    """Seconds until ``count`` devices of the project are active. Raises RuntimeError after ``timeout``."""
-    t0 = time.monotonic()
-    states: dict = {}
-    while time.monotonic() - t0 < timeout:
-        r = requests.get(f"{url}/metal/v1/projects/{project}/devices?per_page=1000",
-                         headers={"X-Auth-Token": token}, timeout=60)
-        r.raise_for_status()
-        states = {}
-        for d in r.json()["devices"]:
-            states[d["state"]] = states.get(d["state"], 0) + 1
-        if states.get("active", 0) >= count:
-            return time.monotonic() - t0
-        if states.get("failed"):
-            raise RuntimeError(f"devices failed: {states}")
-        time.sleep(0.5)
-    raise RuntimeError(f"devices not active after {timeout:.0f} s: {states}")
 
 
 def run(args, tmp, pg, with_worker: bool) -> dict:
@@ -84,8 +65,13 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
                                        session=s, timeout=120).status_code == 201
 
         created = run_load(create, clients=1, total=args.devices)
-        settled = (_all_active(url, tokens["member_token"], tokens["project_id"], args.devices, args.timeout)
-                   if with_worker else 0.0)
+        settled = 0.0
+        if with_worker:
+            settled, states = wait_devices_settled(f"{url}/metal/v1", tokens["project_id"],
+                                                   {"X-Auth-Token": tokens["member_token"]}, args.devices,
+                                                   args.timeout)
+            if states.get("active", 0) < args.devices:
+                raise RuntimeError(f"not every device became active: {states}")
         wall = time.monotonic() - t0
         pids = _pids(api, worker, pg)  # backends opened since count from their start
         used = {part: cpu_seconds(p) - before[part] for part, p in pids.items()}
