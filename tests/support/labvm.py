@@ -104,22 +104,32 @@ class LabVM:
                "-smp", "2", "-m", "1024", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                "-serial", f"file:{self.workdir / 'console.log'}",
                "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
-               "-append", "console=ttyS0 panic=-1 quiet no_timer_check",
+               # loglevel=5: the kernel's warnings too (a stall, a NIC's transmit timeout) reach console.log,
+               # which a failure report quotes
+               "-append", "console=ttyS0 panic=-1 loglevel=5 no_timer_check",
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                "-device", "virtio-net-pci,netdev=n0,romfile=",
                "-virtfs", "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap",
                "-virtfs", f"local,path={self.workdir},mount_tag=lab,security_model=none,multidevs=remap"]
         log = open(self.workdir / "qemu.log", "wb")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the lab VM exited: {self.console()}")
-            if self._banner() and self._logs_in():
-                return self
-            time.sleep(1.0)
+        if self.answers(within=timeout):
+            return self
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the lab VM exited: {self.console()}")
         self.stop()
         raise RuntimeError(f"the lab VM did not start sshd within {timeout:.0f}s: {self.console()}")
+
+    def answers(self, within: float) -> bool:
+        """Whether an SSH session completes within ``within`` seconds (retried; False once QEMU exited)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                return False
+            if self._banner() and self._logs_in():
+                return True
+            time.sleep(1.0)
+        return False
 
     def _banner(self) -> bool:
         """sshd answers (QEMU accepts connections long before the guest does)."""
@@ -138,8 +148,24 @@ class LabVM:
             return False
 
     def console(self) -> str:
-        path = self.workdir / "console.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        return self._tail("console.log")
+
+    def diagnostics(self) -> str:
+        """What a failure report needs: QEMU's state and CPU time, the guest's console, sshd's log."""
+        if self.proc is None or self.proc.poll() is not None:
+            state = f"QEMU exited ({None if self.proc is None else self.proc.returncode})"
+        else:
+            try:
+                ticks = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
+                state = f"QEMU running, {sum(map(int, ticks)) / os.sysconf('SC_CLK_TCK'):.0f} CPU s"
+            except OSError:
+                state = "QEMU running"
+        return (f"{state}\n--- console.log\n{self._tail('console.log')}\n--- sshd.log\n{self._tail('sshd.log', 1500)}"
+                f"\n--- qemu.log\n{self._tail('qemu.log', 1000)}")
+
+    def _tail(self, name: str, size: int = 3000) -> str:
+        path = self.workdir / name
+        return path.read_text(errors="replace")[-size:] if path.exists() else ""
 
     def ssh(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()

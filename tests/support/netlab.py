@@ -37,6 +37,8 @@ GATEWAY = "198.51.100.1"
 PUBLIC = "198.51.100.0/24"
 ROUTER_ASN = 65000
 HOSTS = ("h1", "h2", "h3")
+# seconds for the VM to open an SSH channel or answer a new connection (an emulated guest on a busy host)
+OPEN_TIMEOUT = 120.0
 
 
 class Shell:
@@ -56,14 +58,40 @@ class Shell:
             p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout)
             rc, out, err = p.returncode, p.stdout, p.stderr
         else:
-            if self._client is None:
-                self._client = self.vm.ssh()
-            _, stdout, stderr = self._client.exec_command(f"bash -c {shlex.quote(script)}", timeout=timeout)
-            out, err = stdout.read().decode(errors="replace"), stderr.read().decode(errors="replace")
-            rc = stdout.channel.recv_exit_status()
+            rc, out, err = self._over_ssh(script, timeout)
         if check and rc != 0:
             raise RuntimeError(f"lab command failed (exit {rc}): {script[:400]}\n{out[-1500:]}\n{err[-1500:]}")
         return out
+
+    def _over_ssh(self, script: str, timeout: float) -> tuple[int, str, str]:
+        """Runs ``script`` in the VM. A command whose channel cannot be opened never started: it is sent
+        again on a new connection once the VM answers (a starved TCG guest can leave one connection
+        silent for minutes -- CI, stop 34). Raises RuntimeError with the VM's state when it does not."""
+        try:
+            channel = self._channel()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            if not self.vm.answers(within=OPEN_TIMEOUT):
+                raise RuntimeError(f"the lab VM stopped answering SSH ({exc!r}): {script[:200]}\n"
+                                   f"{self.vm.diagnostics()}") from exc
+            channel = self._channel()
+        try:
+            channel.settimeout(timeout)
+            channel.exec_command(f"bash -c {shlex.quote(script)}")
+            out = channel.makefile("rb").read().decode(errors="replace")
+            err = channel.makefile_stderr("rb").read().decode(errors="replace")
+            return channel.recv_exit_status(), out, err
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()  # the command may have run: not sent again
+            raise RuntimeError(f"the lab VM's SSH session broke during {script[:200]!r} ({exc!r})\n"
+                               f"{self.vm.diagnostics()}") from exc
+        finally:
+            channel.close()
+
+    def _channel(self) -> paramiko.Channel:
+        if self._client is None:
+            self._client = self.vm.ssh()
+        return self._client.get_transport().open_session(timeout=OPEN_TIMEOUT)
 
     def close(self) -> None:
         if self._client is not None:
