@@ -37,9 +37,10 @@ blp = Blueprint("metadata", __name__)
 READS_ONLY = "the metadata secret reads metadata and reports user state; this needs a boot credential"
 
 
-def _device(token: str) -> Device:
-    """The device whose metadata secret is ``token``. Raises NotFound (counted) or Forbidden."""
-    d = callbacks.device_by_metadata_token(db.session(), token)
+def _device(token: str, load: tuple = ()) -> Device:
+    """The device whose metadata secret is ``token`` (loader options ``load``). Raises NotFound (counted) or
+    Forbidden."""
+    d = callbacks.device_by_metadata_token(db.session(), token, load)
     if d is not None:
         return d
     if boot_credentials.find(db.session(), token) is not None:
@@ -93,7 +94,7 @@ def _json_body() -> dict:
 
 @blp.get("/metadata/<token>/metadata")
 def metadata(token):
-    d = _device(token)
+    d = _device(token, documents.EQUINIX_LOADS)
     return jsonify(documents.equinix(d, _url(token), bgp.neighbour_data(db.session(), d, current_box())))
 
 

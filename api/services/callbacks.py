@@ -66,15 +66,16 @@ def machine_by_boot_token(session: Session, token: str) -> Machine | None:
     return session.scalar(select(Machine).where(Machine.boot_token == token))
 
 
-def device_by_metadata_token(session: Session, token: str) -> Device | None:
-    """The live device whose metadata secret is ``token`` (None when revoked).
+def device_by_metadata_token(session: Session, token: str, load: tuple = ()) -> Device | None:
+    """The live device whose metadata secret is ``token`` (None when revoked), with the loader
+    options ``load`` (what its caller reads of it).
 
     Once its owner deleted it, a device's data is gone at once (its wipe reports
     with the wipe's boot credential); the secret itself is dropped when the delete completes.
     """
     if not token or len(token) > boot_credentials.MAX_TOKEN:
         return None
-    d = session.scalar(select(Device).where(Device.metadata_token_hash == hash_token(token)))
+    d = session.scalar(select(Device).where(Device.metadata_token_hash == hash_token(token)).options(*load))
     if d is None or d.deleted_at is not None or d.state in ("deleted", "deprovisioning"):
         return None
     return d
