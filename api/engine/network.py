@@ -27,13 +27,13 @@ import dataclasses
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.core import events
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import Database, lease_free
 from api.core.secrets import SecretBox
 from api.engine import netstate
 from api.engine.drivers import network_driver
@@ -330,6 +330,29 @@ class NetworkWorker:
             for vn_id in sorted(keep - have):
                 port.assignments.append(PortVlanAssignment(virtual_network_id=vn_id, state="assigned",
                                                            generation=row.wanted + 1))
+
+    def next_due(self, now: dt.datetime) -> dt.datetime | None:
+        """When network work comes due that no commit announces (api/core/wakeup.py wakes the rest): a pending
+        sync's retry after a failure, the end of a pending sync's lease (its worker died), a router's next check;
+        None when nothing waits. One statement."""
+        pending = NetworkSync.state == "pending"
+        times = [select(func.min(NetworkSync.next_check_at)).where(pending, lease_free(NetworkSync, now)),
+                 select(func.min(NetworkSync.lease_expires_at)).where(pending, NetworkSync.lease_expires_at > now)]
+        interval = self.settings.network_check_interval
+        if interval > 0:
+            routers = (NetworkSync.kind == "router", NetworkSync.state != "pending")
+            times += [select(func.min(NetworkSync.checked_at)).where(*routers),
+                      select(func.count()).where(*routers, NetworkSync.checked_at.is_(None))]
+        with self.db.Session() as s:
+            found = s.execute(select(*(q.scalar_subquery() for q in times))).one()
+        due = [as_utc(t) for t in found[:2] if t is not None]
+        if interval > 0:
+            checked, unchecked = found[2], found[3]
+            if unchecked:
+                due.append(now)
+            elif checked is not None:
+                due.append(as_utc(checked) + dt.timedelta(seconds=interval))
+        return min(due, default=None)
 
     # -- router checks ------------------------------------------------------------------
     def check_due(self) -> list[str]:

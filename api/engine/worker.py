@@ -44,7 +44,7 @@ from api.engine.power_sync import PowerSync
 from api.engine.states import transition
 from api.engine.steps import Outcome, StepContext, fail, step_expired, step_timeout, timeout_message
 from api.engine.termination import terminate_due
-from api.models import Device, Machine, Metro, NetworkSync, as_utc, utcnow
+from api.models import Device, Machine, Metro, as_utc, utcnow
 
 log = logging.getLogger("ingot.engine")
 
@@ -54,7 +54,8 @@ TERMINATION_INTERVAL = 1.0  # seconds between looks for devices whose terminatio
 ERROR_WAIT = 1.0  # seconds before the loop tries again after an error (a deadlock, the database away)
 BUSY_WAIT = 0.1  # seconds a worker with steps running waits at most for one to end before it looks again
 SKIPPED_WAIT = 0.5  # seconds before an idle worker looks again at due steps its claim skipped (rows being written)
-NETWORK_LOOK = 0.25  # seconds between looks for due network changes and router checks, unless a commit woke us
+NETWORK_LOOK = 0.25  # seconds at least between two looks for network work no commit announced
+NETWORK_POLL = 5.0  # seconds at most between looks for network work (a safety net: its times are computed)
 
 
 def _position(m: Machine) -> tuple:
@@ -120,8 +121,10 @@ class Worker:
         self._busy = 0  # steps and network changes submitted and not yet finished
         self._busy_lock = threading.Lock()
         self._terminations_checked = 0.0
-        self._network_looked = 0.0  # when, and at which wake-up, the loop last looked for network work
+        # the wake-up at which the loop last looked for network work, and when (time.monotonic) it must look
+        # next for work no commit announces (a retry, an expired lease, a router check: NetworkWorker.next_due)
         self._network_seen = -1
+        self._network_next = 0.0
         self.network = NetworkWorker(db, settings, box, self.name)  # switch and router changes
 
     # -- claiming ---------------------------------------------------------
@@ -318,35 +321,46 @@ class Worker:
         woken = NETWORK_WAKEUP.mark()  # commits that made network work due (not steps, not threads coming free)
         ids = self.claim(min(self.batch, free))
         syncs, checks = [], []
-        if woken != self._network_seen or time.monotonic() - self._network_looked >= NETWORK_LOOK:
-            # not after every step: each look is a write transaction (SQLite's lock), and network work is rare
-            self._network_seen, self._network_looked = woken, time.monotonic()
+        if woken != self._network_seen or time.monotonic() >= self._network_next:
+            # not after every step: each look is two write transactions (SQLite's lock), and network work is rare;
+            # looked for every 0.25 s, it was a quarter of a provisioning worker's CPU (bench/RESULTS.md, s40)
+            self._network_seen = woken
             syncs = self.network.claim(limit=free)
             checks = self.network.check_due()
+            now = utcnow()
+            due = self.network.next_due(now)
+            wait = NETWORK_POLL if due is None else (due - now).total_seconds()
+            self._network_next = time.monotonic() + min(max(wait, NETWORK_LOOK), NETWORK_POLL)
         for i in ids:
-            self._submit(self.run_step, i)
+            self._submit(self.run_step, i, self._finished)
         for i in syncs:
-            self._submit(self.network.run, i)
+            self._submit(self.network.run, i, self._network_finished)
         for i in checks:
-            self._submit(self.network.check, i)
+            self._submit(self.network.check, i, self._network_finished)
         return len(ids) + len(syncs)
 
-    def _submit(self, run: Callable[[str], object], target_id: str) -> None:
+    def _submit(self, run: Callable[[str], object], target_id: str, done: Callable[[object], None]) -> None:
         with self._busy_lock:
             self._busy += 1
-        self.pool.submit(self._safe, run, target_id).add_done_callback(self._finished)
+        self.pool.submit(self._safe, run, target_id).add_done_callback(done)
 
     def _finished(self, _future) -> None:
         with self._busy_lock:
             self._busy -= 1
         self.wakeup.notify()
 
+    def _network_finished(self, future) -> None:
+        """A sync or check ended: what is due next (its retry, the router's check after its sync) is looked for
+        at once; its own commit announces none of it."""
+        self._network_next = 0.0
+        self._finished(future)
+
     def idle_wait(self) -> float:
         """Seconds until the next thing this worker knows of is due: a step's next look, a lease that expires (a
-        worker died, or a step's record failed), a network change; at most ``worker_poll_interval`` (terminations
-        and router checks are looked at then). A step due now that the last claim skipped (another transaction was
-        writing its machine: a power sync, a callback that makes nothing due) is looked at again in
-        :data:`SKIPPED_WAIT`: that writer's commit wakes no one."""
+        worker died, or a step's record failed), network work (:meth:`run_once` knows when); at most
+        ``worker_poll_interval`` (terminations are looked at then). A step due now that the last claim skipped
+        (another transaction was writing its machine: a power sync, a callback that makes nothing due) is looked
+        at again in :data:`SKIPPED_WAIT`: that writer's commit wakes no one."""
         waits = [self.settings.worker_poll_interval]
         now = utcnow()
         busy = Machine.operation.is_not(None)
@@ -357,14 +371,8 @@ class Worker:
                     waits.append(SKIPPED_WAIT)
             step = s.scalar(select(func.min(Machine.next_check_at)).where(busy, Machine.next_check_at > now))
             lease = s.scalar(select(func.min(Machine.lease_expires_at)).where(busy, Machine.lease_expires_at > now))
-            net_free = lease_free(NetworkSync, now)
-            net = s.scalar(select(func.min(NetworkSync.next_check_at)).where(NetworkSync.state == "pending", net_free))
-            net_lease = s.scalar(select(func.min(NetworkSync.lease_expires_at))
-                                 .where(NetworkSync.state == "pending", NetworkSync.lease_expires_at > now))
-        waits += [(as_utc(t) - now).total_seconds() for t in (step, lease, net_lease) if t is not None]
-        if net is not None:  # due now but not looked at yet (NETWORK_LOOK), or later
-            waits.append(max((as_utc(net) - now).total_seconds(),
-                             NETWORK_LOOK - (time.monotonic() - self._network_looked)))
+        waits += [(as_utc(t) - now).total_seconds() for t in (step, lease) if t is not None]
+        waits.append(self._network_next - time.monotonic())
         return max(0.0, min(waits))
 
     def _safe(self, run: Callable[[str], object], target_id: str) -> None:
