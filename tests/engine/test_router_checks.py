@@ -1,10 +1,12 @@
 """Router checks (BGP status and drift reads): one at a time per router, however slow the router is."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select, update
 
 from api.engine.network import NetworkWorker
-from api.models import Event, NetworkSync
+from api.models import Event, NetworkSync, utcnow
 
 
 def test_a_router_check_in_flight_is_not_started_again(lab, operator, database, settings, box):
@@ -27,3 +29,32 @@ def test_a_router_check_in_flight_is_not_started_again(lab, operator, database, 
     with database.Session() as s:  # an unread router is not drift, and asks for no sync
         assert s.get(NetworkSync, sync_id).state == "idle"
         assert s.scalar(select(Event.id).where(Event.type == "router.drift")) is None
+
+
+def test_network_work_no_commit_announces_is_due_when_the_last_look_says(lab, operator, database, settings, box):
+    """The worker's loop looks for network work a commit does not announce when NetworkWorker.next_due says:
+    a router's next check (interval after the last), a failed sync's retry, the end of a dead worker's lease."""
+    r = operator.post("/routers", {"metro": "lab", "driver": "frr", "address": "local", "asn": 65000,
+                                   "options": {"vtysh_command": "false"}})
+    assert r.status_code == 201, r.get_json()
+    settings.network_check_interval = 60.0
+    worker = NetworkWorker(database, settings, box, "test-worker")
+    now = utcnow()
+    with database.transaction() as s:  # its sync ran and failed: retried in 30 s
+        s.execute(update(NetworkSync).where(NetworkSync.kind == "router")
+                  .values(next_check_at=now + dt.timedelta(seconds=30)))
+    assert worker.next_due(now) == now + dt.timedelta(seconds=30)
+    with database.transaction() as s:  # a worker took it and died: due when its lease ends
+        s.execute(update(NetworkSync).where(NetworkSync.kind == "router")
+                  .values(next_check_at=now, lease_owner="dead", lease_expires_at=now + dt.timedelta(seconds=12)))
+    assert worker.next_due(now) == now + dt.timedelta(seconds=12)
+    with database.transaction() as s:  # synced; never checked: a check is due now
+        s.execute(update(NetworkSync).where(NetworkSync.kind == "router")
+                  .values(state="idle", next_check_at=None, lease_owner=None, lease_expires_at=None))
+    assert worker.next_due(now) == now
+    with database.transaction() as s:  # checked 20 s ago: the next check in 40 s
+        s.execute(update(NetworkSync).where(NetworkSync.kind == "router")
+                  .values(checked_at=now - dt.timedelta(seconds=20)))
+    assert worker.next_due(now) == now + dt.timedelta(seconds=40)
+    settings.network_check_interval = 0  # checks off: nothing waits
+    assert worker.next_due(now) is None
