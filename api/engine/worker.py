@@ -26,9 +26,9 @@ import uuid
 from typing import Callable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
-from api.bmc import BMCError
+from api.bmc import CALLBACK_POWERED, BMCError
 from api.core import events
 from api.core.config import Settings
 from api.core.db import Database, lease_free
@@ -146,14 +146,15 @@ class Worker:
         # to requests (api/core/db.WriterTurns); as a free read (a deferred BEGIN) the steps ran beside the
         # requests and a lone client's create had its p95 doubled while they provisioned (bench/RESULTS.md, s39)
         with self.db.Session() as s:
-            # the NICs and the metro's provisioning network: a machine without a BMC is woken through them. The
-            # one-to-one relations joined, not a query each: this runs before every step (bench/RESULTS.md, s39)
-            m = s.get(Machine, machine_id, options=[selectinload(Machine.nics), joinedload(Machine.metro)
-                                                    .joinedload(Metro.provisioning_network)])
+            # the one-to-one relations joined, not a query each: this runs before every step (bench/RESULTS.md,
+            # s39). Only what a step reads: the metro's provisioning network and the NICs wake a machine without
+            # a BMC (drivers.machine_options), the device's OS plans its install; nothing reads its SSH keys
+            m = s.get(Machine, machine_id, options=[joinedload(Machine.metro).joinedload(Metro.provisioning_network)])
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
-            d = s.scalar(select(Device).where(Device.machine_id == m.id)
-                         .options(joinedload(Device.operating_system), selectinload(Device.ssh_keys)))
+            if m.bmc_driver in CALLBACK_POWERED:
+                s.refresh(m, ["nics"])
+            d = s.scalar(select(Device).where(Device.machine_id == m.id).options(joinedload(Device.operating_system)))
             return m, d
 
     def run_step(self, machine_id: str) -> Outcome | None:
