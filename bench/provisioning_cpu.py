@@ -6,6 +6,7 @@ provisions), for the create's latency without the provisioning beside it.
 
     .venv/bin/python bench/provisioning_cpu.py                  # 200 devices, gunicorn 2 x 4 threads
     .venv/bin/python bench/provisioning_cpu.py --devices 50 --web-workers 5
+    .venv/bin/python bench/provisioning_cpu.py --devices 100 --statements   # and the statements per device
 
 Each half on a fresh database of one throwaway PostgreSQL, its machines seeded available (no enrolment),
 the simulated lab in this process at ``--sim-delay`` seconds per simulated stage. On a machine whose CPUs
@@ -16,7 +17,9 @@ two to overlap: 50 creates at one client are over in ~1.5 s on an idle machine, 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import re
 import sys
 import time
 
@@ -35,6 +38,8 @@ from _common import (
 )
 
 PARTS = ("gunicorn", "ingot worker", "postgres", "this process (sim lab, client)")
+ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d")                       # a PostgreSQL log entry's first line
+STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*)")
 
 
 def _pids(api, worker, pg) -> dict[str, set[int]]:
@@ -45,8 +50,29 @@ def _pids(api, worker, pg) -> dict[str, set[int]]:
             "this process (sim lab, client)": {os.getpid()}}
 
 
+def statement_census(log_path: str, offset: int) -> collections.Counter:
+    """The statements PostgreSQL logged after ``offset`` of its log, by shape: a SELECT's column list and
+    every parameter elided (``log_statement = all``; the pool's pre-ping shows as ``;``)."""
+    census: collections.Counter = collections.Counter()
+    with open(log_path, errors="replace") as f:
+        f.seek(offset)
+        entry = ""
+        for line in [*f, "2000-01-01 0 end\n"]:
+            if ENTRY.match(line):
+                found = STATEMENT.search(entry)
+                if found:
+                    shape = re.sub(r"SELECT .*? FROM", "SELECT … FROM", found.group(1), count=1)
+                    census[re.sub(r"'[^']*'", "'…'", re.sub(r"\$\d+", "?", shape))[:110]] += 1
+                entry = line.rstrip("\n")
+            else:
+                entry += " " + line.strip()
+    return census
+
+
 def run(args, tmp, pg, with_worker: bool) -> dict:
     database = pg.create_database()
+    if args.statements and with_worker:
+        pg.execute(f"ALTER DATABASE \"{database.rsplit('/', 1)[-1]}\" SET log_statement = 'all'")
     data = tmp / ("with-worker" if with_worker else "no-worker")
     tokens = harness.seed_lab(database, data, args.devices)
     lab = harness.LabServer(delay=args.sim_delay)
@@ -58,6 +84,8 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
     try:
         pids = _pids(api, worker, pg)
         before = {part: cpu_seconds(p) for part, p in pids.items()}
+        log_path = os.path.join(pg.dir, "log")
+        log_from = os.path.getsize(log_path)
         t0 = time.monotonic()
 
         def create(s, i):
@@ -77,7 +105,8 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
         used = {part: cpu_seconds(p) - before[part] for part, p in pids.items()}
         say(f"  {'with' if with_worker else 'no'} worker: creates p50 {created['p50_ms']:.1f} ms, "
             f"all active {settled:.1f} s after the last create")
-        return {"created": created, "settled": settled, "wall": wall, "used": used}
+        census = statement_census(log_path, log_from) if args.statements and with_worker else None
+        return {"created": created, "settled": settled, "wall": wall, "used": used, "census": census}
     finally:
         if worker:
             worker.stop()
@@ -92,6 +121,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     p.add_argument("--sim-delay", type=float, default=0.05, help="seconds per simulated stage")
     p.add_argument("--timeout", type=float, default=900, help="seconds the devices may take to be active")
+    p.add_argument("--statements", action="store_true",
+                   help="also count the statements per device of the half with the worker (PostgreSQL's "
+                        "log_statement; the logging costs CPU: its CPU figures are not comparable)")
+    p.add_argument("--top", type=int, default=30, help="with --statements: the most frequent shapes shown")
     args = p.parse_args(argv)
     load_at_start = load_average()
     with workdir("ingot-bench-cpu-") as tmp, postgres() as pg:
@@ -111,6 +144,12 @@ def main(argv=None) -> int:
             for label, r in (("create, the engine provisioning", busy["created"]),
                              ("create, no worker running", idle["created"]))]
     print(table(["step (1 client)", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
+    census = busy["census"]
+    if census is not None:
+        print(f"# statements from the first create until all {n} are active: {sum(census.values()):,}, "
+              f"{sum(census.values()) / n:.1f} per device")
+        print(table(["per device", "statement (a SELECT's columns elided)"],
+                    [[count / n, shape] for shape, count in census.most_common(args.top)]))
     return 0
 
 
