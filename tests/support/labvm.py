@@ -23,6 +23,7 @@ import paramiko
 
 from api.boot.ramdisk.build import build_initramfs, fetch_busybox, fetch_kernel
 from tests.support.ports import free_port
+from tests.support.procfs import cpu_seconds
 
 MODULES = ("virtio_pci", "virtio_net", "9p", "9pnet_virtio", "bridge", "8021q", "bonding", "veth")
 INSIDE = "/run/lab"   # the work directory inside the VM
@@ -155,11 +156,7 @@ class LabVM:
         if self.proc is None or self.proc.poll() is not None:
             state = f"QEMU exited ({None if self.proc is None else self.proc.returncode})"
         else:
-            try:
-                ticks = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
-                state = f"QEMU running, {sum(map(int, ticks)) / os.sysconf('SC_CLK_TCK'):.0f} CPU s"
-            except OSError:
-                state = "QEMU running"
+            state = f"QEMU running, {cpu_seconds({self.proc.pid}):.0f} CPU s"
         return (f"{state}\n--- console.log\n{self._tail('console.log')}\n--- sshd.log\n{self._tail('sshd.log', 1500)}"
                 f"\n--- qemu.log\n{self._tail('qemu.log', 1000)}")
 
