@@ -7,7 +7,7 @@ import threading
 from flask import Flask, g, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Rule
 
 from api import idempotency, observability, security, web
@@ -24,7 +24,7 @@ from api.http_errors import (
     service_error_response,
 )
 from api.metadata.routes import blp as metadata_blueprint
-from api.routes import register_blueprints, unimplemented
+from api.routes import register_blueprints, register_machine_blueprints, unimplemented
 from api.routes.docs import DOCS_ASSETS
 from api.schemas.common import tags_property
 from api.services import auth
@@ -130,6 +130,15 @@ class IngotFlask(Flask):
             return super().full_dispatch_request()
 
 
+def _not_served_here():
+    """A path no machine calls, asked of a process that serves only the machines' endpoints: a 404 that says
+    so (not the 501 of an Equinix operation Ingot lacks, nor a 401 for the missing token)."""
+    if isinstance(request.routing_exception, NotFound):
+        return error_response(404, [f"path: {request.path} is not served here: this Ingot process serves only "
+                                    "what machines call (INGOT_ROUTES=machines); send API requests to the API"])
+    return None
+
+
 def _stale_read(error: dbmod.StaleRead):
     raise error  # past the other error handlers, to IngotFlask.full_dispatch_request
 
@@ -137,10 +146,15 @@ def _stale_read(error: dbmod.StaleRead):
 def create_app(settings: Settings | None = None, *, database: dbmod.Database | None = None) -> Flask:
     """Build the WSGI app. ``settings`` defaults to the environment.
 
+    ``settings.routes`` is ``all`` (the whole API, the console, the machines' endpoints) or ``machines``
+    (only the machines' endpoints: a gunicorn of their own, so that their callbacks do not share a
+    process with the tenants' requests; docs/production.md).
+
     Raises:
         RuntimeError: production without ``INGOT_SECRET_KEY``.
     """
     settings = settings or Settings.from_env()
+    machines_only = settings.routes == "machines"
     app = IngotFlask(__name__)
     app.url_rule_class = LazyBuildRule
     app.wsgi_app = forwarding.wrap(app.wsgi_app, settings.trusted_proxy_networks)
@@ -148,7 +162,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         API_TITLE="Ingot Metal API",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_URL_PREFIX=None if machines_only else API_PREFIX,  # None: no document or docs page
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served by Ingot from the swagger-ui-bundle package, no CDN
@@ -167,6 +181,8 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     app.register_error_handler(dbmod.StaleRead, _stale_read)
     observability.init_app(app)  # request id, access log, /metrics (before auth: every response gets an id)
     security.init_app(app)  # before authentication: malformed input never reaches the token lookup
+    if machines_only:
+        app.before_request(_not_served_here)  # before authentication: the answer is 404 with or without a token
 
     @app.before_request
     def _authenticate():
@@ -200,7 +216,10 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
         "security": [{"x_auth_token": []}],
     })
     api.ma_plugin.converter.add_attribute_function(tags_property)  # before the blueprints' schemas are read
-    register_blueprints(app, api)
+    if machines_only:
+        register_machine_blueprints(app, api)
+    else:
+        register_blueprints(app, api)
+        web.init_app(app)
     app.register_blueprint(metadata_blueprint)  # no token, no OpenAPI: machines call it
-    web.init_app(app)
     return app

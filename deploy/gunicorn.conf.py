@@ -14,6 +14,7 @@ Everything is read from the environment, through ``api.core.config.Settings``:
     INGOT_TRUSTED_PROXIES   proxies trusted for X-Forwarded-* (addresses/CIDRs; none)
                             -- gunicorn's forwarded_allow_ips and the app's ProxyFix both
     INGOT_TLS_CERT / INGOT_TLS_KEY  serve HTTPS with this certificate and key (certfile/keyfile)
+    INGOT_ROUTES            all: the whole API; machines: only what machines call (all)
     INGOT_MIGRATE_ON_START  run migrations (+ bootstrap operator) in the master, once (1)
     INGOT_LOG_LEVEL         gunicorn's own log level               (info)
     INGOT_DB_POOL_SIZE / INGOT_DB_MAX_OVERFLOW   per-worker connection pool (see api/wsgi.py)
@@ -54,7 +55,7 @@ backlog = 2048
 forwarded_allow_ips = ",".join(str(n) for n in _settings.trusted_proxy_networks)
 certfile = _settings.tls_cert or None
 keyfile = _settings.tls_key or None
-proc_name = "ingot-api"
+proc_name = "ingot-machines" if _settings.routes == "machines" else "ingot-api"
 accesslog = None          # Ingot writes its own access log, with the request id (api/observability.py)
 errorlog = "-"
 loglevel = _settings.log_level

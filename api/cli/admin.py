@@ -139,6 +139,9 @@ def serve(host, port, demo, demo_insecure, no_worker, production, tls_cert, tls_
     _check_tls(settings)
     if production:
         _exec_gunicorn(settings, host, port, demo)
+    if settings.routes != "all":
+        raise click.ClickException(f"INGOT_ROUTES={settings.routes} is for a gunicorn of its own beside the API "
+                                   "(`ingot serve --production`); the embedded server serves the whole API")
     if demo and not is_loopback(host) and not demo_insecure:
         raise click.UsageError(
             f"--demo on {host} would put the demo on the network: its tokens and passwords are printed here "

@@ -28,6 +28,7 @@ def _bool(value: str) -> bool:
 
 
 CASTS = {"bool": _bool, "float": float, "int": int}
+ROUTES = ("all", "machines")  # INGOT_ROUTES: what an API process serves (api/app.py)
 
 
 
@@ -110,6 +111,8 @@ class Settings:
     trusted_proxies: str = ""
     log_level: str = "info"           # gunicorn's own log
     migrate_on_start: bool = True     # migrations (+ bootstrap operator) run once in the gunicorn master
+    routes: str = "all"               # "machines": only what machines and switches call (netboot, metadata,
+                                      # callbacks, LLDP) and health, for a gunicorn of their own (docs/production.md)
     db_pool_size: int = 0             # connections per API process (0: web_threads)
     db_max_overflow: int = 2          # extra connections for bursts (a metrics scrape)
     # abuse limits and metrics (api/security.py, api/observability.py)
@@ -137,6 +140,10 @@ class Settings:
     serial_console_host_key: str = ""       # its SSH host key (default <data_dir>/serial-console/ssh_host_ed25519_key)
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if self.routes not in ROUTES:
+            raise ValueError(f"INGOT_ROUTES must be one of {', '.join(ROUTES)}, not {self.routes!r}")
+
     # older names still read when the new one is not set
     ALIASES = {"trusted_proxies": "INGOT_FORWARDED_ALLOW_IPS"}
 
@@ -145,7 +152,8 @@ class Settings:
         """Settings from ``environ`` (default ``os.environ``); ``overrides`` that are not None win.
 
         Raises:
-            ValueError: a number or flag that does not parse (the message names the variable).
+            ValueError: a number or flag that does not parse, or an ``INGOT_ROUTES`` that is not one of
+                ``ROUTES`` (the message names the variable).
         """
         env = os.environ if environ is None else environ
         values = {}

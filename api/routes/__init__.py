@@ -33,6 +33,7 @@ from api.routes import (
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
+    """Every blueprint of the API (``INGOT_ROUTES=all``)."""
     for module in (users, projects, ssh_keys, catalog, devices, events, machines, reservations, network,
                    boot, capacity, directory, fleet_reports, organizations, facilities, memberships, batches,
                    vlans, ports, bgp, fabric, discovery):
@@ -40,3 +41,10 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(fabric.boot_blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)  # the docs page's assets (no OpenAPI entry)
+
+
+def register_machine_blueprints(app: Flask, api: Api) -> None:
+    """Only what netbooting machines and switches call, and the probes (``INGOT_ROUTES=machines``)."""
+    api.register_blueprint(boot.blp)
+    api.register_blueprint(fabric.boot_blp)
+    app.register_blueprint(health.blp)

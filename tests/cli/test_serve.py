@@ -93,6 +93,15 @@ def test_demo_refuses_to_bind_beyond_loopback_unless_told_twice(tmp_path):
     assert not (tmp_path / "data").exists()  # refused before anything was made
 
 
+def test_the_embedded_server_refuses_to_serve_only_the_machines(tmp_path):
+    env = {"INGOT_DATA_DIR": str(tmp_path / "data"), "INGOT_ROUTES": "machines"}
+    r = Laptop(tmp_path).run("serve", "--port", "0", code=1, **env)
+    assert "INGOT_ROUTES=machines" in r.stderr and "--production" in r.stderr, r.stderr
+    assert not (tmp_path / "data").exists()
+    r = Laptop(tmp_path).run("serve", "--port", "0", code=1, **{**env, "INGOT_ROUTES": "tenants"})
+    assert "INGOT_ROUTES must be one of all, machines, not 'tenants'" in r.stderr, r.stderr
+
+
 def test_make_demo_installs_only_what_ingot_runs_on():
     recipe = subprocess.run(["make", "-n", "-B", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     installs = [ln for ln in recipe.stdout.splitlines() if "pip install" in ln]

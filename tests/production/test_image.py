@@ -86,6 +86,11 @@ def test_image_starts_the_api_and_worker_as_the_tests_do():
     assert services["api"]["build"]["dockerfile"] == "Dockerfile"
     assert services["worker"]["depends_on"]["api"]["condition"] == "service_healthy"
     assert "postgres" in services["api"]["depends_on"]
+    # the machines' endpoints: the same image and command, only what machines call
+    machines = services["machines"]
+    assert machines["command"] == harness.API_ARGV and machines["image"] == services["api"]["image"]
+    assert machines["environment"]["INGOT_ROUTES"] == "machines"
+    assert machines["depends_on"]["api"]["condition"] == "service_healthy"
 
 
 def test_env_example_names_real_settings():

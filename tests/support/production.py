@@ -133,6 +133,15 @@ def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, 
     return proc, url
 
 
+def start_machines(env: dict, log_path: Path, *, workers: int = 1, threads: int = 4,
+                   port: int | None = None) -> tuple[Proc, str]:
+    """The machines' own gunicorn (``INGOT_ROUTES=machines``) beside an API that has migrated the
+    database; returns (process, base URL). Every process's ``INGOT_EXTERNAL_URL`` and the lab's
+    ``ingot_url`` should be that URL (``port`` lets a caller know it before the API starts)."""
+    return start_api({**env, "INGOT_ROUTES": "machines", "INGOT_MIGRATE_ON_START": "0"}, log_path,
+                     workers=workers, threads=threads, port=port)
+
+
 def start_worker(env: dict, log_path: Path, *, name: str, threads: int = 8,
                  metrics_port: int | None = None) -> Proc:
     """``ingot worker`` exactly as the image runs it; options come from the environment."""
