@@ -10,9 +10,11 @@ Ironic (PyPI ``ironic``) is installed on first use into its own venv
 none``), fake hardware, SQLite, noauth. Ingot runs its embedded default
 (``ingot serve --demo``: SQLite, the in-process worker, the simulated lab).
 With ``--postgres`` both use one throwaway PostgreSQL (a database each):
-Ingot the production way (gunicorn, deploy/gunicorn.conf.py, --web-workers x
---threads, and one ``ingot worker`` process, the simulated lab in this
-process), Ironic all-in-one as above (psycopg2-binary is added to its venv).
+Ingot the production way, as deploy/compose.yaml runs it (the API's gunicorn,
+deploy/gunicorn.conf.py, --web-workers x --threads; the machines' own gunicorn,
+``INGOT_ROUTES=machines``, --machines-workers x --threads; one ``ingot worker``
+process; the simulated lab in this process), Ironic all-in-one as above
+(psycopg2-binary is added to its venv).
 Both listen on 127.0.0.1 and run one at a time, so they never share the CPUs
 with each other; the load average is printed beside every table.
 
@@ -179,20 +181,28 @@ def run_ingot(args, tmp: Path) -> dict:
 
 
 def run_ingot_gunicorn(args, tmp: Path, pg) -> dict:
-    """Ingot the production way on PostgreSQL: gunicorn, one ``ingot worker``, the sim lab here."""
+    """Ingot the production way on PostgreSQL: the API's gunicorn, the machines' (unless
+    ``--machines-workers 0``), one ``ingot worker``, the sim lab here."""
     database = pg.create_database()
     data = tmp / "ingot-pg"
     tokens = harness.seed_lab(database, data, 0)
     lab = harness.LabServer(delay=0.05)
     env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
+    machines_port = free_port() if args.machines_workers else None
+    if machines_port:
+        env["INGOT_EXTERNAL_URL"] = f"http://127.0.0.1:{machines_port}"
     api, url = harness.start_api(env, tmp / "gunicorn.log", workers=args.web_workers, threads=args.threads)
+    machines, machines_url = harness.start_machines(
+        env, tmp / "machines.log", workers=args.machines_workers, threads=args.threads,
+        port=machines_port) if machines_port else (None, url)
     worker = harness.start_worker(env, tmp / "worker.log", name="bench")
-    lab.lab.ingot_url = url
+    lab.lab.ingot_url = machines_url
     try:
         return ingot_steps(args, url, tokens)
     finally:
-        worker.stop()
-        api.stop()
+        for proc in (worker, machines, api):
+            if proc:
+                proc.stop()
         lab.stop()
 
 
@@ -330,6 +340,8 @@ def main(argv=None) -> int:
                    help="both on one throwaway PostgreSQL; Ingot under gunicorn with one `ingot worker`")
     p.add_argument("--web-workers", type=int, default=2, help="with --postgres: gunicorn worker processes")
     p.add_argument("--threads", type=int, default=4, help="with --postgres: threads per gunicorn worker")
+    p.add_argument("--machines-workers", type=int, default=1,
+                   help="with --postgres: processes of the machines' own gunicorn; 0: the API serves them")
     args = p.parse_args(argv)
     nan = {"rps": float("nan"), "p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan"),
            "errors": 0, "n": 0}
@@ -357,7 +369,10 @@ def main(argv=None) -> int:
         rows.append([step, a["rps"], a["p50_ms"], a["p95_ms"], a["p99_ms"], f"{a['errors']}/{a['n']}",
                      b["rps"], b["p50_ms"], b["p95_ms"], b["p99_ms"], f"{b['errors']}/{b['n']}", ratio])
     if args.postgres:
-        print(f"# Ingot (gunicorn {args.web_workers}x{args.threads} threads + one `ingot worker`, PostgreSQL) beside "
+        machines = (f"the machines' gunicorn {args.machines_workers}x{args.threads}" if args.machines_workers
+                    else "the machines served by the API's")
+        print(f"# Ingot (gunicorn {args.web_workers}x{args.threads} threads, {machines}, one `ingot worker`, "
+              f"PostgreSQL) beside "
               f"Ironic {version} (all-in-one, fake-hardware, the same PostgreSQL, noauth); N = {args.n}, "
               f"tenant {args.tenant}, {args.duration:g} s per get/list step")
     else:

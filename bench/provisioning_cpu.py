@@ -2,11 +2,14 @@
 while the engine provisions the ones before, and the CPU each process used from the first create until
 every device is active — gunicorn (its workers), the ``ingot worker``, PostgreSQL (its backends), and this
 process (the simulated lab and the client) — then the same creates with no worker running (nothing
-provisions), for the create's latency without the provisioning beside it.
+provisions), for the create's latency without the provisioning beside it. The machines' callbacks go to
+a gunicorn of their own (``INGOT_ROUTES=machines``, as deploy/compose.yaml runs it), or with
+``--machines-workers 0`` to the API's.
 
     .venv/bin/python bench/provisioning_cpu.py                  # 200 devices, gunicorn 2 x 4 threads
     .venv/bin/python bench/provisioning_cpu.py --devices 50 --web-workers 5
     .venv/bin/python bench/provisioning_cpu.py --devices 100 --statements   # and the statements per device
+    .venv/bin/python bench/provisioning_cpu.py --devices 50 --machines-workers 0    # one gunicorn for both
 
 Each half on a fresh database of one throwaway PostgreSQL, its machines seeded available (no enrolment),
 the simulated lab in this process at ``--sim-delay`` seconds per simulated stage. On a machine whose CPUs
@@ -37,14 +40,17 @@ from _common import (
     workdir,
 )
 
-PARTS = ("gunicorn", "ingot worker", "postgres", "this process (sim lab, client)")
+from tests.support.ports import free_port
+
+PARTS = ("gunicorn (API)", "gunicorn (machines)", "ingot worker", "postgres", "this process (sim lab, client)")
 ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d")                       # a PostgreSQL log entry's first line
 STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*)")
 
 
-def _pids(api, worker, pg) -> dict[str, set[int]]:
+def _pids(api, machines, worker, pg) -> dict[str, set[int]]:
     postmaster = int(open(os.path.join(pg.data, "postmaster.pid")).readline())
-    return {"gunicorn": with_children(api.popen.pid),
+    return {"gunicorn (API)": with_children(api.popen.pid),
+            "gunicorn (machines)": with_children(machines.popen.pid) if machines else set(),
             "ingot worker": with_children(worker.popen.pid) if worker else set(),
             "postgres": with_children(postmaster),
             "this process (sim lab, client)": {os.getpid()}}
@@ -77,12 +83,18 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
     tokens = harness.seed_lab(database, data, args.devices)
     lab = harness.LabServer(delay=args.sim_delay)
     env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
+    machines_port = free_port() if args.machines_workers else None
+    if machines_port:
+        env["INGOT_EXTERNAL_URL"] = f"http://127.0.0.1:{machines_port}"
     api, url = harness.start_api(env, tmp / f"gunicorn-{with_worker}.log", workers=args.web_workers,
                                  threads=args.threads)
+    machines, machines_url = harness.start_machines(
+        env, tmp / f"machines-{with_worker}.log", workers=args.machines_workers, threads=args.threads,
+        port=machines_port) if machines_port else (None, url)
     worker = harness.start_worker(env, tmp / "worker.log", name="bench") if with_worker else None
-    lab.lab.ingot_url = url
+    lab.lab.ingot_url = machines_url
     try:
-        pids = _pids(api, worker, pg)
+        pids = _pids(api, machines, worker, pg)
         before = {part: cpu_seconds(p) for part, p in pids.items()}
         log_path = os.path.join(pg.dir, "log")
         log_from = os.path.getsize(log_path)
@@ -101,16 +113,16 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
             if states.get("active", 0) < args.devices:
                 raise RuntimeError(f"not every device became active: {states}")
         wall = time.monotonic() - t0
-        pids = _pids(api, worker, pg)  # backends opened since count from their start
+        pids = _pids(api, machines, worker, pg)  # backends opened since count from their start
         used = {part: cpu_seconds(p) - before[part] for part, p in pids.items()}
         say(f"  {'with' if with_worker else 'no'} worker: creates p50 {created['p50_ms']:.1f} ms, "
             f"all active {settled:.1f} s after the last create")
         census = statement_census(log_path, log_from) if args.statements and with_worker else None
         return {"created": created, "settled": settled, "wall": wall, "used": used, "census": census}
     finally:
-        if worker:
-            worker.stop()
-        api.stop()
+        for proc in (worker, machines, api):
+            if proc:
+                proc.stop()
         lab.stop()
 
 
@@ -119,6 +131,8 @@ def main(argv=None) -> int:
     p.add_argument("--devices", type=int, default=200)
     p.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    p.add_argument("--machines-workers", type=int, default=1,
+                   help="processes of the machines' own gunicorn (INGOT_ROUTES=machines); 0: the API serves them")
     p.add_argument("--sim-delay", type=float, default=0.05, help="seconds per simulated stage")
     p.add_argument("--timeout", type=float, default=900, help="seconds the devices may take to be active")
     p.add_argument("--statements", action="store_true",
@@ -131,8 +145,10 @@ def main(argv=None) -> int:
         busy = run(args, tmp, pg, with_worker=True)
         idle = run(args, tmp, pg, with_worker=False)
     n = args.devices
+    machines = (f"the machines' gunicorn {args.machines_workers}x{args.threads}" if args.machines_workers
+                else "the machines served by the API's")
     print(f"# CPU per provisioned device: {n} creates at 1 client, gunicorn {args.web_workers}x{args.threads} "
-          f"threads, one `ingot worker`, PostgreSQL, sim delay {args.sim_delay}s/stage")
+          f"threads, {machines}, one `ingot worker`, PostgreSQL, sim delay {args.sim_delay}s/stage")
     print(f"# machine: {machine_line()}")
     print(f"# load average at start: {load_at_start}, at end: {load_average()}")
     print(f"# from the first create until all {n} are active: {busy['wall']:.1f} s")
