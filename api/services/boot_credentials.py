@@ -116,13 +116,18 @@ def find(session: Session, token: str) -> Presented | None:
     """The credential ``token`` names, valid or not; None when it names none."""
     if not token or len(token) > MAX_TOKEN:
         return None
-    cred = session.scalar(select(BootCredential).where(BootCredential.token_hash == hash_token(token)))
-    if cred is None:
+    named = select(BootCredential).where(BootCredential.token_hash == hash_token(token))
+    # the machine's row lock (found through the credential: its machine never changes), then the
+    # credential, read after the lock: a revocation being committed (a contested boot, which takes the
+    # same lock first) is seen, never overwritten by this report
+    m = session.scalar(select(Machine).where(Machine.id == named.with_only_columns(BootCredential.machine_id)
+                                             .scalar_subquery())
+                       .with_for_update().execution_options(populate_existing=True))
+    if m is None:
         return None
-    # the machine's row lock, then the credential afresh: a revocation being committed (a contested
-    # boot, which takes the same lock first) is seen, never overwritten by this report
-    m = session.get(Machine, cred.machine_id, with_for_update=True, populate_existing=True)
-    session.refresh(cred)
+    cred = session.scalar(named.execution_options(populate_existing=True))
+    if cred is None:  # deleted with its machine's operation in between
+        return None
     op_id, pos, _ = _op(m)
     if cred.superseded_at is not None and op_id == cred.op_id and pos <= cred.step_pos:
         problem = SUPERSEDED
