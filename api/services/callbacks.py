@@ -58,8 +58,8 @@ MAX_REPORT = 4096              # characters of what a system reports of itself (
 
 
 def machine_by_mac(session: Session, mac: str) -> Machine | None:
-    nic = session.scalar(select(Nic).where(Nic.mac == normalize_mac(mac)))
-    return nic.machine if nic else None
+    """The machine one of whose NICs has ``mac`` (one statement: not the NIC, then its machine)."""
+    return session.scalar(select(Machine).join(Nic, Nic.machine_id == Machine.id).where(Nic.mac == normalize_mac(mac)))
 
 
 def machine_by_boot_token(session: Session, token: str) -> Machine | None:
