@@ -153,3 +153,52 @@ def test_a_started_operation_goes_on_before_a_newer_one_starts(lab, tenant, data
         assert s.get(Machine, older).operation == "provision"
     assert one.claim(limit=1) == [older]
     assert one.claim(limit=1) == [newer]
+
+
+def _stepping(database, settings, box, monkeypatch, tenant):
+    """A provision whose BMC answers at once, a worker that notes each step it runs, and its one claim."""
+    bmc = ControlledBMC()
+    bmc.release.set()
+    monkeypatch.setattr(worker_mod, "driver_for", lambda m, box, settings: bmc)
+    device_id = _create(tenant)
+    one = Worker(database, settings, box, name="one", threads=1)
+    ran: list[tuple[str, str]] = []
+    one.on_step = lambda operation, step, outcome, seconds: ran.append((step, outcome.kind))
+    (machine_id,) = one.claim()
+    return one, machine_id, device_id, ran
+
+
+def test_steps_due_at_once_run_on_under_one_claim(lab, tenant, database, settings, box, monkeypatch):
+    one, machine_id, device_id, ran = _stepping(database, settings, box, monkeypatch, tenant)
+    planned = _machine(database, device_id).operation_args["steps"]
+    one.run_steps(machine_id)
+    m = _machine(database, device_id)
+    if TEST_DB == "sqlite":  # one step per claim: the claim's writer's turn lets requests go first (Worker.chains)
+        assert ran == [(planned[0], "done")] and m.step == planned[1] and m.lease_owner is None
+        return
+    # from the first step to the first that waits for the machine (its netboot), each recorded in turn
+    assert [step for step, _ in ran] == planned[:len(ran)] and len(ran) >= 3, ran
+    assert [kind for _, kind in ran] == ["done"] * (len(ran) - 1) + ["wait"], ran
+    assert m.step == ran[-1][0] and m.operation_args["pos"] == len(ran) - 1
+    assert m.lease_owner is None and m.lease_expires_at is None  # the wait lets the lease go
+    with database.Session() as s:
+        recorded = [e.type for e in s.scalars(select(Event).where(Event.device_id == device_id)
+                                              .order_by(Event.created_at, Event.id))]
+    assert recorded[-(len(ran) - 1):] == [f"device.provision.{step}" for step, _ in ran[:-1]], recorded
+
+
+def test_run_step_runs_one_and_a_stopping_worker_goes_no_further(lab, tenant, database, settings, box,
+                                                                 monkeypatch):
+    one, machine_id, device_id, ran = _stepping(database, settings, box, monkeypatch, tenant)
+    planned = _machine(database, device_id).operation_args["steps"]
+    one.run_step(machine_id)
+    m = _machine(database, device_id)
+    assert ran == [(planned[0], "done")] and m.step == planned[1] and m.lease_owner is None
+
+    assert one.claim() == [machine_id]
+    one.chains = True  # as on PostgreSQL, on either database
+    one.stop.set()  # SIGTERM: the step running is finished and recorded, no next one is started
+    one.run_steps(machine_id)
+    m = _machine(database, device_id)
+    assert ran[1:] == [(planned[1], "done")] and m.step == planned[2]
+    assert m.lease_owner is None and m.lease_expires_at is None  # the next step is due for any worker
