@@ -148,8 +148,8 @@ class Worker:
     # -- one step -----------------------------------------------------------
     @staticmethod
     def _step_loads(s, m: Machine) -> None:
-        """Load what a step reads of ``m`` besides its columns, in ``s``: the metro's provisioning network, and
-        the NICs that wake a machine without a BMC (drivers.machine_options)."""
+        """Load in ``s`` the NICs of ``m`` when they are what wakes it (no BMC: drivers.machine_options); the
+        callers load its metro with the provisioning network, the other thing a step reads besides columns."""
         if m.bmc_driver in CALLBACK_POWERED:
             s.refresh(m, ["nics"])
 
@@ -238,7 +238,7 @@ class Worker:
         lease; with ``chain``, when the same operation's next step is due at once, keep the lease and return
         that step's snapshot (the machine and device as written, with what a step reads loaded)."""
         with self.db.transaction() as s:
-            s.info[QUIET] = True  # a next step due now is ours to claim: the thread coming free wakes the loop
+            s.info[QUIET] = True  # a next step due now is ours: run on below, or claimed when the thread comes free
             q = select(Machine).where(Machine.id == machine_id)
             if not self.db.is_sqlite:
                 # FOR NO KEY UPDATE: a callback inserting an event that refers to the machine (a FOR KEY SHARE
