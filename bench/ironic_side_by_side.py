@@ -188,13 +188,8 @@ def run_ingot_gunicorn(args, tmp: Path, pg) -> dict:
     tokens = harness.seed_lab(database, data, 0)
     lab = harness.LabServer(delay=0.05)
     env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
-    machines_port = free_port() if args.machines_workers else None
-    if machines_port:
-        env["INGOT_EXTERNAL_URL"] = f"http://127.0.0.1:{machines_port}"
-    api, url = harness.start_api(env, tmp / "gunicorn.log", workers=args.web_workers, threads=args.threads)
-    machines, machines_url = harness.start_machines(
-        env, tmp / "machines.log", workers=args.machines_workers, threads=args.threads,
-        port=machines_port) if machines_port else (None, url)
+    api, url, machines, machines_url = harness.start_api_and_machines(
+        env, tmp, workers=args.web_workers, threads=args.threads, machines_workers=args.machines_workers)
     worker = harness.start_worker(env, tmp / "worker.log", name="bench")
     lab.lab.ingot_url = machines_url
     try:

@@ -40,8 +40,6 @@ from _common import (
     workdir,
 )
 
-from tests.support.ports import free_port
-
 PARTS = ("gunicorn (API)", "gunicorn (machines)", "ingot worker", "postgres", "this process (sim lab, client)")
 ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d")                       # a PostgreSQL log entry's first line
 STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*)")
@@ -83,14 +81,9 @@ def run(args, tmp, pg, with_worker: bool) -> dict:
     tokens = harness.seed_lab(database, data, args.devices)
     lab = harness.LabServer(delay=args.sim_delay)
     env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
-    machines_port = free_port() if args.machines_workers else None
-    if machines_port:
-        env["INGOT_EXTERNAL_URL"] = f"http://127.0.0.1:{machines_port}"
-    api, url = harness.start_api(env, tmp / f"gunicorn-{with_worker}.log", workers=args.web_workers,
-                                 threads=args.threads)
-    machines, machines_url = harness.start_machines(
-        env, tmp / f"machines-{with_worker}.log", workers=args.machines_workers, threads=args.threads,
-        port=machines_port) if machines_port else (None, url)
+    api, url, machines, machines_url = harness.start_api_and_machines(
+        env, tmp, workers=args.web_workers, threads=args.threads, machines_workers=args.machines_workers,
+        tag=f"-{with_worker}")
     worker = harness.start_worker(env, tmp / "worker.log", name="bench") if with_worker else None
     lab.lab.ingot_url = machines_url
     try:

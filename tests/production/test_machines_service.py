@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from tests.support import production as harness
-from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
@@ -29,12 +28,10 @@ def _paths(proc: harness.Proc) -> list[str]:
 
 def test_devices_provision_through_a_machines_only_gunicorn(env, tmp_path, procs, lab_server):
     # every process is told where machines reach Ingot: the iPXE scripts and metadata URLs point there
-    machines_port = free_port()
-    env = {**env, "INGOT_EXTERNAL_URL": f"http://127.0.0.1:{machines_port}"}
-    api, api_url = harness.start_api(env, tmp_path / "api.log", workers=1, threads=4)
-    procs.append(api)
-    machines, machines_url = harness.start_machines(env, tmp_path / "machines.log", port=machines_port)
-    procs.append(machines)
+    api, api_url, machines, machines_url = harness.start_api_and_machines(env, tmp_path, workers=1, threads=4,
+                                                                          machines_workers=1)
+    procs.extend([api, machines])
+    assert env["INGOT_EXTERNAL_URL"] == machines_url != api_url
     lab_server.lab.ingot_url = machines_url
     tokens = harness.seed_lab(env["INGOT_DATABASE_URL"], env["INGOT_DATA_DIR"], N)
     procs.append(harness.start_worker(env, tmp_path / "worker.log", name="w", threads=4))

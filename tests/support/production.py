@@ -133,13 +133,26 @@ def start_api(env: dict, log_path: Path, *, workers: int = 4, threads: int = 4, 
     return proc, url
 
 
-def start_machines(env: dict, log_path: Path, *, workers: int = 1, threads: int = 4,
-                   port: int | None = None) -> tuple[Proc, str]:
-    """The machines' own gunicorn (``INGOT_ROUTES=machines``) beside an API that has migrated the
-    database; returns (process, base URL). Every process's ``INGOT_EXTERNAL_URL`` and the lab's
-    ``ingot_url`` should be that URL (``port`` lets a caller know it before the API starts)."""
-    return start_api({**env, "INGOT_ROUTES": "machines", "INGOT_MIGRATE_ON_START": "0"}, log_path,
-                     workers=workers, threads=threads, port=port)
+def start_api_and_machines(env: dict, log_dir: Path, *, workers: int, threads: int, machines_workers: int,
+                           tag: str = "") -> tuple[Proc, str, Proc | None, str]:
+    """The API's gunicorn and, with ``machines_workers``, the machines' own beside it (``INGOT_ROUTES=machines``,
+    as deploy/compose.yaml runs it); returns (API, its URL, the machines' gunicorn or None, the URL machines
+    use). ``env["INGOT_EXTERNAL_URL"]`` is set to the machines' address first, so every process started with
+    ``env`` (these two, then workers) puts it in scripts and metadata; point the lab at it too."""
+    port = free_port() if machines_workers else None
+    if port:
+        env["INGOT_EXTERNAL_URL"] = f"http://127.0.0.1:{port}"
+    api, url = start_api(env, Path(log_dir) / f"gunicorn{tag}.log", workers=workers, threads=threads)
+    if not port:
+        return api, url, None, url
+    try:
+        machines, machines_url = start_api({**env, "INGOT_ROUTES": "machines", "INGOT_MIGRATE_ON_START": "0"},
+                                           Path(log_dir) / f"machines{tag}.log", workers=machines_workers,
+                                           threads=threads, port=port)
+    except BaseException:
+        api.stop()
+        raise
+    return api, url, machines, machines_url
 
 
 def start_worker(env: dict, log_path: Path, *, name: str, threads: int = 8,
