@@ -27,6 +27,7 @@ def pool_sizes(settings: Settings) -> tuple[int, int]:
 
 
 def build_app():
+    heap.limit_malloc_arenas()  # before the worker's threads (gthread starts them once the app is loaded)
     settings = Settings.from_env()
     configure(json_logs=settings.log_json)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the revision on every probe

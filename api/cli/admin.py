@@ -135,6 +135,7 @@ def _secret_box(settings: Settings) -> SecretBox:
 @click.option("--tls-key", default=None, help="The certificate's PEM private key [INGOT_TLS_KEY].")
 def serve(host, port, demo, demo_insecure, no_worker, production, tls_cert, tls_key):
     """Run the API with its engine worker (SQLite by default)."""
+    heap.limit_malloc_arenas()  # before any thread (a gunicorn exec'd below sets its own in api.wsgi)
     settings = _settings(tls_cert=tls_cert, tls_key=tls_key)
     _check_tls(settings)
     if production:
@@ -224,6 +225,7 @@ def _print_demo(emb) -> None:
               help="Address of the metrics port [INGOT_WORKER_METRICS_HOST, 127.0.0.1].")
 def worker(threads, name, metrics_port, metrics_host):
     """Run an engine worker process (PostgreSQL)."""
+    heap.limit_malloc_arenas()  # before any thread
     settings = _settings()
     _logging(settings)
     flag = StopFlag().install()
