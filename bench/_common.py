@@ -180,14 +180,15 @@ def run_load(make_request, *, clients: int, duration: float = 0.0, total: int = 
 # --- bulk seeding -----------------------------------------------------------------------
 
 def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk: int = 5000) -> None:
-    """Insert ``count`` active devices, each on its own machine with a NIC and
-    three addresses, into the demo project — by bulk INSERTs, not the API (the
+    """Insert ``count`` active devices, each on its own machine with a NIC, its
+    two ports (``bond0`` and ``eth0``, as enrolment makes them) and three
+    addresses, into the demo project — by bulk INSERTs, not the API (the
     API path is measured by allocation.py)."""
     from sqlalchemy import select
 
     from api.core.db import Database
     from api.core.secrets import SecretBox, new_token
-    from api.models import Device, IpAssignment, IpPool, Machine, Metro, Nic, OperatingSystem, Plan, Project
+    from api.models import Device, IpAssignment, IpPool, Machine, Metro, Nic, OperatingSystem, Plan, Port, Project
     db = Database(database_url)
     box = SecretBox(harness.SECRET_KEY)
     password = box.encrypt("sim-password")
@@ -211,7 +212,7 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
         done = 0
         while done < count:
             n = min(chunk, count - done)
-            machines, nics, devices, addrs = [], [], [], []
+            machines, nics, ports, devices, addrs = [], [], [], [], []
             for k in range(done, done + n):
                 mid, did = str(uuid.uuid4()), str(uuid.uuid4())
                 ts = base + dt.timedelta(microseconds=k)
@@ -221,8 +222,12 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
                                      bmc_username="admin", bmc_password_enc=password, bmc_options={"mac": mac},
                                      boot_token=new_token(), power_state="on", power_expected="on",
                                      created_at=ts, updated_at=ts))
-                nics.append(dict(id=str(uuid.uuid4()), machine_id=mid, mac=mac, name="eth0", created_at=ts,
-                                 updated_at=ts))
+                nic_id = str(uuid.uuid4())
+                nics.append(dict(id=nic_id, machine_id=mid, mac=mac, name="eth0", created_at=ts, updated_at=ts))
+                ports.append(dict(id=str(uuid.uuid4()), machine_id=mid, nic_id=None, name="bond0", kind="bond",
+                                  bonded=True, layer2=False, created_at=ts, updated_at=ts))
+                ports.append(dict(id=str(uuid.uuid4()), machine_id=mid, nic_id=nic_id, name="eth0", kind="nic",
+                                  bonded=True, layer2=False, created_at=ts, updated_at=ts))
                 devices.append(dict(id=did, short_id=did[:8], project_id=project_id, machine_id=mid,
                                     plan_id=plan_id, metro_id=metro_id, os_id=os_id, hostname=f"bulk-{k:07d}",
                                     state=state, provisioning_percentage=100, tags=["bench"],
@@ -237,6 +242,7 @@ def bulk_devices(database_url: str, count: int, *, state: str = "active", chunk:
             with db.engine.begin() as conn:
                 conn.execute(Machine.__table__.insert(), machines)
                 conn.execute(Nic.__table__.insert(), nics)
+                conn.execute(Port.__table__.insert(), ports)
                 conn.execute(Device.__table__.insert(), devices)
                 conn.execute(IpAssignment.__table__.insert(), addrs)
             done += n
