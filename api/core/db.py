@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import logging
 import re
 import sqlite3
@@ -182,6 +183,13 @@ BACKGROUND_PATIENCE_S = 1.0           # an engine step waiting this long for the
 _WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1024)
+def _writes(statement: str) -> bool:
+    """Whether ``statement`` writes. Cached: SQLAlchemy hands back the same compiled string for a statement,
+    and a device's SELECT is kilobytes that the pattern would otherwise scan on every execution."""
+    return _WRITES.search(statement) is not None
+
+
 class StaleRead(sa_exc.OperationalError):
     """A read transaction was about to write, and another connection had committed since it began
     (what it read may be out of date): do the work again in a write transaction."""
@@ -228,7 +236,7 @@ def _configure_sqlite(engine: Engine) -> WriterTurns:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, cursor, statement, parameters, context, executemany):
-        if conn.info.get(_SNAPSHOT) is not None and _WRITES.search(statement):
+        if conn.info.get(_SNAPSHOT) is not None and _writes(statement):
             # given back when the transaction ends, whatever happens
             writers.take(conn.connection.dbapi_connection, request=has_request_context())
             _upgrade_to_writer(conn.connection.dbapi_connection, conn.info.pop(_SNAPSHOT))
