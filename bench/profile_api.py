@@ -1,5 +1,7 @@
 """Where one API request spends its time: SQL statements per request, in-process
-time per request, and (--profile) a pyinstrument profile — for a device list of
+time per request, the floor under it (the request's own reads replayed by the
+database driver alone and through SQLAlchemy Core, without the ORM, the schemas
+or the framework), and (--profile) a pyinstrument profile — for a device list of
 ``per_page`` and for ``GET /devices/{id}``, at ``--devices`` devices.
 
     .venv/bin/python bench/profile_api.py                        # 1,000 devices, SQLite
@@ -79,6 +81,48 @@ def served(kind: str, app):
         thread.join(timeout=5)
 
 
+def cpu_ms(work, repeat: int) -> float:
+    """CPU ms of this process per call of ``work`` (after a few calls to warm caches)."""
+    for _ in range(5):
+        work()
+    cpu0 = time.process_time()
+    for _ in range(repeat):
+        work()
+    return (time.process_time() - cpu0) / repeat * 1000
+
+
+def replay_cost(db: Database, client, path: str, headers: dict, repeat: int) -> tuple[float, float]:
+    """CPU ms of one request's reads, sent again as the request sent them: by the DB-API driver alone, and
+    through SQLAlchemy Core (``exec_driver_sql``). What the request costs beyond them is the ORM's, the
+    schemas' and the framework's."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        client.get(path, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    reads = [(st, params) for st, params in sent if st.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA"))]
+    raw = db.engine.raw_connection()
+    try:
+        def by_driver():
+            cur = raw.cursor()
+            for st, params in reads:
+                cur.execute(st, params)
+                cur.fetchall()
+            cur.close()
+        driver = cpu_ms(by_driver, repeat)
+        raw.rollback()
+    finally:
+        raw.close()
+    with db.engine.connect() as conn:
+        core = cpu_ms(lambda: [conn.exec_driver_sql(st, params).fetchall() for st, params in reads], repeat)
+    return driver, core
+
+
 @contextlib.contextmanager
 def database_url(use_postgres: bool, tmp):
     if use_postgres:
@@ -130,7 +174,8 @@ def main(argv=None) -> int:
                 lat.append(time.perf_counter() - t0)
                 assert r.status_code == 200, r.data[:300]
                 sizes = len(r.data)
-            rows.append([label, statements[0] / args.repeat, (time.process_time() - cpu0) / args.repeat * 1000,
+            cpu = (time.process_time() - cpu0) / args.repeat * 1000
+            rows.append([label, statements[0] / args.repeat, cpu, *replay_cost(db, client, path, h, args.repeat),
                          percentile(lat, 50) * 1000, percentile(lat, 95) * 1000, sizes])
             if args.profile:
                 from pyinstrument import Profiler
@@ -153,7 +198,10 @@ def main(argv=None) -> int:
           f"{args.repeat} requests each")
     print(f"# machine: {machine_line()}")
     print(f"# load average at end: {load_average()}")
-    print(table(["request", "SQL statements", "CPU ms (this process)", "p50 ms", "p95 ms", "response bytes"], rows))
+    print("# its reads replayed: the request's SELECTs sent again as it sent them, by the driver alone and "
+          "through SQLAlchemy Core (no ORM, schemas or framework)")
+    print(table(["request", "SQL statements", "CPU ms (this process)", "its reads replayed, driver CPU ms",
+                 "… through Core, CPU ms", "p50 ms", "p95 ms", "response bytes"], rows))
     if http_rows:
         print(f"# over HTTP, keep-alive clients in this process, {args.duration:g} s each; load average at end: "
               f"{load_average()}")
