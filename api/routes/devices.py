@@ -22,7 +22,7 @@ from api.schemas.device import (
 from api.schemas.health import DeviceHealthRollupSchema
 from api.schemas.metadata import device_metadata
 from api.schemas.ssh_key import SSHKeyListSchema
-from api.services import auth, devices, health, userdata
+from api.services import auth, device_reads, devices, health, userdata
 
 blp = api_blueprint("devices", "Devices")
 
@@ -36,7 +36,8 @@ def present_devices(rows, recent=None) -> list:
 
 
 def present_page(page: dict) -> dict:
-    return {**page, "devices": present_devices(page["devices"])}
+    """A page of device ids (:func:`api.services.devices.list_query`) as the devices' JSON."""
+    return {**page, "devices": present_devices(device_reads.load(session(), page["devices"]))}
 
 
 def _present(device):
@@ -119,7 +120,7 @@ def get_device(args, device_id):
     there or the timeout passes; the `Ingot-Wait` header says which.
     """
     if "wait_for" not in args:
-        return _present(devices.visible_device(session(), principal(), device_id))
+        return _present(device_reads.visible_device(session(), principal(), device_id))
     field, _, value = args["wait_for"].partition(":")
     device, outcome = devices.wait_for(session(), principal(), device_id, field, value,
                                        args.get("timeout", devices.DEFAULT_WAIT_SECONDS))

@@ -18,7 +18,6 @@ from api.engine import operations
 from api.engine.states import InvalidTransition
 from api.models import (
     Device,
-    Event,
     Facility,
     HardwareReservation,
     IpAssignment,
@@ -35,14 +34,13 @@ from api.models import (
     utcnow,
 )
 from api.schemas.common import View, is_http_url
-from api.services import ipam, ports, scheduler, ssh_keys, storage
+from api.services import device_reads, ipam, ports, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_facility, find_metro, find_os, find_plan, in_metro_and_plan, metro_facility
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
 from api.services.ports import PORT_JSON
 
 ROOT_PASSWORD_VISIBLE = dt.timedelta(hours=24)  # as Equinix: shown for a day after create
-PROVISIONING_EVENTS = 10  # the newest events a device's JSON shows
 
 
 # everything the Device JSON shows, loaded in a few queries instead of one per relation: the
@@ -65,13 +63,13 @@ WAIT_POLL_SECONDS = 0.5
 
 
 def wait_for(session: Session, principal: Principal, device_id: str, field: str, value: str, timeout: float,
-             clock=time.monotonic, sleep=time.sleep) -> tuple[Device, str]:
+             clock=time.monotonic, sleep=time.sleep) -> tuple[device_reads.Record, str]:
     """The device once its ``field`` (``state`` or ``user_state``) is ``value`` (``met``), once it ended
     otherwise (``failed``: waiting longer would not help), or as it is after ``timeout`` seconds
     (``timeout``). Each look is its own read: nothing is held between them. Raises NotFound."""
     deadline = clock() + timeout
     while True:
-        device = visible_device(session, principal, device_id)
+        device = device_reads.visible_device(session, principal, device_id)
         current = getattr(device, field)
         if current == value:
             return device, "met"
@@ -83,9 +81,10 @@ def wait_for(session: Session, principal: Principal, device_id: str, field: str,
         sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - clock())))
 
 
-def present(session: Session, devices: list[Device], box: SecretBox, member_of: set[str], sos_host: str,
-            recent: dict[str, list[Event]] | None = None) -> list[View]:
-    """The devices as a caller who belongs to the ``member_of`` projects sees them, with their
+def present(session: Session, devices: list, box: SecretBox, member_of: set[str], sos_host: str,
+            recent: dict[str, list] | None = None) -> list[View]:
+    """The devices (models, or :mod:`device_reads`' records) as a caller who belongs to the ``member_of``
+    projects sees them, with their
     newest events (``recent``, when the caller has read them already) and their serial-console
     host (``sos``: ``ssh {device id}@{sos}``).
 
@@ -93,7 +92,7 @@ def present(session: Session, devices: list[Device], box: SecretBox, member_of: 
     the device's project (an operator who is not a member sees the device
     without them); the root password only for a day after the device is created.
     """
-    recent_events = recent if recent is not None else _recent_events(session, [d.id for d in devices])
+    recent_events = recent if recent is not None else device_reads.recent_events(session, [d.id for d in devices])
     out = []
     for device in devices:
         private_shown = device.project_id in member_of
@@ -106,25 +105,6 @@ def present(session: Session, devices: list[Device], box: SecretBox, member_of: 
     return out
 
 
-def _recent_events(session: Session, device_ids: list[str]) -> dict[str, list[Event]]:
-    """The newest :data:`PROVISIONING_EVENTS` events of each device, newest first (one query; only those
-    are loaded, however many events a long-lived device has)."""
-    out: dict[str, list[Event]] = {}
-    if not device_ids:
-        return out
-    newest_first = (Event.created_at.desc(), Event.id)
-    if len(device_ids) == 1:  # GET one (terraform plan's refresh): a LIMIT costs less than the window below
-        q = select(Event).where(Event.device_id == device_ids[0]).order_by(*newest_first).limit(PROVISIONING_EVENTS)
-    else:
-        rank = func.row_number().over(partition_by=Event.device_id, order_by=newest_first).label("rank")
-        newest = select(Event.id, rank).where(Event.device_id.in_(device_ids)).subquery()
-        q = (select(Event).join(newest, Event.id == newest.c.id).where(newest.c.rank <= PROVISIONING_EVENTS)
-             .order_by(*newest_first))
-    for e in session.scalars(q):
-        out.setdefault(e.device_id, []).append(e)
-    return out
-
-
 def require_member(principal: Principal, member_of: set[str], device: Device) -> None:
     """Raises Forbidden unless the caller belongs to the device's project (an operator who
     does not is refused the tenant's private data: userdata, customdata, metadata)."""
@@ -133,7 +113,8 @@ def require_member(principal: Principal, member_of: set[str], device: Device) ->
 
 
 def list_query(project_ids: set[str] | None, args: dict, project_id: str | None = None):
-    q = select(Device).where(Device.deleted_at.is_(None)).options(*DEVICE_JSON)
+    """The ids of the devices a list shows, filtered and in its order (:func:`device_reads.load` reads them)."""
+    q = select(Device.id).where(Device.deleted_at.is_(None))
     if project_id is not None:
         q = q.where(Device.project_id == project_id)
     elif project_ids is not None:
@@ -330,7 +311,7 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
 
 
 def create(session: Session, principal: Principal, project: Project, data: dict,
-           box: SecretBox) -> tuple[Device, dict[str, list[Event]]]:
+           box: SecretBox) -> tuple[Device, dict[str, list]]:
     """Create one device (201 with state ``queued``); returns it and its events for :func:`present`.
 
     Raises:
@@ -340,11 +321,11 @@ def create(session: Session, principal: Principal, project: Project, data: dict,
     return _commit_with_events(session, build(session, principal, project, data, box))
 
 
-def _commit_with_events(session: Session, device: Device) -> tuple[Device, dict[str, list[Event]]]:
+def _commit_with_events(session: Session, device: Device) -> tuple[Device, dict[str, list]]:
     """Commit; return the device and its newest events for :func:`present`, read before the commit: read
     after it, they took a second transaction (on SQLite a second wait for the write lock, behind the
     engine's writes)."""
-    recent = _recent_events(session, [device.id])
+    recent = device_reads.recent_events(session, [device.id])
     session.commit()
     return device, recent
 
@@ -354,7 +335,7 @@ UPDATABLE = ("hostname", "description", "userdata", "customdata", "tags", "billi
 
 
 def update(session: Session, principal: Principal, device: Device,
-           data: dict) -> tuple[Device, dict[str, list[Event]]]:
+           data: dict) -> tuple[Device, dict[str, list]]:
     """Change the fields given; ``network_type`` converts the ports (the engine carries it out). Returns the
     device and its events for :func:`present`.
 

@@ -1,6 +1,7 @@
 """The device JSON built directly (``DirectDump``) is, byte for byte, what marshmallow makes of the
 schemas' fields: for a device with every relation, got and listed, by its project's member (private
-fields shown) and by an operator who is not a member (hidden)."""
+fields shown) and by an operator who is not a member (hidden). The devices read by SQLAlchemy Core for a
+GET or a list (``device_reads``) show what the ORM's models show."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,13 @@ import ipaddress
 
 import pytest
 from marshmallow import Schema
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.models import Device, Event
 from api.schemas import ip
 from api.schemas.common import DirectDump
+from api.schemas.device import DeviceSchema
+from api.services import device_reads, devices
 from tests.support.keys import ssh_public_key
 
 LAYOUT = {"disks": [{"device": "/dev/sda", "wipeTable": True,
@@ -68,6 +71,48 @@ def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, mon
     assert full["customdata"] and full["storage"] and full["ssh_keys"] and full["provisioning_events"]
     assert [v["id"] for p in full["network_ports"] for v in p["virtual_networks"]] == [vn["id"]]
     assert "customdata" not in direct[2].get_json() and "storage" in direct[2].get_json()
+
+
+def test_devices_read_by_core_show_what_the_orms_models_show(lab, tenant, operator, database, app, box):
+    """Every relation: a facility, addresses from a reservation and from the pools, SSH keys, more than ten
+    events, a layer-2 bond with two VLANs (one native, one being unassigned) beside a layer-3 device; as a
+    member and as an operator who is not; one device and a list; a deleted device read as it was."""
+    full = _populated_device(tenant, database)
+    placed = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "placed", "plan": "sim.small", "facility": "lab1", "operating_system": "debian_12"})
+    assert placed.status_code == 201, placed.get_json()
+    layer2 = placed.get_json()["id"]
+    gone = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "gone", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"}).get_json()["id"]
+    assert tenant.delete(f"/devices/{gone}").status_code == 204
+    assert operator.post("/vlan-ranges", {"metro": "lab", "first": 1000, "last": 1009}).status_code == 201
+    vns = [tenant.post(f"/projects/{tenant.project_id}/virtual-networks", {"metro": "lab"}).get_json()
+           for _ in range(3)]
+    bond = next(p for p in placed.get_json()["network_ports"] if p["name"] == "bond0")
+    assert tenant.post(f"/ports/{bond['id']}/convert/layer-2", {}).status_code == 200
+    for vn in vns:
+        assert tenant.post(f"/ports/{bond['id']}/assign", {"vnid": vn["id"]}).status_code == 200
+    assert tenant.post(f"/ports/{bond['id']}/native-vlan?vnid={vns[1]['vxlan']}").status_code == 200
+    assert tenant.post(f"/ports/{bond['id']}/unassign", {"vnid": vns[2]["id"]}).status_code == 200
+    with database.transaction() as s:
+        s.add_all(Event(type="device.test", body=str(k), device_id=full, project_id=tenant.project_id)
+                  for k in range(12))
+    ids = [layer2, full, gone]
+    with app.test_request_context(), database.transaction() as s:
+        by_orm = {d.id: d for d in s.scalars(select(Device).where(Device.id.in_(ids)).options(*devices.DEVICE_JSON))}
+        orm = [by_orm[i] for i in ids]
+        core = device_reads.load(s, ids)
+        for member_of in ({tenant.project_id}, set()):
+            shown = [DeviceSchema().dump(devices.present(s, rows, box, member_of, "sos.test"), many=True)
+                     for rows in (orm, core)]
+            assert shown[0] == shown[1]
+            assert DeviceSchema().dump(devices.present(s, device_reads.load(s, [full]), box, member_of, "sos.test"),
+                                       many=True) == shown[0][1:2]
+    port = next(p for p in shown[0][0]["network_ports"] if p["name"] == "bond0")
+    assert port["native_virtual_network"]["id"] == vns[1]["id"]
+    assert {v["id"] for v in port["virtual_networks"]} <= {vn["id"] for vn in vns[:2]}
+    assert shown[0][0]["facility"]["code"] == "lab1" and len(shown[0][1]["provisioning_events"]) == 10
+    assert device_reads.load(database.Session(), ["no-such-device"]) == []
 
 
 def test_the_create_answers_the_device_as_a_get_then_shows_it(lab, tenant):
