@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, joinedload
 
 from api.core import events
@@ -26,6 +26,12 @@ from api.models import (
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 # membership roles with no rights in a project's resources (Ingot bills nothing)
 NO_RIGHTS_ROLES = ("billing",)
+
+# every request runs these: built once, so SQLAlchemy computes their cache keys once, not per request
+_TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
+    joinedload(ApiToken.user))  # every request reads both: one query
+_MEMBER_PROJECT_IDS = select(Membership.project_id).where(
+    Membership.user_id == bindparam("user_id"), Membership.role.not_in(NO_RIGHTS_ROLES))
 # session.info key: (user id, that user's project ids), read once per session (a request asks up to three
 # times: the object's visibility, its presentation, the list filter); dropped when a membership changes
 _MEMBER_OF = "ingot.member_project_ids"
@@ -75,8 +81,8 @@ class Principal:
         known = session.info.get(_MEMBER_OF)
         if known is not None and known[0] == self.user.id and not _memberships_touched(session):
             return set(known[1])
-        ids = set(session.scalars(select(Membership.project_id).where(  # autoflushes a pending membership first
-            Membership.user_id == self.user.id, Membership.role.not_in(NO_RIGHTS_ROLES))))
+        # autoflushes a pending membership first
+        ids = set(session.scalars(_MEMBER_PROJECT_IDS, {"user_id": self.user.id}))
         session.info[_MEMBER_OF] = (self.user.id, frozenset(ids))
         return ids
 
@@ -109,8 +115,7 @@ def authenticate(session: Session, raw: str | None) -> Principal:
     """
     if not raw:
         raise Unauthorized("missing X-Auth-Token header")
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
-                           .options(joinedload(ApiToken.user)))  # every request reads both: one query
+    token = session.scalar(_TOKEN_BY_HASH, {"token_hash": hash_token(raw)})
     if token is None:
         raise Unauthorized("invalid API token")
     now = utcnow()
