@@ -127,6 +127,9 @@ class BMCInputSchema(RequestSchema):
             raise ValidationError("Missing data for required field.", "address")
 
 
+_BMC = BMCSchema()  # one instance: making a schema copies its fields, more than a machine's BMC dump costs
+
+
 class MachineSchema(Schema):
     id = fields.String(metadata={"description": "Its id (a UUID)."})
     hostname = fields.String(metadata={"description": "The machine's name in the fleet (not its device's hostname)."})
@@ -137,7 +140,7 @@ class MachineSchema(Schema):
         "description": "Its metro (id and code)."})
     plan = fields.Function(lambda m: {"id": m.plan.id, "slug": m.plan.slug} if m.plan else None, metadata={
         "description": "Its plan (id and slug), or null until inspection matches one."})
-    bmc = fields.Function(lambda m: BMCSchema().dump(m), metadata={
+    bmc = fields.Function(lambda m: _BMC.dump(m), metadata={
         "description": "How Ingot reaches its BMC (never the password)."})
     nics = fields.List(fields.Nested(NicSchema), metadata={"description": "Its NICs."})
     facts = fields.Dict(metadata={
