@@ -2,7 +2,8 @@
 time per request, the floor under it (the request's own reads replayed by the
 database driver alone and through SQLAlchemy Core, without the ORM, the schemas
 or the framework), and (--profile) a pyinstrument profile — for a device list of
-``per_page`` and for ``GET /devices/{id}``, at ``--devices`` devices.
+``per_page`` and for ``GET /devices/{id}`` (a project member's), and for a machine list of ``per_page``
+and ``GET /machines/{id}`` (an operator's), at ``--devices`` devices.
 
     .venv/bin/python bench/profile_api.py                        # 1,000 devices, SQLite
     .venv/bin/python bench/profile_api.py --postgres --profile   # pyinstrument from PyPI
@@ -157,14 +158,20 @@ def main(argv=None) -> int:
         statements = [0]
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
         client = app.test_client()
-        h = {"X-Auth-Token": tokens["member_token"]}
+        member, operator = {"X-Auth-Token": tokens["member_token"]}, {"X-Auth-Token": tokens["operator_token"]}
         project = tokens["project_id"]
-        page = client.get(f"/metal/v1/projects/{project}/devices?per_page={args.per_page}", headers=h).get_json()
+        page = client.get(f"/metal/v1/projects/{project}/devices?per_page={args.per_page}",
+                          headers=member).get_json()
         one = page["devices"][len(page["devices"]) // 2]["id"]
+        machine_id = client.get(f"/metal/v1/machines?per_page={args.per_page}", headers=operator).get_json()[
+            "machines"][-1]["id"]
         cases = [(f"GET /projects/{{id}}/devices?per_page={args.per_page}",
-                  f"/metal/v1/projects/{project}/devices?per_page={args.per_page}"),
-                 ("GET /devices/{id}", f"/metal/v1/devices/{one}")]
-        for label, path in cases:
+                  f"/metal/v1/projects/{project}/devices?per_page={args.per_page}", member),
+                 ("GET /devices/{id}", f"/metal/v1/devices/{one}", member),
+                 (f"GET /machines?per_page={args.per_page}", f"/metal/v1/machines?per_page={args.per_page}",
+                  operator),
+                 ("GET /machines/{id}", f"/metal/v1/machines/{machine_id}", operator)]
+        for label, path, h in cases:
             lat, sizes = [], 0
             statements[0] = 0
             cpu0 = time.process_time()
@@ -186,7 +193,7 @@ def main(argv=None) -> int:
                 say(prof.output_text(unicode=False, color=False, show_all=False))
         for kind in args.http:
             with served(kind, app) as base:
-                for label, path in cases:
+                for label, path, h in cases:
                     for clients in (1, 8):
                         r = run_load(lambda s, i: s.get(base + path, headers=h, timeout=60).status_code == 200,
                                      clients=clients, duration=args.duration)
