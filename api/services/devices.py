@@ -84,9 +84,8 @@ def wait_for(session: Session, principal: Principal, device_id: str, field: str,
 def present(session: Session, devices: list, box: SecretBox, member_of: set[str], sos_host: str,
             recent: dict[str, list] | None = None) -> list[View]:
     """The devices (models, or :mod:`device_reads`' records) as a caller who belongs to the ``member_of``
-    projects sees them, with their
-    newest events (``recent``, when the caller has read them already) and their serial-console
-    host (``sos``: ``ssh {device id}@{sos}``).
+    projects sees them, with their newest events (``recent``, when the caller has read them already) and
+    their serial-console host (``sos``: ``ssh {device id}@{sos}``).
 
     userdata, customdata and the root password are shown only to members of
     the device's project (an operator who is not a member sees the device

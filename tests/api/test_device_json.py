@@ -108,11 +108,11 @@ def test_devices_read_by_core_show_what_the_orms_models_show(lab, tenant, operat
             assert shown[0] == shown[1]
             assert DeviceSchema().dump(devices.present(s, device_reads.load(s, [full]), box, member_of, "sos.test"),
                                        many=True) == shown[0][1:2]
+        assert device_reads.load(s, ["no-such-device"]) == []
     port = next(p for p in shown[0][0]["network_ports"] if p["name"] == "bond0")
     assert port["native_virtual_network"]["id"] == vns[1]["id"]
     assert {v["id"] for v in port["virtual_networks"]} <= {vn["id"] for vn in vns[:2]}
     assert shown[0][0]["facility"]["code"] == "lab1" and len(shown[0][1]["provisioning_events"]) == 10
-    assert device_reads.load(database.Session(), ["no-such-device"]) == []
 
 
 def test_the_create_answers_the_device_as_a_get_then_shows_it(lab, tenant):
