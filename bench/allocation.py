@@ -4,6 +4,7 @@ gunicorn on PostgreSQL — throughput, latency, and double allocations (must be 
     .venv/bin/python bench/allocation.py                 # N = 200 and 1000, then at 10x inventory
     .venv/bin/python bench/allocation.py --n 200 --scale 1
     .venv/bin/python bench/allocation.py --in-process 200 --threads 16 --profile   # the cost of one create
+    .venv/bin/python bench/allocation.py --in-process 200 --sqlite    # the same on the embedded default
 
 For each N, on a fresh database with the demo catalogue and N sim.small
 machines (plus /16 address pools), gunicorn (deploy/gunicorn.conf.py,
@@ -28,12 +29,14 @@ this process (Flask's test client) on PostgreSQL, then K creates from
 ``--threads`` threads at once: SQL statements and CPU ms per create (CPU time
 is much less disturbed by other load than latency), and with ``--profile``
 pyinstrument's profile of the sequential creates (pyinstrument from PyPI).
+``--sqlite`` runs it on a SQLite file instead (the embedded default's database).
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import ipaddress
 import sys
 import threading
@@ -174,6 +177,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--in-process", type=int, metavar="K", help="K creates in this process (no server)")
     p.add_argument("--profile", action="store_true", help="with --in-process: pyinstrument's profile")
+    p.add_argument("--sqlite", action="store_true", help="with --in-process: on SQLite, not PostgreSQL")
     args = p.parse_args(argv)
     if args.in_process:
         return in_process(args)
@@ -212,8 +216,9 @@ def in_process(args) -> int:
     from api.services import ipam
     from tests.support.settings import make_settings
     k, rows = args.in_process, []
-    with postgres() as pg, workdir("ingot-bench-alloc-") as tmp:
-        url_db = pg.create_database()
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(workdir("ingot-bench-alloc-"))
+        url_db = f"sqlite:///{tmp}/ingot.sqlite" if args.sqlite else stack.enter_context(postgres()).create_database()
         tokens = harness.seed_lab(url_db, tmp / "data", 5 * k + 1, extra_pools=True)
         db = Database(url_db, pool_size=args.threads, max_overflow=4)
         app = create_app(make_settings(tmp / "data", url_db, secret_key=harness.SECRET_KEY), database=db)
@@ -254,7 +259,8 @@ def in_process(args) -> int:
             say(prof.output_text(unicode=False, color=False, show_all=False))
         db.dispose()
         doubles = double_addresses(url_db, shown)
-    print(f"# Create cost in process (Flask test client, no HTTP), PostgreSQL; {k} creates per row, "
+    print(f"# Create cost in process (Flask test client, no HTTP), {'SQLite' if args.sqlite else 'PostgreSQL'}; "
+          f"{k} creates per row, "
           f"double-assigned addresses {doubles}")
     print(f"# machine: {machine_line()}")
     print(f"# load average at end: {load_average()}")
