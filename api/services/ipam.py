@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import ipaddress
 import random
 
-from sqlalchemy import String, and_, cast, func, inspect, not_, or_, select, union_all
+from sqlalchemy import String, and_, bindparam, cast, func, inspect, not_, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -29,6 +30,32 @@ WINDOW_START = "count"
 ADDRESS_LOCKS = 0x1A6E  # the first key of the advisory locks on addresses being inserted (the second: its hash)
 _cursor: dict[str, int] = {}
 _random = random.Random()  # spreads concurrent creates over a window; not a secret
+
+# Every create runs these: built once, so SQLAlchemy computes their cache keys once (a multi-row
+# ``INSERT … VALUES (…), (…)`` had none at all: it was compiled anew for every create).
+_IDS = bindparam("ids", expanding=True)
+# an address a device's own block (``ip_addresses`` ``cidr``) holds: shorter than a single address of its kind
+_BLOCK = or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))
+# the ranges of the pools ``ids`` no single address may take: their reservations and device blocks
+_EXCLUDED = union_all(
+    select(IpReservation.pool_id, IpReservation.network).where(IpReservation.pool_id.in_(_IDS)),
+    select(IpAssignment.pool_id, IpAssignment.address + "/" + cast(IpAssignment.prefix, String))
+    .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None), _BLOCK))
+# how many single addresses (outside reservations) each of the pools ``ids`` has given
+_SINGLES = (select(IpAssignment.pool_id, func.count())
+            .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None), not_(_BLOCK))
+            .group_by(IpAssignment.pool_id))
+# which of ``addresses`` are assigned
+_ASSIGNED = select(IpAssignment.address).where(IpAssignment.address.in_(bindparam("addresses", expanding=True)))
+# a metro's pools in one lock order for all: shared (FOR KEY SHARE) or exclusive (see _metro_pools)
+_METRO_POOLS = select(IpPool).where(IpPool.metro_id == bindparam("metro_id")).order_by(IpPool.id)
+_METRO_POOLS_LOCKED = {False: _METRO_POOLS.with_for_update(read=True, key_share=True),
+                       True: _METRO_POOLS.with_for_update()}
+# insert rows, skipping those whose address is taken; returns the addresses inserted (run once per row set,
+# as an executemany: SQLAlchemy batches it into one INSERT … RETURNING)
+_INSERT = {name: dialect.insert(IpAssignment.__table__).on_conflict_do_nothing()
+           .returning(IpAssignment.__table__.c.address)
+           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def _reserved_networks(session: Session, pool: IpPool) -> list:
@@ -53,6 +80,7 @@ def _span(net) -> tuple[int, int]:
     return first + 2, last - 1 if net.version == 4 else last
 
 
+@functools.lru_cache(maxsize=8192)  # creates look at the same windows again and again; IPv6's str() is slow
 def _text(version: int, i: int) -> str:
     """Address ``i`` as ``ipaddress`` writes it (the unique index compares the text)."""
     if version == 4:
@@ -117,20 +145,13 @@ def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
     """The pools as :class:`_Pool`, with their reservations, device blocks and number of single addresses
     given (outside reservations) read in two queries (never the pool's addresses themselves)."""
     ids = [p.id for p in pools]
-    reserved = select(IpReservation.pool_id, IpReservation.network).where(IpReservation.pool_id.in_(ids))
-    block = or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))
-    blocks = (select(IpAssignment.pool_id, IpAssignment.address + "/" + cast(IpAssignment.prefix, String))
-              .where(IpAssignment.pool_id.in_(ids), IpAssignment.reservation_id.is_(None), block))
     excluded: dict[str, list[tuple[int, int]]] = {}
-    for pool_id, network in session.execute(union_all(reserved, blocks)):
+    for pool_id, network in session.execute(_EXCLUDED, {"ids": ids}):
         net = ipaddress.ip_network(network, strict=False)
         excluded.setdefault(pool_id, []).append((int(net.network_address), int(net.broadcast_address)))
     known = {i: _cursor[i] for i in ids if i in _cursor} if WINDOW_START == "cursor" else {}
     count = [i for i in ids if i not in known]
-    singles = (select(IpAssignment.pool_id, func.count())
-               .where(IpAssignment.pool_id.in_(count), IpAssignment.reservation_id.is_(None), not_(block))
-               .group_by(IpAssignment.pool_id))
-    taken = dict(session.execute(singles).all()) if count else {}
+    taken = dict(session.execute(_SINGLES, {"ids": count}).all()) if count else {}
     out = {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
     for pool_id, p in out.items():
         if pool_id in known:
@@ -259,9 +280,7 @@ def _metro_pools(session: Session, metro_id: str, carve: bool) -> list[IpPool]:
     which waits for the single-address creates in flight and makes the next ones wait: no address lands in a
     block a concurrent request is carving, nor a block over an address.
     """
-    q = select(IpPool).where(IpPool.metro_id == metro_id).order_by(IpPool.id)  # one lock order for all
-    q = q.with_for_update() if carve else q.with_for_update(read=True, key_share=True)
-    pools = sorted(session.scalars(q), key=lambda p: p.created_at)
+    pools = sorted(session.scalars(_METRO_POOLS_LOCKED[carve], {"metro_id": metro_id}), key=lambda p: p.created_at)
     return sorted(pools, key=lambda p: not p.gateway)
 
 
@@ -306,8 +325,7 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
                     whole[p.pool.id] = _taken(session, p.pool)
                 windows[i] = p, p.free_from(p.lo, WINDOW, st["tried"] | whole[p.pool.id])
         texts = {_text(p.version, h): h for p, hosts in windows.values() for h in hosts}
-        used = {texts[a] for a in session.scalars(select(IpAssignment.address).where(
-            IpAssignment.address.in_(list(texts))))} if texts else set()
+        used = {texts[a] for a in session.scalars(_ASSIGNED, {"addresses": list(texts)})} if texts else set()
         picks = []
         for i, (p, hosts) in windows.items():
             free, st = [h for h in hosts if h not in used], state[i]
@@ -356,9 +374,7 @@ def _lock_addresses(session: Session, addresses: list[str]) -> set[str]:
 def _insert(session: Session, rows: list[dict]) -> set[str]:
     """Insert ``rows`` into ip_assignments in one statement, skipping those whose address is taken
     (SQLite has ``ON CONFLICT`` and ``RETURNING`` too); the addresses inserted."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = IpAssignment.__table__
-    return set(session.scalars(insert(table).values(rows).on_conflict_do_nothing().returning(table.c.address)))
+    return set(session.scalars(_INSERT[session.get_bind().dialect.name], rows))
 
 
 def _persistent(session: Session, a: IpAssignment, device: Device, pool: IpPool) -> IpAssignment:
