@@ -7,7 +7,7 @@ import dataclasses
 import ipaddress
 from typing import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,9 +26,16 @@ from api.models import (
 )
 from api.services.storage import check_plan_layout
 
+# a device create looks up four of these: built once, so SQLAlchemy computes their cache keys once
+_BY_KEY = {model: select(model).where(or_(key_col == bindparam("key"), model.id == bindparam("key")))
+           for model, key_col in ((Metro, Metro.code), (Facility, Facility.code), (Plan, Plan.slug),
+                                  (OperatingSystem, OperatingSystem.slug))}
+_FIRST_FACILITY = (select(Facility).where(Facility.metro_id == bindparam("metro_id"))
+                   .order_by(Facility.code).limit(1))
 
-def _by_key(session: Session, model, key_col, value: str, field: str, what: str):
-    row = session.scalar(select(model).where(or_(key_col == value, model.id == value)))
+
+def _by_key(session: Session, model, value: str, field: str, what: str):
+    row = session.scalar(_BY_KEY[model], {"key": value})
     if row is None:
         raise Invalid(f"{field}: unknown {what} {value!r}")
     return row
@@ -36,25 +43,25 @@ def _by_key(session: Session, model, key_col, value: str, field: str, what: str)
 
 def find_metro(session: Session, value: str, field: str = "metro") -> Metro:
     """Metro by code or id. Raises Invalid naming ``field``."""
-    return _by_key(session, Metro, Metro.code, value, field, "metro")
+    return _by_key(session, Metro, value, field, "metro")
 
 
 def find_facility(session: Session, value: str, field: str = "facility") -> Facility:
     """Facility by code or id. Raises Invalid naming ``field``."""
-    return _by_key(session, Facility, Facility.code, value, field, "facility")
+    return _by_key(session, Facility, value, field, "facility")
 
 
 def metro_facility(session: Session, metro: Metro) -> Facility | None:
     """The facility a device placed in ``metro`` shows: the metro's first, if it has any."""
-    return session.scalar(select(Facility).where(Facility.metro_id == metro.id).order_by(Facility.code).limit(1))
+    return session.scalar(_FIRST_FACILITY, {"metro_id": metro.id})
 
 
 def find_plan(session: Session, value: str, field: str = "plan") -> Plan:
-    return _by_key(session, Plan, Plan.slug, value, field, "plan")
+    return _by_key(session, Plan, value, field, "plan")
 
 
 def find_os(session: Session, value: str, field: str = "operating_system") -> OperatingSystem:
-    return _by_key(session, OperatingSystem, OperatingSystem.slug, value, field, "operating system")
+    return _by_key(session, OperatingSystem, value, field, "operating system")
 
 
 def in_metro_and_plan(q, model, args: dict):

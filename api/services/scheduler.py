@@ -7,7 +7,7 @@ requests pick different rows instead of queueing on one.
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from api.core.errors import Invalid, NoCapacity
@@ -16,15 +16,30 @@ from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
 CANDIDATES = 8
 ATTEMPTS = 8
 
+# Every create runs these: built once, so SQLAlchemy computes their cache keys once.
+_CLAIM = (update(Machine)
+          .where(Machine.id == bindparam("machine_id"), Machine.state == "available", Machine.operation.is_(None))
+          .values(state="allocated", updated_at=bindparam("now"))
+          .returning(Machine)
+          .execution_options(synchronize_session=False, populate_existing=True))
+# the free, unreserved machines of a plan in a metro, least recently changed first
+_FREE = (select(Machine.id)
+         .where(Machine.state == "available", Machine.plan_id == bindparam("plan_id"),
+                Machine.metro_id == bindparam("metro_id"), Machine.operation.is_(None),
+                ~exists().where(HardwareReservation.machine_id == Machine.id))
+         .order_by(Machine.updated_at, Machine.id))
+_FREE_EXISTS = select(_FREE.exists())
+# SQLite: BEGIN IMMEDIATE already serialises writers, so a few candidates are read unlocked. PostgreSQL: only the
+# row we claim is locked (locks last until commit; locking more candidates made concurrent requests see "no
+# capacity" while machines were free), rows others hold skipped at first (key: skip_locked). NO KEY UPDATE: the
+# KEY SHARE of a transaction writing a row that refers to the machine (an event) is no conflict.
+_CANDIDATES = _FREE.limit(CANDIDATES)
+_LOCKED_CANDIDATE = {skip: _FREE.limit(1).with_for_update(skip_locked=skip, key_share=True) for skip in (True, False)}
+
 
 def _try_claim(session: Session, machine_id: str) -> Machine | None:
     """The machine, now ``allocated``, if it was still available (one UPDATE … RETURNING); else None."""
-    return session.scalar(update(Machine)
-                          .where(Machine.id == machine_id, Machine.state == "available",
-                                 Machine.operation.is_(None))
-                          .values(state="allocated", updated_at=utcnow())
-                          .returning(Machine)
-                          .execution_options(synchronize_session=False, populate_existing=True))
+    return session.scalar(_CLAIM, {"machine_id": machine_id, "now": utcnow()})
 
 
 def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
@@ -33,25 +48,15 @@ def claim_machine(session: Session, plan: Plan, metro: Metro) -> Machine:
     Raises:
         NoCapacity: none is free.
     """
-    reserved = exists().where(HardwareReservation.machine_id == Machine.id)
-    free = (select(Machine.id)
-            .where(Machine.state == "available", Machine.plan_id == plan.id,
-                   Machine.metro_id == metro.id, Machine.operation.is_(None), ~reserved)
-            .order_by(Machine.updated_at, Machine.id))
+    where = {"plan_id": plan.id, "metro_id": metro.id}
     postgres = session.get_bind().dialect.name == "postgresql"
     for attempt in range(ATTEMPTS):
-        if postgres:
-            # Lock only the row we claim (locks last until commit; locking more candidates made
-            # concurrent requests see "no capacity" while machines were free). Skip rows others
-            # hold at first; later attempts wait for a lock instead, so a short-lived lock (the
-            # power sync recording a reading) cannot make free machines look taken. NO KEY UPDATE: the
-            # KEY SHARE of a transaction writing a row that refers to the machine (an event) is no conflict.
-            q = free.limit(1).with_for_update(skip_locked=attempt < ATTEMPTS // 2, key_share=True)
-        else:
-            q = free.limit(CANDIDATES)  # SQLite: BEGIN IMMEDIATE already serialises writers
-        ids = list(session.scalars(q))
+        # PostgreSQL: later attempts wait for a lock instead of skipping it, so a short-lived lock (the power
+        # sync recording a reading) cannot make free machines look taken
+        q = _LOCKED_CANDIDATE[attempt < ATTEMPTS // 2] if postgres else _CANDIDATES
+        ids = list(session.scalars(q, where))
         if not ids:
-            if postgres and session.scalar(select(free.exists())):
+            if postgres and session.scalar(_FREE_EXISTS, where):
                 continue  # free machines exist but are locked right now: try again
             break
         for machine_id in ids:
