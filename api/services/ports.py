@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +27,7 @@ KIND_OF = {(4, True): "public_ipv4", (4, False): "private_ipv4", (6, True): "pub
 
 def ensure_ports(session: Session, machine: Machine) -> list[Port]:
     """``bond0`` and one port per NIC (named like it), made when missing (the caller commits)."""
-    ports = list(session.scalars(select(Port).where(Port.machine_id == machine.id).options(*PORT_JSON)))
+    ports = list(session.scalars(_PORTS_OF, {"machine_id": machine.id}))
     new = []
     if not any(p.kind == "bond" for p in ports):
         new.append(Port(id=new_id(), machine_id=machine.id, nic_id=None, name="bond0", kind="bond", bonded=True,
@@ -39,8 +39,9 @@ def ensure_ports(session: Session, machine: Machine) -> list[Port]:
             session.flush()
         p = by_nic.get(nic.id)
         if p is None:
+            # every column the bond's row sets, so the flush inserts all the rows in one statement
             new.append(Port(id=new_id(), machine_id=machine.id, nic_id=nic.id, nic=nic, name=name, kind="nic",
-                            bonded=True))
+                            bonded=True, layer2=False))
         elif p.name != name:
             p.name = name
     for p in new:  # a new port has no VLANs yet: its JSON needs no query
@@ -56,12 +57,14 @@ def ensure_ports(session: Session, machine: Machine) -> list[Port]:
 PORT_JSON = (selectinload(Port.assignments).selectinload(PortVlanAssignment.virtual_network)
              .selectinload(VirtualNetwork.metro),
              selectinload(Port.native_vlan).selectinload(VirtualNetwork.metro), joinedload(Port.nic))
+# a machine's ports with their JSON's rows (built once: every device create reads them)
+_PORTS_OF = select(Port).where(Port.machine_id == bindparam("machine_id")).options(*PORT_JSON)
+_PORTS_IN_ORDER = _PORTS_OF.order_by(Port.kind, Port.name)  # bond0 first, then the NICs by name
 
 
 def ports_of(session: Session, machine_id: str) -> list[Port]:
     """The machine's ports: bond0 first, then the NICs by name."""
-    return list(session.scalars(select(Port).where(Port.machine_id == machine_id).options(*PORT_JSON)
-                                .order_by(Port.kind, Port.name)))
+    return list(session.scalars(_PORTS_IN_ORDER, {"machine_id": machine_id}))
 
 
 def view(port: Port, siblings: list[Port]) -> View:
