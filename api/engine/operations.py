@@ -10,7 +10,7 @@ import dataclasses
 import uuid
 from typing import Callable
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
 from api.bmc import CALLBACK_POWERED
@@ -263,6 +263,11 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in [
 ]}
 
 
+# built once (every operation started runs it): the boot credentials of a machine's operations but ``op_id``
+_OLDER_BOOT_CREDENTIALS = delete(BootCredential).where(BootCredential.machine_id == bindparam("machine_id"),
+                                                       BootCredential.op_id != bindparam("op_id"))
+
+
 def start(s: Session, m: Machine, name: str, device: Device | None = None, args: dict | None = None,
           actor: str = "system") -> None:
     """Queue operation ``name`` on machine ``m`` (the caller commits).
@@ -284,8 +289,7 @@ def start(s: Session, m: Machine, name: str, device: Device | None = None, args:
     prior_state = m.state
     running_op = (m.operation_args or {}).get("op_id") if m.operation else None
     # boot credentials of older operations go (a preempted one's stay: its agent may still call, and is told 409)
-    s.execute(delete(BootCredential).where(BootCredential.machine_id == m.id,
-                                           BootCredential.op_id != (running_op or "")))
+    s.execute(_OLDER_BOOT_CREDENTIALS, {"machine_id": m.id, "op_id": running_op or ""})
     if op.machine_event:
         transition(m, "machine", op.machine_event)
     if device is not None and op.device_event:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import String, cast, false, func, or_, select
+from sqlalchemy import String, bindparam, cast, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from api.core import events
@@ -157,6 +157,13 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# a create's default keys: the project's and the caller's (none when the caller is a project token: a NULL
+# user id matches no row); built once
+_DEFAULT_KEYS = (select(SSHKey).where(or_(SSHKey.project_id == bindparam("project_id"),
+                                          SSHKey.user_id == bindparam("user_id")))
+                 .order_by(SSHKey.created_at))
+
+
 def _resolve_keys(session: Session, principal: Principal, project: Project, data: dict) -> list[SSHKey]:
     """Equinix rule: with neither ``project_ssh_keys`` nor ``user_ssh_keys`` given (and not
     ``no_ssh_keys``), the device gets all the project's keys and the caller's own keys;
@@ -166,10 +173,7 @@ def _resolve_keys(session: Session, principal: Principal, project: Project, data
     user_id = principal.user.id if principal.user and not principal.project_scope else None
     keys: list[SSHKey] = []
     if project_keys is None and user_keys is None and not data.get("no_ssh_keys"):
-        conds = [SSHKey.project_id == project.id]
-        if user_id:
-            conds.append(SSHKey.user_id == user_id)
-        keys = list(session.scalars(select(SSHKey).where(or_(*conds)).order_by(SSHKey.created_at)))
+        keys = list(session.scalars(_DEFAULT_KEYS, {"project_id": project.id, "user_id": user_id}))
     for inline in data.get("ssh_keys") or []:
         key = _inline_key(session, principal, project, user_id, inline)
         if key not in keys:
