@@ -2,11 +2,14 @@
 rule that a BMC password never leaves the database in clear."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from sqlalchemy import select
+from marshmallow import Schema
+from sqlalchemy import select, update
 
 from api.models import Event, Machine
+from api.schemas.common import DirectDump
 
 SECRET = "s3cr3t-BMC-pa55word"
 
@@ -45,6 +48,44 @@ def test_enroll_list_get_update_delete(lab, operator, database):
         assert row.bmc_password_enc and SECRET not in row.bmc_password_enc
     assert operator.delete(f"/machines/{m['id']}").status_code == 204
     assert operator.get(f"/machines/{m['id']}").status_code == 404
+
+
+def _marshmallow_dump(self, obj, *, many=None):
+    return Schema.dump(self, obj, many=many)
+
+
+def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, monkeypatch):
+    """The machine JSON built directly (``DirectDump``) is, byte for byte, marshmallow's: a machine cabled to a
+    switch with BMC options, facts, a power reading, maintenance and an error; one with a device; one without a
+    plan (inspecting); got and listed."""
+    sw = operator.post("/switches", {"name": "tor-1", "metro": "lab", "driver": "linux", "address": "ssh://tor-1"})
+    assert sw.status_code == 201, sw.get_json()
+    cabled = enroll(operator, "rack2-u01", mac="52:54:00:aa:00:11",
+                    nics=[{"mac": "52:54:00:aa:00:11", "name": "eth0", "switch": "tor-1", "switch_port": "swp3"},
+                          {"mac": "52:54:00:aa:00:12", "name": ""}])
+    assert cabled.status_code == 201, cabled.get_json()
+    inspecting = enroll(operator, "rack2-u02", plan=None, mac="52:54:00:aa:00:13")
+    assert inspecting.status_code == 201, inspecting.get_json()
+    with database.transaction() as s:
+        s.execute(update(Machine).where(Machine.id == cabled.get_json()["id"]).values(
+            facts={"cpus": 4, "disks": [{"name": "sda", "size": 10}]}, power_state="on",
+            power_checked_at=dt.datetime(2026, 12, 1, 8, 30, 1, 250, tzinfo=dt.timezone.utc),
+            bmc_options={"system_id": "1", "verify_tls": False}, maintenance_reason="fan", last_error="boom"))
+    device = tenant.post(f"/projects/{tenant.project_id}/devices", {
+        "hostname": "on-a-machine", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
+    assert device.status_code == 201, device.get_json()
+    paths = ["/machines?per_page=100", f"/machines/{cabled.get_json()['id']}",
+             f"/machines/{inspecting.get_json()['id']}"]
+    direct = [operator.get(path) for path in paths]
+    monkeypatch.setattr(DirectDump, "dump", _marshmallow_dump)
+    slow = [operator.get(path) for path in paths]
+    for path, a, b in zip(paths, direct, slow):
+        assert a.status_code == b.status_code == 200, (path, a.get_json())
+        assert a.data == b.data, path
+    listed = {m["hostname"]: m for m in direct[0].get_json()["machines"]}
+    assert listed["rack2-u01"]["nics"][0]["switch"]["name"] == "tor-1" and listed["rack2-u01"]["facts"]["cpus"] == 4
+    assert listed["rack2-u02"]["plan"] is None
+    assert any(m["device"] and m["device"]["id"] == device.get_json()["id"] for m in listed.values())
 
 
 def test_enroll_without_plan_is_inspected(lab, operator):
