@@ -13,7 +13,7 @@ from api.schemas.machine import (
     MachineUpdateSchema,
     MaintenanceSchema,
 )
-from api.services import health, machines
+from api.services import health, machine_reads, machines
 
 blp = api_blueprint("machines", "Machines (operators only)")
 
@@ -30,7 +30,8 @@ def list_machines(args, operator):
     passwords are never shown. Filters: `state`, `metro`, `plan` (code or slug). Machines are Ingot's own:
     Equinix has no such API.
     """
-    return paginate(machines.list_query(args), args, "machines")
+    page = paginate(machines.list_query(args), args, "machines")
+    return {**page, "machines": machine_reads.load(session(), page["machines"])}
 
 
 @blp.route("/machines", methods=["POST"])
@@ -58,7 +59,7 @@ def get_machine(machine_id, operator):
     Operators only (403 for others); 404 for an unknown id. With its BMC (never its password), NICs, inspected
     facts, power state, current operation and step, and last error.
     """
-    return machines.get(session(), machine_id)
+    return machine_reads.get(session(), machine_id)
 
 
 @blp.route("/machines/<machine_id>", methods=["PUT", "PATCH"])

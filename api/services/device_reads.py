@@ -1,15 +1,12 @@
-"""Devices read for their JSON with SQLAlchemy Core: a GET, a list, a wait.
+"""Devices read for their JSON with SQLAlchemy Core (:mod:`api.services.records`): a GET, a list, a wait.
 
-The ORM's loading was most of a device read's CPU (its identity map, loader strategies and cache keys:
-bench/RESULTS.md, "Where the floor is"). Here the same rows come back as plain :class:`Record` objects
-carrying the models' attribute names, so the schemas read them as they read models: five SELECTs for
-any number of devices (the devices with their to-one rows joined; their addresses; their SSH keys; their
-machines' ports with each port's NIC and VLANs; their newest events). Nothing read here is written back:
-every write loads its rows through the ORM (:mod:`api.services.devices`).
+Five SELECTs for any number of devices (the devices with their to-one rows joined; their addresses; their
+SSH keys; their machines' ports with each port's NIC and VLANs; their newest events). Every write loads its
+rows through the ORM (:mod:`api.services.devices`).
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from api.models import (
@@ -32,56 +29,9 @@ from api.models import (
     device_ssh_keys,
 )
 from api.services.auth import Principal, visible
+from api.services.records import Record, Shape, rows
 
 PROVISIONING_EVENTS = 10  # the newest events a device's JSON shows
-
-
-class Record:
-    """A row's columns as attributes named as its model's; the loader sets the relations the JSON shows."""
-
-    def __repr__(self) -> str:
-        return f"<Record {getattr(self, 'id', '?')}>"
-
-
-class _Shape:
-    """Several models' columns in one SELECT, and how to cut its rows back into a :class:`Record` per model."""
-
-    def __init__(self, **parts):
-        """``parts``: a name for each model (or alias of one) in the SELECT, in its order; ``(model, keys)``
-        for only those of its columns (the machine's id, not its facts: the JSON shows only its ports)."""
-        self.columns, self._layout = [], []
-        for name, part in parts.items():
-            source, keys = part if isinstance(part, tuple) else (part, None)
-            keys = keys or [a.key for a in inspect(source).mapper.column_attrs]
-            self._layout.append((name, keys, len(self.columns), len(self.columns) + keys.index("id")))
-            self.columns += [getattr(source, k) for k in keys]
-
-    def cut(self, row, seen: dict) -> dict:
-        """The row's records by part name (None for an outer join's missing side); a row met before in this
-        load (``seen``) is the same record: a metro or a plan is made once however many devices show it."""
-        out = {}
-        for name, keys, start, id_at in self._layout:
-            ident = row[id_at]
-            if ident is None:
-                out[name] = None
-                continue
-            rec = seen.get((name, ident))
-            if rec is None:
-                rec = seen[(name, ident)] = Record()
-                rec.__dict__.update(zip(keys, row[start:start + len(keys)]))
-            out[name] = rec
-        return out
-
-
-def _rows(session: Session, stmt, **params):
-    """``stmt``'s rows, run by Core on the session's connection after what the session holds is flushed.
-
-    The statements are built once, with their parameters bound at execution: SQLAlchemy then computes a
-    statement's cache key once, not on every request (a third of a millisecond for the devices' SELECT).
-    """
-    session.flush()
-    return session.connection().execute(stmt, params)
-
 
 _IDS = bindparam("ids", expanding=True)
 # of the rows a device shows but does not own, only the columns its JSON shows (a catalog row's timestamps
@@ -90,7 +40,7 @@ _IDS = bindparam("ids", expanding=True)
 _METRO_SHOWN = ["id", "code", "name", "country"]
 _VLAN_SHOWN = ["id", "vxlan", "description", "tags", "created_at"]
 _FACILITY_METRO, _POOL_METRO = aliased(Metro), aliased(Metro)
-_DEVICE = _Shape(device=Device,
+_DEVICE = Shape(device=Device,
                  plan=(Plan, ["id", "slug", "name", "description", "line", "plan_class", "specs", "price_hour"]),
                  metro=(Metro, _METRO_SHOWN), facility=(Facility, ["id", "code", "name", "features"]),
                  facility_metro=(_FACILITY_METRO, _METRO_SHOWN),
@@ -104,21 +54,21 @@ _DEVICES = (select(*_DEVICE.columns).select_from(Device)
             .outerjoin(User, Device.created_by_id == User.id).outerjoin(Machine, Device.machine_id == Machine.id)
             .where(Device.id.in_(_IDS)))
 
-_IP = _Shape(ip=IpAssignment, pool=(IpPool, ["id", "cidr", "gateway"]), pool_metro=(_POOL_METRO, _METRO_SHOWN),
+_IP = Shape(ip=IpAssignment, pool=(IpPool, ["id", "cidr", "gateway"]), pool_metro=(_POOL_METRO, _METRO_SHOWN),
              reservation=(IpReservation, ["id", "network"]))
 _IPS = (select(*_IP.columns).select_from(IpAssignment)
         .join(IpPool, IpAssignment.pool_id == IpPool.id).join(_POOL_METRO, IpPool.metro_id == _POOL_METRO.id)
         .outerjoin(IpReservation, IpAssignment.reservation_id == IpReservation.id)
         .where(IpAssignment.device_id.in_(_IDS)).order_by(IpAssignment.created_at, IpAssignment.id))
 
-_KEY = _Shape(key=(SSHKey, ["id"]))
+_KEY = Shape(key=(SSHKey, ["id"]))
 _KEYS = (select(*_KEY.columns, device_ssh_keys.c.device_id).select_from(device_ssh_keys)
          .join(SSHKey, SSHKey.id == device_ssh_keys.c.ssh_key_id).where(device_ssh_keys.c.device_id.in_(_IDS)))
 
 # a port's VLANs joined to it: one row per (port, assignment), a port without any on one row
 _NATIVE, _NATIVE_METRO, _VLAN, _VLAN_METRO = aliased(VirtualNetwork), aliased(Metro), aliased(VirtualNetwork), \
     aliased(Metro)
-_PORT = _Shape(port=(Port, ["id", "machine_id", "name", "kind", "bonded", "layer2", "native_vlan_id"]),
+_PORT = Shape(port=(Port, ["id", "machine_id", "name", "kind", "bonded", "layer2", "native_vlan_id"]),
                nic=(Nic, ["id", "mac"]), native=(_NATIVE, _VLAN_SHOWN), native_metro=(_NATIVE_METRO, _METRO_SHOWN),
                assignment=(PortVlanAssignment, ["id", "port_id", "virtual_network_id", "state"]),
                vlan=(_VLAN, _VLAN_SHOWN), vlan_metro=(_VLAN_METRO, _METRO_SHOWN))
@@ -131,7 +81,7 @@ _PORTS = (select(*_PORT.columns).select_from(Port).outerjoin(Nic, Port.nic_id ==
           .where(Port.machine_id.in_(_IDS))
           .order_by(Port.kind, Port.name, PortVlanAssignment.created_at, PortVlanAssignment.id))
 
-_EVENT = _Shape(event=Event)
+_EVENT = Shape(event=Event)
 _NEWEST_FIRST = (Event.created_at.desc(), Event.id)
 _EVENTS_OF_ONE = (select(*_EVENT.columns).where(Event.device_id == bindparam("device_id"))  # a LIMIT costs less
                   .order_by(*_NEWEST_FIRST).limit(PROVISIONING_EVENTS))
@@ -150,7 +100,7 @@ def load(session: Session, ids: list[str]) -> list[Record]:
     seen: dict = {}
     devices: dict[str, Record] = {}
     machines: dict[str, Record] = {}
-    for row in _rows(session, _DEVICES, ids=ids):
+    for row in rows(session, _DEVICES, ids=ids):
         r = _DEVICE.cut(row, seen)
         d = r["device"]
         d.plan, d.metro, d.facility, d.operating_system = r["plan"], r["metro"], r["facility"], r["os"]
@@ -164,13 +114,13 @@ def load(session: Session, ids: list[str]) -> list[Record]:
     if not devices:
         return []
     found = list(devices)
-    for row in _rows(session, _IPS, ids=found):
+    for row in rows(session, _IPS, ids=found):
         r = _IP.cut(row, seen)
         ip = r["ip"]
         ip.pool, ip.reservation = r["pool"], r["reservation"]
         ip.pool.metro = r["pool_metro"]
         devices[ip.device_id].ip_assignments.append(ip)
-    for row in _rows(session, _KEYS, ids=found):
+    for row in rows(session, _KEYS, ids=found):
         devices[row[-1]].ssh_keys.append(_KEY.cut(row, seen)["key"])
     if machines:
         _load_ports(session, machines, seen)
@@ -180,7 +130,7 @@ def load(session: Session, ids: list[str]) -> list[Record]:
 def _load_ports(session: Session, machines: dict[str, Record], seen: dict) -> None:
     """Each machine's ports (bond first, then by name), each with its NIC, native VLAN and VLAN assignments."""
     ports: dict[str, Record] = {}
-    for row in _rows(session, _PORTS, ids=list(machines)):
+    for row in rows(session, _PORTS, ids=list(machines)):
         r = _PORT.cut(row, seen)
         port = r["port"]
         if port.id not in ports:
@@ -208,10 +158,10 @@ def recent_events(session: Session, device_ids: list[str]) -> dict[str, list[Rec
     out: dict[str, list[Record]] = {}
     if not device_ids:
         return out
-    rows = (_rows(session, _EVENTS_OF_ONE, device_id=device_ids[0]) if len(device_ids) == 1  # GET one
-            else _rows(session, _EVENTS, ids=device_ids))
+    found = (rows(session, _EVENTS_OF_ONE, device_id=device_ids[0]) if len(device_ids) == 1  # GET one
+             else rows(session, _EVENTS, ids=device_ids))
     seen: dict = {}
-    for row in rows:
+    for row in found:
         e = _EVENT.cut(row, seen)["event"]
         out.setdefault(e.device_id, []).append(e)
     return out

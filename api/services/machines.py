@@ -35,8 +35,9 @@ MACHINE_JSON = (joinedload(Machine.metro), joinedload(Machine.plan), joinedload(
 
 
 def list_query(args: dict):
-    """Machines, by hostname, filtered by ``state``, ``metro`` (code or id) and ``plan`` (slug or id)."""
-    q = select(Machine).options(*MACHINE_JSON)
+    """The ids of machines, by hostname, filtered by ``state``, ``metro`` (code or id) and ``plan`` (slug or
+    id); :func:`api.services.machine_reads.load` reads a page of them for their JSON."""
+    q = select(Machine.id)
     if args.get("state"):
         q = q.where(Machine.state == args["state"])
     return in_metro_and_plan(q, Machine, args).order_by(Machine.hostname)

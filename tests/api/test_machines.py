@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
 from marshmallow import Schema
 from sqlalchemy import select, update
 
-from api.models import Event, Machine
+from api.core.errors import NotFound
+from api.models import Device, Event, Machine
 from api.schemas.common import DirectDump
+from api.schemas.machine import MachineSchema
+from api.services import machine_reads, machines
 
 SECRET = "s3cr3t-BMC-pa55word"
 
@@ -54,15 +58,14 @@ def _marshmallow_dump(self, obj, *, many=None):
     return Schema.dump(self, obj, many=many)
 
 
-def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, monkeypatch):
-    """The machine JSON built directly (``DirectDump``) is, byte for byte, marshmallow's: a machine cabled to a
-    switch with BMC options, facts, a power reading, maintenance and an error; one with a device; one without a
-    plan (inspecting); got and listed."""
+def _varied_machines(operator, tenant, database) -> list[str]:
+    """Machines that show every part of the JSON: one cabled to a switch with BMC options, facts, a power
+    reading, maintenance and an error; one without a plan (inspecting); one with a device; their ids."""
     sw = operator.post("/switches", {"name": "tor-1", "metro": "lab", "driver": "linux", "address": "ssh://tor-1"})
     assert sw.status_code == 201, sw.get_json()
     cabled = enroll(operator, "rack2-u01", mac="52:54:00:aa:00:11",
                     nics=[{"mac": "52:54:00:aa:00:11", "name": "eth0", "switch": "tor-1", "switch_port": "swp3"},
-                          {"mac": "52:54:00:aa:00:12", "name": ""}])
+                          {"mac": "52:54:00:aa:00:12", "name": "eth1"}])
     assert cabled.status_code == 201, cabled.get_json()
     inspecting = enroll(operator, "rack2-u02", plan=None, mac="52:54:00:aa:00:13")
     assert inspecting.status_code == 201, inspecting.get_json()
@@ -74,8 +77,15 @@ def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, mo
     device = tenant.post(f"/projects/{tenant.project_id}/devices", {
         "hostname": "on-a-machine", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
     assert device.status_code == 201, device.get_json()
-    paths = ["/machines?per_page=100", f"/machines/{cabled.get_json()['id']}",
-             f"/machines/{inspecting.get_json()['id']}"]
+    with database.Session() as s:
+        on_device = s.scalar(select(Device.machine_id).where(Device.id == device.get_json()["id"]))
+    return [cabled.get_json()["id"], inspecting.get_json()["id"], on_device]
+
+
+def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, monkeypatch):
+    """The machine JSON built directly (``DirectDump``) is, byte for byte, marshmallow's; got and listed."""
+    ids = _varied_machines(operator, tenant, database)
+    paths = ["/machines?per_page=100"] + [f"/machines/{i}" for i in ids]
     direct = [operator.get(path) for path in paths]
     monkeypatch.setattr(DirectDump, "dump", _marshmallow_dump)
     slow = [operator.get(path) for path in paths]
@@ -84,8 +94,24 @@ def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, mo
         assert a.data == b.data, path
     listed = {m["hostname"]: m for m in direct[0].get_json()["machines"]}
     assert listed["rack2-u01"]["nics"][0]["switch"]["name"] == "tor-1" and listed["rack2-u01"]["facts"]["cpus"] == 4
+    assert [n["name"] for n in listed["rack2-u01"]["nics"]] == ["eth0", "eth1"]
     assert listed["rack2-u02"]["plan"] is None
-    assert any(m["device"] and m["device"]["id"] == device.get_json()["id"] for m in listed.values())
+    assert sum(1 for m in listed.values() if m["device"]) == 1
+
+
+def test_machines_read_by_core_show_what_the_orms_models_show(lab, operator, tenant, database):
+    """A GET and the list read machines with SQLAlchemy Core (``machine_reads``); their JSON is the ORM's."""
+    _varied_machines(operator, tenant, database)
+    schema = MachineSchema()
+    with database.Session() as s:
+        ids = list(s.scalars(machines.list_query({})))
+        orm = [schema.dump(machines.get(s, i)) for i in ids]
+        assert [schema.dump(m) for m in machine_reads.load(s, ids)] == orm
+        assert [schema.dump(machine_reads.get(s, i)) for i in ids] == orm
+        assert any(m["device"] for m in orm) and any(m["plan"] is None for m in orm)
+        assert [m.id for m in machine_reads.load(s, ["no-such-machine", ids[0]])] == [ids[0]]
+        with pytest.raises(NotFound):
+            machine_reads.get(s, "no-such-machine")
 
 
 def test_enroll_without_plan_is_inspected(lab, operator):
