@@ -41,11 +41,11 @@ _METRO_SHOWN = ["id", "code", "name", "country"]
 _VLAN_SHOWN = ["id", "vxlan", "description", "tags", "created_at"]
 _FACILITY_METRO, _POOL_METRO = aliased(Metro), aliased(Metro)
 _DEVICE = Shape(device=Device,
-                 plan=(Plan, ["id", "slug", "name", "description", "line", "plan_class", "specs", "price_hour"]),
-                 metro=(Metro, _METRO_SHOWN), facility=(Facility, ["id", "code", "name", "features"]),
-                 facility_metro=(_FACILITY_METRO, _METRO_SHOWN),
-                 os=(OperatingSystem, ["id", "slug", "name", "distro", "version", "default_user"]),
-                 user=(User, ["id", "email", "full_name", "created_at", "updated_at"]), machine=(Machine, ["id"]))
+                plan=(Plan, ["id", "slug", "name", "description", "line", "plan_class", "specs", "price_hour"]),
+                metro=(Metro, _METRO_SHOWN), facility=(Facility, ["id", "code", "name", "features"]),
+                facility_metro=(_FACILITY_METRO, _METRO_SHOWN),
+                os=(OperatingSystem, ["id", "slug", "name", "distro", "version", "default_user"]),
+                user=(User, ["id", "email", "full_name", "created_at", "updated_at"]), machine=(Machine, ["id"]))
 _DEVICES = (select(*_DEVICE.columns).select_from(Device)
             .join(Plan, Device.plan_id == Plan.id).join(Metro, Device.metro_id == Metro.id)
             .outerjoin(Facility, Device.facility_id == Facility.id)
@@ -55,7 +55,7 @@ _DEVICES = (select(*_DEVICE.columns).select_from(Device)
             .where(Device.id.in_(_IDS)))
 
 _IP = Shape(ip=IpAssignment, pool=(IpPool, ["id", "cidr", "gateway"]), pool_metro=(_POOL_METRO, _METRO_SHOWN),
-             reservation=(IpReservation, ["id", "network"]))
+            reservation=(IpReservation, ["id", "network"]))
 _IPS = (select(*_IP.columns).select_from(IpAssignment)
         .join(IpPool, IpAssignment.pool_id == IpPool.id).join(_POOL_METRO, IpPool.metro_id == _POOL_METRO.id)
         .outerjoin(IpReservation, IpAssignment.reservation_id == IpReservation.id)
@@ -69,9 +69,9 @@ _KEYS = (select(*_KEY.columns, device_ssh_keys.c.device_id).select_from(device_s
 _NATIVE, _NATIVE_METRO, _VLAN, _VLAN_METRO = aliased(VirtualNetwork), aliased(Metro), aliased(VirtualNetwork), \
     aliased(Metro)
 _PORT = Shape(port=(Port, ["id", "machine_id", "name", "kind", "bonded", "layer2", "native_vlan_id"]),
-               nic=(Nic, ["id", "mac"]), native=(_NATIVE, _VLAN_SHOWN), native_metro=(_NATIVE_METRO, _METRO_SHOWN),
-               assignment=(PortVlanAssignment, ["id", "port_id", "virtual_network_id", "state"]),
-               vlan=(_VLAN, _VLAN_SHOWN), vlan_metro=(_VLAN_METRO, _METRO_SHOWN))
+              nic=(Nic, ["id", "mac"]), native=(_NATIVE, _VLAN_SHOWN), native_metro=(_NATIVE_METRO, _METRO_SHOWN),
+              assignment=(PortVlanAssignment, ["id", "port_id", "virtual_network_id", "state"]),
+              vlan=(_VLAN, _VLAN_SHOWN), vlan_metro=(_VLAN_METRO, _METRO_SHOWN))
 _PORTS = (select(*_PORT.columns).select_from(Port).outerjoin(Nic, Port.nic_id == Nic.id)
           .outerjoin(_NATIVE, Port.native_vlan_id == _NATIVE.id)
           .outerjoin(_NATIVE_METRO, _NATIVE.metro_id == _NATIVE_METRO.id)
