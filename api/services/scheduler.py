@@ -31,8 +31,8 @@ _FREE = (select(Machine.id)
 _FREE_EXISTS = select(_FREE.exists())
 # SQLite: BEGIN IMMEDIATE already serialises writers, so a few candidates are read unlocked. PostgreSQL: only the
 # row we claim is locked (locks last until commit; locking more candidates made concurrent requests see "no
-# capacity" while machines were free), rows others hold skipped at first (key: skip_locked). NO KEY UPDATE: the
-# KEY SHARE of a transaction writing a row that refers to the machine (an event) is no conflict.
+# capacity" while machines were free); _LOCKED_CANDIDATE[True] skips rows others hold, [False] waits for them.
+# NO KEY UPDATE: the KEY SHARE of a transaction writing a row that refers to the machine (an event) is no conflict.
 _CANDIDATES = _FREE.limit(CANDIDATES)
 _LOCKED_CANDIDATE = {skip: _FREE.limit(1).with_for_update(skip_locked=skip, key_share=True) for skip in (True, False)}
 
