@@ -8,25 +8,20 @@ import datetime as dt
 import ipaddress
 
 import pytest
-from marshmallow import Schema
 from sqlalchemy import select, update
 
 from api.models import Device, Event
 from api.schemas import ip
-from api.schemas.common import DirectDump
 from api.schemas.device import DeviceSchema
 from api.services import device_reads, devices
 from tests.support.keys import ssh_public_key
+from tests.support.schemas import dump_by_marshmallow
 
 LAYOUT = {"disks": [{"device": "/dev/sda", "wipeTable": True,
                      "partitions": [{"label": "ROOT", "number": 1, "size": "20G"},
                                     {"label": "DATA", "number": 2, "size": 0}]}],
           "filesystems": [{"mount": {"device": "/dev/sda1", "format": "ext4", "point": "/"}},
                           {"mount": {"device": "/dev/sda2", "format": "ext4", "point": "/data"}}]}
-
-
-def _marshmallow_dump(self, obj, *, many=None):
-    return Schema.dump(self, obj, many=many)
 
 
 def _populated_device(tenant, database) -> str:
@@ -60,7 +55,7 @@ def test_direct_device_json_is_marshmallows(lab, tenant, operator, database, mon
              (operator, f"/devices/{device_id}"), (operator, f"/projects/{tenant.project_id}/devices"),
              (tenant, f"/devices/{device_id}/ips")]
     direct = [who.get(path) for who, path in paths]
-    monkeypatch.setattr(DirectDump, "dump", _marshmallow_dump)
+    dump_by_marshmallow(monkeypatch)
     slow = [who.get(path) for who, path in paths]
     for (_, path), a, b in zip(paths, direct, slow):
         assert a.status_code == b.status_code == 200, (path, a.get_json())

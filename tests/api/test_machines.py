@@ -6,14 +6,13 @@ import datetime as dt
 import logging
 
 import pytest
-from marshmallow import Schema
 from sqlalchemy import select, update
 
 from api.core.errors import NotFound
 from api.models import Device, Event, Machine
-from api.schemas.common import DirectDump
 from api.schemas.machine import MachineSchema
 from api.services import machine_reads, machines
+from tests.support.schemas import dump_by_marshmallow
 
 SECRET = "s3cr3t-BMC-pa55word"
 
@@ -54,10 +53,6 @@ def test_enroll_list_get_update_delete(lab, operator, database):
     assert operator.get(f"/machines/{m['id']}").status_code == 404
 
 
-def _marshmallow_dump(self, obj, *, many=None):
-    return Schema.dump(self, obj, many=many)
-
-
 def _varied_machines(operator, tenant, database) -> list[str]:
     """Machines that show every part of the JSON: one cabled to a switch with BMC options, facts, a power
     reading, maintenance and an error; one without a plan (inspecting); one with a device; their ids."""
@@ -87,7 +82,7 @@ def test_direct_machine_json_is_marshmallows(lab, operator, tenant, database, mo
     ids = _varied_machines(operator, tenant, database)
     paths = ["/machines?per_page=100"] + [f"/machines/{i}" for i in ids]
     direct = [operator.get(path) for path in paths]
-    monkeypatch.setattr(DirectDump, "dump", _marshmallow_dump)
+    dump_by_marshmallow(monkeypatch)
     slow = [operator.get(path) for path in paths]
     for path, a, b in zip(paths, direct, slow):
         assert a.status_code == b.status_code == 200, (path, a.get_json())
