@@ -29,11 +29,10 @@ from api.models import (
     device_ssh_keys,
 )
 from api.services.auth import Principal, visible
-from api.services.records import Record, Shape, rows
+from api.services.records import IDS, Record, Shape, rows
 
 PROVISIONING_EVENTS = 10  # the newest events a device's JSON shows
 
-_IDS = bindparam("ids", expanding=True)
 # of the rows a device shows but does not own, only the columns its JSON shows (a catalog row's timestamps
 # or a machine's facts are type-processed for nothing otherwise); tests/api/test_device_json.py compares the
 # JSON with the ORM's, which loads whole rows
@@ -52,18 +51,18 @@ _DEVICES = (select(*_DEVICE.columns).select_from(Device)
             .outerjoin(_FACILITY_METRO, Facility.metro_id == _FACILITY_METRO.id)
             .join(OperatingSystem, Device.os_id == OperatingSystem.id)
             .outerjoin(User, Device.created_by_id == User.id).outerjoin(Machine, Device.machine_id == Machine.id)
-            .where(Device.id.in_(_IDS)))
+            .where(Device.id.in_(IDS)))
 
 _IP = Shape(ip=IpAssignment, pool=(IpPool, ["id", "cidr", "gateway"]), pool_metro=(_POOL_METRO, _METRO_SHOWN),
             reservation=(IpReservation, ["id", "network"]))
 _IPS = (select(*_IP.columns).select_from(IpAssignment)
         .join(IpPool, IpAssignment.pool_id == IpPool.id).join(_POOL_METRO, IpPool.metro_id == _POOL_METRO.id)
         .outerjoin(IpReservation, IpAssignment.reservation_id == IpReservation.id)
-        .where(IpAssignment.device_id.in_(_IDS)).order_by(IpAssignment.created_at, IpAssignment.id))
+        .where(IpAssignment.device_id.in_(IDS)).order_by(IpAssignment.created_at, IpAssignment.id))
 
 _KEY = Shape(key=(SSHKey, ["id"]))
 _KEYS = (select(*_KEY.columns, device_ssh_keys.c.device_id).select_from(device_ssh_keys)
-         .join(SSHKey, SSHKey.id == device_ssh_keys.c.ssh_key_id).where(device_ssh_keys.c.device_id.in_(_IDS)))
+         .join(SSHKey, SSHKey.id == device_ssh_keys.c.ssh_key_id).where(device_ssh_keys.c.device_id.in_(IDS)))
 
 # a port's VLANs joined to it: one row per (port, assignment), a port without any on one row
 _NATIVE, _NATIVE_METRO, _VLAN, _VLAN_METRO = aliased(VirtualNetwork), aliased(Metro), aliased(VirtualNetwork), \
@@ -78,7 +77,7 @@ _PORTS = (select(*_PORT.columns).select_from(Port).outerjoin(Nic, Port.nic_id ==
           .outerjoin(PortVlanAssignment, PortVlanAssignment.port_id == Port.id)
           .outerjoin(_VLAN, PortVlanAssignment.virtual_network_id == _VLAN.id)
           .outerjoin(_VLAN_METRO, _VLAN.metro_id == _VLAN_METRO.id)
-          .where(Port.machine_id.in_(_IDS))
+          .where(Port.machine_id.in_(IDS))
           .order_by(Port.kind, Port.name, PortVlanAssignment.created_at, PortVlanAssignment.id))
 
 _EVENT = Shape(event=Event)
@@ -86,7 +85,7 @@ _NEWEST_FIRST = (Event.created_at.desc(), Event.id)
 _EVENTS_OF_ONE = (select(*_EVENT.columns).where(Event.device_id == bindparam("device_id"))  # a LIMIT costs less
                   .order_by(*_NEWEST_FIRST).limit(PROVISIONING_EVENTS))
 _RANK = func.row_number().over(partition_by=Event.device_id, order_by=_NEWEST_FIRST).label("rank")
-_NEWEST = select(Event.id, _RANK).where(Event.device_id.in_(_IDS)).subquery()
+_NEWEST = select(Event.id, _RANK).where(Event.device_id.in_(IDS)).subquery()
 _EVENTS = (select(*_EVENT.columns).join(_NEWEST, Event.id == _NEWEST.c.id)
            .where(_NEWEST.c.rank <= PROVISIONING_EVENTS).order_by(*_NEWEST_FIRST))
 

@@ -4,14 +4,13 @@ NICs with each NIC's switch). Every write loads its machine through the ORM (:mo
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.errors import NotFound
 from api.models import Device, Machine, Metro, Nic, Plan, Switch
-from api.services.records import Record, Shape, rows
+from api.services.records import IDS, Record, Shape, rows
 
-_IDS = bindparam("ids", expanding=True)
 # only the columns the machine JSON shows (api/schemas/machine.py): not its operation's arguments, health,
 # leases or tokens; tests/api/test_machines.py compares the JSON with the ORM's, which loads whole rows
 _MACHINE = Shape(machine=(Machine, ["id", "hostname", "state", "bmc_driver", "bmc_address", "bmc_username",
@@ -22,10 +21,10 @@ _MACHINE = Shape(machine=(Machine, ["id", "hostname", "state", "bmc_driver", "bm
 _MACHINES = (select(*_MACHINE.columns).select_from(Machine)
              .join(Metro, Machine.metro_id == Metro.id).outerjoin(Plan, Machine.plan_id == Plan.id)
              .outerjoin(Device, Device.machine_id == Machine.id)  # as Machine.device: a released device has none
-             .where(Machine.id.in_(_IDS)))
+             .where(Machine.id.in_(IDS)))
 _NIC = Shape(nic=(Nic, ["id", "machine_id", "mac", "name", "switch_port"]), switch=(Switch, ["id", "name"]))
 _NICS = (select(*_NIC.columns).select_from(Nic).outerjoin(Switch, Nic.switch_id == Switch.id)
-         .where(Nic.machine_id.in_(_IDS)).order_by(Nic.name, Nic.id))  # as Machine.nics: by name
+         .where(Nic.machine_id.in_(IDS)).order_by(Nic.name, Nic.id))  # as Machine.nics: by name
 
 
 def load(session: Session, ids: list[str]) -> list[Record]:

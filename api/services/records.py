@@ -8,8 +8,11 @@ load their rows through the ORM. Used by :mod:`api.services.device_reads` and :m
 """
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import bindparam, inspect
 from sqlalchemy.orm import Session
+
+# the ids a load reads, bound at execution (expanding: any number of them); the readers' statements share it
+IDS = bindparam("ids", expanding=True)
 
 
 class Record:
@@ -24,7 +27,7 @@ class Shape:
 
     def __init__(self, **parts):
         """``parts``: a name for each model (or alias of one) in the SELECT, in its order; ``(model, keys)``
-        for only those of its columns (the machine's id, not its facts: the JSON shows only its ports)."""
+        for only those of its columns (a device's machine: its id only, the device's JSON shows no more of it)."""
         self.columns, self._layout = [], []
         for name, part in parts.items():
             source, keys = part if isinstance(part, tuple) else (part, None)
