@@ -3,6 +3,7 @@ bounded however long the lab runs."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from api.bmc.simlab import LOG_KEPT, LOG_SHOWN, SimHost, SimLab
 
@@ -28,3 +29,22 @@ def test_a_hosts_json_is_every_field_and_a_copy():
     h.sensors["psu"] = "failed"  # the lab changes the host afterwards: what was shown stays as it was
     h.disks.append({"size_gb": 20})
     assert shown["sensors"] == {"psu": "ok"} and shown["disks"] == [{"size_gb": 10}]
+
+
+def test_the_state_file_follows_every_change_of_a_host(tmp_path):
+    lab = SimLab("http://127.0.0.1:1", state_file=tmp_path / "lab.json")
+    try:
+        lab.host("h1", {"mac": "52:54:00:00:00:01"})
+        lab.host("h2", {"mac": "52:54:00:00:00:02"})
+        lab.save()
+        lab.set_boot("h2", "pxe", persistent=False)  # a field assigned
+        lab.host("h2", {"sensors": {"psu": "failed"}})
+        lab._note(lab.hosts["h1"], "a line of its log")  # the log appended to, in place
+        lab.save()
+        saved = json.loads((tmp_path / "lab.json").read_text())
+        assert saved == {"hosts": [h.public() for h in lab.hosts.values()]}
+        h1, h2 = saved["hosts"]
+        assert h2["boot_once"] == "pxe" and h1["log"][-1].endswith("a line of its log")
+        assert h2["sensors"]["psu"] == "failed"
+    finally:
+        lab.stop()
