@@ -363,15 +363,31 @@ def get_db() -> Database:
 
 
 READ_METHODS = ("GET", "HEAD")
+WRITES = "ingot_writes"  # a view's attribute (functools.wraps copies it to the decorators' wrappers)
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a GET view that writes every time (a netboot answer mints a boot credential): its request's
+    session is a writer's from the start. As a read upgraded at its first write it was answered twice
+    whenever another connection had committed meanwhile (:class:`StaleRead`), which while machines
+    provision is nearly always (45 of 50 netboot answers, bench/RESULTS.md, s46)."""
+    setattr(view, WRITES, True)
+    return view
+
+
+def _reads_first() -> bool:
+    if not has_request_context() or request.method not in READ_METHODS or g.get("db_writes"):
+        return False
+    return not getattr(current_app.view_functions.get(request.endpoint), WRITES, False)
 
 
 def session() -> Session:
     """The current request's session (opened lazily, closed at teardown): a GET or HEAD request's
-    reads first (:attr:`Database.ReadSession`) unless :func:`answer_again_writing` said otherwise."""
+    reads first (:attr:`Database.ReadSession`) unless its view :func:`writes` or
+    :func:`answer_again_writing` said otherwise."""
     if "db_session" not in g:
         database = get_db()
-        reads = has_request_context() and request.method in READ_METHODS and not g.get("db_writes")
-        g.db_session = database.ReadSession() if reads else database.Session()
+        g.db_session = database.ReadSession() if _reads_first() else database.Session()
     return g.db_session
 
 

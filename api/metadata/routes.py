@@ -133,6 +133,7 @@ def user_event(token):
 
 
 @blp.get("/metadata/<token>/deploy")
+@db.writes  # the credential's first use noted, the installed system's phone-home credential minted
 def deploy_instructions(token):
     """What the deploy ramdisk should do now: deploy an image, wipe, or rescue."""
     return jsonify(callbacks.deploy_instructions(db.session(), current_box(), _credential(token), external_url(),
@@ -152,6 +153,7 @@ def deploy_complete(token):
 @blp.get("/metadata/<token>/install-config")
 @blp.get("/metadata/<token>/preseed.cfg")
 @blp.get("/metadata/<token>/autoinstall/user-data")
+@db.writes  # as deploy_instructions
 def install_config_doc(token):
     return _text(callbacks.install_config_text(db.session(), current_box(), _credential(token), _url(token),
                                                external_url(), client_address()))

@@ -17,6 +17,7 @@ from flask import Response, abort, g, send_from_directory
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.core.db import writes
 from api.core.errors import NotFound
 from api.core.remote import client_address
 from api.core.urls import external_url
@@ -58,6 +59,7 @@ def _asked_at():
 @blp.arguments(IpxeArgs, location="query")
 @blp.response(200, content_type="text/plain")
 @blp.alt_response(429, description="Too many netboot lookups from this address; no script")
+@writes  # a script mints a boot credential, an unknown MAC is recorded: a writer's session from the start
 def ipxe_by_mac(args):
     """The iPXE script for the machine with this NIC MAC.
 
@@ -85,6 +87,7 @@ def ipxe_by_mac(args):
 
 @blp.route("/ipxe/<token>", methods=["GET"])
 @blp.response(200, content_type="text/plain")
+@writes
 def ipxe_by_token(token):
     """The iPXE script for the machine with this boot token.
 

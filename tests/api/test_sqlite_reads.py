@@ -74,3 +74,34 @@ def test_a_get_that_writes_after_another_commit_is_answered_again(lab, tenant, d
     with database.Session() as s:
         assert s.scalar(select(func.max(ApiToken.last_used_at))).year > 2020  # the GET's write was made
         assert s.get(Device, device_id).description == "committed elsewhere"
+
+
+@contextlib.contextmanager
+def transactions_begun(database):
+    """The BEGIN statements issued while the block runs, in order."""
+    begun = []
+
+    def note(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("BEGIN"):
+            begun.append(statement.strip().upper())
+
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        yield begun
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+
+
+def test_a_netboot_lookup_writes_from_its_first_statement_and_a_device_get_reads_first(
+        lab, tenant, client, database):
+    """A GET whose view always writes (an iPXE lookup records an unknown MAC or mints a boot credential) begins
+    as a writer: read first, it was answered a second time whenever another connection had committed before
+    its first write, which while machines provision is nearly every time."""
+    device_id = _device(lab, tenant)
+    with transactions_begun(database) as begun:
+        r = client.get("/metal/v1/boot/ipxe", query_string={"mac": "02:00:00:00:77:01"})
+    assert r.status_code == 200 and "reboot" in r.get_data(as_text=True).lower()
+    assert begun and set(begun) == {"BEGIN IMMEDIATE"}
+    with transactions_begun(database) as begun:
+        assert tenant.get(f"/devices/{device_id}").status_code == 200
+    assert begun[0] == "BEGIN"
