@@ -132,6 +132,7 @@ class SimLab:
         self.hosts: dict[str, SimHost] = {}
         self.lock = threading.RLock()
         self.http = requests.Session()
+        self.http.trust_env = False  # its hosts call Ingot directly, as SimDriver calls the lab (no proxy lookups)
         self.state_file = Path(state_file) if state_file else None
         self._saved = ""
         self._stopped = threading.Event()
