@@ -25,7 +25,7 @@ import time
 import uuid
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -57,6 +57,17 @@ BUSY_WAIT = 0.1  # seconds a worker with steps running waits at most for one to 
 SKIPPED_WAIT = 0.5  # seconds before an idle worker looks again at due steps its claim skipped (rows being written)
 NETWORK_LOOK = 0.25  # seconds at least between two looks for network work no commit announced
 NETWORK_POLL = 5.0  # seconds at most between looks for network work (a safety net: its times are computed)
+
+
+# a step's statements, built once with their values bound: SQLAlchemy then computes each one's cache key once,
+# not on every step (as the device create's, bench/RESULTS.md s45)
+_METRO_LOADS = (joinedload(Machine.metro).joinedload(Metro.provisioning_network),)
+_DEVICE_OF = select(Device).where(Device.machine_id == bindparam("machine_id")).options(
+    joinedload(Device.operating_system))
+# FOR NO KEY UPDATE (PostgreSQL; SQLite's compiler leaves it out): a callback inserting an event that refers to the
+# machine (a FOR KEY SHARE lock) while it holds the device row does not wait for the record, so they never deadlock
+_MACHINE_LOCKED = select(Machine).where(Machine.id == bindparam("machine_id")).with_for_update(key_share=True)
+_METRO = select(Metro).where(Metro.id == bindparam("metro_id")).options(joinedload(Metro.provisioning_network))
 
 
 def _position(m: Machine) -> tuple:
@@ -161,11 +172,11 @@ class Worker:
             # the one-to-one relations joined, not a query each: this runs before every step (bench/RESULTS.md,
             # s39). Only what a step reads: the metro's provisioning network and the NICs wake a machine without
             # a BMC (drivers.machine_options), the device's OS plans its install; nothing reads its SSH keys
-            m = s.get(Machine, machine_id, options=[joinedload(Machine.metro).joinedload(Metro.provisioning_network)])
+            m = s.get(Machine, machine_id, options=_METRO_LOADS)
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
             self._step_loads(s, m)
-            d = s.scalar(select(Device).where(Device.machine_id == m.id).options(joinedload(Device.operating_system)))
+            d = s.scalar(_DEVICE_OF, {"machine_id": m.id})
             return m, d
 
     def run_steps(self, machine_id: str) -> None:
@@ -239,12 +250,7 @@ class Worker:
         that step's snapshot (the machine and device as written, with what a step reads loaded)."""
         with self.db.transaction() as s:
             s.info[QUIET] = True  # a next step due now is ours: run on below, or claimed when the thread comes free
-            q = select(Machine).where(Machine.id == machine_id)
-            if not self.db.is_sqlite:
-                # FOR NO KEY UPDATE: a callback inserting an event that refers to the machine (a FOR KEY SHARE
-                # lock) while it holds the device row does not wait for us, so the two never deadlock
-                q = q.with_for_update(key_share=True)
-            m = s.scalar(q)
+            m = s.scalar(_MACHINE_LOCKED, {"machine_id": machine_id})
             if m is None or m.lease_owner != self.name:
                 return  # our lease expired and another worker took over: its result counts
             now = utcnow()
@@ -254,7 +260,7 @@ class Worker:
                 m.lease_expires_at = None
                 m.next_check_at = now
                 return
-            d = s.scalar(select(Device).where(Device.machine_id == m.id).options(joinedload(Device.operating_system)))
+            d = s.scalar(_DEVICE_OF, {"machine_id": m.id})
             op = OPERATIONS[m.operation]
             if not m.operation_args.get("begun"):
                 if d is not None and op.device_event_on_begin:
@@ -282,8 +288,7 @@ class Worker:
                     and m.next_check_at is not None and m.next_check_at <= now):
                 m.lease_owner = self.name
                 m.lease_expires_at = now + dt.timedelta(seconds=self.settings.lease_seconds)
-                set_committed_value(m, "metro", s.scalar(select(Metro).where(Metro.id == m.metro_id).options(
-                    joinedload(Metro.provisioning_network))))
+                set_committed_value(m, "metro", s.scalar(_METRO, {"metro_id": m.metro_id}))
                 self._step_loads(s, m)
                 return m, d
         return None

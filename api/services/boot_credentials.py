@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.core.errors import Conflict
@@ -112,20 +112,26 @@ def supersede(session: Session, m: Machine, cred: BootCredential, source: str,
     return mint(session, m, cred.purpose, cred.step_pos, source, generation=cred.generation + 1, asked_at=asked_at)
 
 
+# every report of a boot runs these (find): built once, their values bound. The machine's row lock (found through
+# the credential: its machine never changes), then the credential, read after the lock: a revocation being
+# committed (a contested boot, which takes the same lock first) is seen, never overwritten by the report
+_NAMED = select(BootCredential).where(BootCredential.token_hash == bindparam("token_hash"))
+_MACHINE_OF_NAMED = select(Machine).where(
+    Machine.id == _NAMED.with_only_columns(BootCredential.machine_id).scalar_subquery()).with_for_update() \
+    .execution_options(populate_existing=True)
+_NAMED_AGAIN = _NAMED.execution_options(populate_existing=True)
+_DEVICE_OF = select(Device).where(Device.machine_id == bindparam("machine_id"))
+
+
 def find(session: Session, token: str) -> Presented | None:
     """The credential ``token`` names, valid or not; None when it names none."""
     if not token or len(token) > MAX_TOKEN:
         return None
-    named = select(BootCredential).where(BootCredential.token_hash == hash_token(token))
-    # the machine's row lock (found through the credential: its machine never changes), then the
-    # credential, read after the lock: a revocation being committed (a contested boot, which takes the
-    # same lock first) is seen, never overwritten by this report
-    m = session.scalar(select(Machine).where(Machine.id == named.with_only_columns(BootCredential.machine_id)
-                                             .scalar_subquery())
-                       .with_for_update().execution_options(populate_existing=True))
+    named = {"token_hash": hash_token(token)}
+    m = session.scalar(_MACHINE_OF_NAMED, named)
     if m is None:
         return None
-    cred = session.scalar(named.execution_options(populate_existing=True))
+    cred = session.scalar(_NAMED_AGAIN, named)
     if cred is None:  # deleted with its machine's operation in between
         return None
     op_id, pos, _ = _op(m)
@@ -139,8 +145,12 @@ def find(session: Session, token: str) -> Presented | None:
         problem = f"its step ({cred.step}) is over"
     else:
         problem = ""
-    device = session.scalar(select(Device).where(Device.machine_id == m.id))
-    return Presented(cred, m, device, problem)
+    return Presented(cred, m, device_of(session, m), problem)
+
+
+def device_of(session: Session, m: Machine) -> Device | None:
+    """The device on ``m``, if any, read now (not ``m.device``, which a session may hold from before)."""
+    return session.scalar(_DEVICE_OF, {"machine_id": m.id})
 
 
 def consume(presented: Presented) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,13 +57,19 @@ RESULT_STEPS = {"deploy/complete": ("wait_deploy", "wait_wipe")}
 MAX_REPORT = 4096              # characters of what a system reports of itself (mdstat, a user-state message)
 
 
+# every callback looks up its machine or device: built once, their values bound (cache keys computed once)
+_MACHINE_BY_MAC = select(Machine).join(Nic, Nic.machine_id == Machine.id).where(Nic.mac == bindparam("mac"))
+_MACHINE_BY_BOOT_TOKEN = select(Machine).where(Machine.boot_token == bindparam("token"))
+_DEVICE_BY_METADATA_HASH = select(Device).where(Device.metadata_token_hash == bindparam("token_hash"))
+
+
 def machine_by_mac(session: Session, mac: str) -> Machine | None:
     """The machine one of whose NICs has ``mac`` (one statement: not the NIC, then its machine)."""
-    return session.scalar(select(Machine).join(Nic, Nic.machine_id == Machine.id).where(Nic.mac == normalize_mac(mac)))
+    return session.scalar(_MACHINE_BY_MAC, {"mac": normalize_mac(mac)})
 
 
 def machine_by_boot_token(session: Session, token: str) -> Machine | None:
-    return session.scalar(select(Machine).where(Machine.boot_token == token))
+    return session.scalar(_MACHINE_BY_BOOT_TOKEN, {"token": token})
 
 
 def device_by_metadata_token(session: Session, token: str, load: tuple = ()) -> Device | None:
@@ -75,14 +81,11 @@ def device_by_metadata_token(session: Session, token: str, load: tuple = ()) -> 
     """
     if not token or len(token) > boot_credentials.MAX_TOKEN:
         return None
-    d = session.scalar(select(Device).where(Device.metadata_token_hash == hash_token(token)).options(*load))
+    d = session.scalar(_DEVICE_BY_METADATA_HASH.options(*load) if load else _DEVICE_BY_METADATA_HASH,
+                       {"token_hash": hash_token(token)})
     if d is None or d.deleted_at is not None or d.state in ("deleted", "deprovisioning"):
         return None
     return d
-
-
-def device_of_machine(session: Session, m: Machine) -> Device | None:
-    return session.scalar(select(Device).where(Device.machine_id == m.id))
 
 
 def _wake(m: Machine) -> None:
@@ -110,7 +113,7 @@ def boot_script(session: Session, box: SecretBox, m: Machine, base_url: str, sou
     # on PostgreSQL with a report holding the machine and presenting that credential. Held, the ask also sees
     # whether a report in flight presented the credential (an ask after that is a second asker)
     session.refresh(m, with_for_update=True)
-    device = device_of_machine(session, m)
+    device = boot_credentials.device_of(session, m)
     wanted = netboot(m)
     token = again = None
     if (needs_agent(boot_phase(m, device), device) and wanted is not None and wanted.wait_pos is not None
