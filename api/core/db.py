@@ -13,8 +13,9 @@ connection has committed since the read began): it ends the read, begins
 immediate (waiting for the lock), and checks that nothing was committed in
 between (``PRAGMA data_version``); if something was, what it read may be stale
 and it raises :class:`StaleRead`, and the app answers the request again in
-write transactions (api/app.py). PostgreSQL is not concerned: its reads never
-wait for writers.
+write transactions (api/app.py). A GET whose view writes every time (a netboot
+script mints a boot credential) is marked with :func:`writes` and begins as a
+writer. PostgreSQL is not concerned: its reads never wait for writers.
 """
 from __future__ import annotations
 
