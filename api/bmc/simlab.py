@@ -131,8 +131,9 @@ class SimLab:
         self.delay = delay
         self.hosts: dict[str, SimHost] = {}
         self.lock = threading.RLock()
+        # its hosts' HTTP follows the environment, as a machine's would: the CA bundle it names is how a test's hosts
+        # trust an Ingot serving HTTPS (tests/contract/test_lifecycle.py), so no trust_env = False here (SimDriver)
         self.http = requests.Session()
-        self.http.trust_env = False  # its hosts call Ingot directly, as SimDriver calls the lab (no proxy lookups)
         self.state_file = Path(state_file) if state_file else None
         self._saved = ""
         self._stopped = threading.Event()
