@@ -131,9 +131,12 @@ class SimLab:
         self.delay = delay
         self.hosts: dict[str, SimHost] = {}
         self.lock = threading.RLock()
-        # its hosts' HTTP follows the environment, as a machine's would: the CA bundle it names is how a test's hosts
-        # trust an Ingot serving HTTPS (tests/contract/test_lifecycle.py), so no trust_env = False here (SimDriver)
         self.http = requests.Session()
+        # its hosts reach Ingot directly: no proxy from this process's environment (looking for one scans os.environ
+        # on every call: 3-5 % of the demo's CPU per provisioned device, bench/RESULTS.md s46). They trust the CA
+        # bundle the environment names, as requests would (how a test's hosts trust an Ingot serving HTTPS)
+        self.http.trust_env = False
+        self.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.state_file = Path(state_file) if state_file else None
         self._saved = ""
         self._stopped = threading.Event()
