@@ -45,6 +45,15 @@ per-BMC locks too (a stuck or abandoned thread may hold any of them for
 ever); new sessions get new sockets, and the old ones stay open for the
 sessions that may still wake up on them. The call that saw the wedge
 still fails as unreachable; the engine's retry gets a fresh session.
+pyghmi routes an answer by its table of sessions (``Session.bmc_handlers``: BMC address -> local port ->
+session), which it changes without a lock: a session logging out removes its port, and the address when
+that empties it, while another session to the same BMC may be between finding the address there and reading
+it or adding its port (CI: ``KeyError`` on the BMC's address, the login abandoned in a wedge giving up beside
+the fresh login after the reset). Two sessions to one BMC started at once can also get one socket (pyghmi
+keeps a session off another's socket only once that one has sent), so one entry: the later to send took it,
+its logout removed it, and the other's answers were dropped until it logged in again. The driver gives
+pyghmi a table (:class:`_HandlerRegistry`) that never drops an address, and whose entry for a port goes only
+with a session that has ended, a live session it had hidden taking the port back.
 Credentials are handed to pyghmi as *bytes*: with ``str`` credentials pyghmi
 1.6 on Python 3 never recognises its own live session (it compares the str
 with the bytes it stored) and the second ``Command`` for the same BMC waits
@@ -110,6 +119,7 @@ _LOCKS: dict[tuple, threading.Lock] = {}
 _COMMANDS: dict[tuple, list] = {}  # key -> [Command, last used (monotonic)]
 _TALKING: dict[tuple, tuple[float, float]] = {}  # key -> (since when its lock's holder talks to it, its time limit)
 _LOCKS_GUARD = threading.Lock()
+_HANDLERS_GUARD = threading.Lock()  # pyghmi's session table's changes (_PortTable); held for no I/O
 # a socket retired by reset_pyghmi counts as this many sessions, so pyghmi never hands it out again
 _RETIRED_SOCKET = 1 << 30
 
@@ -163,8 +173,75 @@ def share_pyghmi_locks() -> None:
     ipmi_session.WAITING_SESSIONS = lock
 
 
+def _ended(session: Any) -> bool:
+    """Whether a pyghmi session has logged out or given up (it neither logs in nor is logged in)."""
+    return bool(getattr(session, "broken", False)) or not (getattr(session, "logged", 0)
+                                                           or getattr(session, "logging", False))
+
+
+class _PortTable(dict):
+    """One BMC address's sessions in pyghmi's table, by local port (see module docstring).
+
+    A session set on a port another live session holds (two sessions sharing a socket) hides it rather
+    than replacing it; deleting a port removes only a session that has ended (the one logging out: pyghmi
+    marks it broken first), and the hidden live session, if any, takes the port back. A port that is not
+    there reads as None: pyghmi's I/O thread checks a port and then reads it, and a KeyError in between
+    would end that thread (the packet is dropped instead)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hidden: dict[int, list] = {}  # port -> live sessions set there before its current one
+
+    def __missing__(self, port: int) -> None:
+        return None
+
+    def __setitem__(self, port: int, session: Any) -> None:
+        with _HANDLERS_GUARD:
+            hidden = [s for s in self._hidden.pop(port, []) if s is not session and not _ended(s)]
+            current = dict.get(self, port)
+            if current is not None and current is not session and not _ended(current):
+                hidden.append(current)
+            if hidden:
+                self._hidden[port] = hidden
+            dict.__setitem__(self, port, session)
+
+    def __delitem__(self, port: int) -> None:
+        with _HANDLERS_GUARD:
+            hidden = [s for s in self._hidden.pop(port, []) if not _ended(s)]
+            current = dict.get(self, port)
+            # a live current session stays: the one logging out is a session it hides
+            if current is None or _ended(current):
+                if hidden:
+                    dict.__setitem__(self, port, hidden.pop())
+                else:
+                    dict.pop(self, port, None)
+            if hidden:
+                self._hidden[port] = hidden
+
+
+class _HandlerRegistry(dict):
+    """pyghmi's ``Session.bmc_handlers`` (BMC address -> :class:`_PortTable`) made safe for its unlocked
+    check-then-change steps (see module docstring): an address once there stays (deleting it, which pyghmi
+    does when a logout empties its table, does nothing; an empty table means no session), and a table set
+    for an address joins the one already there (two first sends to one BMC may both have found none)."""
+
+    def __init__(self, tables: dict | None = None) -> None:
+        super().__init__()
+        for address, table in (tables or {}).items():
+            self[address] = table
+
+    def __setitem__(self, address: Any, table: dict) -> None:
+        mine = dict.setdefault(self, address, _PortTable())
+        for port, session in dict(table).items():
+            mine[port] = session
+
+    def __delitem__(self, address: Any) -> None:
+        return None
+
+
 if ipmi_session is not None:
     share_pyghmi_locks()
+    ipmi_session.Session.bmc_handlers = _HandlerRegistry(ipmi_session.Session.bmc_handlers)
 
 
 def reset_pyghmi(reason: str) -> None:
@@ -188,7 +265,7 @@ def reset_pyghmi(reason: str) -> None:
         if old.is_alive():
             LOG.warning("pyghmi's old I/O thread has not ended within %gs", OLD_IOTHREAD_EXIT)
     session_cls = ipmi_session.Session
-    session_cls.bmc_handlers = {}
+    session_cls.bmc_handlers = _HandlerRegistry()
     session_cls.waiting_sessions = {}
     session_cls.initting_sessions = {}
     session_cls.keepalive_sessions = {}

@@ -321,6 +321,84 @@ def test_a_wedged_pyghmi_is_reset_when_the_bmc_answers_a_ping(make_ipmi_bmc, hel
     assert driver_for(sim).power_state() in ("on", "off")
 
 
+@pytest.mark.parametrize("step", ["looking for a session to share", "first send"])
+def test_a_login_giving_up_beside_a_fresh_one_does_not_take_the_bmc_from_it(make_ipmi_bmc, monkeypatch, step):
+    """pyghmi's table of sessions (BMC address -> local port -> session) changes without a lock: a login giving
+    up removes its port, and the BMC's address when that empties it, while a fresh login to the same BMC finds
+    the address in the table and then reads it (looking for a session to share) or adds its port to it (its
+    first send). CI: the login abandoned in a wedge gave up in between, beside the fresh login after the reset,
+    which failed with KeyError on the BMC's address. Here it gives up at that very point, whatever the timing;
+    the fresh login must go on."""
+    sim = make_ipmi_bmc()
+    # a login under way (pyghmi's asynchronous form: sent, not answered yet; nobody runs its event loop)
+    pending = ipmi_session.Session(bmc=sim.host, userid=b"operator2", password=sim.password.encode(),
+                                   port=sim.port, onlogon=lambda response: None)
+    (address,) = pending.allsockaddrs
+    assert pending.logging and address in ipmi_session.Session.bmc_handlers
+    checks = {"looking for a session to share": 1, "first send": 2}[step]
+    seen: list[str] = []
+
+    class GivesUpInBetween(type(ipmi_session.Session.bmc_handlers)):
+        def __contains__(self, key):
+            found = super().__contains__(key)
+            # the fresh login's look-ups run in the driver's worker; the I/O thread's and the logout's do not count
+            if key == address and threading.current_thread().name.startswith("ipmi-") and len(seen) < checks:
+                seen.append(threading.current_thread().name)
+                if len(seen) == checks:
+                    pending._mark_broken("retries exhausted")  # what pyghmi does when a login gives up
+            return found
+
+    monkeypatch.setattr(ipmi_session.Session, "bmc_handlers", GivesUpInBetween(ipmi_session.Session.bmc_handlers))
+    assert driver_for(sim).power_state() in ("on", "off")
+    assert len(seen) == checks and pending.broken  # it did give up there
+
+
+def test_a_login_giving_up_on_a_shared_socket_leaves_the_fresh_session_its_answers(make_ipmi_bmc, monkeypatch):
+    """Two logins to one BMC started at once can get one pyghmi socket (pyghmi keeps a session off another's
+    socket only once that one has sent), so one entry in its table: the later to send takes it, and its logout
+    removed it, and the other's answers went nowhere until it logged in again (seconds; the wedged tests above:
+    the abandoned login and the fresh one after the reset). Here the abandoned login has its socket and waits
+    while the fresh one logs in; then it goes on, is rejected and logs out."""
+    sim = make_ipmi_bmc()
+    ipmi_mod.reset_pyghmi("test: no socket yet, so the two logins below get the same one")
+    abandoned: list = []
+    socket_chosen, go = threading.Event(), threading.Event()
+    login = ipmi_session.Session.login
+
+    def held_login(session):  # called once the session has its socket, before it sends anything
+        if session.userid == b"operator2":
+            abandoned.append(session)
+            socket_chosen.set()
+            go.wait(LIVE)
+        return login(session)
+
+    monkeypatch.setattr(ipmi_session.Session, "login", held_login)
+    outcome: list[BaseException] = []
+
+    def rejected_login():
+        try:
+            driver_for(sim, username="operator2", timeout=2 * LIVE).power_state()
+        except BMCError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=rejected_login)
+    thread.start()
+    try:
+        assert socket_chosen.wait(LIVE)
+        fresh = driver_for(sim)
+        assert fresh.power_state() in ("on", "off")
+    finally:
+        go.set()
+    thread.join(2 * LIVE + LOAD_SLACK)
+    assert [type(exc) for exc in outcome] == [BMCAuthFailed]
+    live = ipmi_mod._COMMANDS[fresh._key][0].ipmi_session
+    assert abandoned[0].socket is live.socket and abandoned[0].broken  # they did share it, and it logged out
+    # answers on that socket from that BMC go to the live session again, and it answers at once
+    route = ipmi_session.Session.bmc_handlers.get(live.sockaddr, {})
+    assert route.get(live.socket.getsockname()[1]) is live
+    assert fresh.power_state() in ("on", "off")
+
+
 def test_a_retransmit_to_a_dead_bmc_does_not_deadlock_a_send_to_a_live_one(ipmi_bmc, monkeypatch):
     """pyghmi retransmits holding WAITING_SESSIONS and wanting KEEPALIVE_SESSIONS, and sends holding
     KEEPALIVE_SESSIONS and wanting WAITING_SESSIONS: a dead BMC's retries and a live BMC's read that met
