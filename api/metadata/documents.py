@@ -5,18 +5,20 @@ import ipaddress
 import json
 
 import yaml
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from api.metadata.user_state import vendor_data
 from api.models import Device, IpAssignment, Machine
 from api.schemas.metadata import identity
 
 # what :func:`equinix` reads of its device, loaded with it: read lazily, one relation at a time, the
-# document took 14 statements, and every device reads it twice while it provisions
+# document took 14 statements, and every device reads it twice while it provisions. One statement, the
+# collections joined too (a device has a few keys, addresses and NICs: their product is a few rows): with them
+# loaded by a SELECT each, the read and the document cost 2.07 ms, joined 1.31 (bench/RESULTS.md, s47)
 EQUINIX_LOADS = (joinedload(Device.operating_system), joinedload(Device.plan), joinedload(Device.metro),
-                 joinedload(Device.facility), selectinload(Device.ssh_keys),
-                 selectinload(Device.ip_assignments).joinedload(IpAssignment.pool),
-                 joinedload(Device.machine).selectinload(Machine.nics))
+                 joinedload(Device.facility), joinedload(Device.ssh_keys),
+                 joinedload(Device.ip_assignments).joinedload(IpAssignment.pool),
+                 joinedload(Device.machine).joinedload(Machine.nics))
 
 
 def _addresses(device: Device) -> list[dict]:

@@ -81,8 +81,9 @@ def device_by_metadata_token(session: Session, token: str, load: tuple = ()) -> 
     """
     if not token or len(token) > boot_credentials.MAX_TOKEN:
         return None
-    d = session.scalar(_DEVICE_BY_METADATA_HASH.options(*load) if load else _DEVICE_BY_METADATA_HASH,
-                       {"token_hash": hash_token(token)})
+    # unique(): ``load`` may join collections (a row per combination of their members)
+    d = session.execute(_DEVICE_BY_METADATA_HASH.options(*load) if load else _DEVICE_BY_METADATA_HASH,
+                        {"token_hash": hash_token(token)}).unique().scalar_one_or_none()
     if d is None or d.deleted_at is not None or d.state in ("deleted", "deprovisioning"):
         return None
     return d
