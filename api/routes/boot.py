@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, abort, g, send_from_directory
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.core.db import writes
@@ -22,7 +21,7 @@ from api.core.errors import NotFound
 from api.core.remote import client_address
 from api.core.urls import external_url
 from api.models import utcnow
-from api.routes.common import API_PREFIX, box, session, settings
+from api.routes.common import API_PREFIX, Blueprint, box, session, settings
 from api.routes.examples import REQUESTS
 from api.schemas.discovery import InspectionReportSchema, LeaseSchema
 from api.schemas.machine import validate_mac

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask_smorest import Blueprint
-
-from api.routes.common import operator_required, paginate, session
+from api.routes.common import Blueprint, operator_required, paginate, session
 from api.routes.examples import CREATED, REQUESTS
 from api.schemas.common import AllListArgs
 from api.services import catalog

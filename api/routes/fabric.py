@@ -2,11 +2,19 @@
 BGP ranges, LLDP; and the LLDP report of a booting machine (no token: its boot token)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from api.models import GlobalBgpRange, Router, Switch
-from api.routes.common import API_PREFIX, api_blueprint, box, operator_required, paginate, session, settings
+from api.routes.common import (
+    API_PREFIX,
+    Blueprint,
+    api_blueprint,
+    box,
+    operator_required,
+    paginate,
+    session,
+    settings,
+)
 from api.routes.crud import Schemas, Summaries, crud_routes
 from api.routes.examples import CREATED, REQUESTS
 from api.schemas.bgp import GlobalBgpRangeCreateSchema, GlobalBgpRangeListSchema, GlobalBgpRangeSchema
