@@ -19,6 +19,7 @@ from api.bmc.simlab import SimLab, create_lab_app
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.instance_lock import InstanceLock
+from api.core.request_gate import RequestGate
 from api.core.secrets import new_token
 from api.core.tls import server_context
 from api.engine.worker import Worker, resume_after_restart
@@ -198,7 +199,9 @@ class Embedded:
         context = server_context(self.settings)
         tls = (self.settings.tls_cert, self.settings.tls_key, context) if context is not None else None
         try:
-            self.server = HttpServer(self.host, self.port, self.app, name="ingot-http", tls=tls)
+            slots = self.settings.http_concurrency
+            served = RequestGate(self.app, slots) if slots > 0 else self.app
+            self.server = HttpServer(self.host, self.port, served, name="ingot-http", tls=tls)
         except BaseException:
             self._stop_lab()
             raise
