@@ -4,8 +4,8 @@ A Python process runs one thread at a time (the GIL). With the 8 to 32 server th
 API all inside the app, each request is sliced among the others and the threads spend CPU taking
 the GIL from each other: at 8 clients the embedded server answered fewer requests per second than
 at 1, with a long tail. :class:`RequestGate` lets a few in at a time, in their order of arrival;
-the others wait in the gate, not in the interpreter (bench/RESULTS.md, session 48: 8 clients of
-``GET /devices/{id}`` 231 -> 307 req/s, p99 77 -> 58 ms).
+the others wait in the gate, not in the interpreter (bench/RESULTS.md, session 48: at 8 clients the
+p99 of ``GET /devices/{id}`` 72 -> 45 ms, of a machine's 39 -> 27 ms; throughput within the runs' spread).
 
 A request that runs longer than ``patience`` no longer counts: it is waiting for something other
 than the CPU (a BMC, the database's write lock, a ``?wait_for=`` long poll), so it must not hold
