@@ -261,14 +261,14 @@ def ingot_steps(args, url: str, tokens: dict) -> dict:
     return res
 
 
-def _wait_states(api: str, uuids: list[str], state: str, timeout: float = 300) -> None:
+def _wait_states(api: str, uuids: list[str], state: str, timeout: float = 300, field: str = "provision_state") -> None:
+    """Wait until every node of ``uuids`` has ``field`` = ``state``. Raises RuntimeError after ``timeout``."""
     deadline = time.monotonic() + timeout
     pending = set(uuids)
     while pending and time.monotonic() < deadline:
         for u in list(pending):
-            r = requests.get(f"{api}/nodes/{u}?fields=provision_state,last_error", headers=IRONIC_HEADERS,
-                             timeout=60)
-            if r.ok and r.json()["provision_state"] == state:
+            r = requests.get(f"{api}/nodes/{u}?fields={field},last_error", headers=IRONIC_HEADERS, timeout=60)
+            if r.ok and r.json()[field] == state:
                 pending.discard(u)
         if pending:
             time.sleep(0.5)
@@ -313,6 +313,12 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
                     requests.put(f"{api}/nodes/{u}/states/provision", headers=IRONIC_HEADERS,
                                  json={"target": target}, timeout=60).raise_for_status()
                 _wait_states(api, pool, state)
+            # an allocation only picks nodes with a power state (its candidates' filter), which a fake-hardware
+            # node has once a power action set one: without it every allocation ends "error" after its answer
+            for u in pool:
+                requests.put(f"{api}/nodes/{u}/states/power", headers=IRONIC_HEADERS,
+                             json={"target": "power off"}, timeout=60).raise_for_status()
+            _wait_states(api, pool, "power off", field="power_state")
         except (RuntimeError, requests.RequestException) as exc:
             say(f"  Ironic nodes not made available ({exc}); tenant create skipped")
             return res
