@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.bmc import CALLBACK_POWERED, BMCError
 from api.core import events
@@ -98,8 +99,12 @@ def add(session: Session, data: dict, box: SecretBox, actor: str) -> Machine:
     plan = find_plan(session, data["plan"]) if data.get("plan") else None
     if session.scalar(select(Machine.id).where(Machine.hostname == data["hostname"])):
         raise Conflict(f"hostname: a machine named {data['hostname']!r} exists")
+    # a new machine has no NICs yet and runs no device: given here, neither is read back by a query (the device's
+    # after the commit was a second transaction, on SQLite a second wait for the write lock)
     m = Machine(hostname=data["hostname"], metro=metro, plan=plan, state="enrolled", boot_token=new_token(),
-                boot_mode=data.get("boot_mode") or (data["bmc"].get("options") or {}).get("boot_mode") or "bios")
+                boot_mode=data.get("boot_mode") or (data["bmc"].get("options") or {}).get("boot_mode") or "bios",
+                nics=[])
+    set_committed_value(m, "device", None)
     set_bmc(m, data["bmc"], box)
     session.add(m)
     try:
