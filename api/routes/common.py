@@ -18,7 +18,7 @@ from api.services.auth import Principal
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's blueprint, its argument schemas made once: given a class, webargs makes an instance of
-    it for every request (0.07-0.13 ms each, 1.5-4 % of a device create or get; bench/RESULTS.md, session 48).
+    it for every request (0.02-0.13 ms: up to 1.5 % of a device create; bench/RESULTS.md, session 48).
     An instance is safe to share: loading keeps no state on the schema."""
 
     def arguments(self, schema, **kwargs):
