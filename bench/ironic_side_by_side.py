@@ -13,7 +13,7 @@ With ``--postgres`` both use one throwaway PostgreSQL (a database each):
 Ingot the production way, as deploy/compose.yaml runs it (the API's gunicorn,
 deploy/gunicorn.conf.py, --web-workers x --threads; the machines' own gunicorn,
 ``INGOT_ROUTES=machines``, --machines-workers x --threads; one ``ingot worker``
-process; the simulated lab in this process), Ironic all-in-one as above
+process; the simulated lab in a process of its own, bench/simlab_server.py), Ironic all-in-one as above
 (psycopg2-binary is added to its venv).
 Both listen on 127.0.0.1 and run one at a time, so they never share the CPUs
 with each other; the load average is printed beside every table.
@@ -47,6 +47,7 @@ from pathlib import Path
 
 import requests
 from _common import (
+    ROOT,
     harness,
     load_average,
     machine_line,
@@ -187,23 +188,32 @@ def run_ingot(args, tmp: Path) -> dict:
 
 def run_ingot_gunicorn(args, tmp: Path, pg) -> dict:
     """Ingot the production way on PostgreSQL: the API's gunicorn, the machines' (unless
-    ``--machines-workers 0``), one ``ingot worker``, the sim lab here."""
+    ``--machines-workers 0``), one ``ingot worker``, the sim lab in a process of its own."""
     database = pg.create_database()
     data = tmp / "ingot-pg"
     tokens = harness.seed_lab(database, data, 0)
-    lab = harness.LabServer(delay=0.05)
-    env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab.url, INGOT_LOG_LEVEL="WARNING")
+    lab_port = free_port()
+    lab_url = f"http://127.0.0.1:{lab_port}"
+    env = harness.base_env(database, data, INGOT_SIM_LAB_URL=lab_url, INGOT_LOG_LEVEL="WARNING")
     api, url, machines, machines_url = harness.start_api_and_machines(
         env, tmp, workers=args.web_workers, threads=args.threads, machines_workers=args.machines_workers)
-    worker = harness.start_worker(env, tmp / "worker.log", name="bench")
-    lab.lab.ingot_url = machines_url
+    # its own process (as provisioning_scale.py runs it): in this one, the hosts' threads would take turns at
+    # the interpreter with the load generator's (measured: within the runs' spread; bench/RESULTS.md, session 48)
+    with open(tmp / "simlab.log", "wb") as lab_log:
+        lab = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simlab_server.py"), "--port", str(lab_port),
+                                "--ingot-url", machines_url, "--delay", "0.05"],
+                               stdout=lab_log, stderr=subprocess.STDOUT)
+    worker = None
     try:
+        harness.wait_http(lab_url + "/hosts", timeout=60)
+        worker = harness.start_worker(env, tmp / "worker.log", name="bench")
         return ingot_steps(args, url, tokens)
     finally:
         for proc in (worker, machines, api):
             if proc:
                 proc.stop()
-        lab.stop()
+        lab.terminate()
+        lab.wait(30)
 
 
 def ingot_steps(args, url: str, tokens: dict) -> dict:
