@@ -159,8 +159,8 @@ def delete_device(args, device_id):
     """
     s = session()
     p = principal()
-    devices.delete(s, p, devices.visible_device(s, p, device_id), force=args.get("force_delete", False),
-                   fast=args.get("deprovision_fast", False))
+    devices.delete(s, p, devices.visible_device(s, p, device_id, devices.DEVICE_ROW),
+                   force=args.get("force_delete", False), fast=args.get("deprovision_fast", False))
 
 
 @blp.route("/devices/<device_id>/actions", methods=["POST"])
@@ -176,7 +176,7 @@ def device_action(data, device_id):
     field. Unlike Equinix, `reinstall` also takes `deprovision_fast`."""
     s = session()
     p = principal()
-    devices.action(s, p, devices.visible_device(s, p, device_id), data, box())
+    devices.action(s, p, devices.visible_device(s, p, device_id, devices.DEVICE_ROW), data, box())
 
 
 @blp.route("/devices/<device_id>/diagnostics/health/rollup", methods=["GET"])

@@ -53,9 +53,15 @@ DEVICE_JSON = (joinedload(Device.plan), joinedload(Device.metro), joinedload(Dev
                joinedload(Device.machine).selectinload(Machine.ports).options(*PORT_JSON))
 
 
-def visible_device(session: Session, principal: Principal, device_id: str) -> Device:
-    """The device if the caller's projects include it. Raises NotFound."""
-    return find_visible(session, principal, Device, device_id, "Device", options=DEVICE_JSON)
+# what a change of state (an action, a delete) reads up front: the device and its machine. Whatever else it
+# needs (the plan and OS of a reinstall) loads when used; the addresses, keys and ports of the JSON are not read
+DEVICE_ROW = (joinedload(Device.machine),)
+
+
+def visible_device(session: Session, principal: Principal, device_id: str, options=DEVICE_JSON) -> Device:
+    """The device if the caller's projects include it, read with ``options`` (by default what its JSON shows).
+    Raises NotFound."""
+    return find_visible(session, principal, Device, device_id, "Device", options=options)
 
 
 DEFAULT_WAIT_SECONDS = 60.0
