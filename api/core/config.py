@@ -96,8 +96,9 @@ class Settings:
     worker_name: str = ""             # name in leases and logs (default host:pid:random)
     worker_metrics_port: int = 0      # serve /metrics on this port (0: off)
     worker_metrics_host: str = "127.0.0.1"
-    # `ingot serve`: requests running the app at once in its process (the rest wait their turn in
-    # arrival order; one running longer than 25 ms stops counting); 0: every server thread at once
+    # `ingot serve`: requests running the app at once in its process, one on the CPU and one in the database or
+    # the network (the rest wait their turn in arrival order; one running longer than 25 ms stops counting,
+    # api/core/request_gate.py); 0: every server thread at once
     http_concurrency: int = 2
     # the API under gunicorn (deploy/gunicorn.conf.py, api/wsgi.py)
     bind: str = ""                    # address:port (default 127.0.0.1:8080; `ingot serve --production`: --host:--port)

@@ -17,7 +17,6 @@ import collections
 import threading
 import time
 
-SLOTS = 2           # requests running the app at once: one on the CPU, one in the database or the network
 PATIENCE = 0.025    # seconds after which a running request stops counting (a GET takes 2-6 ms of CPU)
 
 
@@ -26,7 +25,7 @@ class RequestGate:
     once, first come first served. Only the call of the app is gated: a streamed body is sent
     after the request has left the gate."""
 
-    def __init__(self, app, slots: int = SLOTS, patience: float = PATIENCE):
+    def __init__(self, app, slots: int, patience: float = PATIENCE):
         if slots < 1:
             raise ValueError("a request gate needs at least one slot")
         self.app = app
