@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -79,6 +80,16 @@ def wait_devices_settled(api: str, project: str, headers: dict, count: int,
             return time.monotonic() - t0, states
         time.sleep(1)
     raise RuntimeError(f"devices not settled after {timeout:.0f} s: {states}")
+
+
+def simlab_process(port: int, ingot_url: str, delay: float, log: Path) -> subprocess.Popen:
+    """The simulated lab in a process of its own (bench/simlab_server.py) on 127.0.0.1:``port``, its hosts
+    calling Ingot at ``ingot_url``, ``delay`` seconds per boot stage, its output in ``log``. Stop it with
+    ``terminate()`` and ``wait()``."""
+    with open(log, "wb") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen([sys.executable, str(ROOT / "bench" / "simlab_server.py"), "--port", str(port),
+                                 "--ingot-url", ingot_url, "--delay", str(delay)],
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def load_average() -> str:

@@ -47,13 +47,13 @@ from pathlib import Path
 
 import requests
 from _common import (
-    ROOT,
     harness,
     load_average,
     machine_line,
     postgres,
     run_load,
     say,
+    simlab_process,
     table,
     wait_devices_settled,
     workdir,
@@ -199,10 +199,7 @@ def run_ingot_gunicorn(args, tmp: Path, pg) -> dict:
         env, tmp, workers=args.web_workers, threads=args.threads, machines_workers=args.machines_workers)
     # its own process (as provisioning_scale.py runs it): in this one, the hosts' threads would take turns at
     # the interpreter with the load generator's (measured: within the runs' spread; bench/RESULTS.md, session 48)
-    with open(tmp / "simlab.log", "wb") as lab_log:
-        lab = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simlab_server.py"), "--port", str(lab_port),
-                                "--ingot-url", machines_url, "--delay", "0.05"],
-                               stdout=lab_log, stderr=subprocess.STDOUT)
+    lab = simlab_process(lab_port, machines_url, 0.05, tmp / "simlab.log")
     worker = None
     try:
         harness.wait_http(lab_url + "/hosts", timeout=60)

@@ -31,12 +31,11 @@ import concurrent.futures
 import datetime as dt
 import re
 import statistics
-import subprocess
 import sys
 import time
 
 import requests
-from _common import ROOT, harness, load_average, machine_line, postgres, say, table, workdir
+from _common import harness, load_average, machine_line, postgres, say, simlab_process, table, workdir
 
 from api.models import Device, Event, Machine, as_utc
 from tests.support.ports import free_port
@@ -103,10 +102,7 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
     # per machine) would refuse all of them once a few retried (s34: 153 of 2,000 hosts gave up on 429s)
     env = harness.base_env(url_db, data, INGOT_SIM_LAB_URL=lab_url, INGOT_EXTERNAL_URL=api_url,
                            INGOT_SIM_DELAY=str(args.sim_delay), INGOT_BOOT_LOOKUP_LIMIT="0")
-    lab_log = open(tmp / f"simlab-{workers}.log", "wb")
-    lab = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simlab_server.py"), "--port", str(lab_port),
-                            "--ingot-url", api_url, "--delay", str(args.sim_delay)],
-                           stdout=lab_log, stderr=subprocess.STDOUT)
+    lab = simlab_process(lab_port, api_url, args.sim_delay, tmp / f"simlab-{workers}.log")
     api, _ = harness.start_api(env, tmp / f"gunicorn-{workers}.log", workers=args.web_workers,
                                threads=args.threads, port=api_port)
     procs: list[harness.Proc] = []
@@ -146,7 +142,6 @@ def one_run(pg, machines: int, workers: int, args, tmp) -> dict:
         api.stop()
         lab.terminate()
         lab.wait(timeout=30)
-        lab_log.close()
         db.dispose()
     done = active + failed >= created
     res = {"workers": workers, "machines": machines, "created": created, "active": active, "failed": failed,
