@@ -20,6 +20,9 @@ with each other; the load average is printed beside every table.
 
 Steps (the operator path, then the tenant path):
 
+- the floor: a GET that does no work (Ingot ``/healthz``, Ironic's root version
+  document), 1 client: what the client, HTTP and each server's framework cost any
+  request; the table is followed by each get and list step's p50 above its server's floor;
 - enroll N machines (Ingot ``POST /machines``, sim BMC, plan given; Ironic
   ``POST /v1/nodes``, fake-hardware), half with 1 client, half with 8;
 - get one by id (``GET /machines/{id}`` / ``GET /v1/nodes/{uuid}``), 1 and 8 clients;
@@ -151,11 +154,14 @@ def measure(label: str, fn, *, clients: int, duration: float = 0.0, total: int =
     return r
 
 
-def operator_steps(args, name: str, enroll, one_url, list_url: str, headers: dict) -> dict:
-    """Enroll (half by 1 client, half by 8), get one (1 and 8 clients), list 100."""
+def operator_steps(args, name: str, floor_url: str, enroll, one_url, list_url: str, headers: dict) -> dict:
+    """The floor (``floor_url``: a GET that does no work), enroll (half by 1 client, half by 8), get one
+    (1 and 8 clients), list 100."""
     say(f"{name}:")
     half = args.n // 2
-    res = {"enroll, 1 client": measure("enroll 1", enroll, clients=1, total=half),
+    res = {FLOOR: measure("floor", lambda s, i: s.get(floor_url, timeout=60).status_code == 200, clients=1,
+                          duration=args.duration),
+           "enroll, 1 client": measure("enroll 1", enroll, clients=1, total=half),
            "enroll, 8 clients": measure("enroll 8", lambda s, i: enroll(s, half + i), clients=8,
                                         total=args.n - half)}
     url = one_url()
@@ -171,6 +177,9 @@ def operator_steps(args, name: str, enroll, one_url, list_url: str, headers: dic
 
 
 ALLOCATED = "tenant create until allocated, 1 client"
+# the same client asking each server for a document that takes no work (Ingot's liveness probe, Ironic's root):
+# what the client, HTTP and the server's framework cost every request, which no work in the server can remove
+FLOOR = "floor: a GET with no work, 1 client"
 
 
 def run_ingot(args, tmp: Path) -> dict:
@@ -234,7 +243,7 @@ def ingot_steps(args, url: str, tokens: dict) -> dict:
             ids.append(r.json()["id"])
         return r.status_code == 201
 
-    res.update(operator_steps(args, "Ingot", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
+    res.update(operator_steps(args, "Ingot", url + "/healthz", enroll, lambda: f"{api}/machines/{ids[len(ids) // 2]}",
                               f"{api}/machines?per_page=100", op))
     devices: list[str] = []
 
@@ -311,7 +320,8 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
                 uuids.append(r.json()["uuid"])
             return r.status_code == 201
 
-        res.update(operator_steps(args, "Ironic", enroll, lambda: f"{api}/nodes/{uuids[len(uuids) // 2]}",
+        root = api.rsplit("/v1", 1)[0] + "/"  # the version document
+        res.update(operator_steps(args, "Ironic", root, enroll, lambda: f"{api}/nodes/{uuids[len(uuids) // 2]}",
                                   f"{api}/nodes/detail?limit=100", IRONIC_HEADERS))
         try:  # the tenant path needs available nodes: enroll -> manageable -> available
             pool = uuids[:2 * args.tenant]  # one node per allocation of each of the two create rows
@@ -348,7 +358,7 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
     return res
 
 
-STEPS = ["enroll, 1 client", "enroll, 8 clients", "get one, 1 client", "get one, 8 clients",
+STEPS = [FLOOR, "enroll, 1 client", "enroll, 8 clients", "get one, 1 client", "get one, 8 clients",
          "list 100, 1 client", "tenant create, 1 client", ALLOCATED, "tenant get while provisioning, 1 client",
          "tenant get, 1 client", "tenant get, 8 clients", "tenant list 100, 1 client"]
 
@@ -408,6 +418,12 @@ def main(argv=None) -> int:
         print(f"# {why}")
     print(table(["step", "Ingot req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "Ironic req/s", "p50 ms",
                  "p95 ms", "p99 ms", "errors", "Ingot / Ironic"], rows))
+    above = [f"{step.split(',')[0]} Ingot {ingot[step]['p50_ms'] - ingot[FLOOR]['p50_ms']:.2f}, Ironic "
+             f"{ironic[step]['p50_ms'] - ironic[FLOOR]['p50_ms']:.2f}" for step in (
+                 "get one, 1 client", "tenant get, 1 client", "list 100, 1 client", "tenant list 100, 1 client")
+             if FLOOR in ingot and FLOOR in ironic and step in ingot and step in ironic]
+    if above:
+        print(f"# p50 above the server's floor, ms: {'; '.join(above)}")
     print("# tenant get/list on Ironic: node get/list (Ironic has no tenant device); "
           "tenant create: POST /v1/allocations, answered before a node is picked, and until allocated: "
           "then read back until it has one (Ingot's create answers with its machine: the same measurement); "
