@@ -273,7 +273,9 @@ def _end_reads_in_commit(engine: Engine) -> None:
     (a device GET's eight-table join: 1.0-1.6 ms of planning for 0.1 ms of execution). A transaction that
     wrote, or failed, is rolled back as before."""
 
-    read_only = weakref.WeakSet()  # DBAPI connections whose transaction has not written
+    # the DBAPI connections whose transaction has not written (not the pool record's info: the rollback after the
+    # engine's first connect is handed a bare connection)
+    read_only = weakref.WeakSet()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
