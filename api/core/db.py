@@ -286,6 +286,10 @@ def _end_reads_in_commit(engine: Engine) -> None:
         if _writes(statement):
             read_only.discard(conn.connection.dbapi_connection)
 
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):  # ended: a later transaction begun outside SQLAlchemy's begin is never taken for a read
+        read_only.discard(conn.connection.dbapi_connection)
+
     rollback = engine.dialect.do_rollback
     in_transaction = engine.dialect.loaded_dbapi.pq.TransactionStatus.INTRANS  # not failed, not idle
 
