@@ -20,9 +20,10 @@ with each other; the load average is printed beside every table.
 
 Steps (the operator path, then the tenant path):
 
-- the floor: a GET that does no work (Ingot ``/healthz``, Ironic's root version
-  document), 1 client: what the client, HTTP and each server's framework cost any
-  request; the table is followed by each get and list step's p50 above its server's floor;
+- the floor, printed above the table (a reference, not a step): a GET that does no
+  work (Ingot ``/healthz``, Ironic's root version document), 1 client: what the
+  client, HTTP and each server's framework cost any request; the table is followed
+  by each get and list step's p50 above its server's floor;
 - enroll N machines (Ingot ``POST /machines``, sim BMC, plan given; Ironic
   ``POST /v1/nodes``, fake-hardware), half with 1 client, half with 8;
 - get one by id (``GET /machines/{id}`` / ``GET /v1/nodes/{uuid}``), 1 and 8 clients;
@@ -358,7 +359,7 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
     return res
 
 
-STEPS = [FLOOR, "enroll, 1 client", "enroll, 8 clients", "get one, 1 client", "get one, 8 clients",
+STEPS = ["enroll, 1 client", "enroll, 8 clients", "get one, 1 client", "get one, 8 clients",
          "list 100, 1 client", "tenant create, 1 client", ALLOCATED, "tenant get while provisioning, 1 client",
          "tenant get, 1 client", "tenant get, 8 clients", "tenant list 100, 1 client"]
 
@@ -416,6 +417,10 @@ def main(argv=None) -> int:
     print(f"# load average: {'; '.join(loads)}")
     if why:
         print(f"# {why}")
+    floors = [f"{name} {side[FLOOR]['p50_ms']:.2f} ms p50 ({side[FLOOR]['rps']:.1f} req/s)"
+              for name, side in (("Ingot", ingot), ("Ironic", ironic)) if FLOOR in side]
+    if floors:  # a reference, not a step of the comparison
+        print(f"# floor, a GET that does no work (Ingot /healthz, Ironic's root), 1 client: {'; '.join(floors)}")
     print(table(["step", "Ingot req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "Ironic req/s", "p50 ms",
                  "p95 ms", "p99 ms", "errors", "Ingot / Ironic"], rows))
     above = [f"{step.split(',')[0]} Ingot {ingot[step]['p50_ms'] - ingot[FLOOR]['p50_ms']:.2f}, Ironic "
