@@ -295,11 +295,11 @@ def _end_reads_in_commit(engine: Engine) -> None:
 
     def do_rollback(connection):  # SQLAlchemy passes its pool's proxy of the DBAPI connection (or it)
         dbapi_connection = getattr(connection, "dbapi_connection", connection)
-        if dbapi_connection in read_only and dbapi_connection.info.transaction_status == in_transaction:
-            read_only.discard(dbapi_connection)
+        wrote_nothing = dbapi_connection in read_only
+        read_only.discard(dbapi_connection)
+        if wrote_nothing and dbapi_connection.info.transaction_status == in_transaction:
             dbapi_connection.commit()
         else:
-            read_only.discard(dbapi_connection)
             rollback(connection)
     engine.dialect.do_rollback = do_rollback
 
