@@ -321,7 +321,7 @@ def run_ironic(args, tmp: Path, venv: Path, database: str = "") -> dict:
                 uuids.append(r.json()["uuid"])
             return r.status_code == 201
 
-        root = api.rsplit("/v1", 1)[0] + "/"  # the version document
+        root = f"http://127.0.0.1:{port}/"  # its version document
         res.update(operator_steps(args, "Ironic", root, enroll, lambda: f"{api}/nodes/{uuids[len(uuids) // 2]}",
                                   f"{api}/nodes/detail?limit=100", IRONIC_HEADERS))
         try:  # the tenant path needs available nodes: enroll -> manageable -> available
