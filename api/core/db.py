@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import create_engine, event, inspect, or_, select, update
+from sqlalchemy import bindparam, create_engine, event, inspect, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -126,26 +126,42 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def claim(self, model, *where, order_by: tuple, limit: int, owner: str, until: dt.datetime,
-              now: dt.datetime, then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
-        """Lease up to ``limit`` rows of ``model`` (it has ``lease_owner`` and ``lease_expires_at``)
-        matching ``where`` whose lease is free at ``now``, in the order of the columns ``order_by``, to ``owner``
+    def claim(self, lease: "Lease", *, limit: int, owner: str, until: dt.datetime, now: dt.datetime,
+              then: Callable[[Session, list[str]], None] | None = None) -> list[str]:
+        """Lease up to ``limit`` rows that ``lease`` picks as due at ``now`` (their lease free then) to ``owner``
         until ``until``; their ids.
         Workers on PostgreSQL skip rows another transaction is writing (``FOR NO KEY UPDATE SKIP LOCKED``);
         a caller that found nothing looks again soon while such rows are due (the writer may not wake it).
         ``then(session, ids)`` runs in the same transaction when rows were claimed (what claiming starts)."""
         with self.transaction() as s:
-            q = select(model.id).where(*where, lease_free(model, now)).order_by(*order_by).limit(limit)
-            if not self.is_sqlite:
-                # NO KEY UPDATE (a claim writes only lease columns), not UPDATE: the KEY SHARE lock of a transaction
-                # inserting a row that refers to this one (an event about the machine) does not make us skip it
-                q = q.with_for_update(skip_locked=True, key_share=True)
-            ids = list(s.scalars(q))
+            # on the session's connection, not through the session: the statements are Core, and the ORM's
+            # execution around each was most of a claim's CPU (bench/RESULTS.md, s50)
+            conn = s.connection()
+            ids = list(conn.execute(lease.pick if self.is_sqlite else lease.pick_skipping,
+                                    {"now": now, "limit": limit}).scalars())
             if ids:
-                s.execute(update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=until))
+                conn.execute(lease.take, {"ids": ids, "owner": owner, "until": until})
                 if then is not None:
                     then(s, ids)
         return ids
+
+
+class Lease:
+    """The statements that lease one kind of row (it has ``id``, ``lease_owner`` and ``lease_expires_at``) to a
+    worker (:meth:`Database.claim`): the rows for which ``due(now)`` holds and whose lease is free, first in the
+    order of the columns ``order_by``. Built once per kind, with ``now`` and the limit bound at each claim: a
+    built statement's cache key is computed once, where a statement built at every claim had it computed again."""
+
+    def __init__(self, model, due: Callable[[object], tuple], *, order_by: tuple):
+        table = model.__table__
+        now = bindparam("now")
+        self.pick = (select(table.c.id).where(*due(now), lease_free(model, now)).order_by(*order_by)
+                     .limit(bindparam("limit")))
+        # NO KEY UPDATE (a claim writes only lease columns), not UPDATE: the KEY SHARE lock of a transaction
+        # inserting a row that refers to this one (an event about the machine) does not make us skip it
+        self.pick_skipping = self.pick.with_for_update(skip_locked=True, key_share=True)
+        self.take = (update(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+                     .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until")))
 
 
 def lease_free(model, now: dt.datetime):

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.core import events
 from api.core.config import Settings
-from api.core.db import Database, lease_free
+from api.core.db import Database, Lease, lease_free
 from api.core.secrets import SecretBox
 from api.engine import netstate
 from api.engine.drivers import network_driver
@@ -55,6 +55,9 @@ log = logging.getLogger("ingot.network")
 MAX_BACKOFF = 30.0
 CHECK_COMMANDS = 3  # a router check: connect, read the sessions, read the configuration (drift)
 PENDING_BATCH = ("queued", "in_progress")
+# due: pending, its next check come, the oldest first
+_SYNCS_LEASE = Lease(NetworkSync, lambda now: (NetworkSync.state == "pending", NetworkSync.next_check_at <= now),
+                     order_by=(NetworkSync.next_check_at,))
 
 
 def hold(session: Session, kind: str, target_id: str) -> None:
@@ -145,9 +148,8 @@ class NetworkWorker:
     def claim(self, limit: int = 16) -> list[str]:
         """Lease up to ``limit`` due syncs; their queued port batches become in_progress."""
         now = utcnow()
-        return self.db.claim(NetworkSync, NetworkSync.state == "pending", NetworkSync.next_check_at <= now,
-                             order_by=(NetworkSync.next_check_at,), limit=limit, owner=self.name,
-                             until=now + self.lease, now=now, then=self._start_batches)
+        return self.db.claim(_SYNCS_LEASE, limit=limit, owner=self.name, until=now + self.lease, now=now,
+                             then=self._start_batches)
 
     @staticmethod
     def _start_batches(s: Session, ids: list[str]) -> None:

@@ -29,7 +29,7 @@ from api.bmc import BMCError, Inventory
 from api.bmc.base import error_kind
 from api.core import events
 from api.core.config import Settings
-from api.core.db import Database
+from api.core.db import Database, Lease
 from api.core.errors import NotFound
 from api.core.secrets import SecretBox
 from api.core.wakeup import BMC_WAKEUP
@@ -45,6 +45,9 @@ log = logging.getLogger("ingot.discovery")
 PROBE_ATTEMPTS = 3                       # probes per lease before the BMC counts as failed
 RETRY_FAILED_AFTER = dt.timedelta(minutes=10)  # a failed BMC's renewed lease tries again after this
 LEASE_SECONDS = 120.0
+# due: a BMC that took a lease and is not probed yet, or whose next probe has come
+_PROBES_LEASE = Lease(BmcDiscovery, lambda now: (BmcDiscovery.state == "pending", BmcDiscovery.next_check_at <= now),
+                      order_by=(BmcDiscovery.next_check_at,))
 
 
 def bmc_host(address: str) -> str:
@@ -180,8 +183,7 @@ class BmcProber:
 
     def claim(self) -> list[str]:
         now = utcnow()
-        return self.db.claim(BmcDiscovery, BmcDiscovery.state == "pending", BmcDiscovery.next_check_at <= now,
-                             order_by=(BmcDiscovery.next_check_at,), limit=8, owner=self.name,
+        return self.db.claim(_PROBES_LEASE, limit=8, owner=self.name,
                              until=now + dt.timedelta(seconds=LEASE_SECONDS), now=now)
 
     def run_once(self) -> int:
