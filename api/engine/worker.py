@@ -61,7 +61,11 @@ NETWORK_POLL = 5.0  # seconds at most between looks for network work (a safety n
 
 # a step's statements, built once with their values bound: SQLAlchemy then computes each one's cache key once,
 # not on every step (as the device create's, bench/RESULTS.md s45)
-_METRO_LOADS = (joinedload(Machine.metro).joinedload(Metro.provisioning_network),)
+# the machine and its device (if any) in one statement, as one snapshot
+_SNAPSHOT = (select(Machine, Device).outerjoin(Device, Device.machine_id == Machine.id)
+             .where(Machine.id == bindparam("machine_id"))
+             .options(joinedload(Machine.metro).joinedload(Metro.provisioning_network),
+                      joinedload(Device.operating_system)))
 _DEVICE_OF = select(Device).where(Device.machine_id == bindparam("machine_id")).options(
     joinedload(Device.operating_system))
 # FOR NO KEY UPDATE (PostgreSQL; SQLite's compiler leaves it out): a callback inserting an event that refers to the
@@ -169,14 +173,14 @@ class Worker:
         # to requests (api/core/db.WriterTurns); as a free read (a deferred BEGIN) the steps ran beside the
         # requests and a lone client's create had its p95 doubled while they provisioned (bench/RESULTS.md, s39)
         with self.db.Session() as s:
-            # the one-to-one relations joined, not a query each: this runs before every step (bench/RESULTS.md,
-            # s39). Only what a step reads: the metro's provisioning network and the NICs wake a machine without
-            # a BMC (drivers.machine_options), the device's OS plans its install; nothing reads its SSH keys
-            m = s.get(Machine, machine_id, options=_METRO_LOADS)
+            # the machine, its device and the one-to-one relations in one statement, not a query each: this runs
+            # before every step (bench/RESULTS.md, s39, s50). Only what a step reads: the metro's provisioning
+            # network and the NICs wake a machine without a BMC (drivers.machine_options), the device's OS plans
+            # its install; nothing reads its SSH keys
+            m, d = s.execute(_SNAPSHOT, {"machine_id": machine_id}).one_or_none() or (None, None)
             if m is None or m.lease_owner != self.name or m.operation is None:
                 return None, None
             self._step_loads(s, m)
-            d = s.scalar(_DEVICE_OF, {"machine_id": m.id})
             return m, d
 
     def run_steps(self, machine_id: str) -> None:
