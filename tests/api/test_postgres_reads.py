@@ -1,6 +1,7 @@
 """PostgreSQL: a transaction that wrote nothing ends in COMMIT, so psycopg keeps the statements it prepared
 (it forgets them at every ROLLBACK) and a repeated GET is not planned again; a transaction that wrote, or
-failed, is still rolled back (api/core/db._end_reads_in_commit)."""
+failed, is still rolled back (api/core/db._end_reads_in_commit). A result's columns are described when
+read (api/core/db.DescribedWhenRead), and always of the result they were asked of."""
 from __future__ import annotations
 
 import pytest
@@ -47,3 +48,30 @@ def test_a_failed_read_is_rolled_back_and_the_connection_serves_the_next(databas
             s.execute(text("SELECT no_such_column FROM projects"))
     r = tenant.get(f"/projects/{tenant.project_id}")
     assert r.status_code == 200, r.get_json()
+
+
+def test_a_result_describes_its_own_columns_when_read(database):
+    with database.engine.connect() as conn:
+        first = conn.exec_driver_sql("SELECT 1 AS one, 'x'::text AS two")
+        described = first.cursor.description
+        assert len(described) == 2
+        assert [column.name for column in described] == ["one", "two"]
+        assert first.keys() == ["one", "two"] and first.one() == (1, "x")
+        again = conn.exec_driver_sql("SELECT 2 AS three")
+        later = again.cursor.description  # not read before the cursor goes on to another result
+        assert again.scalar() == 2
+        conn.exec_driver_sql("SELECT 3")
+        with pytest.raises(RuntimeError, match="another result"):
+            later[0]
+        assert not conn.exec_driver_sql("UPDATE projects SET name = name WHERE false").returns_rows
+
+
+def test_the_same_statement_maps_its_columns_on_every_run(database, tenant):
+    """SQLAlchemy describes a compiled statement's columns once; later runs map rows by that description."""
+    statement = select(Event.type, Event.body).where(Event.type == "test.described").order_by(Event.body)
+    with database.transaction() as s:
+        s.add_all([Event(type="test.described", body=b) for b in ("a", "b")])
+    for _ in range(3):
+        with database.Session() as s:
+            assert [(r.type, r.body) for r in s.execute(statement)] == [("test.described", "a"),
+                                                                         ("test.described", "b")]
