@@ -188,7 +188,8 @@ def run_ingot(args, tmp: Path) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data = tmp / "ingot"
-    env = {**os.environ, "INGOT_DATA_DIR": str(data), "INGOT_EXTERNAL_URL": url, "INGOT_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "INGOT_DATA_DIR": str(data), "INGOT_EXTERNAL_URL": url, "INGOT_LOG_LEVEL": "WARNING",
+           "PYTHONPATH": str(harness.ROOT)}  # this checkout's code, not the one the virtualenv installed
     env.pop("INGOT_DATABASE_URL", None)
     ingot = str(Path(sys.executable).with_name("ingot"))
     with running([ingot, "serve", "--demo", "--port", str(port)], env, tmp / "ingot.log", url + "/readyz"):

@@ -55,6 +55,9 @@ def base_env(database_url: str, data_dir: str | Path, **extra: str) -> dict:
         "INGOT_DATA_DIR": str(data_dir),
         "INGOT_LOG_JSON": "1",
         "PATH": f"{BIN}:{env.get('PATH', '')}",
+        # this checkout's code: console scripts (`ingot worker`) import the package the virtualenv installed,
+        # which a second checkout sharing it (a worktree of an older commit, for a before/after) is not
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in extra.items()})
