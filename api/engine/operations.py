@@ -10,7 +10,7 @@ import dataclasses
 import uuid
 from typing import Callable
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.orm import Session
 
 from api.bmc import CALLBACK_POWERED
@@ -107,10 +107,22 @@ def progress(m: Machine, within: float = 0.0) -> int:
     return min(99, int(100 * done_weight / total))
 
 
-def advance_percentage(d: Device | None, value: int) -> None:
-    """Move ``provisioning_percentage`` forward (never back) while imaging."""
-    if d is not None and d.state in ("queued", "provisioning", "reinstalling"):
-        d.provisioning_percentage = max(d.provisioning_percentage or 0, value)
+IMAGING = ("queued", "provisioning", "reinstalling")  # the device states whose provisioning_percentage moves
+_devices = Device.__table__
+_ADVANCE = (update(_devices)
+            .where(_devices.c.id == bindparam("device_id"),
+                   or_(_devices.c.provisioning_percentage.is_(None),
+                       _devices.c.provisioning_percentage < bindparam("value")))
+            .values(provisioning_percentage=bindparam("value")))
+
+
+def advance_percentage(s: Session, d: Device | None, value: int) -> None:
+    """Move ``d``'s ``provisioning_percentage`` forward to ``value`` (never back) while it is imaged (its state
+    as ``s`` has it). One UPDATE whose condition is "never back": the worker's step and a host's progress report
+    may both move it in one moment, and neither moves it back; and it needs no device loaded in ``s`` (the
+    worker records most steps without reading the device). ``d``'s attribute is left as it was."""
+    if d is not None and d.state in IMAGING:
+        s.connection().execute(_ADVANCE, {"device_id": d.id, "value": value})
 
 
 def _provisioned(s: Session, m: Machine, d: Device | None, op: "Operation") -> str:

@@ -226,7 +226,7 @@ class Worker:
                 expired.message += f" (last error: {outcome.message})"
                 expired.detail = f"{timeout_message(step, m, self.settings)} (last error: {outcome.detail})"
             outcome, outcome.data = expired, {"timeout": True}
-        following = self._record(machine_id, m, step.name, outcome, chain=chain and not self.stop.is_set())
+        following = self._record(machine_id, (m, d), step.name, outcome, chain=chain and not self.stop.is_set())
         if self.on_step:
             self.on_step(m.operation, step.name, outcome, time.monotonic() - started)
         return outcome, following
@@ -247,11 +247,13 @@ class Worker:
         tries = f"attempt {attempts} of {self.settings.bmc_retries}, retrying in {delay:.0f}s"
         return Outcome("retry", f"{said} ({tries})", delay, detail=f"{where}: {what} ({tries})")
 
-    def _record(self, machine_id: str, snap: Machine, step_name: str, outcome: Outcome,
+    def _record(self, machine_id: str, seen: tuple[Machine, Device | None], step_name: str, outcome: Outcome,
                 chain: bool = False) -> tuple[Machine, Device | None] | None:
         """Write a step's outcome if the lease is still ours and the machine still at that step, and release the
         lease; with ``chain``, when the same operation's next step is due at once, keep the lease and return
-        that step's snapshot (the machine and device as written, with what a step reads loaded)."""
+        that step's snapshot (the machine and device as written, with what a step reads loaded). ``seen``: the
+        machine and device the step ran with."""
+        snap, seen_device = seen
         with self.db.transaction() as s:
             s.info[QUIET] = True  # a next step due now is ours: run on below, or claimed when the thread comes free
             m = s.scalar(_MACHINE_LOCKED, {"machine_id": machine_id})
@@ -264,9 +266,16 @@ class Worker:
                 m.lease_expires_at = None
                 m.next_check_at = now
                 return
-            d = s.scalar(_DEVICE_OF, {"machine_id": m.id})
             op = OPERATIONS[m.operation]
-            if not m.operation_args.get("begun"):
+            args = m.operation_args
+            # the device is read again only where this record changes it as a whole: its state when the operation
+            # begins, what a step's effect, the operation's success or failure does. Else the one the step ran
+            # with serves (events take its ids; a percentage is one UPDATE): the operation that runs owns the
+            # device's state, and another that preempted it changed the position above (bench/RESULTS.md, s50)
+            changes_device = (not args.get("begun") or outcome.kind == "fail" or outcome.kind == "done" and (
+                step_table.STEPS[step_name].effect is not None or int(args.get("pos", 0)) + 1 >= len(args["steps"])))
+            d = s.scalar(_DEVICE_OF, {"machine_id": m.id}) if changes_device else seen_device
+            if not args.get("begun"):
                 if d is not None and op.device_event_on_begin:
                     transition(d, "device", op.device_event_on_begin)
                 m.operation_args = {**m.operation_args, "begun": True}
@@ -330,7 +339,7 @@ class Worker:
             m.step_attempts = 0
             m.next_check_at = now
             if op.percentages:
-                advance_percentage(d, progress(m))
+                advance_percentage(s, d, progress(m))
             return
         body = op.succeed(s, m, d, op)
         events.record(s, f"{kind}.{m.operation}.succeeded", body, machine=m, device=d)

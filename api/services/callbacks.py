@@ -346,7 +346,7 @@ def installer_event(session: Session, d: Device | None, payload: dict, presented
         pct = payload.get("percentage")
         if (m.operation and OPERATIONS[m.operation].percentages and isinstance(pct, (int, float))
                 and not isinstance(pct, bool) and 0 <= pct <= 100):
-            advance_percentage(d, progress(m, pct / 100))
+            advance_percentage(session, d, progress(m, pct / 100))
     if presented is None and d is not None and state in USER_STATES:
         _set_user_state(session, d, state, payload.get("code"), message)
     etype = "".join(c for c in str(payload.get("type") or "user_state") if c.isalnum() or c in "._-")[:60]

@@ -202,3 +202,42 @@ def test_run_step_runs_one_and_a_stopping_worker_goes_no_further(lab, tenant, da
     m = _machine(database, device_id)
     assert ran[1:] == [(planned[1], "done")] and m.step == planned[2]
     assert m.lease_owner is None and m.lease_expires_at is None  # the next step is due for any worker
+
+
+def _set_percentage(database, device_id: str, value: int) -> None:
+    with database.transaction() as s:
+        s.get(Device, device_id).provisioning_percentage = value
+
+
+def _percentage(database, device_id: str) -> int:
+    with database.Session() as s:
+        return s.get(Device, device_id).provisioning_percentage
+
+
+def test_a_step_moves_the_percentage_forward_never_back(lab, tenant, database, settings, box, controlled_bmc):
+    """A step's record moves the device's percentage forward; a host's progress report that moved it further
+    while the step ran (after the step read the device) is not moved back."""
+    device_id = _create(tenant)
+    w = Worker(database, settings, box, name="one", threads=1)
+    machine_id = _machine(database, device_id).id
+    controlled_bmc.release.set()
+    assert w.claim() == [machine_id] and w.run_step(machine_id).kind == "done"  # power_off
+
+    _set_percentage(database, device_id, 0)
+    assert w.claim() == [machine_id] and _machine(database, device_id).step == "boot_pxe"
+    assert w.run_step(machine_id).kind == "done"
+    forward = _percentage(database, device_id)
+    assert 0 < forward < 100
+
+    controlled_bmc.release.clear()
+    controlled_bmc.entered.clear()
+    assert w.claim() == [machine_id] and _machine(database, device_id).step == "power_on"
+    t = threading.Thread(target=w.run_step, args=(machine_id,))
+    t.start()
+    assert controlled_bmc.entered.wait(120)  # the step has read the device and is powering the machine on
+    _set_percentage(database, device_id, 95)
+    controlled_bmc.release.set()
+    t.join(120)
+    assert _machine(database, device_id).step == "wait_boot"
+    assert _percentage(database, device_id) == 95
+    assert tenant.get(f"/devices/{device_id}").get_json()["state"] == "provisioning"
