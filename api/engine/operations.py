@@ -120,8 +120,9 @@ def advance_percentage(s: Session, d: Device | None, value: int) -> None:
     """Move ``d``'s ``provisioning_percentage`` forward to ``value`` (never back) while it is imaged (its state
     as ``s`` has it). One UPDATE whose condition is "never back": the worker's step and a host's progress report
     may both move it in one moment, and neither moves it back; and it needs no device loaded in ``s`` (the
-    worker records most steps without reading the device). ``d``'s attribute is left as it was."""
-    if d is not None and d.state in IMAGING:
+    worker records most steps without reading the device). ``d``'s attribute is left as it was; where it is
+    already at ``value`` or past it, so is the row (it only moves forward), and nothing is sent."""
+    if d is not None and d.state in IMAGING and (d.provisioning_percentage or 0) < value:
         s.connection().execute(_ADVANCE, {"device_id": d.id, "value": value})
 
 
