@@ -102,11 +102,11 @@ class Database:
                                                 connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
             self.writers: WriterTurns | None = _configure_sqlite(self.engine)  # this process's writers in turn
         else:
-            psycopg_url = psycopg is not None and make_url(url).get_driver_name() == "psycopg"
+            on_psycopg = psycopg is not None and make_url(url).get_driver_name() == "psycopg"
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_pre_ping=True, pool_recycle=1800,
-                                        connect_args={"cursor_factory": DescribedWhenRead} if psycopg_url else {})
-            if self.engine.dialect.driver == "psycopg":
+                                        connect_args={"cursor_factory": DescribedWhenRead} if on_psycopg else {})
+            if on_psycopg:
                 _end_reads_in_commit(self.engine)
             self.writers = None  # PostgreSQL's writers wait for row locks only
         self.Session = sessionmaker(self.engine, expire_on_commit=False)

@@ -301,8 +301,8 @@ class Worker:
                     and m.next_check_at is not None and m.next_check_at <= now):
                 m.lease_owner = self.name
                 m.lease_expires_at = now + dt.timedelta(seconds=self.settings.lease_seconds)
-                # the metro the step just ran with (loaded with its provisioning network): read again, it cost
-                # a SELECT and, before it, the flush of this record (bench/RESULTS.md, s50)
+                # the metro the step just ran with (loaded with its provisioning network), not read again: that
+                # cost a SELECT and, before it, the flush of this record (bench/RESULTS.md, s50)
                 set_committed_value(m, "metro", snap.metro if snap.metro_id == m.metro_id else
                                     s.scalar(_METRO, {"metro_id": m.metro_id}))
                 self._step_loads(s, m)
