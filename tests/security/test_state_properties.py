@@ -104,11 +104,11 @@ def test_no_sequence_breaks_the_invariants(fresh_world):
             mid = data.draw(st.sampled_from(busy))
             with self.db.transaction() as s:
                 s.execute(update(Machine).where(Machine.id == mid).values(lease_owner=self.worker.name))
-            snap, _ = self.worker._snapshot(mid)
+            snap, device = self.worker._snapshot(mid)
             if snap is None:
                 return
             outcome = done("ok") if succeed else fail("injected failure")
-            self.worker._record(mid, snap, snap.step, outcome)
+            self.worker._record(mid, (snap, device), snap.step, outcome)
 
         @invariant()
         def one_device_per_machine(self):
