@@ -107,7 +107,7 @@ def progress(m: Machine, within: float = 0.0) -> int:
     return min(99, int(100 * done_weight / total))
 
 
-IMAGING = ("queued", "provisioning", "reinstalling")  # the device states whose provisioning_percentage moves
+IMAGING = ("queued", "provisioning", "reinstalling")  # a device being imaged (its provisioning_percentage moves)
 _devices = Device.__table__
 _ADVANCE = (update(_devices)
             .where(_devices.c.id == bindparam("device_id"),
@@ -137,7 +137,7 @@ def _provisioned(s: Session, m: Machine, d: Device | None, op: "Operation") -> s
 
 def _provision_failed(s: Session, m: Machine, d: Device | None, reason: str) -> str | None:
     transition(m, "machine", "fail")
-    if d is not None and d.state in ("queued", "provisioning", "reinstalling"):
+    if d is not None and d.state in IMAGING:
         transition(d, "device", "fail")
     return None
 

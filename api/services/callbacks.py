@@ -41,7 +41,7 @@ from api.core import events
 from api.core.errors import Conflict, Forbidden, Invalid, NotFound
 from api.core.secrets import SecretBox, hash_token, new_token
 from api.engine.inspection import normalize_mac
-from api.engine.operations import OPERATIONS, advance_percentage, progress
+from api.engine.operations import IMAGING, OPERATIONS, advance_percentage, progress
 from api.models import Device, Event, Machine, Nic, utcnow
 from api.schemas.device import USER_STATES
 from api.schemas.storage import agent_lines
@@ -188,7 +188,7 @@ def _contested(session: Session, box: SecretBox, m: Machine, device: Device | No
     events.record(session, "machine.boot.credential_contested", m.install_message, state="error",
                   outcome="denied", actor=f"machine:{m.id}", machine=m)
     if device is not None:
-        if device.state in ("queued", "provisioning", "reinstalling"):
+        if device.state in IMAGING:
             # what the first asker may have read (install config: root password, metadata secret) is renewed
             issue_metadata_secret(device, box)
             issue_root_password(device, box)
