@@ -268,17 +268,18 @@ class Worker:
                 return
             op = OPERATIONS[m.operation]
             args = m.operation_args
+            begun = args.get("begun")
             # the device is read again only where this record changes it as a whole: its state when the operation
             # begins, what a step's effect, the operation's success or failure does. Else the one the step ran
             # with serves (events take its ids; a percentage is one UPDATE): the operation that runs owns the
             # device's state, and another that preempted it changed the position above (bench/RESULTS.md, s50)
-            changes_device = (not args.get("begun") or outcome.kind == "fail" or outcome.kind == "done" and (
+            changes_device = (not begun or outcome.kind == "fail" or outcome.kind == "done" and (
                 step_table.STEPS[step_name].effect is not None or int(args.get("pos", 0)) + 1 >= len(args["steps"])))
             d = s.scalar(_DEVICE_OF, {"machine_id": m.id}) if changes_device else seen_device
-            if not args.get("begun"):
+            if not begun:
                 if d is not None and op.device_event_on_begin:
                     transition(d, "device", op.device_event_on_begin)
-                m.operation_args = {**m.operation_args, "begun": True}
+                m.operation_args = {**args, "begun": True}
             m.lease_owner = None
             m.lease_expires_at = None
             if outcome.kind == "done":
