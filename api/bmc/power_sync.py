@@ -23,7 +23,13 @@ Guarantees:
 * a slow or dead BMC delays nobody else: the others keep flowing through the
   remaining workers;
 * every target gets exactly one result, in input order; errors are the typed
-  :mod:`api.bmc.base` errors, never raised.
+  :mod:`api.bmc.base` errors, never raised;
+* with ``rate``, call ``k`` starts no sooner than ``k / rate`` seconds after the
+  first: a periodic sweep spreads its calls instead of starting them all at
+  once (a burst of fast answers takes the CPUs from whatever shares the
+  process: in the embedded default, the API's requests);
+* with ``stop``, no call starts once it is set (those under way end as above),
+  and the targets never started get no result.
 """
 from __future__ import annotations
 
@@ -91,19 +97,27 @@ def _poll_one(target: PowerTarget, started: list[float | None], addresses: list[
 
 def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: float = 5.0,
                on_result: Callable[[PowerResult], None] | None = None,
-               read: Callable[[BMCDriver], Any] | None = None) -> list[PowerResult]:
+               read: Callable[[BMCDriver], Any] | None = None, rate: float | None = None,
+               stop: threading.Event | None = None) -> list[PowerResult]:
     """Poll every target's power state; see the module docstring for guarantees.
 
     ``on_result`` (optional) is called from the calling thread as each result
     arrives, e.g. to stream metrics; the full list is returned at the end.
     ``read(driver)`` (optional) reads something else than the power state, with the
     same bounds (e.g. ``BMCDriver.health``); its answer is the result's ``value``.
+    ``rate`` (optional): at most that many calls started per second. ``stop`` (optional):
+    start no more calls once it is set.
+
+    Raises:
+        ValueError: ``concurrency`` below 1 or ``rate`` not above 0.
     """
     items: Sequence[PowerTarget] = list(targets)
     if not items:
         return []
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
+    if rate is not None and not rate > 0:
+        raise ValueError("rate must be > 0")
     results: list[PowerResult | None] = [None] * len(items)
     started: list[float | None] = [None] * len(items)
     addresses: list[str | None] = [None] * len(items)
@@ -114,13 +128,24 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
     # Targets are handed to the pool as calls end, never more than ``width`` at once: each look at the calls
     # under way (their deadlines, cf.wait) costs what they number, and with all N submitted at once the looks
     # cost N each (10,000 BMCs answering in 100 ms: 4.7 s of the sweeping thread's CPU, 2.1 s this way).
-    upcoming = iter(range(len(items)))
+    upcoming = 0  # the next target to start
+    first_start = time.monotonic()
     in_flight: dict[cf.Future, int] = {}
 
-    def submit_next() -> None:
-        i = next(upcoming, None)
-        if i is not None:
-            in_flight[pool.submit(_poll_one, items[i], started, addresses, i, read)] = i
+    def next_start() -> float:
+        """When the next target may start (``rate``: never sooner than ``upcoming / rate`` after the first)."""
+        return first_start + upcoming / rate if rate else 0.0
+
+    def start_due() -> None:
+        """Start the targets whose turn has come, while fewer than ``width`` calls are under way."""
+        nonlocal upcoming
+        while (upcoming < len(items) and len(in_flight) < width and not (stop and stop.is_set())
+               and time.monotonic() >= next_start()):
+            in_flight[pool.submit(_poll_one, items[upcoming], started, addresses, upcoming, read)] = upcoming
+            upcoming += 1
+
+    def waiting() -> bool:
+        return upcoming < len(items) and not (stop and stop.is_set())
 
     def record(i: int, result: PowerResult) -> None:
         results[i] = result
@@ -128,14 +153,22 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
             on_result(result)
 
     try:
-        for _ in range(width):
-            submit_next()
-        while in_flight:
+        start_due()
+        while in_flight or waiting():
             now = time.monotonic()
             deadlines = [started[i] + limit for i in in_flight.values() if started[i] is not None]
             wait_for = max(0.0, min(deadlines) - now) if deadlines else 0.05
-            done, _ = cf.wait(in_flight, timeout=min(max(wait_for, 0.005), 0.25),
-                              return_when=cf.FIRST_COMPLETED)
+            if waiting() and len(in_flight) < width:  # paced: the next start is a deadline too
+                wait_for = min(wait_for, max(0.0, next_start() - now))
+            wait_for = min(max(wait_for, 0.005), 0.25)
+            if not in_flight:  # paced: nothing under way until the next start
+                if stop is not None:
+                    stop.wait(wait_for)
+                else:
+                    time.sleep(wait_for)
+                start_due()
+                continue
+            done, _ = cf.wait(in_flight, timeout=wait_for, return_when=cf.FIRST_COMPLETED)
             for f in done:
                 i = in_flight.pop(f)
                 t = items[i]
@@ -148,7 +181,6 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                     elapsed = time.monotonic() - (started[i] or time.monotonic())
                     err = exc if isinstance(exc, BMCError) else BMCError(str(exc))
                     record(i, PowerResult(t.machine_id, None, err, elapsed))
-                submit_next()
             now = time.monotonic()
             for f, i in list(in_flight.items()):
                 t0 = started[i]
@@ -161,7 +193,7 @@ def poll_power(targets: Iterable[PowerTarget], concurrency: int = 64, timeout: f
                                        f"{timeout:g}s",
                                        address=addresses[i]),
                         now - t0))
-                    submit_next()  # queued behind the hung call's thread until one is free
+            start_due()  # after an abandoned call: queued behind its thread until one is free
     finally:
         # never wait for abandoned calls; finished workers exit on their own
         pool.shutdown(wait=not abandoned.is_set(), cancel_futures=True)

@@ -74,7 +74,8 @@ class HealthSync(PowerSync):
         if not targets:
             return report
         results = poll_power(targets, concurrency=self.concurrency, timeout=self.timeout,
-                             read=lambda driver: driver.health())
+                             read=lambda driver: driver.health(), rate=self._rate(len(targets), force),
+                             stop=self.stop)
         report.polled = len(results)
         for r in results:
             if r.ok:

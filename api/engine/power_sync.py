@@ -25,8 +25,10 @@ Scheduling: the worker calls :meth:`PowerSync.maybe_run` on every loop; it
 returns at once and, when a sweep is due, runs it in a background thread. A
 sweep polls only machines not checked for ``0.75 * interval``, so several
 workers (each with its own timer) still poll each machine about once per
-interval. Only one sweep runs at a time: on PostgreSQL the sweeping worker
-holds ``pg_try_advisory_lock(POWER_SYNC_LOCK)`` (others skip); on SQLite (one
+interval; it spreads its calls over at most a quarter of the interval (see
+``SPREAD``) rather than starting them all at once. Only one sweep runs at a
+time: on PostgreSQL the sweeping worker holds
+``pg_try_advisory_lock(POWER_SYNC_LOCK)`` (others skip); on SQLite (one
 process) a process-wide lock.
 """
 from __future__ import annotations
@@ -61,6 +63,11 @@ log = logging.getLogger("ingot.fleet")
 POWER_SYNC_LOCK = 0x1A907_5C
 DUE_FRACTION = 0.75          # a machine is due when not checked for this share of the interval
 ATTEMPTS_PER_INTERVAL = 4    # how often a worker looks for due machines
+# A scheduled sweep spreads its BMC calls over this share of the interval, starting at least MIN_RATE a second:
+# started all at once, 200 simulated BMCs answering at once held the embedded default's requests for half a
+# second (a get's p99 at 8 clients 30 -> 90 ms; bench/RESULTS.md, session 51). A forced sweep is not spread.
+SPREAD = 0.25
+MIN_RATE = 50.0
 NO_DRIFT_STATES = ("maintenance", "failed")
 KNOWN = ("on", "off")
 WRITE_CHUNK = 500
@@ -272,6 +279,11 @@ class PowerSync:
                 targets.append(self._target(m, machine_options(m), self.timeout))
         return snaps, targets
 
+    def _rate(self, due: int, force: bool) -> float | None:
+        """The BMC calls a sweep of ``due`` machines starts per second: spread over ``SPREAD`` of the
+        interval, at least ``MIN_RATE``; a forced sweep (asked for now) is not spread."""
+        return None if force or self.interval <= 0 else max(due / (self.interval * SPREAD), MIN_RATE)
+
     def _target(self, m: Machine, options: dict, timeout: float) -> PowerTarget:
         """``m``'s BMC as a target of a sweep (its driver built in the sweep's thread)."""
         try:
@@ -287,7 +299,8 @@ class PowerSync:
         snaps, targets = self._due(force)
         if not targets:
             return report
-        results = poll_power(targets, concurrency=self.concurrency, timeout=self.timeout)
+        results = poll_power(targets, concurrency=self.concurrency, timeout=self.timeout,
+                             rate=self._rate(len(targets), force), stop=self.stop)
         report.polled = len(results)
         for r in results:
             kind = error_kind(r.error)

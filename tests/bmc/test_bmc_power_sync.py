@@ -142,6 +142,46 @@ def test_concurrency_is_bounded(redfish_500, concurrency):
         assert CountingDriver.peak > 1
 
 
+def _timed(target: PowerTarget, starts: dict) -> PowerTarget:
+    """``target``, noting when its call starts (its driver is built as the call starts)."""
+    def factory():
+        starts[target.machine_id] = time.monotonic()
+        return target.driver_factory()
+    return PowerTarget(target.machine_id, factory)
+
+
+def test_a_rate_spreads_the_calls(redfish_500):
+    """With ``rate``, call k starts no sooner than k / rate seconds after the first, whatever the
+    concurrency allows (a periodic sweep does not start its calls all at once); every target is read."""
+    starts: dict = {}
+    ids = redfish_500.system_ids[:12]
+    rate = 20.0
+    results = poll_power([_timed(redfish_target(redfish_500, sid), starts) for sid in ids], concurrency=12,
+                         timeout=LIVE, rate=rate)
+    assert [r.machine_id for r in results] == ids and all(r.power_state == "off" for r in results)
+    first = starts[ids[0]]
+    for k, sid in enumerate(ids):
+        assert starts[sid] - first >= k / rate - 0.002, (k, starts[sid] - first)
+    with pytest.raises(ValueError):
+        poll_power([PowerTarget(1, lambda: None)], rate=0)
+
+
+def test_no_call_starts_once_stop_is_set(redfish_500):
+    """A sweep told to stop (its worker shuts down) starts no more calls: the targets never started
+    get no result; the calls under way end as usual."""
+    stop, seen = threading.Event(), []
+    ids = redfish_500.system_ids[:40]
+
+    def third_stops(r):
+        seen.append(r)
+        if len(seen) == 3:
+            stop.set()
+    results = poll_power([redfish_target(redfish_500, sid) for sid in ids], concurrency=4, timeout=LIVE,
+                         rate=10.0, stop=stop, on_result=third_stops)
+    assert 3 <= len(results) <= 3 + 4  # at most the calls under way when it was set
+    assert [r.machine_id for r in results] == ids[:len(results)] and all(r.ok for r in results)
+
+
 def test_ipmi_targets(ipmi_bmc):
     live = PowerTarget("live", functools.partial(
         get_driver, "ipmi", ipmi_bmc.address, ipmi_bmc.username, ipmi_bmc.password, None, LIVE))

@@ -9,9 +9,10 @@ import time
 import pytest
 import requests
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api.bmc import get_driver
+from api.engine import power_sync
 from api.engine.power_sync import PowerSync, drifting_machines
 from api.models import Machine
 from api.services.enrollment import enroll_from_file
@@ -218,6 +219,19 @@ def test_worker_sweeps_poll_500_redfish_systems_each_once(periodic, server, flee
     states = power_states()
     assert all(states[f"rf-{i:03d}"] == "off" for i in range(500))
     assert states["hung-bmc"] == "unknown" and states["refused-bmc"] == "unknown"
+
+
+def test_a_scheduled_sweep_spreads_its_calls(server, monkeypatch):
+    """A sweep on the worker's schedule starts its BMC calls at a pace (here MIN_RATE, 5 a second), not all at
+    once, and still reads every machine; how much that spares a busy API is bench/RESULTS.md's (session 51)."""
+    _hold_the_workers_sweeps(server)
+    monkeypatch.setattr(power_sync, "MIN_RATE", 5.0)
+    with server.database.transaction() as s:  # every machine due
+        s.execute(update(Machine).values(power_checked_at=None))
+        total = s.scalar(select(func.count()).select_from(Machine))
+    report = _sync(server, interval=3600.0).run()
+    assert report.polled == total and report.ok == total, report
+    assert report.seconds >= (total - 1) / 5.0, (report.seconds, total)
 
 
 def test_maybe_run_returns_at_once_and_sweeps_in_the_background(lab, settings, box, operator, black_hole):
