@@ -48,15 +48,26 @@ def _device(token: str, load: tuple = ()) -> Device:
     raise secret_not_found()
 
 
-def _credential(token: str) -> Presented:
-    """The boot credential ``token``, still valid. Raises NotFound (counted), Conflict or Forbidden."""
+def _credential_or_secret(token: str) -> tuple[Presented | None, Device | None]:
+    """What ``token`` is: a boot credential of a step, still valid (looked for first: a boot's reports carry
+    one), else a device's metadata secret (its device). Raises NotFound (counted) when it is neither, Conflict
+    for a credential that no longer counts."""
     presented = callbacks.presented_credential(db.session(), current_box(), token, client_address())
     if presented is None:
-        if callbacks.device_by_metadata_token(db.session(), token) is not None:
-            raise Forbidden(READS_ONLY)
-        raise secret_not_found()
+        d = callbacks.device_by_metadata_token(db.session(), token)
+        if d is None:
+            raise secret_not_found()
+        return None, d
     if presented.problem:
         raise Conflict(f"this boot credential no longer counts: {presented.problem}")
+    return presented, None
+
+
+def _credential(token: str) -> Presented:
+    """The boot credential ``token``, still valid. Raises NotFound (counted), Conflict or Forbidden."""
+    presented, _ = _credential_or_secret(token)
+    if presented is None:
+        raise Forbidden(READS_ONLY)
     return presented
 
 
@@ -105,11 +116,11 @@ def userdata(token):
 
 @blp.post("/metadata/<token>/phone-home")
 def phone_home(token):
-    d = callbacks.device_by_metadata_token(db.session(), token)
-    if d is not None:  # the metadata document's phone_home_url
+    presented, d = _credential_or_secret(token)
+    if presented is not None:
+        callbacks.phone_home(db.session(), presented, client_address(), _report())
+    else:  # the metadata document's phone_home_url
         callbacks.phone_home_when_active(d)
-    else:
-        callbacks.phone_home(db.session(), _credential(token), client_address(), _report())
     return jsonify({"status": "ok"})
 
 
@@ -123,12 +134,11 @@ def user_state(token):
 @blp.post("/metadata/<token>/events")
 def user_event(token):
     body = _json_body()
-    d = callbacks.device_by_metadata_token(db.session(), token)
-    if d is not None:  # the metadata secret: user state, nothing more
-        callbacks.installer_event(db.session(), d, body)
-    else:
-        presented = _credential(token)
+    presented, d = _credential_or_secret(token)
+    if presented is not None:
         callbacks.installer_event(db.session(), presented.device, body, presented)
+    else:  # the metadata secret: user state, nothing more
+        callbacks.installer_event(db.session(), d, body)
     return jsonify({"status": "ok"})
 
 
