@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -61,11 +62,11 @@ NETWORK_POLL = 5.0  # seconds at most between looks for network work (a safety n
 
 # a step's statements, built once with their values bound: SQLAlchemy then computes each one's cache key once,
 # not on every step (as the device create's, bench/RESULTS.md s45)
-# the machine and its device (if any) in one statement, as one snapshot
-_SNAPSHOT = (select(Machine, Device).outerjoin(Device, Device.machine_id == Machine.id)
-             .where(Machine.id == bindparam("machine_id"))
-             .options(joinedload(Machine.metro).joinedload(Metro.provisioning_network),
-                      joinedload(Device.operating_system)))
+# the machines ``ids`` and their devices (if any) in one statement, as their snapshots
+_SNAPSHOTS = (select(Machine, Device).outerjoin(Device, Device.machine_id == Machine.id)
+              .where(Machine.id.in_(bindparam("ids", expanding=True)))
+              .options(joinedload(Machine.metro).joinedload(Metro.provisioning_network),
+                       joinedload(Device.operating_system)))
 _DEVICE_OF = select(Device).where(Device.machine_id == bindparam("machine_id")).options(
     joinedload(Device.operating_system))
 # FOR NO KEY UPDATE (PostgreSQL; SQLite's compiler leaves it out): a callback inserting an event that refers to the
@@ -152,13 +153,19 @@ class Worker:
         # the claim's and the snapshot's writer's turns are where the engine yields to requests, and without them
         # a lone client's create while devices provisioned had its p50 ~2 ms (10 %) higher (bench/RESULTS.md, s41)
         self.chains = not db.is_sqlite
+        # for the same reason the claimed machines' snapshots are read in the claim's transaction on PostgreSQL
+        # only (one transaction per claim, not one more per machine claimed)
+        self.snapshots_with_claim = not db.is_sqlite
 
     # -- claiming ---------------------------------------------------------
-    def claim(self, limit: int | None = None) -> list[str]:
-        """Lease up to ``limit`` (default ``batch``) due machines, the oldest operations' first; returns their ids."""
+    def claim(self, limit: int | None = None, snapshots: dict | None = None) -> list[str]:
+        """Lease up to ``limit`` (default ``batch``) due machines, the oldest operations' first; returns their ids.
+        With ``snapshots``, the machines' snapshots (see :meth:`_snapshot`) are put in it by id, read in the
+        claim's transaction."""
         now = utcnow()
+        then = None if snapshots is None else (lambda s, ids: snapshots.update(self._snapshots(s, ids)))
         return self.db.claim(_STEPS_LEASE, limit=limit or self.batch, owner=self.name,
-                             until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now)
+                             until=now + dt.timedelta(seconds=self.settings.lease_seconds), now=now, then=then)
 
     # -- one step -----------------------------------------------------------
     @staticmethod
@@ -169,25 +176,31 @@ class Worker:
             s.refresh(m, ["nics"])
 
     def _snapshot(self, machine_id: str) -> tuple[Machine | None, Device | None]:
+        """The machine and device a step runs with; (None, None) when it is not leased to us or idle."""
         # a writing session although it reads: on SQLite its writer's turn is what makes the engine's steps yield
         # to requests (api/core/db.WriterTurns); as a free read (a deferred BEGIN) the steps ran beside the
         # requests and a lone client's create had its p95 doubled while they provisioned (bench/RESULTS.md, s39)
         with self.db.Session() as s:
-            # the machine, its device and the one-to-one relations in one statement, not a query each: this runs
-            # before every step (bench/RESULTS.md, s39, s50). Only what a step reads: the metro's provisioning
-            # network and the NICs wake a machine without a BMC (drivers.machine_options), the device's OS plans
-            # its install; nothing reads its SSH keys
-            m, d = s.execute(_SNAPSHOT, {"machine_id": machine_id}).one_or_none() or (None, None)
-            if m is None or m.lease_owner != self.name or m.operation is None:
-                return None, None
-            self._step_loads(s, m)
-            return m, d
+            return self._snapshots(s, [machine_id])[machine_id]
 
-    def run_steps(self, machine_id: str) -> None:
-        """Run the current step of one leased machine, record it, and (``chains``) go on with the next while that
-        is due at once (a step done, a callback seen): the record keeps the lease and is the next step's snapshot,
-        so a step that follows another costs no claim and no snapshot of its own (bench/RESULTS.md, s41)."""
-        snap = None
+    def _snapshots(self, s, ids: list[str]) -> dict[str, tuple[Machine | None, Device | None]]:
+        """The snapshots of the machines ``ids``, read in ``s``, by id."""
+        # the machines, their devices and the one-to-one relations in one statement, not a query each: this runs
+        # before every step (bench/RESULTS.md, s39, s50). Only what a step reads: the metro's provisioning
+        # network and the NICs wake a machine without a BMC (drivers.machine_options), the device's OS plans
+        # its install; nothing reads its SSH keys
+        out: dict[str, tuple[Machine | None, Device | None]] = dict.fromkeys(ids, (None, None))
+        for m, d in s.execute(_SNAPSHOTS, {"ids": ids}):
+            if m.lease_owner == self.name and m.operation is not None:
+                self._step_loads(s, m)
+                out[m.id] = (m, d)
+        return out
+
+    def run_steps(self, machine_id: str, snap: tuple[Machine | None, Device | None] | None = None) -> None:
+        """Run the current step of one leased machine (from ``snap``, its snapshot read by the claim, or one read
+        now), record it, and (``chains``) go on with the next while that is due at once (a step done, a callback
+        seen): the record keeps the lease and is the next step's snapshot, so a step that follows another costs
+        no claim and no snapshot of its own (bench/RESULTS.md, s41)."""
         while True:
             _, snap = self._run(machine_id, snap, chain=self.chains)
             if snap is None:
@@ -382,7 +395,8 @@ class Worker:
         if free <= 0:
             return 0  # a thread coming free wakes the loop
         woken = NETWORK_WAKEUP.mark()  # commits that made network work due (not steps, not threads coming free)
-        ids = self.claim(min(self.batch, free))
+        snaps: dict | None = {} if self.snapshots_with_claim else None
+        ids = self.claim(min(self.batch, free), snaps)
         syncs, checks = [], []
         if woken != self._network_seen or time.monotonic() >= self._network_next:
             # not after every step: each look is two write transactions (SQLite's lock), and network work is rare;
@@ -395,7 +409,7 @@ class Worker:
             wait = NETWORK_POLL if due is None else (due - now).total_seconds()
             self._network_next = time.monotonic() + min(max(wait, NETWORK_LOOK), NETWORK_POLL)
         for i in ids:
-            self._submit(self.run_steps, i, self._finished)
+            self._submit(functools.partial(self.run_steps, snap=snaps.get(i) if snaps else None), i, self._finished)
         for i in syncs:
             self._submit(self.network.run, i, self._network_finished)
         for i in checks:

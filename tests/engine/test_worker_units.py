@@ -116,7 +116,7 @@ def test_a_step_due_while_its_machine_is_locked_runs_once_the_lock_goes(lab, ten
     worker = Worker(database, settings, box, name="w", threads=1)
     claims: list[list[str]] = []
     claim = worker.claim
-    worker.claim = lambda limit=None: claims.append(claim(limit)) or claims[-1]
+    worker.claim = lambda limit=None, snapshots=None: claims.append(claim(limit, snapshots)) or claims[-1]
     holder = database.Session()
     holder.execute(text(f"SELECT id FROM machines WHERE id = :id {lock}"), {"id": machine_id})
     thread = worker.start_thread()
