@@ -152,10 +152,9 @@ class Worker:
         # a step due at once after another runs on under the same lease (run_steps) on PostgreSQL only: on SQLite
         # the claim's and the snapshot's writer's turns are where the engine yields to requests, and without them
         # a lone client's create while devices provisioned had its p50 ~2 ms (10 %) higher (bench/RESULTS.md, s41)
+        # for the same reason only a chaining worker reads the claimed machines' snapshots in the claim's
+        # transaction (one transaction per claim, not one more per machine claimed: run_once)
         self.chains = not db.is_sqlite
-        # for the same reason the claimed machines' snapshots are read in the claim's transaction on PostgreSQL
-        # only (one transaction per claim, not one more per machine claimed)
-        self.snapshots_with_claim = not db.is_sqlite
 
     # -- claiming ---------------------------------------------------------
     def claim(self, limit: int | None = None, snapshots: dict | None = None) -> list[str]:
@@ -395,7 +394,7 @@ class Worker:
         if free <= 0:
             return 0  # a thread coming free wakes the loop
         woken = NETWORK_WAKEUP.mark()  # commits that made network work due (not steps, not threads coming free)
-        snaps: dict | None = {} if self.snapshots_with_claim else None
+        snaps: dict | None = {} if self.chains else None
         ids = self.claim(min(self.batch, free), snaps)
         syncs, checks = [], []
         if woken != self._network_seen or time.monotonic() >= self._network_next:
