@@ -45,8 +45,17 @@ _EXCLUDED = union_all(
 _SINGLES = (select(IpAssignment.pool_id, func.count())
             .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None), not_(_BLOCK))
             .group_by(IpAssignment.pool_id))
-# which of ``addresses`` are assigned
-_ASSIGNED = select(IpAssignment.address).where(IpAssignment.address.in_(bindparam("addresses", expanding=True)))
+# which of ``addresses`` are assigned. On PostgreSQL the addresses go as one array, joined by unnest: psycopg
+# prepares a statement it runs often, and the plan PostgreSQL then keeps for ``address IN ($1, …, $192)``
+# was a scan comparing each row with every parameter in turn, chosen while the table's statistics were
+# those of a younger, smaller table: 10 ms per create at 3,000 addresses, growing with them (bench/RESULTS.md,
+# session 52). The join is planned as a hash join or index probes, whatever the statistics say.
+_WANTED = func.unnest(bindparam("addresses", type_=postgresql.ARRAY(String))).table_valued("address") \
+    .render_derived(name="wanted")
+_ASSIGNED = {"postgresql": select(IpAssignment.address).select_from(_WANTED)
+             .join(IpAssignment, IpAssignment.address == _WANTED.c.address),
+             "sqlite": select(IpAssignment.address).where(
+                 IpAssignment.address.in_(bindparam("addresses", expanding=True)))}
 # a metro's pools in one lock order for all: shared (FOR KEY SHARE) or exclusive (see _metro_pools)
 _METRO_POOLS = select(IpPool).where(IpPool.metro_id == bindparam("metro_id")).order_by(IpPool.id)
 _METRO_POOLS_LOCKED = {False: _METRO_POOLS.with_for_update(read=True, key_share=True),
@@ -325,7 +334,8 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
                     whole[p.pool.id] = _taken(session, p.pool)
                 windows[i] = p, p.free_from(p.lo, WINDOW, st["tried"] | whole[p.pool.id])
         texts = {_text(p.version, h): h for p, hosts in windows.values() for h in hosts}
-        used = {texts[a] for a in session.scalars(_ASSIGNED, {"addresses": list(texts)})} if texts else set()
+        used = {texts[a] for a in session.scalars(_ASSIGNED[session.get_bind().dialect.name],
+                                                                {"addresses": list(texts)})} if texts else set()
         picks = []
         for i, (p, hosts) in windows.items():
             free, st = [h for h in hosts if h not in used], state[i]
