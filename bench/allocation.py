@@ -45,7 +45,7 @@ import time
 import requests
 from _common import harness, load_average, machine_line, percentile, postgres, say, table, workdir
 
-from api.schemas.ip import DEVICE_PREFIX
+from api.models import DEVICE_PREFIX
 
 
 def _burst(n: int, fn) -> tuple[list[float], list, float]:

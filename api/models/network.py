@@ -1,11 +1,15 @@
 """IP pools (operator), reserved blocks (project) and assignments (device)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, and_, literal_column, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin
 from api.models.catalog import Facility, Metro
+
+# the prefix a single device address of each kind is shown with (Equinix: an IPv4 /31, an IPv6 /127);
+# an assignment with a shorter one, outside reservations, is a device's own block (``ip_addresses`` ``cidr``)
+DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
 
 
 class IpPool(IdMixin, TimestampMixin, Base):
@@ -62,3 +66,13 @@ class IpAssignment(IdMixin, TimestampMixin, Base):
     device = relationship("Device", back_populates="ip_assignments")
     pool: Mapped[IpPool] = relationship()
     reservation: Mapped[IpReservation | None] = relationship(viewonly=True)
+
+
+# an assignment with a shorter prefix than a single address of its kind, and (outside reservations) a
+# device's own block; as SQL with the values written out, not bound: the partial index below holds the
+# blocks only, and a query can use it only if its WHERE says the same. A single address's search reads
+# its pools' blocks at every create: without the index, through every address the pools had given.
+SHORT_PREFIX = or_(*(and_(IpAssignment.kind == literal_column(f"'{kind}'"),
+                          IpAssignment.prefix < literal_column(str(prefix))) for kind, prefix in DEVICE_PREFIX.items()))
+IS_BLOCK = and_(IpAssignment.reservation_id.is_(None), SHORT_PREFIX)
+Index("ix_ip_assignments_blocks", IpAssignment.pool_id, sqlite_where=IS_BLOCK, postgresql_where=IS_BLOCK)

@@ -8,11 +8,9 @@ import ipaddress
 
 from marshmallow import Schema, fields
 
+from api.models import DEVICE_PREFIX
 from api.schemas.catalog import FacilitySchema, MetroSchema
 from api.schemas.common import DirectDump, HrefField, Ref, Tags, as_iso, as_text, href, ref
-
-# prefix length shown for a single device address of each kind
-DEVICE_PREFIX = {"public_ipv4": 31, "private_ipv4": 31, "public_ipv6": 127}
 
 
 @functools.lru_cache(maxsize=65536)

@@ -7,14 +7,24 @@ import functools
 import ipaddress
 import random
 
-from sqlalchemy import String, and_, bindparam, cast, func, inspect, not_, or_, select, union_all
+from sqlalchemy import String, bindparam, cast, func, inspect, not_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.core.errors import Invalid, NoCapacity
-from api.models import Device, IpAssignment, IpPool, IpReservation, new_id, utcnow
-from api.schemas.ip import DEVICE_PREFIX, block_gateway
+from api.models import (
+    DEVICE_PREFIX,
+    IS_BLOCK,
+    SHORT_PREFIX,
+    Device,
+    IpAssignment,
+    IpPool,
+    IpReservation,
+    new_id,
+    utcnow,
+)
+from api.schemas.ip import block_gateway
 
 # what each device gets, Equinix-style: a public IPv4, a private IPv4 and a public IPv6
 DEVICE_ADDRESS_KINDS = ("public_ipv4", "private_ipv4", "public_ipv6")
@@ -34,16 +44,16 @@ _random = random.Random()  # spreads concurrent creates over a window; not a sec
 # Every create runs these: built once, so SQLAlchemy computes their cache keys once (a multi-row
 # ``INSERT … VALUES (…), (…)`` had none at all: it was compiled anew for every create).
 _IDS = bindparam("ids", expanding=True)
-# an address a device's own block (``ip_addresses`` ``cidr``) holds: shorter than a single address of its kind
-_BLOCK = or_(*(and_(IpAssignment.kind == k, IpAssignment.prefix < p) for k, p in DEVICE_PREFIX.items()))
-# the ranges of the pools ``ids`` no single address may take: their reservations and device blocks
+# the ranges of the pools ``ids`` no single address may take: their reservations and device blocks (the
+# blocks read through their partial index: IS_BLOCK)
 _EXCLUDED = union_all(
     select(IpReservation.pool_id, IpReservation.network).where(IpReservation.pool_id.in_(_IDS)),
     select(IpAssignment.pool_id, IpAssignment.address + "/" + cast(IpAssignment.prefix, String))
-    .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None), _BLOCK))
+    .where(IpAssignment.pool_id.in_(_IDS), IS_BLOCK))
 # how many single addresses (outside reservations) each of the pools ``ids`` has given
 _SINGLES = (select(IpAssignment.pool_id, func.count())
-            .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None), not_(_BLOCK))
+            .where(IpAssignment.pool_id.in_(_IDS), IpAssignment.reservation_id.is_(None),
+                   not_(SHORT_PREFIX))
             .group_by(IpAssignment.pool_id))
 # which of ``addresses`` are assigned. On PostgreSQL the addresses go as one array, joined by unnest: psycopg
 # prepares a statement it runs often, and the plan PostgreSQL then keeps for ``address IN ($1, …, $192)``
