@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import ipaddress
 import random
+import time
 
 from sqlalchemy import String, bindparam, cast, func, inspect, not_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,12 +34,17 @@ BLOCK_PREFIXES = {4: range(24, 33), 6: range(56, 129)}
 # a single address is looked for among WINDOW hosts at a time, at most ROUNDS windows before its pool is read whole
 WINDOW = 64
 ROUNDS = 8
-# where a pool's window starts: "count" (above as many hosts as it has taken: one count query per create) or
-# "cursor" (where this process last found a free host; counted once per process): bench/allocation.py
-# --in-process measures both (bench/RESULTS.md)
-WINDOW_START = "count"
+# where a pool's window starts: "cursor" (where this process last found a free host; the pool counted once per
+# process) or "count" (above as many hosts as it has taken: a count(*) per create, through every address the
+# pool has given). bench/allocation.py --in-process measures both (bench/RESULTS.md, sessions 38 and 52).
+WINDOW_START = "cursor"
+# with the cursor, a pool this process found full (counted full, or read whole with no free host) is passed over
+# unread for this long: an address released meanwhile (by any process) is given again once it has passed, or at
+# once from the last pool of its kind, which is always searched
+FULL_FOR = 30.0
 ADDRESS_LOCKS = 0x1A6E  # the first key of the advisory locks on addresses being inserted (the second: its hash)
 _cursor: dict[str, int] = {}
+_full: dict[str, float] = {}  # pool id: when this process found it full (time.monotonic)
 _random = random.Random()  # spreads concurrent creates over a window; not a secret
 
 # Every create runs these: built once, so SQLAlchemy computes their cache keys once (a multi-row
@@ -161,8 +167,9 @@ class _Pool:
 
 
 def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
-    """The pools as :class:`_Pool`, with their reservations, device blocks and number of single addresses
-    given (outside reservations) read in two queries (never the pool's addresses themselves)."""
+    """The pools as :class:`_Pool`, with their reservations and device blocks (one query) and, for a pool
+    this process has no cursor for yet, the number of single addresses given outside reservations (a
+    second); never the pool's addresses themselves."""
     ids = [p.id for p in pools]
     excluded: dict[str, list[tuple[int, int]]] = {}
     for pool_id, network in session.execute(_EXCLUDED, {"ids": ids}):
@@ -172,11 +179,14 @@ def _search_pools(session: Session, pools: list[IpPool]) -> dict[str, _Pool]:
     count = [i for i in ids if i not in known]
     taken = dict(session.execute(_SINGLES, {"ids": count}).all()) if count else {}
     out = {p.id: _Pool(p, excluded.get(p.id, []), taken.get(p.id, 0)) for p in pools}
+    now = time.monotonic()
     for pool_id, p in out.items():
         if pool_id in known:
-            p.start = known[pool_id]
+            p.start, p.full = known[pool_id], now - _full.get(pool_id, -FULL_FOR) < FULL_FOR
         elif WINDOW_START == "cursor":
             _cursor[pool_id] = p.start
+            if p.full:
+                _full[pool_id] = now
     return out
 
 
@@ -308,12 +318,13 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
     """One address for each entry of ``singles`` (``{index: (kind, prefix, pools)}``), each from the first
     of its pools with room, all inserted by one ``INSERT … ON CONFLICT DO NOTHING RETURNING``.
 
-    No lock: each entry looks at a window of WINDOW hosts just above as many hosts as its pool has taken
-    (the pool fills from the bottom), reads which of them are taken (one query for all entries) and picks
-    one of the free ones at random, so concurrent creates seldom pick the same host; one that lost a host
-    to a concurrent create (its advisory lock taken, or the unique index: the INSERT skips its row) picks
-    again. After ROUNDS windows
-    without a free host (a pool full of holes, or nearly full) the pool is read whole.
+    No lock: each entry looks at a window of WINDOW hosts from its pool's start (WINDOW_START: where this
+    process last found a free host, or first just above as many hosts as the pool has taken, as it fills
+    from the bottom), reads which of them are taken (one query for all entries) and picks one of the free
+    ones at random, so concurrent creates seldom pick the same host; one that lost a host to a concurrent
+    create (its advisory lock taken, or the unique index: the INSERT skips its row) picks again. After
+    ROUNDS windows without a free host (a pool full of holes, or nearly full, or its end reached) the pool
+    is read whole, from its first host: a released address is given again once the windows find no other.
 
     Raises:
         NoCapacity: no pool of a kind has a free address left.
@@ -358,6 +369,7 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
             elif st["round"] < ROUNDS:
                 st["round"] = st["round"] + 1 if hosts else ROUNDS  # no hosts: past the pool's end
             elif st["pool"] + 1 < len(singles[i][2]):
+                _full[p.pool.id] = time.monotonic()  # read whole, nothing free: full
                 st.update(pool=st["pool"] + 1, round=0, tried=set())
             else:
                 raise NoCapacity(f"{field or 'metro'}: no free {singles[i][0]} address left in metro "
@@ -368,7 +380,7 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
                 p = search[row["pool_id"]]
-                _cursor[p.pool.id] = p.start + state[i]["round"] * WINDOW if state[i]["round"] < ROUNDS else p.lo
+                _cursor[p.pool.id] = h  # where this process last found a free host
             else:
                 state[i]["tried"].add(h)  # a concurrent create took it first
     missing = [singles[i][0] for i in singles if i not in out]
