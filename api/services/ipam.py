@@ -72,6 +72,9 @@ _ASSIGNED = {"postgresql": select(IpAssignment.address).select_from(_WANTED)
              .join(IpAssignment, IpAssignment.address == _WANTED.c.address),
              "sqlite": select(IpAssignment.address).where(
                  IpAssignment.address.in_(bindparam("addresses", expanding=True)))}
+# which of ``addresses`` this transaction got the advisory lock of (PostgreSQL; see _lock_addresses)
+_LOCKED = select(_WANTED.c.address).where(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS,
+                                                                         func.hashtext(_WANTED.c.address)))
 # a metro's pools in one lock order for all: shared (FOR KEY SHARE) or exclusive (see _metro_pools)
 _METRO_POOLS = select(IpPool).where(IpPool.metro_id == bindparam("metro_id")).order_by(IpPool.id)
 _METRO_POOLS_LOCKED = {False: _METRO_POOLS.with_for_update(read=True, key_share=True),
@@ -398,9 +401,7 @@ def _lock_addresses(session: Session, addresses: list[str]) -> set[str]:
     (BEGIN IMMEDIATE: one writer at a time)."""
     if not addresses or session.get_bind().dialect.name != "postgresql":
         return set(addresses)
-    got = session.execute(select(*(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS, func.hashtext(a))
-                                   for a in addresses))).one()
-    return {a for a, ok in zip(addresses, got) if ok}
+    return set(session.scalars(_LOCKED, {"addresses": addresses}))
 
 
 def _insert(session: Session, rows: list[dict]) -> set[str]:
