@@ -17,7 +17,7 @@ from api.models.identity import (  # noqa: F401
     invitation_projects,
 )
 from api.models.limits import RateCounter  # noqa: F401
-from api.models.machine import BootCredential, Machine, Nic  # noqa: F401
+from api.models.machine import IS_FREE, BootCredential, Machine, Nic  # noqa: F401
 from api.models.network import DEVICE_PREFIX, IS_BLOCK, SHORT_PREFIX, IpAssignment, IpPool, IpReservation  # noqa: F401
 from api.models.ports import Port, PortBatch, PortVlanAssignment, VirtualNetwork  # noqa: F401
 from api.models.reservation import HardwareReservation  # noqa: F401

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, literal_column, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, TimestampMixin, utcnow
@@ -82,6 +82,14 @@ class Machine(IdMixin, TimestampMixin, Base):
     device: Mapped["Device | None"] = relationship(  # noqa: F821
         primaryjoin="Device.machine_id == Machine.id", foreign_keys="Device.machine_id", viewonly=True,
         uselist=False)
+
+
+# a machine a device may be given, as SQL with its values written out: the partial index below holds only these,
+# in the order a claim takes them (api/services/scheduler.py), and a query uses it only if its WHERE says the same.
+# Without it a claim read and sorted every free machine of the plan for the first (6 ms at 10,000 on PostgreSQL).
+IS_FREE = and_(Machine.state == literal_column("'available'"), Machine.operation.is_(None))
+Index("ix_machines_free", Machine.plan_id, Machine.metro_id, Machine.updated_at, Machine.id,
+      sqlite_where=IS_FREE, postgresql_where=IS_FREE)
 
 
 class Nic(IdMixin, TimestampMixin, Base):

@@ -382,8 +382,10 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
         for i, h, row in picks:
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
-                p = search[row["pool_id"]]
-                _cursor[p.pool.id] = h  # where this process last found a free host
+                # the lowest free host the window showed, not the one taken: the window's other free hosts,
+                # on either side of it, are the next creates' (a cursor past them left holes behind, each
+                # found again only by reading the pool whole)
+                _cursor[row["pool_id"]] = next(x for x in windows[i][1] if x not in used)
             else:
                 state[i]["tried"].add(h)  # a concurrent create took it first
     missing = [singles[i][0] for i in singles if i not in out]

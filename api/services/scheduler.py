@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from api.core.errors import Invalid, NoCapacity
-from api.models import HardwareReservation, Machine, Metro, Plan, utcnow
+from api.models import IS_FREE, HardwareReservation, Machine, Metro, Plan, utcnow
 
 CANDIDATES = 8
 ATTEMPTS = 8
@@ -24,10 +24,9 @@ _CLAIM = (update(Machine)
           .execution_options(synchronize_session=False, populate_existing=True))
 # the free, unreserved machines of a plan in a metro, least recently changed first
 _FREE = (select(Machine.id)
-         .where(Machine.state == "available", Machine.plan_id == bindparam("plan_id"),
-                Machine.metro_id == bindparam("metro_id"), Machine.operation.is_(None),
+         .where(IS_FREE, Machine.plan_id == bindparam("plan_id"), Machine.metro_id == bindparam("metro_id"),
                 ~exists().where(HardwareReservation.machine_id == Machine.id))
-         .order_by(Machine.updated_at, Machine.id))
+         .order_by(Machine.updated_at, Machine.id))  # ix_machines_free's order: the first rows are the ones read
 _FREE_EXISTS = select(_FREE.exists())
 # SQLite: BEGIN IMMEDIATE already serialises writers, so a few candidates are read unlocked. PostgreSQL: only the
 # row we claim is locked (locks last until commit; locking more candidates made concurrent requests see "no
