@@ -8,7 +8,7 @@ import ipaddress
 import random
 import time
 
-from sqlalchemy import String, bindparam, cast, func, inspect, not_, select, union_all
+from sqlalchemy import String, bindparam, cast, event, func, inspect, not_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -39,8 +39,8 @@ ROUNDS = 8
 # pool has given). bench/allocation.py --in-process measures both (bench/RESULTS.md, sessions 38 and 52).
 WINDOW_START = "cursor"
 # with the cursor, a pool this process found full (counted full, or read whole with no free host) is passed over
-# unread for this long: an address released meanwhile (by any process) is given again once it has passed, or at
-# once from the last pool of its kind, which is always searched
+# unread for this long: an address another process releases meanwhile is given again once it has passed, or at
+# once from the last pool of its kind, which is always searched (one this process releases: at once, _released)
 FULL_FOR = 30.0
 ADDRESS_LOCKS = 0x1A6E  # the first key of the advisory locks on addresses being inserted (the second: its hash)
 _cursor: dict[str, int] = {}
@@ -84,6 +84,22 @@ _METRO_POOLS_LOCKED = {False: _METRO_POOLS.with_for_update(read=True, key_share=
 _INSERT = {name: dialect.insert(IpAssignment.__table__).on_conflict_do_nothing()
            .returning(IpAssignment.__table__.c.address)
            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
+@event.listens_for(Session, "after_flush")
+def _released(session: Session, _context) -> None:
+    """A single address released in this process (a device's delete ends in the ORM's delete of its rows):
+    its pool's cursor moves down to it and the pool is no longer taken for full, so it is given again as
+    a pool filled from the bottom would give it, and a release does not send the next creates to fresh
+    addresses. Releases in other processes are met later (FULL_FOR; the pool's end reached)."""
+    for a in session.deleted:  # still the flush's own list here
+        if not isinstance(a, IpAssignment):
+            continue
+        row = inspect(a).dict  # what was loaded: a deleted row's expired columns are not read back
+        pool_id, address = row.get("pool_id"), row.get("address")
+        if pool_id in _cursor and address and row.get("reservation_id") is None:
+            _cursor[pool_id] = min(_cursor[pool_id], int(ipaddress.ip_address(address)))
+            _full.pop(pool_id, None)
 
 
 def _reserved_networks(session: Session, pool: IpPool) -> list:

@@ -1,7 +1,8 @@
 """A metro's address pools as they fill: a full pool is passed for the next of its kind, an address
 freed below the fill line is given again, reservations below the fill line do not send a create
-through the whole pool, a pool found full is passed over unread for a while, and with every pool of a
-kind full a create is refused by name and writes nothing."""
+through the whole pool, a pool found full is passed over unread for a while (an address released in
+this process is given again at once), and with every pool of a kind full a create is refused by name and
+writes nothing."""
 from __future__ import annotations
 
 import ipaddress
@@ -119,3 +120,22 @@ def test_a_pool_found_full_is_passed_over_unread_until_it_may_have_room(lab, ten
         s.execute(delete(IpAssignment).where(IpAssignment.address == "203.0.113.77"))
     monkeypatch.setattr(ipam, "FULL_FOR", 0.0)
     assert _public_ipv4(_create(tenant, "after").get_json()) == "203.0.113.77"
+
+
+def test_an_address_released_in_this_process_is_given_again_at_once(lab, tenant, operator, database, monkeypatch):
+    """The first pool filled, found full (the next create takes the second pool's host), then one of its
+    addresses released as a device's delete releases it (the ORM's delete of the row): the next create is
+    given that address, without waiting for the full mark to pass or reading the pool whole."""
+    _fill_demo_public_pool(tenant, database)
+    operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.0/25",
+                                     "gateway": "198.51.100.1"})
+    monkeypatch.setattr(ipam, "FULL_FOR", 3600.0)
+    first = _public_ipv4(_create(tenant, "finds-it-full").get_json())
+    assert ipaddress.ip_address(first) in ipaddress.ip_network("198.51.100.0/25")
+    with database.transaction() as s:  # as api/engine/release.finish_delete does
+        s.delete(s.scalar(select(IpAssignment).where(IpAssignment.address == "203.0.113.77")))
+    read_whole = []
+    taken = ipam._taken
+    monkeypatch.setattr(ipam, "_taken", lambda session, p: read_whole.append(p.cidr) or taken(session, p))
+    assert _public_ipv4(_create(tenant, "after-release").get_json()) == "203.0.113.77"
+    assert read_whole == []
