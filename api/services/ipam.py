@@ -108,10 +108,10 @@ def _reserved_networks(session: Session, pool: IpPool) -> list:
 
 
 def _device_blocks(session: Session, pool: IpPool) -> list:
-    """The devices' own blocks (``ip_addresses`` ``cidr``) carved from ``pool``."""
-    rows = session.execute(select(IpAssignment.address, IpAssignment.prefix, IpAssignment.kind)
-                           .where(IpAssignment.pool_id == pool.id, IpAssignment.reservation_id.is_(None)))
-    return [ipaddress.ip_network(f"{a}/{p}", strict=False) for a, p, kind in rows if p < DEVICE_PREFIX.get(kind, 128)]
+    """The devices' own blocks (``ip_addresses`` ``cidr``) carved from ``pool`` (through their partial index)."""
+    rows = session.execute(select(IpAssignment.address, IpAssignment.prefix)
+                           .where(IpAssignment.pool_id == pool.id, IS_BLOCK))
+    return [ipaddress.ip_network(f"{a}/{p}", strict=False) for a, p in rows]
 
 
 def _span(net) -> tuple[int, int]:
