@@ -24,6 +24,13 @@ def _public_ipv4(device: dict) -> str:
     return next(a["address"] for a in device["ip_addresses"] if a["public"] and a["address_family"] == 4)
 
 
+def _whole_reads(monkeypatch) -> list[str]:
+    """The CIDRs of the pools a create reads whole (``ipam._taken``, the slow path), as they are read."""
+    read, taken = [], ipam._taken
+    monkeypatch.setattr(ipam, "_taken", lambda session, p: read.append(p.cidr) or taken(session, p))
+    return read
+
+
 def _fill_demo_public_pool(tenant, database) -> dict:
     """A device, and every other host of the demo's public IPv4 pool given to it, as if to many devices."""
     holder = _create(tenant, "holder").get_json()
@@ -92,9 +99,7 @@ def test_reservations_below_the_fill_line_do_not_send_a_create_through_the_whole
     with database.transaction() as s:  # as 1,022 devices' creates would have
         s.add_all(IpAssignment(device_id=holder["id"], pool_id=pool["id"], address=str(a), prefix=32,
                                kind="public_ipv4") for a in given)
-    read_whole = []
-    taken = ipam._taken
-    monkeypatch.setattr(ipam, "_taken", lambda session, p: read_whole.append(p.cidr) or taken(session, p))
+    read_whole = _whole_reads(monkeypatch)
     r = _create(tenant, "above-the-reservations")
     assert r.status_code == 201, r.get_json()
     assert ipaddress.ip_address(_public_ipv4(r.get_json())) in ipaddress.ip_network("198.18.7.0/26")
@@ -109,9 +114,7 @@ def test_a_pool_found_full_is_passed_over_unread_until_it_may_have_room(lab, ten
     _fill_demo_public_pool(tenant, database)
     operator.post("/ip-pools", json={"metro": "lab", "type": "public_ipv4", "cidr": "198.51.100.0/25",
                                      "gateway": "198.51.100.1"})
-    read_whole = []
-    taken = ipam._taken
-    monkeypatch.setattr(ipam, "_taken", lambda session, p: read_whole.append(p.cidr) or taken(session, p))
+    read_whole = _whole_reads(monkeypatch)
     monkeypatch.setattr(ipam, "FULL_FOR", 3600.0)  # no create here waits that long, however busy the machine
     second = [_public_ipv4(_create(tenant, f"second-{i}").get_json()) for i in range(3)]
     assert all(ipaddress.ip_address(a) in ipaddress.ip_network("198.51.100.0/25") for a in second)
@@ -134,8 +137,6 @@ def test_an_address_released_in_this_process_is_given_again_at_once(lab, tenant,
     assert ipaddress.ip_address(first) in ipaddress.ip_network("198.51.100.0/25")
     with database.transaction() as s:  # as api/engine/release.finish_delete does
         s.delete(s.scalar(select(IpAssignment).where(IpAssignment.address == "203.0.113.77")))
-    read_whole = []
-    taken = ipam._taken
-    monkeypatch.setattr(ipam, "_taken", lambda session, p: read_whole.append(p.cidr) or taken(session, p))
+    read_whole = _whole_reads(monkeypatch)
     assert _public_ipv4(_create(tenant, "after-release").get_json()) == "203.0.113.77"
     assert read_whole == []
