@@ -7,7 +7,7 @@ import dataclasses
 import ipaddress
 from typing import Callable
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,12 +26,38 @@ from api.models import (
 )
 from api.services.storage import check_plan_layout
 
-# a device create looks up four of these: built once, so SQLAlchemy computes their cache keys once
-_BY_KEY = {model: select(model).where(or_(key_col == bindparam("key"), model.id == bindparam("key")))
+
+def _key(model, key_col, name: str):
+    """``model``'s row whose ``key_col`` (code, slug) or id is the parameter ``name``."""
+    return or_(key_col == bindparam(name), model.id == bindparam(name))
+
+
+# built once (lookups by key are frequent), so SQLAlchemy computes their cache keys once
+_BY_KEY = {model: select(model).where(_key(model, key_col, "key"))
            for model, key_col in ((Metro, Metro.code), (Facility, Facility.code), (Plan, Plan.slug),
                                   (OperatingSystem, OperatingSystem.slug))}
 _FIRST_FACILITY = (select(Facility).where(Facility.metro_id == bindparam("metro_id"))
                    .order_by(Facility.code).limit(1))
+
+
+# A device create's plan, operating system and place, read together: one query instead of four (each one
+# a round trip and ~0.2 ms of SQLAlchemy's Python per create). A place is a metro with its first facility,
+# or a facility with its metro.
+_FIRST_FACILITY_ID = (select(Facility.id).where(Facility.metro_id == Metro.id).order_by(Facility.code).limit(1)
+                      .correlate(Metro).scalar_subquery())
+
+
+def _choice(by: str):
+    q = (select(Plan, OperatingSystem, Metro, Facility).select_from(Plan).join(OperatingSystem, true())
+         .where(_key(Plan, Plan.slug, "plan"), _key(OperatingSystem, OperatingSystem.slug, "os")))
+    if by == "facility":
+        return (q.join(Facility, _key(Facility, Facility.code, "place"))
+                .join(Metro, Metro.id == Facility.metro_id))
+    return (q.join(Metro, _key(Metro, Metro.code, "place"))
+            .outerjoin(Facility, Facility.id == _FIRST_FACILITY_ID))
+
+
+_CHOICE_BY = {by: _choice(by) for by in ("metro", "facility")}
 
 
 def _by_key(session: Session, model, value: str, field: str, what: str):
@@ -54,6 +80,26 @@ def find_facility(session: Session, value: str, field: str = "facility") -> Faci
 def metro_facility(session: Session, metro: Metro) -> Facility | None:
     """The facility a device placed in ``metro`` shows: the metro's first, if it has any."""
     return session.scalar(_FIRST_FACILITY, {"metro_id": metro.id})
+
+
+def device_choice(session: Session, plan: str, os: str, metro: str | None = None,
+                  facility: str | None = None) -> tuple[Plan, OperatingSystem, Metro, Facility | None]:
+    """The plan, operating system and place (``facility`` with its metro, else ``metro`` with its first
+    facility) a device create names, each by key or id. Raises Invalid naming the first unknown one: plan,
+    then place, then operating system."""
+    by, place = ("facility", facility) if facility else ("metro", metro)
+    row = session.execute(_CHOICE_BY[by], {"plan": plan, "os": os, "place": place}).first()
+    if row is not None:
+        return tuple(row)
+    # one is unknown: the lookups one by one say which, in the order the create's fields are checked
+    plan_row = find_plan(session, plan)
+    if facility:
+        f = find_facility(session, facility)
+        m = f.metro
+    else:
+        m = find_metro(session, metro)
+        f = metro_facility(session, m)
+    return plan_row, find_os(session, os), m, f
 
 
 def find_plan(session: Session, value: str, field: str = "plan") -> Plan:

@@ -36,7 +36,14 @@ from api.models import (
 from api.schemas.common import View, is_http_url
 from api.services import device_reads, ipam, ports, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
-from api.services.catalog import find_facility, find_metro, find_os, find_plan, in_metro_and_plan, metro_facility
+from api.services.catalog import (
+    device_choice,
+    find_facility,
+    find_metro,
+    find_os,
+    in_metro_and_plan,
+    metro_facility,
+)
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
 from api.services.ports import PORT_JSON
 
@@ -220,15 +227,20 @@ def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
         raise Invalid("always_pxe: needs an ipxe_script_url to boot from")
 
 
-def _places(session: Session, data: dict) -> list[tuple[Metro, Facility | None]]:
-    """Where a device may go, in order: the ``metro`` codes or the ``facility`` codes given (a
-    facility is placed in its metro and shown on the device; a metro shows its first facility).
-    Raises Invalid for an unknown one."""
-    if data.get("facility"):
-        facilities = [find_facility(session, code) for code in data["facility"]]
-        return [(f.metro, f) for f in facilities]
-    metros = [find_metro(session, code) for code in data["metro"]]
-    return [(m, metro_facility(session, m)) for m in metros]
+def _choice(session: Session, data: dict) -> tuple[Plan, OperatingSystem, list[tuple[Metro, Facility | None]]]:
+    """The plan, the operating system and where a device may go, in order: the ``metro`` codes or the
+    ``facility`` codes given (a facility is placed in its metro and shown on the device; a metro shows its
+    first facility). The first place is read with the plan and the OS. Raises Invalid for an unknown one."""
+    by_facility = bool(data.get("facility"))
+    first, *more = data["facility"] if by_facility else data["metro"]
+    plan, os_row, metro, facility = device_choice(session, data["plan"], data["operating_system"],
+                                                  **{"facility" if by_facility else "metro": first})
+    places = [(metro, facility)]
+    if by_facility:
+        places += [(f.metro, f) for f in (find_facility(session, code) for code in more)]
+    else:
+        places += [(m, metro_facility(session, m)) for m in (find_metro(session, code) for code in more)]
+    return plan, os_row, places
 
 
 def _claim_anywhere(session: Session, project: Project, plan: Plan, places: list, reservation_ref: str | None):
@@ -271,9 +283,7 @@ def _termination_time(data: dict) -> dt.datetime | None:
 def build(session: Session, principal: Principal, project: Project, data: dict, box: SecretBox,
           batch_id: str | None = None) -> Device:
     """Validate, allocate a machine and queue provisioning (no commit)."""
-    plan = find_plan(session, data["plan"])
-    places = _places(session, data)
-    os_row = find_os(session, data["operating_system"])
+    plan, os_row, places = _choice(session, data)
     _check_os(os_row, plan, data)
     termination_time = _termination_time(data)
     wanted_ips = ipam.wanted_addresses(data.get("ip_addresses"), {
