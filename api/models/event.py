@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.models.base import Base, IdMixin, utcnow
 
@@ -31,3 +31,7 @@ class Event(IdMixin, Base):
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"), index=True)
     machine_id: Mapped[str | None] = mapped_column(ForeignKey("machines.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # never set nor loaded (events.record sets device_id): being there, it makes a flush write new devices
+    # before the events that name them (the unit of work orders tables by relationships, not foreign keys),
+    # so a device create writes its device and its events in one flush
+    device: Mapped["Device | None"] = relationship(lazy="raise")  # noqa: F821

@@ -301,6 +301,7 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     device = Device(id=device_id, short_id=device_id[:8],
                     hostname=data.get("hostname") or f"{plan.slug.split('.')[0]}-{device_id[:8]}",
                     project=project, machine=machine, plan=plan, metro=metro, facility=facility, batch_id=batch_id,
+                    project_id=project.id, machine_id=machine.id,  # the events below read them before the flush
                     created_by=creator, operating_system=os_row,
                     hardware_reservation_id=reservation.id if reservation else None,
                     description=data.get("description") or "",
@@ -313,19 +314,18 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
     issue_root_password(device, box)
     issue_metadata_secret(device, box)
     session.add(device)
-    session.flush()  # the addresses' INSERT needs the device's row
-    ipam.assign_device_addresses(session, device, wanted_ips)
-    ports.ensure_ports(session, machine)
-    events.record(session, "device.created", f"device {device.hostname} created"
-                  + (f" on hardware reservation {reservation.short_id}" if reservation else "")
-                  + (f"; it will be deleted at {termination_time.isoformat()}" if termination_time else ""),
-                  actor=principal.actor, device=device)
-    # the operator's record names the machine; the tenant's events never do
-    events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
-                  f"of project {project.id}", actor=principal.actor, machine=machine)
-    with session.no_autoflush:  # its DELETE of old boot credentials needs nothing of this create flushed first:
+    with session.no_autoflush:  # one flush below writes the device, its machine's ports and operation, the events
+        ports.ensure_ports(session, machine)
+        events.record(session, "device.created", f"device {device.hostname} created"
+                      + (f" on hardware reservation {reservation.short_id}" if reservation else "")
+                      + (f"; it will be deleted at {termination_time.isoformat()}" if termination_time else ""),
+                      actor=principal.actor, device=device)
+        # the operator's record names the machine; the tenant's events never do
+        events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
+                      f"of project {project.id}", actor=principal.actor, machine=machine)
         operations.start(session, machine, "provision", device, actor=principal.actor)
-    session.flush()  # so the three events go in one INSERT
+    session.flush()  # the three events in one INSERT; the addresses' INSERT needs the device's row
+    ipam.assign_device_addresses(session, device, wanted_ips)
     return device
 
 
