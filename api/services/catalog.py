@@ -47,17 +47,17 @@ _FIRST_FACILITY_ID = (select(Facility.id).where(Facility.metro_id == Metro.id).o
                       .correlate(Metro).scalar_subquery())
 
 
-def _choice(by: str):
+def _choice_query(by_facility: bool):
     q = (select(Plan, OperatingSystem, Metro, Facility).select_from(Plan).join(OperatingSystem, true())
          .where(_key(Plan, Plan.slug, "plan"), _key(OperatingSystem, OperatingSystem.slug, "os")))
-    if by == "facility":
+    if by_facility:
         return (q.join(Facility, _key(Facility, Facility.code, "place"))
                 .join(Metro, Metro.id == Facility.metro_id))
     return (q.join(Metro, _key(Metro, Metro.code, "place"))
             .outerjoin(Facility, Facility.id == _FIRST_FACILITY_ID))
 
 
-_CHOICE_BY = {by: _choice(by) for by in ("metro", "facility")}
+_CHOICE = {by_facility: _choice_query(by_facility) for by_facility in (False, True)}
 
 
 def _by_key(session: Session, model, value: str, field: str, what: str):
@@ -82,24 +82,27 @@ def metro_facility(session: Session, metro: Metro) -> Facility | None:
     return session.scalar(_FIRST_FACILITY, {"metro_id": metro.id})
 
 
-def device_choice(session: Session, plan: str, os: str, metro: str | None = None,
-                  facility: str | None = None) -> tuple[Plan, OperatingSystem, Metro, Facility | None]:
-    """The plan, operating system and place (``facility`` with its metro, else ``metro`` with its first
-    facility) a device create names, each by key or id. Raises Invalid naming the first unknown one: plan,
-    then place, then operating system."""
-    by, place = ("facility", facility) if facility else ("metro", metro)
-    row = session.execute(_CHOICE_BY[by], {"plan": plan, "os": os, "place": place}).first()
+def find_place(session: Session, code: str, by_facility: bool) -> tuple[Metro, Facility | None]:
+    """A place a device create names by code or id: a facility with its metro, or a metro with its first
+    facility. Raises Invalid naming the field."""
+    if by_facility:
+        f = find_facility(session, code)
+        return f.metro, f
+    m = find_metro(session, code)
+    return m, metro_facility(session, m)
+
+
+def device_choice(session: Session, plan: str, os: str, place: str,
+                  by_facility: bool) -> tuple[Plan, OperatingSystem, Metro, Facility | None]:
+    """The plan, operating system and place (see :func:`find_place`) a device create names, each by key or
+    id, in one query. Raises Invalid naming the first unknown one: plan, then place, then operating system."""
+    row = session.execute(_CHOICE[by_facility], {"plan": plan, "os": os, "place": place}).first()
     if row is not None:
         return tuple(row)
     # one is unknown: the lookups one by one say which, in the order the create's fields are checked
     plan_row = find_plan(session, plan)
-    if facility:
-        f = find_facility(session, facility)
-        m = f.metro
-    else:
-        m = find_metro(session, metro)
-        f = metro_facility(session, m)
-    return plan_row, find_os(session, os), m, f
+    metro, facility = find_place(session, place, by_facility)
+    return plan_row, find_os(session, os), metro, facility
 
 
 def find_plan(session: Session, value: str, field: str = "plan") -> Plan:

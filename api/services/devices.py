@@ -36,14 +36,7 @@ from api.models import (
 from api.schemas.common import View, is_http_url
 from api.services import device_reads, ipam, ports, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
-from api.services.catalog import (
-    device_choice,
-    find_facility,
-    find_metro,
-    find_os,
-    in_metro_and_plan,
-    metro_facility,
-)
+from api.services.catalog import device_choice, find_os, find_place, in_metro_and_plan
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
 from api.services.ports import PORT_JSON
 
@@ -233,13 +226,9 @@ def _choice(session: Session, data: dict) -> tuple[Plan, OperatingSystem, list[t
     first facility). The first place is read with the plan and the OS. Raises Invalid for an unknown one."""
     by_facility = bool(data.get("facility"))
     first, *more = data["facility"] if by_facility else data["metro"]
-    plan, os_row, metro, facility = device_choice(session, data["plan"], data["operating_system"],
-                                                  **{"facility" if by_facility else "metro": first})
-    places = [(metro, facility)]
-    if by_facility:
-        places += [(f.metro, f) for f in (find_facility(session, code) for code in more)]
-    else:
-        places += [(m, metro_facility(session, m)) for m in (find_metro(session, code) for code in more)]
+    plan, os_row, metro, facility = device_choice(session, data["plan"], data["operating_system"], first,
+                                                  by_facility)
+    places = [(metro, facility), *(find_place(session, code, by_facility) for code in more)]
     return plan, os_row, places
 
 
