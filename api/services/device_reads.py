@@ -81,7 +81,7 @@ _PORTS = (select(*_PORT.columns).select_from(Port).outerjoin(Nic, Port.nic_id ==
           .order_by(Port.kind, Port.name, PortVlanAssignment.created_at, PortVlanAssignment.id))
 
 _EVENT = Shape(event=Event)
-_NEWEST_FIRST = (Event.created_at.desc(), Event.id)
+_NEWEST_FIRST = (Event.created_at.desc(), Event.id)  # newest_first's order
 _EVENTS_OF_ONE = (select(*_EVENT.columns).where(Event.device_id == bindparam("device_id"))  # a LIMIT costs less
                   .order_by(*_NEWEST_FIRST).limit(PROVISIONING_EVENTS))
 _RANK = func.row_number().over(partition_by=Event.device_id, order_by=_NEWEST_FIRST).label("rank")
@@ -149,6 +149,12 @@ def visible_device(session: Session, principal: Principal, device_id: str) -> Re
     """The device, read for its JSON, if the caller's projects include it. Raises NotFound."""
     found = load(session, [device_id])
     return visible(session, principal, found[0] if found else None, "Device")
+
+
+def newest_first(events: list) -> list:
+    """``events`` (one device's) as :func:`recent_events` reads them: the newest first (ties in id order),
+    at most :data:`PROVISIONING_EVENTS`."""
+    return sorted(sorted(events, key=lambda e: e.id), key=lambda e: e.created_at, reverse=True)[:PROVISIONING_EVENTS]
 
 
 def recent_events(session: Session, device_ids: list[str]) -> dict[str, list[Record]]:

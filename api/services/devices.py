@@ -18,6 +18,7 @@ from api.engine import operations
 from api.engine.states import InvalidTransition
 from api.models import (
     Device,
+    Event,
     Facility,
     HardwareReservation,
     IpAssignment,
@@ -270,8 +271,9 @@ def _termination_time(data: dict) -> dt.datetime | None:
 
 
 def build(session: Session, principal: Principal, project: Project, data: dict, box: SecretBox,
-          batch_id: str | None = None) -> Device:
-    """Validate, allocate a machine and queue provisioning (no commit)."""
+          batch_id: str | None = None) -> tuple[Device, list[Event]]:
+    """Validate, allocate a machine and queue provisioning (no commit); the device and the events it has
+    (all just recorded). Raises what :func:`create` raises."""
     plan, os_row, places = _choice(session, data)
     _check_os(os_row, plan, data)
     termination_time = _termination_time(data)
@@ -313,9 +315,12 @@ def build(session: Session, principal: Principal, project: Project, data: dict, 
         events.record(session, "machine.allocated", f"machine {machine.hostname} allocated to device {device.id} "
                       f"of project {project.id}", actor=principal.actor, machine=machine)
         operations.start(session, machine, "provision", device, actor=principal.actor)
+    # its events for the response, taken before the flush (after it the session holds them only weakly; read
+    # back they cost a query)
+    recorded = [o for o in session.new if isinstance(o, Event) and o.device_id == device_id]
     session.flush()  # the three events in one INSERT; the addresses' INSERT needs the device's row
     ipam.assign_device_addresses(session, device, wanted_ips)
-    return device
+    return device, recorded
 
 
 def create(session: Session, principal: Principal, project: Project, data: dict,
@@ -326,7 +331,9 @@ def create(session: Session, principal: Principal, project: Project, data: dict,
         Invalid: unknown plan/metro/OS/key/reservation, or a rule broken.
         NoCapacity: no machine free.
     """
-    return _commit_with_events(session, build(session, principal, project, data, box))
+    device, recorded = build(session, principal, project, data, box)
+    session.commit()
+    return device, {device.id: device_reads.newest_first(recorded)}
 
 
 def _commit_with_events(session: Session, device: Device) -> tuple[Device, dict[str, list]]:

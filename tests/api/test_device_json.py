@@ -111,7 +111,7 @@ def test_devices_read_by_core_show_what_the_orms_models_show(lab, tenant, operat
 
 
 def test_the_create_answers_the_device_as_a_get_then_shows_it(lab, tenant):
-    """Its events (read before the create commits) included: the device was created and its provisioning queued."""
+    """Its events (those the create recorded) included: the device was created and its provisioning queued."""
     r = tenant.post(f"/projects/{tenant.project_id}/devices", {
         "hostname": "fresh", "plan": "sim.small", "metro": "lab", "operating_system": "debian_12"})
     assert r.status_code == 201, r.get_json()
