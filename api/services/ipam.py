@@ -8,7 +8,21 @@ import ipaddress
 import random
 import time
 
-from sqlalchemy import String, bindparam, cast, event, func, inspect, not_, select, union_all
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    event,
+    func,
+    inspect,
+    not_,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -72,18 +86,29 @@ _ASSIGNED = {"postgresql": select(IpAssignment.address).select_from(_WANTED)
              .join(IpAssignment, IpAssignment.address == _WANTED.c.address),
              "sqlite": select(IpAssignment.address).where(
                  IpAssignment.address.in_(bindparam("addresses", expanding=True)))}
-# which of ``addresses`` this transaction got the advisory lock of (PostgreSQL; see _lock_addresses)
-_LOCKED = select(_WANTED.c.address).where(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS,
-                                                                         func.hashtext(_WANTED.c.address)))
+# the new single addresses, one column of values per array: PostgreSQL inserts those whose advisory lock this
+# transaction gets (``pg_try_advisory_xact_lock``, held to commit, never waited for; see _insert), in the
+# INSERT itself (a SELECT of the locks before it was a statement more per create)
+_NEW = func.unnest(*(bindparam(name, type_=postgresql.ARRAY(kind)) for name, kind in (
+    ("ids", String), ("pool_ids", String), ("addresses", String), ("prefixes", Integer), ("kinds", String),
+    ("created", DateTime(timezone=True))))).table_valued(
+    "id", "pool_id", "address", "prefix", "kind", "created_at").render_derived(name="new")
+_A = IpAssignment.__table__.c
+_INSERT_LOCKED = (postgresql.insert(IpAssignment.__table__).from_select(
+    [_A.id, _A.device_id, _A.pool_id, _A.reservation_id, _A.address, _A.prefix, _A.kind, _A.management,
+     _A.customdata, _A.created_at, _A.updated_at],
+    select(_NEW.c.id, bindparam("device_id", type_=String), _NEW.c.pool_id, null(), _NEW.c.address,
+           _NEW.c.prefix, _NEW.c.kind, true(), bindparam("customdata", type_=_A.customdata.type), _NEW.c.created_at,
+           bindparam("now", type_=_A.updated_at.type))
+    .where(func.pg_try_advisory_xact_lock(ADDRESS_LOCKS, func.hashtext(_NEW.c.address))))
+    .on_conflict_do_nothing().returning(_A.address))
 # a metro's pools in one lock order for all: shared (FOR KEY SHARE) or exclusive (see _metro_pools)
 _METRO_POOLS = select(IpPool).where(IpPool.metro_id == bindparam("metro_id")).order_by(IpPool.id)
 _METRO_POOLS_LOCKED = {False: _METRO_POOLS.with_for_update(read=True, key_share=True),
                        True: _METRO_POOLS.with_for_update()}
-# insert rows, skipping those whose address is taken; returns the addresses inserted (run once per row set,
-# as an executemany: SQLAlchemy batches it into one INSERT … RETURNING)
-_INSERT = {name: dialect.insert(IpAssignment.__table__).on_conflict_do_nothing()
-           .returning(IpAssignment.__table__.c.address)
-           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+# SQLite: insert rows, skipping those whose address is taken; returns the addresses inserted (run once per row
+# set, as an executemany: SQLAlchemy batches it into one INSERT … RETURNING)
+_INSERT = sqlite.insert(IpAssignment.__table__).on_conflict_do_nothing().returning(_A.address)
 
 
 @event.listens_for(Session, "after_flush")
@@ -393,8 +418,7 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
             else:
                 raise NoCapacity(f"{field or 'metro'}: no free {singles[i][0]} address left in metro "
                                  f"{device.metro.code}")
-        locked = _lock_addresses(session, [row["address"] for _, _, row in picks])
-        inserted = _insert(session, [row for _, _, row in picks if row["address"] in locked]) if locked else set()
+        inserted = _insert(session, device.id, now, [row for _, _, row in picks]) if picks else set()
         for i, h, row in picks:
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
@@ -411,21 +435,19 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
     return out
 
 
-def _lock_addresses(session: Session, addresses: list[str]) -> set[str]:
-    """The ``addresses`` this transaction may insert: on PostgreSQL those whose advisory lock it got
-    (``pg_try_advisory_xact_lock``, held to commit, never waited for). A concurrent create that picked
-    the same address holds its lock, so the INSERT never waits on another's uncommitted row: two
-    creates each waiting for an address the other inserted would deadlock. SQLite: all of them
-    (BEGIN IMMEDIATE: one writer at a time)."""
-    if not addresses or session.get_bind().dialect.name != "postgresql":
-        return set(addresses)
-    return set(session.scalars(_LOCKED, {"addresses": addresses}))
-
-
-def _insert(session: Session, rows: list[dict]) -> set[str]:
-    """Insert ``rows`` into ip_assignments in one statement, skipping those whose address is taken
-    (SQLite has ``ON CONFLICT`` and ``RETURNING`` too); the addresses inserted."""
-    return set(session.scalars(_INSERT[session.get_bind().dialect.name], rows))
+def _insert(session: Session, device_id: str, now: dt.datetime, rows: list[dict]) -> set[str]:
+    """Insert ``rows`` (``device_id``'s new single addresses) into ip_assignments in one statement, skipping
+    those whose address is taken; the addresses inserted. PostgreSQL: only those whose advisory lock this
+    transaction gets. A concurrent create that picked the same address holds its lock, so the INSERT never
+    waits on another's uncommitted row: two creates each waiting for an address the other inserted would
+    deadlock. SQLite: all of them (BEGIN IMMEDIATE: one writer at a time)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return set(session.scalars(_INSERT, rows))
+    columns = {"ids": "id", "pool_ids": "pool_id", "addresses": "address", "prefixes": "prefix", "kinds": "kind",
+               "created": "created_at"}
+    return set(session.scalars(_INSERT_LOCKED, {
+        "device_id": device_id, "customdata": {}, "now": now,
+        **{name: [r[key] for r in rows] for name, key in columns.items()}}))
 
 
 def _persistent(session: Session, a: IpAssignment, device: Device, pool: IpPool) -> IpAssignment:
