@@ -28,8 +28,9 @@ LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 NO_RIGHTS_ROLES = ("billing",)
 
 # every request runs these: built once, so SQLAlchemy computes their cache keys once, not per request
+# every request reads the token and its user, and most the user's projects (what it may see): one query
 _TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
-    joinedload(ApiToken.user))  # every request reads both: one query
+    joinedload(ApiToken.user).joinedload(User.memberships))
 _MEMBER_PROJECT_IDS = select(Membership.project_id).where(
     Membership.user_id == bindparam("user_id"), Membership.role.not_in(NO_RIGHTS_ROLES))
 # session.info key: (user id, that user's project ids), read once per session (a request asks up to three
@@ -45,6 +46,10 @@ def _memberships_touched(session: Session) -> bool:
 def _forget_member_of(session: Session, _context) -> None:
     if _MEMBER_OF in session.info and _memberships_touched(session):  # still the flush's own lists here
         del session.info[_MEMBER_OF]
+
+
+def _remember_member_of(session: Session, user_id: str, project_ids) -> None:
+    session.info[_MEMBER_OF] = (user_id, frozenset(project_ids))
 
 
 @dataclasses.dataclass
@@ -83,7 +88,7 @@ class Principal:
             return set(known[1])
         # autoflushes a pending membership first
         ids = set(session.scalars(_MEMBER_PROJECT_IDS, {"user_id": self.user.id}))
-        session.info[_MEMBER_OF] = (self.user.id, frozenset(ids))
+        _remember_member_of(session, self.user.id, ids)
         return ids
 
     def organization_ids(self, session: Session) -> set[str] | None:
@@ -115,9 +120,12 @@ def authenticate(session: Session, raw: str | None) -> Principal:
     """
     if not raw:
         raise Unauthorized("missing X-Auth-Token header")
-    token = session.scalar(_TOKEN_BY_HASH, {"token_hash": hash_token(raw)})
+    token = session.execute(_TOKEN_BY_HASH, {"token_hash": hash_token(raw)}).unique().scalar_one_or_none()
     if token is None:
         raise Unauthorized("invalid API token")
+    if token.user is not None:  # its memberships came with it: Principal.member_project_ids need not ask again
+        _remember_member_of(session, token.user.id, (m.project_id for m in token.user.memberships
+                                                     if m.role not in NO_RIGHTS_ROLES))
     now = utcnow()
     if token.expires_at is not None and as_utc(token.expires_at) <= now:
         raise Unauthorized("API token has expired")
