@@ -89,10 +89,10 @@ _ASSIGNED = {"postgresql": select(IpAssignment.address).select_from(_WANTED)
 # the new single addresses, one column of values per array: PostgreSQL inserts those whose advisory lock this
 # transaction gets (``pg_try_advisory_xact_lock``, held to commit, never waited for; see _insert), in the
 # INSERT itself (a SELECT of the locks before it was a statement more per create)
-_NEW = func.unnest(*(bindparam(name, type_=postgresql.ARRAY(kind)) for name, kind in (
-    ("ids", String), ("pool_ids", String), ("addresses", String), ("prefixes", Integer), ("kinds", String),
-    ("created", DateTime(timezone=True))))).table_valued(
-    "id", "pool_id", "address", "prefix", "kind", "created_at").render_derived(name="new")
+_PER_ROW = {"id": String, "pool_id": String, "address": String, "prefix": Integer, "kind": String,
+            "created_at": DateTime(timezone=True)}  # the columns whose values differ from row to row
+_NEW = func.unnest(*(bindparam(f"new_{column}", type_=postgresql.ARRAY(kind)) for column, kind in _PER_ROW.items())) \
+    .table_valued(*_PER_ROW).render_derived(name="new")
 _A = IpAssignment.__table__.c
 _INSERT_LOCKED = (postgresql.insert(IpAssignment.__table__).from_select(
     [_A.id, _A.device_id, _A.pool_id, _A.reservation_id, _A.address, _A.prefix, _A.kind, _A.management,
@@ -418,7 +418,7 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
             else:
                 raise NoCapacity(f"{field or 'metro'}: no free {singles[i][0]} address left in metro "
                                  f"{device.metro.code}")
-        inserted = _insert(session, device.id, now, [row for _, _, row in picks]) if picks else set()
+        inserted = _insert(session, [row for _, _, row in picks]) if picks else set()
         for i, h, row in picks:
             if row["address"] in inserted:
                 out[i] = _persistent(session, IpAssignment(**row), device, search[row["pool_id"]].pool)
@@ -435,19 +435,18 @@ def _take_addresses(session: Session, device: Device, singles: dict[int, tuple[s
     return out
 
 
-def _insert(session: Session, device_id: str, now: dt.datetime, rows: list[dict]) -> set[str]:
-    """Insert ``rows`` (``device_id``'s new single addresses) into ip_assignments in one statement, skipping
-    those whose address is taken; the addresses inserted. PostgreSQL: only those whose advisory lock this
-    transaction gets. A concurrent create that picked the same address holds its lock, so the INSERT never
-    waits on another's uncommitted row: two creates each waiting for an address the other inserted would
-    deadlock. SQLite: all of them (BEGIN IMMEDIATE: one writer at a time)."""
+def _insert(session: Session, rows: list[dict]) -> set[str]:
+    """Insert ``rows`` (one device's new single addresses, made at one time) into ip_assignments in one
+    statement, skipping those whose address is taken; the addresses inserted. PostgreSQL: only those whose
+    advisory lock this transaction gets. A concurrent create that picked the same address holds its lock, so the
+    INSERT never waits on another's uncommitted row: two creates each waiting for an address the other inserted
+    would deadlock. SQLite: all of them (BEGIN IMMEDIATE: one writer at a time)."""
     if session.get_bind().dialect.name != "postgresql":
         return set(session.scalars(_INSERT, rows))
-    columns = {"ids": "id", "pool_ids": "pool_id", "addresses": "address", "prefixes": "prefix", "kinds": "kind",
-               "created": "created_at"}
+    first = rows[0]
     return set(session.scalars(_INSERT_LOCKED, {
-        "device_id": device_id, "customdata": {}, "now": now,
-        **{name: [r[key] for r in rows] for name, key in columns.items()}}))
+        "device_id": first["device_id"], "customdata": first["customdata"], "now": first["updated_at"],
+        **{f"new_{column}": [r[column] for r in rows] for column in _PER_ROW}}))
 
 
 def _persistent(session: Session, a: IpAssignment, device: Device, pool: IpPool) -> IpAssignment:
