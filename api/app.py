@@ -28,7 +28,7 @@ from api.http_errors import (
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints, register_machine_blueprints, unimplemented
 from api.routes.docs import DOCS_ASSETS
-from api.schemas.common import tags_property
+from api.schemas.common import declared_property
 from api.services import auth
 
 log = logging.getLogger("ingot")
@@ -236,7 +236,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
             "x_auth_token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
         "security": [{"x_auth_token": []}],
     })
-    api.ma_plugin.converter.add_attribute_function(tags_property)  # before the blueprints' schemas are read
+    api.ma_plugin.converter.add_attribute_function(declared_property)  # before the blueprints' schemas are read
     if machines_only:
         register_machine_blueprints(app, api)
     else:

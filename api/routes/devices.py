@@ -98,8 +98,8 @@ def create_device(data, project_id):
     422 names the field: an unknown plan, metro, facility or operating system, an OS not allowed on the plan, a
     bad hostname, userdata over 64 KiB, an unknown SSH key, or no free machine or address (e.g. `plan: no
     available c3.small machine in metro da`). Equinix fields Ingot cannot honour (`spot_instance`,
-    `spot_price_max`, `features`, `network_frozen`) are a 422 when set, never ignored; `billing_cycle` is kept
-    but nothing is billed.
+    `spot_price_max`, a required feature in `features`, `network_frozen`) are a 422 when set, never ignored;
+    `billing_cycle` is kept but nothing is billed.
     """
     s = session()
     p = principal()

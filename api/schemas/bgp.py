@@ -96,10 +96,11 @@ class BgpConfigRequestSchema(RequestSchema):
                        "any, a private ASN: 64512-65534 or 4200000000-4294967294)."})
     deployment_type = fields.String(required=True, validate=validate.OneOf(("local", "global")), metadata={
         "description": "`local` (enabled at once) or `global` (`requested` until an operator grants a range)."})
-    md5 = fields.String(validate=MD5, metadata={
-        "description": "An MD5 password for the sessions (optional): 10 to 20 letters and digits, with a "
-                       "lowercase, an uppercase letter and a digit."})
-    use_case = fields.String(load_default="", validate=validate.Length(max=1024), metadata={
+    # null is "not given" for both (packet-python sends null for the ones its caller left out)
+    md5 = fields.String(allow_none=True, validate=MD5, metadata={
+        "description": "An MD5 password for the sessions (optional; null or absent: none): 10 to 20 letters and "
+                       "digits, with a lowercase, an uppercase letter and a digit."})
+    use_case = fields.String(load_default="", allow_none=True, validate=validate.Length(max=1024), metadata={
         **MULTILINE,
         "description": "What the project will announce, for the operator who reviews a global request."})
 

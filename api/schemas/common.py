@@ -216,14 +216,16 @@ class Tags(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):
         return list(value or [])
 
+    def openapi(self) -> dict:
+        """Its OpenAPI form, with the limits it enforces (see :func:`declared_property`)."""
+        return {"type": "array", "maxItems": MAX_TAGS,
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH}}
 
-def tags_property(converter, field: fields.Field, **kwargs) -> dict:
-    """The OpenAPI form of a :class:`Tags` field with the limits it enforces (an apispec attribute
-    function, registered by the app), so the documented limits are the enforced ones."""
-    if not isinstance(field, Tags):
-        return {}
-    return {"type": "array", "maxItems": MAX_TAGS,
-            "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH}}
+
+def declared_property(converter, field: fields.Field, **kwargs) -> dict:
+    """The OpenAPI form a custom field declares with its ``openapi()`` (an apispec attribute function,
+    registered by the app), so the documented shape and limits are the ones the field enforces."""
+    return field.openapi() if callable(getattr(field, "openapi", None)) else {}
 
 
 class JSONObject(fields.Field):

@@ -265,6 +265,31 @@ def _refuse(field_name: str, reason: str):
 
 NO_SPOT = "Ingot has no spot market; devices are on demand"
 NO_FEATURES = "Ingot cannot select machines by feature; choose a plan whose machines have it"
+FEATURE_WANTS = ("required", "preferred")
+
+
+class Features(fields.Field):
+    """``features``, in the API's two forms: a list of names (each required), or an object of name ->
+    ``required`` | ``preferred``. Ingot selects no machine by feature, so a required one is refused (422);
+    a preferred one cannot fail a request (Equinix serves it with a machine that lacks the feature when none
+    has it), and no Ingot machine advertises one. ``{}`` is no features (packet-python sends it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and all(isinstance(name, str) for name in value):
+            wanted = dict.fromkeys(value, "required")
+        elif isinstance(value, dict) and all(want in FEATURE_WANTS for want in value.values()):
+            wanted = dict(value)
+        else:
+            raise ValidationError('must be a list of feature names, or an object of name: "required" or "preferred"')
+        required = [name for name, want in wanted.items() if want == "required"]
+        if required:
+            raise ValidationError(f"{NO_FEATURES} (required: {', '.join(required)})")
+        return wanted
+
+    def openapi(self) -> dict:
+        """Both forms (api.schemas.common.declared_property)."""
+        return {"oneOf": [{"type": "array", "items": {"type": "string"}},
+                          {"type": "object", "additionalProperties": {"type": "string", "enum": list(FEATURE_WANTS)}}]}
 NO_FREEZE = "Ingot does not freeze a device's network"
 NO_FIRMWARE_SETS = "Ingot has no firmware sets"
 
@@ -314,8 +339,8 @@ class DeviceCreateSchema(RequestSchema):
         "description": "The metro: its code or id, or a list tried in order until one has a free machine. Give "
                        "`metro` or `facility`."})
     facility = OneOrMany(load_default=None, allow_none=True, metadata={
-        "description": "A facility (code or id), or a list; the machine is taken in its metro. Give `metro` or "
-                       "`facility`."})
+        "description": "A facility (code or id), or a list tried in order; `any` is every facility not named "
+                       "before it. The machine is taken in the facility's metro. Give `metro` or `facility`."})
     operating_system = fields.String(required=True, metadata={"description": "The operating system: its slug or id."})
     userdata = fields.String(load_default="", validate=validate_userdata, metadata={
         **MULTILINE,
@@ -337,13 +362,15 @@ class DeviceCreateSchema(RequestSchema):
         "description": "Put it on this hardware reservation of the project, or `next-available` for any free one of "
                        "the plan."})
     project_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
-        "description": "Ids of project keys to give it; with this or `user_ssh_keys`, exactly the keys named "
-                       "(otherwise every project key and the caller's keys)."})
+        "description": "Ids of project keys to give it. When this, `user_ssh_keys` and `ssh_keys` are all empty or "
+                       "omitted (and not `no_ssh_keys`), it gets every project key and the caller's keys; otherwise "
+                       "exactly the keys named."})
     user_ssh_keys = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
         "description": "Ids of the caller's own keys to give it (see `project_ssh_keys`)."})
     ssh_keys = fields.List(fields.Nested(SSHKeyInput), load_default=list, validate=validate.Length(max=MAX_SSH_KEYS),
-                           metadata={"description": "Keys inline, added to the others: `{\"id\": ...}` of an existing "
-                                                    "key, or `{\"key\": ..., \"label\": ...}` of a new project key."})
+                           metadata={"description": "Keys inline, added to those `project_ssh_keys` and "
+                                                    "`user_ssh_keys` name: `{\"id\": ...}` of an existing key, or "
+                                                    "`{\"key\": ..., \"label\": ...}` of a new project key."})
     no_ssh_keys = fields.Boolean(load_default=False, metadata={
         "description": "Give it no key unless named: not the project's and the caller's by default."})
     locked = fields.Boolean(load_default=False, metadata={
@@ -363,8 +390,10 @@ class DeviceCreateSchema(RequestSchema):
         "description": "Refused (422) when true: Ingot has no spot market."})
     spot_price_max = fields.Float(load_default=None, allow_none=True, validate=_refuse("spot_price_max", NO_SPOT),
                                   metadata={"description": "Refused (422) when set: Ingot has no spot market."})
-    features = fields.List(fields.String(), load_default=list, validate=_refuse("features", NO_FEATURES), metadata={
-        "description": "Refused (422) when not empty: choose a plan whose machines have the feature."})
+    features = Features(load_default=dict, metadata={
+        "description": "A list of feature names, or an object of name: `required` or `preferred`. A required feature "
+                       "is refused (422): Ingot does not select machines by feature, choose a plan whose machines "
+                       "have it; a preferred one is served by any machine, as Equinix does when none has it."})
     network_frozen = fields.Boolean(load_default=False, validate=_refuse("network_frozen", NO_FREEZE), metadata={
         "description": "Refused (422) when true: Ingot does not freeze networks."})
     storage = StorageField(load_default=None, allow_none=True, metadata={

@@ -92,6 +92,25 @@ def find_place(session: Session, code: str, by_facility: bool) -> tuple[Metro, F
     return m, metro_facility(session, m)
 
 
+ANY_FACILITY = "any"  # a device create's facility list: "the best available datacenter" (the spec's word)
+_FACILITY_KEYS = select(Facility.id, Facility.code).order_by(Facility.code)
+
+
+def facility_choices(session: Session, codes: list[str]) -> list[str]:
+    """A device create's ``facility`` list with ``any`` replaced by every facility the list does not name, in
+    code order (the spec: ``["f3", "f2", "any"]`` tries f3, then f2, then the others). Raises Invalid when that
+    leaves nothing to try (no facility at all)."""
+    if ANY_FACILITY not in codes:
+        return codes
+    named = [c for c in codes if c != ANY_FACILITY]
+    at = codes.index(ANY_FACILITY)
+    others = [fid for fid, code in session.execute(_FACILITY_KEYS) if fid not in named and code not in named]
+    choices = [*codes[:at], *others, *(c for c in codes[at + 1:] if c != ANY_FACILITY)]
+    if not choices:
+        raise Invalid("facility: there is no facility")
+    return choices
+
+
 def device_choice(session: Session, plan: str, os: str, place: str,
                   by_facility: bool) -> tuple[Plan, OperatingSystem, Metro, Facility | None]:
     """The plan, operating system and place (see :func:`find_place`) a device create names, each by key or

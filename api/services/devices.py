@@ -37,7 +37,7 @@ from api.models import (
 from api.schemas.common import View, is_http_url
 from api.services import device_reads, ipam, ports, scheduler, ssh_keys, storage
 from api.services.auth import Principal, find_visible
-from api.services.catalog import device_choice, find_os, find_place, in_metro_and_plan
+from api.services.catalog import device_choice, facility_choices, find_os, find_place, in_metro_and_plan
 from api.services.device_secrets import issue_metadata_secret, issue_root_password
 from api.services.ports import PORT_JSON
 
@@ -172,14 +172,15 @@ _DEFAULT_KEYS = (select(SSHKey).where(or_(SSHKey.project_id == bindparam("projec
 
 
 def _resolve_keys(session: Session, principal: Principal, project: Project, data: dict) -> list[SSHKey]:
-    """Equinix rule: with neither ``project_ssh_keys`` nor ``user_ssh_keys`` given (and not
-    ``no_ssh_keys``), the device gets all the project's keys and the caller's own keys;
-    otherwise exactly the keys named. Inline ``ssh_keys`` are added to either: an existing key
-    by id, or a new key that becomes a project key."""
+    """Equinix rule: when ``project_ssh_keys``, ``user_ssh_keys`` and ``ssh_keys`` are all empty or
+    omitted (and not ``no_ssh_keys``), the device gets all the project's keys and the caller's own
+    keys; otherwise exactly the keys named. Inline ``ssh_keys`` are added to those the two lists name:
+    an existing key by id, or a new key that becomes a project key."""
     project_keys, user_keys = data.get("project_ssh_keys"), data.get("user_ssh_keys")
     user_id = principal.user.id if principal.user and not principal.project_scope else None
     keys: list[SSHKey] = []
-    if project_keys is None and user_keys is None and not data.get("no_ssh_keys"):
+    # empty lists are "none specified", as omitted ones are (packet-python sends [] for both)
+    if not project_keys and not user_keys and not data.get("ssh_keys") and not data.get("no_ssh_keys"):
         keys = list(session.scalars(_DEFAULT_KEYS, {"project_id": project.id, "user_id": user_id}))
     for inline in data.get("ssh_keys") or []:
         key = _inline_key(session, principal, project, user_id, inline)
@@ -224,9 +225,10 @@ def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
 def _choice(session: Session, data: dict) -> tuple[Plan, OperatingSystem, list[tuple[Metro, Facility | None]]]:
     """The plan, the operating system and where a device may go, in order: the ``metro`` codes or the
     ``facility`` codes given (a facility is placed in its metro and shown on the device; a metro shows its
-    first facility). The first place is read with the plan and the OS. Raises Invalid for an unknown one."""
+    first facility; ``any`` is every facility not named before it). The first place is read with the plan
+    and the OS. Raises Invalid for an unknown one."""
     by_facility = bool(data.get("facility"))
-    first, *more = data["facility"] if by_facility else data["metro"]
+    first, *more = facility_choices(session, data["facility"]) if by_facility else data["metro"]
     plan, os_row, metro, facility = device_choice(session, data["plan"], data["operating_system"], first,
                                                   by_facility)
     places = [(metro, facility), *(find_place(session, code, by_facility) for code in more)]

@@ -40,6 +40,22 @@ def test_facility_places_the_device_in_its_metro(lab, tenant, operator):
     assert listed["devices"] == []
 
 
+def test_any_facility_is_every_facility_not_named_before_it(lab, tenant, operator):
+    # the spec's "best available datacenter": alone, or last in a prioritised list
+    assert operator.post("/locations/metros", json={"code": "far", "name": "Far away"}).status_code == 201
+    first = {"code": "aaa1", "name": "First by code", "metro": "far"}
+    assert operator.post("/facilities", json=first).status_code == 201
+    r = create(tenant, facility="any")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["facility"]["code"] == "lab1"  # aaa1 comes first, but its metro has no machine
+    r = create(tenant, facility=["aaa1", "any"])
+    assert r.status_code == 201 and r.get_json()["facility"]["code"] == "lab1"
+    r = create(tenant, facility=["any", "nope"])  # every code is read, after "any" too
+    assert r.status_code == 422 and r.get_json()["errors"] == ["facility: unknown facility 'nope'"]
+    r = create(tenant, facility=["aaa1"])
+    assert r.status_code == 422 and r.get_json()["errors"][0].startswith("plan: no available sim.small machine")
+
+
 def test_facility_crud_is_the_operators(lab, tenant, operator):
     assert tenant.post("/facilities", json={"code": "x1", "name": "X", "metro": "lab"}).status_code == 403
     for body, message in (({"code": "X!", "name": "X", "metro": "lab"}, "code: must be 2 to 16"),
@@ -126,6 +142,44 @@ def test_inline_ssh_keys_and_no_ssh_keys(lab, tenant, database):
                           (["00000000-0000-0000-0000-000000000000"], "ssh_keys: unknown SSH key")):
         r = create(tenant, ssh_keys=keys)
         assert r.status_code == 422 and any(e.startswith(message) for e in r.get_json()["errors"]), r.get_json()
+
+
+def test_empty_key_lists_are_no_keys_named(lab, tenant):
+    """The spec: when project_ssh_keys, user_ssh_keys and ssh_keys are all empty lists or omitted, the device
+    gets the project's and the caller's keys (packet-python sends [] for both lists on every create); inline
+    keys alone are exactly those."""
+    pk = tenant.post(f"/projects/{tenant.project_id}/ssh-keys", json={"key": ssh_public_key()}).get_json()
+    uk = tenant.post("/ssh-keys", json={"key": ssh_public_key()}).get_json()
+    every = sorted([{"href": pk["href"]}, {"href": uk["href"]}], key=lambda k: k["href"])
+    for lists in ({"project_ssh_keys": [], "user_ssh_keys": []}, {"project_ssh_keys": None, "ssh_keys": []}, {}):
+        d = create(tenant, **lists).get_json()
+        assert sorted(d["ssh_keys"], key=lambda k: k["href"]) == every, lists
+    d = create(tenant, project_ssh_keys=[], user_ssh_keys=[uk["id"]]).get_json()
+    assert d["ssh_keys"] == [{"href": uk["href"]}]
+    d = create(tenant, ssh_keys=[pk["id"]]).get_json()
+    assert d["ssh_keys"] == [{"href": pk["href"]}]
+    assert create(tenant, project_ssh_keys=[], user_ssh_keys=[], no_ssh_keys=True).get_json()["ssh_keys"] == []
+
+
+def test_features_in_both_forms(lab, tenant, database):
+    """A list of names (each required) or an object of name: required|preferred. Ingot selects no machine by
+    feature: a required one is refused by name, a preferred one is served by any machine."""
+    for features in ([], {}, {"tpm": "preferred"}):
+        r = create(tenant, features=features)
+        assert r.status_code == 201, (features, r.get_json())
+    for features, message in (
+            (["tpm"], "features: Ingot cannot select machines by feature; choose a plan whose machines have it "
+                      "(required: tpm)"),
+            ({"tpm": "required", "raid": "preferred"}, "features: Ingot cannot select machines by feature; choose a "
+                                                       "plan whose machines have it (required: tpm)"),
+            ({"tpm": "maybe"}, 'features: must be a list of feature names, or an object of name: "required" or '
+                               '"preferred"'),
+            ("tpm", 'features: must be a list of feature names, or an object of name: "required" or "preferred"'),
+            ([1], 'features: must be a list of feature names, or an object of name: "required" or "preferred"')):
+        r = create(tenant, features=features)
+        assert r.status_code == 422 and r.get_json()["errors"] == [message], (features, r.get_json())
+    with database.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Device)) == 3
 
 
 def test_termination_time_must_be_in_the_future(lab, tenant):

@@ -77,9 +77,10 @@ WHY_NOT_OPERATION = {
 DIFFERS = {
     "createDevice": "`storage` also takes Equinix's documented `wipe_table` and `mount.create.options` (answers "
                     "use the spec's `wipeTable`, `mount.options`), a JSON string of the layout (Terraform's form), "
-                    "and formats ext2/3/4, vfat and swap; `spot_instance`, `spot_price_max`, `features` and "
-                    "`network_frozen` are refused with a 422 naming them; `facility` places the device in that "
-                    "facility's metro",
+                    "and formats ext2/3/4, vfat and swap; `spot_instance`, `spot_price_max`, a required feature "
+                    "(`features` as a list of names or an object of name: `required`/`preferred`; a preferred one "
+                    "is served by any machine) and `network_frozen` are refused with a 422 naming them; `facility` "
+                    "places the device in that facility's metro",
     "findDeviceById": "Ingot's `?wait_for=user_state:succeeded&timeout=…` (or `state:…`) holds the answer until "
                       "the device gets there (header `Ingot-Wait`)",
     "performAction": "`reinstall` with `preserve_data` needs a storage layout with data filesystems (a 422 says "
@@ -161,7 +162,9 @@ def render(table: list[dict] | None = None) -> str:
         "06c3ecf563d91b0d713ec06098c08134cf65c3e5, `spec/services/metalv1/oas3.patched/`). Every implemented "
         "operation is called by the conformance suite (tests/contract/test_conformance.py) through the official "
         "Python SDK (`equinix==0.19.0`), whose models decode each answer; an answer may carry no field the SDK's "
-        "model does not declare, but for Ingot's extensions below.",
+        "model does not declare, but for Ingot's extensions below. A script of the legacy Packet client "
+        "(`packet-python==1.44.3`, which sends `features: {}`, `tags: {}`, empty SSH key lists and nulls for what "
+        "its caller left out) runs unchanged too (tests/contract/test_packet_python.py).",
         "",
         "| status | meaning |",
         "| --- | --- |",

@@ -284,6 +284,17 @@ def test_ssh_keys_api_keys_ips_and_the_password_pages(console, server):
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("alert")).to_contain_text("key:")  # the API's own message
 
+    # a device created with every key unticked gets none (empty key lists would mean the default keys: all)
+    page.get_by_role("link", name="Devices").click()
+    page.get_by_role("link", name="New device").click()
+    page.get_by_role("radio", name=re.compile(r"sim\.small")).check()
+    page.get_by_label("Hostname(s)").fill("keyless-1")
+    page.get_by_role("checkbox", name=re.compile("laptop")).uncheck()
+    page.get_by_role("button", name="Create device").click()
+    expect(page.locator("tr[data-hostname='keyless-1']")).to_be_visible()
+    listed = _api(server, server.token, "GET", f"/projects/{pid}/devices?hostname=keyless-1").json()["devices"]
+    assert [d["ssh_keys"] for d in listed] == [[]]
+
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Description").fill("ci")
     page.get_by_label("Read-only").check()

@@ -61,7 +61,9 @@ function CreateForm(props: { pid: string; metros: any[]; plans: any[]; oses: any
     };
     if (ipxe) spec.ipxe_script_url = ipxe;
     if (reservation) spec.hardware_reservation_id = reservation;
-    if (keys.size !== allKeys.length) {
+    if (keys.size === 0 && allKeys.length > 0) {
+      spec.no_ssh_keys = true;  // empty key lists mean "the default keys" in the API, as omitted ones do
+    } else if (keys.size !== allKeys.length) {
       spec.project_ssh_keys = allKeys.filter((k: any) => k.scope === "project" && keys.has(k.id)).map((k: any) => k.id);
       spec.user_ssh_keys = allKeys.filter((k: any) => k.scope === "user" && keys.has(k.id)).map((k: any) => k.id);
     }
