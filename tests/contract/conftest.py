@@ -9,6 +9,7 @@ from api.services import auth
 from tests.support.equinix_sdk import Client
 from tests.support.server import start_server
 from tests.support.settings import make_settings
+from tests.support.tls import make_test_pki
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +47,17 @@ def newcomer(contract_server, called):
     client = Client(contract_server.url, token, called)
     client.email = user.email
     return client
+
+
+@pytest.fixture
+def https_server(settings, tmp_path, monkeypatch):
+    """Ingot serving HTTPS with a certificate of a test CA; the simulated lab's hosts (and every
+    ``requests`` client of this process) trust that CA only."""
+    pki = make_test_pki(tmp_path / "pki")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca_file)
+    settings = make_settings(settings.data_dir, settings.database_url, tls_cert=pki.cert_file,
+                             tls_key=pki.key_file)
+    emb = start_server(settings)
+    emb.ca_file = pki.ca_file
+    yield emb
+    emb.stop()

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from equinix.services import metalv1
 
 from tests.support.keys import ssh_public_key
-from tests.support.server import start_server
-from tests.support.settings import make_settings
-from tests.support.tls import make_test_pki
 
 ACTIVE_TIMEOUT = 180  # seconds; the simulated lab images a machine in a few
 
@@ -90,20 +86,6 @@ def _run(server, ca_file=None):
 
 def test_sdk_lifecycle_over_http(server):
     _run(server)
-
-
-@pytest.fixture
-def https_server(settings, tmp_path, monkeypatch):
-    """Ingot serving HTTPS with a certificate of a test CA; the simulated lab's hosts (and every
-    ``requests`` client of this process) trust that CA only."""
-    pki = make_test_pki(tmp_path / "pki")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca_file)
-    settings = make_settings(settings.data_dir, settings.database_url, tls_cert=pki.cert_file,
-                             tls_key=pki.key_file)
-    emb = start_server(settings)
-    emb.ca_file = pki.ca_file
-    yield emb
-    emb.stop()
 
 
 def test_sdk_lifecycle_over_https_with_verification(https_server):
