@@ -78,10 +78,36 @@ MAX_HEADER_BYTES = 65536  # request line and headers together, as http.server an
 MAX_HEADERS = 100         # header lines, as http.server and gunicorn allow
 
 
+class _OneLeadingSlash:
+    """A request's stream whose request line's target, when it begins with ``//``, begins with one slash."""
+
+    def __init__(self, rfile):
+        self._rfile = rfile
+
+    def readline(self, *args):
+        line = self._rfile.readline(*args)
+        method, space, target = line.partition(b" ")
+        return method + b" /" + target.lstrip(b"/") if space and target.startswith(b"//") else line
+
+    def __getattr__(self, name):
+        return getattr(self._rfile, name)
+
+
 class JsonErrorRequest(HTTPRequest):
     """cheroot's request parser with http.server's limits (431 for more than :data:`MAX_HEADERS` headers
     or headers over :data:`MAX_HEADER_BYTES`, where cheroot says 413 or nothing) and its own error pages
     (400, 414, 431, 408, 500, 503...) as JSON."""
+
+    def read_request_line(self):
+        # "//projects/x" is an absolute path whose first segment is empty (RFC 9112's origin-form; gunicorn
+        # reads it so), which cheroot takes for an authority and refuses (400). packet-python sends it at the
+        # root of its host (https://api.packet.net//projects/x/ips): served as "/projects/x/ips".
+        stream = self.rfile
+        self.rfile = _OneLeadingSlash(stream)
+        try:
+            return super().read_request_line()
+        finally:
+            self.rfile = stream
 
     def read_request_headers(self):
         try:

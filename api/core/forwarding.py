@@ -1,5 +1,6 @@
 """How a request reaches the app: through trusted reverse proxies (their ``X-Forwarded-*`` headers
-are believed, werkzeug's ProxyFix) and with doubled slashes in its path (served, not redirected)."""
+are believed, werkzeug's ProxyFix), with doubled slashes in its path (served, not redirected), and at
+the root of the Packet API's old host (served as the API's paths)."""
 from __future__ import annotations
 
 import ipaddress
@@ -7,7 +8,12 @@ import re
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api.core.urls import API_PREFIX
+
 _SLASHES = re.compile(r"/{2,}")
+# hosts whose clients call the API at the root of the host (https://api.packet.net/projects): packet-python's
+# default end point. An installation that answers as that name (docs/migrate-from-equinix.md) serves them.
+ROOT_API_HOSTS = frozenset({"api.packet.net"})
 
 
 class TrustedProxies:
@@ -47,7 +53,23 @@ class CollapseSlashes:
         return self.app(environ, start_response)
 
 
+class RootApiHost:
+    """WSGI middleware: a request to a host of ``ROOT_API_HOSTS`` whose path is not the API's
+    (``/projects/x``) is served as ``/metal/v1/projects/x``; any other host is passed on as it came."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        host = (environ.get("HTTP_HOST") or "").lower()
+        if host.rsplit(":", 1)[0] in ROOT_API_HOSTS:
+            path = environ.get("PATH_INFO") or ""
+            if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+                environ["PATH_INFO"] = API_PREFIX + path
+        return self.app(environ, start_response)
+
+
 def wrap(wsgi_app, networks: list):
-    """``wsgi_app`` behind both middlewares (proxies first: they decide the client's address)."""
-    inner = CollapseSlashes(wsgi_app)
+    """``wsgi_app`` behind the middlewares (proxies first: they decide the client's address and the host)."""
+    inner = RootApiHost(CollapseSlashes(wsgi_app))
     return TrustedProxies(inner, networks) if networks else inner

@@ -122,6 +122,19 @@ def test_doubled_slashes_are_served_in_place(tenant):
     assert r.status_code == 200 and r.get_json()["id"] == tenant.project_id
 
 
+def test_the_packet_api_host_is_served_at_its_root(tenant):
+    """packet-python calls https://api.packet.net/<path> (no /metal/v1): an Ingot answering as that host
+    serves its root as the API; any other host's root is not the API."""
+    path = f"/projects/{tenant.project_id}"
+    for host in ("api.packet.net", "API.PACKET.NET:443"):
+        r = tenant.client.get(path, headers={**tenant.headers, "Host": host})
+        assert r.status_code == 200 and r.get_json()["id"] == tenant.project_id, host
+    r = tenant.client.get(f"/metal/v1{path}", headers={**tenant.headers, "Host": "api.packet.net"})
+    assert r.status_code == 200 and r.get_json()["id"] == tenant.project_id
+    r = tenant.client.get(path, headers={**tenant.headers, "Host": "ingot.example.com"})
+    assert r.status_code != 200 or not r.is_json
+
+
 def test_trusted_proxies_only(settings, database, tenant):
     def app_with(proxies):
         settings.trusted_proxies = proxies

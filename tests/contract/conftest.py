@@ -51,9 +51,10 @@ def newcomer(contract_server, called):
 
 @pytest.fixture
 def https_server(settings, tmp_path, monkeypatch):
-    """Ingot serving HTTPS with a certificate of a test CA; the simulated lab's hosts (and every
-    ``requests`` client of this process) trust that CA only."""
-    pki = make_test_pki(tmp_path / "pki")
+    """Ingot serving HTTPS with a certificate of a test CA, for localhost, 127.0.0.1 and ``api.packet.net``
+    (the Packet API's host, which packet-python calls); the simulated lab's hosts (and every ``requests``
+    client of this process) trust that CA only."""
+    pki = make_test_pki(tmp_path / "pki", hostnames=("localhost", "api.packet.net"))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca_file)
     settings = make_settings(settings.data_dir, settings.database_url, tls_cert=pki.cert_file,
                              tls_key=pki.key_file)

@@ -1,13 +1,16 @@
 """A script written with the legacy Packet / Equinix Metal Python client (packet-python 1.44.3, PyPI), as its
-users wrote them, run against Ingot over HTTPS (the client speaks nothing else) with only its host changed.
-Its calls send what the official SDK does not: ``features: {}`` and ``tags: {}`` and empty SSH key lists on
-every device create, nulls for the optional fields its caller left out, ``facility: "any"``."""
+users wrote them, run unchanged against Ingot over HTTPS: the client calls ``https://api.packet.net/<path>``
+(no ``/metal/v1``), which this test's resolver leads to Ingot, whose certificate names that host
+(docs/migrate-from-equinix.md, "Answer as api.equinix.com"). Its calls send what the official SDK does not:
+``features: {}`` and ``tags: {}`` and empty SSH key lists on every device create, nulls for the optional
+fields its caller left out, ``facility: "any"``."""
 from __future__ import annotations
 
 import time
 
 import packet
 import pytest
+import urllib3.util.connection
 
 from tests.support.keys import ssh_public_key
 
@@ -15,11 +18,16 @@ ACTIVE_TIMEOUT = 180  # seconds; the simulated lab images a machine in a few
 
 
 @pytest.fixture
-def manager(https_server):
-    """A packet-python Manager on Ingot: its end point is host and path, the scheme always https."""
-    m = packet.Manager(auth_token=https_server.token)
-    m.end_point = https_server.url.split("://", 1)[1] + "/metal/v1"
-    return m
+def manager(https_server, monkeypatch):
+    """A packet-python Manager as its users make one, its host (api.packet.net:443) resolved to Ingot."""
+    port = int(https_server.url.rsplit(":", 1)[1])
+    connect = urllib3.util.connection.create_connection
+
+    def to_ingot(address, *args, **kwargs):
+        return connect(("127.0.0.1", port) if address == ("api.packet.net", 443) else address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", to_ingot)
+    return packet.Manager(auth_token=https_server.token)
 
 
 def _active(m: packet.Manager, device_id: str) -> packet.Device:
