@@ -13,6 +13,7 @@ from api.schemas.ports import (
     PortBatchCreateSchema,
     PortBatchListSchema,
     PortBatchSchema,
+    PortConvertLayer2Schema,
     PortConvertLayer3Schema,
     PortSchema,
     PortVlanAssignmentListSchema,
@@ -78,8 +79,9 @@ def unassign_port(data, port_id):
 
 @blp.route("/ports/<port_id>/native-vlan", methods=["POST"])
 @blp.arguments(NativeVlanArgs, location="query")
+@blp.arguments(NativeVlanArgs, location="json", required=False, example=REQUESTS["assign_native_vlan"])
 @blp.response(200, PortSchema)
-def assign_native_vlan(args, port_id):
+def assign_native_vlan(query, body, port_id):
     """Make an assigned VLAN the port's untagged (native) VLAN.
 
     Members of the device's project and operators (404 for others). `vnid` (a query argument, as in Equinix's
@@ -87,7 +89,7 @@ def assign_native_vlan(args, port_id):
     first) and on a layer-3 bond0, whose untagged network is the routed one (convert it to layer 2 first).
     """
     port, device = _port(port_id)
-    ports.set_native(session(), principal(), port, device, args["vnid"])
+    ports.set_native(session(), principal(), port, device, {**query, **body}.get("vnid"))
     return _shown(port)
 
 
@@ -106,8 +108,9 @@ def delete_native_vlan(port_id):
 
 @blp.route("/ports/<port_id>/bond", methods=["POST"])
 @blp.arguments(BondArgs, location="query")
+@blp.arguments(BondArgs, location="json", required=False, example=REQUESTS["bond_port"])
 @blp.response(200, PortSchema)
-def bond_port(args, port_id):
+def bond_port(query, body, port_id):
     """Put the port (or every port, with bulk_enable) back in the bond.
 
     Members of the device's project and operators (404 for others). On bond0 (or with `bulk_enable=true`) every
@@ -115,14 +118,15 @@ def bond_port(args, port_id):
     carries VLANs of its own (unassign them first).
     """
     port, device = _port(port_id)
-    ports.bond(session(), principal(), port, device, args["bulk_enable"])
+    ports.bond(session(), principal(), port, device, {**query, **body}.get("bulk_enable", False))
     return _shown(port)
 
 
 @blp.route("/ports/<port_id>/disbond", methods=["POST"])
 @blp.arguments(DisbondArgs, location="query")
+@blp.arguments(DisbondArgs, location="json", required=False, example=REQUESTS["disbond_port"])
 @blp.response(200, PortSchema)
-def disbond_port(args, port_id):
+def disbond_port(query, body, port_id):
     """Take the port (or every port, with bulk_disable) out of the bond.
 
     Members of the device's project and operators (404 for others). On bond0 (or with `bulk_disable=true`) every
@@ -131,22 +135,24 @@ def disbond_port(args, port_id):
     carries VLANs.
     """
     port, device = _port(port_id)
-    ports.disbond(session(), principal(), port, device, args["bulk_disable"])
+    ports.disbond(session(), principal(), port, device, {**query, **body}.get("bulk_disable", False))
     return _shown(port)
 
 
 @blp.route("/ports/<port_id>/convert/layer-2", methods=["POST"])
+@blp.arguments(PortConvertLayer2Schema, required=False, example=REQUESTS["convert_layer2"])
 @blp.response(200, PortSchema)
-def convert_layer2(port_id):
+def convert_layer2(data, port_id):
     """Convert a bond port to layer 2; its addresses are released.
 
     Members of the device's project and operators (404 for others). bond0 leaves the provider's routed network:
     every address of the device (its management addresses and elastic IPs) is released, and the metro's router
-    stops routing them to it; the device is then reached through its VLANs only. 422 on a port that is not
-    bond0.
+    stops routing them to it; the device is then reached through its VLANs only. With `vnid` (the spec's
+    optional body), that VLAN is assigned to the port in the same change. 422 on a port that is not bond0, and
+    for an unknown `vnid` (nothing is changed then).
     """
     port, device = _port(port_id)
-    ports.convert_layer2(session(), principal(), port, device)
+    ports.convert_layer2(session(), principal(), port, device, data.get("vnid"))
     return _shown(port)
 
 

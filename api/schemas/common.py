@@ -229,7 +229,12 @@ def declared_property(converter, field: fields.Field, **kwargs) -> dict:
 
 
 class JSONObject(fields.Field):
-    """A JSON object; a JSON-encoded string of one is accepted too."""
+    """A JSON object; a JSON-encoded string of one is accepted too, and null or ``""`` is the empty object
+    (clients such as packet-python send ``customdata: null`` for the customdata their caller left out)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        # before marshmallow's "Field may not be null", which a field without allow_none raises
+        return super().deserialize({} if value is None else value, attr, data, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if value in (None, ""):

@@ -221,32 +221,42 @@ PortBatchListSchema = Schema.from_dict({"batches": fields.List(fields.Nested(Por
                                       name="PortVlanAssignmentBatchList")
 
 
+def _check_vnid(value) -> None:
+    """Raises ValidationError unless ``value`` can name a virtual network (an id, or a VLAN number)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not 0 < len(str(value).strip()) <= 64:
+        raise ValidationError("must be a virtual network id or a VLAN number")
+
+
 class PortAssignSchema(RequestSchema):
-    vnid = fields.Raw(required=True, metadata={
+    vnid = fields.Raw(required=True, validate=_check_vnid, metadata={
         "description": "The virtual network: its id, or its VLAN number (`vxlan`) in the device's metro."})
 
-    @validates_schema
-    def _vnid(self, data, **kwargs):
-        value = data.get("vnid")
-        if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-            raise ValidationError("must be a virtual network id or a VLAN number", "vnid")
+
+class PortConvertLayer2Schema(RequestSchema):
+    vnid = fields.Raw(load_default=None, allow_none=True, validate=_check_vnid, metadata={
+        "description": "Optional: a virtual network (id or VLAN number) to assign to the port once it is layer 2, "
+                       "in the same change."})
 
 
+# The next three are query arguments in the spec; older clients (packet-python) send them in a JSON body,
+# which Equinix's API read too: the routes take either (the body's value when both), and no default here,
+# so that a value absent from one does not hide the other's.
 class NativeVlanArgs(RequestSchema):
-    vnid = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+    vnid = fields.Raw(validate=_check_vnid, metadata={
         "description": "The virtual network to make native: its id or VLAN number; it must be assigned to the "
-                       "port."})
+                       "port. Required (in the query or the body)."})
 
 
 class BondArgs(RequestSchema):
-    bulk_enable = fields.Boolean(load_default=False, metadata={
-        "description": "Bond every NIC of the device, not only this one (bond0 always bonds them all)."})
+    bulk_enable = fields.Boolean(metadata={
+        "description": "Bond every NIC of the device, not only this one (bond0 always bonds them all). Default "
+                       "false."})
 
 
 class DisbondArgs(RequestSchema):
-    bulk_disable = fields.Boolean(load_default=False, metadata={
+    bulk_disable = fields.Boolean(metadata={
         "description": "Take every NIC of the device out of the bond, not only this one (bond0 always takes them "
-                       "all)."})
+                       "all). Default false."})
 
 
 class RequestIpSchema(RequestSchema):

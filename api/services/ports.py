@@ -219,8 +219,10 @@ def set_native(session: Session, principal: Principal, port: Port, device: Devic
     """Make an assigned VLAN the port's untagged one.
 
     Raises:
-        Invalid: not assigned to the port, or the port is layer 3.
+        Invalid: no ``vnid``, not assigned to the port, or the port is layer 3.
     """
+    if vnid is None:
+        raise Invalid("vnid: Missing data for required field.")
     vn = resolve_vlan(session, device, vnid)
     if port.kind == "bond" and not port.layer2:
         raise Invalid(f"vnid: {port.name} is layer 3 (its untagged network is the routed one); "
@@ -315,18 +317,26 @@ def _add_addresses(session: Session, device: Device, kinds: tuple[str, ...] | No
 
 
 @_held
-def convert_layer2(session: Session, principal: Principal, port: Port, device: Device) -> PortBatch:
-    """bond0 to layer 2: the routed network leaves the port and the device's addresses are released.
+def convert_layer2(session: Session, principal: Principal, port: Port, device: Device, vnid=None) -> PortBatch:
+    """bond0 to layer 2: the routed network leaves the port and the device's addresses are released; with
+    ``vnid``, that VLAN is assigned to the port in the same change.
 
     Raises:
-        Invalid: not a bond port.
+        Invalid: not a bond port; an unknown VLAN, or a bond0 with no NIC left to carry it (nothing changed).
     """
     if port.kind != "bond":
         raise Invalid(f"port: {port.name} is not a bond port; convert bond0")
+    vn = None if vnid is None else resolve_vlan(session, device, vnid)
+    if vn is not None:
+        _can_carry_vlans(port, ports_of(session, port.machine_id), field="vnid")
     port.layer2 = True
     gone = _drop_addresses(session, device)
-    batch = _change(session, principal, device, port, "convert_layer2",
-                    "layer 2" + (f"; released {', '.join(gone)}" if gone else ""), router=True)
+    body = "layer 2" + (f"; released {', '.join(gone)}" if gone else "")
+    if vn is not None:
+        _assign(port, vn)
+        body += f"; VLAN {vn.vxlan} assigned"
+    batch = _change(session, principal, device, port, "convert_layer2", body,
+                    None if vn is None else [_entry(vn, "assigned", False)], router=True)
     session.commit()
     return batch
 

@@ -167,6 +167,29 @@ def test_layer2_conversion_drops_the_addresses_and_layer3_brings_them_back(vlan_
     assert states == {"completed"}
 
 
+def test_layer2_conversion_with_a_vlan_and_arguments_in_the_body(vlan_range, tenant):
+    """The spec's optional body of convert/layer-2 ({"vnid"}) assigns that VLAN in the same change; native-vlan,
+    bond and disbond take their query arguments from a JSON body too (packet-python sends them so)."""
+    d = device(tenant, "l2-body")
+    port = bond0(d)
+    vn = tenant.post(f"/projects/{tenant.project_id}/virtual-networks", {"metro": "lab"}).get_json()
+    unknown = tenant.post(f"/ports/{port['id']}/convert/layer-2", {"vnid": 1009})
+    assert unknown.status_code == 422 and "vnid: the project has no virtual network 1009" in errors(unknown)
+    kept = tenant.get(f"/devices/{d['id']}").get_json()  # nothing changed: still layer 3, addresses kept
+    assert bond0(kept)["network_type"] == "layer3" and len(kept["ip_addresses"]) == 3
+    r = tenant.post(f"/ports/{port['id']}/convert/layer-2", {"vnid": vn["vxlan"]})
+    converted = decode("Port", r.get_json())
+    assert r.status_code == 200 and converted.network_type == "layer2-bonded"
+    assert [v.href for v in converted.virtual_networks] == [vn["href"]]
+    assert tenant.post(f"/ports/{port['id']}/native-vlan", {}).status_code == 422  # vnid in neither
+    native = tenant.post(f"/ports/{port['id']}/native-vlan", {"vnid": vn["id"]})
+    assert native.status_code == 200 and decode("Port", native.get_json()).native_virtual_network.id == vn["id"]
+    # a body's argument is read (and checked), not ignored
+    bad = tenant.post(f"/ports/{port['id']}/disbond", {"bulk_disable": "yes please"})
+    assert bad.status_code == 422 and errors(bad) == "bulk_disable: Not a valid boolean."
+    assert tenant.post(f"/ports/{port['id']}/bond", {"bulk_enable": True}).status_code == 200
+
+
 def test_bond_disbond_and_the_network_type_shortcut(lab, tenant, operator):
     d = device(tenant, "types-1")
     m = operator.get("/machines?per_page=100").get_json()["machines"]

@@ -10,6 +10,7 @@ import time
 
 import packet
 import pytest
+import requests
 import urllib3.util.connection
 
 from tests.support.keys import ssh_public_key
@@ -76,6 +77,28 @@ def test_a_packet_python_script_runs_unchanged(manager, https_server):
 
     block = m.reserve_ip_address(project_id, "public_ipv4", 2, metro="lab", comments="packet-python")
     assert block.cidr == 31 and block.metro.code == "lab"
+    elastic = m.create_device_ip(web.id, f"{block.address}/32")  # customdata sent as null
+    assert elastic.address == block.address and elastic.assigned_to["href"] == f"/metal/v1/devices/{web.id}"
+    org = m.list_organizations()[0]
+    assert m.create_organization_project(org.id, "staging").name == "staging"  # customdata and payment null
+
+    # VLANs (the operator gives the metro a range once): the client follows the answer's href to the project
+    r = requests.post(f"{https_server.url}/metal/v1/vlan-ranges", json={"metro": "lab", "first": 1000, "last": 1009},
+                      headers={"X-Auth-Token": https_server.operator_token}, timeout=30)
+    assert r.status_code == 201, r.text
+    vlan = m.create_vlan(project_id, metro="lab", description="storage")
+    assert vlan.vxlan == 1000 and vlan.assigned_to.id == project_id
+    assert [v.id for v in m.list_vlans(project_id)] == [vlan.id]
+    bond = next(p for p in web.network_ports if p["name"] == "bond0")["id"]
+    m.convert_layer_2(bond, vlan.id)  # the VLAN goes on with the conversion
+    m.assign_native_vlan(bond, vlan.vxlan)  # sent in the body, where the spec has a query argument
+    port = m.call_api(f"ports/{bond}")
+    assert port["network_type"] == "layer2-bonded" and port["native_virtual_network"]["id"] == vlan.id
+    m.remove_native_vlan(bond)
+    m.remove_port(bond, vlan.id)
+    m.convert_layer_3(bond, [{"address_family": 4, "public": True}])
+    assert m.call_api(f"ports/{bond}")["network_type"] == "layer3"
+    vlan.delete()
 
     for d in (web, anywhere):
         _active(m, d.id).delete()

@@ -26,6 +26,9 @@ HAND_WRITTEN = {
     "update_membership": {"role": ["admin"]},
     "accept_machine": {"hostname": "r2-u07", "plan": "sim.small"},
     "device_action": {"type": "reinstall", "operating_system": "debian_12"},
+    # query arguments in the spec, which older clients (packet-python) send as a body
+    "bond_port": {"bulk_enable": True},
+    "disbond_port": {"bulk_disable": True},
     "inspection_report": {
         "cpus": 8, "memory_mib": 16384,
         "disks": [{"name": "nvme0n1", "size_bytes": 512110190592, "size_gb": 512.1, "type": "nvme",
@@ -184,7 +187,9 @@ def record() -> dict:
     run("create_port_batch", "POST", f"/ports/{bond0}/vlan-assignments/batches", {"vlan_assignments": [
         {"vlan": backup["vxlan"], "state": "assigned"}, {"vlan": storage["id"], "state": "unassigned"}]})
     run("unassign_port", "POST", f"/ports/{bond0}/unassign", {"vnid": backup["id"]})
-    run(None, "POST", f"/ports/{bond0}/convert/layer-2", None)
+    run("convert_layer2", "POST", f"/ports/{bond0}/convert/layer-2", {"vnid": storage["vxlan"]})
+    run("assign_native_vlan", "POST", f"/ports/{bond0}/native-vlan", {"vnid": storage["vxlan"]})
+    run(None, "POST", f"/ports/{bond0}/unassign", {"vnid": storage["id"]})
     run("convert_layer3", "POST", f"/ports/{bond0}/convert/layer-3",
         {"request_ips": [{"address_family": 4, "public": True}, {"address_family": 4, "public": False}]})
     # organizations and who belongs where
