@@ -85,8 +85,9 @@ def assign_native_vlan(query, body, port_id):
     """Make an assigned VLAN the port's untagged (native) VLAN.
 
     Members of the device's project and operators (404 for others). `vnid` (a query argument, as in Equinix's
-    API) is the virtual network's id or VLAN number. 422 when the port does not carry that VLAN (assign it
-    first) and on a layer-3 bond0, whose untagged network is the routed one (convert it to layer 2 first).
+    API, or in a JSON body, as older clients send it) is the virtual network's id or VLAN number. 422 when the
+    port does not carry that VLAN (assign it first) and on a layer-3 bond0, whose untagged network is the routed
+    one (convert it to layer 2 first).
     """
     port, device = _port(port_id)
     ports.set_native(session(), principal(), port, device, {**query, **body}.get("vnid"))
