@@ -237,7 +237,7 @@ class JSONObject(fields.Field):
         return super().deserialize({} if value is None else value, attr, data, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if value in (None, ""):
+        if value == "":  # null was made {} by deserialize
             return {}
         if isinstance(value, str):
             try:

@@ -265,6 +265,10 @@ def _refuse(field_name: str, reason: str):
 
 NO_SPOT = "Ingot has no spot market; devices are on demand"
 NO_FEATURES = "Ingot cannot select machines by feature; choose a plan whose machines have it"
+NO_FREEZE = "Ingot does not freeze a device's network"
+NO_FIRMWARE_SETS = "Ingot has no firmware sets"
+
+
 FEATURE_WANTS = ("required", "preferred")
 
 
@@ -290,8 +294,6 @@ class Features(fields.Field):
         """Both forms (api.schemas.common.declared_property)."""
         return {"oneOf": [{"type": "array", "items": {"type": "string"}},
                           {"type": "object", "additionalProperties": {"type": "string", "enum": list(FEATURE_WANTS)}}]}
-NO_FREEZE = "Ingot does not freeze a device's network"
-NO_FIRMWARE_SETS = "Ingot has no firmware sets"
 
 
 USER_STATES = ("running", "succeeded", "failed")
@@ -339,8 +341,8 @@ class DeviceCreateSchema(RequestSchema):
         "description": "The metro: its code or id, or a list tried in order until one has a free machine. Give "
                        "`metro` or `facility`."})
     facility = OneOrMany(load_default=None, allow_none=True, metadata={
-        "description": "A facility (code or id), or a list tried in order; `any` is every facility not named "
-                       "before it. The machine is taken in the facility's metro. Give `metro` or `facility`."})
+        "description": "A facility (code or id), or a list tried in order; `any` is every facility the list "
+                       "does not name. The machine is taken in the facility's metro. Give `metro` or `facility`."})
     operating_system = fields.String(required=True, metadata={"description": "The operating system: its slug or id."})
     userdata = fields.String(load_default="", validate=validate_userdata, metadata={
         **MULTILINE,

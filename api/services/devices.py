@@ -225,8 +225,8 @@ def _check_os(os_row: OperatingSystem, plan: Plan, data: dict) -> None:
 def _choice(session: Session, data: dict) -> tuple[Plan, OperatingSystem, list[tuple[Metro, Facility | None]]]:
     """The plan, the operating system and where a device may go, in order: the ``metro`` codes or the
     ``facility`` codes given (a facility is placed in its metro and shown on the device; a metro shows its
-    first facility; ``any`` is every facility not named before it). The first place is read with the plan
-    and the OS. Raises Invalid for an unknown one."""
+    first facility; ``any`` is every facility the list does not name). The first place is read with the
+    plan and the OS. Raises Invalid for an unknown one."""
     by_facility = bool(data.get("facility"))
     first, *more = facility_choices(session, data["facility"]) if by_facility else data["metro"]
     plan, os_row, metro, facility = device_choice(session, data["plan"], data["operating_system"], first,

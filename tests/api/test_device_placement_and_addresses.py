@@ -40,7 +40,7 @@ def test_facility_places_the_device_in_its_metro(lab, tenant, operator):
     assert listed["devices"] == []
 
 
-def test_any_facility_is_every_facility_not_named_before_it(lab, tenant, operator):
+def test_any_facility_is_every_facility_the_list_does_not_name(lab, tenant, operator):
     # the spec's "best available datacenter": alone, or last in a prioritised list
     assert operator.post("/locations/metros", json={"code": "far", "name": "Far away"}).status_code == 201
     first = {"code": "aaa1", "name": "First by code", "metro": "far"}
