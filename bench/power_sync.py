@@ -22,7 +22,8 @@ Two more tables (the figures tests/fleet and tests/bmc print but do not assert):
 
 * the worker's sweep (``PowerSync.run``: poll, then record power state and
   drift in the database) of ``--sweep`` (default 500) enrolled systems spread
-  over ``--emulators`` (default 1) emulators plus a hung and a dead BMC,
+  over ``--emulators`` (default 1) emulators, taken in turn (consecutive machines
+  have different BMCs, as in a fleet), plus a hung and a dead BMC,
   ``--sweep-concurrency`` (default 32) calls at a time, on SQLite, against
   the default interval of 30 s; baselines: the emulators alone (one plain
   urllib3 GET of every System, as many at a time, no driver: what the
@@ -33,7 +34,7 @@ Two more tables (the figures tests/fleet and tests/bmc print but do not assert):
 
 Usage: python bench/power_sync.py [--sizes 100,500,2000] [--concurrency 64] [--timeout 5] [--sweep 500]
        [--emulators 1] [--sweep-concurrency 32] [--no-ipmi]
-The issue's 10,000-system sweep: --sizes '' --latency-ms 0 --sweep 10000 --emulators 4 --no-ipmi
+The issue's 10,000-system sweep: --sizes '' --latency-ms 0 --sweep 10000 --emulators 4 --sweep-concurrency 100 --no-ipmi
 It starts and stops its own emulators and database; nothing else is needed.
 """
 from __future__ import annotations
