@@ -21,7 +21,7 @@ from api.core.db import Database
 from api.core.instance_lock import InstanceLock
 from api.core.request_gate import RequestGate
 from api.core.secrets import new_token
-from api.core.tls import server_context
+from api.core.tls import pinned_client_context, server_context
 from api.engine.worker import Worker, resume_after_restart
 from api.http_errors import MAX_HEADER_BYTES, JsonErrorConnection
 from api.serial_console import SerialConsoleServer
@@ -194,10 +194,15 @@ class Embedded:
         self.database = prepare_database(self.settings)
         self.app = create_app(self.settings, database=self.database)
         self.lab_server = None
-        if self.with_simlab:
-            self._start_lab()
+        # the certificate's errors before anything is started (a lab started first was left running)
         context = server_context(self.settings)
         tls = (self.settings.tls_cert, self.settings.tls_key, context) if context is not None else None
+        # the simulated hosts are given the certificate this server serves, as an operator's images carry its CA:
+        # a self-signed one, or one the hosts' CA bundle does not know, works
+        pinned = (pinned_client_context(self.settings.tls_cert)
+                  if tls is not None and self.with_simlab and not self.settings.external_url else None)
+        if self.with_simlab:
+            self._start_lab()
         try:
             slots = self.settings.http_concurrency
             served = RequestGate(self.app, slots) if slots > 0 else self.app
@@ -208,6 +213,8 @@ class Embedded:
         self.port = self.server.port
         if self.lab is not None:
             self.lab.ingot_url = self.settings.external_url or self.url
+            if pinned is not None:
+                self.lab.trust_server(self.url, pinned)
         if self.demo_lab:
             with self.database.Session() as s:
                 seeded = demo.seed(s, self.app.extensions["ingot.secrets"], self.settings.data_dir,

@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import shlex
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 
 import requests
 from flask import Flask, jsonify, request
+from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("ingot.simlab")
 
@@ -123,6 +125,24 @@ def _copy(value: Any) -> Any:
 _FIELDS = tuple(f.name for f in dataclasses.fields(SimHost))
 
 
+class _PinnedAdapter(HTTPAdapter):
+    """HTTPS whose certificate one SSL context verifies (a pinned certificate), with no CA bundle added to it
+    and no name checked against the address (the context holds the one certificate trusted)."""
+
+    def __init__(self, context: ssl.SSLContext):
+        self.context = context
+        super().__init__()
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+        pool = {k: v for k, v in pool.items() if k not in ("ca_certs", "ca_cert_dir")}
+        return host, {**pool, "ssl_context": self.context, "assert_hostname": False, "cert_reqs": "CERT_REQUIRED"}
+
+    def cert_verify(self, conn, url, verify, cert) -> None:
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = conn.ca_cert_dir = None
+
+
 class SimLab:
     """The simulated hardware; thread-safe."""
 
@@ -143,6 +163,13 @@ class SimLab:
         if self.state_file is not None:
             self._load()
             threading.Thread(target=self._keep_saving, name="simlab-state", daemon=True).start()
+
+    def trust_server(self, url: str, context: ssl.SSLContext) -> None:
+        """The hosts' calls to ``url`` (the server that runs the lab, serving HTTPS itself) verify its certificate
+        by ``context`` (:func:`api.core.tls.pinned_client_context`), not by the CA bundle: a demo served with a
+        self-signed certificate provisions, where its hosts failed every call and each device waited for its
+        boot until the step's timeout. Calls elsewhere (a tenant's iPXE chain) are verified as before."""
+        self.http.mount(url.rstrip("/") + "/", _PinnedAdapter(context))
 
     # -- state across restarts ------------------------------------------------
     def _load(self) -> None:

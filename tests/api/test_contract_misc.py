@@ -3,12 +3,14 @@ id, batches, userdata validation, unimplemented operations, doubled slashes, tru
 the TLS settings; bad input answered by name, another project's objects 404."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import request
 
 from api.app import create_app
 from api.core.config import Settings
-from api.core.tls import server_context
+from api.core.tls import pinned_client_context, server_context
 from tests.support.settings import make_settings
 from tests.support.tls import make_test_pki
 
@@ -165,3 +167,9 @@ def test_tls_settings_are_checked(tmp_path):
                                (pki.cert_file, pki.ca_file, "cannot load the certificate and key")):
         with pytest.raises(ValueError, match=message):
             server_context(make_settings(tmp_path, "sqlite://", tls_cert=cert, tls_key=key))
+    # the simulated hosts' pin: the first certificate of the file, which must hold one
+    chain = tmp_path / "chain.pem"
+    chain.write_text(Path(pki.cert_file).read_text() + Path(pki.ca_file).read_text())
+    assert pinned_client_context(str(chain)).cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 0}
+    with pytest.raises(ValueError, match="INGOT_TLS_CERT: no PEM certificate in"):
+        pinned_client_context(pki.key_file)
