@@ -77,8 +77,9 @@ def delete_vlan(vlan_id):
     """Delete a virtual network no port carries.
 
     Members of its project and operators (404 for others). 422 while a port carries it (tagged or native), as
-    Equinix answers: unassign it from the ports first. Its VLAN id is then free for the metro's next virtual
-    network.
+    Equinix answers: unassign it from the ports first; 409 while an unassign is not yet carried out on the
+    switch (the port's batch still queued or in progress). Its VLAN id is then free for the metro's next
+    virtual network.
     """
     s, p = session(), principal()
     vlans.delete(s, p, vlans.visible(s, p, vlan_id))

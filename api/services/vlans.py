@@ -10,6 +10,7 @@ from api.core import events
 from api.core.errors import Conflict, Invalid
 from api.models import Device, Metro, Port, PortVlanAssignment, Project, VirtualNetwork, VlanRange
 from api.schemas.common import View
+from api.schemas.ports import LIVE
 from api.services.auth import Principal, find_visible
 from api.services.catalog import find_metro
 
@@ -104,11 +105,17 @@ def update(session: Session, principal: Principal, vn: VirtualNetwork, data: dic
 
 
 def delete(session: Session, principal: Principal, vn: VirtualNetwork) -> None:
-    """Raises Invalid while a port carries the VLAN (as Equinix: 422)."""
-    ports = session.scalars(select(Port.name).join(PortVlanAssignment, PortVlanAssignment.port_id == Port.id)
-                            .where(PortVlanAssignment.virtual_network_id == vn.id).limit(5)).all()
-    if ports or session.scalar(select(Port.id).where(Port.native_vlan_id == vn.id).limit(1)):
-        raise Invalid(f"id: VLAN {vn.vxlan} is assigned to ports ({', '.join(ports)}); unassign it first")
+    """Raises Invalid while a port carries the VLAN (as Equinix: 422), Conflict while the engine is still taking
+    it off a port (an unassign not yet carried out: the switch still has it)."""
+    rows = session.execute(select(Port.name, PortVlanAssignment.state)
+                           .join(PortVlanAssignment, PortVlanAssignment.port_id == Port.id)
+                           .where(PortVlanAssignment.virtual_network_id == vn.id)).all()
+    carried = [name for name, state in rows if state in LIVE]
+    if carried or session.scalar(select(Port.id).where(Port.native_vlan_id == vn.id).limit(1)):
+        raise Invalid(f"id: VLAN {vn.vxlan} is assigned to ports ({', '.join(carried[:5])}); unassign it first")
+    if rows:
+        raise Conflict(f"id: VLAN {vn.vxlan} is being unassigned from ports ({', '.join(n for n, _ in rows[:5])}); "
+                       "try again when that is done")
     events.record(session, "virtual_network.deleted", f"VLAN {vn.vxlan} deleted", actor=principal.actor,
                   project_id=vn.project_id, target_type="virtual_network", target_id=vn.id)
     session.delete(vn)

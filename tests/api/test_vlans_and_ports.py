@@ -121,6 +121,11 @@ def test_assign_unassign_and_batches_through_the_engine(vlan_range, tenant, othe
     assert decode("Port", r.get_json()).virtual_networks == [] and r.status_code == 200
     again = tenant.post(f"/ports/{port['id']}/unassign", {"vnid": vn2["vxlan"]})
     assert again.status_code == 422 and "is not assigned to bond0" in errors(again)
+    # until the engine has taken it off the switch, the VLAN cannot go: a 409 that says so, then it can
+    pending = tenant.delete(f"/virtual-networks/{vn2['id']}")
+    assert pending.status_code == 409 and "is being unassigned from ports (bond0)" in errors(pending)
+    run_network(database, settings, box)
+    assert tenant.delete(f"/virtual-networks/{vn2['id']}").status_code == 204
     assert tenant.post(f"/ports/{port['id']}/assign", {"vnid": ""}).status_code == 422
     assert tenant.post(f"/ports/{port['id']}/assign", {}).status_code == 422
 
