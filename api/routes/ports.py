@@ -77,11 +77,13 @@ def unassign_port(data, port_id):
     return _shown(port)
 
 
+# native-vlan, bond and disbond: the spec's query arguments, declared as such for the OpenAPI document; the parser
+# reads them into the body (api/routes/common.ArgumentsParser), which older clients send them in
 @blp.route("/ports/<port_id>/native-vlan", methods=["POST"])
 @blp.arguments(NativeVlanArgs, location="query")
 @blp.arguments(NativeVlanArgs, location="json", required=False, example=REQUESTS["assign_native_vlan"])
 @blp.response(200, PortSchema)
-def assign_native_vlan(query, body, port_id):
+def assign_native_vlan(_query, body, port_id):
     """Make an assigned VLAN the port's untagged (native) VLAN.
 
     Members of the device's project and operators (404 for others). `vnid` (a query argument, as in Equinix's
@@ -90,7 +92,7 @@ def assign_native_vlan(query, body, port_id):
     one (convert it to layer 2 first).
     """
     port, device = _port(port_id)
-    ports.set_native(session(), principal(), port, device, {**query, **body}.get("vnid"))
+    ports.set_native(session(), principal(), port, device, body.get("vnid"))
     return _shown(port)
 
 
@@ -111,7 +113,7 @@ def delete_native_vlan(port_id):
 @blp.arguments(BondArgs, location="query")
 @blp.arguments(BondArgs, location="json", required=False, example=REQUESTS["bond_port"])
 @blp.response(200, PortSchema)
-def bond_port(query, body, port_id):
+def bond_port(_query, body, port_id):
     """Put the port (or every port, with bulk_enable) back in the bond.
 
     Members of the device's project and operators (404 for others). On bond0 (or with `bulk_enable=true`) every
@@ -119,7 +121,7 @@ def bond_port(query, body, port_id):
     carries VLANs of its own (unassign them first).
     """
     port, device = _port(port_id)
-    ports.bond(session(), principal(), port, device, {**query, **body}.get("bulk_enable", False))
+    ports.bond(session(), principal(), port, device, body.get("bulk_enable", False))
     return _shown(port)
 
 
@@ -127,7 +129,7 @@ def bond_port(query, body, port_id):
 @blp.arguments(DisbondArgs, location="query")
 @blp.arguments(DisbondArgs, location="json", required=False, example=REQUESTS["disbond_port"])
 @blp.response(200, PortSchema)
-def disbond_port(query, body, port_id):
+def disbond_port(_query, body, port_id):
     """Take the port (or every port, with bulk_disable) out of the bond.
 
     Members of the device's project and operators (404 for others). On bond0 (or with `bulk_disable=true`) every
@@ -136,7 +138,7 @@ def disbond_port(query, body, port_id):
     carries VLANs.
     """
     port, device = _port(port_id)
-    ports.disbond(session(), principal(), port, device, {**query, **body}.get("bulk_disable", False))
+    ports.disbond(session(), principal(), port, device, body.get("bulk_disable", False))
     return _shown(port)
 
 

@@ -4,6 +4,7 @@ the TLS settings; bad input answered by name, another project's objects 404."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import request
@@ -11,6 +12,7 @@ from flask import request
 from api.app import create_app
 from api.core.config import Settings
 from api.core.tls import pinned_client_context, server_context
+from tests.support.keys import ssh_public_key
 from tests.support.settings import make_settings
 from tests.support.tls import make_test_pki
 
@@ -135,6 +137,24 @@ def test_the_packet_api_host_is_served_at_its_root(tenant):
     assert r.status_code == 200 and r.get_json()["id"] == tenant.project_id
     r = tenant.client.get(path, headers={**tenant.headers, "Host": "ingot.example.com"})
     assert r.status_code != 200 or not r.is_json
+
+
+def test_a_writes_fields_may_come_in_its_query_string(tenant):
+    """Equinix Metal's API read a write's fields from the query string too (libcloud sends them so): they fill
+    in what the JSON body does not give, the body wins, and the body's rules hold for them."""
+    key = ssh_public_key("query")
+    r = tenant.client.post(f"/metal/v1/ssh-keys?{urlencode({'label': 'from query', 'key': key})}",
+                           headers=tenant.headers)  # no body at all
+    assert r.status_code == 201 and r.get_json()["label"] == "from query", r.get_json()
+    tenant.delete(f"/ssh-keys/{r.get_json()['id']}")
+    r = tenant.post(f"/ssh-keys?{urlencode({'label': 'from query'})}", {"label": "from body", "key": key})
+    assert r.status_code == 201 and r.get_json()["label"] == "from body"
+    r = tenant.put(f"/projects/{tenant.project_id}?{urlencode({'name': 'x' * 300})}", {})
+    assert r.status_code == 422 and any(e.startswith("name:") for e in r.get_json()["errors"]), r.get_json()
+    r = tenant.put(f"/projects/{tenant.project_id}?{urlencode({'name': 'renamed'})}", None)
+    assert r.status_code == 200 and r.get_json()["name"] == "renamed"
+    r = tenant.get(f"/projects/{tenant.project_id}?{urlencode({'name': 'ignored'})}")  # a read's query is its own
+    assert r.status_code == 200 and r.get_json()["name"] == "renamed"
 
 
 def test_trusted_proxies_only(settings, database, tenant):

@@ -3,6 +3,7 @@ clients on it as its demo member, an operator and a second user."""
 from __future__ import annotations
 
 import pytest
+import urllib3.util.connection
 
 from api.models import User
 from api.services import auth
@@ -51,10 +52,10 @@ def newcomer(contract_server, called):
 
 @pytest.fixture
 def https_server(settings, tmp_path, monkeypatch):
-    """Ingot serving HTTPS with a certificate of a test CA, for localhost, 127.0.0.1 and ``api.packet.net``
-    (the Packet API's host, which packet-python calls); the simulated lab's hosts (and every ``requests``
-    client of this process) trust that CA only."""
-    pki = make_test_pki(tmp_path / "pki", hostnames=("localhost", "api.packet.net"))
+    """Ingot serving HTTPS with a certificate of a test CA, for localhost, 127.0.0.1, ``api.packet.net`` (the
+    Packet API's host, which packet-python calls) and ``api.equinix.com`` (libcloud's); every ``requests``
+    client of this process trusts that CA only."""
+    pki = make_test_pki(tmp_path / "pki", hostnames=("localhost", "api.packet.net", "api.equinix.com"))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca_file)
     settings = make_settings(settings.data_dir, settings.database_url, tls_cert=pki.cert_file,
                              tls_key=pki.key_file)
@@ -62,3 +63,19 @@ def https_server(settings, tmp_path, monkeypatch):
     emb.ca_file = pki.ca_file
     yield emb
     emb.stop()
+
+
+@pytest.fixture
+def public_hosts(https_server, monkeypatch):
+    """Lead this process's connections to the public API hosts (``api.packet.net:443``, ``api.equinix.com:443``)
+    to ``https_server``, as a resolver pointing those names at Ingot would (docs/migrate-from-equinix.md):
+    clients that call them are run unchanged."""
+    ingot = ("127.0.0.1", int(https_server.url.rsplit(":", 1)[1]))
+    led = {("api.packet.net", 443), ("api.equinix.com", 443)}
+    connect = urllib3.util.connection.create_connection
+
+    def to_ingot(address, *args, **kwargs):
+        return connect(ingot if address in led else address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", to_ingot)
+    return https_server

@@ -164,9 +164,10 @@ def render(table: list[dict] | None = None) -> str:
         "Python SDK (`equinix==0.19.0`), whose models decode each answer; an answer may carry no field the SDK's "
         "model does not declare, but for Ingot's extensions below. A script of the legacy Packet client "
         "(`packet-python==1.44.3`, which sends `features: {}`, `tags: {}`, empty SSH key lists and nulls for what "
-        "its caller left out) runs unchanged too (tests/contract/test_packet_python.py), and so does a playbook of "
-        "Ansible's Packet modules (`community.general.packet_*` of `ansible==9.13.0`, on packet-python; "
-        "tests/contract/test_ansible_packet.py).",
+        "its caller left out) runs unchanged too (tests/contract/test_packet_python.py), and so do a script of "
+        "Apache Libcloud's Equinix Metal driver (`apache-libcloud==3.9.1`, which sends most writes' fields in the "
+        "query string; tests/contract/test_libcloud.py) and a playbook of Ansible's Packet modules "
+        "(`community.general.packet_*` of `ansible==9.13.0`, on packet-python; tests/contract/test_ansible_packet.py).",
         "",
         "| status | meaning |",
         "| --- | --- |",

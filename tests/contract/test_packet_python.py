@@ -11,7 +11,6 @@ import time
 import packet
 import pytest
 import requests
-import urllib3.util.connection
 
 from tests.support.keys import ssh_public_key
 
@@ -19,16 +18,9 @@ ACTIVE_TIMEOUT = 180  # seconds; the simulated lab images a machine in a few
 
 
 @pytest.fixture
-def manager(https_server, monkeypatch):
+def manager(public_hosts):
     """A packet-python Manager as its users make one, its host (api.packet.net:443) resolved to Ingot."""
-    port = int(https_server.url.rsplit(":", 1)[1])
-    connect = urllib3.util.connection.create_connection
-
-    def to_ingot(address, *args, **kwargs):
-        return connect(("127.0.0.1", port) if address == ("api.packet.net", 443) else address, *args, **kwargs)
-
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", to_ingot)
-    return packet.Manager(auth_token=https_server.token)
+    return packet.Manager(auth_token=public_hosts.token)
 
 
 def _active(m: packet.Manager, device_id: str) -> packet.Device:
@@ -39,6 +31,14 @@ def _active(m: packet.Manager, device_id: str) -> packet.Device:
             return d
         assert d.state != "failed" and time.monotonic() < deadline, f"device {d.hostname} is {d.state}"
         time.sleep(0.5)
+
+
+def _batches_done(m: packet.Manager, port_id: str) -> None:
+    deadline = time.monotonic() + ACTIVE_TIMEOUT
+    while any(b["state"] not in ("completed", "failed")
+              for b in m.call_api(f"ports/{port_id}/vlan-assignments/batches")["batches"]):
+        assert time.monotonic() < deadline, "port changes not carried out"
+        time.sleep(0.2)
 
 
 def test_a_packet_python_script_runs_unchanged(manager, https_server):
@@ -98,6 +98,7 @@ def test_a_packet_python_script_runs_unchanged(manager, https_server):
     m.remove_port(bond, vlan.id)
     m.convert_layer_3(bond, [{"address_family": 4, "public": True}])
     assert m.call_api(f"ports/{bond}")["network_type"] == "layer3"
+    _batches_done(m, bond)  # the VLAN is off the switch once its unassign is carried out (a 409 before)
     vlan.delete()
 
     for d in (web, anywhere):
