@@ -28,8 +28,10 @@ def _request() -> idempotency.Request | None:
             or g.get("principal") is None:
         return None
     scope = str((request.view_args or {}).get("project_id") or "")
-    return idempotency.Request.of(g.principal.actor, scope, key, request.method, request.path,
-                                  request.get_data(cache=True))
+    asked = request.get_data(cache=True)
+    if request.query_string:  # a write's fields may come in it (api/routes/common.ArgumentsParser)
+        asked += b"\0?" + request.query_string
+    return idempotency.Request.of(g.principal.actor, scope, key, request.method, request.path, asked)
 
 
 def init_app(app: Flask) -> None:

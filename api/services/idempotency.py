@@ -41,7 +41,8 @@ class Request:
 
     @classmethod
     def of(cls, actor: str, scope: str, key: str, method: str, path: str, body: bytes) -> "Request":
-        """Raises Invalid when the key is not 1-255 printable ASCII characters."""
+        """``body``: what the request asks, its body (and its query string when it has one). Raises Invalid when
+        the key is not 1-255 printable ASCII characters."""
         if not _KEY.match(key):
             raise Invalid(f"{HEADER}: must be 1 to 255 printable ASCII characters without spaces")
         return cls(actor, scope or "", key, method, path, hashlib.sha256(body or b"").hexdigest())

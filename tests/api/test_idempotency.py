@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 
@@ -57,6 +58,13 @@ def test_reusing_a_key_for_another_request_is_refused(lab, tenant, database):
     assert count(database, Device) == 1
     r = post(tenant, "/ssh-keys", {"label": "k", "key": ssh_public_key()}, "bad key")
     assert r.status_code == 422 and count(database, SSHKey) == 0
+    # a write's fields may come in its query string: another query is another request
+    key = ssh_public_key("query")
+    assert post(tenant, f"/ssh-keys?label=first&key={quote(key)}", None, "k-2").status_code == 201
+    r = post(tenant, f"/ssh-keys?label=second&key={quote(key)}", None, "k-2")
+    assert r.status_code == 422 and "Idempotency-Key" in r.get_json()["errors"][0]
+    again = post(tenant, f"/ssh-keys?label=first&key={quote(key)}", None, "k-2")
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
 
 
 def test_failures_are_not_remembered_and_keys_expire(lab, tenant, database):
