@@ -131,7 +131,8 @@ def ansible_env(https_server, tmp_path):
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy", "https_proxy")}
     home = tmp_path / "ansible"
     env.update(PACKET_API_TOKEN=https_server.token, HTTPS_PROXY=proxy.url, REQUESTS_CA_BUNDLE=https_server.ca_file,
-               ANSIBLE_HOME=str(home), ANSIBLE_LOCAL_TEMP=str(home / "tmp"), ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_HOME=str(home), ANSIBLE_LOCAL_TEMP=str(home / "tmp"), ANSIBLE_REMOTE_TEMP=str(home / "remote"),
+               ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0",
                ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0")
     yield env, proxy
