@@ -15,6 +15,7 @@ from webargs.flaskparser import FlaskParser
 from api.core import db
 from api.core.secrets import SecretBox
 from api.core.urls import API_PREFIX
+from api.schemas.common import Tags
 from api.services.auth import Principal
 
 WRITES = frozenset({"POST", "PUT", "PATCH"})
@@ -26,12 +27,16 @@ class ArgumentsParser(FlaskParser):
     string (libcloud's device actions and updates, SSH keys, address reservations and assignments, BGP
     sessions). What the body gives wins; the body's schema still refuses what it refuses."""
 
+    KNOWN_MULTI_FIELDS = [*FlaskParser.KNOWN_MULTI_FIELDS, Tags]  # ?tags=a is the list ["a"]
+
     def load_json(self, req, schema):
         body = super().load_json(req, schema)
         if req.method not in WRITES or not req.args or not (body is missing or isinstance(body, dict)):
             return body
         query = self.load_querystring(req, schema)
-        return {**{key: query[key] for key in query}, **(body if body is not missing else {})}
+        # a name given more than once is a list whatever its field (?facility=a&facility=b), never its first value
+        fields = {key: query[key] if len(req.args.getlist(key)) == 1 else req.args.getlist(key) for key in query}
+        return {**fields, **(body if body is not missing else {})}
 
 
 class Blueprint(flask_smorest.Blueprint):

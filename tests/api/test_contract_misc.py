@@ -139,7 +139,7 @@ def test_the_packet_api_host_is_served_at_its_root(tenant):
     assert r.status_code != 200 or not r.is_json
 
 
-def test_a_writes_fields_may_come_in_its_query_string(tenant):
+def test_a_writes_fields_may_come_in_its_query_string(lab, tenant):
     """Equinix Metal's API read a write's fields from the query string too (libcloud sends them so): they fill
     in what the JSON body does not give, the body wins, and the body's rules hold for them."""
     key = ssh_public_key("query")
@@ -155,6 +155,12 @@ def test_a_writes_fields_may_come_in_its_query_string(tenant):
     assert r.status_code == 200 and r.get_json()["name"] == "renamed"
     r = tenant.get(f"/projects/{tenant.project_id}?{urlencode({'name': 'ignored'})}")  # a read's query is its own
     assert r.status_code == 200 and r.get_json()["name"] == "renamed"
+    # lists: a name given twice is both values (requests sends a list so), tags given once a list of one
+    query = urlencode({"type": "public_ipv4", "metro": "lab", "quantity": 1, "tags": ["a", "b"]}, doseq=True)
+    r = tenant.post(f"/projects/{tenant.project_id}/ips?{query}", None)
+    assert r.status_code == 201 and r.get_json()["tags"] == ["a", "b"], r.get_json()
+    r = tenant.put(f"/ips/{r.get_json()['id']}?tags=c", None)
+    assert r.status_code == 200 and r.get_json()["tags"] == ["c"], r.get_json()
 
 
 def test_trusted_proxies_only(settings, database, tenant):
