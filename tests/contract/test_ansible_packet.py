@@ -16,6 +16,7 @@ import requests
 
 from tests.support.keys import ssh_public_key
 from tests.support.peers.connect_proxy import start_connect_proxy
+from tests.support.waiting import wait_for
 
 ACCOUNT = """\
 - hosts: localhost
@@ -180,7 +181,10 @@ def test_an_ansible_packet_playbook_runs_unchanged(https_server, ansible_env, tm
     assert sorted(device["tags"]) == ["ansible", "web"]
     assert device["userdata"] == "#cloud-config\npackages: [nginx]\n"
     assert {"href": f"/metal/v1/ssh-keys/{key_id}"} in device["ssh_keys"]  # the account's key, as on Equinix
-    assert device["state"] == "inactive"
+    # the module asks for the power-off and does not wait: it ends in a while
+    assert wait_for(lambda: requests.get(f"{api}/devices/{web['id']}", headers=headers, timeout=30,
+                                         verify=https_server.ca_file).json()["state"] == "inactive",
+                    timeout=120, message="the device powered off")
     addresses = [a["address"] for a in device["ip_addresses"]]
     assert web["public_ipv4"] in addresses and elastic.split("/")[0] not in addresses
     events = requests.get(f"{api}/devices/{web['id']}/events", headers=headers, verify=https_server.ca_file,

@@ -31,8 +31,8 @@ def _after(driver, node_id: str, event_type: str, count: int = 1):
     while True:
         [node] = [n for n in driver.list_nodes() if n.id == node_id]
         events = driver.ex_list_events_for_node(node, per_page=100)["events"]
-        if [e["type"] for e in events].count(event_type) >= count:
-            return node
+        if [e["type"] for e in events].count(event_type) >= count:  # the node as it is after the event
+            return next(n for n in driver.list_nodes() if n.id == node_id)
         assert node.state != NodeState.ERROR and time.monotonic() < deadline, f"{node.name} is {node.state}"
         time.sleep(0.5)
 
