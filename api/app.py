@@ -27,6 +27,7 @@ from api.http_errors import (
 )
 from api.metadata.routes import blp as metadata_blueprint
 from api.routes import register_blueprints, register_machine_blueprints, unimplemented
+from api.routes.common import WRITES
 from api.routes.docs import DOCS_ASSETS
 from api.schemas.common import declared_property
 from api.services import auth
@@ -224,7 +225,7 @@ def create_app(settings: Settings | None = None, *, database: dbmod.Database | N
     @app.before_request
     def _json_bodies():
         """A body the API cannot read as JSON is a 415 that says so (not "field: missing")."""
-        if (request.path.startswith(API_PREFIX + "/") and request.method in ("POST", "PUT", "PATCH")
+        if (request.path.startswith(API_PREFIX + "/") and request.method in WRITES
                 and request.content_length and not request.is_json and request.mimetype != "multipart/form-data"):
             return error_response(415, ["body: send JSON, with the header Content-Type: application/json"])
         return None

@@ -18,7 +18,7 @@ from api.core.urls import API_PREFIX
 from api.schemas.common import Tags
 from api.services.auth import Principal
 
-WRITES = frozenset({"POST", "PUT", "PATCH"})
+WRITES = frozenset({"POST", "PUT", "PATCH"})  # the methods whose fields come in a JSON body
 
 
 class ArgumentsParser(FlaskParser):
@@ -35,7 +35,8 @@ class ArgumentsParser(FlaskParser):
             return body
         query = self.load_querystring(req, schema)
         # a name given more than once is a list whatever its field (?facility=a&facility=b), never its first value
-        fields = {key: query[key] if len(req.args.getlist(key)) == 1 else req.args.getlist(key) for key in query}
+        given = {key: req.args.getlist(key) for key in query}
+        fields = {key: query[key] if len(values) == 1 else values for key, values in given.items()}
         return {**fields, **(body if body is not missing else {})}
 
 
